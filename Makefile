@@ -1,0 +1,66 @@
+# vcrotate: transactional certificate replacement for vCenter appliances.
+#
+#   make            build build/vcrotate and the lab's programs (build/lab/)
+#   make demo       install missing Debian packages, build, run the demo lab
+#   make test       install missing Debian packages, build, run every test
+#   make install    install vcrotate under $(DESTDIR)$(PREFIX)
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+PKGS     = libcrypto libssl ldap
+
+WARN     = -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+           -Wmissing-prototypes -Wno-missing-field-initializers
+DEFS     = -D_GNU_SOURCE \
+           -DOPENSSL_API_COMPAT=30000 -DOPENSSL_NO_DEPRECATED \
+           -DVCROTATE_VERSION=\"$(VERSION)\"
+VERSION  = 0.1.0
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -lldap -llber)
+ALL_CFLAGS  = $(WARN) $(DEFS) $(PKG_CFLAGS) $(CFLAGS)
+
+B = build
+LAB_COMMON = $(B)/obj/lab/labutil.o $(B)/obj/lab/vecsdb.o
+LAB_PROGS  = $(B)/lab/vecs-cli $(B)/lab/vmafd-cli $(B)/lab/lwregshell \
+             $(B)/lab/service-control $(B)/lab/labgen
+ENGINE_OBJS = $(B)/obj/engine/main.o
+
+all: $(B)/vcrotate $(LAB_PROGS)
+
+$(B)/obj/lab/%.o: tests/lab/src/%.c tests/lab/src/*.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/obj/engine/%.o: engine/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/lab/%: $(B)/obj/lab/%.o $(LAB_COMMON)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(B)/vcrotate: $(ENGINE_OBJS)
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+deps:
+	@sh tests/deps.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@sh tests/demo.sh
+
+test: deps
+	@$(MAKE) --no-print-directory all
+	@sh tests/run.sh
+
+install: $(B)/vcrotate
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(B)/vcrotate $(DESTDIR)$(PREFIX)/bin/vcrotate
+
+clean:
+	rm -rf $(B)
+
+.PHONY: all deps demo test install clean
+.SECONDARY:
