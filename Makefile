@@ -26,8 +26,11 @@ LAB_COMMON = $(B)/obj/lab/labutil.o $(B)/obj/lab/vecsdb.o
 LAB_PROGS  = $(B)/lab/vecs-cli $(B)/lab/vmafd-cli $(B)/lab/lwregshell \
              $(B)/lab/service-control $(B)/lab/labgen
 ENGINE_OBJS = $(B)/obj/engine/main.o
+UNIT_TESTS  = $(B)/tests/test_labutil
 
 all: $(B)/vcrotate $(LAB_PROGS)
+
+tests: all $(UNIT_TESTS)
 
 $(B)/obj/lab/%.o: tests/lab/src/%.c tests/lab/src/*.h
 	@mkdir -p $(@D)
@@ -41,6 +44,14 @@ $(B)/lab/%: $(B)/obj/lab/%.o $(LAB_COMMON)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
 
+$(B)/obj/tests/%.o: tests/unit/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itests/lab/src $(shell pkg-config --cflags cmocka) -c -o $@ $<
+
+$(B)/tests/test_labutil: $(B)/obj/tests/test_labutil.o $(LAB_COMMON)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+
 $(B)/vcrotate: $(ENGINE_OBJS)
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
 
@@ -52,7 +63,7 @@ demo: deps
 	@sh tests/demo.sh
 
 test: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory tests
 	@sh tests/run.sh
 
 install: $(B)/vcrotate
@@ -62,5 +73,5 @@ install: $(B)/vcrotate
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps demo test install clean
+.PHONY: all tests deps demo test install clean
 .SECONDARY:

@@ -9,6 +9,14 @@ trap 'rm -f "$log"' EXIT
 
 if [ $# -gt 0 ]; then scripts="$*"; else scripts=$(ls tests/e2e/t[0-9]*.sh); fi
 status=0
+if [ $# -eq 0 ]; then
+	for u in build/tests/test_*; do
+		[ -x "$u" ] || continue
+		echo "*** $u"
+		# cmocka prints TAP ("ok N - name") when asked to.
+		CMOCKA_MESSAGE_OUTPUT=TAP "$u" 2>&1 | tee -a "$log" || status=1
+	done
+fi
 for t in $scripts; do
 	echo "*** $t"
 	bash "$t" 2>&1 | tee -a "$log" || status=1

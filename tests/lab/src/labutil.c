@@ -50,7 +50,7 @@ lab_path(const char *root, const char *rel)
 	char	*p = NULL;
 	size_t	 rl = strlen(root);
 
-	while (rl > 1 && root[rl - 1] == '/')
+	while (rl > 0 && root[rl - 1] == '/')
 		rl--;
 	if (asprintf(&p, "%.*s/%s", (int)rl, root, rel) == -1)
 		return NULL;
