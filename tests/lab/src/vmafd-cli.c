@@ -14,7 +14,8 @@
 
 /* vmafd's error codes are Windows ones; the exit status is the low byte. */
 #define ERR_INVALID_PARAMETER	87
-#define ERR_RPC_UNAVAILABLE	1722
+/* A DCE/RPC status: vmafdd cannot be reached (the service is stopped). */
+#define ERR_RPC_CONNECT		382312694
 #define ERR_NOT_FOUND		4312
 
 static const struct {
@@ -75,7 +76,8 @@ main(int argc, char *argv[])
 		}
 	}
 	if (server == NULL) {
-		rc = fail(ERR_INVALID_PARAMETER, "--server-name is required");
+		rc = fail(ERR_INVALID_PARAMETER, "Operation failed with error "
+		    "ERROR_INVALID_PARAMETER (87) ");
 		goto out;
 	}
 	if ((root = lab_root(LAB_VMAFD_CLI)) == NULL) {
@@ -84,18 +86,18 @@ main(int argc, char *argv[])
 		rc = 1;
 		goto out;
 	}
-	/* The lab has one node: anything else is a host we cannot reach. */
-	if (strcasecmp(server, "localhost") != 0 &&
-	    strcmp(server, "127.0.0.1") != 0) {
-		rc = fail(ERR_RPC_UNAVAILABLE, "The RPC server is unavailable.");
-		goto out;
-	}
-	if (lab_service_running(root, "vmafdd") == 0) {
-		rc = fail(ERR_RPC_UNAVAILABLE, "The RPC server is unavailable.");
+	/* The lab has one node: anything else is a host we cannot reach,
+	 * and so is vmafdd on this one while it is stopped. */
+	if ((strcasecmp(server, "localhost") != 0 &&
+	    strcmp(server, "127.0.0.1") != 0) ||
+	    lab_service_running(root, "vmafdd") == 0) {
+		rc = fail(ERR_RPC_CONNECT,
+		    "Operation failed with error UNKNOWN (382312694) ");
 		goto out;
 	}
 	if ((value = lab_reg_get(root, LAB_REG_VMAFD, name)) == NULL) {
-		rc = fail(ERR_NOT_FOUND, "Element not found.");
+		rc = fail(ERR_NOT_FOUND, "Operation failed with error "
+		    "ERROR_OBJECT_NOT_FOUND (4312) ");
 		goto out;
 	}
 	printf("%s\n", value);

@@ -1,0 +1,1113 @@
+/*
+ * vecs-cli.c - the lab's /usr/lib/vmware-vmafd/bin/vecs-cli: VECS stores
+ * (vecsdb.h) behind the command line of the appliance's vecs-cli.
+ *
+ * Output, prompts, error lines and codes follow the open-source vmafd
+ * (Lightwave) vecs-cli and vmafdd, which the appliance ships:
+ *  - errors end with "vecs-cli failed. Error <n>: <text> " (note the
+ *    trailing space) on stderr, and the exit status is the DWORD error code
+ *    returned from main, i.e. code & 0xff;
+ *  - every failure with ERROR_INVALID_PARAMETER also prints the usage on
+ *    stdout, including the getcert-on-a-Secret-Key case, which is 87 there;
+ *  - "entry delete" of an alias that does not exist succeeds (vmafdd treats
+ *    it as already deleted) and, like the real one, its success line ends
+ *    in "\n " (a newline, then a space);
+ *  - certificates are stored re-encoded as vmafdd does (every certificate of
+ *    the chain through PEM_write_bio_X509), CRLs re-encoded without the last
+ *    newline, private keys (RSA only) as unencrypted PKCS#8 PEM;
+ *  - without --alias a certificate entry is named by the lowercase hex SHA-1
+ *    of its (first) certificate, as TRUSTED_ROOTS aliases are.
+ *
+ * Lab differences: no --server/--upn/--password (one local node, no
+ * encrypted keys); force-refresh succeeds silently instead of re-reading
+ * vmdir; `entry create --cert` with an X509 CRL PEM makes a Certification
+ * Revocation List entry (vmafdd makes those itself when it syncs CRLs); a
+ * missing store prints "Error : Store [S] does not exist" for every command
+ * (appliance.md), not only for store delete; and the fault injection below.
+ *
+ * Fault injection: every write command (store create/delete, entry
+ * create/delete) that gets past argument checks looks, under the VECS lock,
+ * at ROOT/var/lib/vmware-lab/faults/vecs-write. Holding N > 1 it is
+ * rewritten with N-1 and the command goes on; holding N <= 1 (or anything
+ * unreadable) it is removed and the command fails with ERROR_INTERNAL_ERROR
+ * before writing anything.
+ */
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/bio.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "labutil.h"
+#include "vecsdb.h"
+
+/* Windows / vmafd error codes, as vmafd's client returns them. */
+#define ERR_FILE_NOT_FOUND	2
+#define ERR_ACCESS_DENIED	5
+#define ERR_INVALID_PARAMETER	87
+#define ERR_ALREADY_EXISTS	183
+#define ERR_INTERNAL_ERROR	1359
+#define ERR_OBJECT_NOT_FOUND	4312
+#define ERR_PRIVATE_KEY_MISMATCH 90018	/* VECS_BASE_ERROR + 18 */
+/* A DCE/RPC status: vecs-cli cannot reach vmafdd (the service is stopped). */
+#define ERR_RPC_CONNECT		382312694
+
+/*
+ * vmafd words Win32 codes as "Operation failed with error NAME (n)" and its
+ * own VECS codes by their description.
+ */
+static const struct vcli_error {
+	unsigned	 code;
+	const char	*name;	/* Win32 name, or NULL */
+	const char	*desc;	/* VECS description, or NULL */
+} vcli_errors[] = {
+	{ ERR_FILE_NOT_FOUND, "ERROR_FILE_NOT_FOUND", NULL },
+	{ ERR_ACCESS_DENIED, "ERROR_ACCESS_DENIED", NULL },
+	{ ERR_INVALID_PARAMETER, "ERROR_INVALID_PARAMETER", NULL },
+	{ ERR_ALREADY_EXISTS, "ERROR_ALREADY_EXISTS", NULL },
+	{ ERR_INTERNAL_ERROR, "ERROR_INTERNAL_ERROR", NULL },
+	{ ERR_OBJECT_NOT_FOUND, "ERROR_OBJECT_NOT_FOUND", NULL },
+	{ ERR_PRIVATE_KEY_MISMATCH, NULL,
+	    "Private key does not match certificate" },
+	{ ERR_RPC_CONNECT, "UNKNOWN", NULL },
+};
+
+#define FAULT_FILE	LAB_FAULTS_DIR "/vecs-write"
+#define PEM_CRL_BEGIN	"-----BEGIN X509 CRL-----"
+
+/* Options a command accepts. */
+#define O_NAME		0x001
+#define O_STORE		0x002
+#define O_ALIAS		0x004
+#define O_CERT		0x008
+#define O_KEY		0x010
+#define O_OUTPUT	0x020
+#define O_TEXT		0x040
+#define O_ALIASES	0x080
+#define O_YES		0x100
+
+struct opts {
+	const char	*name;
+	const char	*store;
+	const char	*alias;
+	const char	*cert;
+	const char	*key;
+	const char	*output;
+	int		 text;
+	int		 aliases;
+	int		 yes;
+};
+
+struct cmd {
+	const char	*group;
+	const char	*verb;		/* NULL: the group is the command */
+	unsigned	 opts;
+	unsigned	(*run)(const char *, const struct opts *);
+};
+
+static void
+usage(void)
+{
+	fputs("Usage: vecs-cli { arguments }\n\n"
+	    "Arguments:\n\n"
+	    "\tstore create --name <name>\n"
+	    "\tstore list\n"
+	    "\tstore delete --name <name> [-y]\n"
+	    "\tentry create --store <store-name>\n"
+	    "\t             --alias <alias>\n"
+	    "\t             --cert <file-path>\n"
+	    "\t            [--key  <file-path>]\n"
+	    "\tentry list   --store <store-name> [--text] [--aliases]\n"
+	    "\tentry getcert --store <store-name>\n"
+	    "\t              --alias <alias>\n"
+	    "\t            [--output <output-file-path>]\n"
+	    "\t            [--text]\n"
+	    "\tentry getkey --store <store-name>\n"
+	    "\t             --alias <alias>\n"
+	    "\t            [--output <output-file-path>]\n"
+	    "\t            [--text]\n"
+	    "\tentry delete --store <store-name> --alias <alias> [-y]\n"
+	    "\tforce-refresh\n"
+	    "\thelp\n", stdout);
+}
+
+static void
+print_error(unsigned code)
+{
+	size_t	i;
+
+	fflush(stdout);
+	for (i = 0; i < sizeof(vcli_errors) / sizeof(vcli_errors[0]); i++) {
+		const struct vcli_error *e = &vcli_errors[i];
+
+		if (e->code != code)
+			continue;
+		if (e->desc != NULL)
+			fprintf(stderr, "vecs-cli failed. Error %u: %s \n",
+			    code, e->desc);
+		else
+			fprintf(stderr, "vecs-cli failed. Error %u: "
+			    "Operation failed with error %s (%u) \n",
+			    code, e->name, code);
+		return;
+	}
+	fprintf(stderr, "vecs-cli failed. Error %u: Error %u. \n", code, code);
+}
+
+/* A vecsdb or system errno as the code vmafd would have returned. */
+static unsigned
+errno_code(int err)
+{
+	switch (err) {
+	case ENOENT:
+		return ERR_OBJECT_NOT_FOUND;
+	case EEXIST:
+		return ERR_ALREADY_EXISTS;
+	case EINVAL:
+		return ERR_INVALID_PARAMETER;
+	default:
+		return ERR_INTERNAL_ERROR;
+	}
+}
+
+/* Errors of files the user names (--cert, --key, --output). */
+static unsigned
+file_errno_code(int err)
+{
+	switch (err) {
+	case ENOENT:
+	case ENOTDIR:
+		return ERR_FILE_NOT_FOUND;
+	case EACCES:
+	case EPERM:
+		return ERR_ACCESS_DENIED;
+	default:
+		return ERR_INTERNAL_ERROR;
+	}
+}
+
+static int
+is_empty(const char *s)
+{
+	return s == NULL || *s == '\0';
+}
+
+static void
+free_secret(char *buf, size_t len)
+{
+	if (buf == NULL)
+		return;
+	OPENSSL_cleanse(buf, len);
+	free(buf);
+}
+
+/* The lab-only fault: see the comment at the top. Called under the lock. */
+static unsigned
+fault_check(const char *root)
+{
+	char		*path = NULL, *buf = NULL, *end = NULL, num[32];
+	size_t		 len = 0;
+	unsigned	 rc = ERR_INTERNAL_ERROR;
+	long		 n;
+
+	if ((path = lab_path(root, FAULT_FILE)) == NULL) {
+		fprintf(stderr, "vecs-cli: %s: %s\n", FAULT_FILE,
+		    strerror(errno));
+		goto out;
+	}
+	if (lab_read_file(path, &buf, &len) == -1) {
+		if (errno == ENOENT)
+			rc = 0;
+		else
+			fprintf(stderr, "vecs-cli: %s: %s\n", path,
+			    strerror(errno));
+		goto out;
+	}
+	errno = 0;
+	n = strtol(buf, &end, 10);
+	if (errno != 0 || end == buf)
+		n = 1;		/* unreadable: fail now rather than never */
+	if (n <= 1) {
+		if (unlink(path) == -1 && errno != ENOENT)
+			fprintf(stderr, "vecs-cli: %s: %s\n", path,
+			    strerror(errno));
+		goto out;	/* the injected failure */
+	}
+	snprintf(num, sizeof(num), "%ld\n", n - 1);
+	if (lab_write_file_atomic(path, num, strlen(num), 0644) == -1) {
+		fprintf(stderr, "vecs-cli: %s: %s\n", path, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	free(path);
+	free(buf);
+	return rc;
+}
+
+/*
+ * Takes the VECS lock and passes the fault check: the start of every write
+ * command. *lockfd is -1 on failure.
+ */
+static unsigned
+begin_write(const char *root, int *lockfd)
+{
+	unsigned	rc;
+
+	if ((*lockfd = vecsdb_lock(root)) == -1) {
+		fprintf(stderr, "vecs-cli: lock of %s/%s: %s\n", root,
+		    LAB_VECS_DIR, strerror(errno));
+		return ERR_INTERNAL_ERROR;
+	}
+	if ((rc = fault_check(root)) != 0) {
+		vecsdb_unlock(*lockfd);
+		*lockfd = -1;
+	}
+	return rc;
+}
+
+/* Loads a store; a missing one gets the appliance's message. */
+static unsigned
+load_store(const char *root, const char *name, struct vecs_store **out)
+{
+	if (vecsdb_store_load(root, name, out) == 0)
+		return 0;
+	if (errno == ENOENT) {
+		fprintf(stderr, "Error : Store [%s] does not exist\n", name);
+		return ERR_OBJECT_NOT_FOUND;
+	}
+	fprintf(stderr, "vecs-cli: store [%s]: %s\n", name, strerror(errno));
+	return errno_code(errno);
+}
+
+static unsigned
+save_store(const char *root, const struct vecs_store *store)
+{
+	if (vecsdb_store_save(root, store) == 0)
+		return 0;
+	fprintf(stderr, "vecs-cli: store [%s]: %s\n", store->name,
+	    strerror(errno));
+	return errno_code(errno);
+}
+
+/* Asks before a delete, as vecs-cli does without -y; 1 to go on. */
+static int
+confirm(const char *what)
+{
+	int	c;
+
+	printf("Warning: This operation will delete %s\n"
+	    "Do you wish to continue? Y/N [N] \n", what);
+	fflush(stdout);
+	c = getchar();
+	return c == 'y' || c == 'Y';
+}
+
+static unsigned
+cmd_store_list(const char *root, const struct opts *o)
+{
+	char	**names = NULL;
+	size_t	  n = 0, i;
+
+	(void)o;
+	if (vecsdb_store_names(root, &names, &n) == -1) {
+		fprintf(stderr, "vecs-cli: stores of %s: %s\n", root,
+		    strerror(errno));
+		return errno_code(errno);
+	}
+	if (n == 0)
+		fprintf(stderr, "No stores found\n");
+	for (i = 0; i < n; i++)
+		printf("%s\n", names[i]);
+	vecsdb_names_free(names, n);
+	return 0;
+}
+
+static unsigned
+cmd_store_create(const char *root, const struct opts *o)
+{
+	unsigned	rc;
+	int		lockfd = -1;
+
+	if (is_empty(o->name)) {
+		fprintf(stderr, "Error : An invalid store name [%s] was "
+		    "specified \n", o->name ? o->name : "");
+		return ERR_INVALID_PARAMETER;
+	}
+	if ((rc = begin_write(root, &lockfd)) != 0)
+		goto out;
+	if (vecsdb_store_create(root, o->name) == -1) {
+		if (errno != EEXIST)
+			fprintf(stderr, "vecs-cli: store [%s]: %s\n", o->name,
+			    strerror(errno));
+		rc = errno_code(errno);
+		goto out;
+	}
+	printf("Successfully created store [%s]\n", o->name);
+out:
+	vecsdb_unlock(lockfd);
+	return rc;
+}
+
+static unsigned
+cmd_store_delete(const char *root, const struct opts *o)
+{
+	char		*what = NULL;
+	unsigned	 rc = 0;
+	int		 lockfd = -1;
+
+	if (!o->yes) {
+		if (asprintf(&what, "store [%s]", o->name ? o->name : "") ==
+		    -1) {
+			what = NULL;
+			rc = ERR_INTERNAL_ERROR;
+			goto out;
+		}
+		if (!confirm(what))
+			goto out;
+	}
+	if (is_empty(o->name)) {
+		fprintf(stderr, "Error : An invalid store name [%s] was "
+		    "specified \n", o->name ? o->name : "");
+		rc = ERR_INVALID_PARAMETER;
+		goto out;
+	}
+	if ((rc = begin_write(root, &lockfd)) != 0)
+		goto out;
+	if (vecsdb_store_delete(root, o->name) == -1) {
+		if (errno == ENOENT)
+			fprintf(stderr, "Error : Store [%s] does not exist\n",
+			    o->name);
+		else
+			fprintf(stderr, "vecs-cli: store [%s]: %s\n", o->name,
+			    strerror(errno));
+		rc = errno_code(errno);
+		goto out;
+	}
+	printf("Successfully deleted store [%s]\n", o->name);
+out:
+	vecsdb_unlock(lockfd);
+	free(what);
+	return rc;
+}
+
+/* The OpenSSL text form of the first certificate in pem, to out. */
+static void
+print_cert_text(BIO *out, const char *pem, size_t len)
+{
+	BIO	*in = NULL;
+	X509	*x = NULL;
+
+	if (len > INT_MAX || (in = BIO_new_mem_buf(pem, (int)len)) == NULL)
+		goto out;
+	/* A CRL or garbage prints nothing, as in vecs-cli. */
+	if ((x = PEM_read_bio_X509(in, NULL, NULL, NULL)) != NULL)
+		X509_print_ex(out, x, XN_FLAG_COMPAT, X509_FLAG_COMPAT);
+out:
+	ERR_clear_error();
+	X509_free(x);
+	BIO_free(in);
+}
+
+static unsigned
+cmd_entry_list(const char *root, const struct opts *o)
+{
+	struct vecs_store	*s = NULL;
+	BIO			*out = NULL;
+	size_t			 i;
+	unsigned		 rc;
+
+	if (is_empty(o->store)) {
+		fprintf(stderr, "Error : An invalid store name [%s] was "
+		    "specified \n", o->store ? o->store : "");
+		return ERR_INVALID_PARAMETER;
+	}
+	if ((rc = load_store(root, o->store, &s)) != 0)
+		goto out;
+	if (o->text && (out = BIO_new_fp(stdout, BIO_NOCLOSE)) == NULL) {
+		fprintf(stderr, "vecs-cli: BIO_new_fp failed\n");
+		rc = ERR_INTERNAL_ERROR;
+		goto out;
+	}
+	printf("Number of entries in store :\t%zu\n", s->nentries);
+	for (i = 0; i < s->nentries; i++) {
+		const struct vecs_entry *e = &s->entries[i];
+
+		if (o->aliases) {
+			printf("%s\n", e->alias);
+			continue;
+		}
+		printf("Alias :\t%s\nEntry type :\t%s\n", e->alias,
+		    vecs_entry_type_name(e->type));
+		if (e->cert != NULL && o->text) {
+			print_cert_text(out, e->cert, e->cert_len);
+			continue;
+		}
+		fputs("Certificate :\t", stdout);
+		if (e->cert != NULL)
+			fwrite(e->cert, 1, e->cert_len, stdout);
+		fputs("\n\n", stdout);
+	}
+out:
+	BIO_free(out);
+	vecs_store_free(s);
+	return rc;
+}
+
+/* Writes buf and a newline to path, mode 0600 (vecs-cli restricts it). */
+static unsigned
+write_output(const char *path, const char *buf, size_t len)
+{
+	ssize_t		 n;
+	size_t		 off = 0;
+	unsigned	 rc = ERR_INTERNAL_ERROR;
+	int		 fd = -1;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0600)) == -1) {
+		fprintf(stderr, "vecs-cli: %s: %s\n", path, strerror(errno));
+		rc = file_errno_code(errno);
+		goto out;
+	}
+	if (fchmod(fd, 0600) == -1) {
+		fprintf(stderr, "vecs-cli: chmod %s: %s\n", path,
+		    strerror(errno));
+		goto out;
+	}
+	while (off < len + 1) {
+		if (off < len)
+			n = write(fd, buf + off, len - off);
+		else
+			n = write(fd, "\n", 1);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			fprintf(stderr, "vecs-cli: write %s: %s\n", path,
+			    strerror(errno));
+			goto out;
+		}
+		off += n;
+	}
+	if (close(fd) == -1) {
+		fd = -1;
+		fprintf(stderr, "vecs-cli: close %s: %s\n", path,
+		    strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	rc = 0;
+out:
+	if (fd != -1)
+		close(fd);
+	return rc;
+}
+
+static unsigned
+cmd_entry_getcert(const char *root, const struct opts *o)
+{
+	struct vecs_store	*s = NULL;
+	struct vecs_entry	*e;
+	BIO			*out = NULL;
+	unsigned		 rc;
+
+	if (is_empty(o->store) || is_empty(o->alias)) {
+		fprintf(stderr, "Error: The store name [%s] or the Alias [%s] "
+		    "is invalid \n", o->store ? o->store : "",
+		    o->alias ? o->alias : "");
+		return ERR_INVALID_PARAMETER;
+	}
+	if ((rc = load_store(root, o->store, &s)) != 0)
+		goto out;
+	if ((e = vecs_store_find(s, o->alias)) == NULL) {
+		rc = ERR_OBJECT_NOT_FOUND;
+		goto out;
+	}
+	if (e->type == VECS_ENTRY_SECRET_KEY || e->cert == NULL) {
+		fprintf(stderr, "Error: No certificates were found for entry "
+		    "[%s] of type [%s].\n", o->alias,
+		    vecs_entry_type_name(e->type));
+		rc = ERR_INVALID_PARAMETER;
+		goto out;
+	}
+	if (o->text) {
+		if ((out = BIO_new_fp(stdout, BIO_NOCLOSE)) == NULL) {
+			fprintf(stderr, "vecs-cli: BIO_new_fp failed\n");
+			rc = ERR_INTERNAL_ERROR;
+			goto out;
+		}
+		print_cert_text(out, e->cert, e->cert_len);
+	}
+	if (!is_empty(o->output))
+		rc = write_output(o->output, e->cert, e->cert_len);
+	else if (!o->text) {
+		fwrite(e->cert, 1, e->cert_len, stdout);
+		putchar('\n');
+	}
+out:
+	BIO_free(out);
+	vecs_store_free(s);
+	return rc;
+}
+
+/* RSA_print_fp of the key, as vecs-cli's --text; nothing if not a key. */
+static void
+print_key_text(const char *pem, size_t len)
+{
+	BIO		*in = NULL, *out = NULL;
+	EVP_PKEY	*pkey = NULL;
+
+	if (len > INT_MAX || (in = BIO_new_mem_buf(pem, (int)len)) == NULL ||
+	    (out = BIO_new_fp(stdout, BIO_NOCLOSE)) == NULL)
+		goto out;
+	pkey = PEM_read_bio_PrivateKey(in, NULL, NULL, NULL);
+	if (pkey != NULL && EVP_PKEY_is_a(pkey, "RSA"))
+		EVP_PKEY_print_private(out, pkey, 0, NULL);
+out:
+	ERR_clear_error();
+	EVP_PKEY_free(pkey);
+	BIO_free(in);
+	BIO_free(out);
+}
+
+static unsigned
+cmd_entry_getkey(const char *root, const struct opts *o)
+{
+	struct vecs_store	*s = NULL;
+	struct vecs_entry	*e;
+	unsigned		 rc;
+
+	if (is_empty(o->store) || is_empty(o->alias)) {
+		fprintf(stderr, "Error: The store name [%s] or the Alias [%s] "
+		    "is invalid \n", o->store ? o->store : "",
+		    o->alias ? o->alias : "");
+		return ERR_INVALID_PARAMETER;
+	}
+	if ((rc = load_store(root, o->store, &s)) != 0)
+		goto out;
+	if ((e = vecs_store_find(s, o->alias)) == NULL) {
+		rc = ERR_OBJECT_NOT_FOUND;
+		goto out;
+	}
+	/* vmafd checks for Trusted Cert; a CRL has no key either. */
+	if (e->key == NULL) {
+		fprintf(stderr, "Error: No key was found for entry [%s] of "
+		    "type [%s]\n", o->alias, vecs_entry_type_name(e->type));
+		rc = ERR_INVALID_PARAMETER;
+		goto out;
+	}
+	if (o->text)
+		print_key_text(e->key, e->key_len);
+	if (!is_empty(o->output))
+		rc = write_output(o->output, e->key, e->key_len);
+	else if (!o->text) {
+		fwrite(e->key, 1, e->key_len, stdout);
+		putchar('\n');
+	}
+out:
+	/* Flushed here so that the key leaves stdio's buffer before exit. */
+	fflush(stdout);
+	vecs_store_free(s);
+	return rc;
+}
+
+/* Reads a file named on the command line, with vecs-cli's message. */
+static unsigned
+read_input(const char *path, char **buf, size_t *len)
+{
+	if (lab_read_file(path, buf, len) == 0)
+		return 0;
+	fprintf(stderr, "Error: Failed to open file [%s] \n", path);
+	return file_errno_code(errno);
+}
+
+/* Copies a memory BIO's bytes into a new NUL-terminated buffer. */
+static int
+bio_take(BIO *bio, char **out, size_t *outlen)
+{
+	char	*data = NULL;
+	long	 n;
+
+	*out = NULL;
+	*outlen = 0;
+	if ((n = BIO_get_mem_data(bio, &data)) <= 0)
+		return -1;
+	if ((*out = malloc((size_t)n + 1)) == NULL)
+		return -1;
+	memcpy(*out, data, n);
+	(*out)[n] = '\0';
+	*outlen = n;
+	return 0;
+}
+
+/* Never prompts on the terminal for a key password: encrypted keys fail. */
+static int
+no_password(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)u;
+	return -1;
+}
+
+/*
+ * The certificate PEM as vmafdd stores it: each certificate re-encoded, the
+ * whole chain kept; *first gets the first one (for the key check and the
+ * default alias).
+ */
+static int
+canonical_certs(const char *pem, size_t len, char **out, size_t *outlen,
+    X509 **first)
+{
+	BIO	*in = NULL, *mem = NULL;
+	X509	*x = NULL;
+	int	 n = 0, rc = -1;
+
+	*first = NULL;
+	if (len > INT_MAX || (in = BIO_new_mem_buf(pem, (int)len)) == NULL ||
+	    (mem = BIO_new(BIO_s_mem())) == NULL)
+		goto out;
+	while ((x = PEM_read_bio_X509(in, NULL, NULL, NULL)) != NULL) {
+		if (PEM_write_bio_X509(mem, x) != 1)
+			goto out;
+		if (n++ == 0)
+			*first = x;
+		else
+			X509_free(x);
+		x = NULL;
+	}
+	if (n == 0 || bio_take(mem, out, outlen) == -1)
+		goto out;
+	rc = 0;
+out:
+	ERR_clear_error();
+	X509_free(x);
+	if (rc == -1) {
+		X509_free(*first);
+		*first = NULL;
+	}
+	BIO_free(in);
+	BIO_free(mem);
+	return rc;
+}
+
+/* A CRL as vmafdd stores it: re-encoded, without the final newline. */
+static int
+canonical_crl(const char *pem, size_t len, char **out, size_t *outlen,
+    X509_CRL **crl)
+{
+	BIO	*in = NULL, *mem = NULL;
+	int	 rc = -1;
+
+	*crl = NULL;
+	if (len > INT_MAX || (in = BIO_new_mem_buf(pem, (int)len)) == NULL ||
+	    (mem = BIO_new(BIO_s_mem())) == NULL)
+		goto out;
+	if ((*crl = PEM_read_bio_X509_CRL(in, NULL, NULL, NULL)) == NULL ||
+	    PEM_write_bio_X509_CRL(mem, *crl) != 1 ||
+	    bio_take(mem, out, outlen) == -1)
+		goto out;
+	if (*outlen > 0 && (*out)[*outlen - 1] == '\n')
+		(*out)[--*outlen] = '\0';
+	rc = 0;
+out:
+	ERR_clear_error();
+	if (rc == -1) {
+		X509_CRL_free(*crl);
+		*crl = NULL;
+	}
+	BIO_free(in);
+	BIO_free(mem);
+	return rc;
+}
+
+/*
+ * The private key as vmafdd stores it: an RSA key, unencrypted PKCS#8 PEM,
+ * which must match the certificate. Returns an error code.
+ */
+static unsigned
+canonical_key(const char *pem, size_t len, X509 *cert, char **out,
+    size_t *outlen)
+{
+	BIO		*in = NULL, *mem = NULL;
+	EVP_PKEY	*pkey = NULL;
+	unsigned	 rc = ERR_INVALID_PARAMETER;
+
+	*out = NULL;
+	*outlen = 0;
+	if (len > INT_MAX || (in = BIO_new_mem_buf(pem, (int)len)) == NULL ||
+	    (mem = BIO_new(BIO_s_secmem())) == NULL) {
+		rc = ERR_INTERNAL_ERROR;
+		goto out;
+	}
+	if ((pkey = PEM_read_bio_PrivateKey(in, NULL, no_password,
+	    NULL)) == NULL || !EVP_PKEY_is_a(pkey, "RSA"))
+		goto out;
+	if (X509_check_private_key(cert, pkey) != 1) {
+		rc = ERR_PRIVATE_KEY_MISMATCH;
+		goto out;
+	}
+	if (PEM_write_bio_PrivateKey(mem, pkey, NULL, NULL, 0, NULL,
+	    NULL) != 1 || bio_take(mem, out, outlen) == -1) {
+		rc = ERR_INTERNAL_ERROR;
+		goto out;
+	}
+	rc = 0;
+out:
+	ERR_clear_error();
+	EVP_PKEY_free(pkey);
+	BIO_free(in);
+	BIO_free(mem);		/* secure memory: cleansed when freed */
+	return rc;
+}
+
+/* Lowercase hex SHA-1 of the DER certificate or CRL: the default alias. */
+static char *
+fingerprint_alias(X509 *x, X509_CRL *crl)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char	  md[EVP_MAX_MD_SIZE];
+	unsigned int	  mdlen = 0, i;
+	char		 *alias = NULL;
+	int		  ok;
+
+	if (x != NULL)
+		ok = X509_digest(x, EVP_sha1(), md, &mdlen);
+	else
+		ok = X509_CRL_digest(crl, EVP_sha1(), md, &mdlen);
+	if (ok != 1 || (alias = malloc(2 * mdlen + 1)) == NULL)
+		return NULL;
+	for (i = 0; i < mdlen; i++) {
+		alias[2 * i] = hex[md[i] >> 4];
+		alias[2 * i + 1] = hex[md[i] & 0xf];
+	}
+	alias[2 * mdlen] = '\0';
+	return alias;
+}
+
+static unsigned
+cmd_entry_create(const char *root, const struct opts *o)
+{
+	struct vecs_store	*s = NULL;
+	enum vecs_entry_type	 type;
+	X509			*x = NULL;
+	X509_CRL		*crl = NULL;
+	char			*certin = NULL, *keyin = NULL;
+	char			*cert = NULL, *key = NULL, *alias = NULL;
+	size_t			 certinlen = 0, keyinlen = 0;
+	size_t			 certlen = 0, keylen = 0;
+	unsigned		 rc;
+	int			 lockfd = -1, has_cert, has_key;
+
+	if (is_empty(o->store)) {
+		fprintf(stderr, "Error: The store name [%s] is invalid \n",
+		    o->store ? o->store : "");
+		return ERR_INVALID_PARAMETER;
+	}
+	if (o->cert != NULL &&
+	    (rc = read_input(o->cert, &certin, &certinlen)) != 0)
+		goto out;
+	if (o->key != NULL &&
+	    (rc = read_input(o->key, &keyin, &keyinlen)) != 0)
+		goto out;
+	/* vecs-cli reads the files as C strings; empty means absent. */
+	has_cert = certin != NULL && certin[0] != '\0';
+	has_key = keyin != NULL && keyin[0] != '\0';
+	if (!has_cert && !has_key) {
+		fprintf(stderr, "Error: A certificate or a key must be "
+		    "specified. \n");
+		rc = ERR_INVALID_PARAMETER;
+		goto out;
+	}
+	if (!has_cert)
+		type = VECS_ENTRY_SECRET_KEY;
+	else if (!has_key)
+		type = strstr(certin, PEM_CRL_BEGIN) != NULL ?
+		    VECS_ENTRY_CRL : VECS_ENTRY_TRUSTED_CERT;
+	else
+		type = VECS_ENTRY_PRIVATE_KEY;
+	if (type == VECS_ENTRY_SECRET_KEY && is_empty(o->alias)) {
+		fprintf(stderr, "Error: The alias [%s] is invalid \n",
+		    o->alias ? o->alias : "");
+		rc = ERR_INVALID_PARAMETER;
+		goto out;
+	}
+
+	if ((rc = begin_write(root, &lockfd)) != 0)
+		goto out;
+	if ((rc = load_store(root, o->store, &s)) != 0)
+		goto out;
+
+	rc = ERR_INVALID_PARAMETER;
+	switch (type) {
+	case VECS_ENTRY_CRL:
+		if (canonical_crl(certin, certinlen, &cert, &certlen,
+		    &crl) == -1)
+			goto out;
+		break;
+	case VECS_ENTRY_TRUSTED_CERT:
+	case VECS_ENTRY_PRIVATE_KEY:
+		if (canonical_certs(certin, certinlen, &cert, &certlen,
+		    &x) == -1)
+			goto out;
+		if (type == VECS_ENTRY_PRIVATE_KEY &&
+		    (rc = canonical_key(keyin, keyinlen, x, &key,
+		    &keylen)) != 0)
+			goto out;
+		break;
+	default:
+		/* A secret key is kept as given, up to a NUL as in C. */
+		keylen = strlen(keyin);
+		if ((key = malloc(keylen + 1)) == NULL) {
+			rc = ERR_INTERNAL_ERROR;
+			goto out;
+		}
+		memcpy(key, keyin, keylen + 1);
+		break;
+	}
+	if (!is_empty(o->alias))
+		alias = strdup(o->alias);
+	else
+		alias = fingerprint_alias(x, crl);
+	if (alias == NULL) {
+		fprintf(stderr, "vecs-cli: alias: %s\n", strerror(errno));
+		rc = ERR_INTERNAL_ERROR;
+		goto out;
+	}
+	if (vecs_store_add(s, alias, type, cert, certlen, key, keylen) == -1) {
+		if (errno != EEXIST)
+			fprintf(stderr, "vecs-cli: entry [%s]: %s\n", alias,
+			    strerror(errno));
+		rc = errno_code(errno);
+		goto out;
+	}
+	if ((rc = save_store(root, s)) != 0)
+		goto out;
+	printf("Entry with alias [%s] in store [%s] was created "
+	    "successfully \n", alias, o->store);
+out:
+	vecsdb_unlock(lockfd);
+	vecs_store_free(s);
+	X509_free(x);
+	X509_CRL_free(crl);
+	free(certin);
+	free(cert);
+	free(alias);
+	free_secret(keyin, keyinlen);
+	free_secret(key, keylen);
+	return rc;
+}
+
+static unsigned
+cmd_entry_delete(const char *root, const struct opts *o)
+{
+	struct vecs_store	*s = NULL;
+	char			*what = NULL;
+	unsigned		 rc = 0;
+	int			 lockfd = -1;
+
+	if (!o->yes) {
+		if (asprintf(&what, "entry [%s] from store [%s]",
+		    o->alias ? o->alias : "", o->store ? o->store : "") == -1) {
+			what = NULL;
+			rc = ERR_INTERNAL_ERROR;
+			goto out;
+		}
+		if (!confirm(what))
+			goto out;
+	}
+	if (is_empty(o->store) || is_empty(o->alias)) {
+		fprintf(stderr, "Error : An invalid store name [%s] was "
+		    "specified\n ", o->store ? o->store : "");
+		rc = ERR_INVALID_PARAMETER;
+		goto out;
+	}
+	if ((rc = begin_write(root, &lockfd)) != 0)
+		goto out;
+	if ((rc = load_store(root, o->store, &s)) != 0)
+		goto out;
+	/* vmafdd deletes a missing alias successfully: nothing to save. */
+	if (vecs_store_remove(s, o->alias) == 0 &&
+	    (rc = save_store(root, s)) != 0)
+		goto out;
+	printf("Deleted entry with alias [%s] in store [%s] successfully\n ",
+	    o->alias, o->store);
+out:
+	vecsdb_unlock(lockfd);
+	vecs_store_free(s);
+	free(what);
+	return rc;
+}
+
+static unsigned
+cmd_force_refresh(const char *root, const struct opts *o)
+{
+	/* The lab has no vmdir sync to trigger: labgen fills the stores. */
+	(void)root;
+	(void)o;
+	return 0;
+}
+
+static const struct cmd cmds[] = {
+	{ "store", "list", 0, cmd_store_list },
+	{ "store", "create", O_NAME, cmd_store_create },
+	{ "store", "delete", O_NAME | O_YES, cmd_store_delete },
+	{ "entry", "list", O_STORE | O_TEXT | O_ALIASES, cmd_entry_list },
+	{ "entry", "getcert", O_STORE | O_ALIAS | O_OUTPUT | O_TEXT,
+	    cmd_entry_getcert },
+	{ "entry", "getkey", O_STORE | O_ALIAS | O_OUTPUT | O_TEXT,
+	    cmd_entry_getkey },
+	{ "entry", "create", O_STORE | O_ALIAS | O_CERT | O_KEY,
+	    cmd_entry_create },
+	{ "entry", "delete", O_STORE | O_ALIAS | O_YES, cmd_entry_delete },
+	{ "force-refresh", NULL, 0, cmd_force_refresh },
+};
+
+/*
+ * Parses the options after the command. As in vecs-cli the first of a
+ * repeated option wins and an option without its value is an error.
+ */
+static int
+parse_opts(int argc, char **argv, unsigned allowed, struct opts *o)
+{
+	static const struct {
+		const char	*flag;
+		unsigned	 bit;
+	} valued[] = {
+		{ "--name", O_NAME }, { "--store", O_STORE },
+		{ "--alias", O_ALIAS }, { "--cert", O_CERT },
+		{ "--key", O_KEY }, { "--output", O_OUTPUT },
+	};
+	const char	**slot;
+	size_t		  j;
+	int		  i;
+
+	memset(o, 0, sizeof(*o));
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--text") == 0 && (allowed & O_TEXT)) {
+			o->text = 1;
+			continue;
+		}
+		if (strcmp(argv[i], "--aliases") == 0 &&
+		    (allowed & O_ALIASES)) {
+			o->aliases = 1;
+			continue;
+		}
+		if (strcmp(argv[i], "-y") == 0 && (allowed & O_YES)) {
+			o->yes = 1;
+			continue;
+		}
+		for (j = 0; j < sizeof(valued) / sizeof(valued[0]); j++)
+			if (strcmp(argv[i], valued[j].flag) == 0)
+				break;
+		if (j == sizeof(valued) / sizeof(valued[0]) ||
+		    !(allowed & valued[j].bit) || i + 1 >= argc)
+			return -1;
+		switch (valued[j].bit) {
+		case O_NAME:
+			slot = &o->name;
+			break;
+		case O_STORE:
+			slot = &o->store;
+			break;
+		case O_ALIAS:
+			slot = &o->alias;
+			break;
+		case O_CERT:
+			slot = &o->cert;
+			break;
+		case O_KEY:
+			slot = &o->key;
+			break;
+		default:
+			slot = &o->output;
+			break;
+		}
+		if (*slot == NULL)
+			*slot = argv[i + 1];
+		i++;
+	}
+	return 0;
+}
+
+static unsigned
+run(int argc, char **argv)
+{
+	const struct cmd	*c = NULL;
+	struct opts		 o;
+	char			*root = NULL;
+	size_t			 i;
+	unsigned		 rc = ERR_INVALID_PARAMETER;
+	int			 skip;
+
+	if (argc < 2)
+		goto out;
+	if (strcmp(argv[1], "help") == 0) {
+		usage();
+		rc = 0;
+		goto out;
+	}
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (strcmp(argv[1], cmds[i].group) != 0)
+			continue;
+		if (cmds[i].verb == NULL ||
+		    (argc > 2 && strcmp(argv[2], cmds[i].verb) == 0)) {
+			c = &cmds[i];
+			break;
+		}
+	}
+	if (c == NULL)
+		goto out;
+	skip = c->verb != NULL ? 3 : 2;
+	if (parse_opts(argc - skip, argv + skip, c->opts, &o) == -1)
+		goto out;
+	if ((root = lab_root(LAB_VECS_CLI)) == NULL) {
+		fprintf(stderr, "vecs-cli: cannot find the lab root from "
+		    "/proc/self/exe: %s\n", strerror(errno));
+		rc = ERR_INTERNAL_ERROR;
+		goto out;
+	}
+	/* The stores live behind vmafdd: with the service stopped (after
+	 * service-control --stop --all) vecs-cli cannot reach them. */
+	if (lab_service_running(root, "vmafdd") == 0) {
+		rc = ERR_RPC_CONNECT;
+		goto out;
+	}
+	rc = c->run(root, &o);
+out:
+	free(root);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	unsigned	rc;
+
+	/* Whole entries per write: thousands of them list fast. */
+	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+	rc = run(argc, argv);
+	if (fflush(stdout) == EOF && rc == 0) {
+		fprintf(stderr, "vecs-cli: stdout: %s\n", strerror(errno));
+		rc = ERR_INTERNAL_ERROR;
+	}
+	if (rc == 0)
+		return 0;
+	if (rc == ERR_INVALID_PARAMETER)
+		usage();
+	print_error(rc);
+	fflush(stdout);
+	return (int)(rc & 0xff);
+}
