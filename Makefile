@@ -9,7 +9,7 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 CC      ?= cc
 CFLAGS  ?= -O2 -g
-PKGS     = libcrypto libssl ldap
+PKGS     = libcrypto libssl ldap jansson
 
 WARN     = -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wno-missing-field-initializers
@@ -25,7 +25,13 @@ B = build
 LAB_COMMON = $(B)/obj/lab/labutil.o $(B)/obj/lab/vecsdb.o
 LAB_PROGS  = $(B)/lab/vecs-cli $(B)/lab/vmafd-cli $(B)/lab/lwregshell \
              $(B)/lab/service-control $(B)/lab/labgen
-ENGINE_OBJS = $(B)/obj/engine/main.o
+ENGINE_OBJS = $(B)/obj/engine/main.o $(B)/obj/engine/cmd_check.o \
+              $(ENGINE_LIB)
+ENGINE_LIB  = $(B)/obj/engine/buf.o $(B)/obj/engine/proc.o \
+              $(B)/obj/engine/cert.o $(B)/obj/engine/vmdir.o \
+              $(B)/obj/engine/appliance.o $(B)/obj/engine/vecs.o \
+              $(B)/obj/engine/inventory.o $(B)/obj/engine/findings.o \
+              $(B)/obj/engine/config.o $(B)/obj/engine/report.o
 UNIT_TESTS  = $(B)/tests/test_labutil
 
 all: $(B)/vcrotate $(LAB_PROGS)
@@ -34,15 +40,18 @@ tests: all $(UNIT_TESTS)
 
 $(B)/obj/lab/%.o: tests/lab/src/%.c tests/lab/src/*.h
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	@echo "  CC      $@"
+	@$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(B)/obj/engine/%.o: engine/%.c
+$(B)/obj/engine/%.o: engine/%.c engine/*.h
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	@echo "  CC      $@"
+	@$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(B)/lab/%: $(B)/obj/lab/%.o $(LAB_COMMON)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(B)/obj/tests/%.o: tests/unit/%.c
 	@mkdir -p $(@D)
@@ -53,7 +62,8 @@ $(B)/tests/test_labutil: $(B)/obj/tests/test_labutil.o $(LAB_COMMON)
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 
 $(B)/vcrotate: $(ENGINE_OBJS)
-	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
 
 deps:
 	@sh tests/deps.sh

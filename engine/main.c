@@ -1,24 +1,77 @@
 /*
- * main.c - the vcrotate command: option parsing common to every command and the
- * table of commands.
+ * main.c - the vcrotate command: options common to every command, then the
+ * command from the table.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "commands.h"
+
+static const struct command {
+	const char	*name;
+	int		(*run)(int, char *[], struct config *);
+	const char	*summary;
+} commands[] = {
+	{ "check", cmd_check, "report every certificate and what is wrong" },
+};
 
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: vcrotate [--root DIR] <command> [options]\n"
-	    "       vcrotate --version\n");
+	size_t	 i;
+
+	fprintf(f, "usage: vcrotate [--root DIR] [--config FILE] "
+	    "[--ldap-uri URI]\n"
+	    "                [--bind-dn DN --password-file FILE] "
+	    "<command> [options]\n"
+	    "       vcrotate --version\n\ncommands:\n");
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name,
+		    commands[i].summary);
 }
 
 int
 main(int argc, char *argv[])
 {
-	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+	struct config cfg;
+	size_t	 k;
+	int	 i, r, ret;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.warn_days = cfg.crit_days = -1;
+	/* Children may exit without reading what we write them. */
+	signal(SIGPIPE, SIG_IGN);
+	for (i = 1; i < argc; i++) {
+		if ((r = config_option(&cfg, argc, argv, &i)) == -1) {
+			config_free(&cfg);
+			return EXIT_USAGE;
+		}
+		if (r == 0)
+			break;
+	}
+	if (i < argc && strcmp(argv[i], "--version") == 0) {
 		printf("vcrotate %s\n", VCROTATE_VERSION);
+		config_free(&cfg);
 		return 0;
 	}
+	if (i < argc && (strcmp(argv[i], "help") == 0 ||
+	    strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)) {
+		usage(stdout);
+		config_free(&cfg);
+		return 0;
+	}
+	for (k = 0; i < argc && k < sizeof(commands) / sizeof(commands[0]);
+	    k++) {
+		if (strcmp(argv[i], commands[k].name) == 0) {
+			ret = commands[k].run(argc - i, argv + i, &cfg);
+			config_free(&cfg);
+			return ret;
+		}
+	}
+	if (i < argc)
+		fprintf(stderr, "vcrotate: unknown command '%s'\n", argv[i]);
 	usage(stderr);
-	return 64;
+	config_free(&cfg);
+	return EXIT_USAGE;
 }

@@ -1,0 +1,234 @@
+/*
+ * appliance.c - identity discovery through the appliance's own tools.
+ * See appliance.h.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/crypto.h>
+
+#include "appliance.h"
+#include "proc.h"
+#include "vmdir.h"
+
+char *
+app_path(const char *root, const char *rel)
+{
+	size_t	 rl = strlen(root);
+	char	*p = NULL;
+
+	while (rl > 0 && root[rl - 1] == '/')
+		rl--;
+	if (asprintf(&p, "%.*s/%s", (int)rl, root, rel) == -1)
+		return NULL;
+	return p;
+}
+
+void
+free_secret(char *s)
+{
+	if (s != NULL) {
+		OPENSSL_cleanse(s, strlen(s));
+		free(s);
+	}
+}
+
+/* Runs `vmafd-cli CMD --server-name localhost' and returns its one line. */
+static char *
+vmafd_get(const char *root, const char *cmd, struct buf *err)
+{
+	struct proc_result res;
+	char	*tool = NULL, *val = NULL;
+	const char *argv[5];
+	size_t	 len;
+
+	if ((tool = app_path(root, APP_VMAFD_CLI)) == NULL)
+		return NULL;
+	argv[0] = tool;
+	argv[1] = cmd;
+	argv[2] = "--server-name";
+	argv[3] = "localhost";
+	argv[4] = NULL;
+	if (proc_run(argv, NULL, APP_TOOL_TIMEOUT_MS, &res) == -1) {
+		buf_printf(err, "cannot run %s: %s", tool, strerror(errno));
+		free(tool);
+		return NULL;
+	}
+	len = res.out.len;
+	while (len > 0 && (res.out.data[len - 1] == '\n' ||
+	    res.out.data[len - 1] == '\r'))
+		len--;
+	if (res.status != 0 || len == 0 ||
+	    memchr(res.out.data, '\n', len) != NULL) {
+		const char *e = buf_str(&res.err);
+
+		buf_printf(err, "vmafd-cli %s failed (exit %d)%s%.*s", cmd,
+		    res.status, *e ? ": " : "",
+		    (int)strcspn(e, "\n"), e);
+	} else
+		val = strndup(res.out.data, len);
+	proc_result_free(&res);
+	free(tool);
+	return val;
+}
+
+int
+appliance_identify(struct appliance *app, const char *root, struct buf *err)
+{
+	char	*path = NULL, *nt = NULL;
+	struct {
+		const char *cmd;
+		char	**field;
+	} q[] = {
+		{ "get-pnid",		&app->pnid },
+		{ "get-machine-id",	&app->machine_id },
+		{ "get-domain-name",	&app->domain },
+		{ "get-site-name",	&app->site },
+	};
+	size_t	 i;
+	int	 ret = 0;
+
+	memset(app, 0, sizeof(*app));
+	if ((app->root = strdup(root)) == NULL)
+		return -1;
+	for (i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
+		if ((*q[i].field = vmafd_get(root, q[i].cmd, err)) == NULL) {
+			ret = -1;
+			break;
+		}
+	}
+	if (app->domain != NULL &&
+	    (app->domain_dn = vmdir_domain_dn(app->domain)) == NULL)
+		ret = -1;
+	/* The node type is informative; an absent file is not an error. */
+	if ((path = app_path(root, APP_NODE_TYPE)) != NULL) {
+		FILE	*f = fopen(path, "r");
+		char	 line[64];
+
+		if (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+			line[strcspn(line, "\r\n")] = '\0';
+			nt = strdup(line);
+		}
+		if (f != NULL)
+			fclose(f);
+	}
+	app->node_type = nt;
+	free(path);
+	return ret;
+}
+
+void
+appliance_free(struct appliance *app)
+{
+	free(app->root);
+	free(app->pnid);
+	free(app->machine_id);
+	free(app->domain);
+	free(app->domain_dn);
+	free(app->site);
+	free(app->node_type);
+	memset(app, 0, sizeof(*app));
+}
+
+/* Reads a "quoted" token with \" and \\ escapes; returns the end or NULL. */
+static const char *
+quoted(const char *p, char **out)
+{
+	struct buf b = BUF_INIT;
+
+	if (*p != '"')
+		return NULL;
+	for (p++; *p != '"'; p++) {
+		if (*p == '\0' || *p == '\n')
+			goto fail;
+		if (*p == '\\' && (p[1] == '"' || p[1] == '\\'))
+			p++;
+		if (buf_putc(&b, *p) == -1)
+			goto fail;
+	}
+	*out = buf_detach(&b);
+	return *out != NULL ? p + 1 : NULL;
+fail:
+	buf_free_secret(&b);
+	return NULL;
+}
+
+int
+lwreg_parse_line(const char *line, char **name, char **value)
+{
+	const char *p = line;
+
+	*name = *value = NULL;
+	p += strspn(p, "+ \t");
+	if ((p = quoted(p, name)) == NULL)
+		return -1;
+	p += strspn(p, " \t");
+	p += strcspn(p, " \t");		/* the type: REG_SZ */
+	p += strspn(p, " \t");
+	if (quoted(p, value) == NULL) {
+		free(*name);
+		*name = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int
+appliance_machine_account(const char *root, char **dn, char **password,
+    struct buf *err)
+{
+	struct proc_result res;
+	const char *argv[4];
+	char	*tool = NULL, *line, *next, *name, *value;
+	int	 ret = -1;
+
+	*dn = *password = NULL;
+	if ((tool = app_path(root, APP_LWREGSHELL)) == NULL)
+		return -1;
+	argv[0] = tool;
+	argv[1] = "list_values";
+	argv[2] = APP_VMDIR_KEY;
+	argv[3] = NULL;
+	if (proc_run(argv, NULL, APP_TOOL_TIMEOUT_MS, &res) == -1) {
+		buf_printf(err, "cannot run %s: %s", tool, strerror(errno));
+		free(tool);
+		return -1;
+	}
+	if (res.status != 0) {
+		buf_printf(err, "lwregshell list_values %s failed (exit %d)",
+		    APP_VMDIR_KEY, res.status);
+		goto out;
+	}
+	for (line = res.out.data; line != NULL && *line != '\0'; line = next) {
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		if (lwreg_parse_line(line, &name, &value) == -1)
+			continue;
+		if (strcasecmp(name, "dcAccountDN") == 0 && *dn == NULL)
+			*dn = value;
+		else if (strcasecmp(name, "dcAccountPassword") == 0 &&
+		    *password == NULL)
+			*password = value;
+		else
+			free_secret(value);
+		free(name);
+	}
+	if (*dn == NULL || *password == NULL) {
+		buf_printf(err, "lwregshell shows no %s under %s",
+		    *dn == NULL ? "dcAccountDN" : "dcAccountPassword",
+		    APP_VMDIR_KEY);
+		free(*dn);
+		free_secret(*password);
+		*dn = *password = NULL;
+		goto out;
+	}
+	ret = 0;
+out:
+	/* The output holds the machine account's password. */
+	buf_free_secret(&res.out);
+	buf_free(&res.err);
+	free(tool);
+	return ret;
+}

@@ -1,0 +1,65 @@
+/*
+ * appliance.h - who the appliance is and where its tools are.
+ *
+ * Every path is taken under the root (`/' on a real appliance, a lab folder
+ * in tests). Identity comes from the appliance's own tools, as admins get it:
+ * vmafd-cli (PNID, machine id, domain, site), lwregshell (the machine
+ * account), /etc/vmware/deployment.node.type.
+ */
+#ifndef VCR_APPLIANCE_H
+#define VCR_APPLIANCE_H
+
+#include "buf.h"
+
+#define APP_VECS_CLI	    "usr/lib/vmware-vmafd/bin/vecs-cli"
+#define APP_VMAFD_CLI	    "usr/lib/vmware-vmafd/bin/vmafd-cli"
+#define APP_LWREGSHELL	    "opt/likewise/bin/lwregshell"
+#define APP_SERVICE_CONTROL "usr/bin/service-control"
+#define APP_NODE_TYPE	    "etc/vmware/deployment.node.type"
+#define APP_VMCA_ROOT	    "var/lib/vmware/vmca/root.cer"
+#define APP_VMCA_KEY	    "var/lib/vmware/vmca/privatekey.pem"
+#define APP_CONFIG	    "etc/vcrotate/vcrotate.conf"
+#define APP_VMDIR_KEY	    "[HKEY_THIS_MACHINE\\services\\vmdir]"
+
+/* Each tool gets this long before it is killed. */
+#define APP_TOOL_TIMEOUT_MS 60000
+
+struct appliance {
+	char	*root;
+	char	*pnid;
+	char	*machine_id;
+	char	*domain;	/* vsphere.local */
+	char	*domain_dn;	/* dc=vsphere,dc=local */
+	char	*site;
+	char	*node_type;	/* embedded, infrastructure, management */
+};
+
+/* root joined with rel, malloc'd ("/" + "usr/bin" is "/usr/bin"). */
+char *app_path(const char *root, const char *rel);
+
+/*
+ * Reads the identity. Returns 0, or -1 with the reason in err (for
+ * instance "vmafd-cli get-pnid failed: ..."); fields that could be read are
+ * kept either way.
+ */
+int  appliance_identify(struct appliance *app, const char *root,
+    struct buf *err);
+void appliance_free(struct appliance *app);
+
+/*
+ * The machine account (dcAccountDN, dcAccountPassword) from lwregshell.
+ * *password is a secret: the caller wipes it (free_secret).
+ */
+int  appliance_machine_account(const char *root, char **dn, char **password,
+    struct buf *err);
+
+/*
+ * Parses one lwregshell list_values line (`+  "name"  REG_SZ  "value"', value
+ * with \" and \\ escapes) into malloc'd name and value. -1 when the line is
+ * not a value line.
+ */
+int  lwreg_parse_line(const char *line, char **name, char **value);
+
+void free_secret(char *s);
+
+#endif

@@ -1,0 +1,69 @@
+/*
+ * cert.h - what vcrotate needs to know about X.509 certificates, CRLs and
+ * keys, on top of OpenSSL 3.
+ *
+ * Parsers take bytes as found in stores and directories (which may be
+ * garbage) and never crash on them; they return -1 and say what is wrong in
+ * `why' (a static string).
+ */
+#ifndef VCR_CERT_H
+#define VCR_CERT_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+/*
+ * Every certificate in a PEM text, in order (a chain: leaf first, usually).
+ * At least one is required and a damaged block is an error; text outside
+ * PEM blocks and blocks of other types are skipped, as OpenSSL does.
+ */
+int cert_parse_pem_chain(const char *pem, size_t len, STACK_OF(X509) **out,
+    const char **why);
+/* One DER certificate (trailing bytes are an error). */
+int cert_parse_der(const unsigned char *der, size_t len, X509 **out,
+    const char **why);
+/* A private key from PEM (PKCS#8 or traditional) or DER (PKCS#8). */
+int cert_parse_key(const unsigned char *data, size_t len, EVP_PKEY **out,
+    const char **why);
+/* Whether a PEM text is an X509 CRL that parses. */
+int cert_is_pem_crl(const char *pem, size_t len);
+
+time_t cert_not_before(const X509 *x);
+time_t cert_not_after(const X509 *x);
+/* Whole days from `at' to notAfter, rounded down (negative when past). */
+long   cert_days_left(const X509 *x, time_t at);
+/* Whether the public key of x is that of key. */
+int    cert_key_matches(X509 *x, EVP_PKEY *key);
+/* Whether the SAN of x holds DNS name `name' (case-insensitive). */
+int    cert_san_has_dns(X509 *x, const char *name);
+/* Whether x is a CA (basicConstraints CA:TRUE) and self-issued. */
+int    cert_is_self_signed(X509 *x);
+/* Whether x carries an authority key identifier (checksts calls such a LEAF). */
+int    cert_has_aki(X509 *x);
+
+/* Text forms, malloc'd: subject as "CN=a, OU=b", SHA-1 "AA:BB:..", SHA-1
+ * lowercase hex without colons, SHA-256 hex. */
+char  *cert_subject(X509 *x);
+char  *cert_issuer(X509 *x);
+char  *cert_subject_rfc2253(X509 *x);
+char  *cert_sha1_colons(X509 *x);
+char  *cert_sha1_hex(X509 *x);
+char  *cert_serial_hex(X509 *x);
+
+/*
+ * Verifies leaf against trusted roots at time `at' (CERT_ANY_TIME: dates are
+ * not checked, only the path), with untrusted intermediates (may be NULL).
+ * 1 verified, 0 not (why: OpenSSL's reason).
+ */
+#define CERT_ANY_TIME ((time_t)-1)
+int cert_verify(X509 *leaf, STACK_OF(X509) *untrusted,
+    STACK_OF(X509) *trusted, time_t at, const char **why);
+
+/* Formats a time as "2029-04-06 11:57:19 GMT" / "2029-04-06T11:57:19Z". */
+void cert_time_str(time_t t, char *out, size_t outlen);
+void cert_time_iso(time_t t, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,271 @@
+/*
+ * config.c - options, configuration file and vmdir login. See config.h.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "appliance.h"
+#include "config.h"
+#include "vmdir.h"
+
+#define DEFAULT_LDAP_URI "ldap://localhost:389"
+
+int
+parse_days(const char *s)
+{
+	char	*end;
+	long	 v;
+
+	if (s == NULL || !isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v > 100000)
+		return -1;
+	return (int)v;
+}
+
+static int
+set_str(char **field, const char *value)
+{
+	char	*v;
+
+	if ((v = strdup(value)) == NULL)
+		return -1;
+	free(*field);
+	*field = v;
+	return 0;
+}
+
+int
+config_option(struct config *cfg, int argc, char *argv[], int *i)
+{
+	static const struct {
+		const char *name;
+		size_t	    off;
+	} opts[] = {
+		{ "--root",		offsetof(struct config, root) },
+		{ "--config",		offsetof(struct config, config_file) },
+		{ "--ldap-uri",		offsetof(struct config, ldap_uri) },
+		{ "--bind-dn",		offsetof(struct config, bind_dn) },
+		{ "--password-file",	offsetof(struct config, password_file) },
+	};
+	size_t	 k, n;
+	const char *arg = argv[*i], *val;
+
+	for (k = 0; k < sizeof(opts) / sizeof(opts[0]); k++) {
+		n = strlen(opts[k].name);
+		if (strncmp(arg, opts[k].name, n) != 0)
+			continue;
+		if (arg[n] == '=')
+			val = arg + n + 1;
+		else if (arg[n] == '\0') {
+			if (*i + 1 >= argc) {
+				fprintf(stderr, "vcrotate: %s needs an "
+				    "argument\n", opts[k].name);
+				return -1;
+			}
+			val = argv[++*i];
+		} else
+			continue;
+		if (set_str((char **)((char *)cfg + opts[k].off), val) == -1)
+			return -1;
+		return 1;
+	}
+	return 0;
+}
+
+static char *
+trim(char *s)
+{
+	char	*e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+int
+config_load(struct config *cfg, struct buf *err)
+{
+	char	*path = NULL, *line = NULL, *key, *val, *eq;
+	size_t	 cap = 0;
+	FILE	*f = NULL;
+	int	 lineno = 0, ret = -1, d;
+
+	if (cfg->root == NULL && set_str(&cfg->root, "/") == -1)
+		return -1;
+	if (cfg->config_file != NULL)
+		path = strdup(cfg->config_file);
+	else
+		path = app_path(cfg->root, APP_CONFIG);
+	if (path == NULL)
+		return -1;
+	if ((f = fopen(path, "r")) == NULL) {
+		if (errno == ENOENT && cfg->config_file == NULL)
+			goto defaults;
+		buf_printf(err, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	while (getline(&line, &cap, f) != -1) {
+		lineno++;
+		key = trim(line);
+		if (*key == '\0' || *key == '#')
+			continue;
+		if ((eq = strchr(key, '=')) == NULL) {
+			buf_printf(err, "%s:%d: expected key = value", path,
+			    lineno);
+			goto out;
+		}
+		*eq = '\0';
+		key = trim(key);
+		val = trim(eq + 1);
+		if (strcmp(key, "ldap_uri") == 0) {
+			if (cfg->ldap_uri == NULL && set_str(&cfg->ldap_uri,
+			    val) == -1)
+				goto out;
+		} else if (strcmp(key, "bind_dn") == 0) {
+			if (cfg->bind_dn == NULL && set_str(&cfg->bind_dn,
+			    val) == -1)
+				goto out;
+		} else if (strcmp(key, "password_file") == 0) {
+			if (cfg->password_file == NULL &&
+			    set_str(&cfg->password_file, val) == -1)
+				goto out;
+		} else if (strcmp(key, "warn_days") == 0 ||
+		    strcmp(key, "crit_days") == 0) {
+			if ((d = parse_days(val)) < 0) {
+				buf_printf(err, "%s:%d: %s must be a number of "
+				    "days, not '%s'", path, lineno, key, val);
+				goto out;
+			}
+			if (key[0] == 'w' && cfg->warn_days < 0)
+				cfg->warn_days = d;
+			else if (key[0] == 'c' && cfg->crit_days < 0)
+				cfg->crit_days = d;
+		} else {
+			buf_printf(err, "%s:%d: unknown setting '%s'", path,
+			    lineno, key);
+			goto out;
+		}
+	}
+defaults:
+	if (cfg->ldap_uri == NULL && set_str(&cfg->ldap_uri,
+	    DEFAULT_LDAP_URI) == -1)
+		goto out;
+	if (cfg->warn_days < 0)
+		cfg->warn_days = 180;
+	if (cfg->crit_days < 0)
+		cfg->crit_days = 30;
+	ret = 0;
+out:
+	if (f != NULL)
+		fclose(f);
+	free(line);
+	free(path);
+	return ret;
+}
+
+void
+config_free(struct config *cfg)
+{
+	free(cfg->root);
+	free(cfg->config_file);
+	free(cfg->ldap_uri);
+	free(cfg->bind_dn);
+	free(cfg->password_file);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+/* The first line of a password file; the file stays as it is. */
+static char *
+read_password(const char *path, struct buf *err)
+{
+	FILE	*f;
+	char	*line = NULL;
+	size_t	 cap = 0;
+	ssize_t	 n;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		buf_printf(err, "password file %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	n = getline(&line, &cap, f);
+	fclose(f);
+	if (n <= 0) {
+		buf_printf(err, "password file %s is empty", path);
+		if (line != NULL)
+			free_secret(line);
+		return NULL;
+	}
+	line[strcspn(line, "\r\n")] = '\0';
+	return line;
+}
+
+/* user@domain.tld -> cn=user,cn=users,dc=domain,dc=tld */
+static char *
+upn_to_dn(const char *upn)
+{
+	const char *at = strchr(upn, '@');
+	char	*ddn = NULL, *dn = NULL;
+
+	if (at == NULL || strchr(upn, '=') != NULL)
+		return strdup(upn);
+	if ((ddn = vmdir_domain_dn(at + 1)) == NULL)
+		return NULL;
+	if (asprintf(&dn, "cn=%.*s,cn=users,%s", (int)(at - upn), upn,
+	    ddn) == -1)
+		dn = NULL;
+	free(ddn);
+	return dn;
+}
+
+int
+config_login(const struct config *cfg, struct vmdir_login *login,
+    struct buf *err)
+{
+	const char *env = getenv("VCROTATE_LDAP_PASSWORD");
+
+	memset(login, 0, sizeof(*login));
+	if ((login->uri = strdup(cfg->ldap_uri)) == NULL)
+		return -1;
+	if (cfg->bind_dn != NULL) {
+		if ((login->bind_dn = upn_to_dn(cfg->bind_dn)) == NULL)
+			goto fail;
+		if (cfg->password_file != NULL)
+			login->password = read_password(cfg->password_file,
+			    err);
+		else if (env != NULL)
+			login->password = strdup(env);
+		else
+			buf_printf(err, "--bind-dn %s needs --password-file "
+			    "or VCROTATE_LDAP_PASSWORD (a password is never "
+			    "taken on the command line)", cfg->bind_dn);
+		if (login->password == NULL)
+			goto fail;
+		return 0;
+	}
+	if (appliance_machine_account(cfg->root, &login->bind_dn,
+	    &login->password, err) == -1)
+		goto fail;
+	return 0;
+fail:
+	vmdir_login_free(login);
+	return -1;
+}
+
+void
+vmdir_login_free(struct vmdir_login *login)
+{
+	free(login->uri);
+	free(login->bind_dn);
+	free_secret(login->password);
+	memset(login, 0, sizeof(*login));
+}

@@ -1,0 +1,52 @@
+/*
+ * config.h - vcrotate's settings: command-line options common to every
+ * command, the configuration file, and how vcrotate logs in to vmdir.
+ *
+ * The configuration file is ROOT/etc/vcrotate/vcrotate.conf unless --config
+ * names another; `key = value' lines, `#' comments. It is absent on a real
+ * appliance until an admin writes one; defaults apply.
+ */
+#ifndef VCR_CONFIG_H
+#define VCR_CONFIG_H
+
+#include "buf.h"
+#include "inventory.h"
+
+/* Exit codes shared by the commands (check has its own, monitoring ones). */
+#define EXIT_USAGE 64
+
+struct config {
+	char	*root;		/* --root, default "/" */
+	char	*config_file;	/* --config, or NULL for the default */
+	char	*ldap_uri;	/* --ldap-uri > ldap_uri > ldap://localhost:389 */
+	char	*bind_dn;	/* --bind-dn > bind_dn > the machine account */
+	char	*password_file;	/* --password-file > password_file */
+	int	 warn_days;	/* warn_days, default 180 */
+	int	 crit_days;	/* crit_days, default 30 */
+};
+
+/*
+ * Options every command accepts, before or after its name: --root DIR,
+ * --config FILE, --ldap-uri URI, --bind-dn DN, --password-file FILE.
+ * Returns 1 when argv[*i] was one of them (consuming its argument), 0 when
+ * it was not, -1 on a missing argument (message printed).
+ */
+int  config_option(struct config *cfg, int argc, char *argv[], int *i);
+
+/* Reads the configuration file; command-line values already set win. */
+int  config_load(struct config *cfg, struct buf *err);
+void config_free(struct config *cfg);
+
+/*
+ * Decides how to log in to vmdir: --bind-dn with --password-file or
+ * $VCROTATE_LDAP_PASSWORD, else the machine account from lwregshell.
+ * A UPN (administrator@vsphere.local) becomes cn=administrator,cn=users,DDN.
+ */
+int  config_login(const struct config *cfg, struct vmdir_login *login,
+    struct buf *err);
+void vmdir_login_free(struct vmdir_login *login);
+
+/* Parses a non-negative decimal int; -1 when s is not one. */
+int  parse_days(const char *s);
+
+#endif

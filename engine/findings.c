@@ -1,0 +1,492 @@
+/*
+ * findings.c - evaluates an inventory into findings. See findings.h and
+ * docs/check.md for what each code means.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cert.h"
+#include "findings.h"
+
+#define CRL_WARN	30
+#define CRL_CRIT	100
+
+struct ctx {
+	const struct inventory	*inv;
+	const struct policy	*p;
+	struct findings		*out;
+	int			 oom;
+};
+
+const char *
+severity_name(enum severity s)
+{
+	return s == SEV_CRITICAL ? "CRITICAL" : s == SEV_WARNING ? "WARNING" :
+	    "OK";
+}
+
+const char *
+cert_status_name(enum cert_status s)
+{
+	switch (s) {
+	case CS_OK:		return "OK";
+	case CS_EXPIRING_WARN:	return "EXPIRING";
+	case CS_EXPIRING_CRIT:	return "EXPIRING";
+	case CS_EXPIRED:	return "EXPIRED";
+	case CS_NOT_YET_VALID:	return "NOT_YET_VALID";
+	}
+	return "?";
+}
+
+enum cert_status
+cert_status(X509 *x, const struct policy *p)
+{
+	long	 days;
+
+	if (cert_not_before(x) > p->at)
+		return CS_NOT_YET_VALID;
+	if (cert_not_after(x) < p->at)
+		return CS_EXPIRED;
+	days = cert_days_left(x, p->at);
+	if (days < p->crit_days)
+		return CS_EXPIRING_CRIT;
+	if (days < p->warn_days)
+		return CS_EXPIRING_WARN;
+	return CS_OK;
+}
+
+char *
+vecs_place(const char *store, const char *alias)
+{
+	char	*s = NULL;
+
+	if (asprintf(&s, "%s/%s", store, alias) == -1)
+		return NULL;
+	return s;
+}
+
+int
+is_solution_user_store(const char *store)
+{
+	size_t	 i;
+
+	for (i = 0; solution_users[i] != NULL; i++)
+		if (strcmp(store, solution_users[i]) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+add(struct ctx *c, const char *code, enum severity sev, const char *place,
+    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static void
+add(struct ctx *c, const char *code, enum severity sev, const char *place,
+    const char *fmt, ...)
+{
+	struct finding *nv, *f;
+	va_list	 ap;
+	int	 n;
+
+	if (c->oom)
+		return;
+	if ((nv = reallocarray(c->out->v, c->out->n + 1, sizeof(*nv))) == NULL)
+		goto oom;
+	c->out->v = nv;
+	f = &nv[c->out->n];
+	f->code = code;
+	f->sev = sev;
+	f->message = NULL;
+	if ((f->place = strdup(place)) == NULL)
+		goto oom;
+	va_start(ap, fmt);
+	n = vasprintf(&f->message, fmt, ap);
+	va_end(ap);
+	if (n == -1) {
+		free(f->place);
+		goto oom;
+	}
+	c->out->n++;
+	return;
+oom:
+	c->oom = 1;
+}
+
+/*
+ * Date findings for one certificate. `what' names it for a person
+ * ("Machine SSL certificate"); expired roots have their own code.
+ */
+static void
+dates(struct ctx *c, X509 *x, const char *place, const char *what, int root,
+    enum severity cap)
+{
+	char	 when[64];
+	enum cert_status st = cert_status(x, c->p);
+	enum severity crit = cap < SEV_CRITICAL ? cap : SEV_CRITICAL;
+
+	switch (st) {
+	case CS_OK:
+		break;
+	case CS_NOT_YET_VALID:
+		cert_time_str(cert_not_before(x), when, sizeof(when));
+		add(c, "NOT_YET_VALID", crit, place, "%s is not valid before %s",
+		    what, when);
+		break;
+	case CS_EXPIRED:
+		cert_time_str(cert_not_after(x), when, sizeof(when));
+		add(c, root ? "ROOT_EXPIRED" : "EXPIRED", crit, place,
+		    "%s expired on %s", what, when);
+		break;
+	case CS_EXPIRING_CRIT:
+	case CS_EXPIRING_WARN:
+		cert_time_str(cert_not_after(x), when, sizeof(when));
+		add(c, "EXPIRING", st == CS_EXPIRING_CRIT ? crit : SEV_WARNING,
+		    place, "%s will expire in %ld days, on %s", what,
+		    cert_days_left(x, c->p->at), when);
+		break;
+	}
+}
+
+/* Chain trust regardless of dates: expiry has findings of its own. */
+static int
+trusted(const struct inventory *inv, X509 *leaf, STACK_OF(X509) *chain,
+    const char **why)
+{
+	STACK_OF(X509) *untrusted = NULL;
+	int	 i, ok;
+
+	if (chain != NULL && sk_X509_num(chain) > 1) {
+		if ((untrusted = sk_X509_new_null()) == NULL) {
+			*why = "out of memory";
+			return 0;
+		}
+		for (i = 0; i < sk_X509_num(chain); i++)
+			if (sk_X509_value(chain, i) != leaf)
+				sk_X509_push(untrusted, sk_X509_value(chain, i));
+	}
+	ok = cert_verify(leaf, untrusted, inv->trusted, CERT_ANY_TIME, why);
+	sk_X509_free(untrusted);
+	return ok;
+}
+
+static const char *
+entry_what(const struct inv_vecs_entry *e)
+{
+	if (strcmp(e->store, "MACHINE_SSL_CERT") == 0)
+		return "Machine SSL certificate";
+	if (strcmp(e->store, "TRUSTED_ROOTS") == 0)
+		return "trusted root";
+	if (is_solution_user_store(e->store))
+		return "solution user certificate";
+	if (strcmp(e->store, BACKUP_STORE) == 0)
+		return "backup copy";
+	return "certificate";
+}
+
+static void
+eval_vecs(struct ctx *c)
+{
+	const struct inventory *inv = c->inv;
+	size_t	 i, ncrls = 0;
+
+	for (i = 0; i < inv->nvecs && !c->oom; i++) {
+		const struct inv_vecs_entry *e = &inv->vecs[i];
+		enum severity cap = strcmp(e->store, BACKUP_STORE) == 0 ?
+		    SEV_WARNING : SEV_CRITICAL;
+		char	*place = vecs_place(e->store, e->alias);
+		const char *why;
+		X509	*leaf;
+
+		if (place == NULL) {
+			c->oom = 1;
+			break;
+		}
+		if (e->type == VECS_CRL && strcmp(e->store,
+		    "TRUSTED_ROOT_CRLS") == 0)
+			ncrls++;
+		if (e->bad != NULL) {
+			add(c, "UNPARSEABLE", cap, place, "%s entry: %s",
+			    e->type_name, e->bad);
+			goto next;
+		}
+		if (e->chain == NULL)
+			goto next;
+		leaf = sk_X509_value(e->chain, 0);
+		dates(c, leaf, place, entry_what(e),
+		    strcmp(e->store, "TRUSTED_ROOTS") == 0, cap);
+		if (e->type != VECS_PRIVATE_KEY)
+			goto next;
+		if (e->key_match == 0)
+			add(c, "KEY_MISMATCH", cap, place,
+			    "the private key does not match the certificate");
+		else if (e->key_match < 0 && e->key_error != NULL)
+			add(c, "UNPARSEABLE", cap, place, "%s", e->key_error);
+		/* Self-signed leaves (SMS) vouch for themselves; backup
+		 * copies may predate the current roots. */
+		if (cap == SEV_CRITICAL && !cert_is_self_signed(leaf) &&
+		    !trusted(inv, leaf, e->chain, &why))
+			add(c, "CHAIN_UNTRUSTED", SEV_CRITICAL, place,
+			    "%s does not chain to TRUSTED_ROOTS: %s",
+			    entry_what(e), why);
+		if (inv->app.pnid != NULL &&
+		    strcmp(e->alias, "__MACHINE_CERT") == 0 &&
+		    (strcmp(e->store, "MACHINE_SSL_CERT") == 0 ||
+		    strcmp(e->store, "STS_INTERNAL_SSL_CERT") == 0) &&
+		    !cert_san_has_dns(leaf, inv->app.pnid))
+			add(c, "PNID_NOT_IN_SAN", SEV_CRITICAL, place,
+			    "the Subject Alternative Name does not hold the "
+			    "PNID %s", inv->app.pnid);
+next:
+		free(place);
+	}
+	if (ncrls > CRL_WARN)
+		add(c, "CRL_BLOAT", ncrls > CRL_CRIT ? SEV_CRITICAL :
+		    SEV_WARNING, "TRUSTED_ROOT_CRLS",
+		    "%zu CRLs (more than %d slow down vecs-cli and service "
+		    "start)", ncrls, ncrls > CRL_CRIT ? CRL_CRIT : CRL_WARN);
+}
+
+/* The leaf of a chain without a key: the first certificate not self-signed. */
+static X509 *
+chain_leaf(const struct inv_sts *s)
+{
+	int	 i;
+
+	if (s->leaf != NULL)
+		return s->leaf;
+	for (i = 0; i < sk_X509_num(s->certs); i++)
+		if (!cert_is_self_signed(sk_X509_value(s->certs, i)))
+			return sk_X509_value(s->certs, i);
+	return sk_X509_num(s->certs) > 0 ? sk_X509_value(s->certs, 0) : NULL;
+}
+
+static void
+eval_sts(struct ctx *c)
+{
+	const struct inventory *inv = c->inv;
+	const struct inv_sts *active = inventory_active_sts(inv);
+	char	 when[64];
+	const char *why;
+	size_t	 i;
+	int	 j;
+
+	if (active == NULL) {
+		char	*tenant = NULL;
+
+		if (asprintf(&tenant, "cn=%s,cn=Tenants,cn=IdentityManager,"
+		    "cn=Services,%s", inv->app.domain, inv->app.domain_dn) == -1) {
+			c->oom = 1;
+			return;
+		}
+		add(c, "STS_NO_CREDENTIAL", SEV_CRITICAL, tenant,
+		    "no TenantCredential: the identity service has no signing "
+		    "certificate");
+		free(tenant);
+	} else if (!active->has_key)
+		add(c, "UNPARSEABLE", SEV_CRITICAL, active->dn,
+		    "vmwSTSPrivateKey is missing or is not a PKCS#8 key");
+	else if (active->leaf == NULL)
+		add(c, "KEY_MISMATCH", SEV_CRITICAL, active->dn,
+		    "no userCertificate value matches vmwSTSPrivateKey");
+	else {
+		dates(c, active->leaf, active->dn, "STS signing certificate",
+		    0, SEV_CRITICAL);
+		if (!trusted(inv, active->leaf, active->certs, &why))
+			add(c, "CHAIN_UNTRUSTED", SEV_CRITICAL, active->dn,
+			    "STS signing certificate does not chain to "
+			    "TRUSTED_ROOTS: %s", why);
+	}
+	for (i = 0; i < inv->nsts && !c->oom; i++) {
+		const struct inv_sts *s = &inv->sts[i];
+		X509	*leaf = chain_leaf(s);
+		int	 expired = 0;
+
+		if (s->bad_values > 0)
+			add(c, "UNPARSEABLE", SEV_CRITICAL, s->dn,
+			    "%zu userCertificate value(s) are not DER "
+			    "certificates", s->bad_values);
+		if (active != NULL && s->n == active->n)
+			continue;
+		for (j = 0; j < sk_X509_num(s->certs); j++)
+			if (cert_not_after(sk_X509_value(s->certs, j)) < c->p->at)
+				expired = 1;
+		if (leaf != NULL && cert_not_after(leaf) < c->p->at) {
+			cert_time_str(cert_not_after(leaf), when, sizeof(when));
+			add(c, "STS_STALE_CHAIN", SEV_CRITICAL, s->dn,
+			    "stale %s (the active credential is "
+			    "TenantCredential-%d): its LEAF expired on %s",
+			    s->is_credential ? "credential" : "chain",
+			    active != NULL ? active->n : -1, when);
+		} else
+			add(c, "STS_STALE_CHAIN", expired ? SEV_CRITICAL :
+			    SEV_WARNING, s->dn, "stale %s (the active "
+			    "credential is TenantCredential-%d): its LEAF is "
+			    "valid%s", s->is_credential ? "credential" :
+			    "chain", active != NULL ? active->n : -1,
+			    expired ? ", another certificate in it expired" :
+			    "");
+	}
+}
+
+static void
+eval_solution_users(struct ctx *c)
+{
+	const struct inventory *inv = c->inv;
+	size_t	 i, k;
+
+	for (k = 0; solution_users[k] != NULL && !c->oom; k++) {
+		const char *sol = solution_users[k];
+		const struct inv_vecs_entry *e = inventory_vecs(inv, sol, sol);
+		const struct inv_principal *p = NULL;
+		char	*place;
+
+		if (e == NULL || e->chain == NULL)
+			continue;
+		for (i = 0; i < inv->nprincipals; i++)
+			if (strcmp(inv->principals[i].solution, sol) == 0)
+				p = &inv->principals[i];
+		if ((place = vecs_place(sol, sol)) == NULL) {
+			c->oom = 1;
+			return;
+		}
+		if (p == NULL)
+			add(c, "SOLUTION_USER_MISMATCH", SEV_CRITICAL, place,
+			    "solution user %s has no principal "
+			    "cn=%s-%s,cn=ServicePrincipals,%s in vmdir", sol,
+			    sol, inv->app.machine_id, inv->app.domain_dn);
+		else if (p->cert == NULL)
+			add(c, "UNPARSEABLE", SEV_CRITICAL, p->dn,
+			    "userCertificate of solution user %s: %s", sol,
+			    p->bad);
+		else if (X509_cmp(p->cert, sk_X509_value(e->chain, 0)) != 0)
+			add(c, "SOLUTION_USER_MISMATCH", SEV_CRITICAL, p->dn,
+			    "the certificate of solution user %s in vmdir "
+			    "differs from the one in VECS %s", sol, place);
+		free(place);
+	}
+}
+
+static void
+eval_endpoints(struct ctx *c)
+{
+	const struct inventory *inv = c->inv;
+	const struct inv_vecs_entry *m;
+	X509	*live = NULL;
+	size_t	 i;
+
+	m = inventory_vecs(inv, "MACHINE_SSL_CERT", "__MACHINE_CERT");
+	if (m != NULL && m->chain != NULL)
+		live = sk_X509_value(m->chain, 0);
+	for (i = 0; i < inv->nendpoints && !c->oom; i++) {
+		const struct inv_endpoint *ep = &inv->endpoints[i];
+
+		if (ep->trust == NULL)
+			add(c, "UNPARSEABLE", SEV_CRITICAL, ep->dn,
+			    "endpoint %s: %s", ep->uri, ep->bad);
+		else if (live != NULL && X509_cmp(ep->trust, live) != 0)
+			add(c, "TRUST_ANCHOR_STALE", SEV_CRITICAL, ep->dn,
+			    "endpoint %s trusts a certificate other than the "
+			    "Machine SSL certificate", ep->uri);
+	}
+}
+
+static void
+eval_roots(struct ctx *c)
+{
+	const struct inventory *inv = c->inv;
+	char	*place;
+	size_t	 i;
+
+	if (inv->vmca_root != NULL) {
+		if ((place = app_path("/", APP_VMCA_ROOT)) == NULL) {
+			c->oom = 1;
+			return;
+		}
+		dates(c, sk_X509_value(inv->vmca_root, 0), place,
+		    "VMCA root certificate", 1, SEV_CRITICAL);
+		if (inv->vmca_key_match == 0)
+			add(c, "KEY_MISMATCH", SEV_CRITICAL, place,
+			    "privatekey.pem does not match root.cer");
+		free(place);
+	}
+	for (i = 0; i < inv->ncas && !c->oom; i++) {
+		if (inv->cas[i].cert == NULL)
+			add(c, "UNPARSEABLE", SEV_CRITICAL, inv->cas[i].dn,
+			    "cACertificate: %s", inv->cas[i].bad);
+		else
+			dates(c, inv->cas[i].cert, inv->cas[i].dn,
+			    "CA certificate", 1, SEV_CRITICAL);
+	}
+}
+
+/* Critical first, then warnings, each in reading order (qsort is not
+ * stable, so this is a partition by severity). */
+static int
+sort_by_severity(struct findings *f)
+{
+	struct finding *v;
+	size_t	 i, n = 0;
+	int	 sev;
+
+	if (f->n == 0)
+		return 0;
+	if ((v = calloc(f->n, sizeof(*v))) == NULL)
+		return -1;
+	for (sev = SEV_CRITICAL; sev >= SEV_OK; sev--)
+		for (i = 0; i < f->n; i++)
+			if ((int)f->v[i].sev == sev)
+				v[n++] = f->v[i];
+	free(f->v);
+	f->v = v;
+	return 0;
+}
+
+int
+findings_evaluate(const struct inventory *inv, const struct policy *p,
+    struct findings *out)
+{
+	struct ctx c = { inv, p, out, 0 };
+
+	memset(out, 0, sizeof(*out));
+	eval_roots(&c);
+	eval_vecs(&c);
+	if (inv->vmdir_read) {
+		eval_sts(&c);
+		eval_solution_users(&c);
+		eval_endpoints(&c);
+	}
+	if (c.oom || sort_by_severity(out) == -1) {
+		findings_free(out);
+		return -1;
+	}
+	return 0;
+}
+
+void
+findings_free(struct findings *f)
+{
+	size_t	 i;
+
+	for (i = 0; i < f->n; i++) {
+		free(f->v[i].place);
+		free(f->v[i].message);
+	}
+	free(f->v);
+	f->v = NULL;
+	f->n = 0;
+}
+
+enum severity
+findings_worst(const struct findings *f)
+{
+	enum severity w = SEV_OK;
+	size_t	 i;
+
+	for (i = 0; i < f->n; i++)
+		if (f->v[i].sev > w)
+			w = f->v[i].sev;
+	return w;
+}

@@ -1,0 +1,653 @@
+/*
+ * inventory.c - reads every certificate on the appliance. See inventory.h.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/evp.h>
+
+#include "cert.h"
+#include "inventory.h"
+#include "vmdir.h"
+
+const char *const solution_users[] = {
+	"machine", "vsphere-webclient", "vpxd", "vpxd-extension", "hvc", "wcp",
+	NULL
+};
+
+#define TENANTS_FMT	"cn=%s,cn=Tenants,cn=IdentityManager,cn=Services,%s"
+
+static void
+add_error(struct buf *b, const char *msg)
+{
+	if (b->len > 0)
+		buf_puts(b, "; ");
+	buf_puts(b, msg);
+}
+
+char *
+uri_host(const char *uri)
+{
+	const char *p, *end;
+
+	if ((p = strstr(uri, "://")) == NULL)
+		return NULL;
+	p += 3;
+	if (*p == '[') {		/* [v6 address] */
+		if ((end = strchr(p, ']')) == NULL)
+			return NULL;
+		return strndup(p + 1, (size_t)(end - p - 1));
+	}
+	end = p + strcspn(p, ":/?#");
+	return end > p ? strndup(p, (size_t)(end - p)) : NULL;
+}
+
+static void
+vecs_entry_read_key(struct inv_vecs_entry *e, const char *root)
+{
+	struct buf key = BUF_INIT, err = BUF_INIT;
+	EVP_PKEY *pk = NULL;
+	const char *why;
+
+	e->key_match = -1;
+	if (e->chain == NULL)
+		return;
+	if (vecs_getkey(root, e->store, e->alias, &key, &err) == -1) {
+		e->key_error = "vecs-cli entry getkey failed";
+		goto out;
+	}
+	if (cert_parse_key((unsigned char *)key.data, key.len, &pk, &why) == -1) {
+		e->key_error = "the entry's private key does not parse";
+		goto out;
+	}
+	e->key_match = cert_key_matches(sk_X509_value(e->chain, 0), pk);
+out:
+	EVP_PKEY_free(pk);
+	buf_free_secret(&key);
+	buf_free(&err);
+}
+
+static int
+read_store(struct inventory *inv, const char *store)
+{
+	struct vecs_list l;
+	struct buf err = BUF_INIT;
+	struct inv_vecs_entry *nv, *e;
+	const char *why;
+	size_t	 i;
+	int	 is_roots = strcmp(store, "TRUSTED_ROOTS") == 0;
+
+	if (vecs_list(inv->app.root, store, &l, &err) == -1) {
+		add_error(&inv->vecs_error, buf_str(&err));
+		buf_free(&err);
+		return 0;
+	}
+	nv = reallocarray(inv->vecs, inv->nvecs + l.n, sizeof(*nv));
+	if (nv == NULL) {
+		vecs_list_free(&l);
+		return -1;
+	}
+	inv->vecs = nv;
+	for (i = 0; i < l.n; i++) {
+		e = &inv->vecs[inv->nvecs++];
+		memset(e, 0, sizeof(*e));
+		e->key_match = -1;
+		/* Take the strings over from the list. */
+		e->store = strdup(store);
+		e->alias = l.items[i].alias;
+		e->type = l.items[i].type;
+		e->type_name = l.items[i].type_name;
+		e->pem = l.items[i].pem;
+		e->pem_len = l.items[i].pem_len;
+		l.items[i].alias = l.items[i].type_name = l.items[i].pem = NULL;
+		if (e->store == NULL)
+			return -1;
+		switch (e->type) {
+		case VECS_PRIVATE_KEY:
+		case VECS_TRUSTED_CERT:
+		case VECS_ENCRYPTED_PRIVATE_KEY:
+			if (cert_parse_pem_chain(e->pem, e->pem_len, &e->chain,
+			    &why) == -1) {
+				e->bad = why;
+				break;
+			}
+			if (e->type == VECS_PRIVATE_KEY)
+				vecs_entry_read_key(e, inv->app.root);
+			if (is_roots) {
+				X509	*x = sk_X509_value(e->chain, 0);
+
+				if (X509_up_ref(x) != 1 ||
+				    !sk_X509_push(inv->trusted, x))
+					return -1;
+			}
+			break;
+		case VECS_CRL:
+			if (!cert_is_pem_crl(e->pem, e->pem_len))
+				e->bad = "not a PEM CRL";
+			break;
+		case VECS_SECRET_KEY:
+			break;
+		case VECS_UNKNOWN_TYPE:
+			e->bad = "unknown entry type";
+			break;
+		}
+	}
+	vecs_list_free(&l);
+	return 0;
+}
+
+static int
+read_vecs(struct inventory *inv)
+{
+	struct buf err = BUF_INIT;
+	size_t	 i;
+
+	if (vecs_stores(inv->app.root, &inv->stores, &inv->nstores, &err) == -1) {
+		add_error(&inv->vecs_error, buf_str(&err));
+		buf_free(&err);
+		return 0;
+	}
+	for (i = 0; i < inv->nstores; i++)
+		if (read_store(inv, inv->stores[i]) == -1)
+			return -1;
+	return 0;
+}
+
+/* Decodes one line of base64 (vmwLKUPEndpointSslTrust) into DER. */
+static unsigned char *
+b64_decode(const unsigned char *in, size_t inlen, size_t *outlen)
+{
+	EVP_ENCODE_CTX *ctx = NULL;
+	unsigned char *out = NULL;
+	int	 n = 0, m = 0;
+
+	if (inlen > (size_t)1 << 30 || (ctx = EVP_ENCODE_CTX_new()) == NULL)
+		return NULL;
+	if ((out = malloc(inlen / 4 * 3 + 3)) == NULL)
+		goto fail;
+	EVP_DecodeInit(ctx);
+	if (EVP_DecodeUpdate(ctx, out, &n, in, (int)inlen) < 0 ||
+	    EVP_DecodeFinal(ctx, out + n, &m) != 1)
+		goto fail;
+	EVP_ENCODE_CTX_free(ctx);
+	*outlen = (size_t)(n + m);
+	return out;
+fail:
+	EVP_ENCODE_CTX_free(ctx);
+	free(out);
+	return NULL;
+}
+
+/* N of "TenantCredential-N": -1 when the name is not of that form. */
+static int
+index_of(const char *cn, const char *prefix)
+{
+	size_t	 n = strlen(prefix);
+	char	*end;
+	long	 v;
+
+	if (strncasecmp(cn, prefix, n) != 0 || cn[n] < '0' || cn[n] > '9')
+		return -1;
+	v = strtol(cn + n, &end, 10);
+	if (*end != '\0' || v < 0 || v > 1000000)
+		return -1;
+	return (int)v;
+}
+
+static const char *
+first_str(const struct vmdir_entry *e, const char *attr)
+{
+	const struct vmdir_attr *a = vmdir_entry_attr(e, attr);
+
+	return a != NULL && a->nvalues > 0 ? (const char *)a->values[0].data :
+	    NULL;
+}
+
+static int
+sts_cmp(const void *a, const void *b)
+{
+	const struct inv_sts *x = a, *y = b;
+
+	if (x->is_credential != y->is_credential)
+		return y->is_credential - x->is_credential;
+	return (x->n > y->n) - (x->n < y->n);
+}
+
+static int
+read_sts(struct inventory *inv, struct vmdir *vd, struct buf *err)
+{
+	const char *attrs[] = { "cn", "userCertificate", "vmwSTSPrivateKey",
+	    "objectClass", NULL };
+	struct vmdir_entries es = { NULL, 0 };
+	char	*base = NULL;
+	size_t	 i, j;
+	int	 ret = -1;
+
+	if (asprintf(&base, TENANTS_FMT, inv->app.domain,
+	    inv->app.domain_dn) == -1) {
+		base = NULL;
+		return -1;
+	}
+	if (vmdir_search(vd, base, VMDIR_SUB,
+	    "(|(objectClass=vmwSTSTenantCredential)"
+	    "(objectClass=vmwSTSTenantTrustedCertificateChain))",
+	    attrs, &es, err) == -1) {
+		ret = 0;	/* reported through err */
+		goto out;
+	}
+	if (es.n > 0 && (inv->sts = calloc(es.n, sizeof(*inv->sts))) == NULL)
+		goto out;
+	for (i = 0; i < es.n; i++) {
+		const struct vmdir_entry *e = &es.entries[i];
+		const struct vmdir_attr *certs, *key;
+		const char *cn = first_str(e, "cn");
+		struct inv_sts *s = &inv->sts[inv->nsts];
+		EVP_PKEY *pk = NULL;
+		const char *why;
+		int	 n;
+
+		if (cn == NULL)
+			continue;
+		if ((n = index_of(cn, "TenantCredential-")) >= 0)
+			s->is_credential = 1;
+		else if ((n = index_of(cn, "TrustedCertChain-")) < 0)
+			continue;
+		inv->nsts++;
+		s->n = n;
+		if ((s->dn = strdup(e->dn)) == NULL ||
+		    (s->certs = sk_X509_new_null()) == NULL)
+			goto out;
+		certs = vmdir_entry_attr(e, "userCertificate");
+		for (j = 0; certs != NULL && j < certs->nvalues; j++) {
+			X509	*x = NULL;
+
+			if (cert_parse_der(certs->values[j].data,
+			    certs->values[j].len, &x, &why) == -1) {
+				s->bad_values++;
+				continue;
+			}
+			if (!sk_X509_push(s->certs, x)) {
+				X509_free(x);
+				goto out;
+			}
+		}
+		if (!s->is_credential)
+			continue;
+		key = vmdir_entry_attr(e, "vmwSTSPrivateKey");
+		if (key == NULL || key->nvalues == 0 ||
+		    cert_parse_key(key->values[0].data, key->values[0].len,
+		    &pk, &why) == -1)
+			continue;
+		s->has_key = 1;
+		/* The leaf is the value whose public key is the private key's:
+		 * writers put it first, but position is not to be trusted. */
+		for (j = 0; j < (size_t)sk_X509_num(s->certs); j++)
+			if (cert_key_matches(sk_X509_value(s->certs, (int)j),
+			    pk)) {
+				s->leaf = sk_X509_value(s->certs, (int)j);
+				break;
+			}
+		EVP_PKEY_free(pk);
+	}
+	qsort(inv->sts, inv->nsts, sizeof(*inv->sts), sts_cmp);
+	ret = 0;
+out:
+	vmdir_entries_free(&es);
+	free(base);
+	return ret;
+}
+
+static int
+read_principals(struct inventory *inv, struct vmdir *vd, struct buf *err)
+{
+	const char *attrs[] = { "cn", "userCertificate", "vmwSTSSubjectDN",
+	    NULL };
+	struct vmdir_entries es = { NULL, 0 };
+	char	*base = NULL, *want = NULL;
+	size_t	 i, k, nsol = 0;
+	int	 ret = -1;
+
+	if (asprintf(&base, "cn=ServicePrincipals,%s", inv->app.domain_dn) == -1)
+		return -1;
+	if (vmdir_search(vd, base, VMDIR_ONE, "(objectClass=*)", attrs, &es,
+	    err) == -1) {
+		ret = 0;
+		goto out;
+	}
+	while (solution_users[nsol] != NULL)
+		nsol++;
+	if ((inv->principals = calloc(nsol, sizeof(*inv->principals))) == NULL)
+		goto out;
+	for (k = 0; k < nsol; k++) {
+		free(want);
+		if (asprintf(&want, "%s-%s", solution_users[k],
+		    inv->app.machine_id) == -1) {
+			want = NULL;
+			goto out;
+		}
+		for (i = 0; i < es.n; i++) {
+			const struct vmdir_entry *e = &es.entries[i];
+			const struct vmdir_attr *c;
+			const char *cn = first_str(e, "cn"), *sdn, *why;
+			struct inv_principal *p;
+
+			if (cn == NULL || strcasecmp(cn, want) != 0)
+				continue;
+			p = &inv->principals[inv->nprincipals++];
+			if ((p->solution = strdup(solution_users[k])) == NULL ||
+			    (p->dn = strdup(e->dn)) == NULL)
+				goto out;
+			if ((sdn = first_str(e, "vmwSTSSubjectDN")) != NULL &&
+			    (p->subject_dn = strdup(sdn)) == NULL)
+				goto out;
+			c = vmdir_entry_attr(e, "userCertificate");
+			if (c == NULL || c->nvalues == 0)
+				p->bad = "no userCertificate";
+			else if (cert_parse_der(c->values[0].data,
+			    c->values[0].len, &p->cert, &why) == -1)
+				p->bad = why;
+			break;
+		}
+	}
+	ret = 0;
+out:
+	free(want);
+	vmdir_entries_free(&es);
+	free(base);
+	return ret;
+}
+
+static int
+read_endpoints(struct inventory *inv, struct vmdir *vd, struct buf *err)
+{
+	const char *attrs[] = { "vmwLKUPURI", "vmwLKUPEndpointSslTrust",
+	    "vmwLKUPSslTrustAnchor", NULL };
+	struct vmdir_entries es = { NULL, 0 };
+	char	*base = NULL;
+	size_t	 i;
+	int	 ret = -1;
+
+	if (asprintf(&base, "cn=Sites,cn=Configuration,%s",
+	    inv->app.domain_dn) == -1)
+		return -1;
+	if (vmdir_search(vd, base, VMDIR_SUB,
+	    "(objectClass=vmwLKUPEndpointRegistration)", attrs, &es, err) == -1) {
+		ret = 0;
+		goto out;
+	}
+	if (es.n > 0 &&
+	    (inv->endpoints = calloc(es.n, sizeof(*inv->endpoints))) == NULL)
+		goto out;
+	for (i = 0; i < es.n; i++) {
+		const struct vmdir_entry *e = &es.entries[i];
+		const struct vmdir_attr *t;
+		const char *uri = first_str(e, "vmwLKUPURI"), *why;
+		struct inv_endpoint *ep;
+		char	*host;
+		unsigned char *der = NULL;
+		size_t	 derlen = 0;
+		int	 mine;
+
+		if (uri == NULL || (host = uri_host(uri)) == NULL)
+			continue;
+		mine = strcasecmp(host, inv->app.pnid) == 0;
+		free(host);
+		if (!mine)
+			continue;
+		ep = &inv->endpoints[inv->nendpoints++];
+		if ((ep->dn = strdup(e->dn)) == NULL ||
+		    (ep->uri = strdup(uri)) == NULL)
+			goto out;
+		if ((t = vmdir_entry_attr(e, "vmwLKUPEndpointSslTrust")) != NULL &&
+		    t->nvalues > 0) {
+			der = b64_decode(t->values[0].data, t->values[0].len,
+			    &derlen);
+			if (der == NULL)
+				ep->bad = "vmwLKUPEndpointSslTrust is not base64";
+			else if (cert_parse_der(der, derlen, &ep->trust,
+			    &why) == -1)
+				ep->bad = why;
+			free(der);
+		} else if ((t = vmdir_entry_attr(e, "vmwLKUPSslTrustAnchor")) !=
+		    NULL && t->nvalues > 0) {
+			ep->legacy = 1;
+			if (cert_parse_der(t->values[0].data, t->values[0].len,
+			    &ep->trust, &why) == -1)
+				ep->bad = why;
+		} else
+			ep->bad = "no SSL trust";
+	}
+	ret = 0;
+out:
+	vmdir_entries_free(&es);
+	free(base);
+	return ret;
+}
+
+static int
+read_cas(struct inventory *inv, struct vmdir *vd, struct buf *err)
+{
+	const char *attrs[] = { "cACertificate", "certificateRevocationList",
+	    NULL };
+	struct vmdir_entries es = { NULL, 0 };
+	char	*base = NULL;
+	size_t	 i;
+	int	 ret = -1;
+
+	if (asprintf(&base, "cn=Certificate-Authorities,cn=Configuration,%s",
+	    inv->app.domain_dn) == -1)
+		return -1;
+	if (vmdir_search(vd, base, VMDIR_ONE, "(objectClass=*)", attrs, &es,
+	    err) == -1) {
+		ret = 0;
+		goto out;
+	}
+	if (es.n > 0 && (inv->cas = calloc(es.n, sizeof(*inv->cas))) == NULL)
+		goto out;
+	for (i = 0; i < es.n; i++) {
+		const struct vmdir_entry *e = &es.entries[i];
+		const struct vmdir_attr *c, *crl;
+		struct inv_ca *ca = &inv->cas[inv->ncas++];
+		const char *why;
+
+		if ((ca->dn = strdup(e->dn)) == NULL)
+			goto out;
+		if ((crl = vmdir_entry_attr(e, "certificateRevocationList")))
+			ca->ncrls = crl->nvalues;
+		c = vmdir_entry_attr(e, "cACertificate");
+		if (c == NULL || c->nvalues == 0)
+			ca->bad = "no cACertificate";
+		else if (cert_parse_der(c->values[0].data, c->values[0].len,
+		    &ca->cert, &why) == -1)
+			ca->bad = why;
+	}
+	ret = 0;
+out:
+	vmdir_entries_free(&es);
+	free(base);
+	return ret;
+}
+
+static int
+read_vmdir(struct inventory *inv, const struct vmdir_login *login,
+    const char *login_error)
+{
+	struct vmdir *vd = NULL;
+	struct buf err = BUF_INIT;
+	int	 ret = -1;
+
+	if (login == NULL) {
+		add_error(&inv->vmdir_error, login_error != NULL ? login_error :
+		    "no credentials for vmdir");
+		return 0;
+	}
+	if (inv->app.domain_dn == NULL || inv->app.pnid == NULL ||
+	    inv->app.machine_id == NULL) {
+		add_error(&inv->vmdir_error,
+		    "vmdir not read: the appliance identity is unknown");
+		return 0;
+	}
+	if (vmdir_open(&vd, login->uri, login->bind_dn, login->password,
+	    &err) == -1) {
+		add_error(&inv->vmdir_error, buf_str(&err));
+		ret = 0;
+		goto out;
+	}
+	if (read_sts(inv, vd, &err) == -1 ||
+	    read_principals(inv, vd, &err) == -1 ||
+	    read_endpoints(inv, vd, &err) == -1 ||
+	    read_cas(inv, vd, &err) == -1)
+		goto out;
+	if (err.len > 0)
+		add_error(&inv->vmdir_error, buf_str(&err));
+	else
+		inv->vmdir_read = 1;
+	ret = 0;
+out:
+	buf_free(&err);
+	vmdir_close(vd);
+	return ret;
+}
+
+static void
+read_vmca(struct inventory *inv)
+{
+	char	*path = NULL, *buf = NULL;
+	const char *why;
+	EVP_PKEY *pk = NULL;
+	FILE	*f;
+	size_t	 len = 0;
+
+	inv->vmca_key_match = -1;
+	if ((path = app_path(inv->app.root, APP_VMCA_ROOT)) == NULL)
+		return;
+	if ((f = fopen(path, "r")) == NULL) {
+		buf_printf(&inv->vmca_error, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (getdelim(&buf, &len, '\0', f) < 0) {
+		buf_printf(&inv->vmca_error, "%s: cannot read", path);
+		fclose(f);
+		goto out;
+	}
+	fclose(f);
+	if (cert_parse_pem_chain(buf, strlen(buf), &inv->vmca_root, &why) == -1) {
+		buf_printf(&inv->vmca_error, "%s: %s", path, why);
+		goto out;
+	}
+	free(path);
+	free(buf);
+	buf = NULL;
+	if ((path = app_path(inv->app.root, APP_VMCA_KEY)) == NULL)
+		goto out;
+	if ((f = fopen(path, "r")) == NULL) {
+		buf_printf(&inv->vmca_error, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	len = 0;
+	if (getdelim(&buf, &len, '\0', f) < 0 ||
+	    cert_parse_key((unsigned char *)buf, strlen(buf), &pk, &why) == -1)
+		buf_printf(&inv->vmca_error, "%s: not a private key", path);
+	else
+		inv->vmca_key_match = cert_key_matches(
+		    sk_X509_value(inv->vmca_root, 0), pk);
+	fclose(f);
+out:
+	EVP_PKEY_free(pk);
+	if (buf != NULL)
+		free_secret(buf);
+	free(path);
+}
+
+int
+inventory_read(struct inventory *inv, const char *root,
+    const struct vmdir_login *login, const char *login_error)
+{
+	memset(inv, 0, sizeof(*inv));
+	if ((inv->trusted = sk_X509_new_null()) == NULL)
+		return -1;
+	if (appliance_identify(&inv->app, root, &inv->identity_error) == -1 &&
+	    inv->app.root == NULL)
+		return -1;
+	if (read_vecs(inv) == -1)
+		return -1;
+	if (read_vmdir(inv, login, login_error) == -1)
+		return -1;
+	read_vmca(inv);
+	return 0;
+}
+
+void
+inventory_free(struct inventory *inv)
+{
+	size_t	 i;
+
+	for (i = 0; i < inv->nvecs; i++) {
+		free(inv->vecs[i].store);
+		free(inv->vecs[i].alias);
+		free(inv->vecs[i].type_name);
+		free(inv->vecs[i].pem);
+		sk_X509_pop_free(inv->vecs[i].chain, X509_free);
+	}
+	free(inv->vecs);
+	vecs_names_free(inv->stores, inv->nstores);
+	for (i = 0; i < inv->nsts; i++) {
+		free(inv->sts[i].dn);
+		sk_X509_pop_free(inv->sts[i].certs, X509_free);
+	}
+	free(inv->sts);
+	for (i = 0; i < inv->nprincipals; i++) {
+		free(inv->principals[i].solution);
+		free(inv->principals[i].dn);
+		free(inv->principals[i].subject_dn);
+		X509_free(inv->principals[i].cert);
+	}
+	free(inv->principals);
+	for (i = 0; i < inv->nendpoints; i++) {
+		free(inv->endpoints[i].dn);
+		free(inv->endpoints[i].uri);
+		X509_free(inv->endpoints[i].trust);
+	}
+	free(inv->endpoints);
+	for (i = 0; i < inv->ncas; i++) {
+		free(inv->cas[i].dn);
+		X509_free(inv->cas[i].cert);
+	}
+	free(inv->cas);
+	sk_X509_pop_free(inv->vmca_root, X509_free);
+	sk_X509_pop_free(inv->trusted, X509_free);
+	buf_free(&inv->identity_error);
+	buf_free(&inv->vecs_error);
+	buf_free(&inv->vmdir_error);
+	buf_free(&inv->vmca_error);
+	appliance_free(&inv->app);
+	memset(inv, 0, sizeof(*inv));
+}
+
+const struct inv_sts *
+inventory_active_sts(const struct inventory *inv)
+{
+	const struct inv_sts *best = NULL;
+	size_t	 i;
+
+	for (i = 0; i < inv->nsts; i++)
+		if (inv->sts[i].is_credential &&
+		    (best == NULL || inv->sts[i].n > best->n))
+			best = &inv->sts[i];
+	return best;
+}
+
+const struct inv_vecs_entry *
+inventory_vecs(const struct inventory *inv, const char *store,
+    const char *alias)
+{
+	size_t	 i;
+
+	for (i = 0; i < inv->nvecs; i++)
+		if (strcmp(inv->vecs[i].store, store) == 0 &&
+		    strcmp(inv->vecs[i].alias, alias) == 0)
+			return &inv->vecs[i];
+	return NULL;
+}

@@ -1,0 +1,127 @@
+/*
+ * inventory.h - everything certificate-shaped on the appliance, read once:
+ * every VECS store and entry, the STS credentials and chains, the
+ * solution-user principals, the Lookup Service endpoints of this node, the
+ * CA entries in vmdir and the VMCA root files.
+ *
+ * Reading goes on past what cannot be read: each source records its own
+ * error (vecs_error, vmdir_error, vmca_error) and each item that does not
+ * parse carries a reason, so that `check' reports everything else.
+ *
+ * The inventory owns everything in it; inventory_free releases it all.
+ */
+#ifndef VCR_INVENTORY_H
+#define VCR_INVENTORY_H
+
+#include <time.h>
+
+#include <openssl/x509.h>
+
+#include "appliance.h"
+#include "buf.h"
+#include "vecs.h"
+
+/* How to reach vmdir. password is a secret (wiped by inventory_free). */
+struct vmdir_login {
+	char	*uri;
+	char	*bind_dn;
+	char	*password;
+};
+
+struct inv_vecs_entry {
+	char		*store;
+	char		*alias;
+	enum vecs_type	 type;
+	char		*type_name;
+	char		*pem;
+	size_t		 pem_len;
+	STACK_OF(X509)	*chain;		/* certificates, leaf first; or NULL */
+	const char	*bad;		/* why the entry is not what its type says */
+	int		 key_match;	/* Private Key: 1 yes, 0 no, -1 unknown */
+	const char	*key_error;	/* when key_match is -1 */
+};
+
+struct inv_sts {
+	int		 n;		/* TenantCredential-N, TrustedCertChain-N */
+	int		 is_credential;	/* 0: a TrustedCertChain */
+	char		*dn;
+	STACK_OF(X509)	*certs;		/* every userCertificate value that parsed */
+	size_t		 bad_values;	/* values that are not DER certificates */
+	X509		*leaf;		/* credential: the cert matching the key */
+	int		 has_key;	/* the key parsed */
+};
+
+struct inv_principal {
+	char	*solution;		/* machine, vpxd, ... */
+	char	*dn;
+	X509	*cert;			/* NULL: absent or bad */
+	const char *bad;
+	char	*subject_dn;		/* vmwSTSSubjectDN */
+};
+
+struct inv_endpoint {
+	char	*dn;
+	char	*uri;
+	X509	*trust;			/* NULL: absent or bad */
+	const char *bad;
+	int	 legacy;		/* vmwLKUPSslTrustAnchor */
+};
+
+struct inv_ca {
+	char	*dn;
+	X509	*cert;
+	const char *bad;
+	size_t	 ncrls;
+};
+
+struct inventory {
+	struct appliance	 app;
+	struct buf		 identity_error;
+
+	struct inv_vecs_entry	*vecs;
+	size_t			 nvecs;
+	char			**stores;
+	size_t			 nstores;
+	struct buf		 vecs_error;	/* empty: VECS read fully */
+
+	struct inv_sts		*sts;		/* sorted by kind, then N */
+	size_t			 nsts;
+	struct inv_principal	*principals;
+	size_t			 nprincipals;
+	struct inv_endpoint	*endpoints;	/* of this PNID only */
+	size_t			 nendpoints;
+	struct inv_ca		*cas;
+	size_t			 ncas;
+	int			 vmdir_read;	/* 1: vmdir was read */
+	struct buf		 vmdir_error;
+
+	STACK_OF(X509)		*vmca_root;	/* root.cer, NULL if unreadable */
+	int			 vmca_key_match;/* 1, 0, -1 unknown */
+	struct buf		 vmca_error;
+
+	STACK_OF(X509)		*trusted;	/* TRUSTED_ROOTS certificates */
+};
+
+/* The solution users vcrotate knows; those with a VECS store are checked. */
+extern const char *const solution_users[];
+
+/*
+ * Reads the appliance under root. login may be NULL (vmdir not read, for
+ * instance when no credentials could be found: vmdir_error says why).
+ * Returns 0 even when parts could not be read; -1 only when out of memory.
+ */
+int  inventory_read(struct inventory *inv, const char *root,
+    const struct vmdir_login *login, const char *login_error);
+void inventory_free(struct inventory *inv);
+
+/* The highest-N credential, the one the identity service uses, or NULL. */
+const struct inv_sts *inventory_active_sts(const struct inventory *inv);
+
+/* The VECS entry STORE/ALIAS, or NULL. */
+const struct inv_vecs_entry *inventory_vecs(const struct inventory *inv,
+    const char *store, const char *alias);
+
+/* "https://Host:443/x" -> host "Host" (malloc'd) or NULL. */
+char *uri_host(const char *uri);
+
+#endif

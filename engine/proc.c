@@ -1,0 +1,155 @@
+/*
+ * proc.c - fork/exec with captured output and a time limit. See proc.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "proc.h"
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+close_pipe(int p[2])
+{
+	if (p[0] != -1)
+		close(p[0]);
+	if (p[1] != -1)
+		close(p[1]);
+	p[0] = p[1] = -1;
+}
+
+int
+proc_run(const char *const argv[], const char *input, int timeout_ms,
+    struct proc_result *res)
+{
+	int	 in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 };
+	struct pollfd pfd[3];
+	size_t	 in_off = 0, in_len = input != NULL ? strlen(input) : 0;
+	long long deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
+	char	 chunk[65536];
+	pid_t	 pid = -1;
+	int	 wstatus, killed = 0, saved;
+
+	memset(res, 0, sizeof(*res));
+	if (pipe2(in, O_CLOEXEC) == -1 || pipe2(out, O_CLOEXEC) == -1 ||
+	    pipe2(err, O_CLOEXEC) == -1)
+		goto fail;
+	if ((pid = fork()) == -1)
+		goto fail;
+	if (pid == 0) {
+		/* dup2 clears O_CLOEXEC on the copies; the rest close on exec. */
+		if (dup2(in[0], 0) == -1 || dup2(out[1], 1) == -1 ||
+		    dup2(err[1], 2) == -1)
+			_exit(127);
+		signal(SIGPIPE, SIG_DFL);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	close(err[1]);
+	in[0] = out[1] = err[1] = -1;
+	if (in_len == 0) {
+		close(in[1]);
+		in[1] = -1;
+	}
+	while (out[0] != -1 || err[0] != -1) {
+		int	 n = 0, wait_ms = -1, i;
+
+		if (deadline) {
+			long long left = deadline - now_ms();
+			if (left <= 0) {
+				kill(pid, SIGKILL);
+				killed = 1;
+				break;
+			}
+			wait_ms = (int)left;
+		}
+		pfd[n].fd = out[0];  pfd[n++].events = POLLIN;
+		pfd[n].fd = err[0];  pfd[n++].events = POLLIN;
+		pfd[n].fd = in[1];   pfd[n++].events = POLLOUT;
+		if (poll(pfd, (nfds_t)n, wait_ms) == -1) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		for (i = 0; i < 2; i++) {
+			int	*fd = i == 0 ? &out[0] : &err[0];
+			struct buf *b = i == 0 ? &res->out : &res->err;
+			ssize_t	 r;
+
+			if (*fd == -1 || !(pfd[i].revents & (POLLIN | POLLHUP |
+			    POLLERR)))
+				continue;
+			r = read(*fd, chunk, sizeof(chunk));
+			if (r > 0) {
+				if (buf_add(b, chunk, (size_t)r) == -1)
+					goto fail;
+			} else if (r == 0 || errno != EINTR) {
+				close(*fd);
+				*fd = -1;
+			}
+		}
+		if (in[1] != -1 && (pfd[2].revents & (POLLOUT | POLLERR |
+		    POLLHUP))) {
+			ssize_t	 w = write(in[1], input + in_off, in_len - in_off);
+
+			if (w > 0)
+				in_off += (size_t)w;
+			if (w < 0 || in_off == in_len) {
+				close(in[1]);
+				in[1] = -1;
+			}
+		}
+	}
+	close_pipe(in);
+	close_pipe(out);
+	close_pipe(err);
+	while (waitpid(pid, &wstatus, 0) == -1)
+		if (errno != EINTR)
+			goto fail_reaped;
+	if (killed)
+		res->status = 128 + SIGKILL;
+	else if (WIFEXITED(wstatus))
+		res->status = WEXITSTATUS(wstatus);
+	else
+		res->status = 128 + WTERMSIG(wstatus);
+	return 0;
+fail:
+	saved = errno;
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+			;
+	}
+	errno = saved;
+fail_reaped:
+	saved = errno;
+	close_pipe(in);
+	close_pipe(out);
+	close_pipe(err);
+	proc_result_free(res);
+	errno = saved;
+	return -1;
+}
+
+void
+proc_result_free(struct proc_result *res)
+{
+	buf_free(&res->out);
+	buf_free(&res->err);
+}

@@ -1,0 +1,696 @@
+/*
+ * report.c - text, JSON and Prometheus outputs of check. See report.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "cert.h"
+#include "report.h"
+
+/* One certificate-shaped thing, wherever it lives. */
+struct row {
+	const char	*source;	/* "vecs", "vmdir", "file" */
+	const char	*group;		/* store, or a vmdir/file section */
+	const char	*place;		/* STORE/ALIAS, DN or path */
+	const char	*store;		/* VECS only */
+	const char	*alias;		/* VECS only */
+	const char	*kind;		/* entry type, "TenantCredential", ... */
+	const char	*role;		/* STS: "LEAF" or "ROOT" */
+	X509		*x;		/* NULL: nothing with dates */
+	const char	*bad;
+};
+
+typedef int (*row_fn)(const struct row *row, void *arg);
+
+static int
+sts_rows(const struct inv_sts *s, row_fn fn, void *arg)
+{
+	struct row r = { "vmdir", "STS", s->dn, NULL, NULL,
+	    s->is_credential ? "TenantCredential" : "TrustedCertChain",
+	    NULL, NULL, NULL };
+	int	 i;
+
+	for (i = 0; i < sk_X509_num(s->certs); i++) {
+		r.x = sk_X509_value(s->certs, i);
+		/* checksts' rule, leaf by key where there is one */
+		r.role = s->leaf != NULL ? (r.x == s->leaf ? "LEAF" : "ROOT") :
+		    (cert_is_self_signed(r.x) ? "ROOT" : "LEAF");
+		if (fn(&r, arg) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* Calls fn for every certificate (and dateless entry) of the inventory. */
+static int
+each_row(const struct inventory *inv, row_fn fn, void *arg)
+{
+	struct row r;
+	char	*place = NULL;
+	size_t	 i;
+	int	 j, ret = -1;
+
+	for (i = 0; i < inv->nvecs; i++) {
+		const struct inv_vecs_entry *e = &inv->vecs[i];
+
+		free(place);
+		if ((place = vecs_place(e->store, e->alias)) == NULL)
+			goto out;
+		memset(&r, 0, sizeof(r));
+		r.source = "vecs";
+		r.group = r.store = e->store;
+		r.alias = e->alias;
+		r.place = place;
+		r.kind = e->type_name;
+		r.bad = e->bad;
+		r.x = e->chain != NULL ? sk_X509_value(e->chain, 0) : NULL;
+		if (fn(&r, arg) == -1)
+			goto out;
+	}
+	for (i = 0; i < inv->nsts; i++)
+		if (sts_rows(&inv->sts[i], fn, arg) == -1)
+			goto out;
+	for (i = 0; i < inv->nprincipals; i++) {
+		memset(&r, 0, sizeof(r));
+		r.source = "vmdir";
+		r.group = "ServicePrincipals";
+		r.place = inv->principals[i].dn;
+		r.kind = "ServicePrincipal";
+		r.x = inv->principals[i].cert;
+		r.bad = inv->principals[i].bad;
+		if (fn(&r, arg) == -1)
+			goto out;
+	}
+	for (i = 0; i < inv->nendpoints; i++) {
+		memset(&r, 0, sizeof(r));
+		r.source = "vmdir";
+		r.group = "LookupService";
+		r.place = inv->endpoints[i].dn;
+		r.kind = "EndpointSslTrust";
+		r.x = inv->endpoints[i].trust;
+		r.bad = inv->endpoints[i].bad;
+		if (fn(&r, arg) == -1)
+			goto out;
+	}
+	for (i = 0; i < inv->ncas; i++) {
+		memset(&r, 0, sizeof(r));
+		r.source = "vmdir";
+		r.group = "Certificate-Authorities";
+		r.place = inv->cas[i].dn;
+		r.kind = "CertificateAuthority";
+		r.x = inv->cas[i].cert;
+		r.bad = inv->cas[i].bad;
+		if (fn(&r, arg) == -1)
+			goto out;
+	}
+	for (j = 0; inv->vmca_root != NULL && j < sk_X509_num(inv->vmca_root);
+	    j++) {
+		memset(&r, 0, sizeof(r));
+		r.source = "file";
+		r.group = "VMCA";
+		r.place = "/" APP_VMCA_ROOT;
+		r.kind = "VMCA root";
+		r.x = sk_X509_value(inv->vmca_root, j);
+		if (fn(&r, arg) == -1)
+			goto out;
+	}
+	ret = 0;
+out:
+	free(place);
+	return ret;
+}
+
+enum check_exit
+report_status(const struct inventory *inv, const struct findings *f)
+{
+	enum severity w = findings_worst(f);
+
+	if (w == SEV_CRITICAL)
+		return CHECK_CRITICAL;
+	if (inv->identity_error.len || inv->vecs_error.len ||
+	    inv->vmdir_error.len || inv->vmca_error.len)
+		return CHECK_UNKNOWN;
+	return w == SEV_WARNING ? CHECK_WARNING : CHECK_OK;
+}
+
+const char *
+check_exit_name(enum check_exit e)
+{
+	static const char *const names[] = { "OK", "WARNING", "CRITICAL",
+	    "UNKNOWN" };
+
+	return names[e];
+}
+
+/* ---- text ---- */
+
+#define C_RED	 "\033[31m"
+#define C_YEL	 "\033[33m"
+#define C_GRN	 "\033[32m"
+#define C_BOLD	 "\033[1m"
+#define C_OFF	 "\033[0m"
+
+struct text {
+	FILE			*out;
+	const struct report	*r;
+	int			 color;
+	const char		*cur_store;
+	size_t			 crls;		/* CRLs in the current store */
+};
+
+static const char *
+status_color(enum cert_status st)
+{
+	switch (st) {
+	case CS_OK:		return C_GRN;
+	case CS_EXPIRING_WARN:	return C_YEL;
+	default:		return C_RED;
+	}
+}
+
+/* Prints s cut to width (with "..." when cut), padded. */
+static void
+cell(FILE *out, const char *s, int width)
+{
+	int	 n = (int)strlen(s);
+
+	if (n > width && width > 3)
+		fprintf(out, "%.*s... ", width - 3, s);
+	else
+		fprintf(out, "%-*s ", width, s);
+}
+
+static void
+flush_crls(struct text *t)
+{
+	if (t->crls > 0)
+		fprintf(t->out, "  (%zu CRL%s, no dates)\n", t->crls,
+		    t->crls == 1 ? "" : "s");
+	t->crls = 0;
+}
+
+static int
+text_vecs_row(const struct row *row, void *arg)
+{
+	struct text *t = arg;
+	char	 when[64], days[32];
+	char	*subj = NULL;
+	enum cert_status st;
+
+	if (strcmp(row->source, "vecs") != 0)
+		return 0;
+	if (t->cur_store == NULL || strcmp(t->cur_store, row->store) != 0) {
+		flush_crls(t);
+		fprintf(t->out, "%sSTORE %s%s\n", t->color ? C_BOLD : "",
+		    row->store, t->color ? C_OFF : "");
+		t->cur_store = row->store;
+	}
+	if (row->bad == NULL && strcmp(row->kind,
+	    "Certification Revocation List") == 0) {
+		t->crls++;
+		return 0;
+	}
+	fputs("  ", t->out);
+	cell(t->out, row->alias, 26);
+	if (row->bad != NULL) {
+		fprintf(t->out, "%s%s: %s%s\n", t->color ? C_RED : "",
+		    row->kind, row->bad, t->color ? C_OFF : "");
+		return 0;
+	}
+	if (row->x == NULL) {
+		fprintf(t->out, "%s, no dates\n", row->kind);
+		return 0;
+	}
+	subj = cert_subject(row->x);
+	cell(t->out, subj != NULL ? subj : "?", 40);
+	free(subj);
+	cert_time_str(cert_not_after(row->x), when, sizeof(when));
+	st = cert_status(row->x, t->r->policy);
+	snprintf(days, sizeof(days), "%ld", cert_days_left(row->x,
+	    t->r->policy->at));
+	fprintf(t->out, "%s %6s  %s%s%s\n", when, days,
+	    t->color ? status_color(st) : "", cert_status_name(st),
+	    t->color ? C_OFF : "");
+	return 0;
+}
+
+/* checksts: "[] Certificate AA:.. will expire in D days (Y years)." */
+static void
+text_sts_cert(struct text *t, X509 *x, const char *role)
+{
+	char	*fp = cert_sha1_colons(x), when[64];
+	long	 days = cert_days_left(x, t->r->policy->at);
+
+	if (cert_not_after(x) < t->r->policy->at) {
+		cert_time_str(cert_not_after(x), when, sizeof(when));
+		fprintf(t->out, "    %-4s %s[] Certificate: %s expired on %s!%s\n",
+		    role, t->color ? C_RED : "", fp != NULL ? fp : "?", when,
+		    t->color ? C_OFF : "");
+	} else
+		fprintf(t->out, "    %-4s [] Certificate %s will expire in %ld "
+		    "days (%ld years).\n", role, fp != NULL ? fp : "?", days,
+		    days / 365);
+	free(fp);
+}
+
+static void
+text_sts(struct text *t)
+{
+	const struct inventory *inv = t->r->inv;
+	const struct inv_sts *active = inventory_active_sts(inv);
+	size_t	 i;
+	int	 j;
+
+	fprintf(t->out, "\n%sSTS signing credentials (vmdir)%s\n",
+	    t->color ? C_BOLD : "", t->color ? C_OFF : "");
+	if (inv->nsts == 0)
+		fprintf(t->out, "  none\n");
+	for (i = 0; i < inv->nsts; i++) {
+		const struct inv_sts *s = &inv->sts[i];
+
+		fprintf(t->out, "  %s-%d%s\n", s->is_credential ?
+		    "TenantCredential" : "TrustedCertChain", s->n,
+		    active == NULL ? "" : s->n == active->n ?
+		    (s->is_credential ? " (active)" : " (active chain)") :
+		    " (stale)");
+		for (j = 0; j < sk_X509_num(s->certs); j++) {
+			X509	*x = sk_X509_value(s->certs, j);
+
+			text_sts_cert(t, x, s->leaf != NULL ? (x == s->leaf ?
+			    "LEAF" : "ROOT") : (cert_is_self_signed(x) ?
+			    "ROOT" : "LEAF"));
+		}
+	}
+}
+
+static void
+text_vmdir(struct text *t)
+{
+	const struct inventory *inv = t->r->inv;
+	size_t	 i;
+
+	text_sts(t);
+	fprintf(t->out, "\n%sSolution users (vmdir)%s\n",
+	    t->color ? C_BOLD : "", t->color ? C_OFF : "");
+	for (i = 0; i < inv->nprincipals; i++) {
+		const struct inv_principal *p = &inv->principals[i];
+		const struct inv_vecs_entry *e = inventory_vecs(inv,
+		    p->solution, p->solution);
+		const char *state = p->cert == NULL ? p->bad :
+		    e == NULL || e->chain == NULL ? "no VECS entry" :
+		    X509_cmp(p->cert, sk_X509_value(e->chain, 0)) == 0 ?
+		    "same as VECS" : "DIFFERS from VECS";
+
+		fprintf(t->out, "  %-20s %s\n", p->solution, state);
+	}
+	fprintf(t->out, "\n%sLookup Service endpoints of %s:%s %zu\n",
+	    t->color ? C_BOLD : "", inv->app.pnid, t->color ? C_OFF : "",
+	    inv->nendpoints);
+	fprintf(t->out, "%sCA entries in vmdir:%s %zu\n",
+	    t->color ? C_BOLD : "", t->color ? C_OFF : "", inv->ncas);
+}
+
+static void
+text_errors(struct text *t)
+{
+	const struct inventory *inv = t->r->inv;
+	const struct {
+		const char	 *what;
+		const struct buf *b;
+	} src[] = {
+		{ "identity", &inv->identity_error },
+		{ "VECS", &inv->vecs_error },
+		{ "vmdir", &inv->vmdir_error },
+		{ "VMCA", &inv->vmca_error },
+	};
+	size_t	 i;
+
+	for (i = 0; i < sizeof(src) / sizeof(src[0]); i++)
+		if (src[i].b->len > 0)
+			fprintf(t->out, "%sNOT READ%s %s: %s\n",
+			    t->color ? C_RED : "", t->color ? C_OFF : "",
+			    src[i].what, buf_str(src[i].b));
+}
+
+int
+report_text(FILE *out, const struct report *r, int color)
+{
+	struct text t = { out, r, color, NULL, 0 };
+	const struct inventory *inv = r->inv;
+	const struct findings *f = r->findings;
+	char	 at[64];
+	size_t	 i, ncrit = 0, nwarn = 0;
+
+	cert_time_str(r->policy->at, at, sizeof(at));
+	fprintf(out, "vcrotate check: %s (%s, domain %s) at %s\n",
+	    inv->app.pnid != NULL ? inv->app.pnid : "unknown PNID",
+	    inv->app.node_type != NULL ? inv->app.node_type : "unknown type",
+	    inv->app.domain != NULL ? inv->app.domain : "unknown",
+	    at);
+	fprintf(out, "warning below %d days, critical below %d days\n\n",
+	    r->policy->warn_days, r->policy->crit_days);
+	text_errors(&t);
+	fprintf(out, "%s%-28s %-40s %-23s %6s  %s%s\n", color ? C_BOLD : "",
+	    "VECS  ALIAS", "SUBJECT", "NOT AFTER", "DAYS", "STATUS",
+	    color ? C_OFF : "");
+	if (each_row(inv, text_vecs_row, &t) == -1)
+		return -1;
+	flush_crls(&t);
+	if (inv->vmdir_read)
+		text_vmdir(&t);
+	if (inv->vmca_root != NULL) {
+		char	 when[64];
+		X509	*x = sk_X509_value(inv->vmca_root, 0);
+
+		cert_time_str(cert_not_after(x), when, sizeof(when));
+		fprintf(out, "%sVMCA root:%s not after %s (%ld days)\n",
+		    color ? C_BOLD : "", color ? C_OFF : "", when,
+		    cert_days_left(x, r->policy->at));
+	}
+	for (i = 0; i < f->n; i++)
+		f->v[i].sev == SEV_CRITICAL ? ncrit++ : nwarn++;
+	fprintf(out, "\n%sFINDINGS: %zu critical, %zu warning%s\n",
+	    color ? C_BOLD : "", ncrit, nwarn, color ? C_OFF : "");
+	for (i = 0; i < f->n; i++)
+		fprintf(out, "  %s%-8s%s %-22s %s\n      %s\n",
+		    color ? (f->v[i].sev == SEV_CRITICAL ? C_RED : C_YEL) : "",
+		    severity_name(f->v[i].sev), color ? C_OFF : "",
+		    f->v[i].code, f->v[i].place, f->v[i].message);
+	fprintf(out, "\nStatus: %s\n", check_exit_name(r->status));
+	if (f->n > 0)
+		fprintf(out, "Next: vcrotate plan   (an ordered replacement "
+		    "plan to review; nothing is changed)\n");
+	else if (r->status == CHECK_OK)
+		fprintf(out, "Nothing to do.\n");
+	return ferror(out) ? -1 : 0;
+}
+
+/* ---- JSON ---- */
+
+static json_t *
+jstr(const char *s)
+{
+	return s != NULL ? json_string(s) : json_null();
+}
+
+/* json_string refuses invalid UTF-8: aliases may be anything. */
+static json_t *
+jbytes(const char *s)
+{
+	json_t	*j;
+	struct buf b = BUF_INIT;
+	const unsigned char *p;
+
+	if (s == NULL)
+		return json_null();
+	if ((j = json_string(s)) != NULL)
+		return j;
+	for (p = (const unsigned char *)s; *p != '\0'; p++)
+		if (*p < 0x80)
+			buf_putc(&b, (char)*p);
+		else
+			buf_puts(&b, "\xef\xbf\xbd");	/* U+FFFD */
+	j = json_string(buf_str(&b));
+	buf_free(&b);
+	return j != NULL ? j : json_string("?");
+}
+
+static json_t *
+jtime(time_t t)
+{
+	char	 s[32];
+
+	cert_time_iso(t, s, sizeof(s));
+	return json_string(s);
+}
+
+static int
+json_row(const struct row *row, void *arg)
+{
+	json_t	*arr = arg, *o;
+	char	*s;
+
+	if ((o = json_object()) == NULL)
+		return -1;
+	json_object_set_new(o, "source", json_string(row->source));
+	json_object_set_new(o, "place", jbytes(row->place));
+	if (row->store != NULL) {
+		json_object_set_new(o, "store", jbytes(row->store));
+		json_object_set_new(o, "alias", jbytes(row->alias));
+	}
+	json_object_set_new(o, "kind", jbytes(row->kind));
+	if (row->role != NULL)
+		json_object_set_new(o, "role", json_string(row->role));
+	if (row->bad != NULL)
+		json_object_set_new(o, "error", json_string(row->bad));
+	if (row->x != NULL) {
+		s = cert_subject(row->x);
+		json_object_set_new(o, "subject", jbytes(s));
+		free(s);
+		s = cert_issuer(row->x);
+		json_object_set_new(o, "issuer", jbytes(s));
+		free(s);
+		s = cert_serial_hex(row->x);
+		json_object_set_new(o, "serial", jstr(s));
+		free(s);
+		s = cert_sha1_colons(row->x);
+		json_object_set_new(o, "sha1", jstr(s));
+		free(s);
+		json_object_set_new(o, "not_before",
+		    jtime(cert_not_before(row->x)));
+		json_object_set_new(o, "not_after",
+		    jtime(cert_not_after(row->x)));
+	}
+	return json_array_append_new(arr, o) == 0 ? 0 : -1;
+}
+
+struct jrows {
+	json_t			*arr;
+	const struct policy	*p;
+};
+
+/* A row plus days_left and status, which depend on the policy. */
+static int
+json_row_dated(const struct row *row, void *arg)
+{
+	struct jrows *j = arg;
+	json_t	*o;
+
+	if (json_row(row, j->arr) == -1)
+		return -1;
+	o = json_array_get(j->arr, json_array_size(j->arr) - 1);
+	if (row->x != NULL) {
+		json_object_set_new(o, "days_left",
+		    json_integer(cert_days_left(row->x, j->p->at)));
+		json_object_set_new(o, "status", json_string(
+		    cert_status_name(cert_status(row->x, j->p))));
+	} else
+		json_object_set_new(o, "status", json_string(
+		    row->bad != NULL ? "UNPARSEABLE" : "NO_DATES"));
+	return 0;
+}
+
+static json_t *
+json_source(const struct buf *err, int read)
+{
+	json_t	*o = json_object();
+
+	json_object_set_new(o, "read", json_boolean(read && err->len == 0));
+	json_object_set_new(o, "error", err->len ? json_string(buf_str(err)) :
+	    json_null());
+	return o;
+}
+
+int
+report_json(FILE *out, const struct report *r)
+{
+	const struct inventory *inv = r->inv;
+	const struct inv_sts *active = inventory_active_sts(inv);
+	json_t	*doc = NULL, *o, *arr;
+	struct jrows jr;
+	size_t	 i, ncrit = 0, nwarn = 0;
+	int	 ret = -1;
+
+	if ((doc = json_object()) == NULL)
+		return -1;
+	json_object_set_new(doc, "schema", json_string(CHECK_SCHEMA));
+	json_object_set_new(doc, "vcrotate_version",
+	    json_string(VCROTATE_VERSION));
+	json_object_set_new(doc, "at", jtime(r->policy->at));
+	o = json_object();
+	json_object_set_new(o, "warn_days", json_integer(r->policy->warn_days));
+	json_object_set_new(o, "crit_days", json_integer(r->policy->crit_days));
+	json_object_set_new(doc, "policy", o);
+	o = json_object();
+	json_object_set_new(o, "pnid", jbytes(inv->app.pnid));
+	json_object_set_new(o, "machine_id", jbytes(inv->app.machine_id));
+	json_object_set_new(o, "domain", jbytes(inv->app.domain));
+	json_object_set_new(o, "site", jbytes(inv->app.site));
+	json_object_set_new(o, "node_type", jbytes(inv->app.node_type));
+	json_object_set_new(doc, "appliance", o);
+	json_object_set_new(doc, "status",
+	    json_string(check_exit_name(r->status)));
+	json_object_set_new(doc, "exit_code", json_integer(r->status));
+	o = json_object();
+	json_object_set_new(o, "identity", json_source(&inv->identity_error, 1));
+	json_object_set_new(o, "vecs", json_source(&inv->vecs_error, 1));
+	json_object_set_new(o, "vmdir", json_source(&inv->vmdir_error,
+	    inv->vmdir_read));
+	json_object_set_new(o, "vmca", json_source(&inv->vmca_error, 1));
+	json_object_set_new(doc, "sources", o);
+	json_object_set_new(doc, "sts_active", active != NULL ?
+	    json_string(active->dn) : json_null());
+	jr.arr = json_array();
+	jr.p = r->policy;
+	if (each_row(inv, json_row_dated, &jr) == -1) {
+		json_decref(jr.arr);
+		goto out;
+	}
+	json_object_set_new(doc, "certificates", jr.arr);
+	arr = json_array();
+	for (i = 0; i < r->findings->n; i++) {
+		const struct finding *f = &r->findings->v[i];
+
+		f->sev == SEV_CRITICAL ? ncrit++ : nwarn++;
+		o = json_object();
+		json_object_set_new(o, "code", json_string(f->code));
+		json_object_set_new(o, "severity",
+		    json_string(severity_name(f->sev)));
+		json_object_set_new(o, "place", jbytes(f->place));
+		json_object_set_new(o, "message", jbytes(f->message));
+		json_array_append_new(arr, o);
+	}
+	json_object_set_new(doc, "findings", arr);
+	o = json_object();
+	json_object_set_new(o, "critical", json_integer((json_int_t)ncrit));
+	json_object_set_new(o, "warning", json_integer((json_int_t)nwarn));
+	json_object_set_new(doc, "summary", o);
+	if (json_dumpf(doc, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER) == -1)
+		goto out;
+	fputc('\n', out);
+	ret = ferror(out) ? -1 : 0;
+out:
+	json_decref(doc);
+	return ret;
+}
+
+/* ---- Prometheus textfile ---- */
+
+/* Label values escape \, " and newline (exposition format). */
+static void
+label(struct buf *b, const char *name, const char *v)
+{
+	buf_printf(b, "%s=\"", name);
+	for (; v != NULL && *v != '\0'; v++) {
+		if (*v == '\\' || *v == '"')
+			buf_putc(b, '\\');
+		if (*v == '\n')
+			buf_puts(b, "\\n");
+		else
+			buf_putc(b, *v);
+	}
+	buf_putc(b, '"');
+}
+
+static int
+prom_row(const struct row *row, void *arg)
+{
+	struct buf *b = arg;
+	char	*subj;
+
+	if (row->x == NULL)
+		return 0;
+	subj = cert_subject(row->x);
+	buf_puts(b, "vcrotate_certificate_not_after_seconds{");
+	label(b, "source", row->source);
+	buf_putc(b, ',');
+	label(b, "place", row->place);
+	buf_putc(b, ',');
+	label(b, "kind", row->kind);
+	if (row->role != NULL) {
+		buf_putc(b, ',');
+		label(b, "role", row->role);
+	}
+	buf_putc(b, ',');
+	label(b, "subject", subj);
+	buf_printf(b, "} %lld\n", (long long)cert_not_after(row->x));
+	free(subj);
+	return 0;
+}
+
+int
+report_prometheus(const char *path, const struct report *r)
+{
+	struct buf b = BUF_INIT;
+	char	*tmp = NULL;
+	size_t	 i, n[3] = { 0, 0, 0 };
+	int	 fd = -1, ret = -1, saved;
+
+	buf_puts(&b, "# HELP vcrotate_certificate_not_after_seconds Not After "
+	    "of each certificate on the appliance, as a Unix time.\n"
+	    "# TYPE vcrotate_certificate_not_after_seconds gauge\n");
+	if (each_row(r->inv, prom_row, &b) == -1)
+		goto out;
+	for (i = 0; i < r->findings->n; i++)
+		n[r->findings->v[i].sev]++;
+	buf_printf(&b, "# HELP vcrotate_findings Findings of the last check, "
+	    "by severity.\n# TYPE vcrotate_findings gauge\n"
+	    "vcrotate_findings{severity=\"critical\"} %zu\n"
+	    "vcrotate_findings{severity=\"warning\"} %zu\n",
+	    n[SEV_CRITICAL], n[SEV_WARNING]);
+	buf_puts(&b, "# HELP vcrotate_finding One per finding of the last "
+	    "check.\n# TYPE vcrotate_finding gauge\n");
+	for (i = 0; i < r->findings->n; i++) {
+		buf_puts(&b, "vcrotate_finding{");
+		label(&b, "code", r->findings->v[i].code);
+		buf_putc(&b, ',');
+		label(&b, "severity", severity_name(r->findings->v[i].sev));
+		buf_putc(&b, ',');
+		label(&b, "place", r->findings->v[i].place);
+		buf_puts(&b, "} 1\n");
+	}
+	buf_printf(&b, "# HELP vcrotate_check_status 0 OK, 1 WARNING, "
+	    "2 CRITICAL, 3 UNKNOWN (the exit code of check).\n"
+	    "# TYPE vcrotate_check_status gauge\n"
+	    "vcrotate_check_status %d\n"
+	    "# HELP vcrotate_check_timestamp_seconds When the check "
+	    "evaluated, as a Unix time.\n"
+	    "# TYPE vcrotate_check_timestamp_seconds gauge\n"
+	    "vcrotate_check_timestamp_seconds %lld\n",
+	    (int)r->status, (long long)r->policy->at);
+	if (asprintf(&tmp, "%s.tmp.%ld", path, (long)getpid()) == -1) {
+		tmp = NULL;
+		goto out;
+	}
+	/* node_exporter reads the directory at any time: never a partial
+	 * file under the final name. */
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0644)) == -1)
+		goto out;
+	if (write(fd, b.data, b.len) != (ssize_t)b.len || fsync(fd) == -1)
+		goto out;
+	if (close(fd) == -1) {
+		fd = -1;
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, path) == -1)
+		goto out;
+	ret = 0;
+out:
+	saved = errno;
+	if (fd != -1)
+		close(fd);
+	if (ret == -1 && tmp != NULL)
+		unlink(tmp);
+	free(tmp);
+	buf_free(&b);
+	errno = saved;
+	return ret;
+}

@@ -1,0 +1,296 @@
+/*
+ * vecs.c - reading VECS through vecs-cli. See vecs.h.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "appliance.h"
+#include "proc.h"
+#include "vecs.h"
+
+static const struct {
+	const char	*name;
+	enum vecs_type	 type;
+} types[] = {
+	{ "Private Key",			VECS_PRIVATE_KEY },
+	{ "Secret Key",				VECS_SECRET_KEY },
+	{ "Trusted Cert",			VECS_TRUSTED_CERT },
+	{ "Certification Revocation List",	VECS_CRL },
+	{ "Encrypted Private Key",		VECS_ENCRYPTED_PRIVATE_KEY },
+};
+
+/* Runs vecs-cli with args; on failure names the command and its error. */
+static int
+run_vecs(const char *root, const char *const *args, struct proc_result *res,
+    struct buf *err)
+{
+	const char *argv[16];
+	char	*tool = NULL;
+	size_t	 i;
+	int	 ret = -1;
+
+	if ((tool = app_path(root, APP_VECS_CLI)) == NULL)
+		return -1;
+	argv[0] = tool;
+	for (i = 0; args[i] != NULL && i + 2 < sizeof(argv) / sizeof(argv[0]);
+	    i++)
+		argv[i + 1] = args[i];
+	argv[i + 1] = NULL;
+	if (proc_run(argv, NULL, APP_TOOL_TIMEOUT_MS, res) == -1) {
+		buf_printf(err, "cannot run %s: %s", tool, strerror(errno));
+		goto out;
+	}
+	if (res->status != 0) {
+		const char *e = buf_str(&res->err);
+		const char *last = e, *p;
+
+		/* vecs-cli's verdict is its last stderr line. */
+		for (p = e; *p != '\0'; p++)
+			if (*p == '\n' && p[1] != '\0')
+				last = p + 1;
+		buf_printf(err, "vecs-cli");
+		for (i = 0; args[i] != NULL; i++)
+			buf_printf(err, " %s", args[i]);
+		buf_printf(err, " failed (exit %d)%s%.*s", res->status,
+		    *last ? ": " : "", (int)strcspn(last, "\n"), last);
+		proc_result_free(res);
+		goto out;
+	}
+	ret = 0;
+out:
+	free(tool);
+	return ret;
+}
+
+int
+vecs_stores(const char *root, char ***names, size_t *n, struct buf *err)
+{
+	const char *args[] = { "store", "list", NULL };
+	struct proc_result res;
+	char	**v = NULL, **nv, *line, *next;
+	size_t	 count = 0;
+
+	*names = NULL;
+	*n = 0;
+	if (run_vecs(root, args, &res, err) == -1)
+		return -1;
+	for (line = res.out.data; line != NULL && *line != '\0'; line = next) {
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		if (*line == '\0')
+			continue;
+		if ((nv = reallocarray(v, count + 1, sizeof(*v))) == NULL)
+			goto oom;
+		v = nv;
+		if ((v[count] = strdup(line)) == NULL)
+			goto oom;
+		count++;
+	}
+	proc_result_free(&res);
+	*names = v;
+	*n = count;
+	return 0;
+oom:
+	buf_printf(err, "out of memory listing stores");
+	vecs_names_free(v, count);
+	proc_result_free(&res);
+	return -1;
+}
+
+void
+vecs_names_free(char **names, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+static int
+starts(const char *line, const char *prefix, const char **rest)
+{
+	size_t	 n = strlen(prefix);
+
+	if (strncmp(line, prefix, n) != 0)
+		return 0;
+	*rest = line + n;
+	return 1;
+}
+
+/* Appends an item; its fields are filled in by the caller. */
+static struct vecs_item *
+add_item(struct vecs_list *l)
+{
+	struct vecs_item *ni;
+
+	if ((ni = reallocarray(l->items, l->n + 1, sizeof(*ni))) == NULL)
+		return NULL;
+	l->items = ni;
+	memset(&ni[l->n], 0, sizeof(ni[l->n]));
+	ni[l->n].type = VECS_UNKNOWN_TYPE;
+	return &ni[l->n++];
+}
+
+/* Trims the blank lines vecs-cli prints after each certificate. */
+static void
+trim_pem(struct vecs_item *it)
+{
+	while (it->pem_len > 0 && (it->pem[it->pem_len - 1] == '\n' ||
+	    it->pem[it->pem_len - 1] == '\r'))
+		it->pem_len--;
+	if (it->pem != NULL)
+		it->pem[it->pem_len] = '\0';
+}
+
+int
+vecs_parse_list(const char *text, size_t len, struct vecs_list *out,
+    const char **why)
+{
+	const char *p = text, *end = text + len, *nl, *rest;
+	struct vecs_item *it = NULL;
+	struct buf pem = BUF_INIT, line = BUF_INIT;
+	long	 expect = -1;
+	int	 in_cert = 0;
+	size_t	 i;
+
+	memset(out, 0, sizeof(*out));
+	*why = "out of memory";
+	while (p < end) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		buf_reset(&line);
+		if (buf_add(&line, p, nl != NULL ? (size_t)(nl - p) :
+		    (size_t)(end - p)) == -1)
+			goto fail;
+		p = nl != NULL ? nl + 1 : end;
+		if (starts(line.data, "Number of entries in store :\t", &rest)) {
+			char	*e;
+
+			expect = strtol(rest, &e, 10);
+			if (*e != '\0' || expect < 0) {
+				*why = "bad entry count line";
+				goto fail;
+			}
+			continue;
+		}
+		if (starts(line.data, "Alias :\t", &rest)) {
+			if (it != NULL) {
+				it->pem_len = pem.len;
+				it->pem = buf_detach(&pem);
+				trim_pem(it);
+			}
+			if ((it = add_item(out)) == NULL ||
+			    (it->alias = strdup(rest)) == NULL)
+				goto fail;
+			in_cert = 0;
+			continue;
+		}
+		if (it != NULL && !in_cert &&
+		    starts(line.data, "Entry type :\t", &rest)) {
+			if ((it->type_name = strdup(rest)) == NULL)
+				goto fail;
+			for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+				if (strcmp(rest, types[i].name) == 0)
+					it->type = types[i].type;
+			continue;
+		}
+		if (it != NULL && !in_cert &&
+		    starts(line.data, "Certificate :\t", &rest)) {
+			in_cert = 1;
+			if (buf_puts(&pem, rest) == -1 || buf_putc(&pem, '\n'))
+				goto fail;
+			continue;
+		}
+		if (it != NULL && in_cert) {
+			if (buf_add(&pem, line.data, line.len) == -1 ||
+			    buf_putc(&pem, '\n') == -1)
+				goto fail;
+			continue;
+		}
+		if (line.len == 0)
+			continue;
+		*why = "unexpected line in vecs-cli output";
+		goto fail;
+	}
+	if (it != NULL) {
+		it->pem_len = pem.len;
+		it->pem = buf_detach(&pem);
+		trim_pem(it);
+	}
+	if (expect < 0) {
+		*why = "no entry count in vecs-cli output";
+		goto fail;
+	}
+	/* An alias with a newline in it would split an entry in two. */
+	if ((size_t)expect != out->n) {
+		*why = "entry count does not match the entries listed";
+		goto fail;
+	}
+	for (i = 0; i < out->n; i++) {
+		if (out->items[i].type_name == NULL) {
+			*why = "an entry without an entry type";
+			goto fail;
+		}
+		if (out->items[i].pem == NULL &&
+		    (out->items[i].pem = strdup("")) == NULL)
+			goto fail;
+	}
+	buf_free(&line);
+	return 0;
+fail:
+	buf_free(&pem);
+	buf_free(&line);
+	vecs_list_free(out);
+	return -1;
+}
+
+int
+vecs_list(const char *root, const char *store, struct vecs_list *out,
+    struct buf *err)
+{
+	const char *args[] = { "entry", "list", "--store", store, NULL };
+	struct proc_result res;
+	const char *why;
+	int	 ret;
+
+	memset(out, 0, sizeof(*out));
+	if (run_vecs(root, args, &res, err) == -1)
+		return -1;
+	if ((ret = vecs_parse_list(res.out.data != NULL ? res.out.data : "",
+	    res.out.len, out, &why)) == -1)
+		buf_printf(err, "cannot read store %s: %s", store, why);
+	proc_result_free(&res);
+	return ret;
+}
+
+void
+vecs_list_free(struct vecs_list *l)
+{
+	size_t	 i;
+
+	for (i = 0; i < l->n; i++) {
+		free(l->items[i].alias);
+		free(l->items[i].type_name);
+		free(l->items[i].pem);
+	}
+	free(l->items);
+	l->items = NULL;
+	l->n = 0;
+}
+
+int
+vecs_getkey(const char *root, const char *store, const char *alias,
+    struct buf *key, struct buf *err)
+{
+	const char *args[] = { "entry", "getkey", "--store", store,
+	    "--alias", alias, NULL };
+	struct proc_result res;
+
+	if (run_vecs(root, args, &res, err) == -1)
+		return -1;
+	*key = res.out;
+	memset(&res.out, 0, sizeof(res.out));
+	proc_result_free(&res);
+	return 0;
+}

@@ -1,0 +1,57 @@
+/*
+ * vecs.h - the VECS certificate stores, read through the appliance's own
+ * vecs-cli (vmafdd owns the stores; vecs-cli is the supported way in).
+ *
+ * Lists belong to the caller (vecs_list_free). Key bytes fetched with
+ * vecs_getkey are secrets: the caller frees them with buf_free_secret.
+ */
+#ifndef VCR_VECS_H
+#define VCR_VECS_H
+
+#include <stddef.h>
+
+#include "buf.h"
+
+enum vecs_type {
+	VECS_PRIVATE_KEY,
+	VECS_SECRET_KEY,
+	VECS_TRUSTED_CERT,
+	VECS_CRL,
+	VECS_ENCRYPTED_PRIVATE_KEY,
+	VECS_UNKNOWN_TYPE,
+};
+
+struct vecs_item {
+	char		*alias;
+	enum vecs_type	 type;
+	char		*type_name;	/* as vecs-cli printed it */
+	char		*pem;		/* the "Certificate :" text, maybe "" */
+	size_t		 pem_len;
+};
+
+struct vecs_list {
+	struct vecs_item *items;
+	size_t		  n;
+};
+
+/* Store names, in vecs-cli's order. */
+int  vecs_stores(const char *root, char ***names, size_t *n, struct buf *err);
+void vecs_names_free(char **names, size_t n);
+
+/* Every entry of a store with its certificate text. */
+int  vecs_list(const char *root, const char *store, struct vecs_list *out,
+    struct buf *err);
+void vecs_list_free(struct vecs_list *l);
+
+/*
+ * Parses the output of `vecs-cli entry list --store S' (exposed for tests
+ * and fuzzing). The entry count printed must match the entries found.
+ */
+int  vecs_parse_list(const char *text, size_t len, struct vecs_list *out,
+    const char **why);
+
+/* The private key of an entry, as vecs-cli entry getkey prints it. */
+int  vecs_getkey(const char *root, const char *store, const char *alias,
+    struct buf *key, struct buf *err);
+
+#endif

@@ -1,0 +1,66 @@
+/*
+ * vmdir.h - the appliance's directory (vmdir) over LDAP: connect, bind,
+ * search with binary values, and the DNs vcrotate reads.
+ *
+ * Entries returned by vmdir_search belong to the caller (vmdir_entries_free).
+ * Values are copied byte for byte: vmdir's certificates are octet strings.
+ */
+#ifndef VCR_VMDIR_H
+#define VCR_VMDIR_H
+
+#include <stddef.h>
+
+#include "buf.h"
+
+struct vmdir;
+
+struct vmdir_value {
+	unsigned char	*data;
+	size_t		 len;
+};
+
+struct vmdir_attr {
+	char			*name;
+	struct vmdir_value	*values;
+	size_t			 nvalues;
+};
+
+struct vmdir_entry {
+	char			*dn;
+	struct vmdir_attr	*attrs;
+	size_t			 nattrs;
+};
+
+struct vmdir_entries {
+	struct vmdir_entry	*entries;
+	size_t			 n;
+};
+
+enum vmdir_scope { VMDIR_BASE, VMDIR_ONE, VMDIR_SUB };
+
+/*
+ * Connects to uri and binds as bind_dn with password (simple bind, LDAPv3, no
+ * referrals, 10 s network timeout). On failure returns -1 and writes what
+ * failed, in words, to err ("cannot bind as DN: Invalid credentials").
+ */
+int  vmdir_open(struct vmdir **out, const char *uri, const char *bind_dn,
+    const char *password, struct buf *err);
+void vmdir_close(struct vmdir *vd);
+
+/*
+ * Searches; attrs is a NULL-terminated list (NULL: all). A base that does not
+ * exist gives 0 entries, not an error.
+ */
+int  vmdir_search(struct vmdir *vd, const char *base, enum vmdir_scope scope,
+    const char *filter, const char *const *attrs, struct vmdir_entries *out,
+    struct buf *err);
+void vmdir_entries_free(struct vmdir_entries *e);
+
+/* The attribute of an entry by name (case-insensitive), or NULL. */
+const struct vmdir_attr *vmdir_entry_attr(const struct vmdir_entry *e,
+    const char *name);
+
+/* "vsphere.local" -> "dc=vsphere,dc=local" (malloc'd). */
+char *vmdir_domain_dn(const char *domain);
+
+#endif
