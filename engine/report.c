@@ -217,7 +217,7 @@ text_vecs_row(const struct row *row, void *arg)
 		return 0;
 	}
 	fputs("  ", t->out);
-	cell(t->out, row->alias, 26);
+	cell(t->out, row->alias, 40);
 	if (row->bad != NULL) {
 		fprintf(t->out, "%s%s: %s%s\n", t->color ? C_RED : "",
 		    row->kind, row->bad, t->color ? C_OFF : "");
@@ -356,7 +356,7 @@ report_text(FILE *out, const struct report *r, int color)
 	fprintf(out, "warning below %d days, critical below %d days\n\n",
 	    r->policy->warn_days, r->policy->crit_days);
 	text_errors(&t);
-	fprintf(out, "%s%-28s %-40s %-23s %6s  %s%s\n", color ? C_BOLD : "",
+	fprintf(out, "%s%-42s %-40s %-23s %6s  %s%s\n", color ? C_BOLD : "",
 	    "VECS  ALIAS", "SUBJECT", "NOT AFTER", "DAYS", "STATUS",
 	    color ? C_OFF : "");
 	if (each_row(inv, text_vecs_row, &t) == -1)
