@@ -18,13 +18,14 @@ BUILD=$TOP/build
 LABCTL=$TOP/tests/lab/labctl
 export LDAPNOINIT=1 LC_ALL=C TZ=UTC
 T=$(mktemp -d "${TMPDIR:-/tmp}/vcrotate-test.XXXXXX")
-_n=0 _failed=0 _labs=
+_n=0 _failed=0
 
 labctl() { "$LABCTL" "$@"; }
 
-# A lab that is destroyed when the script ends, whatever happens.
+# A lab that is destroyed when the script ends, whatever happens. Tests run
+# in subshells, so the list of labs is kept in a file.
 lab_create() {
-	_labs="$_labs $1"
+	echo "$1" >>"$T/.labs"
 	labctl create "$@"
 }
 
@@ -45,7 +46,10 @@ expect_grep() {
 
 test_expect() {
 	_n=$((_n + 1))
-	if (cd "$T" && set -e && eval "$2") >"$T/.out" 2>&1; then
+	# Not inside an if: the shell ignores set -e in a condition, and then
+	# a failing line that is not the last of the test would go unnoticed.
+	(cd "$T" || exit 1; set -e; eval "$2") >"$T/.out" 2>&1
+	if [ $? -eq 0 ]; then
 		echo "ok $_n - $1"
 	else
 		_failed=$((_failed + 1))
@@ -55,8 +59,20 @@ test_expect() {
 }
 
 _cleanup() {
-	for l in $_labs; do
-		[ -d "$l" ] && "$LABCTL" destroy "$l" >/dev/null 2>&1
+	local l f c
+	if [ -f "$T/.labs" ]; then
+		while read -r l; do
+			[ -d "$l" ] && "$LABCTL" destroy "$l" >/dev/null 2>&1
+		done <"$T/.labs"
+	fi
+	# Whatever a test started by other means (slapd, the TLS daemon) and
+	# left running under $T must not outlive it.
+	for f in /proc/[0-9]*/cmdline; do
+		c=$(tr "\0" " " <"$f" 2>/dev/null) || continue
+		case $c in *"$T/"*)
+			f=${f#/proc/}
+			kill -TERM "${f%/cmdline}" 2>/dev/null ;;
+		esac
 	done
 	[ "${KEEP:-0}" = 1 ] || rm -rf "$T"
 }

@@ -243,7 +243,7 @@ test_expect '--text gives the OpenSSL dump with its Not After line' '
 	run entry list --store MACHINE_SSL_CERT --text
 	expect_eq 0 "$rc"
 	expect_grep "^Certificate:$" out
-	expect_grep "^        Data:$" out
+	expect_grep "^    Data:$" out
 	want=$(openssl x509 -in c.pem -noout -text | grep "Not After :")
 	expect_eq "$want" "$(grep "Not After :" out)"
 	grep -Eq "^            Not After : [A-Z][a-z]{2} [ 1-3][0-9] [0-9]{2}:[0-9]{2}:[0-9]{2} [0-9]{4} GMT$" out

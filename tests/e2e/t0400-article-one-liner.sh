@@ -16,7 +16,8 @@ test_expect 'the audit one-liner prints the article listing' '
 		echo STORE $i
 		$lab/usr/lib/vmware-vmafd/bin/vecs-cli entry list --store $i --text |
 		    egrep "Alias|Not After"
-	done >raw &&
+	done >raw 2>/dev/null || :	# egrep fails on stores with no match
+
 	tr -s " \t" "  " <raw | sed "s/^ //; s/ $//" >got &&
 	diff -u "$TOP/tests/fixtures/article-vcsa1.txt" got
 '
