@@ -150,7 +150,10 @@ dates(struct ctx *c, X509 *x, const char *place, const char *what, int root,
 	}
 }
 
-/* Chain trust regardless of dates: expiry has findings of its own. */
+/*
+ * Chain trust regardless of dates: expiry has findings of its own. Without
+ * TRUSTED_ROOTS (VECS not read) there is nothing to judge by: trusted.
+ */
 static int
 trusted(const struct inventory *inv, X509 *leaf, STACK_OF(X509) *chain,
     const char **why)
@@ -158,6 +161,8 @@ trusted(const struct inventory *inv, X509 *leaf, STACK_OF(X509) *chain,
 	STACK_OF(X509) *untrusted = NULL;
 	int	 i, ok;
 
+	if (!inv->trusted_read)
+		return 1;
 	if (chain != NULL && sk_X509_num(chain) > 1) {
 		if ((untrusted = sk_X509_new_null()) == NULL) {
 			*why = "out of memory";

@@ -84,6 +84,8 @@ read_store(struct inventory *inv, const char *store)
 		buf_free(&err);
 		return 0;
 	}
+	if (is_roots)
+		inv->trusted_read = 1;
 	nv = reallocarray(inv->vecs, inv->nvecs + l.n, sizeof(*nv));
 	if (nv == NULL) {
 		vecs_list_free(&l);

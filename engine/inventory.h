@@ -100,6 +100,7 @@ struct inventory {
 	struct buf		 vmca_error;
 
 	STACK_OF(X509)		*trusted;	/* TRUSTED_ROOTS certificates */
+	int			 trusted_read;	/* TRUSTED_ROOTS was listed */
 };
 
 /* The solution users vcrotate knows; those with a VECS store are checked. */

@@ -37,6 +37,7 @@ proc_run(const char *const argv[], const char *input, int timeout_ms,
     struct proc_result *res)
 {
 	int	 in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 };
+	int	 ex[2] = { -1, -1 }, child_errno = 0;
 	struct pollfd pfd[3];
 	size_t	 in_off = 0, in_len = input != NULL ? strlen(input) : 0;
 	long long deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
@@ -45,8 +46,9 @@ proc_run(const char *const argv[], const char *input, int timeout_ms,
 	int	 wstatus, killed = 0, saved;
 
 	memset(res, 0, sizeof(*res));
+	/* ex reports a failed execv: it closes on a successful one. */
 	if (pipe2(in, O_CLOEXEC) == -1 || pipe2(out, O_CLOEXEC) == -1 ||
-	    pipe2(err, O_CLOEXEC) == -1)
+	    pipe2(err, O_CLOEXEC) == -1 || pipe2(ex, O_CLOEXEC) == -1)
 		goto fail;
 	if ((pid = fork()) == -1)
 		goto fail;
@@ -57,7 +59,18 @@ proc_run(const char *const argv[], const char *input, int timeout_ms,
 			_exit(127);
 		signal(SIGPIPE, SIG_DFL);
 		execv(argv[0], (char *const *)argv);
+		child_errno = errno;
+		(void)!write(ex[1], &child_errno, sizeof(child_errno));
 		_exit(127);
+	}
+	close(ex[1]);
+	ex[1] = -1;
+	if (read(ex[0], &child_errno, sizeof(child_errno)) ==
+	    (ssize_t)sizeof(child_errno)) {
+		while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+			;
+		errno = child_errno;
+		goto fail_reaped;
 	}
 	close(in[0]);
 	close(out[1]);
@@ -119,6 +132,7 @@ proc_run(const char *const argv[], const char *input, int timeout_ms,
 	close_pipe(in);
 	close_pipe(out);
 	close_pipe(err);
+	close_pipe(ex);
 	while (waitpid(pid, &wstatus, 0) == -1)
 		if (errno != EINTR)
 			goto fail_reaped;
@@ -142,6 +156,7 @@ fail_reaped:
 	close_pipe(in);
 	close_pipe(out);
 	close_pipe(err);
+	close_pipe(ex);
 	proc_result_free(res);
 	errno = saved;
 	return -1;

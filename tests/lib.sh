@@ -68,7 +68,7 @@ _cleanup() {
 	# Whatever a test started by other means (slapd, the TLS daemon) and
 	# left running under $T must not outlive it.
 	for f in /proc/[0-9]*/cmdline; do
-		c=$(tr "\0" " " <"$f" 2>/dev/null) || continue
+		c=$(tr "\0" " " 2>/dev/null <"$f") || continue
 		case $c in *"$T/"*)
 			f=${f#/proc/}
 			kill -TERM "${f%/cmdline}" 2>/dev/null ;;

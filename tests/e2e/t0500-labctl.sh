@@ -9,7 +9,7 @@ B=$T/b
 pids_of() {
 	local f c p
 	for f in /proc/[0-9]*/cmdline; do
-		c=$(tr "\0" " " <"$f" 2>/dev/null) || continue
+		c=$(tr "\0" " " 2>/dev/null <"$f") || continue
 		case $c in *"$1"*) p=${f#/proc/}; echo "${p%/cmdline}" ;; esac
 	done
 }

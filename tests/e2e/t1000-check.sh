@@ -149,4 +149,117 @@ test_expect 'article-vcsa1: its expired trusted root, in VECS and in vmdir' '
 	grep -q "TRUSTED_ROOTS/cb5a495d34f3f2f75d357b47aac3799346665258" "$T/article-vcsa1.json"
 '
 
+# The sources failing, one at a time, on a healthy lab.
+H=$T/healthy
+ADMIN="cn=Administrator,cn=Users,dc=vsphere,dc=local"
+uri_of() { sed -n "s/^ldap_uri=//p" "$1/etc/vcrotate/vcrotate.conf"; }
+
+test_expect 'a wrong password: vmdir named as not read, VECS still reported, exit 3' '
+	printf "not-the-password\n" >wrong &&
+	{ "$VC" --root "$H" check --bind-dn administrator@vsphere.local \
+	    --password-file wrong --json >out.json; expect_eq 3 $?; } &&
+	jq -e ".sources.vmdir.read == false" out.json >/dev/null &&
+	jq -r .sources.vmdir.error out.json | grep -qi "cannot bind to .* as $ADMIN: Invalid credentials" &&
+	jq -e "[.certificates[] | select(.source == \"vecs\")] | length > 10" out.json >/dev/null &&
+	{ "$VC" --root "$H" check --bind-dn administrator@vsphere.local \
+	    --password-file wrong >out.txt; expect_eq 3 $?; } &&
+	grep -q "^NOT READ vmdir: cannot bind" out.txt && grep -q "^Status: UNKNOWN" out.txt &&
+	grep -q "__MACHINE_CERT" out.txt
+'
+
+test_expect 'the administrator with the password from a file or the environment' '
+	{ "$VC" --root "$H" check --bind-dn "$ADMIN" \
+	    --password-file "$H/var/lib/vmware-lab/admin.password" >/dev/null; expect_eq 0 $?; } &&
+	{ VCROTATE_LDAP_PASSWORD=$(cat "$H/var/lib/vmware-lab/admin.password") \
+	    "$VC" --root "$H" check --bind-dn administrator@vsphere.local >/dev/null; expect_eq 0 $?; } &&
+	{ "$VC" --root "$H" check --bind-dn "$ADMIN" 2>/dev/null >out.txt; expect_eq 3 $?; } &&
+	grep -q "needs --password-file or VCROTATE_LDAP_PASSWORD" out.txt
+'
+
+test_expect 'unreachable LDAP: named, everything else reported, exit 3' '
+	{ "$VC" --root "$H" check --ldap-uri ldap://127.0.0.1:1 --json >out.json; expect_eq 3 $?; } &&
+	jq -r .sources.vmdir.error out.json | grep -q "cannot reach the directory at ldap://127.0.0.1:1" &&
+	jq -e ".sources.vecs.read and .sources.vmca.read" out.json >/dev/null
+'
+
+test_expect 'a critical finding wins over an unreadable part (exit 2, not 3)' '
+	{ "$VC" --root "$T/sts-expired" check --ldap-uri ldap://127.0.0.1:1 \
+	    --at 2100-01-01 --json >out.json; expect_eq 2 $?; } &&
+	jq -e ".sources.vmdir.read == false and .status == \"CRITICAL\"" out.json >/dev/null
+'
+
+test_expect 'vecs-cli missing: VECS named as not read, vmdir still reported' '
+	cp -a "$H/usr/lib/vmware-vmafd/bin/vecs-cli" saved-vecs-cli &&
+	rm "$H/usr/lib/vmware-vmafd/bin/vecs-cli" &&
+	rc=0 && "$VC" --root "$H" check --json >out.json || rc=$?
+	cp -a saved-vecs-cli "$H/usr/lib/vmware-vmafd/bin/vecs-cli" &&
+	expect_eq 3 "$rc" &&
+	jq -r .sources.vecs.error out.json | grep -q "usr/lib/vmware-vmafd/bin/vecs-cli" &&
+	jq -e "[.certificates[] | select(.kind == \"TenantCredential\")] | length == 2" out.json >/dev/null
+'
+
+test_expect 'a userCertificate that is not DER: UNPARSEABLE on its DN, the rest reported' '
+	mid=$(sed -n "s/^machine_id=//p" "$H/var/lib/vmware-lab/lab.conf") &&
+	dn="cn=vpxd-$mid,cn=ServicePrincipals,dc=vsphere,dc=local" &&
+	ldapsearch -x -LLL -o ldif-wrap=no -H "$(uri_of "$H")" -D "$ADMIN" \
+	    -y "$H/var/lib/vmware-lab/admin.password" -b "$dn" -s base userCertificate >saved.ldif &&
+	printf "dn: %s\nchangetype: modify\nreplace: userCertificate\nuserCertificate: not a certificate\n" "$dn" >bad.ldif &&
+	ldapmodify -x -H "$(uri_of "$H")" -D "$ADMIN" -y "$H/var/lib/vmware-lab/admin.password" -f bad.ldif >/dev/null &&
+	rc=0 && "$VC" --root "$H" check --json >out.json || rc=$?
+	{ echo "changetype: modify"; echo "replace: userCertificate"; grep "^userCertificate" saved.ldif; } |
+	    sed "1i dn: $dn" | ldapmodify -x -H "$(uri_of "$H")" -D "$ADMIN" \
+	    -y "$H/var/lib/vmware-lab/admin.password" >/dev/null &&
+	expect_eq 2 "$rc" &&
+	findings "$H" out.json >got &&
+	expect_eq "UNPARSEABLE CRITICAL cn=vpxd-MID,cn=ServicePrincipals,dc=vsphere,dc=local" "$(cat got)" &&
+	jq -r ".findings[0].message" out.json | grep -q "not a DER certificate" &&
+	{ "$VC" --root "$H" check >/dev/null; expect_eq 0 $?; }
+'
+
+test_expect '--at moves the evaluation; --warn-days and --crit-days set the thresholds' '
+	{ "$VC" --root "$H" check --at "$(date -u -d "+200 days" +%Y-%m-%d)" --json >out.json; expect_eq 1 $?; } &&
+	jq -r ".findings[] | \"\(.code) \(.severity)\"" out.json | sort -u >got &&
+	expect_eq "EXPIRING WARNING" "$(cat got)" &&
+	{ "$VC" --root "$H" check --at "$(date -u -d "+350 days" +%Y-%m-%dT%H:%M:%SZ)" >/dev/null; expect_eq 2 $?; } &&
+	{ "$VC" --root "$H" check --warn-days 400 >/dev/null; expect_eq 1 $?; } &&
+	{ "$VC" --root "$H" check --warn-days 400 --crit-days 380 >/dev/null; expect_eq 2 $?; } &&
+	{ "$VC" --root "$H" check --at 2026-13-45 2>err; expect_eq 3 $?; } && grep -q "cannot read .2026-13-45. as a date" err &&
+	{ "$VC" --root "$H" check --warn-days soon 2>err; expect_eq 3 $?; } && grep -q "number of days" err &&
+	{ "$VC" --root "$H" check --crit-days 200 2>err; expect_eq 3 $?; } && grep -q "above the warning threshold" err
+'
+
+test_expect 'the configuration file sets thresholds; an unknown key is refused by name' '
+	printf "# site policy\nwarn_days = 400\nldap_uri = %s\n" "$(uri_of "$H")" >conf &&
+	{ "$VC" --root "$H" --config conf check >/dev/null; expect_eq 1 $?; } &&
+	printf "warn_dayz = 4\n" >bad.conf &&
+	{ "$VC" --root "$H" --config bad.conf check 2>err; expect_eq 3 $?; } &&
+	grep -q "bad.conf:1: unknown setting .warn_dayz." err &&
+	{ "$VC" --root "$H" --config missing.conf check 2>err; expect_eq 3 $?; } && grep -q "missing.conf" err
+'
+
+test_expect '--prometheus writes a textfile atomically, with every certificate' '
+	mkdir prom &&
+	{ "$VC" --root "$T/sts-expired" check --prometheus prom/vcrotate.prom >/dev/null; expect_eq 2 $?; } &&
+	[ "$(ls prom)" = vcrotate.prom ] &&
+	grep -q "^vcrotate_check_status 2$" prom/vcrotate.prom &&
+	grep -q "^vcrotate_findings{severity=\"critical\"} 1$" prom/vcrotate.prom &&
+	grep -q "^vcrotate_finding{code=\"EXPIRED\",severity=\"CRITICAL\",place=\"cn=TenantCredential-1," prom/vcrotate.prom &&
+	na=$("$T/sts-expired/usr/lib/vmware-vmafd/bin/vecs-cli" entry getcert --store MACHINE_SSL_CERT \
+	    --alias __MACHINE_CERT | openssl x509 -noout -enddate | cut -d= -f2) &&
+	grep -q "^vcrotate_certificate_not_after_seconds{source=\"vecs\",place=\"MACHINE_SSL_CERT/__MACHINE_CERT\",.*} $(date -u -d "$na" +%s)$" prom/vcrotate.prom &&
+	n=$(grep -c "^vcrotate_certificate_not_after_seconds" prom/vcrotate.prom) &&
+	[ "$n" -gt 20 ]
+'
+
+test_expect 'the text report: tables, the STS in checksts terms, the next step; no colour in a pipe' '
+	{ "$VC" --root "$T/sts-expired" check >out.txt; expect_eq 2 $?; } &&
+	grep -q "^STORE MACHINE_SSL_CERT$" out.txt &&
+	grep -q "^  __MACHINE_CERT .* OK$" out.txt &&
+	grep -q "^  (1 CRL, no dates)$" out.txt &&
+	grep -Eq "^    LEAF \[\] Certificate: ([0-9A-F]{2}:){19}[0-9A-F]{2} expired on [0-9-]+ [0-9:]+ GMT!$" out.txt &&
+	grep -Eq "^    ROOT \[\] Certificate ([0-9A-F]{2}:){19}[0-9A-F]{2} will expire in [0-9]+ days \([0-9]+ years\)\.$" out.txt &&
+	grep -q "^Next: vcrotate plan" out.txt &&
+	! grep -q "$(printf "\033")" out.txt
+'
+
 test_done
