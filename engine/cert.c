@@ -294,17 +294,18 @@ cert_verify(X509 *leaf, STACK_OF(X509) *untrusted, STACK_OF(X509) *trusted,
 {
 	X509_STORE *store = NULL;
 	X509_STORE_CTX *ctx = NULL;
-	int	 i, ok = 0;
+	int	 ok = 0;
 
 	*why = "out of memory";
 	if ((store = X509_STORE_new()) == NULL ||
 	    (ctx = X509_STORE_CTX_new()) == NULL)
 		goto out;
-	for (i = 0; trusted != NULL && i < sk_X509_num(trusted); i++)
-		if (!X509_STORE_add_cert(store, sk_X509_value(trusted, i)))
-			ERR_clear_error();	/* duplicates are harmless */
 	if (!X509_STORE_CTX_init(ctx, store, leaf, untrusted))
 		goto out;
+	/* The roots as a plain stack: adding thousands of them to a store
+	 * one by one costs a sort per certificate (crl-bloat labs). */
+	if (trusted != NULL)
+		X509_STORE_CTX_set0_trusted_stack(ctx, trusted);
 	if (at == CERT_ANY_TIME)
 		X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_NO_CHECK_TIME);
 	else
