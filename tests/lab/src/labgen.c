@@ -1,0 +1,2499 @@
+/*
+ * labgen.c - makes what labs are made of: the pool of RSA keys that labs draw
+ * from, free loopback ports for their servers, and the contents of a new lab
+ * folder for one scenario (the VMCA, the VECS stores, the vmdir seed LDIF,
+ * the likewise registry and the lab's own state). tests/lab/labctl calls it;
+ * docs/lab.md describes the layout and the scenarios, and
+ * shared/reference/appliance.md the appliance facts behind them.
+ *
+ *	labgen keypool DIR N
+ *	labgen freeport
+ *	labgen create DIR --scenario NAME --keypool POOL [--version V]
+ *	    [--pnid NAME] [--crls N] [--roots N] [--now EPOCH]
+ *
+ * Exit status: 0 done, 1 failed, 64 usage error.
+ */
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <netinet/in.h>
+
+#include <dirent.h>
+#include <err.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "labutil.h"
+#include "vecsdb.h"
+
+#define HOUR		3600L
+#define DAY		86400L
+
+#define DOMAIN		"vsphere.local"
+#define DDN		"dc=vsphere,dc=local"
+#define SITE		"default-site"
+#define TENANT_DN	"cn=" DOMAIN ",cn=Tenants,cn=IdentityManager," \
+			"cn=Services," DDN
+#define CHAINS_DN	"cn=TrustedCertificateChains," TENANT_DN
+#define CA_DN		"cn=Certificate-Authorities,cn=Configuration," DDN
+#define LS_DN		"cn=ServiceRegistrations,cn=LookupService,cn=" SITE \
+			",cn=Sites,cn=Configuration," DDN
+#define DC_OU_DN	"ou=Domain Controllers," DDN
+#define PSC2		"psc2.example.com"
+#define DEFAULT_PNID	"vcsa1.example.com"
+
+#define KEY_BITS	2048
+#define POOL_MAX	1000
+/* Pool keys the bulk extra roots of crl-bloat take turns with. */
+#define BULK_KEYS	16
+#define MAX_SOLUTIONS	6
+/* certificate-manager backs up Machine SSL and the first four solutions. */
+#define BACKUP_SOLUTIONS 4
+#define ARTICLE_ROOTS	4
+/* vpxd-extension: the solution user of solution-user-mismatch. */
+#define MISMATCH_SOLUTION 3
+
+/*
+ * Every distinct certificate of a lab's core set has its own pool key, so
+ * that a test can tell certificates apart by key; only the bulk extra roots
+ * share keys.
+ */
+enum key_slot {
+	K_ROOT,
+	K_STS,
+	K_STS_OLD,
+	K_MSSL,
+	K_MSSL_BKP,
+	K_DE,
+	K_SMS,
+	K_PSC2,
+	K_MISMATCH,
+	K_SOLUTION,
+	K_SOLUTION_BKP = K_SOLUTION + MAX_SOLUTIONS,
+	K_ARTICLE_ROOT = K_SOLUTION_BKP + BACKUP_SOLUTIONS,
+	K_BULK = K_ARTICLE_ROOT + ARTICLE_ROOTS,
+	K_MAX = K_BULK + BULK_KEYS
+};
+
+enum scenario_id {
+	SC_HEALTHY,
+	SC_STS_EXPIRED,
+	SC_ALL_EXPIRED,
+	SC_STALE_STS_CHAIN,
+	SC_ROOT_EXPIRED,
+	SC_SOLUTION_USER_MISMATCH,
+	SC_MACHINE_SSL_NO_PNID,
+	SC_TRUST_ANCHOR_STALE,
+	SC_CRL_BLOAT,
+	SC_ARTICLE_VCSA1
+};
+
+struct scenario {
+	const char	*name;
+	enum scenario_id id;
+	long		 crls;		/* default --crls */
+	long		 roots;		/* default --roots */
+};
+
+static const struct scenario scenarios[] = {
+	{ "healthy",			SC_HEALTHY,			0,   0 },
+	{ "sts-expired",		SC_STS_EXPIRED,			0,   0 },
+	{ "all-expired",		SC_ALL_EXPIRED,			0,   0 },
+	{ "stale-sts-chain",		SC_STALE_STS_CHAIN,		0,   0 },
+	{ "root-expired",		SC_ROOT_EXPIRED,		0,   0 },
+	{ "solution-user-mismatch",	SC_SOLUTION_USER_MISMATCH,	0,   0 },
+	{ "machine-ssl-no-pnid",	SC_MACHINE_SSL_NO_PNID,		0,   0 },
+	{ "trust-anchor-stale",		SC_TRUST_ANCHOR_STALE,		0,   0 },
+	{ "crl-bloat",			SC_CRL_BLOAT,			150, 40 },
+	{ "article-vcsa1",		SC_ARTICLE_VCSA1,		0,   0 },
+};
+
+static const char *const solutions[MAX_SOLUTIONS] = {
+	"machine", "vsphere-webclient", "vpxd", "vpxd-extension", "hvc", "wcp"
+};
+
+static const char *const stores_67[] = {
+	"MACHINE_SSL_CERT", "TRUSTED_ROOTS", "TRUSTED_ROOT_CRLS", "machine",
+	"vsphere-webclient", "vpxd", "vpxd-extension", "APPLMGMT_PASSWORD",
+	"data-encipherment", "SMS", "STS_INTERNAL_SSL_CERT", "BACKUP_STORE",
+	NULL
+};
+
+static const char *const stores_70[] = {
+	"MACHINE_SSL_CERT", "TRUSTED_ROOTS", "TRUSTED_ROOT_CRLS", "machine",
+	"vsphere-webclient", "vpxd", "vpxd-extension", "hvc",
+	"data-encipherment", "APPLMGMT_PASSWORD", "SMS", "wcp", "BACKUP_STORE",
+	NULL
+};
+
+/* The first listing of the seed article: a 6.7 store set without
+ * STS_INTERNAL_SSL_CERT. */
+static const char *const stores_article[] = {
+	"MACHINE_SSL_CERT", "TRUSTED_ROOTS", "TRUSTED_ROOT_CRLS", "machine",
+	"vsphere-webclient", "vpxd", "vpxd-extension", "APPLMGMT_PASSWORD",
+	"data-encipherment", "SMS", "BACKUP_STORE", NULL
+};
+
+struct version {
+	const char		*name;
+	const char *const	*stores;
+	size_t			 nsolutions;
+	long			 sts_days;	/* STS validity at install */
+};
+
+static const struct version versions[] = {
+	{ "6.7", stores_67, 4, 730 },
+	{ "7.0", stores_70, 6, 3650 },
+	{ "8.0", stores_70, 6, 3650 },
+};
+
+/*
+ * The seed article's vcsa1: fixed aliases and dates (GMT). The VMCA root and
+ * every VMCA leaf end with the root; the aliases cannot be the SHA-1 of
+ * certificates made today, so they are copied as printed.
+ */
+#define ARTICLE_ROOT_ALIAS	"c96d3301505316ccc1b295276ece31318ad79ec7"
+#define ARTICLE_ROOT_CRL_ALIAS	"4504400e4bcbdab5a34a9bc2555abd55327369c1"
+#define ARTICLE_VMCA_END	"2029-04-06 11:57:19"
+#define ARTICLE_SMS_END		"2029-04-12 12:04:48"
+
+struct fixed_root {
+	const char	*alias;
+	const char	*crl_alias;	/* NULL: the root publishes no CRL */
+	const char	*cn;
+	const char	*not_after;
+};
+
+static const struct fixed_root article_roots[ARTICLE_ROOTS] = {
+	{ "8a11418d5ae2b87b7e8a5cb8646fbfae41503f9d",
+	  "31b2b5a18d89d90dadff901400a60d45ca3356e9",
+	  "Example Corp Issuing CA 2019", "2029-12-13 21:50:49" },
+	{ "cb5a495d34f3f2f75d357b47aac3799346665258", NULL,
+	  "Example Corp Root CA 2012", "2022-09-25 20:32:57" },
+	{ "229a64a3dff7417d0b38fb011c692a55b7bee5c2",
+	  "e7840a7cbbe7fcdd7a13d9159ff97443cc53fb5e",
+	  "Example Corp Root CA 2020", "2030-05-16 20:21:12" },
+	{ "2f0e8e4f1658e61bef5004cb5efd159b90396838",
+	  "985d7e55183635f13e2c6469eee9c72f68334615",
+	  "Example Corp Issuing CA 2020", "2030-05-16 20:45:07" },
+};
+
+/*
+ * Lookup Service registrations of a node: cn=<machine id>_<service>, each
+ * with endpoints cn=Endpoint1.. A legacy endpoint carries its trust as
+ * binary vmwLKUPSslTrustAnchor (5.5 style) instead of base64 text.
+ */
+struct endpoint {
+	const char	*uri;		/* after "https://<host>" */
+	int		 legacy;
+};
+
+struct registration {
+	const char	*service;
+	struct endpoint	 ep[2];		/* uri NULL: no second endpoint */
+};
+
+static const struct registration node_registrations[] = {
+	{ "com.vmware.cis.cs.identity.sso", {
+	    { ":443/sts/STSService/" DOMAIN, 0 },
+	    { ":443/sso-adminserver/sdk/" DOMAIN, 0 } } },
+	{ "com.vmware.vcenterserver", {
+	    { ":443/sdk", 0 },
+	    { NULL, 0 } } },
+	{ "com.vmware.cis.cs.identity.sts", {
+	    { ":443/sts/STSService", 0 },
+	    { ":7444/sts/STSService/" DOMAIN, 1 } } },
+	{ "com.vmware.cis.lookupservice", {
+	    { ":443/lookupservice/sdk", 0 },
+	    { NULL, 0 } } },
+};
+
+static const struct registration psc2_registrations[] = {
+	{ "com.vmware.cis.cs.identity.sso", {
+	    { ":443/sts/STSService/" DOMAIN, 0 },
+	    { NULL, 0 } } },
+};
+
+struct window {
+	time_t	nb;	/* notBefore */
+	time_t	na;	/* notAfter */
+};
+
+struct xroot {
+	X509		*cert;
+	EVP_PKEY	*key;		/* borrowed from the pool */
+	const char	*alias;		/* fixed alias, or NULL: SHA-1 */
+	long		 crl;		/* its CRL in lab->crls, or -1 */
+};
+
+struct crl {
+	X509_CRL	*crl;
+	const char	*alias;		/* fixed alias, or NULL: SHA-1 */
+};
+
+struct lab {
+	/* What was asked for. */
+	const char		*dir;
+	const struct scenario	*sc;
+	const struct version	*ver;
+	const char *const	*stores;
+	const char		*pnid;
+	const char		*pool;
+	long			 nbulk_crls;
+	long			 nbulk_roots;
+	time_t			 now;
+
+	/* Who the appliance is. */
+	char			 machine_id[37];
+	char			 psc2_id[37];
+	char			*short_name;
+	char			*admin_pw;
+	char			*dc_pw;
+
+	EVP_PKEY		*keys[K_MAX];
+	size_t			 nkeys;
+
+	struct window		 w_root, w_cur, w_bkp, w_sts, w_sts_old;
+	struct window		 w_de, w_sms, w_mismatch;
+
+	X509			*root;
+	X509			*sts;
+	X509			*sts_old;	/* stale chain 1, or NULL */
+	X509			*mssl;
+	X509			*mssl_bkp;	/* NULL when no backup */
+	X509			*psc2;
+	X509			*su[MAX_SOLUTIONS];
+	X509			*su_bkp[BACKUP_SOLUTIONS];
+	X509			*su_mismatch;	/* vmdir's vpxd-extension */
+	X509			*de;
+	X509			*sms;
+	struct xroot		*xroots;
+	size_t			 nxroots;
+	struct crl		*crls;		/* [0] is the VMCA root's */
+	size_t			 ncrls;
+};
+
+static void	usage(void) __attribute__((noreturn));
+static char	*str_printf(const char *, ...)
+		    __attribute__((format(printf, 1, 2)));
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: labgen keypool DIR N\n"
+	    "       labgen freeport\n"
+	    "       labgen create DIR --scenario NAME --keypool POOL "
+	    "[--version 6.7|7.0|8.0]\n"
+	    "           [--pnid NAME] [--crls N] [--roots N] "
+	    "[--now EPOCH]\n");
+	exit(EX_USAGE);
+}
+
+/* Reports what failed with the first OpenSSL error, then clears the queue. */
+static void
+sslwarnx(const char *fmt, ...)
+{
+	char		 msg[512], reason[256];
+	unsigned long	 e;
+	va_list		 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if ((e = ERR_get_error()) != 0) {
+		ERR_error_string_n(e, reason, sizeof(reason));
+		warnx("%s: %s", msg, reason);
+	} else
+		warnx("%s: failed", msg);
+	ERR_clear_error();
+}
+
+static int
+parse_long(const char *s, long min, long max, long *out)
+{
+	char	*end = NULL;
+	long	 v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || errno != 0 || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* A formatted string, malloc'd; NULL (errno set) on failure. */
+static char *
+str_printf(const char *fmt, ...)
+{
+	char	*s = NULL;
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) == -1)
+		s = NULL;
+	va_end(ap);
+	return s;
+}
+
+static void
+hex_lower(const unsigned char *in, size_t len, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t	i;
+
+	for (i = 0; i < len; i++) {
+		out[2 * i] = hex[in[i] >> 4];
+		out[2 * i + 1] = hex[in[i] & 0xf];
+	}
+	out[2 * len] = '\0';
+}
+
+/* Base64 of in on one line, malloc'd. */
+static char *
+base64(const unsigned char *in, size_t len)
+{
+	char	*out = NULL;
+
+	if (len > INT_MAX / 2 || (out = malloc(4 * ((len + 2) / 3) + 1)) == NULL)
+		return NULL;
+	EVP_EncodeBlock((unsigned char *)out, in, (int)len);
+	return out;
+}
+
+/* A uniformly random index below n (n <= 256), without modulo bias. */
+static int
+random_below(unsigned int n, unsigned int *out)
+{
+	unsigned char	b;
+	unsigned int	limit = 256 - 256 % n;
+
+	do {
+		if (RAND_bytes(&b, 1) != 1) {
+			sslwarnx("random bytes");
+			return -1;
+		}
+	} while (b >= limit);
+	*out = b % n;
+	return 0;
+}
+
+/*
+ * A random password of len characters from alphabet, holding each character
+ * of required at some position, malloc'd; the caller cleanses it.
+ */
+static char *
+random_password(size_t len, const char *alphabet, const char *required)
+{
+	char		*pw = NULL, *ret = NULL;
+	unsigned char	 used[64];
+	unsigned int	 r;
+	size_t		 i, n = strlen(alphabet);
+
+	if (len >= sizeof(used) || strlen(required) > len || n > 256)
+		return NULL;
+	if ((pw = calloc(1, len + 1)) == NULL)
+		goto out;
+	memset(used, 0, sizeof(used));
+	for (i = 0; i < len; i++) {
+		if (random_below((unsigned int)n, &r) == -1)
+			goto out;
+		pw[i] = alphabet[r];
+	}
+	for (; *required != '\0'; required++) {
+		do {
+			if (random_below((unsigned int)len, &r) == -1)
+				goto out;
+		} while (used[r]);
+		used[r] = 1;
+		pw[r] = *required;
+	}
+	ret = pw;
+	pw = NULL;
+out:
+	if (pw != NULL) {
+		OPENSSL_cleanse(pw, len);
+		free(pw);
+	}
+	return ret;
+}
+
+static int
+random_uuid(char out[37])
+{
+	unsigned char	b[16];
+
+	if (RAND_bytes(b, sizeof(b)) != 1) {
+		sslwarnx("random bytes");
+		return -1;
+	}
+	b[6] = (b[6] & 0x0f) | 0x40;	/* version 4 */
+	b[8] = (b[8] & 0x3f) | 0x80;	/* RFC 4122 variant */
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+	    "%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4], b[5],
+	    b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+	return 0;
+}
+
+/* "YYYY-mm-dd HH:MM:SS" GMT, minus years; -1 when malformed. */
+static time_t
+gmt(const char *s, int minus_years)
+{
+	struct tm	tm;
+
+	memset(&tm, 0, sizeof(tm));
+	if (sscanf(s, "%d-%d-%d %d:%d:%d", &tm.tm_year, &tm.tm_mon,
+	    &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
+		return -1;
+	tm.tm_year -= 1900 + minus_years;
+	tm.tm_mon -= 1;
+	return timegm(&tm);
+}
+
+/* The contents of a memory BIO as a NUL-terminated malloc'd string. */
+static char *
+bio_take(BIO *bio, size_t *len)
+{
+	char	*data = NULL, *out = NULL;
+	long	 n;
+
+	if ((n = BIO_get_mem_data(bio, &data)) < 0)
+		return NULL;
+	if ((out = malloc((size_t)n + 1)) == NULL)
+		return NULL;
+	memcpy(out, data, (size_t)n);
+	out[n] = '\0';
+	if (len != NULL)
+		*len = (size_t)n;
+	return out;
+}
+
+/* PEM of one or two certificates (leaf, then its issuer), malloc'd. */
+static char *
+pem_certs(X509 *leaf, X509 *chain, size_t *len)
+{
+	BIO	*bio = NULL;
+	char	*out = NULL;
+
+	if ((bio = BIO_new(BIO_s_mem())) == NULL ||
+	    !PEM_write_bio_X509(bio, leaf) ||
+	    (chain != NULL && !PEM_write_bio_X509(bio, chain))) {
+		sslwarnx("PEM encoding of a certificate");
+		goto out;
+	}
+	out = bio_take(bio, len);
+out:
+	BIO_free(bio);
+	return out;
+}
+
+static char *
+pem_crl(X509_CRL *crl, size_t *len)
+{
+	BIO	*bio = NULL;
+	char	*out = NULL;
+
+	if ((bio = BIO_new(BIO_s_mem())) == NULL ||
+	    !PEM_write_bio_X509_CRL(bio, crl)) {
+		sslwarnx("PEM encoding of a CRL");
+		goto out;
+	}
+	out = bio_take(bio, len);
+out:
+	BIO_free(bio);
+	return out;
+}
+
+/* Unencrypted PKCS#8 PEM of key, malloc'd; the caller cleanses it. */
+static char *
+pem_key(EVP_PKEY *key, size_t *len)
+{
+	BIO	*bio = NULL;
+	char	*out = NULL;
+
+	if ((bio = BIO_new(BIO_s_mem())) == NULL ||
+	    !PEM_write_bio_PKCS8PrivateKey(bio, key, NULL, NULL, 0, NULL,
+	    NULL)) {
+		sslwarnx("PKCS#8 encoding of a key");
+		goto out;
+	}
+	out = bio_take(bio, len);
+out:
+	BIO_free(bio);	/* a memory BIO clears its buffer when freed */
+	return out;
+}
+
+/* Unencrypted PKCS#8 DER of key, malloc'd; the caller cleanses it. */
+static unsigned char *
+der_key(EVP_PKEY *key, size_t *len)
+{
+	BIO	*bio = NULL;
+	char	*out = NULL;
+
+	if ((bio = BIO_new(BIO_s_mem())) == NULL ||
+	    !i2d_PKCS8PrivateKey_bio(bio, key, NULL, NULL, 0, NULL, NULL)) {
+		sslwarnx("PKCS#8 DER encoding of a key");
+		goto out;
+	}
+	out = bio_take(bio, len);
+out:
+	BIO_free(bio);
+	return (unsigned char *)out;
+}
+
+/* Lowercase hex SHA-1 of the DER, as VECS names trusted roots and CRLs. */
+static int
+cert_sha1(X509 *x, char out[41])
+{
+	unsigned char	md[EVP_MAX_MD_SIZE];
+	unsigned int	n = 0;
+
+	if (!X509_digest(x, EVP_sha1(), md, &n)) {
+		sslwarnx("SHA-1 of a certificate");
+		return -1;
+	}
+	hex_lower(md, n, out);
+	return 0;
+}
+
+static int
+crl_sha1(X509_CRL *crl, char out[41])
+{
+	unsigned char	md[EVP_MAX_MD_SIZE];
+	unsigned int	n = 0;
+
+	if (!X509_CRL_digest(crl, EVP_sha1(), md, &n)) {
+		sslwarnx("SHA-1 of a CRL");
+		return -1;
+	}
+	hex_lower(md, n, out);
+	return 0;
+}
+
+/* Lowercase hex of the subject key identifier: the vmdir CA entry's cn. */
+static int
+cert_ski_hex(X509 *x, char *out, size_t outsz)
+{
+	ASN1_OCTET_STRING	*ski = NULL;
+	int			 rc = -1;
+
+	if ((ski = X509_get_ext_d2i(x, NID_subject_key_identifier, NULL,
+	    NULL)) == NULL) {
+		warnx("a CA certificate has no subject key identifier");
+		goto out;
+	}
+	if ((size_t)ASN1_STRING_length(ski) * 2 + 1 > outsz) {
+		warnx("a subject key identifier is too long");
+		goto out;
+	}
+	hex_lower(ASN1_STRING_get0_data(ski), (size_t)ASN1_STRING_length(ski),
+	    out);
+	rc = 0;
+out:
+	ASN1_OCTET_STRING_free(ski);
+	return rc;
+}
+
+/* Subject in RFC 2253 form, as vmwSTSSubjectDN holds it, malloc'd. */
+static char *
+subject_rfc2253(X509 *x)
+{
+	BIO	*bio = NULL;
+	char	*out = NULL;
+
+	if ((bio = BIO_new(BIO_s_mem())) == NULL ||
+	    X509_NAME_print_ex(bio, X509_get_subject_name(x), 0,
+	    XN_FLAG_RFC2253) < 0) {
+		sslwarnx("RFC 2253 form of a subject");
+		goto out;
+	}
+	out = bio_take(bio, NULL);
+out:
+	BIO_free(bio);
+	return out;
+}
+
+/* An X509_NAME from field/value pairs ending with NULL, in DER order. */
+static X509_NAME *
+name_new(const char *field, ...)
+{
+	X509_NAME	*name = NULL, *ret = NULL;
+	const char	*value;
+	va_list		 ap;
+
+	va_start(ap, field);
+	if ((name = X509_NAME_new()) == NULL)
+		goto out;
+	for (; field != NULL; field = va_arg(ap, const char *)) {
+		value = va_arg(ap, const char *);
+		if (!X509_NAME_add_entry_by_txt(name, field, MBSTRING_UTF8,
+		    (const unsigned char *)value, -1, -1, 0))
+			goto out;
+	}
+	ret = name;
+	name = NULL;
+out:
+	va_end(ap);
+	if (ret == NULL)
+		sslwarnx("certificate subject");
+	X509_NAME_free(name);
+	return ret;
+}
+
+struct certreq {
+	X509_NAME	*subject;
+	EVP_PKEY	*key;		/* the subject's */
+	X509		*issuer;	/* NULL: self-signed */
+	EVP_PKEY	*issuer_key;
+	struct window	 w;
+	int		 ca;
+	const char	*ku;		/* keyUsage, X509V3 config syntax */
+	const char	*eku;		/* extendedKeyUsage or NULL */
+	const char	*san;		/* subjectAltName or NULL */
+	const char	*ski;		/* hex key id, NULL: hash of the key */
+	const char	*what;		/* for messages */
+};
+
+static int
+cert_add_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value,
+    const char *what)
+{
+	X509_EXTENSION	*ext = NULL;
+	int		 rc = -1;
+
+	if ((ext = X509V3_EXT_conf_nid(NULL, ctx, nid, value)) == NULL ||
+	    !X509_add_ext(x, ext, -1)) {
+		sslwarnx("%s: extension %s = %s", what, OBJ_nid2sn(nid), value);
+		goto out;
+	}
+	rc = 0;
+out:
+	X509_EXTENSION_free(ext);
+	return rc;
+}
+
+static int
+set_random_serial(ASN1_INTEGER *serial)
+{
+	BIGNUM	*bn = NULL;
+	int	 rc = -1;
+
+	/* 127 bits: positive and without a leading zero octet to worry
+	 * about, like the serials VMCA hands out. */
+	if ((bn = BN_new()) == NULL ||
+	    !BN_rand(bn, 127, BN_RAND_TOP_ONE, BN_RAND_BOTTOM_ANY) ||
+	    BN_to_ASN1_INTEGER(bn, serial) == NULL) {
+		sslwarnx("random serial number");
+		goto out;
+	}
+	rc = 0;
+out:
+	BN_free(bn);
+	return rc;
+}
+
+static X509 *
+cert_issue(const struct certreq *r)
+{
+	X509		*x = NULL, *ret = NULL;
+	X509V3_CTX	 ctx;
+
+	if ((x = X509_new()) == NULL ||
+	    !X509_set_version(x, X509_VERSION_3) ||
+	    !X509_set_subject_name(x, r->subject) ||
+	    !X509_set_issuer_name(x, r->issuer != NULL ?
+	    X509_get_subject_name(r->issuer) : r->subject) ||
+	    ASN1_TIME_set(X509_getm_notBefore(x), r->w.nb) == NULL ||
+	    ASN1_TIME_set(X509_getm_notAfter(x), r->w.na) == NULL ||
+	    !X509_set_pubkey(x, r->key)) {
+		sslwarnx("%s: certificate fields", r->what);
+		goto out;
+	}
+	if (set_random_serial(X509_get_serialNumber(x)) == -1)
+		goto out;
+	X509V3_set_ctx(&ctx, r->issuer != NULL ? r->issuer : x, x, NULL,
+	    NULL, 0);
+	/* The subject key id goes first: the authority key id of a
+	 * certificate VMCA issues copies the root's. */
+	if (cert_add_ext(x, &ctx, NID_basic_constraints,
+	    r->ca ? "critical,CA:TRUE" : "CA:FALSE", r->what) == -1 ||
+	    cert_add_ext(x, &ctx, NID_key_usage, r->ku, r->what) == -1 ||
+	    (r->eku != NULL && cert_add_ext(x, &ctx, NID_ext_key_usage,
+	    r->eku, r->what) == -1) ||
+	    (r->san != NULL && cert_add_ext(x, &ctx, NID_subject_alt_name,
+	    r->san, r->what) == -1) ||
+	    cert_add_ext(x, &ctx, NID_subject_key_identifier,
+	    r->ski != NULL ? r->ski : "hash", r->what) == -1)
+		goto out;
+	/* No authority key id on self-signed certificates: checksts.py
+	 * calls a certificate with one a LEAF. */
+	if (r->issuer != NULL && cert_add_ext(x, &ctx,
+	    NID_authority_key_identifier, "keyid:always", r->what) == -1)
+		goto out;
+	if (X509_sign(x, r->issuer_key != NULL ? r->issuer_key : r->key,
+	    EVP_sha256()) <= 0) {
+		sslwarnx("%s: signature", r->what);
+		goto out;
+	}
+	ret = x;
+	x = NULL;
+out:
+	X509_free(x);
+	return ret;
+}
+
+static X509_CRL *
+crl_issue(X509 *issuer, EVP_PKEY *key, time_t last, time_t next, long number)
+{
+	X509_CRL	*crl = NULL, *ret = NULL;
+	ASN1_TIME	*t = NULL;
+	ASN1_INTEGER	*num = NULL;
+	X509_EXTENSION	*ext = NULL;
+	X509V3_CTX	 ctx;
+
+	if ((crl = X509_CRL_new()) == NULL ||
+	    !X509_CRL_set_version(crl, X509_CRL_VERSION_2) ||
+	    !X509_CRL_set_issuer_name(crl, X509_get_subject_name(issuer)) ||
+	    (t = ASN1_TIME_set(NULL, last)) == NULL ||
+	    !X509_CRL_set1_lastUpdate(crl, t) ||
+	    ASN1_TIME_set(t, next) == NULL ||
+	    !X509_CRL_set1_nextUpdate(crl, t) ||
+	    (num = ASN1_INTEGER_new()) == NULL ||
+	    !ASN1_INTEGER_set(num, number) ||
+	    !X509_CRL_add1_ext_i2d(crl, NID_crl_number, num, 0, 0)) {
+		sslwarnx("CRL fields");
+		goto out;
+	}
+	X509V3_set_ctx(&ctx, issuer, NULL, NULL, crl, 0);
+	if ((ext = X509V3_EXT_conf_nid(NULL, &ctx,
+	    NID_authority_key_identifier, "keyid:always")) == NULL ||
+	    !X509_CRL_add_ext(crl, ext, -1)) {
+		sslwarnx("CRL authority key identifier");
+		goto out;
+	}
+	if (X509_CRL_sign(crl, key, EVP_sha256()) <= 0) {
+		sslwarnx("CRL signature");
+		goto out;
+	}
+	ret = crl;
+	crl = NULL;
+out:
+	X509_EXTENSION_free(ext);
+	ASN1_INTEGER_free(num);
+	ASN1_TIME_free(t);
+	X509_CRL_free(crl);
+	return ret;
+}
+
+/* ---- keypool ------------------------------------------------------- */
+
+static int
+keypool_make_one(const char *path)
+{
+	EVP_PKEY	*key = NULL;
+	char		*pem = NULL;
+	size_t		 len = 0;
+	int		 rc = -1;
+
+	if ((key = EVP_RSA_gen(KEY_BITS)) == NULL) {
+		sslwarnx("%s: RSA key generation", path);
+		goto out;
+	}
+	if ((pem = pem_key(key, &len)) == NULL)
+		goto out;
+	if (lab_write_file_atomic(path, pem, len, 0600) == -1) {
+		warn("%s", path);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (pem != NULL) {
+		OPENSSL_cleanse(pem, len);
+		free(pem);
+	}
+	EVP_PKEY_free(key);
+	return rc;
+}
+
+static int
+cmd_keypool(int argc, char **argv)
+{
+	char	*path = NULL;
+	long	 n, i;
+	int	 rc = 1;
+
+	if (argc != 3)
+		usage();
+	if (parse_long(argv[2], 1, POOL_MAX, &n) == -1) {
+		warnx("keypool size %s: not a number from 1 to %d", argv[2],
+		    POOL_MAX);
+		return EX_USAGE;
+	}
+	if (lab_mkdirs(argv[1], 0700) == -1) {
+		warn("keypool %s", argv[1]);
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		free(path);
+		if ((path = str_printf("%s/key-%03ld.pem", argv[1], i)) ==
+		    NULL) {
+			warn("keypool path");
+			goto out;
+		}
+		/* Existing keys stay: a pool is made once per build tree. */
+		if (access(path, F_OK) == 0)
+			continue;
+		if (keypool_make_one(path) == -1)
+			goto out;
+	}
+	rc = 0;
+out:
+	free(path);
+	return rc;
+}
+
+/* ---- freeport ------------------------------------------------------ */
+
+static int
+cmd_freeport(int argc, char **argv)
+{
+	struct sockaddr_in	sin;
+	socklen_t		len = sizeof(sin);
+	int			fd = -1, rc = 1;
+
+	(void)argv;
+	if (argc != 1)
+		usage();
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		warn("socket");
+		goto out;
+	}
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = 0;
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
+		warn("bind 127.0.0.1:0");
+		goto out;
+	}
+	if (getsockname(fd, (struct sockaddr *)&sin, &len) == -1) {
+		warn("getsockname");
+		goto out;
+	}
+	printf("%u\n", (unsigned int)ntohs(sin.sin_port));
+	rc = fflush(stdout) == 0 ? 0 : 1;
+out:
+	if (fd != -1)
+		close(fd);
+	return rc;
+}
+
+/* ---- create: keys and dates ---------------------------------------- */
+
+static int
+pool_load(struct lab *lab)
+{
+	struct stat	 st;
+	EVP_PKEY	*key = NULL;
+	BIO		*bio = NULL;
+	char		*path = NULL, *buf = NULL;
+	size_t		 len = 0, need, i;
+	int		 rc = -1;
+
+	need = lab->nbulk_roots > 0 ? K_BULK + 1 : K_BULK;
+	if (stat(lab->pool, &st) == -1 || !S_ISDIR(st.st_mode)) {
+		warnx("keypool %s: missing (make it with: labgen keypool %s 40)",
+		    lab->pool, lab->pool);
+		goto out;
+	}
+	for (i = 0; i < K_MAX; i++) {
+		free(path);
+		if ((path = str_printf("%s/key-%03zu.pem", lab->pool, i)) ==
+		    NULL) {
+			warn("keypool path");
+			goto out;
+		}
+		if (lab_read_file(path, &buf, &len) == -1) {
+			if (errno != ENOENT) {
+				warn("%s", path);
+				goto out;
+			}
+			if (i >= need)
+				break;
+			warnx("keypool %s: holds %zu keys, this lab needs %zu",
+			    lab->pool, i, need);
+			goto out;
+		}
+		if ((bio = BIO_new_mem_buf(buf, (int)len)) == NULL ||
+		    (key = PEM_read_bio_PrivateKey(bio, NULL, NULL,
+		    NULL)) == NULL) {
+			sslwarnx("%s: not a PEM private key", path);
+			goto out;
+		}
+		lab->keys[i] = key;
+		key = NULL;
+		BIO_free(bio);
+		bio = NULL;
+		OPENSSL_cleanse(buf, len);
+		free(buf);
+		buf = NULL;
+	}
+	lab->nkeys = i;
+	rc = 0;
+out:
+	if (buf != NULL) {
+		OPENSSL_cleanse(buf, len);
+		free(buf);
+	}
+	BIO_free(bio);
+	EVP_PKEY_free(key);
+	free(path);
+	return rc;
+}
+
+static struct window
+window(time_t nb, time_t na)
+{
+	struct window	w = { nb, na };
+
+	return w;
+}
+
+/* Certificates VMCA issues never outlive the VMCA root. */
+static struct window
+clamp(const struct lab *lab, struct window w)
+{
+	if (w.na > lab->w_root.na)
+		w.na = lab->w_root.na;
+	if (w.nb >= w.na)
+		w.nb = w.na - DAY;
+	return w;
+}
+
+static time_t
+earliest(time_t a, time_t b)
+{
+	return a < b ? a : b;
+}
+
+/*
+ * When each certificate was valid. The story of a lab: the VMCA root was
+ * made at install; the leaves now in use were issued a year ago by a
+ * certificate-manager run, whose one-slot BACKUP_STORE holds the
+ * generation before them; data-encipherment is from install.
+ */
+static int
+plan_dates(struct lab *lab)
+{
+	time_t	now = lab->now, first;
+	long	sts_days = lab->ver->sts_days;
+
+	lab->w_cur = window(now - 365 * DAY, now + 365 * DAY);
+	lab->w_bkp = window(now - 399 * DAY, now + 331 * DAY);
+	lab->w_sts = window(now - 365 * DAY, now - 365 * DAY + sts_days * DAY);
+	lab->w_sts_old = lab->w_sts;
+	lab->w_mismatch = window(now - 200 * DAY, now + 530 * DAY);
+	/* Self-signed: VMCA's root does not bound it. */
+	lab->w_sms = window(now - 360 * DAY, now + 3290 * DAY);
+
+	switch (lab->sc->id) {
+	case SC_STS_EXPIRED:
+		/* A 6.5U2-era two-year STS, whatever the version now. */
+		lab->w_sts = window(now - 740 * DAY, now - 10 * DAY);
+		break;
+	case SC_ALL_EXPIRED:
+		lab->w_cur = window(now - 735 * DAY, now - 5 * DAY);
+		lab->w_sts = lab->w_cur;
+		/* The generation before the expired one expired first. */
+		lab->w_bkp = window(now - 769 * DAY, now - 39 * DAY);
+		break;
+	case SC_STALE_STS_CHAIN:
+		lab->w_sts_old = window(now - 740 * DAY, now - 10 * DAY);
+		lab->w_sts = window(now - 9 * DAY,
+		    now - 9 * DAY + sts_days * DAY);
+		break;
+	case SC_ARTICLE_VCSA1:
+		lab->w_root = window(gmt(ARTICLE_VMCA_END, 10),
+		    gmt(ARTICLE_VMCA_END, 0));
+		lab->w_cur = lab->w_root;
+		lab->w_de = lab->w_root;
+		lab->w_sms = window(gmt(ARTICLE_SMS_END, 10),
+		    gmt(ARTICLE_SMS_END, 0));
+		if (lab->w_root.nb == -1 || lab->w_sms.nb == -1) {
+			warnx("article-vcsa1: bad fixed date");
+			return -1;
+		}
+		lab->w_sts = clamp(lab, lab->w_sts);
+		return 0;
+	default:
+		break;
+	}
+
+	/* The root predates everything it signed. */
+	first = earliest(now - 400 * DAY, earliest(lab->w_cur.nb,
+	    earliest(lab->w_bkp.nb, earliest(lab->w_sts.nb,
+	    earliest(lab->w_sts_old.nb, lab->w_mismatch.nb)))) - DAY);
+	lab->w_root = window(first, first + 3650 * DAY);
+	if (lab->sc->id == SC_ROOT_EXPIRED)
+		lab->w_root = window(now - 3 * DAY - 3650 * DAY, now - 3 * DAY);
+	lab->w_de = window(lab->w_root.nb + HOUR, lab->w_root.nb + HOUR +
+	    3650 * DAY);
+
+	lab->w_cur = clamp(lab, lab->w_cur);
+	lab->w_bkp = clamp(lab, lab->w_bkp);
+	lab->w_sts = clamp(lab, lab->w_sts);
+	lab->w_sts_old = clamp(lab, lab->w_sts_old);
+	lab->w_mismatch = clamp(lab, lab->w_mismatch);
+	lab->w_de = clamp(lab, lab->w_de);
+	return 0;
+}
+
+/* ---- create: certificates ------------------------------------------ */
+
+#define KU_CA		"critical,keyCertSign,cRLSign"
+#define KU_TLS		"critical,digitalSignature,keyEncipherment"
+#define KU_WCP		"critical,digitalSignature,keyEncipherment," \
+			"dataEncipherment"
+#define KU_STS		"critical,digitalSignature"
+#define KU_DE		"critical,dataEncipherment"
+#define EKU_TLS		"serverAuth,clientAuth"
+
+static X509 *
+issue_vmca(const struct lab *lab, struct certreq *r)
+{
+	r->issuer = lab->root;
+	r->issuer_key = lab->keys[K_ROOT];
+	r->w = clamp(lab, r->w);
+	return cert_issue(r);
+}
+
+static X509 *
+issue_ca(X509_NAME *subject, EVP_PKEY *key, struct window w, const char *ski,
+    const char *what)
+{
+	struct certreq	r;
+
+	memset(&r, 0, sizeof(r));
+	r.subject = subject;
+	r.key = key;
+	r.w = w;
+	r.ca = 1;
+	r.ku = KU_CA;
+	r.ski = ski;
+	r.what = what;
+	return cert_issue(&r);
+}
+
+static X509 *
+issue_vmca_root(const struct lab *lab)
+{
+	X509_NAME	*name = NULL;
+	X509		*x = NULL;
+
+	if ((name = name_new("CN", "CA", "DC", "vsphere", "DC", "local",
+	    "C", "US", "ST", "California", "O", lab->pnid,
+	    "OU", "VMware Engineering", NULL)) == NULL)
+		return NULL;
+	x = issue_ca(name, lab->keys[K_ROOT], lab->w_root, NULL, "VMCA root");
+	X509_NAME_free(name);
+	return x;
+}
+
+/* A Machine SSL certificate of host (this node's or psc2's). */
+static X509 *
+issue_machine_ssl(const struct lab *lab, const char *host, const char *san,
+    EVP_PKEY *key, struct window w)
+{
+	struct certreq	 r;
+	X509_NAME	*name = NULL;
+	X509		*x = NULL;
+	char		*dns = NULL;
+
+	if (san == NULL) {
+		if ((dns = str_printf("DNS:%s", host)) == NULL) {
+			warn("subjectAltName");
+			return NULL;
+		}
+		san = dns;
+	}
+	if ((name = name_new("CN", host, NULL)) == NULL)
+		goto out;
+	memset(&r, 0, sizeof(r));
+	r.subject = name;
+	r.key = key;
+	r.w = w;
+	r.ku = KU_TLS;
+	r.eku = EKU_TLS;
+	r.san = san;
+	r.what = "Machine SSL certificate";
+	x = issue_vmca(lab, &r);
+out:
+	X509_NAME_free(name);
+	free(dns);
+	return x;
+}
+
+static X509 *
+issue_solution(const struct lab *lab, const char *solution, EVP_PKEY *key,
+    struct window w)
+{
+	struct certreq	 r;
+	X509_NAME	*name = NULL;
+	X509		*x = NULL;
+	char		*ou = NULL, *san = NULL;
+	int		 wcp = strcmp(solution, "wcp") == 0;
+
+	if ((ou = str_printf("mID-%s", lab->machine_id)) == NULL ||
+	    (san = str_printf("DNS:%s", lab->pnid)) == NULL) {
+		warn("solution user %s", solution);
+		goto out;
+	}
+	if ((name = name_new("CN", solution, "OU", ou, "DC", "vsphere",
+	    "DC", "local", NULL)) == NULL)
+		goto out;
+	memset(&r, 0, sizeof(r));
+	r.subject = name;
+	r.key = key;
+	r.w = w;
+	/* wcp: no SAN, and it encrypts (appliance.md section 4). */
+	r.ku = wcp ? KU_WCP : KU_TLS;
+	r.san = wcp ? NULL : san;
+	r.what = solution;
+	x = issue_vmca(lab, &r);
+out:
+	X509_NAME_free(name);
+	free(ou);
+	free(san);
+	return x;
+}
+
+static X509 *
+issue_sts(const struct lab *lab, EVP_PKEY *key, struct window w)
+{
+	struct certreq	 r;
+	X509_NAME	*name = NULL;
+	X509		*x = NULL;
+	char		*san = NULL;
+
+	if ((san = str_printf("DNS:%s", lab->pnid)) == NULL) {
+		warn("STS subjectAltName");
+		goto out;
+	}
+	if ((name = name_new("CN", "ssoserverSign", NULL)) == NULL)
+		goto out;
+	memset(&r, 0, sizeof(r));
+	r.subject = name;
+	r.key = key;
+	r.w = w;
+	r.ku = KU_STS;
+	r.san = san;
+	r.what = "STS signing certificate";
+	x = issue_vmca(lab, &r);
+out:
+	X509_NAME_free(name);
+	free(san);
+	return x;
+}
+
+static X509 *
+issue_data_encipherment(const struct lab *lab)
+{
+	struct certreq	 r;
+	X509_NAME	*name = NULL;
+	X509		*x = NULL;
+
+	if ((name = name_new("CN", "data-encipherment", NULL)) == NULL)
+		return NULL;
+	memset(&r, 0, sizeof(r));
+	r.subject = name;
+	r.key = lab->keys[K_DE];
+	r.w = lab->w_de;
+	r.ku = KU_DE;
+	r.what = "data-encipherment";
+	x = issue_vmca(lab, &r);
+	X509_NAME_free(name);
+	return x;
+}
+
+static X509 *
+issue_sms(const struct lab *lab)
+{
+	struct certreq	 r;
+	X509_NAME	*name = NULL;
+	X509		*x = NULL;
+	char		*san = NULL;
+
+	if ((san = str_printf("DNS:%s", lab->pnid)) == NULL) {
+		warn("SMS subjectAltName");
+		goto out;
+	}
+	if ((name = name_new("CN", "SMS", "O", "VMware", "C", "US",
+	    NULL)) == NULL)
+		goto out;
+	memset(&r, 0, sizeof(r));
+	r.subject = name;
+	r.key = lab->keys[K_SMS];
+	r.w = lab->w_sms;
+	r.ku = KU_TLS;
+	r.eku = "serverAuth";
+	r.san = san;
+	r.what = "SMS self-signed certificate";
+	x = cert_issue(&r);
+out:
+	X509_NAME_free(name);
+	free(san);
+	return x;
+}
+
+/*
+ * Extra trusted roots: the article's four, then crl-bloat's bulk ones, a mix
+ * of valid and expired (one in four). Bulk roots share pool keys, so each
+ * gets a random key id of its own to keep vmdir's cn=<key id> unique.
+ */
+static int
+make_xroots(struct lab *lab)
+{
+	X509_NAME	*name = NULL;
+	struct xroot	*xr;
+	struct window	 w;
+	unsigned char	 id[20];
+	char		 cn[64], ski[3 * sizeof(id)];
+	size_t		 i, j, n;
+	int		 rc = -1;
+	int		 article = lab->sc->id == SC_ARTICLE_VCSA1;
+
+	n = (article ? ARTICLE_ROOTS : 0) + (size_t)lab->nbulk_roots;
+	if (n == 0)
+		return 0;
+	if ((lab->xroots = calloc(n, sizeof(*lab->xroots))) == NULL) {
+		warn("extra roots");
+		return -1;
+	}
+	for (i = 0; i < n; i++, lab->nxroots++) {
+		xr = &lab->xroots[i];
+		xr->crl = -1;
+		if (article && i < ARTICLE_ROOTS) {
+			const struct fixed_root *f = &article_roots[i];
+
+			w = window(gmt(f->not_after, 10), gmt(f->not_after, 0));
+			if (w.nb == -1 || w.na == -1) {
+				warnx("article-vcsa1: bad fixed date %s",
+				    f->not_after);
+				goto out;
+			}
+			xr->key = lab->keys[K_ARTICLE_ROOT + i];
+			if ((name = name_new("CN", f->cn, "O", "Example Corp",
+			    "C", "US", NULL)) == NULL ||
+			    (xr->cert = issue_ca(name, xr->key, w, NULL,
+			    f->cn)) == NULL)
+				goto out;
+			xr->alias = f->alias;
+		} else {
+			j = i - (article ? ARTICLE_ROOTS : 0);
+			if (j % 4 == 3)
+				w.na = lab->now - (time_t)(1 + j % 900) * DAY;
+			else
+				w.na = lab->now + (time_t)(30 + j % 3000) * DAY;
+			w.nb = w.na - 3650 * DAY;
+			if (RAND_bytes(id, sizeof(id)) != 1) {
+				sslwarnx("random key id");
+				goto out;
+			}
+			hex_lower(id, sizeof(id), ski);
+			snprintf(cn, sizeof(cn), "Lab Extra Root %04zu", j + 1);
+			xr->key = lab->keys[K_BULK + j % (lab->nkeys - K_BULK)];
+			if ((name = name_new("CN", cn, "O", "Example Corp",
+			    "C", "US", NULL)) == NULL ||
+			    (xr->cert = issue_ca(name, xr->key, w, ski,
+			    cn)) == NULL)
+				goto out;
+		}
+		X509_NAME_free(name);
+		name = NULL;
+	}
+	rc = 0;
+out:
+	X509_NAME_free(name);
+	return rc;
+}
+
+static time_t
+cert_not_after(X509 *x)
+{
+	struct tm	tm;
+
+	if (!ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm))
+		return 0;
+	return timegm(&tm);
+}
+
+static int
+add_crl(struct lab *lab, X509 *issuer, EVP_PKEY *key, long age_days,
+    const char *alias)
+{
+	X509_CRL	*crl;
+	time_t		 last;
+
+	/* Published while the issuer was valid, in force for a month. */
+	last = earliest(lab->now, cert_not_after(issuer)) - age_days * DAY;
+	if ((crl = crl_issue(issuer, key, last, last + 30 * DAY,
+	    (long)lab->ncrls + 1)) == NULL)
+		return -1;
+	lab->crls[lab->ncrls].crl = crl;
+	lab->crls[lab->ncrls].alias = alias;
+	lab->ncrls++;
+	return 0;
+}
+
+/*
+ * CRLs in TRUSTED_ROOT_CRLS order: the VMCA root's, the article's, then
+ * crl-bloat's, spread over the VMCA root and the extra roots. The first CRL
+ * of each issuer is the one its vmdir CA entry publishes.
+ */
+static int
+make_crls(struct lab *lab)
+{
+	struct xroot	*xr;
+	size_t		 n, i, k, issuers;
+	int		 article = lab->sc->id == SC_ARTICLE_VCSA1;
+
+	n = 1 + (article ? ARTICLE_ROOTS : 0) + (size_t)lab->nbulk_crls;
+	if ((lab->crls = calloc(n, sizeof(*lab->crls))) == NULL) {
+		warn("CRLs");
+		return -1;
+	}
+	if (add_crl(lab, lab->root, lab->keys[K_ROOT], 1,
+	    article ? ARTICLE_ROOT_CRL_ALIAS : NULL) == -1)
+		return -1;
+	for (i = 0; article && i < ARTICLE_ROOTS; i++) {
+		if (article_roots[i].crl_alias == NULL)
+			continue;
+		lab->xroots[i].crl = (long)lab->ncrls;
+		if (add_crl(lab, lab->xroots[i].cert, lab->xroots[i].key, 1,
+		    article_roots[i].crl_alias) == -1)
+			return -1;
+	}
+	issuers = 1 + lab->nxroots;
+	for (i = 0; i < (size_t)lab->nbulk_crls; i++) {
+		k = i % issuers;
+		if (k == 0) {
+			if (add_crl(lab, lab->root, lab->keys[K_ROOT],
+			    2 + (long)(i / issuers), NULL) == -1)
+				return -1;
+			continue;
+		}
+		xr = &lab->xroots[k - 1];
+		if (xr->crl == -1)
+			xr->crl = (long)lab->ncrls;
+		if (add_crl(lab, xr->cert, xr->key, 2 + (long)(i / issuers),
+		    NULL) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+make_certs(struct lab *lab)
+{
+	char		*san = NULL;
+	size_t		 i;
+	int		 rc = -1;
+	int		 article = lab->sc->id == SC_ARTICLE_VCSA1;
+
+	if ((lab->root = issue_vmca_root(lab)) == NULL)
+		goto out;
+	if ((lab->sts = issue_sts(lab, lab->keys[K_STS], lab->w_sts)) == NULL)
+		goto out;
+	if (lab->sc->id == SC_STALE_STS_CHAIN && (lab->sts_old = issue_sts(lab,
+	    lab->keys[K_STS_OLD], lab->w_sts_old)) == NULL)
+		goto out;
+
+	if (lab->sc->id == SC_MACHINE_SSL_NO_PNID) {
+		/* Names the host, but not by its PNID. */
+		if ((san = str_printf("DNS:%s, IP:127.0.0.1",
+		    strcmp(lab->short_name, lab->pnid) != 0 ?
+		    lab->short_name : "localhost")) == NULL) {
+			warn("Machine SSL subjectAltName");
+			goto out;
+		}
+	}
+	if ((lab->mssl = issue_machine_ssl(lab, lab->pnid, san,
+	    lab->keys[K_MSSL], lab->w_cur)) == NULL)
+		goto out;
+	if (!article && (lab->mssl_bkp = issue_machine_ssl(lab, lab->pnid,
+	    NULL, lab->keys[K_MSSL_BKP], lab->w_bkp)) == NULL)
+		goto out;
+	if ((lab->psc2 = issue_machine_ssl(lab, PSC2, NULL, lab->keys[K_PSC2],
+	    lab->w_cur)) == NULL)
+		goto out;
+
+	for (i = 0; i < lab->ver->nsolutions; i++) {
+		if ((lab->su[i] = issue_solution(lab, solutions[i],
+		    lab->keys[K_SOLUTION + i], lab->w_cur)) == NULL)
+			goto out;
+		if (!article && i < BACKUP_SOLUTIONS &&
+		    (lab->su_bkp[i] = issue_solution(lab, solutions[i],
+		    lab->keys[K_SOLUTION_BKP + i], lab->w_bkp)) == NULL)
+			goto out;
+	}
+	if (lab->sc->id == SC_SOLUTION_USER_MISMATCH &&
+	    (lab->su_mismatch = issue_solution(lab,
+	    solutions[MISMATCH_SOLUTION], lab->keys[K_MISMATCH],
+	    lab->w_mismatch)) == NULL)
+		goto out;
+
+	if ((lab->de = issue_data_encipherment(lab)) == NULL ||
+	    (lab->sms = issue_sms(lab)) == NULL)
+		goto out;
+	if (make_xroots(lab) == -1 || make_crls(lab) == -1)
+		goto out;
+	rc = 0;
+out:
+	free(san);
+	return rc;
+}
+
+/* ---- create: VECS -------------------------------------------------- */
+
+/* Adds a certificate entry: Private Key with key, Trusted Cert without. */
+static int
+vecs_put(struct vecs_store *s, const char *alias, X509 *leaf, X509 *chain,
+    EVP_PKEY *key)
+{
+	char	*cert = NULL, *pem = NULL;
+	size_t	 certlen = 0, pemlen = 0;
+	int	 rc = -1;
+
+	if ((cert = pem_certs(leaf, chain, &certlen)) == NULL)
+		goto out;
+	if (key != NULL && (pem = pem_key(key, &pemlen)) == NULL)
+		goto out;
+	if (vecs_store_add(s, alias, key != NULL ? VECS_ENTRY_PRIVATE_KEY :
+	    VECS_ENTRY_TRUSTED_CERT, cert, certlen, pem, pemlen) == -1) {
+		warn("VECS %s/%s", s->name, alias);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (pem != NULL) {
+		OPENSSL_cleanse(pem, pemlen);
+		free(pem);
+	}
+	free(cert);
+	return rc;
+}
+
+static int
+fill_machine_ssl(const struct lab *lab, struct vecs_store *s)
+{
+	/* The chain as certificate-manager leaves it: leaf, then root. */
+	return vecs_put(s, "__MACHINE_CERT", lab->mssl, lab->root,
+	    lab->keys[K_MSSL]);
+}
+
+static int
+fill_trusted_roots(const struct lab *lab, struct vecs_store *s)
+{
+	char	sha1[41];
+	size_t	i;
+	X509	*x;
+
+	if (lab->sc->id == SC_ARTICLE_VCSA1)
+		strcpy(sha1, ARTICLE_ROOT_ALIAS);
+	else if (cert_sha1(lab->root, sha1) == -1)
+		return -1;
+	if (vecs_put(s, sha1, lab->root, NULL, NULL) == -1)
+		return -1;
+	for (i = 0; i < lab->nxroots; i++) {
+		x = lab->xroots[i].cert;
+		if (lab->xroots[i].alias != NULL)
+			snprintf(sha1, sizeof(sha1), "%s", lab->xroots[i].alias);
+		else if (cert_sha1(x, sha1) == -1)
+			return -1;
+		if (vecs_put(s, sha1, x, NULL, NULL) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+fill_crls(const struct lab *lab, struct vecs_store *s)
+{
+	char	sha1[41], *pem = NULL;
+	size_t	i, len = 0;
+	int	rc = -1;
+
+	for (i = 0; i < lab->ncrls; i++) {
+		if (lab->crls[i].alias != NULL)
+			snprintf(sha1, sizeof(sha1), "%s", lab->crls[i].alias);
+		else if (crl_sha1(lab->crls[i].crl, sha1) == -1)
+			goto out;
+		if ((pem = pem_crl(lab->crls[i].crl, &len)) == NULL)
+			goto out;
+		if (vecs_store_add(s, sha1, VECS_ENTRY_CRL, pem, len, NULL,
+		    0) == -1) {
+			warn("VECS %s/%s", s->name, sha1);
+			goto out;
+		}
+		free(pem);
+		pem = NULL;
+	}
+	rc = 0;
+out:
+	free(pem);
+	return rc;
+}
+
+static int
+fill_applmgmt(const struct lab *lab, struct vecs_store *s)
+{
+	unsigned char	secret[32];
+	char		hex[2 * sizeof(secret) + 1];
+	int		rc = -1;
+
+	if (lab->sc->id == SC_ARTICLE_VCSA1)
+		return 0;	/* empty in the article's listing */
+	if (RAND_bytes(secret, sizeof(secret)) != 1) {
+		sslwarnx("APPLMGMT_PASSWORD secret");
+		goto out;
+	}
+	hex_lower(secret, sizeof(secret), hex);
+	if (vecs_store_add(s, "location_password_default",
+	    VECS_ENTRY_SECRET_KEY, NULL, 0, hex, strlen(hex)) == -1) {
+		warn("VECS %s/location_password_default", s->name);
+		goto out;
+	}
+	rc = 0;
+out:
+	OPENSSL_cleanse(secret, sizeof(secret));
+	OPENSSL_cleanse(hex, sizeof(hex));
+	return rc;
+}
+
+static int
+fill_data_encipherment(const struct lab *lab, struct vecs_store *s)
+{
+	return vecs_put(s, "data-encipherment", lab->de, NULL,
+	    lab->keys[K_DE]);
+}
+
+static int
+fill_sms(const struct lab *lab, struct vecs_store *s)
+{
+	return vecs_put(s, "sms_self_signed", lab->sms, NULL, lab->keys[K_SMS]);
+}
+
+static int
+fill_backup(const struct lab *lab, struct vecs_store *s)
+{
+	char	alias[64];
+	size_t	i;
+
+	if (lab->mssl_bkp == NULL)
+		return 0;
+	if (vecs_put(s, "bkp___MACHINE_CERT", lab->mssl_bkp, lab->root,
+	    lab->keys[K_MSSL_BKP]) == -1)
+		return -1;
+	for (i = 0; i < BACKUP_SOLUTIONS; i++) {
+		snprintf(alias, sizeof(alias), "bkp_%s", solutions[i]);
+		if (vecs_put(s, alias, lab->su_bkp[i], NULL,
+		    lab->keys[K_SOLUTION_BKP + i]) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static const struct filler {
+	const char	*store;
+	int		(*fill)(const struct lab *, struct vecs_store *);
+} fillers[] = {
+	{ "MACHINE_SSL_CERT",		fill_machine_ssl },
+	{ "STS_INTERNAL_SSL_CERT",	fill_machine_ssl },
+	{ "TRUSTED_ROOTS",		fill_trusted_roots },
+	{ "TRUSTED_ROOT_CRLS",		fill_crls },
+	{ "APPLMGMT_PASSWORD",		fill_applmgmt },
+	{ "data-encipherment",		fill_data_encipherment },
+	{ "SMS",			fill_sms },
+	{ "BACKUP_STORE",		fill_backup },
+};
+
+static int
+fill_store(const struct lab *lab, struct vecs_store *s)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof(fillers) / sizeof(fillers[0]); i++)
+		if (strcmp(fillers[i].store, s->name) == 0)
+			return fillers[i].fill(lab, s);
+	/* A solution user's store: alias = store name. */
+	for (i = 0; i < lab->ver->nsolutions; i++)
+		if (strcmp(solutions[i], s->name) == 0)
+			return vecs_put(s, solutions[i], lab->su[i], NULL,
+			    lab->keys[K_SOLUTION + i]);
+	warnx("VECS store %s: nothing to put in it", s->name);
+	return -1;
+}
+
+/* Each store is created, filled in memory and saved once. */
+static int
+write_vecs(const struct lab *lab)
+{
+	struct vecs_store	*s = NULL;
+	const char *const	*name;
+	int			 lockfd, rc = -1;
+
+	if ((lockfd = vecsdb_lock(lab->dir)) == -1) {
+		warn("%s/%s: lock", lab->dir, LAB_VECS_DIR);
+		return -1;
+	}
+	for (name = lab->stores; *name != NULL; name++) {
+		if (vecsdb_store_create(lab->dir, *name) == -1 ||
+		    vecsdb_store_load(lab->dir, *name, &s) == -1) {
+			warn("VECS store %s", *name);
+			goto out;
+		}
+		if (fill_store(lab, s) == -1)
+			goto out;
+		if (vecsdb_store_save(lab->dir, s) == -1) {
+			warn("VECS store %s: save", *name);
+			goto out;
+		}
+		vecs_store_free(s);
+		s = NULL;
+	}
+	rc = 0;
+out:
+	vecs_store_free(s);
+	vecsdb_unlock(lockfd);
+	return rc;
+}
+
+/* ---- create: the vmdir seed LDIF ----------------------------------- */
+
+/*
+ * The LDIF is built in a memory BIO: it holds the STS private key, and a
+ * memory BIO clears what it frees, as it grows and at the end.
+ */
+struct ldif {
+	BIO	*bio;
+	int	 failed;
+};
+
+static void
+ldif_write(struct ldif *l, const void *buf, size_t len)
+{
+	if (!l->failed && len > 0 && BIO_write(l->bio, buf, (int)len) !=
+	    (int)len)
+		l->failed = 1;
+}
+
+static void
+ldif_puts(struct ldif *l, const char *s)
+{
+	ldif_write(l, s, strlen(s));
+}
+
+/* RFC 2849 SAFE-STRING: otherwise the value goes base64. */
+static int
+ldif_safe(const unsigned char *v, size_t len)
+{
+	size_t	i;
+
+	if (len == 0)
+		return 1;
+	if (v[0] == ' ' || v[0] == ':' || v[0] == '<' || v[len - 1] == ' ')
+		return 0;
+	for (i = 0; i < len; i++)
+		if (v[i] == '\0' || v[i] == '\n' || v[i] == '\r' || v[i] > 0x7f)
+			return 0;
+	return 1;
+}
+
+static void
+ldif_value(struct ldif *l, const char *attr, const void *v, size_t len,
+    int secret)
+{
+	char	*b64 = NULL;
+
+	ldif_puts(l, attr);
+	if (ldif_safe(v, len)) {
+		ldif_puts(l, ": ");
+		ldif_write(l, v, len);
+	} else if ((b64 = base64(v, len)) != NULL) {
+		ldif_puts(l, ":: ");
+		ldif_puts(l, b64);
+	} else
+		l->failed = 1;
+	ldif_puts(l, "\n");
+	if (b64 != NULL) {
+		if (secret)
+			OPENSSL_cleanse(b64, strlen(b64));
+		free(b64);
+	}
+}
+
+static void
+ldif_str(struct ldif *l, const char *attr, const char *v)
+{
+	ldif_value(l, attr, v, strlen(v), 0);
+}
+
+/* Starts an entry: dn, objectClass top and class, and its naming value. */
+static void
+ldif_entry(struct ldif *l, const char *dn, const char *class)
+{
+	char	 rdn[256];
+	const char *eq, *comma;
+
+	ldif_puts(l, "\n");
+	ldif_str(l, "dn", dn);
+	ldif_str(l, "objectClass", "top");
+	ldif_str(l, "objectClass", class);
+	/* The naming attribute's value is the RDN's: cn=X or ou=X or dc=X,
+	 * and no RDN of ours holds an escaped comma. */
+	eq = strchr(dn, '=');
+	comma = strchr(dn, ',');
+	if (eq == NULL || (comma != NULL && comma < eq) ||
+	    (size_t)(eq - dn) >= sizeof(rdn)) {
+		l->failed = 1;
+		return;
+	}
+	snprintf(rdn, sizeof(rdn), "%.*s", (int)(eq - dn), dn);
+	if (comma == NULL)
+		comma = dn + strlen(dn);
+	ldif_value(l, rdn, eq + 1, (size_t)(comma - eq - 1), 0);
+}
+
+static void
+ldif_container(struct ldif *l, const char *dn)
+{
+	ldif_entry(l, dn, "vmwContainer");
+}
+
+static void
+ldif_cert(struct ldif *l, const char *attr, X509 *x)
+{
+	unsigned char	*der = NULL;
+	int		 len;
+
+	if ((len = i2d_X509(x, &der)) <= 0) {
+		l->failed = 1;
+		return;
+	}
+	ldif_value(l, attr, der, (size_t)len, 0);
+	OPENSSL_free(der);
+}
+
+static void
+ldif_crl(struct ldif *l, const char *attr, X509_CRL *crl)
+{
+	unsigned char	*der = NULL;
+	int		 len;
+
+	if ((len = i2d_X509_CRL(crl, &der)) <= 0) {
+		l->failed = 1;
+		return;
+	}
+	ldif_value(l, attr, der, (size_t)len, 0);
+	OPENSSL_free(der);
+}
+
+/* {SSHA}: base64 of SHA-1(password + salt) + salt, 4 bytes of salt. */
+static char *
+ssha(const char *pw)
+{
+	EVP_MD_CTX	*ctx = NULL;
+	unsigned char	 buf[EVP_MAX_MD_SIZE + 4];
+	unsigned int	 n = 0;
+	char		*b64 = NULL, *out = NULL;
+
+	if ((ctx = EVP_MD_CTX_new()) == NULL ||
+	    RAND_bytes(buf + 20, 4) != 1 ||
+	    !EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) ||
+	    !EVP_DigestUpdate(ctx, pw, strlen(pw)) ||
+	    !EVP_DigestUpdate(ctx, buf + 20, 4) ||
+	    !EVP_DigestFinal_ex(ctx, buf, &n) || n != 20) {
+		sslwarnx("SSHA password hash");
+		goto out;
+	}
+	if ((b64 = base64(buf, 24)) == NULL ||
+	    (out = str_printf("{SSHA}%s", b64)) == NULL)
+		warn("SSHA password hash");
+out:
+	OPENSSL_cleanse(buf, sizeof(buf));
+	free(b64);
+	EVP_MD_CTX_free(ctx);
+	return out;
+}
+
+static int
+ldif_user(struct ldif *l, const char *dn, const char *name, const char *pw)
+{
+	char	*hash = NULL;
+
+	if ((hash = ssha(pw)) == NULL)
+		return -1;
+	ldif_entry(l, dn, "vmwUser");
+	ldif_str(l, "sAMAccountName", name);
+	ldif_str(l, "userPassword", hash);
+	free(hash);
+	return 0;
+}
+
+static int
+ldif_principals(const struct lab *lab, struct ldif *l)
+{
+	char	*dn = NULL, *cn = NULL, *subject = NULL;
+	X509	*x;
+	size_t	 i;
+	int	 rc = -1;
+
+	ldif_container(l, "cn=ServicePrincipals," DDN);
+	for (i = 0; i < lab->ver->nsolutions; i++) {
+		x = lab->su[i];
+		if (i == MISMATCH_SOLUTION && lab->su_mismatch != NULL)
+			x = lab->su_mismatch;
+		if ((cn = str_printf("%s-%s", solutions[i],
+		    lab->machine_id)) == NULL ||
+		    (dn = str_printf("cn=%s,cn=ServicePrincipals," DDN,
+		    cn)) == NULL) {
+			warn("service principal %s", solutions[i]);
+			goto out;
+		}
+		if ((subject = subject_rfc2253(x)) == NULL)
+			goto out;
+		ldif_entry(l, dn, "vmwServicePrincipal");
+		ldif_str(l, "sAMAccountName", cn);
+		ldif_cert(l, "userCertificate", x);
+		ldif_str(l, "vmwSTSSubjectDN", subject);
+		free(cn);
+		free(dn);
+		free(subject);
+		cn = dn = subject = NULL;
+	}
+	rc = 0;
+out:
+	free(cn);
+	free(dn);
+	free(subject);
+	return rc;
+}
+
+/* TenantCredential-n and TrustedCertChain-n for one STS certificate. */
+static int
+ldif_sts_chain(const struct lab *lab, struct ldif *l, int n, X509 *leaf,
+    EVP_PKEY *key)
+{
+	unsigned char	*der = NULL;
+	size_t		 len = 0;
+	char		 dn[256];
+
+	if ((der = der_key(key, &len)) == NULL)
+		return -1;
+	snprintf(dn, sizeof(dn), "cn=TenantCredential-%d," TENANT_DN, n);
+	ldif_entry(l, dn, "vmwSTSTenantCredential");
+	ldif_cert(l, "userCertificate", leaf);
+	ldif_cert(l, "userCertificate", lab->root);
+	ldif_value(l, "vmwSTSPrivateKey", der, len, 1);
+	OPENSSL_cleanse(der, len);
+	free(der);
+	return 0;
+}
+
+static void
+ldif_trusted_chain(const struct lab *lab, struct ldif *l, int n, X509 *leaf)
+{
+	char	dn[256];
+
+	snprintf(dn, sizeof(dn), "cn=TrustedCertChain-%d," CHAINS_DN, n);
+	ldif_entry(l, dn, "vmwSTSTenantTrustedCertificateChain");
+	ldif_cert(l, "userCertificate", leaf);
+	ldif_cert(l, "userCertificate", lab->root);
+}
+
+static int
+ldif_tenant(const struct lab *lab, struct ldif *l)
+{
+	ldif_container(l, "cn=Services," DDN);
+	ldif_container(l, "cn=IdentityManager,cn=Services," DDN);
+	ldif_container(l, "cn=Tenants,cn=IdentityManager,cn=Services," DDN);
+	ldif_entry(l, TENANT_DN, "vmwSTSTenant");
+	/* The identity service signs with the highest N; a stale chain
+	 * stays below it (appliance.md section 2). */
+	if (lab->sts_old != NULL) {
+		if (ldif_sts_chain(lab, l, 1, lab->sts_old,
+		    lab->keys[K_STS_OLD]) == -1 ||
+		    ldif_sts_chain(lab, l, 2, lab->sts, lab->keys[K_STS]) == -1)
+			return -1;
+	} else if (ldif_sts_chain(lab, l, 1, lab->sts, lab->keys[K_STS]) == -1)
+		return -1;
+	ldif_container(l, CHAINS_DN);
+	if (lab->sts_old != NULL) {
+		ldif_trusted_chain(lab, l, 1, lab->sts_old);
+		ldif_trusted_chain(lab, l, 2, lab->sts);
+	} else
+		ldif_trusted_chain(lab, l, 1, lab->sts);
+	return 0;
+}
+
+static int
+ldif_ca(struct ldif *l, X509 *x, X509_CRL *crl)
+{
+	char	ski[2 * EVP_MAX_MD_SIZE + 1], dn[256];
+
+	if (cert_ski_hex(x, ski, sizeof(ski)) == -1)
+		return -1;
+	snprintf(dn, sizeof(dn), "cn=%s," CA_DN, ski);
+	ldif_entry(l, dn, "vmwCertificationAuthority");
+	ldif_cert(l, "cACertificate", x);
+	if (crl != NULL)
+		ldif_crl(l, "certificateRevocationList", crl);
+	return 0;
+}
+
+static int
+ldif_registrations(struct ldif *l, const char *host, const char *id,
+    const struct registration *regs, size_t nregs, X509 *trust)
+{
+	unsigned char	*der = NULL;
+	char		*b64 = NULL, *sid = NULL, *dn = NULL, *uri = NULL;
+	size_t		 i, e;
+	int		 len, rc = -1;
+
+	if ((len = i2d_X509(trust, &der)) <= 0 ||
+	    (b64 = base64(der, (size_t)len)) == NULL) {
+		sslwarnx("Lookup Service trust");
+		goto out;
+	}
+	for (i = 0; i < nregs; i++) {
+		if ((sid = str_printf("%s_%s", id, regs[i].service)) == NULL ||
+		    (dn = str_printf("cn=%s," LS_DN, sid)) == NULL) {
+			warn("registration %s", regs[i].service);
+			goto out;
+		}
+		ldif_entry(l, dn, "vmwLKUPServiceRegistration");
+		ldif_str(l, "vmwLKUPServiceId", sid);
+		for (e = 0; e < 2 && regs[i].ep[e].uri != NULL; e++) {
+			free(dn);
+			if ((dn = str_printf("cn=Endpoint%zu,cn=%s," LS_DN,
+			    e + 1, sid)) == NULL ||
+			    (uri = str_printf("https://%s%s", host,
+			    regs[i].ep[e].uri)) == NULL) {
+				warn("endpoint of %s", regs[i].service);
+				goto out;
+			}
+			ldif_entry(l, dn, "vmwLKUPEndpointRegistration");
+			ldif_str(l, "vmwLKUPURI", uri);
+			if (regs[i].ep[e].legacy)
+				ldif_value(l, "vmwLKUPSslTrustAnchor", der,
+				    (size_t)len, 0);
+			else
+				ldif_str(l, "vmwLKUPEndpointSslTrust", b64);
+			free(uri);
+			uri = NULL;
+		}
+		free(sid);
+		free(dn);
+		sid = dn = NULL;
+	}
+	rc = 0;
+out:
+	OPENSSL_free(der);
+	free(b64);
+	free(sid);
+	free(dn);
+	free(uri);
+	return rc;
+}
+
+static int
+ldif_build(const struct lab *lab, struct ldif *l)
+{
+	char	 dn[512];
+	size_t	 i;
+	X509	*trust;
+
+	ldif_puts(l, "# vmdir seed of a vcrotate lab; loaded with slapadd.\n");
+	ldif_entry(l, DDN, "vmwDomain");
+
+	ldif_container(l, "cn=Users," DDN);
+	if (ldif_user(l, "cn=Administrator,cn=Users," DDN, "Administrator",
+	    lab->admin_pw) == -1)
+		return -1;
+	ldif_entry(l, DC_OU_DN, "vmwOrganizationalUnit");
+	snprintf(dn, sizeof(dn), "cn=%s," DC_OU_DN, lab->pnid);
+	if (ldif_user(l, dn, lab->pnid, lab->dc_pw) == -1)
+		return -1;
+
+	if (ldif_principals(lab, l) == -1 || ldif_tenant(lab, l) == -1)
+		return -1;
+
+	ldif_container(l, "cn=Configuration," DDN);
+	ldif_container(l, CA_DN);
+	if (ldif_ca(l, lab->root, lab->crls[0].crl) == -1)
+		return -1;
+	for (i = 0; i < lab->nxroots; i++)
+		if (ldif_ca(l, lab->xroots[i].cert, lab->xroots[i].crl == -1 ?
+		    NULL : lab->crls[lab->xroots[i].crl].crl) == -1)
+			return -1;
+
+	ldif_container(l, "cn=Sites,cn=Configuration," DDN);
+	ldif_container(l, "cn=" SITE ",cn=Sites,cn=Configuration," DDN);
+	ldif_container(l, "cn=LookupService,cn=" SITE
+	    ",cn=Sites,cn=Configuration," DDN);
+	ldif_container(l, LS_DN);
+	trust = lab->sc->id == SC_TRUST_ANCHOR_STALE ? lab->mssl_bkp :
+	    lab->mssl;
+	if (ldif_registrations(l, lab->pnid, lab->machine_id,
+	    node_registrations, sizeof(node_registrations) /
+	    sizeof(node_registrations[0]), trust) == -1 ||
+	    ldif_registrations(l, PSC2, lab->psc2_id, psc2_registrations,
+	    sizeof(psc2_registrations) / sizeof(psc2_registrations[0]),
+	    lab->psc2) == -1)
+		return -1;
+	return 0;
+}
+
+static int
+write_seed_ldif(const struct lab *lab)
+{
+	struct ldif	 l = { NULL, 0 };
+	char		*dir = NULL, *path = NULL, *data = NULL;
+	long		 len;
+	int		 rc = -1;
+
+	if ((dir = lab_path(lab->dir, LAB_VMDIR_DIR)) == NULL ||
+	    (path = lab_path(dir, "seed.ldif")) == NULL) {
+		warn("seed LDIF path");
+		goto out;
+	}
+	if (lab_mkdirs(dir, 0700) == -1) {
+		warn("%s", dir);
+		goto out;
+	}
+	if ((l.bio = BIO_new(BIO_s_mem())) == NULL) {
+		sslwarnx("seed LDIF buffer");
+		goto out;
+	}
+	if (ldif_build(lab, &l) == -1)
+		goto out;
+	if (l.failed || (len = BIO_get_mem_data(l.bio, &data)) <= 0) {
+		warnx("%s: cannot build the LDIF", path);
+		goto out;
+	}
+	if (lab_write_file_atomic(path, data, (size_t)len, 0600) == -1) {
+		warn("%s", path);
+		goto out;
+	}
+	rc = 0;
+out:
+	BIO_free(l.bio);
+	free(dir);
+	free(path);
+	return rc;
+}
+
+/* ---- create: files ------------------------------------------------- */
+
+/* Writes ROOT/rel atomically, making its directory (mode dmode). */
+static int
+write_lab_file(const struct lab *lab, const char *rel, const void *buf,
+    size_t len, mode_t mode, mode_t dmode)
+{
+	char	*path = NULL, *slash;
+	int	 rc = -1;
+
+	if ((path = lab_path(lab->dir, rel)) == NULL) {
+		warn("%s", rel);
+		goto out;
+	}
+	slash = strrchr(path, '/');
+	*slash = '\0';
+	if (lab_mkdirs(path, dmode) == -1) {
+		warn("%s", path);
+		goto out;
+	}
+	*slash = '/';
+	if (lab_write_file_atomic(path, buf, len, mode) == -1) {
+		warn("%s", path);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(path);
+	return rc;
+}
+
+static int
+write_vmca(const struct lab *lab)
+{
+	char	*cert = NULL, *key = NULL;
+	size_t	 certlen = 0, keylen = 0;
+	int	 rc = -1;
+
+	if ((cert = pem_certs(lab->root, NULL, &certlen)) == NULL ||
+	    (key = pem_key(lab->keys[K_ROOT], &keylen)) == NULL)
+		goto out;
+	if (write_lab_file(lab, LAB_VMCA_ROOT, cert, certlen, 0644,
+	    0755) == -1 ||
+	    write_lab_file(lab, LAB_VMCA_KEY, key, keylen, 0600, 0755) == -1)
+		goto out;
+	rc = 0;
+out:
+	if (key != NULL) {
+		OPENSSL_cleanse(key, keylen);
+		free(key);
+	}
+	free(cert);
+	return rc;
+}
+
+/* A registry value: `\' as `\\', newline as `\n' (labutil.h). */
+static void
+reg_value(BIO *bio, const char *name, const char *value)
+{
+	BIO_puts(bio, name);
+	BIO_puts(bio, "=");
+	for (; *value != '\0'; value++) {
+		if (*value == '\\')
+			BIO_puts(bio, "\\\\");
+		else if (*value == '\n')
+			BIO_puts(bio, "\\n");
+		else
+			BIO_write(bio, value, 1);
+	}
+	BIO_puts(bio, "\n");
+}
+
+static int
+write_registry(const struct lab *lab)
+{
+	BIO	*bio = NULL;
+	char	*dn = NULL, *ls = NULL, *data = NULL;
+	long	 len;
+	int	 rc = -1;
+
+	if ((dn = str_printf("cn=%s," DC_OU_DN, lab->pnid)) == NULL ||
+	    (ls = str_printf("https://%s/lookupservice/sdk", lab->pnid)) ==
+	    NULL) {
+		warn("registry");
+		goto out;
+	}
+	/* A memory BIO: the machine account's password passes through. */
+	if ((bio = BIO_new(BIO_s_mem())) == NULL) {
+		sslwarnx("registry buffer");
+		goto out;
+	}
+	BIO_puts(bio, "[" LAB_REG_VMDIR "]\n");
+	reg_value(bio, "dcAccount", lab->pnid);
+	reg_value(bio, "dcAccountDN", dn);
+	reg_value(bio, "dcAccountPassword", lab->dc_pw);
+	BIO_puts(bio, "\n[" LAB_REG_VMAFD "]\n");
+	reg_value(bio, "PNID", lab->pnid);
+	reg_value(bio, "MachineID", lab->machine_id);
+	reg_value(bio, "DomainName", DOMAIN);
+	reg_value(bio, "SiteName", SITE);
+	reg_value(bio, "LSLocation", ls);
+	reg_value(bio, "DCName", lab->pnid);
+	if ((len = BIO_get_mem_data(bio, &data)) <= 0) {
+		warnx("registry: cannot build it");
+		goto out;
+	}
+	if (write_lab_file(lab, LAB_REGISTRY, data, (size_t)len, 0600,
+	    0755) == -1)
+		goto out;
+	rc = 0;
+out:
+	BIO_free(bio);
+	free(dn);
+	free(ls);
+	return rc;
+}
+
+static int
+write_state(const struct lab *lab)
+{
+	static const char node_type[] = "embedded\n";
+	char	*conf = NULL, created[32];
+	int	 rc = -1;
+
+	if (write_lab_file(lab, LAB_NODE_TYPE, node_type,
+	    sizeof(node_type) - 1, 0644, 0755) == -1 ||
+	    write_lab_file(lab, LAB_ADMIN_PASSWORD, lab->admin_pw,
+	    strlen(lab->admin_pw), 0600, 0700) == -1)
+		goto out;
+	/* lab.conf last: a folder without it is no lab to labctl. */
+	if ((conf = lab_path(lab->dir, LAB_CONF)) == NULL) {
+		warn("%s", LAB_CONF);
+		goto out;
+	}
+	snprintf(created, sizeof(created), "%lld", (long long)lab->now);
+	if (lab_conf_set(conf, "scenario", lab->sc->name) == -1 ||
+	    lab_conf_set(conf, "version", lab->ver->name) == -1 ||
+	    lab_conf_set(conf, "pnid", lab->pnid) == -1 ||
+	    lab_conf_set(conf, "domain", DOMAIN) == -1 ||
+	    lab_conf_set(conf, "machine_id", lab->machine_id) == -1 ||
+	    lab_conf_set(conf, "site", SITE) == -1 ||
+	    lab_conf_set(conf, "created", created) == -1) {
+		warn("%s", conf);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(conf);
+	return rc;
+}
+
+/* ---- create -------------------------------------------------------- */
+
+static int
+dir_is_empty(const char *path)
+{
+	DIR		*d = NULL;
+	struct dirent	*de;
+	int		 rc = -1;
+
+	if ((d = opendir(path)) == NULL) {
+		warn("lab folder %s", path);
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		warnx("lab folder %s: not empty (holds %s)", path, de->d_name);
+		goto out;
+	}
+	rc = 0;
+out:
+	closedir(d);
+	return rc;
+}
+
+static int
+valid_hostname(const char *s)
+{
+	const char	*p;
+
+	if (*s == '\0' || *s == '.' || *s == '-' || strlen(s) > 253)
+		return 0;
+	for (p = s; *p != '\0'; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || *p == '.' || *p == '-'))
+			return 0;
+	return 1;
+}
+
+static void
+lab_free(struct lab *lab)
+{
+	size_t	i;
+
+	for (i = 0; i < K_MAX; i++)
+		EVP_PKEY_free(lab->keys[i]);
+	X509_free(lab->root);
+	X509_free(lab->sts);
+	X509_free(lab->sts_old);
+	X509_free(lab->mssl);
+	X509_free(lab->mssl_bkp);
+	X509_free(lab->psc2);
+	for (i = 0; i < MAX_SOLUTIONS; i++)
+		X509_free(lab->su[i]);
+	for (i = 0; i < BACKUP_SOLUTIONS; i++)
+		X509_free(lab->su_bkp[i]);
+	X509_free(lab->su_mismatch);
+	X509_free(lab->de);
+	X509_free(lab->sms);
+	for (i = 0; i < lab->nxroots; i++)
+		X509_free(lab->xroots[i].cert);
+	free(lab->xroots);
+	for (i = 0; i < lab->ncrls; i++)
+		X509_CRL_free(lab->crls[i].crl);
+	free(lab->crls);
+	free(lab->short_name);
+	if (lab->admin_pw != NULL) {
+		OPENSSL_cleanse(lab->admin_pw, strlen(lab->admin_pw));
+		free(lab->admin_pw);
+	}
+	if (lab->dc_pw != NULL) {
+		OPENSSL_cleanse(lab->dc_pw, strlen(lab->dc_pw));
+		free(lab->dc_pw);
+	}
+}
+
+/* Who the appliance is: ids and passwords, all random. */
+static int
+make_identity(struct lab *lab)
+{
+	size_t	n;
+
+	if (random_uuid(lab->machine_id) == -1 ||
+	    random_uuid(lab->psc2_id) == -1)
+		return -1;
+	n = strcspn(lab->pnid, ".");
+	if ((lab->short_name = strndup(lab->pnid, n)) == NULL) {
+		warn("short host name");
+		return -1;
+	}
+	/* `"' and `\' on purpose: lwregshell must escape them. */
+	if ((lab->dc_pw = random_password(24,
+	    "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
+	    "!#%+,-.:;=?@^_~", "\"\\")) == NULL ||
+	    (lab->admin_pw = random_password(20,
+	    "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789",
+	    "!")) == NULL) {
+		warnx("random passwords");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+cmd_create(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "scenario",	required_argument, NULL, 's' },
+		{ "version",	required_argument, NULL, 'v' },
+		{ "pnid",	required_argument, NULL, 'p' },
+		{ "keypool",	required_argument, NULL, 'k' },
+		{ "crls",	required_argument, NULL, 'c' },
+		{ "roots",	required_argument, NULL, 'r' },
+		{ "now",	required_argument, NULL, 'n' },
+		{ NULL,		0,		   NULL, 0 }
+	};
+	struct lab	 lab;
+	const char	*scenario = NULL, *version = NULL;
+	long		 crls = -1, roots = -1, now = -1;
+	size_t		 i;
+	int		 ch, rc = 1;
+
+	memset(&lab, 0, sizeof(lab));
+	lab.pnid = DEFAULT_PNID;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 's':
+			scenario = optarg;
+			break;
+		case 'v':
+			version = optarg;
+			break;
+		case 'p':
+			lab.pnid = optarg;
+			break;
+		case 'k':
+			lab.pool = optarg;
+			break;
+		case 'c':
+			if (parse_long(optarg, 0, 1000000, &crls) == -1) {
+				warnx("--crls %s: not a count", optarg);
+				usage();
+			}
+			break;
+		case 'r':
+			if (parse_long(optarg, 0, 1000000, &roots) == -1) {
+				warnx("--roots %s: not a count", optarg);
+				usage();
+			}
+			break;
+		case 'n':
+			if (parse_long(optarg, 1, LONG_MAX, &now) == -1) {
+				warnx("--now %s: not seconds since the epoch",
+				    optarg);
+				usage();
+			}
+			break;
+		default:
+			warnx("create: bad option %s", argv[optind - 1]);
+			usage();
+		}
+	}
+	if (argc - optind != 1 || scenario == NULL || lab.pool == NULL)
+		usage();
+	lab.dir = argv[optind];
+
+	for (i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
+		if (strcmp(scenarios[i].name, scenario) == 0)
+			lab.sc = &scenarios[i];
+	if (lab.sc == NULL) {
+		warnx("unknown scenario %s", scenario);
+		fprintf(stderr, "scenarios:");
+		for (i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
+			fprintf(stderr, " %s", scenarios[i].name);
+		fprintf(stderr, "\n");
+		goto out;
+	}
+	if (version == NULL)
+		version = lab.sc->id == SC_ARTICLE_VCSA1 ? "6.7" : "8.0";
+	for (i = 0; i < sizeof(versions) / sizeof(versions[0]); i++)
+		if (strcmp(versions[i].name, version) == 0)
+			lab.ver = &versions[i];
+	if (lab.ver == NULL) {
+		warnx("unknown version %s (6.7, 7.0 or 8.0)", version);
+		goto out;
+	}
+	if (lab.sc->id == SC_ARTICLE_VCSA1 && strcmp(version, "6.7") != 0) {
+		warnx("scenario article-vcsa1 is a 6.7 appliance, not %s",
+		    version);
+		goto out;
+	}
+	lab.stores = lab.sc->id == SC_ARTICLE_VCSA1 ? stores_article :
+	    lab.ver->stores;
+	if (!valid_hostname(lab.pnid)) {
+		warnx("invalid PNID %s", lab.pnid);
+		goto out;
+	}
+	lab.nbulk_crls = crls >= 0 ? crls : lab.sc->crls;
+	lab.nbulk_roots = roots >= 0 ? roots : lab.sc->roots;
+	lab.now = now > 0 ? (time_t)now : time(NULL);
+
+	if (dir_is_empty(lab.dir) == -1)
+		goto out;
+	if (pool_load(&lab) == -1 || make_identity(&lab) == -1 ||
+	    plan_dates(&lab) == -1 || make_certs(&lab) == -1)
+		goto out;
+	if (write_vmca(&lab) == -1 || write_vecs(&lab) == -1 ||
+	    write_seed_ldif(&lab) == -1 || write_registry(&lab) == -1 ||
+	    write_state(&lab) == -1)
+		goto out;
+	rc = 0;
+out:
+	lab_free(&lab);
+	return rc;
+}
+
+int
+main(int argc, char *argv[])
+{
+	if (argc < 2)
+		usage();
+	if (strcmp(argv[1], "keypool") == 0)
+		return cmd_keypool(argc - 1, argv + 1);
+	if (strcmp(argv[1], "freeport") == 0)
+		return cmd_freeport(argc - 1, argv + 1);
+	if (strcmp(argv[1], "create") == 0)
+		return cmd_create(argc - 1, argv + 1);
+	usage();
+}
