@@ -10,9 +10,74 @@
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/provider.h>
 #include <openssl/x509v3.h>
 
 #include "cert.h"
+
+/*
+ * Certificates are parsed in a library context with only the null provider.
+ * OpenSSL 3.0 decodes every certificate's public key eagerly through its
+ * provider decoders, which costs about 0.2 ms a certificate: seconds on an
+ * appliance with thousands of trusted roots, and most certificates are only
+ * read for their names and dates. With no decoder to find, the key stays
+ * undecoded; the few certificates whose key matters (key matching, chain
+ * verification) are decoded on demand in the default context (cert_full,
+ * cert_pubkey). Created once, immutable afterwards: a cache, not state.
+ */
+static OSSL_LIB_CTX *lite_ctx;
+
+static OSSL_LIB_CTX *
+lite(void)
+{
+	if (lite_ctx == NULL && (lite_ctx = OSSL_LIB_CTX_new()) != NULL &&
+	    OSSL_PROVIDER_load(lite_ctx, "null") == NULL) {
+		OSSL_LIB_CTX_free(lite_ctx);
+		lite_ctx = NULL;
+	}
+	return lite_ctx;	/* NULL: the default context, just slower */
+}
+
+void
+cert_cleanup(void)
+{
+	OSSL_LIB_CTX_free(lite_ctx);
+	lite_ctx = NULL;
+}
+
+X509 *
+cert_full(X509 *x)
+{
+	unsigned char *der = NULL;
+	const unsigned char *p;
+	X509	*full = NULL;
+	int	 n;
+
+	if ((n = i2d_X509(x, &der)) <= 0)
+		return NULL;
+	p = der;
+	full = d2i_X509(NULL, &p, n);
+	OPENSSL_free(der);
+	ERR_clear_error();
+	return full;
+}
+
+EVP_PKEY *
+cert_pubkey(X509 *x)
+{
+	unsigned char *der = NULL;
+	const unsigned char *p;
+	EVP_PKEY *pk;
+	int	 n;
+
+	if ((n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &der)) <= 0)
+		return NULL;
+	p = der;
+	pk = d2i_PUBKEY(NULL, &p, n);
+	OPENSSL_free(der);
+	ERR_clear_error();
+	return pk;
+}
 
 int
 cert_parse_pem_chain(const char *pem, size_t len, STACK_OF(X509) **out,
@@ -34,8 +99,15 @@ cert_parse_pem_chain(const char *pem, size_t len, STACK_OF(X509) **out,
 		goto out;
 	}
 	for (;;) {
-		if ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL)
+		if ((x = X509_new_ex(lite(), NULL)) == NULL) {
+			*why = "out of memory";
+			goto out;
+		}
+		if (PEM_read_bio_X509(bio, &x, NULL, NULL) == NULL) {
+			X509_free(x);
+			x = NULL;
 			break;
+		}
 		if (!sk_X509_push(sk, x)) {
 			X509_free(x);
 			*why = "out of memory";
@@ -68,15 +140,20 @@ cert_parse_der(const unsigned char *der, size_t len, X509 **out,
     const char **why)
 {
 	const unsigned char *p = der;
-	X509	*x;
+	X509	*x, *nx;
 
 	*out = NULL;
-	if (len > LONG_MAX ||
-	    (x = d2i_X509(NULL, &p, (long)len)) == NULL) {
+	if ((x = X509_new_ex(lite(), NULL)) == NULL) {
+		*why = "out of memory";
+		return -1;
+	}
+	if (len > LONG_MAX || (nx = d2i_X509(&x, &p, (long)len)) == NULL) {
+		X509_free(x);
 		ERR_clear_error();
 		*why = "not a DER certificate";
 		return -1;
 	}
+	x = nx;
 	if (p != der + len) {
 		X509_free(x);
 		*why = "trailing bytes after a DER certificate";
@@ -164,9 +241,12 @@ cert_days_left(const X509 *x, time_t at)
 int
 cert_key_matches(X509 *x, EVP_PKEY *key)
 {
-	EVP_PKEY *pub = X509_get0_pubkey(x);
+	EVP_PKEY *pub = cert_pubkey(x);
+	int	 eq;
 
-	return pub != NULL && key != NULL && EVP_PKEY_eq(pub, key) == 1;
+	eq = pub != NULL && key != NULL && EVP_PKEY_eq(pub, key) == 1;
+	EVP_PKEY_free(pub);
+	return eq;
 }
 
 int
@@ -194,9 +274,32 @@ cert_san_has_dns(X509 *x, const char *name)
 }
 
 int
+cert_equal(X509 *a, X509 *b)
+{
+	unsigned char *da = NULL, *db = NULL;
+	int	 la, lb, eq;
+
+	la = i2d_X509(a, &da);
+	lb = i2d_X509(b, &db);
+	eq = la > 0 && la == lb && memcmp(da, db, (size_t)la) == 0;
+	OPENSSL_free(da);
+	OPENSSL_free(db);
+	return eq;
+}
+
+int
 cert_is_self_signed(X509 *x)
 {
-	return (X509_get_extension_flags(x) & EXFLAG_SS) != 0;
+	const ASN1_OCTET_STRING *ski, *aki;
+
+	/* Self-issued, and the key ids (where present) agree: what
+	 * OpenSSL's EXFLAG_SS says, without decoding the key. */
+	if (X509_NAME_cmp(X509_get_subject_name(x),
+	    X509_get_issuer_name(x)) != 0)
+		return 0;
+	ski = X509_get0_subject_key_id(x);
+	aki = X509_get0_authority_key_id(x);
+	return ski == NULL || aki == NULL || ASN1_OCTET_STRING_cmp(ski, aki) == 0;
 }
 
 int
@@ -242,21 +345,29 @@ cert_subject_rfc2253(X509 *x)
 	return name_str(X509_get_subject_name(x), XN_FLAG_RFC2253);
 }
 
+/* A digest of the DER encoding, in hex. Computed here rather than with
+ * X509_digest, which fetches the digest in the certificate's (null
+ * provider) library context. */
 static char *
 digest_hex(X509 *x, const char *md, int colons, int upper)
 {
-	unsigned char d[EVP_MAX_MD_SIZE];
+	unsigned char d[EVP_MAX_MD_SIZE], *der = NULL;
 	unsigned int n = 0, i;
-	char	*s, *p;
-	const EVP_MD *type = EVP_get_digestbyname(md);
+	char	*s = NULL, *p;
+	int	 len;
 
-	if (type == NULL || !X509_digest(x, type, d, &n))
+	if ((len = i2d_X509(x, &der)) <= 0)
 		return NULL;
+	if (!EVP_Digest(der, (size_t)len, d, &n, EVP_get_digestbyname(md),
+	    NULL))
+		goto out;
 	if ((s = malloc((size_t)n * 3 + 1)) == NULL)
-		return NULL;
+		goto out;
 	for (p = s, i = 0; i < n; i++)
 		p += sprintf(p, upper ? "%s%02X" : "%s%02x",
 		    colons && i ? ":" : "", d[i]);
+out:
+	OPENSSL_free(der);
 	return s;
 }
 
@@ -288,24 +399,65 @@ cert_serial_hex(X509 *x)
 	return s;
 }
 
+/* Pushes a decoded copy of x onto sk. */
+static int
+push_full(STACK_OF(X509) *sk, X509 *x)
+{
+	X509	*f;
+
+	if ((f = cert_full(x)) == NULL)
+		return 0;
+	if (!sk_X509_push(sk, f)) {
+		X509_free(f);
+		return 0;
+	}
+	return 1;
+}
+
+/* Whether some certificate of leaf + chain names sub as its issuer. */
+static int
+issues_any(X509 *root, X509 *leaf, STACK_OF(X509) *chain)
+{
+	const X509_NAME *sub = X509_get_subject_name(root);
+	int	 i;
+
+	if (X509_NAME_cmp(sub, X509_get_issuer_name(leaf)) == 0)
+		return 1;
+	for (i = 0; chain != NULL && i < sk_X509_num(chain); i++)
+		if (X509_NAME_cmp(sub, X509_get_issuer_name(
+		    sk_X509_value(chain, i))) == 0)
+			return 1;
+	return 0;
+}
+
 int
 cert_verify(X509 *leaf, STACK_OF(X509) *untrusted, STACK_OF(X509) *trusted,
     time_t at, const char **why)
 {
 	X509_STORE *store = NULL;
 	X509_STORE_CTX *ctx = NULL;
-	int	 ok = 0;
+	STACK_OF(X509) *u = NULL, *t = NULL;
+	X509	*l = NULL;
+	int	 i, ok = 0;
 
 	*why = "out of memory";
+	/* Signatures need decoded keys: decode the leaf, the chain, and
+	 * only the roots that could have issued one of them. */
+	if ((l = cert_full(leaf)) == NULL || (u = sk_X509_new_null()) == NULL ||
+	    (t = sk_X509_new_null()) == NULL)
+		goto out;
+	for (i = 0; untrusted != NULL && i < sk_X509_num(untrusted); i++)
+		if (!push_full(u, sk_X509_value(untrusted, i)))
+			goto out;
+	for (i = 0; trusted != NULL && i < sk_X509_num(trusted); i++)
+		if (issues_any(sk_X509_value(trusted, i), leaf, untrusted) &&
+		    !push_full(t, sk_X509_value(trusted, i)))
+			goto out;
 	if ((store = X509_STORE_new()) == NULL ||
-	    (ctx = X509_STORE_CTX_new()) == NULL)
+	    (ctx = X509_STORE_CTX_new()) == NULL ||
+	    !X509_STORE_CTX_init(ctx, store, l, u))
 		goto out;
-	if (!X509_STORE_CTX_init(ctx, store, leaf, untrusted))
-		goto out;
-	/* The roots as a plain stack: adding thousands of them to a store
-	 * one by one costs a sort per certificate (crl-bloat labs). */
-	if (trusted != NULL)
-		X509_STORE_CTX_set0_trusted_stack(ctx, trusted);
+	X509_STORE_CTX_set0_trusted_stack(ctx, t);
 	if (at == CERT_ANY_TIME)
 		X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_NO_CHECK_TIME);
 	else
@@ -320,6 +472,9 @@ out:
 	ERR_clear_error();
 	X509_STORE_CTX_free(ctx);
 	X509_STORE_free(store);
+	sk_X509_pop_free(u, X509_free);
+	sk_X509_pop_free(t, X509_free);
+	X509_free(l);
 	return ok;
 }
 

@@ -31,6 +31,16 @@ int cert_parse_key(const unsigned char *data, size_t len, EVP_PKEY **out,
 /* Whether a PEM text is an X509 CRL that parses. */
 int cert_is_pem_crl(const char *pem, size_t len);
 
+/*
+ * Parsed certificates carry no decoded public key (see cert.c): cert_pubkey
+ * decodes it (caller frees), cert_full makes a fully decoded copy (caller
+ * frees) for OpenSSL calls that need the key. cert_cleanup releases the
+ * parsing context at exit.
+ */
+EVP_PKEY *cert_pubkey(X509 *x);
+X509   *cert_full(X509 *x);
+void    cert_cleanup(void);
+
 time_t cert_not_before(const X509 *x);
 time_t cert_not_after(const X509 *x);
 /* Whole days from `at' to notAfter, rounded down (negative when past). */
@@ -39,7 +49,9 @@ long   cert_days_left(const X509 *x, time_t at);
 int    cert_key_matches(X509 *x, EVP_PKEY *key);
 /* Whether the SAN of x holds DNS name `name' (case-insensitive). */
 int    cert_san_has_dns(X509 *x, const char *name);
-/* Whether x is a CA (basicConstraints CA:TRUE) and self-issued. */
+/* Whether a and b are the same certificate, byte for byte. */
+int    cert_equal(X509 *a, X509 *b);
+/* Whether x is self-signed: self-issued, key ids equal where present. */
 int    cert_is_self_signed(X509 *x);
 /* Whether x carries an authority key identifier (checksts calls such a LEAF). */
 int    cert_has_aki(X509 *x);

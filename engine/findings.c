@@ -366,7 +366,7 @@ eval_solution_users(struct ctx *c)
 			add(c, "UNPARSEABLE", SEV_CRITICAL, p->dn,
 			    "userCertificate of solution user %s: %s", sol,
 			    p->bad);
-		else if (X509_cmp(p->cert, sk_X509_value(e->chain, 0)) != 0)
+		else if (!cert_equal(p->cert, sk_X509_value(e->chain, 0)))
 			add(c, "SOLUTION_USER_MISMATCH", SEV_CRITICAL, p->dn,
 			    "the certificate of solution user %s in vmdir "
 			    "differs from the one in VECS %s", sol, place);
@@ -391,7 +391,7 @@ eval_endpoints(struct ctx *c)
 		if (ep->trust == NULL)
 			add(c, "UNPARSEABLE", SEV_CRITICAL, ep->dn,
 			    "endpoint %s: %s", ep->uri, ep->bad);
-		else if (live != NULL && X509_cmp(ep->trust, live) != 0)
+		else if (live != NULL && !cert_equal(ep->trust, live))
 			add(c, "TRUST_ANCHOR_STALE", SEV_CRITICAL, ep->dn,
 			    "endpoint %s trusts a certificate other than the "
 			    "Machine SSL certificate", ep->uri);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cert.h"
 #include "commands.h"
 
 static const struct command {
@@ -66,6 +67,7 @@ main(int argc, char *argv[])
 		if (strcmp(argv[i], commands[k].name) == 0) {
 			ret = commands[k].run(argc - i, argv + i, &cfg);
 			config_free(&cfg);
+			cert_cleanup();
 			return ret;
 		}
 	}

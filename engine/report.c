@@ -304,7 +304,7 @@ text_vmdir(struct text *t)
 		    p->solution, p->solution);
 		const char *state = p->cert == NULL ? p->bad :
 		    e == NULL || e->chain == NULL ? "no VECS entry" :
-		    X509_cmp(p->cert, sk_X509_value(e->chain, 0)) == 0 ?
+		    cert_equal(p->cert, sk_X509_value(e->chain, 0)) ?
 		    "same as VECS" : "DIFFERS from VECS";
 
 		fprintf(t->out, "  %-20s %s\n", p->solution, state);
