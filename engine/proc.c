@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -12,6 +13,8 @@
 #include <unistd.h>
 
 #include "proc.h"
+
+extern char **environ;
 
 static long long
 now_ms(void)
@@ -37,40 +40,48 @@ proc_run(const char *const argv[], const char *input, int timeout_ms,
     struct proc_result *res)
 {
 	int	 in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 };
-	int	 ex[2] = { -1, -1 }, child_errno = 0;
 	struct pollfd pfd[3];
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t dfl;
 	size_t	 in_off = 0, in_len = input != NULL ? strlen(input) : 0;
 	long long deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
 	char	 chunk[65536];
 	pid_t	 pid = -1;
-	int	 wstatus, killed = 0, saved;
+	int	 wstatus, killed = 0, saved, rc, have_fa = 0, have_attr = 0;
 
 	memset(res, 0, sizeof(*res));
-	/* ex reports a failed execv: it closes on a successful one. */
 	if (pipe2(in, O_CLOEXEC) == -1 || pipe2(out, O_CLOEXEC) == -1 ||
-	    pipe2(err, O_CLOEXEC) == -1 || pipe2(ex, O_CLOEXEC) == -1)
+	    pipe2(err, O_CLOEXEC) == -1)
 		goto fail;
-	if ((pid = fork()) == -1)
-		goto fail;
-	if (pid == 0) {
-		/* dup2 clears O_CLOEXEC on the copies; the rest close on exec. */
-		if (dup2(in[0], 0) == -1 || dup2(out[1], 1) == -1 ||
-		    dup2(err[1], 2) == -1)
-			_exit(127);
-		signal(SIGPIPE, SIG_DFL);
-		execv(argv[0], (char *const *)argv);
-		child_errno = errno;
-		(void)!write(ex[1], &child_errno, sizeof(child_errno));
-		_exit(127);
-	}
-	close(ex[1]);
-	ex[1] = -1;
-	if (read(ex[0], &child_errno, sizeof(child_errno)) ==
-	    (ssize_t)sizeof(child_errno)) {
-		while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
-			;
-		errno = child_errno;
-		goto fail_reaped;
+	/*
+	 * posix_spawn rather than fork: no copy of this process's page tables
+	 * for every tool run, and an exec failure comes back as an error
+	 * rather than as an exit status 127. dup2 clears O_CLOEXEC on the
+	 * copies; every other descriptor closes on exec.
+	 */
+	if ((rc = posix_spawn_file_actions_init(&fa)) != 0)
+		goto spawn_fail;
+	have_fa = 1;
+	if ((rc = posix_spawnattr_init(&attr)) != 0)
+		goto spawn_fail;
+	have_attr = 1;
+	sigemptyset(&dfl);
+	sigaddset(&dfl, SIGPIPE);
+	if ((rc = posix_spawn_file_actions_adddup2(&fa, in[0], 0)) != 0 ||
+	    (rc = posix_spawn_file_actions_adddup2(&fa, out[1], 1)) != 0 ||
+	    (rc = posix_spawn_file_actions_adddup2(&fa, err[1], 2)) != 0 ||
+	    (rc = posix_spawnattr_setsigdefault(&attr, &dfl)) != 0 ||
+	    (rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF)) != 0)
+		goto spawn_fail;
+	rc = posix_spawn(&pid, argv[0], &fa, &attr, (char *const *)argv,
+	    environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	have_fa = have_attr = 0;
+	if (rc != 0) {
+		pid = -1;
+		goto spawn_fail;
 	}
 	close(in[0]);
 	close(out[1]);
@@ -80,6 +91,7 @@ proc_run(const char *const argv[], const char *input, int timeout_ms,
 		close(in[1]);
 		in[1] = -1;
 	}
+
 	while (out[0] != -1 || err[0] != -1) {
 		int	 n = 0, wait_ms = -1, i;
 
@@ -132,7 +144,6 @@ proc_run(const char *const argv[], const char *input, int timeout_ms,
 	close_pipe(in);
 	close_pipe(out);
 	close_pipe(err);
-	close_pipe(ex);
 	while (waitpid(pid, &wstatus, 0) == -1)
 		if (errno != EINTR)
 			goto fail_reaped;
@@ -143,6 +154,13 @@ proc_run(const char *const argv[], const char *input, int timeout_ms,
 	else
 		res->status = 128 + WTERMSIG(wstatus);
 	return 0;
+spawn_fail:
+	if (have_fa)
+		posix_spawn_file_actions_destroy(&fa);
+	if (have_attr)
+		posix_spawnattr_destroy(&attr);
+	errno = rc;
+	goto fail_reaped;
 fail:
 	saved = errno;
 	if (pid > 0) {
@@ -156,7 +174,6 @@ fail_reaped:
 	close_pipe(in);
 	close_pipe(out);
 	close_pipe(err);
-	close_pipe(ex);
 	proc_result_free(res);
 	errno = saved;
 	return -1;

@@ -119,15 +119,22 @@ starts(const char *line, const char *prefix, const char **rest)
 	return 1;
 }
 
-/* Appends an item; its fields are filled in by the caller. */
+/* Appends an item; its fields are filled in by the caller. The array
+ * doubles: stores hold thousands of CRLs. */
 static struct vecs_item *
-add_item(struct vecs_list *l)
+add_item(struct vecs_list *l, size_t *cap)
 {
 	struct vecs_item *ni;
+	size_t	 ncap;
 
-	if ((ni = reallocarray(l->items, l->n + 1, sizeof(*ni))) == NULL)
-		return NULL;
-	l->items = ni;
+	if (l->n == *cap) {
+		ncap = *cap ? *cap * 2 : 16;
+		if ((ni = reallocarray(l->items, ncap, sizeof(*ni))) == NULL)
+			return NULL;
+		l->items = ni;
+		*cap = ncap;
+	}
+	ni = l->items;
 	memset(&ni[l->n], 0, sizeof(ni[l->n]));
 	ni[l->n].type = VECS_UNKNOWN_TYPE;
 	return &ni[l->n++];
@@ -153,7 +160,7 @@ vecs_parse_list(const char *text, size_t len, struct vecs_list *out,
 	struct buf pem = BUF_INIT, line = BUF_INIT;
 	long	 expect = -1;
 	int	 in_cert = 0;
-	size_t	 i;
+	size_t	 i, cap = 0;
 
 	memset(out, 0, sizeof(*out));
 	*why = "out of memory";
@@ -180,7 +187,7 @@ vecs_parse_list(const char *text, size_t len, struct vecs_list *out,
 				it->pem = buf_detach(&pem);
 				trim_pem(it);
 			}
-			if ((it = add_item(out)) == NULL ||
+			if ((it = add_item(out, &cap)) == NULL ||
 			    (it->alias = strdup(rest)) == NULL)
 				goto fail;
 			in_cert = 0;
