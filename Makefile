@@ -3,6 +3,7 @@
 #   make            build build/vcrotate and the lab's programs (build/lab/)
 #   make demo       install missing Debian packages, build, run the demo lab
 #   make test       install missing Debian packages, build, run every test
+#   make bench      check against the admins' one-liners on a big lab
 #   make install    install vcrotate under $(DESTDIR)$(PREFIX)
 
 PREFIX  ?= /usr/local
@@ -76,6 +77,10 @@ test: deps
 	@$(MAKE) --no-print-directory tests
 	@sh tests/run.sh
 
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@bash tests/bench/check.sh
+
 install: $(B)/vcrotate
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(B)/vcrotate $(DESTDIR)$(PREFIX)/bin/vcrotate
@@ -83,5 +88,5 @@ install: $(B)/vcrotate
 clean:
 	rm -rf $(B)
 
-.PHONY: all tests deps demo test install clean
+.PHONY: all tests deps demo test bench install clean
 .SECONDARY:

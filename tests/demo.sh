@@ -28,5 +28,10 @@ echo "# service-control --stop --all && service-control --start --all"
 "$lab/usr/bin/service-control" --start --all
 echo "(service-control exit status $?)"
 echo
+echo "== What vcrotate sees"
+echo "# vcrotate check"
+build/vcrotate --root "$lab" check
+echo "(vcrotate check exit status $?: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)"
+echo
 echo "The lab stays up for you to look at: $lab"
 echo "Remove it with: tests/lab/labctl destroy $lab"
