@@ -33,7 +33,7 @@ ENGINE_LIB  = $(B)/obj/engine/buf.o $(B)/obj/engine/proc.o \
               $(B)/obj/engine/appliance.o $(B)/obj/engine/vecs.o \
               $(B)/obj/engine/inventory.o $(B)/obj/engine/findings.o \
               $(B)/obj/engine/config.o $(B)/obj/engine/report.o
-UNIT_TESTS  = $(B)/tests/test_labutil
+UNIT_TESTS  = $(B)/tests/test_labutil $(B)/tests/test_engine
 
 all: $(B)/vcrotate $(LAB_PROGS)
 
@@ -54,13 +54,21 @@ $(B)/lab/%: $(B)/obj/lab/%.o $(LAB_COMMON)
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(B)/obj/tests/%.o: tests/unit/%.c
+$(B)/obj/tests/%.o: tests/unit/%.c tests/lab/src/*.h engine/*.h
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Itests/lab/src $(shell pkg-config --cflags cmocka) -c -o $@ $<
+	@echo "  CC      $@"
+	@$(CC) $(ALL_CFLAGS) -Itests/lab/src -Iengine $(shell pkg-config --cflags cmocka) -c -o $@ $<
 
 $(B)/tests/test_labutil: $(B)/obj/tests/test_labutil.o $(LAB_COMMON)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+
+$(B)/tests/test_engine: $(B)/obj/tests/test_engine.o \
+    $(B)/obj/engine/cmd_check.o $(ENGINE_LIB)
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 
 $(B)/vcrotate: $(ENGINE_OBJS)
 	@echo "  LD      $@"

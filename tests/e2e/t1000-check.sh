@@ -216,6 +216,17 @@ test_expect 'a userCertificate that is not DER: UNPARSEABLE on its DN, the rest 
 	{ "$VC" --root "$H" check >/dev/null; expect_eq 0 $?; }
 '
 
+test_expect 'a garbage PEM in a store: UNPARSEABLE on STORE/ALIAS, the rest reported' '
+	g=$T/garbage && lab_create "$g" --scenario healthy >/dev/null && labctl start "$g" >/dev/null &&
+	labctl fault "$g" corrupt-entry vpxd vpxd >/dev/null &&
+	rc=0 && "$VC" --root "$g" check --json >out.json || rc=$?
+	expect_eq 2 "$rc" &&
+	findings "$g" out.json >got &&
+	expect_eq "UNPARSEABLE CRITICAL vpxd/vpxd" "$(cat got)" &&
+	jq -r ".findings[0].message" out.json | grep -q "Private Key entry: damaged PEM certificate" &&
+	jq -e "[.certificates[] | select(.status == \"OK\")] | length > 20" out.json >/dev/null
+'
+
 test_expect '--at moves the evaluation; --warn-days and --crit-days set the thresholds' '
 	{ "$VC" --root "$H" check --at "$(date -u -d "+200 days" +%Y-%m-%d)" --json >out.json; expect_eq 1 $?; } &&
 	jq -r ".findings[] | \"\(.code) \(.severity)\"" out.json | sort -u >got &&

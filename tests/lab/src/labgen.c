@@ -8,6 +8,7 @@
  *
  *	labgen keypool DIR N
  *	labgen freeport
+ *	labgen corrupt DIR STORE ALIAS
  *	labgen create DIR --scenario NAME --keypool POOL [--version V]
  *	    [--pnid NAME] [--crls N] [--roots N] [--now EPOCH]
  *
@@ -304,6 +305,7 @@ usage(void)
 	fprintf(stderr,
 	    "usage: labgen keypool DIR N\n"
 	    "       labgen freeport\n"
+	    "       labgen corrupt DIR STORE ALIAS\n"
 	    "       labgen create DIR --scenario NAME --keypool POOL "
 	    "[--version 6.7|7.0|8.0]\n"
 	    "           [--pnid NAME] [--crls N] [--roots N] "
@@ -871,6 +873,57 @@ cmd_keypool(int argc, char **argv)
 	rc = 0;
 out:
 	free(path);
+	return rc;
+}
+
+/* ---- corrupt ------------------------------------------------------- */
+
+/*
+ * Replaces the certificate of an existing VECS entry with a PEM block whose
+ * content is not a certificate, keeping its type: what a damaged database or a
+ * careless writer leaves behind, and what no vecs-cli command can create.
+ */
+static int
+cmd_corrupt(int argc, char **argv)
+{
+	static const char garbage[] = "-----BEGIN CERTIFICATE-----\n"
+	    "bm90IGEgY2VydGlmaWNhdGUsIGp1c3QgZ2FyYmFnZQ==\n"
+	    "-----END CERTIFICATE-----\n";
+	struct vecs_store *st = NULL;
+	struct vecs_entry *e;
+	char	*cert;
+	int	 lockfd = -1, rc = 1;
+
+	if (argc != 4)
+		usage();
+	if ((lockfd = vecsdb_lock(argv[1])) == -1) {
+		warn("%s: cannot lock VECS", argv[1]);
+		goto out;
+	}
+	if (vecsdb_store_load(argv[1], argv[2], &st) == -1) {
+		warn("%s: store %s", argv[1], argv[2]);
+		goto out;
+	}
+	if ((e = vecs_store_find(st, argv[3])) == NULL) {
+		warnx("%s: no alias %s in store %s", argv[1], argv[3], argv[2]);
+		goto out;
+	}
+	if ((cert = strdup(garbage)) == NULL) {
+		warn("strdup");
+		goto out;
+	}
+	free(e->cert);
+	e->cert = cert;
+	e->cert_len = strlen(garbage);
+	if (vecsdb_store_save(argv[1], st) == -1) {
+		warn("%s: store %s", argv[1], argv[2]);
+		goto out;
+	}
+	rc = 0;
+out:
+	vecs_store_free(st);
+	if (lockfd != -1)
+		vecsdb_unlock(lockfd);
 	return rc;
 }
 
@@ -2495,5 +2548,7 @@ main(int argc, char *argv[])
 		return cmd_freeport(argc - 1, argv + 1);
 	if (strcmp(argv[1], "create") == 0)
 		return cmd_create(argc - 1, argv + 1);
+	if (strcmp(argv[1], "corrupt") == 0)
+		return cmd_corrupt(argc - 1, argv + 1);
 	usage();
 }

@@ -1,0 +1,236 @@
+/*
+ * test_engine.c - unit tests of the engine's parsers of outside input:
+ * vecs-cli's entry listing, lwregshell's value lines, dates given to --at,
+ * LDAP URIs and domains, and certificate day counts.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/asn1.h>
+#include <openssl/x509.h>
+
+#include "appliance.h"
+#include "cert.h"
+#include "commands.h"
+#include "inventory.h"
+#include "vecs.h"
+#include "vmdir.h"
+
+static const char listing[] =
+    "Number of entries in store :\t3\n"
+    "Alias :\tmachine\n"
+    "Entry type :\tPrivate Key\n"
+    "Certificate :\t-----BEGIN CERTIFICATE-----\n"
+    "AAAA\n"
+    "-----END CERTIFICATE-----\n"
+    "\n"
+    "Alias :\tlocation_password_default\n"
+    "Entry type :\tSecret Key\n"
+    "Certificate :\t\n"
+    "\n"
+    "Alias :\twith spaces / and ..\n"
+    "Entry type :\tCertification Revocation List\n"
+    "Certificate :\t-----BEGIN X509 CRL-----\n"
+    "BBBB\n"
+    "-----END X509 CRL-----\n"
+    "\n";
+
+static void
+test_vecs_listing(void **state)
+{
+	struct vecs_list l;
+	const char *why = NULL;
+
+	(void)state;
+	assert_int_equal(vecs_parse_list(listing, strlen(listing), &l, &why), 0);
+	assert_int_equal(l.n, 3);
+	assert_string_equal(l.items[0].alias, "machine");
+	assert_int_equal(l.items[0].type, VECS_PRIVATE_KEY);
+	assert_string_equal(l.items[0].pem, "-----BEGIN CERTIFICATE-----\n"
+	    "AAAA\n-----END CERTIFICATE-----");
+	assert_int_equal(l.items[1].type, VECS_SECRET_KEY);
+	assert_string_equal(l.items[1].pem, "");
+	assert_string_equal(l.items[2].alias, "with spaces / and ..");
+	assert_int_equal(l.items[2].type, VECS_CRL);
+	vecs_list_free(&l);
+}
+
+static void
+test_vecs_listing_refuses_what_does_not_add_up(void **state)
+{
+	/* An alias with a newline splits an entry: the count no longer
+	 * matches, and the listing is refused rather than misread. */
+	static const char split[] =
+	    "Number of entries in store :\t1\n"
+	    "Alias :\tone\n"
+	    "Entry type :\tTrusted Cert\n"
+	    "Certificate :\t\n"
+	    "Alias :\ttwo\n"
+	    "Entry type :\tTrusted Cert\n"
+	    "Certificate :\t\n";
+	static const char nocount[] = "Alias :\tone\nEntry type :\tSecret Key\n";
+	static const char stray[] = "Number of entries in store :\t0\nhello\n";
+	static const char notype[] =
+	    "Number of entries in store :\t1\nAlias :\tone\n";
+	struct vecs_list l;
+	const char *why = NULL;
+
+	(void)state;
+	assert_int_equal(vecs_parse_list(split, strlen(split), &l, &why), -1);
+	assert_string_equal(why, "entry count does not match the entries listed");
+	assert_int_equal(vecs_parse_list(nocount, strlen(nocount), &l, &why), -1);
+	assert_int_equal(vecs_parse_list(stray, strlen(stray), &l, &why), -1);
+	assert_int_equal(vecs_parse_list(notype, strlen(notype), &l, &why), -1);
+	assert_int_equal(vecs_parse_list("", 0, &l, &why), -1);
+}
+
+static void
+test_vecs_listing_unknown_type_kept(void **state)
+{
+	static const char odd[] =
+	    "Number of entries in store :\t1\n"
+	    "Alias :\tx\nEntry type :\tQuantum Key\nCertificate :\t\n";
+	struct vecs_list l;
+	const char *why;
+
+	(void)state;
+	assert_int_equal(vecs_parse_list(odd, strlen(odd), &l, &why), 0);
+	assert_int_equal(l.items[0].type, VECS_UNKNOWN_TYPE);
+	assert_string_equal(l.items[0].type_name, "Quantum Key");
+	vecs_list_free(&l);
+}
+
+static void
+test_lwregshell_lines(void **state)
+{
+	char	*n, *v;
+
+	(void)state;
+	assert_int_equal(lwreg_parse_line("+  \"dcAccountDN\"  REG_SZ  "
+	    "\"cn=vc,ou=Domain Controllers,dc=vsphere,dc=local\"", &n, &v), 0);
+	assert_string_equal(n, "dcAccountDN");
+	assert_string_equal(v, "cn=vc,ou=Domain Controllers,dc=vsphere,dc=local");
+	free(n);
+	free(v);
+	/* Real output pads with more blanks and may omit the '+'. */
+	assert_int_equal(lwreg_parse_line("   \"dcAccountPassword\"   REG_SZ"
+	    "          \"a\\\"b\\\\c\"", &n, &v), 0);
+	assert_string_equal(n, "dcAccountPassword");
+	assert_string_equal(v, "a\"b\\c");
+	free(n);
+	free(v);
+	assert_int_equal(lwreg_parse_line("[HKEY_THIS_MACHINE\\services]",
+	    &n, &v), -1);
+	assert_int_equal(lwreg_parse_line("+  \"x\"  REG_SZ  \"unterminated",
+	    &n, &v), -1);
+	assert_null(n);
+	assert_int_equal(lwreg_parse_line("", &n, &v), -1);
+}
+
+static void
+test_parse_time(void **state)
+{
+	time_t	 t;
+
+	(void)state;
+	assert_int_equal(parse_time("2029-04-06", &t), 0);
+	assert_int_equal(t, 1870128000);
+	assert_int_equal(parse_time("2029-04-06T11:57:19Z", &t), 0);
+	assert_int_equal(t, 1870128000 + 11 * 3600 + 57 * 60 + 19);
+	assert_int_equal(parse_time("2029-04-06 11:57", &t), 0);
+	assert_int_equal(parse_time("@42", &t), 0);
+	assert_int_equal(t, 42);
+	assert_int_equal(parse_time("@", &t), -1);
+	assert_int_equal(parse_time("2029-04-06x", &t), -1);
+	assert_int_equal(parse_time("tomorrow", &t), -1);
+	assert_int_equal(parse_time("", &t), -1);
+}
+
+static void
+test_uri_host_and_domain_dn(void **state)
+{
+	char	*h, *dn;
+
+	(void)state;
+	h = uri_host("https://VC.example.com:443/sdk");
+	assert_string_equal(h, "VC.example.com");
+	free(h);
+	h = uri_host("https://vc.example.com/lookupservice/sdk");
+	assert_string_equal(h, "vc.example.com");
+	free(h);
+	h = uri_host("https://[fd00::1]:443/sdk");
+	assert_string_equal(h, "fd00::1");
+	free(h);
+	assert_null(uri_host("vc.example.com:443"));
+	assert_null(uri_host("https:///sdk"));
+	dn = vmdir_domain_dn("vsphere.local");
+	assert_string_equal(dn, "dc=vsphere,dc=local");
+	free(dn);
+	dn = vmdir_domain_dn("corp.example.com");
+	assert_string_equal(dn, "dc=corp,dc=example,dc=com");
+	free(dn);
+}
+
+static void
+test_days_left_rounds_down(void **state)
+{
+	X509	*x = X509_new();
+	time_t	 at = 1870128000;
+
+	(void)state;
+	assert_non_null(X509_time_adj_ex(X509_getm_notAfter(x), 0, 3600, &at));
+	assert_int_equal(cert_days_left(x, at), 0);
+	assert_non_null(X509_time_adj_ex(X509_getm_notAfter(x), 1, 0, &at));
+	assert_int_equal(cert_days_left(x, at), 1);
+	/* One second past Not After is the first day of expiry, not day 0. */
+	assert_non_null(X509_time_adj_ex(X509_getm_notAfter(x), 0, -1, &at));
+	assert_int_equal(cert_days_left(x, at), -1);
+	X509_free(x);
+}
+
+static void
+test_damaged_der_and_pem(void **state)
+{
+	static const unsigned char junk[] = { 0x30, 0x82, 0xff, 0xff, 0x01 };
+	static const char pem[] = "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n"
+	    "-----END CERTIFICATE-----\n";
+	STACK_OF(X509) *sk = NULL;
+	X509	*x = NULL;
+	const char *why = NULL;
+
+	(void)state;
+	assert_int_equal(cert_parse_der(junk, sizeof(junk), &x, &why), -1);
+	assert_null(x);
+	assert_int_equal(cert_parse_der(junk, 0, &x, &why), -1);
+	assert_int_equal(cert_parse_pem_chain(pem, strlen(pem), &sk, &why), -1);
+	assert_null(sk);
+	assert_int_equal(cert_parse_pem_chain("", 0, &sk, &why), -1);
+	assert_string_equal(why, "no PEM certificate");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_vecs_listing),
+		cmocka_unit_test(test_vecs_listing_refuses_what_does_not_add_up),
+		cmocka_unit_test(test_vecs_listing_unknown_type_kept),
+		cmocka_unit_test(test_lwregshell_lines),
+		cmocka_unit_test(test_parse_time),
+		cmocka_unit_test(test_uri_host_and_domain_dn),
+		cmocka_unit_test(test_days_left_rounds_down),
+		cmocka_unit_test(test_damaged_der_and_pem),
+	};
+	int	 rc;
+
+	rc = cmocka_run_group_tests_name("engine", tests, NULL, NULL);
+	cert_cleanup();
+	return rc;
+}
