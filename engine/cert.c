@@ -26,12 +26,13 @@
  * cert_pubkey). Created once, immutable afterwards: a cache, not state.
  */
 static OSSL_LIB_CTX *lite_ctx;
+static OSSL_PROVIDER *lite_null;
 
 static OSSL_LIB_CTX *
 lite(void)
 {
 	if (lite_ctx == NULL && (lite_ctx = OSSL_LIB_CTX_new()) != NULL &&
-	    OSSL_PROVIDER_load(lite_ctx, "null") == NULL) {
+	    (lite_null = OSSL_PROVIDER_load(lite_ctx, "null")) == NULL) {
 		OSSL_LIB_CTX_free(lite_ctx);
 		lite_ctx = NULL;
 	}
@@ -41,7 +42,10 @@ lite(void)
 void
 cert_cleanup(void)
 {
+	if (lite_null != NULL)
+		OSSL_PROVIDER_unload(lite_null);
 	OSSL_LIB_CTX_free(lite_ctx);
+	lite_null = NULL;
 	lite_ctx = NULL;
 }
 
