@@ -19,7 +19,7 @@ DEFS     = -D_GNU_SOURCE \
            -DVCROTATE_VERSION=\"$(VERSION)\"
 VERSION  = 0.1.0
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -lldap -llber)
+PKG_LIBS   := -Wl,--as-needed $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -lldap -llber -ljansson)
 ALL_CFLAGS  = $(WARN) $(DEFS) $(PKG_CFLAGS) $(CFLAGS)
 
 B = build
