@@ -273,16 +273,15 @@ eval_sts(struct ctx *c)
 {
 	const struct inventory *inv = c->inv;
 	const struct inv_sts *active = inventory_active_sts(inv);
-	char	 when[64];
+	char	 when[64], why_stale[64];
 	const char *why;
 	size_t	 i;
 	int	 j;
 
 	if (active == NULL) {
-		char	*tenant = NULL;
+		char	*tenant;
 
-		if (asprintf(&tenant, "cn=%s,cn=Tenants,cn=IdentityManager,"
-		    "cn=Services,%s", inv->app.domain, inv->app.domain_dn) == -1) {
+		if ((tenant = inventory_tenant_dn(inv)) == NULL) {
 			c->oom = 1;
 			return;
 		}
@@ -318,21 +317,24 @@ eval_sts(struct ctx *c)
 		for (j = 0; j < sk_X509_num(s->certs); j++)
 			if (cert_not_after(sk_X509_value(s->certs, j)) < c->p->at)
 				expired = 1;
+		if (active != NULL)
+			snprintf(why_stale, sizeof(why_stale), "the active "
+			    "credential is TenantCredential-%d", active->n);
+		else
+			snprintf(why_stale, sizeof(why_stale), "there is no "
+			    "credential to go with it");
 		if (leaf != NULL && cert_not_after(leaf) < c->p->at) {
 			cert_time_str(cert_not_after(leaf), when, sizeof(when));
 			add(c, "STS_STALE_CHAIN", SEV_CRITICAL, s->dn,
-			    "stale %s (the active credential is "
-			    "TenantCredential-%d): its LEAF expired on %s",
+			    "stale %s (%s): its LEAF expired on %s",
 			    s->is_credential ? "credential" : "chain",
-			    active != NULL ? active->n : -1, when);
+			    why_stale, when);
 		} else
 			add(c, "STS_STALE_CHAIN", expired ? SEV_CRITICAL :
-			    SEV_WARNING, s->dn, "stale %s (the active "
-			    "credential is TenantCredential-%d): its LEAF is "
-			    "valid%s", s->is_credential ? "credential" :
-			    "chain", active != NULL ? active->n : -1,
-			    expired ? ", another certificate in it expired" :
-			    "");
+			    SEV_WARNING, s->dn, "stale %s (%s): its LEAF is "
+			    "valid%s", s->is_credential ? "credential" : "chain",
+			    why_stale, expired ? ", another certificate in it "
+			    "expired" : "");
 	}
 }
 

@@ -17,7 +17,6 @@ const char *const solution_users[] = {
 	NULL
 };
 
-#define TENANTS_FMT	"cn=%s,cn=Tenants,cn=IdentityManager,cn=Services,%s"
 
 static void
 add_error(struct buf *b, const char *msg)
@@ -207,6 +206,43 @@ first_str(const struct vmdir_entry *e, const char *attr)
 	    NULL;
 }
 
+/*
+ * The certificate in the first value of attr (one DER), or NULL with the
+ * reason in *bad: `missing' when there is no value.
+ */
+static X509 *
+first_der(const struct vmdir_entry *e, const char *attr, const char *missing,
+    const char **bad)
+{
+	const struct vmdir_attr *a = vmdir_entry_attr(e, attr);
+	X509	*x = NULL;
+
+	if (a == NULL || a->nvalues == 0)
+		*bad = missing;
+	else
+		cert_parse_der(a->values[0].data, a->values[0].len, &x, bad);
+	return x;
+}
+
+/*
+ * Searches under `rdns,<domain DN>'. A failed search leaves es empty and the
+ * reason in err; -1 only when out of memory.
+ */
+static int
+search_under(const struct inventory *inv, struct vmdir *vd, const char *rdns,
+    enum vmdir_scope scope, const char *filter, const char *const *attrs,
+    struct vmdir_entries *es, struct buf *err)
+{
+	char	*base = NULL;
+
+	memset(es, 0, sizeof(*es));
+	if (asprintf(&base, "%s,%s", rdns, inv->app.domain_dn) == -1)
+		return -1;
+	(void)vmdir_search(vd, base, scope, filter, attrs, es, err);
+	free(base);
+	return 0;
+}
+
 static int
 sts_cmp(const void *a, const void *b)
 {
@@ -223,22 +259,16 @@ read_sts(struct inventory *inv, struct vmdir *vd, struct buf *err)
 	const char *attrs[] = { "cn", "userCertificate", "vmwSTSPrivateKey",
 	    "objectClass", NULL };
 	struct vmdir_entries es = { NULL, 0 };
-	char	*base = NULL;
+	char	*tenant = NULL;
 	size_t	 i, j;
 	int	 ret = -1;
 
-	if (asprintf(&base, TENANTS_FMT, inv->app.domain,
-	    inv->app.domain_dn) == -1) {
-		base = NULL;
+	if ((tenant = inventory_tenant_dn(inv)) == NULL)
 		return -1;
-	}
-	if (vmdir_search(vd, base, VMDIR_SUB,
+	(void)vmdir_search(vd, tenant, VMDIR_SUB,
 	    "(|(objectClass=vmwSTSTenantCredential)"
 	    "(objectClass=vmwSTSTenantTrustedCertificateChain))",
-	    attrs, &es, err) == -1) {
-		ret = 0;	/* reported through err */
-		goto out;
-	}
+	    attrs, &es, err);
 	if (es.n > 0 && (inv->sts = calloc(es.n, sizeof(*inv->sts))) == NULL)
 		goto out;
 	for (i = 0; i < es.n; i++) {
@@ -297,7 +327,7 @@ read_sts(struct inventory *inv, struct vmdir *vd, struct buf *err)
 	ret = 0;
 out:
 	vmdir_entries_free(&es);
-	free(base);
+	free(tenant);
 	return ret;
 }
 
@@ -307,17 +337,13 @@ read_principals(struct inventory *inv, struct vmdir *vd, struct buf *err)
 	const char *attrs[] = { "cn", "userCertificate", "vmwSTSSubjectDN",
 	    NULL };
 	struct vmdir_entries es = { NULL, 0 };
-	char	*base = NULL, *want = NULL;
+	char	*want = NULL;
 	size_t	 i, k, nsol = 0;
 	int	 ret = -1;
 
-	if (asprintf(&base, "cn=ServicePrincipals,%s", inv->app.domain_dn) == -1)
+	if (search_under(inv, vd, "cn=ServicePrincipals", VMDIR_ONE,
+	    "(objectClass=*)", attrs, &es, err) == -1)
 		return -1;
-	if (vmdir_search(vd, base, VMDIR_ONE, "(objectClass=*)", attrs, &es,
-	    err) == -1) {
-		ret = 0;
-		goto out;
-	}
 	while (solution_users[nsol] != NULL)
 		nsol++;
 	if ((inv->principals = calloc(nsol, sizeof(*inv->principals))) == NULL)
@@ -331,8 +357,7 @@ read_principals(struct inventory *inv, struct vmdir *vd, struct buf *err)
 		}
 		for (i = 0; i < es.n; i++) {
 			const struct vmdir_entry *e = &es.entries[i];
-			const struct vmdir_attr *c;
-			const char *cn = first_str(e, "cn"), *sdn, *why;
+			const char *cn = first_str(e, "cn"), *sdn;
 			struct inv_principal *p;
 
 			if (cn == NULL || strcasecmp(cn, want) != 0)
@@ -344,12 +369,8 @@ read_principals(struct inventory *inv, struct vmdir *vd, struct buf *err)
 			if ((sdn = first_str(e, "vmwSTSSubjectDN")) != NULL &&
 			    (p->subject_dn = strdup(sdn)) == NULL)
 				goto out;
-			c = vmdir_entry_attr(e, "userCertificate");
-			if (c == NULL || c->nvalues == 0)
-				p->bad = "no userCertificate";
-			else if (cert_parse_der(c->values[0].data,
-			    c->values[0].len, &p->cert, &why) == -1)
-				p->bad = why;
+			p->cert = first_der(e, "userCertificate",
+			    "no userCertificate", &p->bad);
 			break;
 		}
 	}
@@ -357,7 +378,6 @@ read_principals(struct inventory *inv, struct vmdir *vd, struct buf *err)
 out:
 	free(want);
 	vmdir_entries_free(&es);
-	free(base);
 	return ret;
 }
 
@@ -367,18 +387,12 @@ read_endpoints(struct inventory *inv, struct vmdir *vd, struct buf *err)
 	const char *attrs[] = { "vmwLKUPURI", "vmwLKUPEndpointSslTrust",
 	    "vmwLKUPSslTrustAnchor", NULL };
 	struct vmdir_entries es = { NULL, 0 };
-	char	*base = NULL;
 	size_t	 i;
 	int	 ret = -1;
 
-	if (asprintf(&base, "cn=Sites,cn=Configuration,%s",
-	    inv->app.domain_dn) == -1)
+	if (search_under(inv, vd, "cn=Sites,cn=Configuration", VMDIR_SUB,
+	    "(objectClass=vmwLKUPEndpointRegistration)", attrs, &es, err) == -1)
 		return -1;
-	if (vmdir_search(vd, base, VMDIR_SUB,
-	    "(objectClass=vmwLKUPEndpointRegistration)", attrs, &es, err) == -1) {
-		ret = 0;
-		goto out;
-	}
 	if (es.n > 0 &&
 	    (inv->endpoints = calloc(es.n, sizeof(*inv->endpoints))) == NULL)
 		goto out;
@@ -412,19 +426,17 @@ read_endpoints(struct inventory *inv, struct vmdir *vd, struct buf *err)
 			    &why) == -1)
 				ep->bad = why;
 			free(der);
-		} else if ((t = vmdir_entry_attr(e, "vmwLKUPSslTrustAnchor")) !=
-		    NULL && t->nvalues > 0) {
-			ep->legacy = 1;
-			if (cert_parse_der(t->values[0].data, t->values[0].len,
-			    &ep->trust, &why) == -1)
-				ep->bad = why;
-		} else
-			ep->bad = "no SSL trust";
+		} else {
+			/* Legacy (5.5-style) endpoints: binary DER. */
+			ep->legacy = vmdir_entry_attr(e,
+			    "vmwLKUPSslTrustAnchor") != NULL;
+			ep->trust = first_der(e, "vmwLKUPSslTrustAnchor",
+			    "no SSL trust", &ep->bad);
+		}
 	}
 	ret = 0;
 out:
 	vmdir_entries_free(&es);
-	free(base);
 	return ret;
 }
 
@@ -434,41 +446,29 @@ read_cas(struct inventory *inv, struct vmdir *vd, struct buf *err)
 	const char *attrs[] = { "cACertificate", "certificateRevocationList",
 	    NULL };
 	struct vmdir_entries es = { NULL, 0 };
-	char	*base = NULL;
 	size_t	 i;
 	int	 ret = -1;
 
-	if (asprintf(&base, "cn=Certificate-Authorities,cn=Configuration,%s",
-	    inv->app.domain_dn) == -1)
+	if (search_under(inv, vd, "cn=Certificate-Authorities,cn=Configuration",
+	    VMDIR_ONE, "(objectClass=*)", attrs, &es, err) == -1)
 		return -1;
-	if (vmdir_search(vd, base, VMDIR_ONE, "(objectClass=*)", attrs, &es,
-	    err) == -1) {
-		ret = 0;
-		goto out;
-	}
 	if (es.n > 0 && (inv->cas = calloc(es.n, sizeof(*inv->cas))) == NULL)
 		goto out;
 	for (i = 0; i < es.n; i++) {
 		const struct vmdir_entry *e = &es.entries[i];
-		const struct vmdir_attr *c, *crl;
+		const struct vmdir_attr *crl;
 		struct inv_ca *ca = &inv->cas[inv->ncas++];
-		const char *why;
 
 		if ((ca->dn = strdup(e->dn)) == NULL)
 			goto out;
 		if ((crl = vmdir_entry_attr(e, "certificateRevocationList")))
 			ca->ncrls = crl->nvalues;
-		c = vmdir_entry_attr(e, "cACertificate");
-		if (c == NULL || c->nvalues == 0)
-			ca->bad = "no cACertificate";
-		else if (cert_parse_der(c->values[0].data, c->values[0].len,
-		    &ca->cert, &why) == -1)
-			ca->bad = why;
+		ca->cert = first_der(e, "cACertificate", "no cACertificate",
+		    &ca->bad);
 	}
 	ret = 0;
 out:
 	vmdir_entries_free(&es);
-	free(base);
 	return ret;
 }
 
@@ -626,6 +626,17 @@ inventory_free(struct inventory *inv)
 	buf_free(&inv->vmca_error);
 	appliance_free(&inv->app);
 	memset(inv, 0, sizeof(*inv));
+}
+
+char *
+inventory_tenant_dn(const struct inventory *inv)
+{
+	char	*dn = NULL;
+
+	if (asprintf(&dn, "cn=%s,cn=Tenants,cn=IdentityManager,cn=Services,%s",
+	    inv->app.domain, inv->app.domain_dn) == -1)
+		return NULL;
+	return dn;
 }
 
 const struct inv_sts *

@@ -115,6 +115,9 @@ int  inventory_read(struct inventory *inv, const char *root,
     const struct vmdir_login *login, const char *login_error);
 void inventory_free(struct inventory *inv);
 
+/* The STS tenant, cn=<domain>,cn=Tenants,cn=IdentityManager,cn=Services,DDN. */
+char *inventory_tenant_dn(const struct inventory *inv);
+
 /* The highest-N credential, the one the identity service uses, or NULL. */
 const struct inv_sts *inventory_active_sts(const struct inventory *inv);
 

@@ -47,6 +47,23 @@ sts_rows(const struct inv_sts *s, row_fn fn, void *arg)
 	return 0;
 }
 
+/* One vmdir entry holding (at most) one certificate. */
+static int
+vmdir_row(row_fn fn, void *arg, const char *group, const char *kind,
+    const char *dn, X509 *x, const char *bad)
+{
+	struct row r;
+
+	memset(&r, 0, sizeof(r));
+	r.source = "vmdir";
+	r.group = group;
+	r.place = dn;
+	r.kind = kind;
+	r.x = x;
+	r.bad = bad;
+	return fn(&r, arg);
+}
+
 /* Calls fn for every certificate (and dateless entry) of the inventory. */
 static int
 each_row(const struct inventory *inv, row_fn fn, void *arg)
@@ -76,39 +93,21 @@ each_row(const struct inventory *inv, row_fn fn, void *arg)
 	for (i = 0; i < inv->nsts; i++)
 		if (sts_rows(&inv->sts[i], fn, arg) == -1)
 			goto out;
-	for (i = 0; i < inv->nprincipals; i++) {
-		memset(&r, 0, sizeof(r));
-		r.source = "vmdir";
-		r.group = "ServicePrincipals";
-		r.place = inv->principals[i].dn;
-		r.kind = "ServicePrincipal";
-		r.x = inv->principals[i].cert;
-		r.bad = inv->principals[i].bad;
-		if (fn(&r, arg) == -1)
+	for (i = 0; i < inv->nprincipals; i++)
+		if (vmdir_row(fn, arg, "ServicePrincipals", "ServicePrincipal",
+		    inv->principals[i].dn, inv->principals[i].cert,
+		    inv->principals[i].bad) == -1)
 			goto out;
-	}
-	for (i = 0; i < inv->nendpoints; i++) {
-		memset(&r, 0, sizeof(r));
-		r.source = "vmdir";
-		r.group = "LookupService";
-		r.place = inv->endpoints[i].dn;
-		r.kind = "EndpointSslTrust";
-		r.x = inv->endpoints[i].trust;
-		r.bad = inv->endpoints[i].bad;
-		if (fn(&r, arg) == -1)
+	for (i = 0; i < inv->nendpoints; i++)
+		if (vmdir_row(fn, arg, "LookupService", "EndpointSslTrust",
+		    inv->endpoints[i].dn, inv->endpoints[i].trust,
+		    inv->endpoints[i].bad) == -1)
 			goto out;
-	}
-	for (i = 0; i < inv->ncas; i++) {
-		memset(&r, 0, sizeof(r));
-		r.source = "vmdir";
-		r.group = "Certificate-Authorities";
-		r.place = inv->cas[i].dn;
-		r.kind = "CertificateAuthority";
-		r.x = inv->cas[i].cert;
-		r.bad = inv->cas[i].bad;
-		if (fn(&r, arg) == -1)
+	for (i = 0; i < inv->ncas; i++)
+		if (vmdir_row(fn, arg, "Certificate-Authorities",
+		    "CertificateAuthority", inv->cas[i].dn, inv->cas[i].cert,
+		    inv->cas[i].bad) == -1)
 			goto out;
-	}
 	for (j = 0; inv->vmca_root != NULL && j < sk_X509_num(inv->vmca_root);
 	    j++) {
 		memset(&r, 0, sizeof(r));

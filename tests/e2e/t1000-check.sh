@@ -149,6 +149,24 @@ test_expect 'article-vcsa1: its expired trusted root, in VECS and in vmdir' '
 	grep -q "TRUSTED_ROOTS/cb5a495d34f3f2f75d357b47aac3799346665258" "$T/article-vcsa1.json"
 '
 
+test_expect 'crl-bloat: CRL_BLOAT, and exactly the expired roots openssl finds' '
+	lab=$T/bloat && lab_create "$lab" --scenario crl-bloat --roots 12 --crls 40 >/dev/null &&
+	labctl start "$lab" >/dev/null 2>&1 &&
+	rc=0 && "$VC" --root "$lab" check --json >bloat.json || rc=$?
+	expect_eq 2 "$rc" &&
+	jq -r ".findings[] | select(.code == \"CRL_BLOAT\") | \"\(.severity) \(.place)\"" bloat.json >got &&
+	expect_eq "WARNING TRUSTED_ROOT_CRLS" "$(cat got)" &&
+	v=$lab/usr/lib/vmware-vmafd/bin/vecs-cli &&
+	$v entry list --store TRUSTED_ROOTS --aliases | tail -n +2 | while read -r a; do
+		$v entry getcert --store TRUSTED_ROOTS --alias "$a" |
+		    openssl x509 -noout -checkend 0 >/dev/null || echo "TRUSTED_ROOTS/$a"
+	done | sort >want &&
+	[ -s want ] &&
+	jq -r ".findings[] | select(.code == \"ROOT_EXPIRED\") | .place" bloat.json |
+	    grep "^TRUSTED_ROOTS/" | sort >got &&
+	diff -u want got
+'
+
 # The sources failing, one at a time, on a healthy lab.
 H=$T/healthy
 ADMIN="cn=Administrator,cn=Users,dc=vsphere,dc=local"
@@ -225,6 +243,60 @@ test_expect 'a garbage PEM in a store: UNPARSEABLE on STORE/ALIAS, the rest repo
 	expect_eq "UNPARSEABLE CRITICAL vpxd/vpxd" "$(cat got)" &&
 	jq -r ".findings[0].message" out.json | grep -q "Private Key entry: damaged PEM certificate" &&
 	jq -e "[.certificates[] | select(.status == \"OK\")] | length > 20" out.json >/dev/null
+'
+
+test_expect 'no STS credential at all: STS_NO_CREDENTIAL on the tenant' '
+	lab=$T/nocred && lab_create "$lab" --scenario healthy >/dev/null && labctl start "$lab" >/dev/null &&
+	u=$(uri_of "$lab") && pw=$lab/var/lib/vmware-lab/admin.password &&
+	ldapdelete -x -H "$u" -D "$ADMIN" -y "$pw" "cn=TenantCredential-1,$TC" &&
+	rc=0 && "$VC" --root "$lab" check --json >out.json || rc=$?
+	expect_eq 2 "$rc" &&
+	findings "$lab" out.json >got &&
+	printf "STS_NO_CREDENTIAL CRITICAL %s\nSTS_STALE_CHAIN WARNING cn=TrustedCertChain-1,cn=TrustedCertificateChains,%s\n" \
+	    "$TC" "$TC" | sort >want &&
+	diff -u want got
+'
+
+test_expect 'an STS key that matches none of its certificates: KEY_MISMATCH on the credential' '
+	lab=$T/nokey && lab_create "$lab" --scenario healthy >/dev/null && labctl start "$lab" >/dev/null &&
+	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:1024 -outform DER -out other.der 2>/dev/null &&
+	printf "dn: cn=TenantCredential-1,%s\nchangetype: modify\nreplace: vmwSTSPrivateKey\nvmwSTSPrivateKey:< file://%s/other.der\n" \
+	    "$TC" "$PWD" >k.ldif &&
+	ldapmodify -x -H "$(uri_of "$lab")" -D "$ADMIN" -y "$lab/var/lib/vmware-lab/admin.password" -f k.ldif >/dev/null &&
+	rc=0 && "$VC" --root "$lab" check --json >out.json || rc=$?
+	expect_eq 2 "$rc" &&
+	findings "$lab" out.json >got &&
+	expect_eq "KEY_MISMATCH CRITICAL cn=TenantCredential-1,$TC" "$(cat got)"
+'
+
+test_expect 'the VMCA root removed from TRUSTED_ROOTS: CHAIN_UNTRUSTED for everything it signed' '
+	lab=$T/noroot && lab_create "$lab" --scenario healthy >/dev/null && labctl start "$lab" >/dev/null &&
+	v=$lab/usr/lib/vmware-vmafd/bin/vecs-cli &&
+	a=$($v entry list --store TRUSTED_ROOTS --aliases | tail -n +2) &&
+	$v entry delete --store TRUSTED_ROOTS --alias "$a" -y >/dev/null &&
+	rc=0 && "$VC" --root "$lab" check --json >out.json || rc=$?
+	expect_eq 2 "$rc" &&
+	findings "$lab" out.json >got &&
+	sort >want <<-EOF &&
+	CHAIN_UNTRUSTED CRITICAL MACHINE_SSL_CERT/__MACHINE_CERT
+	CHAIN_UNTRUSTED CRITICAL machine/machine
+	CHAIN_UNTRUSTED CRITICAL vsphere-webclient/vsphere-webclient
+	CHAIN_UNTRUSTED CRITICAL vpxd/vpxd
+	CHAIN_UNTRUSTED CRITICAL vpxd-extension/vpxd-extension
+	CHAIN_UNTRUSTED CRITICAL hvc/hvc
+	CHAIN_UNTRUSTED CRITICAL wcp/wcp
+	CHAIN_UNTRUSTED CRITICAL data-encipherment/data-encipherment
+	CHAIN_UNTRUSTED CRITICAL cn=TenantCredential-1,$TC
+	EOF
+	diff -u want got
+'
+
+test_expect 'before the certificates were issued: NOT_YET_VALID' '
+	rc=0 && "$VC" --root "$H" check --at 2001-01-01 --json >out.json || rc=$?
+	expect_eq 2 "$rc" &&
+	jq -r ".findings[].code" out.json | sort -u >got &&
+	expect_eq NOT_YET_VALID "$(cat got)" &&
+	jq -e "[.findings[] | select(.place == \"MACHINE_SSL_CERT/__MACHINE_CERT\")] | length == 1" out.json >/dev/null
 '
 
 test_expect '--at moves the evaluation; --warn-days and --crit-days set the thresholds' '
