@@ -27,12 +27,13 @@ LAB_COMMON = $(B)/obj/lab/labutil.o $(B)/obj/lab/vecsdb.o
 LAB_PROGS  = $(B)/lab/vecs-cli $(B)/lab/vmafd-cli $(B)/lab/lwregshell \
              $(B)/lab/service-control $(B)/lab/labgen
 ENGINE_OBJS = $(B)/obj/engine/main.o $(B)/obj/engine/cmd_check.o \
-              $(ENGINE_LIB)
+              $(B)/obj/engine/cmd_plan.o $(ENGINE_LIB)
 ENGINE_LIB  = $(B)/obj/engine/buf.o $(B)/obj/engine/proc.o \
               $(B)/obj/engine/cert.o $(B)/obj/engine/vmdir.o \
               $(B)/obj/engine/appliance.o $(B)/obj/engine/vecs.o \
               $(B)/obj/engine/inventory.o $(B)/obj/engine/findings.o \
-              $(B)/obj/engine/config.o $(B)/obj/engine/report.o
+              $(B)/obj/engine/config.o $(B)/obj/engine/report.o \
+              $(B)/obj/plans/plan.o
 UNIT_TESTS  = $(B)/tests/test_labutil $(B)/tests/test_engine
 
 all: $(B)/vcrotate $(LAB_PROGS)
@@ -44,10 +45,15 @@ $(B)/obj/lab/%.o: tests/lab/src/%.c tests/lab/src/*.h
 	@echo "  CC      $@"
 	@$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(B)/obj/engine/%.o: engine/%.c engine/*.h
+$(B)/obj/engine/%.o: engine/%.c engine/*.h plans/*.h
 	@mkdir -p $(@D)
 	@echo "  CC      $@"
-	@$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	@$(CC) $(ALL_CFLAGS) -Iengine -Iplans -c -o $@ $<
+
+$(B)/obj/plans/%.o: plans/%.c engine/*.h plans/*.h
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	@$(CC) $(ALL_CFLAGS) -Iengine -c -o $@ $<
 
 $(B)/lab/%: $(B)/obj/lab/%.o $(LAB_COMMON)
 	@mkdir -p $(@D)
@@ -57,7 +63,7 @@ $(B)/lab/%: $(B)/obj/lab/%.o $(LAB_COMMON)
 $(B)/obj/tests/%.o: tests/unit/%.c tests/lab/src/*.h engine/*.h
 	@mkdir -p $(@D)
 	@echo "  CC      $@"
-	@$(CC) $(ALL_CFLAGS) -Itests/lab/src -Iengine $(shell pkg-config --cflags cmocka) -c -o $@ $<
+	@$(CC) $(ALL_CFLAGS) -Itests/lab/src -Iengine -Iplans $(shell pkg-config --cflags cmocka) -c -o $@ $<
 
 $(B)/tests/test_labutil: $(B)/obj/tests/test_labutil.o $(LAB_COMMON)
 	@mkdir -p $(@D)

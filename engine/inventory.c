@@ -2,6 +2,8 @@
  * inventory.c - reads every certificate on the appliance. See inventory.h.
  */
 #include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -17,6 +19,83 @@ const char *const solution_users[] = {
 	NULL
 };
 
+
+static void
+digest_hex(EVP_MD_CTX *ctx, char out[DIGEST_LEN])
+{
+	unsigned char d[EVP_MAX_MD_SIZE];
+	unsigned int n = 0, i;
+	char	*p = out;
+
+	EVP_DigestFinal_ex(ctx, d, &n);
+	p += sprintf(p, "sha256:");
+	for (i = 0; i < n && i < 32; i++)
+		p += sprintf(p, "%02x", d[i]);
+}
+
+void
+inventory_digest_bytes(const void *data, size_t len, char out[DIGEST_LEN])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+	out[0] = '\0';
+	if (ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
+	    EVP_DigestUpdate(ctx, data, len))
+		digest_hex(ctx, out);
+	EVP_MD_CTX_free(ctx);
+}
+
+void
+inventory_digest_vecs(const char *type_name, const char *pem, size_t len,
+    char out[DIGEST_LEN])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+	out[0] = '\0';
+	if (ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
+	    EVP_DigestUpdate(ctx, type_name, strlen(type_name) + 1) &&
+	    EVP_DigestUpdate(ctx, pem, len))
+		digest_hex(ctx, out);
+	EVP_MD_CTX_free(ctx);
+}
+
+static void
+digest_u64(EVP_MD_CTX *ctx, uint64_t v)
+{
+	unsigned char b[8];
+	int	 i;
+
+	for (i = 7; i >= 0; i--, v >>= 8)
+		b[i] = (unsigned char)(v & 0xff);
+	EVP_DigestUpdate(ctx, b, sizeof(b));
+}
+
+void
+inventory_digest_entry(const struct vmdir_entry *e, const char *const *attrs,
+    char out[DIGEST_LEN])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	const struct vmdir_attr *a;
+	size_t	 i, j;
+
+	out[0] = '\0';
+	if (ctx == NULL || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL))
+		goto out;
+	/* Lengths make the encoding unambiguous; values keep their order,
+	 * which matters for a certificate chain. */
+	for (i = 0; attrs[i] != NULL; i++) {
+		a = vmdir_entry_attr(e, attrs[i]);
+		EVP_DigestUpdate(ctx, attrs[i], strlen(attrs[i]) + 1);
+		digest_u64(ctx, a != NULL ? a->nvalues : 0);
+		for (j = 0; a != NULL && j < a->nvalues; j++) {
+			digest_u64(ctx, a->values[j].len);
+			EVP_DigestUpdate(ctx, a->values[j].data, a->values[j].len);
+		}
+	}
+	digest_hex(ctx, out);
+out:
+	EVP_MD_CTX_free(ctx);
+}
 
 static void
 add_error(struct buf *b, const char *msg)
@@ -105,6 +184,8 @@ read_store(struct inventory *inv, const char *store)
 		l.items[i].alias = l.items[i].type_name = l.items[i].pem = NULL;
 		if (e->store == NULL)
 			return -1;
+		inventory_digest_vecs(e->type_name, e->pem, e->pem_len,
+		    e->digest);
 		switch (e->type) {
 		case VECS_PRIVATE_KEY:
 		case VECS_TRUSTED_CERT:
@@ -253,6 +334,15 @@ sts_cmp(const void *a, const void *b)
 	return (x->n > y->n) - (x->n < y->n);
 }
 
+/* The attributes whose values a digest covers, per kind of entry. */
+static const char *const sts_digested[] = { "userCertificate", NULL };
+static const char *const principal_digested[] = { "userCertificate",
+    "vmwSTSSubjectDN", NULL };
+static const char *const endpoint_digested[] = { "vmwLKUPURI",
+    "vmwLKUPEndpointSslTrust", "vmwLKUPSslTrustAnchor", NULL };
+static const char *const ca_digested[] = { "cACertificate",
+    "certificateRevocationList", NULL };
+
 static int
 read_sts(struct inventory *inv, struct vmdir *vd, struct buf *err)
 {
@@ -288,6 +378,7 @@ read_sts(struct inventory *inv, struct vmdir *vd, struct buf *err)
 			continue;
 		inv->nsts++;
 		s->n = n;
+		inventory_digest_entry(e, sts_digested, s->digest);
 		if ((s->dn = strdup(e->dn)) == NULL ||
 		    (s->certs = sk_X509_new_null()) == NULL)
 			goto out;
@@ -371,6 +462,7 @@ read_principals(struct inventory *inv, struct vmdir *vd, struct buf *err)
 				goto out;
 			p->cert = first_der(e, "userCertificate",
 			    "no userCertificate", &p->bad);
+			inventory_digest_entry(e, principal_digested, p->digest);
 			break;
 		}
 	}
@@ -416,6 +508,7 @@ read_endpoints(struct inventory *inv, struct vmdir *vd, struct buf *err)
 		if ((ep->dn = strdup(e->dn)) == NULL ||
 		    (ep->uri = strdup(uri)) == NULL)
 			goto out;
+		inventory_digest_entry(e, endpoint_digested, ep->digest);
 		if ((t = vmdir_entry_attr(e, "vmwLKUPEndpointSslTrust")) != NULL &&
 		    t->nvalues > 0) {
 			der = b64_decode(t->values[0].data, t->values[0].len,
@@ -461,6 +554,7 @@ read_cas(struct inventory *inv, struct vmdir *vd, struct buf *err)
 
 		if ((ca->dn = strdup(e->dn)) == NULL)
 			goto out;
+		inventory_digest_entry(e, ca_digested, ca->digest);
 		if ((crl = vmdir_entry_attr(e, "certificateRevocationList")))
 			ca->ncrls = crl->nvalues;
 		ca->cert = first_der(e, "cACertificate", "no cACertificate",
@@ -535,6 +629,7 @@ read_vmca(struct inventory *inv)
 		goto out;
 	}
 	fclose(f);
+	inventory_digest_bytes(buf, strlen(buf), inv->vmca_digest);
 	if (cert_parse_pem_chain(buf, strlen(buf), &inv->vmca_root, &why) == -1) {
 		buf_printf(&inv->vmca_error, "%s: %s", path, why);
 		goto out;

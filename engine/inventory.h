@@ -28,6 +28,15 @@ struct vmdir_login {
 	char	*password;
 };
 
+/*
+ * Each item carries a digest of its current content, "sha256:<hex>": for a
+ * VECS entry over its type and certificate text as vecs-cli lists it, for a
+ * vmdir entry over its certificate-bearing attributes (never a private key),
+ * for the VMCA root over root.cer. A plan records them; apply refuses to run
+ * when one has changed since (inventory_digest_*() compute them the same way).
+ */
+#define DIGEST_LEN 72
+
 struct inv_vecs_entry {
 	char		*store;
 	char		*alias;
@@ -39,6 +48,7 @@ struct inv_vecs_entry {
 	const char	*bad;		/* why the entry is not what its type says */
 	int		 key_match;	/* Private Key: 1 yes, 0 no, -1 unknown */
 	const char	*key_error;	/* when key_match is -1 */
+	char		 digest[DIGEST_LEN];
 };
 
 struct inv_sts {
@@ -49,6 +59,7 @@ struct inv_sts {
 	size_t		 bad_values;	/* values that are not DER certificates */
 	X509		*leaf;		/* credential: the cert matching the key */
 	int		 has_key;	/* the key parsed */
+	char		 digest[DIGEST_LEN];
 };
 
 struct inv_principal {
@@ -57,6 +68,7 @@ struct inv_principal {
 	X509	*cert;			/* NULL: absent or bad */
 	const char *bad;
 	char	*subject_dn;		/* vmwSTSSubjectDN */
+	char	 digest[DIGEST_LEN];
 };
 
 struct inv_endpoint {
@@ -65,6 +77,7 @@ struct inv_endpoint {
 	X509	*trust;			/* NULL: absent or bad */
 	const char *bad;
 	int	 legacy;		/* vmwLKUPSslTrustAnchor */
+	char	 digest[DIGEST_LEN];
 };
 
 struct inv_ca {
@@ -72,6 +85,7 @@ struct inv_ca {
 	X509	*cert;
 	const char *bad;
 	size_t	 ncrls;
+	char	 digest[DIGEST_LEN];
 };
 
 struct inventory {
@@ -97,6 +111,7 @@ struct inventory {
 
 	STACK_OF(X509)		*vmca_root;	/* root.cer, NULL if unreadable */
 	int			 vmca_key_match;/* 1, 0, -1 unknown */
+	char			 vmca_digest[DIGEST_LEN];
 	struct buf		 vmca_error;
 
 	STACK_OF(X509)		*trusted;	/* TRUSTED_ROOTS certificates */
@@ -124,6 +139,17 @@ const struct inv_sts *inventory_active_sts(const struct inventory *inv);
 /* The VECS entry STORE/ALIAS, or NULL. */
 const struct inv_vecs_entry *inventory_vecs(const struct inventory *inv,
     const char *store, const char *alias);
+
+/* Digests (see DIGEST_LEN): of bytes, and of the values of the named
+ * attributes of an LDAP entry (each attribute: name, count, then each value
+ * with its length). */
+struct vmdir_entry;
+void inventory_digest_bytes(const void *data, size_t len,
+    char out[DIGEST_LEN]);
+void inventory_digest_vecs(const char *type_name, const char *pem, size_t len,
+    char out[DIGEST_LEN]);
+void inventory_digest_entry(const struct vmdir_entry *e,
+    const char *const *attrs, char out[DIGEST_LEN]);
 
 /* "https://Host:443/x" -> host "Host" (malloc'd) or NULL. */
 char *uri_host(const char *uri);

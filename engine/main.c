@@ -15,6 +15,7 @@ static const struct command {
 	const char	*summary;
 } commands[] = {
 	{ "check", cmd_check, "report every certificate and what is wrong" },
+	{ "plan", cmd_plan, "an ordered replacement plan to review" },
 };
 
 static void

@@ -1,0 +1,257 @@
+/*
+ * cmd_plan.c - vcrotate plan: an ordered replacement plan, from the check
+ * findings, that a person reviews and `apply' carries out exactly; and
+ * vcrotate plan show FILE, which checks a plan file and renders it.
+ *
+ * Exit: 0 a plan was made (or shown), 2 nothing to do, 1 the appliance could
+ * not be read completely or the plan file is refused, 64 bad usage.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "commands.h"
+#include "plan.h"
+
+#define PLAN_NOTHING 2
+#define PLAN_FAILED  1
+
+static const char usage_text[] =
+    "usage: vcrotate [--root DIR] plan [--renew-within DAYS]\n"
+    "                [--scope all|root|sts|solution-users|machine-ssl]\n"
+    "                [--reset-all] [--san NAME ...] [--key-bits 2048|3072|4096]\n"
+    "                [--validity-days N] [--prune-expired-roots] [--at DATE]\n"
+    "                [-o FILE] [--json]\n"
+    "       vcrotate [--root DIR] plan show FILE\n";
+
+static int
+usage(void)
+{
+	fputs(usage_text, stderr);
+	return EXIT_USAGE;
+}
+
+/* Refuses an inventory with a part missing: a plan must see everything. */
+static int
+complete(const struct inventory *inv)
+{
+	const struct {
+		const char	 *what;
+		const struct buf *b;
+	} src[] = {
+		{ "the appliance identity", &inv->identity_error },
+		{ "VECS", &inv->vecs_error },
+		{ "vmdir", &inv->vmdir_error },
+		{ "the VMCA root", &inv->vmca_error },
+	};
+	size_t	 i;
+	int	 ok = 1;
+
+	for (i = 0; i < sizeof(src) / sizeof(src[0]); i++)
+		if (src[i].b->len > 0) {
+			fprintf(stderr, "vcrotate plan: cannot read %s: %s\n",
+			    src[i].what, buf_str(src[i].b));
+			ok = 0;
+		}
+	if (!ok)
+		fprintf(stderr, "vcrotate plan: no plan made: a plan must "
+		    "see the whole appliance (see vcrotate check)\n");
+	return ok;
+}
+
+static int
+cmd_plan_show(int argc, char *argv[], struct config *cfg)
+{
+	struct appliance app;
+	struct buf err = BUF_INIT;
+	json_t	*plan = NULL;
+	const char *file = NULL;
+	int	 i, r, ret = PLAN_FAILED;
+
+	for (i = 1; i < argc; i++) {
+		if ((r = config_option(cfg, argc, argv, &i)) == -1)
+			return usage();
+		if (r == 1)
+			continue;
+		if (file != NULL || argv[i][0] == '-')
+			return usage();
+		file = argv[i];
+	}
+	if (file == NULL)
+		return usage();
+	memset(&app, 0, sizeof(app));
+	if ((plan = plan_load(file, &err)) == NULL) {
+		fprintf(stderr, "vcrotate plan show: %s\n", buf_str(&err));
+		goto out;
+	}
+	if (cfg->root == NULL && (cfg->root = strdup("/")) == NULL)
+		goto out;
+	if (appliance_identify(&app, cfg->root, &err) == -1 ||
+	    plan_check_appliance(plan, &app, &err) == -1) {
+		fprintf(stderr, "vcrotate plan show: %s: %s\n", file,
+		    buf_str(&err));
+		goto out;
+	}
+	if (plan_render(stdout, plan) == 0)
+		ret = 0;
+out:
+	appliance_free(&app);
+	json_decref(plan);
+	buf_free(&err);
+	return ret;
+}
+
+int
+cmd_plan(int argc, char *argv[], struct config *cfg)
+{
+	struct plan_policy pol;
+	struct inventory inv;
+	struct vmdir_login login = { NULL, NULL, NULL };
+	struct buf err = BUF_INIT, login_err = BUF_INIT;
+	const char **san = NULL, *out_file = NULL;
+	json_t	*plan = NULL;
+	int	 i, r, d, json = 0, nothing = 0, have_inv = 0;
+	int	 ret = PLAN_FAILED;
+
+	if (argc > 1 && strcmp(argv[1], "show") == 0)
+		return cmd_plan_show(argc - 1, argv + 1, cfg);
+	memset(&pol, 0, sizeof(pol));
+	pol.at = time(NULL);
+	pol.renew_within = 30;
+	pol.scope = SCOPE_ALL;
+	pol.key_bits = 2048;
+	pol.validity_days = 730;
+	if ((san = calloc((size_t)argc, sizeof(*san))) == NULL)
+		goto out;
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if ((r = config_option(cfg, argc, argv, &i)) == -1) {
+			ret = usage();
+			goto out;
+		}
+		if (r == 1)
+			continue;
+		if (strcmp(a, "--json") == 0)
+			json = 1;
+		else if (strcmp(a, "--reset-all") == 0)
+			pol.reset_all = 1;
+		else if (strcmp(a, "--prune-expired-roots") == 0)
+			pol.prune_expired_roots = 1;
+		else if (v == NULL) {
+			ret = usage();
+			goto out;
+		} else if (strcmp(a, "-o") == 0) {
+			out_file = v;
+			i++;
+		} else if (strcmp(a, "--san") == 0) {
+			if (*v == '\0' || strspn(v, "abcdefghijklmnopqrstuvwxyz"
+			    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-*") !=
+			    strlen(v)) {
+				fprintf(stderr, "vcrotate plan: --san %s: not a "
+				    "DNS name\n", v);
+				ret = EXIT_USAGE;
+				goto out;
+			}
+			san[pol.nsan++] = v;
+			i++;
+		} else if (strcmp(a, "--scope") == 0) {
+			if ((d = plan_scope_parse(v)) < 0) {
+				fprintf(stderr, "vcrotate plan: unknown scope "
+				    "'%s' (all, root, sts, solution-users, "
+				    "machine-ssl)\n", v);
+				ret = EXIT_USAGE;
+				goto out;
+			}
+			pol.scope = (enum plan_scope)d;
+			i++;
+		} else if (strcmp(a, "--renew-within") == 0 ||
+		    strcmp(a, "--validity-days") == 0 ||
+		    strcmp(a, "--key-bits") == 0) {
+			d = parse_days(v);
+			if (d < 0 || (a[2] == 'k' && d != 2048 && d != 3072 &&
+			    d != 4096) || (a[2] == 'v' && (d < 1 || d > 3650))) {
+				fprintf(stderr, "vcrotate plan: %s %s: %s\n", a,
+				    v, a[2] == 'k' ? "2048, 3072 or 4096" :
+				    a[2] == 'v' ? "a number of days from 1 to "
+				    "3650" : "a number of days");
+				ret = EXIT_USAGE;
+				goto out;
+			}
+			if (a[2] == 'r')
+				pol.renew_within = d;
+			else if (a[2] == 'v')
+				pol.validity_days = d;
+			else
+				pol.key_bits = d;
+			i++;
+		} else if (strcmp(a, "--at") == 0) {
+			if (parse_time(v, &pol.at) == -1) {
+				fprintf(stderr, "vcrotate plan: --at: cannot "
+				    "read '%s' as a date\n", v);
+				ret = EXIT_USAGE;
+				goto out;
+			}
+			i++;
+		} else {
+			ret = usage();
+			goto out;
+		}
+	}
+	pol.san = san;
+	cfg->warn_days = cfg->crit_days = -1;
+	if (config_load(cfg, &err) == -1) {
+		fprintf(stderr, "vcrotate plan: %s\n", buf_str(&err));
+		goto out;
+	}
+	if (config_login(cfg, &login, &login_err) == -1) {
+		fprintf(stderr, "vcrotate plan: %s\n", buf_str(&login_err));
+		goto out;
+	}
+	if (inventory_read(&inv, cfg->root, &login, NULL) == -1) {
+		fprintf(stderr, "vcrotate plan: out of memory\n");
+		goto out;
+	}
+	have_inv = 1;
+	if (!complete(&inv))
+		goto out;
+	if ((plan = plan_build(&inv, &pol, &nothing)) == NULL) {
+		if (nothing) {
+			/* On stderr with --json: stdout stays a document. */
+			fprintf(json ? stderr : stdout, "nothing to do: no "
+			    "certificate expires within %d days and nothing "
+			    "is inconsistent\n", pol.renew_within);
+			ret = PLAN_NOTHING;
+		} else
+			fprintf(stderr, "vcrotate plan: out of memory\n");
+		goto out;
+	}
+	if (out_file != NULL && plan_write(out_file, plan, &err) == -1) {
+		fprintf(stderr, "vcrotate plan: cannot write the plan: %s\n",
+		    buf_str(&err));
+		goto out;
+	}
+	if (json) {
+		if (json_dumpf(plan, stdout, JSON_INDENT(2) |
+		    JSON_PRESERVE_ORDER) == -1)
+			goto out;
+		putchar('\n');
+	} else {
+		if (plan_render(stdout, plan) == -1)
+			goto out;
+		if (out_file != NULL)
+			printf("Plan written to %s. Review it with: vcrotate "
+			    "plan show %s\n", out_file, out_file);
+	}
+	ret = fflush(stdout) == 0 ? 0 : PLAN_FAILED;
+out:
+	json_decref(plan);
+	if (have_inv)
+		inventory_free(&inv);
+	vmdir_login_free(&login);
+	buf_free(&err);
+	buf_free(&login_err);
+	free(san);
+	return ret;
+}

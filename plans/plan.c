@@ -1,0 +1,1084 @@
+/*
+ * plan.c - builds, seals, loads, checks and renders replacement plans.
+ * See plan.h and docs/plans.md.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "cert.h"
+#include "findings.h"
+#include "plan.h"
+
+#define ROOT_VALIDITY_DAYS 3650
+#define VMCA_ROOT_FILE	"/var/lib/vmware/vmca/root.cer"
+#define VMCA_KEY_FILE	"/var/lib/vmware/vmca/privatekey.pem"
+
+static const char *const scope_names[] = {
+	"all", "root", "sts", "solution-users", "machine-ssl", NULL
+};
+
+int
+plan_scope_parse(const char *s)
+{
+	int	 i;
+
+	for (i = 0; scope_names[i] != NULL; i++)
+		if (strcmp(s, scope_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+const char *
+plan_scope_name(enum plan_scope s)
+{
+	return scope_names[s];
+}
+
+/* ---- building ---- */
+
+/* The groups a finding can belong to, in plan order. */
+enum group {
+	G_ROOT, G_STS, G_SOLUTION, G_MACHINE_SSL, G_TRUST, G_PRUNE, G_NONE,
+};
+
+struct build {
+	const struct inventory	*inv;
+	const struct plan_policy *pol;
+	struct findings		 f;
+	json_t			*steps;
+	int			 oom;
+	int			 reset;		/* VMCA root regenerated */
+	time_t			 not_after_max;	/* of new leaves */
+	int			 planned[G_NONE];	/* groups with a step */
+	int			 planned_sol[8];	/* per solution_users[] */
+};
+
+static json_t *
+jtime(time_t t)
+{
+	char	 s[32];
+
+	cert_time_iso(t, s, sizeof(s));
+	return json_string(s);
+}
+
+static int
+is_sts_dn(const struct inventory *inv, const char *place)
+{
+	char	*tenant = inventory_tenant_dn(inv);
+	size_t	 tl, pl = strlen(place);
+	int	 in;
+
+	if (tenant == NULL)
+		return 0;
+	tl = strlen(tenant);
+	/* The tenant itself (STS_NO_CREDENTIAL) or an entry below it. */
+	in = pl >= tl && strcasecmp(place + pl - tl, tenant) == 0;
+	free(tenant);
+	return in;
+}
+
+/* The solution user a place belongs to (VECS sol/sol or its principal). */
+static const char *
+solution_of(const struct inventory *inv, const char *place)
+{
+	size_t	 i, n;
+
+	for (i = 0; solution_users[i] != NULL; i++) {
+		n = strlen(solution_users[i]);
+		if (strncmp(place, solution_users[i], n) == 0 &&
+		    place[n] == '/' && strcmp(place + n + 1,
+		    solution_users[i]) == 0)
+			return solution_users[i];
+	}
+	for (i = 0; i < inv->nprincipals; i++)
+		if (strcmp(place, inv->principals[i].dn) == 0)
+			return inv->principals[i].solution;
+	return NULL;
+}
+
+static enum group
+group_of(const struct inventory *inv, const struct finding *f)
+{
+	if (strcmp(f->place, VMCA_ROOT_FILE) == 0)
+		return G_ROOT;
+	if (strcmp(f->code, "TRUST_ANCHOR_STALE") == 0)
+		return G_TRUST;
+	if (strcmp(f->place, "MACHINE_SSL_CERT/__MACHINE_CERT") == 0 ||
+	    strcmp(f->place, "STS_INTERNAL_SSL_CERT/__MACHINE_CERT") == 0)
+		return G_MACHINE_SSL;
+	if (is_sts_dn(inv, f->place))
+		return G_STS;
+	if (solution_of(inv, f->place) != NULL)
+		return G_SOLUTION;
+	if (strcmp(f->code, "ROOT_EXPIRED") == 0)
+		return G_PRUNE;
+	return G_NONE;
+}
+
+static int
+in_scope(const struct plan_policy *pol, enum group g)
+{
+	switch (pol->scope) {
+	case SCOPE_ALL:
+	case SCOPE_ROOT:
+		return 1;
+	case SCOPE_STS:
+		return g == G_STS;
+	case SCOPE_SOLUTION_USERS:
+		return g == G_SOLUTION;
+	case SCOPE_MACHINE_SSL:
+		return g == G_MACHINE_SSL || g == G_TRUST;
+	}
+	return 0;
+}
+
+/* "CODE place: message" for every finding of group g (and solution sol). */
+static json_t *
+why_of(struct build *b, enum group g, const char *sol)
+{
+	json_t	*why = json_array();
+	size_t	 i;
+	char	*s;
+
+	for (i = 0; why != NULL && i < b->f.n; i++) {
+		const struct finding *f = &b->f.v[i];
+
+		if (group_of(b->inv, f) != g)
+			continue;
+		if (sol != NULL && strcmp(solution_of(b->inv, f->place),
+		    sol) != 0)
+			continue;
+		if (asprintf(&s, "%s %s: %s", f->code, f->place,
+		    f->message) == -1)
+			continue;
+		json_array_append_new(why, json_string(s));
+		free(s);
+	}
+	return why;
+}
+
+static json_t *
+target(const char *type, const char *place, const char *action,
+    const char *digest)
+{
+	json_t	*t = json_object();
+
+	json_object_set_new(t, "type", json_string(type));
+	json_object_set_new(t, "place", json_string(place));
+	json_object_set_new(t, "action", json_string(action));
+	json_object_set_new(t, "digest", digest != NULL && *digest ?
+	    json_string(digest) : json_null());
+	return t;
+}
+
+static json_t *
+vecs_target(const struct inventory *inv, const char *store, const char *alias,
+    const char *action)
+{
+	const struct inv_vecs_entry *e = inventory_vecs(inv, store, alias);
+	char	*place = vecs_place(store, alias);
+	json_t	*t;
+
+	t = target("vecs", place, e != NULL ? action : "add",
+	    e != NULL ? e->digest : NULL);
+	free(place);
+	return t;
+}
+
+static json_t *
+strings(const char *const *v)
+{
+	json_t	*a = json_array();
+
+	for (; *v != NULL; v++)
+		json_array_append_new(a, json_string(*v));
+	return a;
+}
+
+/* DC=vsphere, DC=local */
+static char *
+domain_rdns(const char *domain)
+{
+	struct buf b = BUF_INIT;
+	const char *p = domain, *dot;
+
+	for (;;) {
+		dot = strchr(p, '.');
+		buf_printf(&b, "%sDC=%.*s", b.len ? ", " : "",
+		    (int)(dot != NULL ? (size_t)(dot - p) : strlen(p)), p);
+		if (dot == NULL)
+			break;
+		p = dot + 1;
+	}
+	return buf_detach(&b);
+}
+
+static json_t *
+profile(struct build *b, const char *subject, int with_pnid,
+    const char *const *ku, const char *const *eku, int ca)
+{
+	const struct plan_policy *pol = b->pol;
+	json_t	*p = json_object(), *san = json_array();
+	char	*dns;
+	size_t	 i;
+
+	json_object_set_new(p, "subject", json_string(subject));
+	if (with_pnid) {
+		if (asprintf(&dns, "DNS:%s", b->inv->app.pnid) != -1) {
+			json_array_append_new(san, json_string(dns));
+			free(dns);
+		}
+	}
+	for (i = 0; with_pnid == 2 && i < pol->nsan; i++)
+		if (asprintf(&dns, "DNS:%s", pol->san[i]) != -1) {
+			json_array_append_new(san, json_string(dns));
+			free(dns);
+		}
+	json_object_set_new(p, "san", san);
+	json_object_set_new(p, "key_usage", strings(ku));
+	json_object_set_new(p, "extended_key_usage", strings(eku));
+	json_object_set_new(p, "ca", json_boolean(ca));
+	json_object_set_new(p, "key", json_pack("{s:s,s:i}", "type", "RSA",
+	    "bits", pol->key_bits));
+	json_object_set_new(p, "issuer", json_string(ca ? "self" :
+	    b->reset ? "the new VMCA root" : "the VMCA root"));
+	json_object_set_new(p, "validity_days", json_integer(ca ?
+	    ROOT_VALIDITY_DAYS : pol->validity_days));
+	json_object_set_new(p, "not_after_max", jtime(ca ?
+	    pol->at + (time_t)ROOT_VALIDITY_DAYS * 86400 : b->not_after_max));
+	return p;
+}
+
+static void
+add_step(struct build *b, const char *kind, const char *title, json_t *why,
+    json_t *prof, json_t *targets)
+{
+	json_t	*s = json_object();
+
+	if (s == NULL || why == NULL || targets == NULL) {
+		b->oom = 1;
+		json_decref(s);
+		json_decref(why);
+		json_decref(prof);
+		json_decref(targets);
+		return;
+	}
+	json_object_set_new(s, "n", json_integer(
+	    (json_int_t)json_array_size(b->steps) + 1));
+	json_object_set_new(s, "kind", json_string(kind));
+	json_object_set_new(s, "title", json_string(title));
+	json_object_set_new(s, "why", why);
+	json_object_set_new(s, "profile", prof != NULL ? prof : json_null());
+	json_object_set_new(s, "targets", targets);
+	json_array_append_new(b->steps, s);
+}
+
+static int
+group_has(struct build *b, enum group g, const char *sol)
+{
+	size_t	 i;
+
+	for (i = 0; i < b->f.n; i++)
+		if (group_of(b->inv, &b->f.v[i]) == g && (sol == NULL ||
+		    strcmp(solution_of(b->inv, b->f.v[i].place), sol) == 0))
+			return 1;
+	return 0;
+}
+
+static void
+step_root(struct build *b)
+{
+	static const char *const ku[] = { "keyCertSign", "cRLSign", NULL };
+	static const char *const none[] = { NULL };
+	const struct inventory *inv = b->inv;
+	json_t	*t = json_array();
+	char	*subject = NULL;
+
+	json_array_append_new(t, target("file", VMCA_ROOT_FILE, "replace",
+	    inv->vmca_digest));
+	json_array_append_new(t, target("file", VMCA_KEY_FILE, "replace",
+	    NULL));
+	json_array_append_new(t, target("vecs",
+	    "TRUSTED_ROOTS/(SHA-1 of the new root)", "add", NULL));
+	json_array_append_new(t, target("vmdir", "cn=(key id of the new root),"
+	    "cn=Certificate-Authorities,cn=Configuration", "add", NULL));
+	if (asprintf(&subject, "CN=CA, DC=%s, C=US, ST=California, O=%s, "
+	    "OU=VMware Engineering", inv->app.domain, inv->app.pnid) == -1)
+		subject = NULL;
+	add_step(b, "vmca_root", "regenerate the VMCA root, publish it to "
+	    "TRUSTED_ROOTS and vmdir, and reissue everything it signs",
+	    why_of(b, G_ROOT, NULL), profile(b, subject != NULL ? subject :
+	    "CN=CA", 0, ku, none, 1), t);
+	free(subject);
+}
+
+static void
+step_sts(struct build *b)
+{
+	static const char *const ku[] = { "digitalSignature", NULL };
+	static const char *const none[] = { NULL };
+	const struct inventory *inv = b->inv;
+	json_t	*t = json_array();
+	char	*tenant = inventory_tenant_dn(inv), *dn = NULL;
+	int	 have_cred = 0, have_chain = 0;
+	size_t	 i;
+
+	for (i = 0; i < inv->nsts; i++) {
+		const struct inv_sts *s = &inv->sts[i];
+
+		if (s->n == 1 && s->is_credential)
+			have_cred = 1;
+		if (s->n == 1 && !s->is_credential)
+			have_chain = 1;
+	}
+	/* The end state: exactly TenantCredential-1 and TrustedCertChain-1. */
+	if (asprintf(&dn, "cn=TenantCredential-1,%s", tenant) != -1) {
+		const struct inv_sts *s = NULL;
+
+		for (i = 0; i < inv->nsts; i++)
+			if (inv->sts[i].n == 1 && inv->sts[i].is_credential)
+				s = &inv->sts[i];
+		json_array_append_new(t, target("vmdir", dn, have_cred ?
+		    "replace" : "add", s != NULL ? s->digest : NULL));
+		free(dn);
+	}
+	if (asprintf(&dn, "cn=TrustedCertChain-1,cn=TrustedCertificateChains,"
+	    "%s", tenant) != -1) {
+		const struct inv_sts *s = NULL;
+
+		for (i = 0; i < inv->nsts; i++)
+			if (inv->sts[i].n == 1 && !inv->sts[i].is_credential)
+				s = &inv->sts[i];
+		json_array_append_new(t, target("vmdir", dn, have_chain ?
+		    "replace" : "add", s != NULL ? s->digest : NULL));
+		free(dn);
+	}
+	for (i = 0; i < inv->nsts; i++)
+		if (inv->sts[i].n != 1)
+			json_array_append_new(t, target("vmdir", inv->sts[i].dn,
+			    "delete", inv->sts[i].digest));
+	add_step(b, "sts", "a new STS signing credential; the stale ones "
+	    "removed", why_of(b, G_STS, NULL), profile(b, "CN=ssoserverSign",
+	    1, ku, none, 0), t);
+	free(tenant);
+}
+
+static void
+step_solution_user(struct build *b, const char *sol)
+{
+	static const char *const ku[] = { "digitalSignature",
+	    "keyEncipherment", NULL };
+	static const char *const ku_wcp[] = { "digitalSignature",
+	    "keyEncipherment", "dataEncipherment", NULL };
+	static const char *const none[] = { NULL };
+	const struct inventory *inv = b->inv;
+	const struct inv_principal *p = NULL;
+	json_t	*t = json_array();
+	char	*subject = NULL, *dcs = domain_rdns(inv->app.domain), *title;
+	size_t	 i;
+	int	 wcp = strcmp(sol, "wcp") == 0;
+
+	for (i = 0; i < inv->nprincipals; i++)
+		if (strcmp(inv->principals[i].solution, sol) == 0)
+			p = &inv->principals[i];
+	json_array_append_new(t, vecs_target(inv, sol, sol, "replace"));
+	if (p != NULL)
+		json_array_append_new(t, target("vmdir", p->dn, "replace",
+		    p->digest));
+	else {
+		char	*dn = NULL;
+
+		if (asprintf(&dn, "cn=%s-%s,cn=ServicePrincipals,%s", sol,
+		    inv->app.machine_id, inv->app.domain_dn) != -1) {
+			json_array_append_new(t, target("vmdir", dn, "add",
+			    NULL));
+			free(dn);
+		}
+	}
+	if (asprintf(&subject, "CN=%s, OU=mID-%s, %s", sol,
+	    inv->app.machine_id, dcs != NULL ? dcs : "") == -1)
+		subject = NULL;
+	if (asprintf(&title, "a new certificate for solution user %s, in "
+	    "VECS and vmdir", sol) == -1)
+		title = NULL;
+	add_step(b, "solution_user", title != NULL ? title : sol,
+	    why_of(b, G_SOLUTION, sol), profile(b, subject != NULL ? subject :
+	    sol, !wcp, wcp ? ku_wcp : ku, none, 0), t);
+	free(title);
+	free(subject);
+	free(dcs);
+}
+
+static void
+step_machine_ssl(struct build *b)
+{
+	static const char *const ku[] = { "digitalSignature",
+	    "keyEncipherment", NULL };
+	static const char *const eku[] = { "serverAuth", NULL };
+	const struct inventory *inv = b->inv;
+	json_t	*t = json_array();
+	char	*subject = NULL;
+
+	json_array_append_new(t, vecs_target(inv, "MACHINE_SSL_CERT",
+	    "__MACHINE_CERT", "replace"));
+	if (inventory_vecs(inv, "STS_INTERNAL_SSL_CERT", "__MACHINE_CERT"))
+		json_array_append_new(t, vecs_target(inv,
+		    "STS_INTERNAL_SSL_CERT", "__MACHINE_CERT", "replace"));
+	if (asprintf(&subject, "CN=%s", inv->app.pnid) == -1)
+		subject = NULL;
+	add_step(b, "machine_ssl", "a new Machine SSL certificate",
+	    why_of(b, G_MACHINE_SSL, NULL), profile(b, subject != NULL ?
+	    subject : "CN=?", 2, ku, eku, 0), t);
+	free(subject);
+}
+
+/* Endpoints of this PNID: all when the Machine SSL certificate changes,
+ * else the stale ones. */
+static void
+step_trust(struct build *b, int all)
+{
+	const struct inventory *inv = b->inv;
+	json_t	*t = json_array();
+	size_t	 i, k;
+
+	for (i = 0; i < inv->nendpoints; i++) {
+		int	 stale = 0;
+
+		for (k = 0; k < b->f.n; k++)
+			if (strcmp(b->f.v[k].code, "TRUST_ANCHOR_STALE") == 0 &&
+			    strcmp(b->f.v[k].place, inv->endpoints[i].dn) == 0)
+				stale = 1;
+		if (all || stale)
+			json_array_append_new(t, target("vmdir",
+			    inv->endpoints[i].dn, "replace",
+			    inv->endpoints[i].digest));
+	}
+	if (json_array_size(t) == 0) {
+		json_decref(t);
+		return;
+	}
+	add_step(b, "trust_anchors", all ? "every Lookup Service endpoint of "
+	    "this node trusts the new Machine SSL certificate" :
+	    "the stale Lookup Service endpoints trust the Machine SSL "
+	    "certificate", why_of(b, G_TRUST, NULL), NULL, t);
+}
+
+/* Whether root issued a certificate still in use (outside BACKUP_STORE). */
+static int
+signs_live(const struct inventory *inv, X509 *root)
+{
+	const X509_NAME *sub = X509_get_subject_name(root);
+	size_t	 i;
+	int	 j;
+
+	for (i = 0; i < inv->nvecs; i++) {
+		const struct inv_vecs_entry *e = &inv->vecs[i];
+
+		if (e->chain == NULL || strcmp(e->store, BACKUP_STORE) == 0 ||
+		    strcmp(e->store, "TRUSTED_ROOTS") == 0)
+			continue;
+		for (j = 0; j < sk_X509_num(e->chain); j++)
+			if (X509_NAME_cmp(sub, X509_get_issuer_name(
+			    sk_X509_value(e->chain, j))) == 0)
+				return 1;
+	}
+	for (i = 0; i < inv->nsts; i++)
+		for (j = 0; j < sk_X509_num(inv->sts[i].certs); j++)
+			if (!cert_is_self_signed(sk_X509_value(inv->sts[i].certs,
+			    j)) && X509_NAME_cmp(sub, X509_get_issuer_name(
+			    sk_X509_value(inv->sts[i].certs, j))) == 0)
+				return 1;
+	return 0;
+}
+
+static void
+step_prune(struct build *b)
+{
+	const struct inventory *inv = b->inv;
+	json_t	*t = json_array();
+	X509	*vmca = inv->vmca_root != NULL ?
+	    sk_X509_value(inv->vmca_root, 0) : NULL;
+	size_t	 i, k;
+
+	for (i = 0; i < inv->nvecs; i++) {
+		const struct inv_vecs_entry *e = &inv->vecs[i];
+		X509	*x;
+		char	*place;
+
+		if (strcmp(e->store, "TRUSTED_ROOTS") != 0 || e->chain == NULL)
+			continue;
+		x = sk_X509_value(e->chain, 0);
+		if (cert_not_after(x) >= b->pol->at ||
+		    (vmca != NULL && cert_equal(x, vmca)) ||
+		    signs_live(inv, x))
+			continue;
+		if ((place = vecs_place(e->store, e->alias)) == NULL)
+			continue;
+		json_array_append_new(t, target("vecs", place, "delete",
+		    e->digest));
+		free(place);
+		for (k = 0; k < inv->ncas; k++)
+			if (inv->cas[k].cert != NULL &&
+			    cert_equal(inv->cas[k].cert, x))
+				json_array_append_new(t, target("vmdir",
+				    inv->cas[k].dn, "delete",
+				    inv->cas[k].digest));
+	}
+	if (json_array_size(t) == 0) {
+		json_decref(t);
+		return;
+	}
+	add_step(b, "prune_roots", "remove expired trusted roots that sign "
+	    "nothing in use", why_of(b, G_PRUNE, NULL), NULL, t);
+}
+
+/* Findings the plan leaves alone, for the reviewer. */
+static json_t *
+left_alone(struct build *b)
+{
+	json_t	*a = json_array();
+	size_t	 i;
+	char	*s;
+
+	for (i = 0; i < b->f.n; i++) {
+		const struct finding *f = &b->f.v[i];
+		enum group g = group_of(b->inv, f);
+		const char *sol = g == G_SOLUTION ?
+		    solution_of(b->inv, f->place) : NULL;
+		int	 k, done = 0;
+
+		if (g == G_SOLUTION) {
+			for (k = 0; solution_users[k] != NULL; k++)
+				if (strcmp(solution_users[k], sol) == 0)
+					done = b->planned_sol[k];
+		} else if (g != G_NONE)
+			done = b->planned[g];
+		if (done)
+			continue;
+		if (asprintf(&s, "%s %s: %s", f->code, f->place,
+		    f->message) == -1)
+			continue;
+		json_array_append_new(a, json_string(s));
+		free(s);
+	}
+	return a;
+}
+
+json_t *
+plan_build(const struct inventory *inv, const struct plan_policy *pol,
+    int *nothing)
+{
+	struct build b;
+	struct policy fp = { pol->at, pol->renew_within, pol->renew_within };
+	json_t	*plan = NULL, *o, *san;
+	X509	*root = inv->vmca_root != NULL ?
+	    sk_X509_value(inv->vmca_root, 0) : NULL;
+	size_t	 i, k;
+
+	*nothing = 0;
+	memset(&b, 0, sizeof(b));
+	b.inv = inv;
+	b.pol = pol;
+	if (findings_evaluate(inv, &fp, &b.f) == -1)
+		return NULL;
+	if ((b.steps = json_array()) == NULL)
+		goto out;
+
+	/* A root that is bad, or would cut a new leaf short, is replaced,
+	 * and with it everything it signs (certificate-manager's reset). */
+	b.reset = pol->reset_all || pol->scope == SCOPE_ROOT ||
+	    (pol->scope == SCOPE_ALL && (group_has(&b, G_ROOT, NULL) ||
+	    (root != NULL && cert_not_after(root) < pol->at +
+	    (time_t)pol->validity_days * 86400)));
+	b.not_after_max = b.reset || root == NULL ?
+	    pol->at + (time_t)ROOT_VALIDITY_DAYS * 86400 : cert_not_after(root);
+
+	if (b.reset) {
+		step_root(&b);
+		b.planned[G_ROOT] = 1;
+	}
+	if (b.reset || (in_scope(pol, G_STS) && group_has(&b, G_STS, NULL))) {
+		step_sts(&b);
+		b.planned[G_STS] = 1;
+	}
+	for (k = 0; solution_users[k] != NULL; k++) {
+		const char *sol = solution_users[k];
+
+		if (inventory_vecs(inv, sol, sol) == NULL)
+			continue;
+		if (b.reset || (in_scope(pol, G_SOLUTION) &&
+		    group_has(&b, G_SOLUTION, sol))) {
+			step_solution_user(&b, sol);
+			b.planned_sol[k] = 1;
+		}
+	}
+	if (b.reset || (in_scope(pol, G_MACHINE_SSL) &&
+	    group_has(&b, G_MACHINE_SSL, NULL))) {
+		step_machine_ssl(&b);
+		b.planned[G_MACHINE_SSL] = 1;
+		step_trust(&b, 1);
+		b.planned[G_TRUST] = 1;
+	} else if (in_scope(pol, G_TRUST) && group_has(&b, G_TRUST, NULL)) {
+		step_trust(&b, 0);
+		b.planned[G_TRUST] = 1;
+	}
+	if (pol->prune_expired_roots && pol->scope == SCOPE_ALL) {
+		step_prune(&b);
+		b.planned[G_PRUNE] = 1;
+	}
+	if (json_array_size(b.steps) == 0) {
+		*nothing = 1;
+		goto out;
+	}
+	add_step(&b, "restart", "restart every service once, after all "
+	    "changes (service-control --stop --all, then --start --all)",
+	    json_array(), NULL, json_pack("[o]", target("services",
+	    "service-control", "restart", NULL)));
+	if (b.oom)
+		goto out;
+
+	if ((plan = json_object()) == NULL)
+		goto out;
+	json_object_set_new(plan, "schema", json_string(PLAN_SCHEMA));
+	json_object_set_new(plan, "created", jtime(pol->at));
+	json_object_set_new(plan, "vcrotate_version",
+	    json_string(VCROTATE_VERSION));
+	o = json_object();
+	json_object_set_new(o, "pnid", json_string(inv->app.pnid));
+	json_object_set_new(o, "machine_id", json_string(inv->app.machine_id));
+	json_object_set_new(o, "domain", json_string(inv->app.domain));
+	json_object_set_new(o, "site", json_string(inv->app.site));
+	json_object_set_new(o, "node_type", inv->app.node_type != NULL ?
+	    json_string(inv->app.node_type) : json_null());
+	json_object_set_new(plan, "appliance", o);
+	o = json_object();
+	san = json_array();
+	for (i = 0; i < pol->nsan; i++)
+		json_array_append_new(san, json_string(pol->san[i]));
+	json_object_set_new(o, "renew_within_days",
+	    json_integer(pol->renew_within));
+	json_object_set_new(o, "scope", json_string(plan_scope_name(pol->scope)));
+	json_object_set_new(o, "reset_all", json_boolean(pol->reset_all));
+	json_object_set_new(o, "key_bits", json_integer(pol->key_bits));
+	json_object_set_new(o, "validity_days", json_integer(pol->validity_days));
+	json_object_set_new(o, "prune_expired_roots",
+	    json_boolean(pol->prune_expired_roots));
+	json_object_set_new(o, "san", san);
+	json_object_set_new(plan, "policy", o);
+	json_object_set_new(plan, "steps", b.steps);
+	b.steps = NULL;
+	json_object_set_new(plan, "left_alone", left_alone(&b));
+	if (plan_seal(plan) == -1) {
+		json_decref(plan);
+		plan = NULL;
+	}
+out:
+	json_decref(b.steps);
+	findings_free(&b.f);
+	return plan;
+}
+
+/* ---- sealing and loading ---- */
+
+/* SHA-256 over the canonical form of everything but "sha256". */
+static int
+plan_digest(json_t *plan, char out[65])
+{
+	json_t	*copy = NULL;
+	char	*text = NULL;
+	unsigned char d[EVP_MAX_MD_SIZE];
+	unsigned int n = 0, i;
+	int	 ret = -1;
+
+	if ((copy = json_copy(plan)) == NULL)
+		return -1;
+	json_object_del(copy, "sha256");
+	text = json_dumps(copy, JSON_SORT_KEYS | JSON_COMPACT |
+	    JSON_ENSURE_ASCII);
+	if (text == NULL || !EVP_Digest(text, strlen(text), d, &n,
+	    EVP_sha256(), NULL))
+		goto out;
+	for (i = 0; i < n && i < 32; i++)
+		sprintf(out + 2 * i, "%02x", d[i]);
+	out[64] = '\0';
+	ret = 0;
+out:
+	free(text);
+	json_decref(copy);
+	return ret;
+}
+
+int
+plan_seal(json_t *plan)
+{
+	char	 hex[65];
+
+	if (plan_digest(plan, hex) == -1)
+		return -1;
+	return json_object_set_new(plan, "sha256", json_string(hex));
+}
+
+/* What a field must be. */
+enum ftype { F_STR, F_STR_OR_NULL, F_INT, F_BOOL, F_OBJ, F_ARR, F_OBJ_OR_NULL };
+
+struct field {
+	const char	*name;
+	enum ftype	 type;
+};
+
+static const struct field top_fields[] = {
+	{ "schema", F_STR }, { "created", F_STR },
+	{ "vcrotate_version", F_STR }, { "appliance", F_OBJ },
+	{ "policy", F_OBJ }, { "steps", F_ARR }, { "left_alone", F_ARR },
+	{ "sha256", F_STR }, { NULL, 0 },
+};
+static const struct field appliance_fields[] = {
+	{ "pnid", F_STR }, { "machine_id", F_STR }, { "domain", F_STR },
+	{ "site", F_STR }, { "node_type", F_STR_OR_NULL }, { NULL, 0 },
+};
+static const struct field policy_fields[] = {
+	{ "renew_within_days", F_INT }, { "scope", F_STR },
+	{ "reset_all", F_BOOL }, { "key_bits", F_INT },
+	{ "validity_days", F_INT }, { "prune_expired_roots", F_BOOL },
+	{ "san", F_ARR }, { NULL, 0 },
+};
+static const struct field step_fields[] = {
+	{ "n", F_INT }, { "kind", F_STR }, { "title", F_STR },
+	{ "why", F_ARR }, { "profile", F_OBJ_OR_NULL }, { "targets", F_ARR },
+	{ NULL, 0 },
+};
+static const struct field profile_fields[] = {
+	{ "subject", F_STR }, { "san", F_ARR }, { "key_usage", F_ARR },
+	{ "extended_key_usage", F_ARR }, { "ca", F_BOOL }, { "key", F_OBJ },
+	{ "issuer", F_STR }, { "validity_days", F_INT },
+	{ "not_after_max", F_STR }, { NULL, 0 },
+};
+static const struct field target_fields[] = {
+	{ "type", F_STR }, { "place", F_STR }, { "action", F_STR },
+	{ "digest", F_STR_OR_NULL }, { NULL, 0 },
+};
+
+static const char *
+ftype_name(enum ftype t)
+{
+	static const char *const n[] = { "a string", "a string or null",
+	    "an integer", "true or false", "an object", "an array",
+	    "an object or null" };
+
+	return n[t];
+}
+
+static int
+type_ok(json_t *v, enum ftype t)
+{
+	switch (t) {
+	case F_STR:		return json_is_string(v);
+	case F_STR_OR_NULL:	return json_is_string(v) || json_is_null(v);
+	case F_INT:		return json_is_integer(v);
+	case F_BOOL:		return json_is_boolean(v);
+	case F_OBJ:		return json_is_object(v);
+	case F_ARR:		return json_is_array(v);
+	case F_OBJ_OR_NULL:	return json_is_object(v) || json_is_null(v);
+	}
+	return 0;
+}
+
+/* Every field present with its type, and no other. */
+static int
+check_fields(json_t *obj, const struct field *spec, const char *path,
+    struct buf *err)
+{
+	const char *key;
+	json_t	*v;
+	size_t	 i;
+	int	 known;
+
+	for (i = 0; spec[i].name != NULL; i++) {
+		if ((v = json_object_get(obj, spec[i].name)) == NULL) {
+			buf_printf(err, "missing field %s%s", path,
+			    spec[i].name);
+			return -1;
+		}
+		if (!type_ok(v, spec[i].type)) {
+			buf_printf(err, "field %s%s must be %s", path,
+			    spec[i].name, ftype_name(spec[i].type));
+			return -1;
+		}
+	}
+	json_object_foreach(obj, key, v) {
+		known = 0;
+		for (i = 0; spec[i].name != NULL; i++)
+			if (strcmp(key, spec[i].name) == 0)
+				known = 1;
+		if (!known) {
+			buf_printf(err, "unknown field %s%s", path, key);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+check_plan(json_t *plan, struct buf *err)
+{
+	json_t	*steps, *s, *t;
+	char	 path[64];
+	size_t	 i, j;
+
+	if (check_fields(plan, top_fields, "", err) == -1 ||
+	    check_fields(json_object_get(plan, "appliance"), appliance_fields,
+	    "appliance.", err) == -1 ||
+	    check_fields(json_object_get(plan, "policy"), policy_fields,
+	    "policy.", err) == -1)
+		return -1;
+	steps = json_object_get(plan, "steps");
+	json_array_foreach(steps, i, s) {
+		snprintf(path, sizeof(path), "steps[%zu].", i);
+		if (!json_is_object(s)) {
+			buf_printf(err, "field steps[%zu] must be an object", i);
+			return -1;
+		}
+		if (check_fields(s, step_fields, path, err) == -1)
+			return -1;
+		if (json_is_object(json_object_get(s, "profile"))) {
+			snprintf(path, sizeof(path), "steps[%zu].profile.", i);
+			if (check_fields(json_object_get(s, "profile"),
+			    profile_fields, path, err) == -1)
+				return -1;
+		}
+		json_array_foreach(json_object_get(s, "targets"), j, t) {
+			snprintf(path, sizeof(path), "steps[%zu].targets[%zu].",
+			    i, j);
+			if (!json_is_object(t)) {
+				buf_printf(err, "field %.*s must be an object",
+				    (int)strlen(path) - 1, path);
+				return -1;
+			}
+			if (check_fields(t, target_fields, path, err) == -1)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+json_t *
+plan_load(const char *path, struct buf *err)
+{
+	json_error_t jerr;
+	json_t	*plan = NULL, *schema;
+	char	 hex[65];
+
+	if ((plan = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr)) ==
+	    NULL) {
+		if (jerr.line <= 0)
+			buf_printf(err, "%s: %s", path, jerr.text);
+		else
+			buf_printf(err, "%s: not a JSON document (line %d, "
+			    "column %d: %s)", path, jerr.line, jerr.column,
+			    jerr.text);
+		return NULL;
+	}
+	if (!json_is_object(plan)) {
+		buf_printf(err, "%s: not a plan (a JSON object is expected)",
+		    path);
+		goto fail;
+	}
+	schema = json_object_get(plan, "schema");
+	if (schema == NULL) {
+		buf_printf(err, "%s: missing field schema (not a vcrotate plan?)",
+		    path);
+		goto fail;
+	}
+	if (!json_is_string(schema) || strcmp(json_string_value(schema),
+	    PLAN_SCHEMA) != 0) {
+		buf_printf(err, "%s: unsupported plan schema %s (this vcrotate "
+		    "reads %s)", path, json_is_string(schema) ?
+		    json_string_value(schema) : "(not a string)", PLAN_SCHEMA);
+		goto fail;
+	}
+	if (check_plan(plan, err) == -1) {
+		/* Prefix the file name to the field message. */
+		struct buf m = BUF_INIT;
+
+		buf_printf(&m, "%s: %s", path, buf_str(err));
+		buf_reset(err);
+		buf_puts(err, buf_str(&m));
+		buf_free(&m);
+		goto fail;
+	}
+	if (plan_digest(plan, hex) == -1) {
+		buf_printf(err, "%s: out of memory", path);
+		goto fail;
+	}
+	if (strcmp(hex, json_string_value(json_object_get(plan, "sha256")))
+	    != 0) {
+		buf_printf(err, "%s: the plan was changed after it was made "
+		    "(its SHA-256 does not match its content); make a new one "
+		    "with vcrotate plan", path);
+		goto fail;
+	}
+	return plan;
+fail:
+	json_decref(plan);
+	return NULL;
+}
+
+int
+plan_check_appliance(json_t *plan, const struct appliance *app,
+    struct buf *err)
+{
+	json_t	*a = json_object_get(plan, "appliance");
+	const char *pnid = json_string_value(json_object_get(a, "pnid"));
+	const char *mid = json_string_value(json_object_get(a, "machine_id"));
+
+	if (app->pnid == NULL || app->machine_id == NULL) {
+		buf_printf(err, "cannot tell which appliance this is");
+		return -1;
+	}
+	if (strcasecmp(pnid, app->pnid) != 0 ||
+	    strcmp(mid, app->machine_id) != 0) {
+		buf_printf(err, "the plan was made on another appliance (%s, "
+		    "machine id %s); this one is %s, machine id %s", pnid, mid,
+		    app->pnid, app->machine_id);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- rendering ---- */
+
+static const char *
+str(json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+
+	return s != NULL ? s : "";
+}
+
+static void
+render_list(FILE *out, json_t *arr, const char *sep)
+{
+	size_t	 i;
+	json_t	*v;
+
+	json_array_foreach(arr, i, v)
+		fprintf(out, "%s%s", i ? sep : "", json_string_value(v));
+}
+
+int
+plan_render(FILE *out, json_t *plan)
+{
+	json_t	*a = json_object_get(plan, "appliance");
+	json_t	*pol = json_object_get(plan, "policy");
+	json_t	*steps = json_object_get(plan, "steps"), *s, *t, *w, *p;
+	json_t	*alone = json_object_get(plan, "left_alone");
+	size_t	 i, j;
+
+	fprintf(out, "Plan for %s (machine id %s, domain %s), made %s by "
+	    "vcrotate %s\n", str(a, "pnid"), str(a, "machine_id"),
+	    str(a, "domain"), str(plan, "created"),
+	    str(plan, "vcrotate_version"));
+	fprintf(out, "Policy: renew what expires within %lld days; scope %s%s;"
+	    " new keys RSA %lld; leaves valid %lld days%s\n",
+	    json_integer_value(json_object_get(pol, "renew_within_days")),
+	    str(pol, "scope"), json_is_true(json_object_get(pol, "reset_all")) ?
+	    " (reset all)" : "",
+	    json_integer_value(json_object_get(pol, "key_bits")),
+	    json_integer_value(json_object_get(pol, "validity_days")),
+	    json_is_true(json_object_get(pol, "prune_expired_roots")) ?
+	    "; expired unused roots pruned" : "");
+	fprintf(out, "SHA-256: %s\n", str(plan, "sha256"));
+	json_array_foreach(steps, i, s) {
+		fprintf(out, "\nStep %lld: %s\n",
+		    json_integer_value(json_object_get(s, "n")),
+		    str(s, "title"));
+		json_array_foreach(json_object_get(s, "why"), j, w)
+			fprintf(out, "  because %s\n", json_string_value(w));
+		p = json_object_get(s, "profile");
+		if (json_is_object(p)) {
+			fprintf(out, "  new certificate: %s", str(p, "subject"));
+			if (json_array_size(json_object_get(p, "san")) > 0) {
+				fprintf(out, "; SAN ");
+				render_list(out, json_object_get(p, "san"), ", ");
+			}
+			fprintf(out, "\n    ");
+			render_list(out, json_object_get(p, "key_usage"), ", ");
+			if (json_array_size(json_object_get(p,
+			    "extended_key_usage")) > 0) {
+				fprintf(out, "; ");
+				render_list(out, json_object_get(p,
+				    "extended_key_usage"), ", ");
+			}
+			fprintf(out, "%s; RSA %lld; signed by %s; %lld days, "
+			    "not after %s\n",
+			    json_is_true(json_object_get(p, "ca")) ? "; CA" : "",
+			    json_integer_value(json_object_get(json_object_get(p,
+			    "key"), "bits")), str(p, "issuer"),
+			    json_integer_value(json_object_get(p,
+			    "validity_days")), str(p, "not_after_max"));
+		}
+		json_array_foreach(json_object_get(s, "targets"), j, t)
+			fprintf(out, "  %-8s %s%s%s\n", str(t, "action"),
+			    str(t, "place"),
+			    json_is_string(json_object_get(t, "digest")) ?
+			    "\n           now " : "", str(t, "digest"));
+	}
+	if (json_array_size(alone) > 0) {
+		fprintf(out, "\nLeft alone by this plan:\n");
+		json_array_foreach(alone, i, w)
+			fprintf(out, "  %s\n", json_string_value(w));
+	}
+	fprintf(out, "\nNothing is changed until `vcrotate apply PLAN`; it "
+	    "refuses to run if any target's content differs from the digest "
+	    "above.\n");
+	return ferror(out) ? -1 : 0;
+}
+
+int
+plan_write(const char *path, json_t *plan, struct buf *err)
+{
+	char	*tmp = NULL, *text = NULL;
+	size_t	 len;
+	int	 fd = -1, ret = -1;
+
+	if ((text = json_dumps(plan, JSON_INDENT(2) | JSON_PRESERVE_ORDER)) ==
+	    NULL || asprintf(&tmp, "%s.tmp.%ld", path, (long)getpid()) == -1) {
+		tmp = NULL;
+		buf_printf(err, "out of memory");
+		goto out;
+	}
+	len = strlen(text);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) ==
+	    -1 || write(fd, text, len) != (ssize_t)len ||
+	    write(fd, "\n", 1) != 1 || fsync(fd) == -1) {
+		buf_printf(err, "%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (close(fd) == -1) {
+		fd = -1;
+		buf_printf(err, "%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, path) == -1) {
+		buf_printf(err, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	ret = 0;
+out:
+	if (fd != -1)
+		close(fd);
+	if (ret == -1 && tmp != NULL)
+		unlink(tmp);
+	free(tmp);
+	free(text);
+	return ret;
+}
