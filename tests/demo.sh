@@ -8,7 +8,7 @@ lab=${DEMO_LAB:-/tmp/vcrotate-demo}
 export LDAPNOINIT=1
 
 [ -d "$lab" ] && tests/lab/labctl destroy "$lab" >/dev/null 2>&1
-rm -rf "$lab"
+rm -rf "$lab" "$lab.plan"
 echo "== Creating an imitation appliance in $lab (scenario all-expired)"
 tests/lab/labctl create "$lab" --scenario all-expired || exit 1
 tests/lab/labctl start "$lab" >/dev/null 2>&1 || exit 1
@@ -33,5 +33,9 @@ echo "# vcrotate check"
 build/vcrotate --root "$lab" check
 echo "(vcrotate check exit status $?: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)"
 echo
+echo "== The plan that fixes it, in one transaction (nothing is changed yet)"
+echo "# vcrotate plan -o $lab.plan"
+build/vcrotate --root "$lab" plan -o "$lab.plan"
+echo
 echo "The lab stays up for you to look at: $lab"
-echo "Remove it with: tests/lab/labctl destroy $lab"
+echo "Remove it with: tests/lab/labctl destroy $lab; rm -f $lab.plan"
