@@ -360,19 +360,6 @@ str_printf(const char *fmt, ...)
 	return s;
 }
 
-static void
-hex_lower(const unsigned char *in, size_t len, char *out)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t	i;
-
-	for (i = 0; i < len; i++) {
-		out[2 * i] = hex[in[i] >> 4];
-		out[2 * i + 1] = hex[in[i] & 0xf];
-	}
-	out[2 * len] = '\0';
-}
-
 /* Base64 of in on one line, malloc'd. */
 static char *
 base64(const unsigned char *in, size_t len)
@@ -435,10 +422,7 @@ random_password(size_t len, const char *alphabet, const char *required)
 	ret = pw;
 	pw = NULL;
 out:
-	if (pw != NULL) {
-		OPENSSL_cleanse(pw, len);
-		free(pw);
-	}
+	lab_free_secret(pw, len);
 	return ret;
 }
 
@@ -492,40 +476,47 @@ bio_take(BIO *bio, size_t *len)
 	return out;
 }
 
+/*
+ * The end of every encoding into a memory BIO: what was written, malloc'd,
+ * when the BIO was made and the writing went well (ok), else a warning about
+ * `what'. The BIO is freed either way; a memory BIO clears its buffer when
+ * freed, so keys leave nothing behind there.
+ */
+static char *
+bio_done(BIO *bio, int ok, const char *what, size_t *len)
+{
+	char	*out = NULL;
+
+	if (bio == NULL || !ok)
+		sslwarnx("%s", what);
+	else
+		out = bio_take(bio, len);
+	BIO_free(bio);
+	return out;
+}
+
 /* PEM of one or two certificates (leaf, then its issuer), malloc'd. */
 static char *
 pem_certs(X509 *leaf, X509 *chain, size_t *len)
 {
 	BIO	*bio = NULL;
-	char	*out = NULL;
+	int	 ok;
 
-	if ((bio = BIO_new(BIO_s_mem())) == NULL ||
-	    !PEM_write_bio_X509(bio, leaf) ||
-	    (chain != NULL && !PEM_write_bio_X509(bio, chain))) {
-		sslwarnx("PEM encoding of a certificate");
-		goto out;
-	}
-	out = bio_take(bio, len);
-out:
-	BIO_free(bio);
-	return out;
+	ok = (bio = BIO_new(BIO_s_mem())) != NULL &&
+	    PEM_write_bio_X509(bio, leaf) &&
+	    (chain == NULL || PEM_write_bio_X509(bio, chain));
+	return bio_done(bio, ok, "PEM encoding of a certificate", len);
 }
 
 static char *
 pem_crl(X509_CRL *crl, size_t *len)
 {
 	BIO	*bio = NULL;
-	char	*out = NULL;
+	int	 ok;
 
-	if ((bio = BIO_new(BIO_s_mem())) == NULL ||
-	    !PEM_write_bio_X509_CRL(bio, crl)) {
-		sslwarnx("PEM encoding of a CRL");
-		goto out;
-	}
-	out = bio_take(bio, len);
-out:
-	BIO_free(bio);
-	return out;
+	ok = (bio = BIO_new(BIO_s_mem())) != NULL &&
+	    PEM_write_bio_X509_CRL(bio, crl);
+	return bio_done(bio, ok, "PEM encoding of a CRL", len);
 }
 
 /* Unencrypted PKCS#8 PEM of key, malloc'd; the caller cleanses it. */
@@ -533,18 +524,11 @@ static char *
 pem_key(EVP_PKEY *key, size_t *len)
 {
 	BIO	*bio = NULL;
-	char	*out = NULL;
+	int	 ok;
 
-	if ((bio = BIO_new(BIO_s_mem())) == NULL ||
-	    !PEM_write_bio_PKCS8PrivateKey(bio, key, NULL, NULL, 0, NULL,
-	    NULL)) {
-		sslwarnx("PKCS#8 encoding of a key");
-		goto out;
-	}
-	out = bio_take(bio, len);
-out:
-	BIO_free(bio);	/* a memory BIO clears its buffer when freed */
-	return out;
+	ok = (bio = BIO_new(BIO_s_mem())) != NULL &&
+	    PEM_write_bio_PKCS8PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL);
+	return bio_done(bio, ok, "PKCS#8 encoding of a key", len);
 }
 
 /* Unencrypted PKCS#8 DER of key, malloc'd; the caller cleanses it. */
@@ -552,45 +536,34 @@ static unsigned char *
 der_key(EVP_PKEY *key, size_t *len)
 {
 	BIO	*bio = NULL;
-	char	*out = NULL;
+	int	 ok;
 
-	if ((bio = BIO_new(BIO_s_mem())) == NULL ||
-	    !i2d_PKCS8PrivateKey_bio(bio, key, NULL, NULL, 0, NULL, NULL)) {
-		sslwarnx("PKCS#8 DER encoding of a key");
-		goto out;
-	}
-	out = bio_take(bio, len);
-out:
-	BIO_free(bio);
-	return (unsigned char *)out;
+	ok = (bio = BIO_new(BIO_s_mem())) != NULL &&
+	    i2d_PKCS8PrivateKey_bio(bio, key, NULL, NULL, 0, NULL, NULL);
+	return (unsigned char *)bio_done(bio, ok,
+	    "PKCS#8 DER encoding of a key", len);
 }
 
-/* Lowercase hex SHA-1 of the DER, as VECS names trusted roots and CRLs. */
+/*
+ * Lowercase hex SHA-1 of the DER of x, or of crl when x is NULL: the alias
+ * VECS gives trusted roots and CRLs.
+ */
 static int
-cert_sha1(X509 *x, char out[41])
+der_sha1(X509 *x, X509_CRL *crl, char out[41])
 {
 	unsigned char	md[EVP_MAX_MD_SIZE];
 	unsigned int	n = 0;
+	int		ok;
 
-	if (!X509_digest(x, EVP_sha1(), md, &n)) {
-		sslwarnx("SHA-1 of a certificate");
+	if (x != NULL)
+		ok = X509_digest(x, EVP_sha1(), md, &n);
+	else
+		ok = X509_CRL_digest(crl, EVP_sha1(), md, &n);
+	if (!ok) {
+		sslwarnx("SHA-1 of a %s", x != NULL ? "certificate" : "CRL");
 		return -1;
 	}
-	hex_lower(md, n, out);
-	return 0;
-}
-
-static int
-crl_sha1(X509_CRL *crl, char out[41])
-{
-	unsigned char	md[EVP_MAX_MD_SIZE];
-	unsigned int	n = 0;
-
-	if (!X509_CRL_digest(crl, EVP_sha1(), md, &n)) {
-		sslwarnx("SHA-1 of a CRL");
-		return -1;
-	}
-	hex_lower(md, n, out);
+	lab_hex(md, n, out);
 	return 0;
 }
 
@@ -610,7 +583,7 @@ cert_ski_hex(X509 *x, char *out, size_t outsz)
 		warnx("a subject key identifier is too long");
 		goto out;
 	}
-	hex_lower(ASN1_STRING_get0_data(ski), (size_t)ASN1_STRING_length(ski),
+	lab_hex(ASN1_STRING_get0_data(ski), (size_t)ASN1_STRING_length(ski),
 	    out);
 	rc = 0;
 out:
@@ -623,18 +596,12 @@ static char *
 subject_rfc2253(X509 *x)
 {
 	BIO	*bio = NULL;
-	char	*out = NULL;
+	int	 ok;
 
-	if ((bio = BIO_new(BIO_s_mem())) == NULL ||
+	ok = (bio = BIO_new(BIO_s_mem())) != NULL &&
 	    X509_NAME_print_ex(bio, X509_get_subject_name(x), 0,
-	    XN_FLAG_RFC2253) < 0) {
-		sslwarnx("RFC 2253 form of a subject");
-		goto out;
-	}
-	out = bio_take(bio, NULL);
-out:
-	BIO_free(bio);
-	return out;
+	    XN_FLAG_RFC2253) >= 0;
+	return bio_done(bio, ok, "RFC 2253 form of a subject", NULL);
 }
 
 /* An X509_NAME from field/value pairs ending with NULL, in DER order. */
@@ -677,6 +644,20 @@ struct certreq {
 	const char	*ski;		/* hex key id, NULL: hash of the key */
 	const char	*what;		/* for messages */
 };
+
+/* The fields every request sets; issuer, ca, eku and ski start empty. */
+static void
+certreq_init(struct certreq *r, X509_NAME *subject, EVP_PKEY *key,
+    struct window w, const char *ku, const char *san, const char *what)
+{
+	memset(r, 0, sizeof(*r));
+	r->subject = subject;
+	r->key = key;
+	r->w = w;
+	r->ku = ku;
+	r->san = san;
+	r->what = what;
+}
 
 static int
 cert_add_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value,
@@ -811,6 +792,17 @@ out:
 
 /* ---- keypool ------------------------------------------------------- */
 
+/* Where key i of a pool lives, for the keypool command and for create. */
+static char *
+pool_key_path(const char *pool, size_t i)
+{
+	char	*path = NULL;
+
+	if ((path = str_printf("%s/key-%03zu.pem", pool, i)) == NULL)
+		warn("keypool path");
+	return path;
+}
+
 static int
 keypool_make_one(const char *path)
 {
@@ -831,10 +823,7 @@ keypool_make_one(const char *path)
 	}
 	rc = 0;
 out:
-	if (pem != NULL) {
-		OPENSSL_cleanse(pem, len);
-		free(pem);
-	}
+	lab_free_secret(pem, len);
 	EVP_PKEY_free(key);
 	return rc;
 }
@@ -859,11 +848,8 @@ cmd_keypool(int argc, char **argv)
 	}
 	for (i = 0; i < n; i++) {
 		free(path);
-		if ((path = str_printf("%s/key-%03ld.pem", argv[1], i)) ==
-		    NULL) {
-			warn("keypool path");
+		if ((path = pool_key_path(argv[1], (size_t)i)) == NULL)
 			goto out;
-		}
 		/* Existing keys stay: a pool is made once per build tree. */
 		if (access(path, F_OK) == 0)
 			continue;
@@ -983,11 +969,8 @@ pool_load(struct lab *lab)
 	}
 	for (i = 0; i < K_MAX; i++) {
 		free(path);
-		if ((path = str_printf("%s/key-%03zu.pem", lab->pool, i)) ==
-		    NULL) {
-			warn("keypool path");
+		if ((path = pool_key_path(lab->pool, i)) == NULL)
 			goto out;
-		}
 		if (lab_read_file(path, &buf, &len) == -1) {
 			if (errno != ENOENT) {
 				warn("%s", path);
@@ -1009,17 +992,13 @@ pool_load(struct lab *lab)
 		key = NULL;
 		BIO_free(bio);
 		bio = NULL;
-		OPENSSL_cleanse(buf, len);
-		free(buf);
+		lab_free_secret(buf, len);
 		buf = NULL;
 	}
 	lab->nkeys = i;
 	rc = 0;
 out:
-	if (buf != NULL) {
-		OPENSSL_cleanse(buf, len);
-		free(buf);
-	}
+	lab_free_secret(buf, len);
 	BIO_free(bio);
 	EVP_PKEY_free(key);
 	free(path);
@@ -1148,14 +1127,9 @@ issue_ca(X509_NAME *subject, EVP_PKEY *key, struct window w, const char *ski,
 {
 	struct certreq	r;
 
-	memset(&r, 0, sizeof(r));
-	r.subject = subject;
-	r.key = key;
-	r.w = w;
+	certreq_init(&r, subject, key, w, KU_CA, NULL, what);
 	r.ca = 1;
-	r.ku = KU_CA;
 	r.ski = ski;
-	r.what = what;
 	return cert_issue(&r);
 }
 
@@ -1193,14 +1167,8 @@ issue_machine_ssl(const struct lab *lab, const char *host, const char *san,
 	}
 	if ((name = name_new("CN", host, NULL)) == NULL)
 		goto out;
-	memset(&r, 0, sizeof(r));
-	r.subject = name;
-	r.key = key;
-	r.w = w;
-	r.ku = KU_TLS;
+	certreq_init(&r, name, key, w, KU_TLS, san, "Machine SSL certificate");
 	r.eku = EKU_TLS;
-	r.san = san;
-	r.what = "Machine SSL certificate";
 	x = issue_vmca(lab, &r);
 out:
 	X509_NAME_free(name);
@@ -1226,14 +1194,9 @@ issue_solution(const struct lab *lab, const char *solution, EVP_PKEY *key,
 	if ((name = name_new("CN", solution, "OU", ou, "DC", "vsphere",
 	    "DC", "local", NULL)) == NULL)
 		goto out;
-	memset(&r, 0, sizeof(r));
-	r.subject = name;
-	r.key = key;
-	r.w = w;
 	/* wcp: no SAN, and it encrypts (appliance.md section 4). */
-	r.ku = wcp ? KU_WCP : KU_TLS;
-	r.san = wcp ? NULL : san;
-	r.what = solution;
+	certreq_init(&r, name, key, w, wcp ? KU_WCP : KU_TLS,
+	    wcp ? NULL : san, solution);
 	x = issue_vmca(lab, &r);
 out:
 	X509_NAME_free(name);
@@ -1256,13 +1219,7 @@ issue_sts(const struct lab *lab, EVP_PKEY *key, struct window w)
 	}
 	if ((name = name_new("CN", "ssoserverSign", NULL)) == NULL)
 		goto out;
-	memset(&r, 0, sizeof(r));
-	r.subject = name;
-	r.key = key;
-	r.w = w;
-	r.ku = KU_STS;
-	r.san = san;
-	r.what = "STS signing certificate";
+	certreq_init(&r, name, key, w, KU_STS, san, "STS signing certificate");
 	x = issue_vmca(lab, &r);
 out:
 	X509_NAME_free(name);
@@ -1279,12 +1236,8 @@ issue_data_encipherment(const struct lab *lab)
 
 	if ((name = name_new("CN", "data-encipherment", NULL)) == NULL)
 		return NULL;
-	memset(&r, 0, sizeof(r));
-	r.subject = name;
-	r.key = lab->keys[K_DE];
-	r.w = lab->w_de;
-	r.ku = KU_DE;
-	r.what = "data-encipherment";
+	certreq_init(&r, name, lab->keys[K_DE], lab->w_de, KU_DE, NULL,
+	    "data-encipherment");
 	x = issue_vmca(lab, &r);
 	X509_NAME_free(name);
 	return x;
@@ -1305,14 +1258,9 @@ issue_sms(const struct lab *lab)
 	if ((name = name_new("CN", "SMS", "O", "VMware", "C", "US",
 	    NULL)) == NULL)
 		goto out;
-	memset(&r, 0, sizeof(r));
-	r.subject = name;
-	r.key = lab->keys[K_SMS];
-	r.w = lab->w_sms;
-	r.ku = KU_TLS;
+	certreq_init(&r, name, lab->keys[K_SMS], lab->w_sms, KU_TLS, san,
+	    "SMS self-signed certificate");
 	r.eku = "serverAuth";
-	r.san = san;
-	r.what = "SMS self-signed certificate";
 	x = cert_issue(&r);
 out:
 	X509_NAME_free(name);
@@ -1333,6 +1281,7 @@ make_xroots(struct lab *lab)
 	struct window	 w;
 	unsigned char	 id[20];
 	char		 cn[64], ski[3 * sizeof(id)];
+	const char	*label = NULL, *keyid = NULL;
 	size_t		 i, j, n;
 	int		 rc = -1;
 	int		 article = lab->sc->id == SC_ARTICLE_VCSA1;
@@ -1357,12 +1306,9 @@ make_xroots(struct lab *lab)
 				goto out;
 			}
 			xr->key = lab->keys[K_ARTICLE_ROOT + i];
-			if ((name = name_new("CN", f->cn, "O", "Example Corp",
-			    "C", "US", NULL)) == NULL ||
-			    (xr->cert = issue_ca(name, xr->key, w, NULL,
-			    f->cn)) == NULL)
-				goto out;
 			xr->alias = f->alias;
+			label = f->cn;
+			keyid = NULL;
 		} else {
 			j = i - (article ? ARTICLE_ROOTS : 0);
 			if (j % 4 == 3)
@@ -1374,15 +1320,17 @@ make_xroots(struct lab *lab)
 				sslwarnx("random key id");
 				goto out;
 			}
-			hex_lower(id, sizeof(id), ski);
+			lab_hex(id, sizeof(id), ski);
 			snprintf(cn, sizeof(cn), "Lab Extra Root %04zu", j + 1);
 			xr->key = lab->keys[K_BULK + j % (lab->nkeys - K_BULK)];
-			if ((name = name_new("CN", cn, "O", "Example Corp",
-			    "C", "US", NULL)) == NULL ||
-			    (xr->cert = issue_ca(name, xr->key, w, ski,
-			    cn)) == NULL)
-				goto out;
+			label = cn;
+			keyid = ski;
 		}
+		if ((name = name_new("CN", label, "O", "Example Corp",
+		    "C", "US", NULL)) == NULL ||
+		    (xr->cert = issue_ca(name, xr->key, w, keyid,
+		    label)) == NULL)
+			goto out;
 		X509_NAME_free(name);
 		name = NULL;
 	}
@@ -1550,10 +1498,7 @@ vecs_put(struct vecs_store *s, const char *alias, X509 *leaf, X509 *chain,
 	}
 	rc = 0;
 out:
-	if (pem != NULL) {
-		OPENSSL_cleanse(pem, pemlen);
-		free(pem);
-	}
+	lab_free_secret(pem, pemlen);
 	free(cert);
 	return rc;
 }
@@ -1575,7 +1520,7 @@ fill_trusted_roots(const struct lab *lab, struct vecs_store *s)
 
 	if (lab->sc->id == SC_ARTICLE_VCSA1)
 		strcpy(sha1, ARTICLE_ROOT_ALIAS);
-	else if (cert_sha1(lab->root, sha1) == -1)
+	else if (der_sha1(lab->root, NULL, sha1) == -1)
 		return -1;
 	if (vecs_put(s, sha1, lab->root, NULL, NULL) == -1)
 		return -1;
@@ -1583,7 +1528,7 @@ fill_trusted_roots(const struct lab *lab, struct vecs_store *s)
 		x = lab->xroots[i].cert;
 		if (lab->xroots[i].alias != NULL)
 			snprintf(sha1, sizeof(sha1), "%s", lab->xroots[i].alias);
-		else if (cert_sha1(x, sha1) == -1)
+		else if (der_sha1(x, NULL, sha1) == -1)
 			return -1;
 		if (vecs_put(s, sha1, x, NULL, NULL) == -1)
 			return -1;
@@ -1601,7 +1546,7 @@ fill_crls(const struct lab *lab, struct vecs_store *s)
 	for (i = 0; i < lab->ncrls; i++) {
 		if (lab->crls[i].alias != NULL)
 			snprintf(sha1, sizeof(sha1), "%s", lab->crls[i].alias);
-		else if (crl_sha1(lab->crls[i].crl, sha1) == -1)
+		else if (der_sha1(NULL, lab->crls[i].crl, sha1) == -1)
 			goto out;
 		if ((pem = pem_crl(lab->crls[i].crl, &len)) == NULL)
 			goto out;
@@ -1632,7 +1577,7 @@ fill_applmgmt(const struct lab *lab, struct vecs_store *s)
 		sslwarnx("APPLMGMT_PASSWORD secret");
 		goto out;
 	}
-	hex_lower(secret, sizeof(secret), hex);
+	lab_hex(secret, sizeof(secret), hex);
 	if (vecs_store_add(s, "location_password_default",
 	    VECS_ENTRY_SECRET_KEY, NULL, 0, hex, strlen(hex)) == -1) {
 		warn("VECS %s/location_password_default", s->name);
@@ -1845,18 +1790,25 @@ ldif_container(struct ldif *l, const char *dn)
 	ldif_entry(l, dn, "vmwContainer");
 }
 
+/* An i2d_X509 or i2d_X509_CRL result as a value; len <= 0: it failed. */
+static void
+ldif_der(struct ldif *l, const char *attr, unsigned char *der, int len)
+{
+	if (len <= 0)
+		l->failed = 1;
+	else
+		ldif_value(l, attr, der, (size_t)len, 0);
+	OPENSSL_free(der);
+}
+
 static void
 ldif_cert(struct ldif *l, const char *attr, X509 *x)
 {
 	unsigned char	*der = NULL;
 	int		 len;
 
-	if ((len = i2d_X509(x, &der)) <= 0) {
-		l->failed = 1;
-		return;
-	}
-	ldif_value(l, attr, der, (size_t)len, 0);
-	OPENSSL_free(der);
+	len = i2d_X509(x, &der);
+	ldif_der(l, attr, der, len);
 }
 
 static void
@@ -1865,12 +1817,8 @@ ldif_crl(struct ldif *l, const char *attr, X509_CRL *crl)
 	unsigned char	*der = NULL;
 	int		 len;
 
-	if ((len = i2d_X509_CRL(crl, &der)) <= 0) {
-		l->failed = 1;
-		return;
-	}
-	ldif_value(l, attr, der, (size_t)len, 0);
-	OPENSSL_free(der);
+	len = i2d_X509_CRL(crl, &der);
+	ldif_der(l, attr, der, len);
 }
 
 /* {SSHA}: base64 of SHA-1(password + salt) + salt, 4 bytes of salt. */
@@ -1970,8 +1918,7 @@ ldif_sts_chain(const struct lab *lab, struct ldif *l, int n, X509 *leaf,
 	ldif_cert(l, "userCertificate", leaf);
 	ldif_cert(l, "userCertificate", lab->root);
 	ldif_value(l, "vmwSTSPrivateKey", der, len, 1);
-	OPENSSL_cleanse(der, len);
-	free(der);
+	lab_free_secret(der, len);
 	return 0;
 }
 
@@ -2215,10 +2162,7 @@ write_vmca(const struct lab *lab)
 		goto out;
 	rc = 0;
 out:
-	if (key != NULL) {
-		OPENSSL_cleanse(key, keylen);
-		free(key);
-	}
+	lab_free_secret(key, keylen);
 	free(cert);
 	return rc;
 }
@@ -2386,14 +2330,10 @@ lab_free(struct lab *lab)
 		X509_CRL_free(lab->crls[i].crl);
 	free(lab->crls);
 	free(lab->short_name);
-	if (lab->admin_pw != NULL) {
-		OPENSSL_cleanse(lab->admin_pw, strlen(lab->admin_pw));
-		free(lab->admin_pw);
-	}
-	if (lab->dc_pw != NULL) {
-		OPENSSL_cleanse(lab->dc_pw, strlen(lab->dc_pw));
-		free(lab->dc_pw);
-	}
+	if (lab->admin_pw != NULL)
+		lab_free_secret(lab->admin_pw, strlen(lab->admin_pw));
+	if (lab->dc_pw != NULL)
+		lab_free_secret(lab->dc_pw, strlen(lab->dc_pw));
 }
 
 /* Who the appliance is: ids and passwords, all random. */

@@ -1,6 +1,6 @@
 /*
- * labutil.c - paths, whole-file I/O, atomic writes, key=value files and the
- * registry for the lab's programs. See labutil.h.
+ * labutil.c - paths, whole-file I/O, atomic writes, key=value files, the
+ * registry and small helpers for the lab's programs. See labutil.h.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -326,11 +326,9 @@ lab_reg_list(const char *root, const char *key,
 	rc = 0;
 out:
 	free(path);
-	if (buf != NULL) {
-		/* The vmdir key holds the machine account's password. */
-		explicit_bzero(buf, strlen(buf));
-		free(buf);
-	}
+	/* The vmdir key holds the machine account's password. */
+	if (buf != NULL)
+		lab_free_secret(buf, strlen(buf));
 	return rc;
 }
 
@@ -360,6 +358,39 @@ lab_reg_get(const char *root, const char *key, const char *name)
 	if (g.value == NULL)
 		errno = g.oom ? ENOMEM : ENOENT;
 	return g.value;
+}
+
+void
+lab_free_secret(void *buf, size_t len)
+{
+	if (buf == NULL)
+		return;
+	explicit_bzero(buf, len);
+	free(buf);
+}
+
+void
+lab_hex(const void *in, size_t len, char *out)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	const unsigned char	*p = in;
+	size_t			 i;
+
+	for (i = 0; i < len; i++) {
+		out[2 * i] = hex[p[i] >> 4];
+		out[2 * i + 1] = hex[p[i] & 0xf];
+	}
+	out[2 * len] = '\0';
+}
+
+int
+lab_no_password(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)u;
+	return -1;
 }
 
 int

@@ -1,7 +1,9 @@
 /*
  * labutil.h - small helpers shared by the lab's programs (vecs-cli, vmafd-cli,
  * lwregshell, service-control, labgen): where the lab root is, paths under it,
- * whole-file reads, atomic writes, key=value files and the lab's registry.
+ * whole-file reads, atomic writes, key=value files, the lab's registry, and
+ * what more than one of them needs besides (freeing secrets, hex, a password
+ * callback for OpenSSL).
  *
  * Conventions: functions return 0 on success and -1 on failure with errno set,
  * or a malloc'd pointer (caller frees) / NULL on failure. Nothing here prints.
@@ -81,6 +83,21 @@ int lab_conf_set(const char *file, const char *key, const char *value);
 char *lab_reg_get(const char *root, const char *key, const char *name);
 int lab_reg_list(const char *root, const char *key,
     void (*fn)(const char *name, const char *value, void *arg), void *arg);
+
+/*
+ * Clears len bytes of buf (key material, a password) before freeing it, so
+ * that no secret outlives its use in freed memory. NULL is a no-op.
+ */
+void lab_free_secret(void *buf, size_t len);
+
+/* Lowercase hex of len bytes into out, which holds 2 * len + 1. */
+void lab_hex(const void *in, size_t len, char *out);
+
+/*
+ * An OpenSSL pem_password_cb that gives no password: the lab never prompts
+ * on the terminal, so an encrypted key simply fails to load.
+ */
+int lab_no_password(char *buf, int size, int rwflag, void *u);
 
 /*
  * Whether service `svc' of a lab is running as far as service-control's state

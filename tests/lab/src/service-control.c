@@ -363,6 +363,17 @@ wait_gone(pid_t pid, const char *comm, int ms)
 	return proc_alive(pid, comm) ? -1 : 0;
 }
 
+/* Removes a pid or marker file; one already gone is fine. */
+static int
+state_unlink(const char *path, char *msg, size_t len)
+{
+	if (unlink(path) == -1 && errno != ENOENT) {
+		snprintf(msg, len, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /* TERM, wait, KILL, wait; the pid file goes in any case. */
 static int
 pidfile_stop(const struct lab *lab, const char *rel, const char *comm,
@@ -389,10 +400,8 @@ pidfile_stop(const struct lab *lab, const char *rel, const char *comm,
 			}
 		}
 	}
-	if (unlink(path) == -1 && errno != ENOENT) {
-		snprintf(msg, len, "%s: %s", path, strerror(errno));
+	if (state_unlink(path, msg, len) == -1)
 		goto out;
-	}
 	ret = 0;
 out:
 	free(path);
@@ -543,17 +552,6 @@ certkey_free(struct certkey *ck)
 	memset(ck, 0, sizeof(*ck));
 }
 
-/* VECS keys are never encrypted; never let OpenSSL prompt for a password. */
-static int
-no_password(char *buf, int size, int rwflag, void *u)
-{
-	(void)buf;
-	(void)size;
-	(void)rwflag;
-	(void)u;
-	return -1;
-}
-
 /* Every certificate of a PEM buffer, in order; NULL when none. */
 static STACK_OF(X509) *
 pem_certs(const char *pem, size_t len)
@@ -566,7 +564,8 @@ pem_certs(const char *pem, size_t len)
 	    (bio = BIO_new_mem_buf(pem, (int)len)) == NULL ||
 	    (sk = sk_X509_new_null()) == NULL)
 		goto fail;
-	while ((x = PEM_read_bio_X509(bio, NULL, no_password, NULL)) != NULL)
+	while ((x = PEM_read_bio_X509(bio, NULL, lab_no_password,
+	    NULL)) != NULL)
 		if (!sk_X509_push(sk, x))
 			goto fail;
 	/* The loop ends on "no start line"; anything else is damage. */
@@ -592,7 +591,9 @@ pem_key(const char *pem, size_t len)
 
 	if (pem != NULL && len <= INT_MAX &&
 	    (bio = BIO_new_mem_buf(pem, (int)len)) != NULL)
-		key = PEM_read_bio_PrivateKey(bio, NULL, no_password, NULL);
+		/* VECS keys are never encrypted: no password prompt. */
+		key = PEM_read_bio_PrivateKey(bio, NULL, lab_no_password,
+		    NULL);
 	ERR_clear_error();
 	BIO_free(bio);
 	return key;
@@ -882,16 +883,55 @@ dir_open(const struct lab *lab, LDAP **out, char *msg, size_t len)
 	ld = NULL;
 	ret = 0;
 out:
-	if (pw != NULL) {
-		OPENSSL_cleanse(pw, strlen(pw));
-		free(pw);
-	}
+	if (pw != NULL)
+		lab_free_secret(pw, strlen(pw));
 	if (ld != NULL)
 		ldap_unbind_ext_s(ld, NULL, NULL);
 	free(port);
 	free(uri);
 	free(dn);
 	return ret;
+}
+
+/*
+ * What a check of vmdir works with: who the appliance is, a connection bound
+ * as its machine account and the result of the one search the check makes.
+ */
+struct dirconn {
+	struct ident	 id;
+	LDAP		*ld;
+	LDAPMessage	*res;
+};
+
+/* dc starts zeroed; dirconn_close frees whatever dirconn_open got. */
+static int
+dirconn_open(const struct lab *lab, struct dirconn *dc, char *msg,
+    size_t len)
+{
+	if (ident_load(lab, &dc->id, msg, len) == -1 ||
+	    dir_open(lab, &dc->ld, msg, len) == -1)
+		return -1;
+	return 0;
+}
+
+static void
+dirconn_close(struct dirconn *dc)
+{
+	ldap_msgfree(dc->res);
+	if (dc->ld != NULL)
+		ldap_unbind_ext_s(dc->ld, NULL, NULL);
+	ident_free(&dc->id);
+	dc->res = NULL;
+	dc->ld = NULL;
+}
+
+/* Frees an attribute's values and forgets them, as loops over entries need. */
+static void
+values_free(struct berval ***vals)
+{
+	if (*vals != NULL)
+		ldap_value_free_len(*vals);
+	*vals = NULL;
 }
 
 /* 0 found (*res set), 1 no such base entry, -1 error (msg set). */
@@ -989,9 +1029,8 @@ check_solution_user(const struct lab *lab, const char *user, char *msg,
     size_t len)
 {
 	struct certkey	 ck = { NULL, NULL, NULL };
-	struct ident	 id = { NULL, NULL, NULL, NULL, NULL };
-	LDAP		*ld = NULL;
-	LDAPMessage	*res = NULL, *e = NULL;
+	struct dirconn	 dc = { { NULL }, NULL, NULL };
+	LDAPMessage	*e = NULL;
 	struct berval	**vals = NULL;
 	char		*who = NULL, *esc = NULL, *base = NULL;
 	char		*attrs[] = { "userCertificate", NULL };
@@ -1006,20 +1045,19 @@ check_solution_user(const struct lab *lab, const char *user, char *msg,
 	}
 	if (vecs_certkey(lab, user, user, who, &ck, msg, len) == -1 ||
 	    certkey_check(lab, who, &ck, msg, len) == -1 ||
-	    ident_load(lab, &id, msg, len) == -1 ||
-	    dir_open(lab, &ld, msg, len) == -1)
+	    dirconn_open(lab, &dc, msg, len) == -1)
 		goto out;
-	if ((esc = dn_escape(id.mid)) == NULL ||
+	if ((esc = dn_escape(dc.id.mid)) == NULL ||
 	    asprintf(&base, "cn=%s-%s,cn=ServicePrincipals,%s", user, esc,
-	    id.ddn) == -1) {
+	    dc.id.ddn) == -1) {
 		base = NULL;
 		snprintf(msg, len, "out of memory");
 		goto out;
 	}
-	if ((rc = dir_search(ld, base, LDAP_SCOPE_BASE, "(objectClass=*)",
-	    attrs, &res, msg, len)) == -1)
+	if ((rc = dir_search(dc.ld, base, LDAP_SCOPE_BASE, "(objectClass=*)",
+	    attrs, &dc.res, msg, len)) == -1)
 		goto out;
-	if (rc == 1 || (e = ldap_first_entry(ld, res)) == NULL) {
+	if (rc == 1 || (e = ldap_first_entry(dc.ld, dc.res)) == NULL) {
 		snprintf(msg, len, "Solution user %s is not registered in vmdir "
 		    "(%s)", user, base);
 		goto out;
@@ -1028,7 +1066,7 @@ check_solution_user(const struct lab *lab, const char *user, char *msg,
 		snprintf(msg, len, "out of memory");
 		goto out;
 	}
-	vals = ldap_get_values_len(ld, e, "userCertificate");
+	vals = ldap_get_values_len(dc.ld, e, "userCertificate");
 	for (i = 0; vals != NULL && vals[i] != NULL; i++)
 		if (vals[i]->bv_len == (ber_len_t)derlen &&
 		    memcmp(vals[i]->bv_val, der, derlen) == 0)
@@ -1040,14 +1078,10 @@ check_solution_user(const struct lab *lab, const char *user, char *msg,
 	}
 	ret = 0;
 out:
-	if (vals != NULL)
-		ldap_value_free_len(vals);
-	ldap_msgfree(res);
-	if (ld != NULL)
-		ldap_unbind_ext_s(ld, NULL, NULL);
+	values_free(&vals);
+	dirconn_close(&dc);
 	OPENSSL_free(der);
 	certkey_free(&ck);
-	ident_free(&id);
 	free(who);
 	free(esc);
 	free(base);
@@ -1061,7 +1095,7 @@ static int
 check_vmcad(const struct lab *lab, char *msg, size_t len)
 {
 	char		*cpath = NULL, *kpath = NULL, *cert = NULL, *key = NULL;
-	size_t		 clen, klen;
+	size_t		 clen = 0, klen = 0;
 	STACK_OF(X509)	*sk = NULL;
 	EVP_PKEY	*pkey = NULL;
 	int		 ret = -1;
@@ -1091,10 +1125,7 @@ check_vmcad(const struct lab *lab, char *msg, size_t len)
 	ret = 0;
 out:
 	ERR_clear_error();
-	if (key != NULL) {
-		OPENSSL_cleanse(key, klen);
-		free(key);
-	}
+	lab_free_secret(key, klen);
 	free(cert);
 	free(cpath);
 	free(kpath);
@@ -1155,10 +1186,8 @@ out:
 	ERR_clear_error();
 	PKCS8_PRIV_KEY_INFO_free(p8);
 	sk_X509_pop_free(sk, X509_free);
-	if (certs != NULL)
-		ldap_value_free_len(certs);
-	if (keys != NULL)
-		ldap_value_free_len(keys);
+	values_free(&certs);
+	values_free(&keys);
 	if (ret == -1)
 		certkey_free(ck);
 	return ret;
@@ -1171,10 +1200,9 @@ out:
 static int
 check_sts(const struct lab *lab, char *msg, size_t len)
 {
-	struct ident	 id = { NULL, NULL, NULL, NULL, NULL };
 	struct certkey	 ck = { NULL, NULL, NULL };
-	LDAP		*ld = NULL;
-	LDAPMessage	*res = NULL, *e = NULL, *best = NULL;
+	struct dirconn	 dc = { { NULL }, NULL, NULL };
+	LDAPMessage	*e = NULL, *best = NULL;
 	X509_STORE	*roots = NULL;
 	char		*tenant = NULL, why[512];
 	char		*attrs[] = { "userCertificate", "vmwSTSPrivateKey",
@@ -1182,19 +1210,18 @@ check_sts(const struct lab *lab, char *msg, size_t len)
 	long		 n, bestn = -1;
 	int		 rc, ret = -1;
 
-	if (ident_load(lab, &id, msg, len) == -1 ||
-	    dir_open(lab, &ld, msg, len) == -1)
+	if (dirconn_open(lab, &dc, msg, len) == -1)
 		goto out;
-	if ((tenant = tenant_dn(&id)) == NULL) {
+	if ((tenant = tenant_dn(&dc.id)) == NULL) {
 		snprintf(msg, len, "out of memory");
 		goto out;
 	}
-	if ((rc = dir_search(ld, tenant, LDAP_SCOPE_ONELEVEL,
-	    "(cn=TenantCredential-*)", attrs, &res, msg, len)) == -1)
+	if ((rc = dir_search(dc.ld, tenant, LDAP_SCOPE_ONELEVEL,
+	    "(cn=TenantCredential-*)", attrs, &dc.res, msg, len)) == -1)
 		goto out;
-	for (e = rc == 0 ? ldap_first_entry(ld, res) : NULL; e != NULL;
-	    e = ldap_next_entry(ld, e))
-		if ((n = dn_index(ld, e, "TenantCredential-")) > bestn) {
+	for (e = rc == 0 ? ldap_first_entry(dc.ld, dc.res) : NULL; e != NULL;
+	    e = ldap_next_entry(dc.ld, e))
+		if ((n = dn_index(dc.ld, e, "TenantCredential-")) > bestn) {
 			bestn = n;
 			best = e;
 		}
@@ -1204,7 +1231,7 @@ check_sts(const struct lab *lab, char *msg, size_t len)
 		    tenant);
 		goto out;
 	}
-	if (sts_credential(ld, best, &ck, why, sizeof(why)) == -1 ||
+	if (sts_credential(dc.ld, best, &ck, why, sizeof(why)) == -1 ||
 	    cert_current(ck.leaf, time(NULL), why, sizeof(why)) == -1) {
 		lab_log(lab, "vmware-stsd: TenantCredential-%ld: signing "
 		    "certificate %s", bestn, why);
@@ -1221,10 +1248,7 @@ check_sts(const struct lab *lab, char *msg, size_t len)
 out:
 	certkey_free(&ck);
 	X509_STORE_free(roots);
-	ldap_msgfree(res);
-	if (ld != NULL)
-		ldap_unbind_ext_s(ld, NULL, NULL);
-	ident_free(&id);
+	dirconn_close(&dc);
 	free(tenant);
 	return ret;
 }
@@ -1237,9 +1261,8 @@ out:
 static int
 check_sts_chains(const struct lab *lab, char *msg, size_t len)
 {
-	struct ident	 id = { NULL, NULL, NULL, NULL, NULL };
-	LDAP		*ld = NULL;
-	LDAPMessage	*res = NULL, *e = NULL;
+	struct dirconn	 dc = { { NULL }, NULL, NULL };
+	LDAPMessage	*e = NULL;
 	struct berval	**vals = NULL;
 	STACK_OF(X509)	*sk = NULL;
 	X509		*x = NULL;
@@ -1248,26 +1271,25 @@ check_sts_chains(const struct lab *lab, char *msg, size_t len)
 	time_t		 now = time(NULL);
 	int		 i, rc, ret = -1;
 
-	if (ident_load(lab, &id, msg, len) == -1 ||
-	    dir_open(lab, &ld, msg, len) == -1)
+	if (dirconn_open(lab, &dc, msg, len) == -1)
 		goto out;
-	if ((tenant = tenant_dn(&id)) == NULL ||
+	if ((tenant = tenant_dn(&dc.id)) == NULL ||
 	    asprintf(&base, "cn=TrustedCertificateChains,%s", tenant) == -1) {
 		base = NULL;
 		snprintf(msg, len, "out of memory");
 		goto out;
 	}
-	if ((rc = dir_search(ld, base, LDAP_SCOPE_ONELEVEL,
-	    "(cn=TrustedCertChain-*)", attrs, &res, msg, len)) == -1)
+	if ((rc = dir_search(dc.ld, base, LDAP_SCOPE_ONELEVEL,
+	    "(cn=TrustedCertChain-*)", attrs, &dc.res, msg, len)) == -1)
 		goto out;
-	for (e = rc == 0 ? ldap_first_entry(ld, res) : NULL; e != NULL;
-	    e = ldap_next_entry(ld, e)) {
-		vals = ldap_get_values_len(ld, e, "userCertificate");
+	for (e = rc == 0 ? ldap_first_entry(dc.ld, dc.res) : NULL; e != NULL;
+	    e = ldap_next_entry(dc.ld, e)) {
+		vals = ldap_get_values_len(dc.ld, e, "userCertificate");
 		if ((sk = ber_certs(vals)) == NULL) {
 			snprintf(msg, len, STS_INVALID);
 			lab_log(lab, "vmware-vpxd-svcs: TrustedCertChain-%ld: "
 			    "unreadable certificate",
-			    dn_index(ld, e, "TrustedCertChain-"));
+			    dn_index(dc.ld, e, "TrustedCertChain-"));
 			goto out;
 		}
 		for (i = 0; i < sk_X509_num(sk); i++) {
@@ -1280,25 +1302,19 @@ check_sts_chains(const struct lab *lab, char *msg, size_t len)
 			fmt_time(X509_get0_notAfter(x), date, sizeof(date));
 			snprintf(msg, len, STS_INVALID);
 			lab_log(lab, "vmware-vpxd-svcs: TrustedCertChain-%ld: "
-			    "%s expired on %s", dn_index(ld, e,
+			    "%s expired on %s", dn_index(dc.ld, e,
 			    "TrustedCertChain-"), subject, date);
 			goto out;
 		}
 		sk_X509_pop_free(sk, X509_free);
 		sk = NULL;
-		if (vals != NULL)
-			ldap_value_free_len(vals);
-		vals = NULL;
+		values_free(&vals);
 	}
 	ret = 0;
 out:
 	sk_X509_pop_free(sk, X509_free);
-	if (vals != NULL)
-		ldap_value_free_len(vals);
-	ldap_msgfree(res);
-	if (ld != NULL)
-		ldap_unbind_ext_s(ld, NULL, NULL);
-	ident_free(&id);
+	values_free(&vals);
+	dirconn_close(&dc);
 	free(tenant);
 	free(base);
 	return ret;
@@ -1350,10 +1366,9 @@ b64_same(const struct berval *v, const char *b64)
 static int
 check_lookupsvc(const struct lab *lab, char *msg, size_t len)
 {
-	struct ident	 id = { NULL, NULL, NULL, NULL, NULL };
 	struct certkey	 ck = { NULL, NULL, NULL };
-	LDAP		*ld = NULL;
-	LDAPMessage	*res = NULL, *e = NULL;
+	struct dirconn	 dc = { { NULL }, NULL, NULL };
+	LDAPMessage	*e = NULL;
 	struct berval	**uris = NULL, **trust = NULL, **anchor = NULL;
 	char		*esc = NULL, *base = NULL, *b64 = NULL, *dn = NULL;
 	char		*attrs[] = { "vmwLKUPURI", "vmwLKUPEndpointSslTrust",
@@ -1363,35 +1378,35 @@ check_lookupsvc(const struct lab *lab, char *msg, size_t len)
 	int		 derlen, mine, ok, rc, ret = -1;
 
 	if (machine_ssl_load(lab, &ck, msg, len) == -1 ||
-	    ident_load(lab, &id, msg, len) == -1 ||
-	    dir_open(lab, &ld, msg, len) == -1)
+	    dirconn_open(lab, &dc, msg, len) == -1)
 		goto out;
 	if ((derlen = i2d_X509(ck.leaf, &der)) <= 0 ||
 	    (b64 = malloc(4 * (((size_t)derlen + 2) / 3) + 1)) == NULL ||
-	    (esc = dn_escape(id.site)) == NULL ||
+	    (esc = dn_escape(dc.id.site)) == NULL ||
 	    asprintf(&base, "cn=ServiceRegistrations,cn=LookupService,cn=%s,"
-	    "cn=Sites,cn=Configuration,%s", esc, id.ddn) == -1) {
+	    "cn=Sites,cn=Configuration,%s", esc, dc.id.ddn) == -1) {
 		base = NULL;
 		snprintf(msg, len, "out of memory");
 		goto out;
 	}
 	EVP_EncodeBlock((unsigned char *)b64, der, derlen);
-	if ((rc = dir_search(ld, base, LDAP_SCOPE_SUBTREE,
-	    "(objectClass=vmwLKUPEndpointRegistration)", attrs, &res, msg,
+	if ((rc = dir_search(dc.ld, base, LDAP_SCOPE_SUBTREE,
+	    "(objectClass=vmwLKUPEndpointRegistration)", attrs, &dc.res, msg,
 	    len)) == -1)
 		goto out;
 	if (rc == 1) {
 		snprintf(msg, len, "no service registrations under %s", base);
 		goto out;
 	}
-	for (e = ldap_first_entry(ld, res); e != NULL;
-	    e = ldap_next_entry(ld, e)) {
-		uris = ldap_get_values_len(ld, e, "vmwLKUPURI");
-		trust = ldap_get_values_len(ld, e, "vmwLKUPEndpointSslTrust");
-		anchor = ldap_get_values_len(ld, e, "vmwLKUPSslTrustAnchor");
+	for (e = ldap_first_entry(dc.ld, dc.res); e != NULL;
+	    e = ldap_next_entry(dc.ld, e)) {
+		uris = ldap_get_values_len(dc.ld, e, "vmwLKUPURI");
+		trust = ldap_get_values_len(dc.ld, e,
+		    "vmwLKUPEndpointSslTrust");
+		anchor = ldap_get_values_len(dc.ld, e, "vmwLKUPSslTrustAnchor");
 		for (i = 0, mine = 0; uris != NULL && uris[i] != NULL; i++)
 			mine |= uri_is_host(uris[i]->bv_val, uris[i]->bv_len,
-			    id.pnid);
+			    dc.id.pnid);
 		/* Legacy endpoints carry binary DER instead of base64. */
 		for (i = 0, ok = 0; trust != NULL && trust[i] != NULL; i++)
 			ok |= b64_same(trust[i], b64);
@@ -1399,36 +1414,26 @@ check_lookupsvc(const struct lab *lab, char *msg, size_t len)
 			ok |= anchor[i]->bv_len == (ber_len_t)derlen &&
 			    memcmp(anchor[i]->bv_val, der, derlen) == 0;
 		if (mine && !ok) {
-			dn = ldap_get_dn(ld, e);
+			dn = ldap_get_dn(dc.ld, e);
 			snprintf(msg, len, "Lookup Service endpoint %s does not "
 			    "trust the Machine SSL certificate of %s",
-			    dn != NULL ? dn : "(unknown)", id.pnid);
+			    dn != NULL ? dn : "(unknown)", dc.id.pnid);
 			goto out;
 		}
-		if (uris != NULL)
-			ldap_value_free_len(uris);
-		if (trust != NULL)
-			ldap_value_free_len(trust);
-		if (anchor != NULL)
-			ldap_value_free_len(anchor);
-		uris = trust = anchor = NULL;
+		values_free(&uris);
+		values_free(&trust);
+		values_free(&anchor);
 	}
 	ret = 0;
 out:
-	if (uris != NULL)
-		ldap_value_free_len(uris);
-	if (trust != NULL)
-		ldap_value_free_len(trust);
-	if (anchor != NULL)
-		ldap_value_free_len(anchor);
+	values_free(&uris);
+	values_free(&trust);
+	values_free(&anchor);
 	if (dn != NULL)
 		ldap_memfree(dn);
-	ldap_msgfree(res);
-	if (ld != NULL)
-		ldap_unbind_ext_s(ld, NULL, NULL);
+	dirconn_close(&dc);
 	OPENSSL_free(der);
 	certkey_free(&ck);
-	ident_free(&id);
 	free(esc);
 	free(base);
 	free(b64);
@@ -1829,11 +1834,7 @@ svc_stop(const struct lab *lab, const struct service *svc, char *msg,
 		snprintf(msg, len, "out of memory");
 		goto out;
 	}
-	if (unlink(path) == -1 && errno != ENOENT) {
-		snprintf(msg, len, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	ret = 0;
+	ret = state_unlink(path, msg, len);
 out:
 	free(path);
 	lab_log(lab, "stop %s: %s", svc->name, ret == 0 ? "ok" : msg);
@@ -1901,84 +1902,76 @@ counters_all(const struct lab *lab, const char *op)
 	free(path);
 }
 
+/*
+ * Starts or stops one service. Alone or as a core service it gets its own
+ * "Performing" line; within vmon's profile only its start is reported, as
+ * the real tool does. 0, or 1 once its failure is reported.
+ */
 static int
-cmd_start_all(const struct lab *lab)
+svc_run(const struct lab *lab, const char *op, const struct service *svc,
+    int alone)
 {
 	char	 msg[MSGLEN];
-	size_t	 i;
+	int	 start = strcmp(op, "start") == 0;
 
-	counters_all(lab, "start");
-	lab_log(lab, "start --all");
-	printf("Operation not cancellable. Please wait for it to finish...\n");
-	for (i = 0; i < NSERVICES; i++) {
-		if (services[i].vmon != NULL ||
-		    lab->major < services[i].since)
-			continue;
-		printf("Performing start operation on service %s...\n",
-		    services[i].name);
-		if (svc_start(lab, &services[i], msg, sizeof(msg)) == -1)
-			return report_failure(lab, "start", &services[i], msg);
-		printf("Successfully started service %s\n", services[i].name);
-	}
-	printf("Performing start operation on profile: ALL...\n");
-	for (i = 0; i < NSERVICES; i++) {
-		if (services[i].vmon == NULL ||
-		    lab->major < services[i].since)
-			continue;
-		if (svc_start(lab, &services[i], msg, sizeof(msg)) == -1)
-			return report_failure(lab, "start", &services[i], msg);
-		printf("Successfully started service %s\n", services[i].name);
-	}
-	printf("Successfully started profile: ALL.\n");
+	if (alone)
+		printf("Performing %s operation on service %s...\n", op,
+		    svc->name);
+	if ((start ? svc_start(lab, svc, msg, sizeof(msg)) :
+	    svc_stop(lab, svc, msg, sizeof(msg))) == -1)
+		return report_failure(lab, op, svc, msg);
+	if (alone || start)
+		printf("Successfully %s service %s\n",
+		    start ? "started" : "stopped", svc->name);
 	return 0;
 }
 
+/*
+ * Starts (in start order) or stops (reversed) the core services or those of
+ * vmon's profile; 0, or 1 at the first failure.
+ */
 static int
-cmd_stop_all(const struct lab *lab)
+svc_group(const struct lab *lab, const char *op, int core)
 {
-	char	 msg[MSGLEN];
-	size_t	 i;
+	const struct service	*svc;
+	size_t			 k;
+	int			 start = strcmp(op, "start") == 0, ret;
 
-	counters_all(lab, "stop");
-	lab_log(lab, "stop --all");
-	printf("Operation not cancellable. Please wait for it to finish...\n");
-	printf("Performing stop operation on profile: ALL...\n");
-	for (i = NSERVICES; i-- > 0;) {
-		if (services[i].vmon == NULL ||
-		    lab->major < services[i].since)
+	for (k = 0; k < NSERVICES; k++) {
+		svc = &services[start ? k : NSERVICES - 1 - k];
+		if ((svc->vmon == NULL) != core || lab->major < svc->since)
 			continue;
-		if (svc_stop(lab, &services[i], msg, sizeof(msg)) == -1)
-			return report_failure(lab, "stop", &services[i], msg);
-	}
-	printf("Successfully stopped profile: ALL.\n");
-	for (i = NSERVICES; i-- > 0;) {
-		if (services[i].vmon != NULL ||
-		    lab->major < services[i].since)
-			continue;
-		printf("Performing stop operation on service %s...\n",
-		    services[i].name);
-		if (svc_stop(lab, &services[i], msg, sizeof(msg)) == -1)
-			return report_failure(lab, "stop", &services[i], msg);
-		printf("Successfully stopped service %s\n", services[i].name);
+		if ((ret = svc_run(lab, op, svc, core)) != 0)
+			return ret;
 	}
 	return 0;
+}
+
+/* --all: the core services come up before vmon's profile and go after it. */
+static int
+cmd_all(const struct lab *lab, const char *op)
+{
+	int	start = strcmp(op, "start") == 0, ret;
+
+	counters_all(lab, op);
+	lab_log(lab, "%s --all", op);
+	printf("Operation not cancellable. Please wait for it to finish...\n");
+	if (start && (ret = svc_group(lab, op, 1)) != 0)
+		return ret;
+	printf("Performing %s operation on profile: ALL...\n", op);
+	if ((ret = svc_group(lab, op, 0)) != 0)
+		return ret;
+	printf("Successfully %s profile: ALL.\n",
+	    start ? "started" : "stopped");
+	return start ? 0 : svc_group(lab, op, 1);
 }
 
 static int
 cmd_one(const struct lab *lab, const char *op, const struct service *svc)
 {
-	char	 msg[MSGLEN];
-	int	 start = strcmp(op, "start") == 0;
-
 	lab_log(lab, "%s %s", op, svc->name);
 	printf("Operation not cancellable. Please wait for it to finish...\n");
-	printf("Performing %s operation on service %s...\n", op, svc->name);
-	if ((start ? svc_start(lab, svc, msg, sizeof(msg)) :
-	    svc_stop(lab, svc, msg, sizeof(msg))) == -1)
-		return report_failure(lab, op, svc, msg);
-	printf("Successfully %s service %s\n", start ? "started" : "stopped",
-	    svc->name);
-	return 0;
+	return svc_run(lab, op, svc, 1);
 }
 
 static int
@@ -2083,10 +2076,8 @@ main(int argc, char *argv[])
 		goto out;
 	if (svc != NULL)
 		ret = cmd_one(&lab, op, svc);
-	else if (strcmp(op, "start") == 0)
-		ret = cmd_start_all(&lab);
 	else
-		ret = cmd_stop_all(&lab);
+		ret = cmd_all(&lab, op);
 	goto out;
 usage:
 	usage();

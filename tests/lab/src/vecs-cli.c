@@ -38,13 +38,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <openssl/bio.h>
-#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -204,13 +204,13 @@ is_empty(const char *s)
 	return s == NULL || *s == '\0';
 }
 
-static void
-free_secret(char *buf, size_t len)
+/* vecs-cli's complaint about an empty or missing store name. */
+static unsigned
+invalid_store(const char *name)
 {
-	if (buf == NULL)
-		return;
-	OPENSSL_cleanse(buf, len);
-	free(buf);
+	fprintf(stderr, "Error : An invalid store name [%s] was specified \n",
+	    name ? name : "");
+	return ERR_INVALID_PARAMETER;
 }
 
 /* The lab-only fault: see the comment at the top. Called under the lock. */
@@ -278,18 +278,27 @@ begin_write(const char *root, int *lockfd)
 	return rc;
 }
 
-/* Loads a store; a missing one gets the appliance's message. */
+/*
+ * The message and code of a store that could not be read or deleted (errno);
+ * a missing one gets the appliance's message.
+ */
 static unsigned
-load_store(const char *root, const char *name, struct vecs_store **out)
+store_error(const char *name)
 {
-	if (vecsdb_store_load(root, name, out) == 0)
-		return 0;
 	if (errno == ENOENT) {
 		fprintf(stderr, "Error : Store [%s] does not exist\n", name);
 		return ERR_OBJECT_NOT_FOUND;
 	}
 	fprintf(stderr, "vecs-cli: store [%s]: %s\n", name, strerror(errno));
 	return errno_code(errno);
+}
+
+static unsigned
+load_store(const char *root, const char *name, struct vecs_store **out)
+{
+	if (vecsdb_store_load(root, name, out) == 0)
+		return 0;
+	return store_error(name);
 }
 
 static unsigned
@@ -302,14 +311,24 @@ save_store(const char *root, const struct vecs_store *store)
 	return errno_code(errno);
 }
 
-/* Asks before a delete, as vecs-cli does without -y; 1 to go on. */
+static int	confirm(const char *, ...)
+		    __attribute__((format(printf, 1, 2)));
+
+/*
+ * Asks before a delete, as vecs-cli does without -y, naming what goes by a
+ * format; 1 to go on.
+ */
 static int
-confirm(const char *what)
+confirm(const char *fmt, ...)
 {
+	va_list	ap;
 	int	c;
 
-	printf("Warning: This operation will delete %s\n"
-	    "Do you wish to continue? Y/N [N] \n", what);
+	fputs("Warning: This operation will delete ", stdout);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	fputs("\nDo you wish to continue? Y/N [N] \n", stdout);
 	fflush(stdout);
 	c = getchar();
 	return c == 'y' || c == 'Y';
@@ -341,11 +360,8 @@ cmd_store_create(const char *root, const struct opts *o)
 	unsigned	rc;
 	int		lockfd = -1;
 
-	if (is_empty(o->name)) {
-		fprintf(stderr, "Error : An invalid store name [%s] was "
-		    "specified \n", o->name ? o->name : "");
-		return ERR_INVALID_PARAMETER;
-	}
+	if (is_empty(o->name))
+		return invalid_store(o->name);
 	if ((rc = begin_write(root, &lockfd)) != 0)
 		goto out;
 	if (vecsdb_store_create(root, o->name) == -1) {
@@ -364,42 +380,22 @@ out:
 static unsigned
 cmd_store_delete(const char *root, const struct opts *o)
 {
-	char		*what = NULL;
-	unsigned	 rc = 0;
-	int		 lockfd = -1;
+	unsigned	rc;
+	int		lockfd = -1;
 
-	if (!o->yes) {
-		if (asprintf(&what, "store [%s]", o->name ? o->name : "") ==
-		    -1) {
-			what = NULL;
-			rc = ERR_INTERNAL_ERROR;
-			goto out;
-		}
-		if (!confirm(what))
-			goto out;
-	}
-	if (is_empty(o->name)) {
-		fprintf(stderr, "Error : An invalid store name [%s] was "
-		    "specified \n", o->name ? o->name : "");
-		rc = ERR_INVALID_PARAMETER;
-		goto out;
-	}
+	if (!o->yes && !confirm("store [%s]", o->name ? o->name : ""))
+		return 0;
+	if (is_empty(o->name))
+		return invalid_store(o->name);
 	if ((rc = begin_write(root, &lockfd)) != 0)
 		goto out;
 	if (vecsdb_store_delete(root, o->name) == -1) {
-		if (errno == ENOENT)
-			fprintf(stderr, "Error : Store [%s] does not exist\n",
-			    o->name);
-		else
-			fprintf(stderr, "vecs-cli: store [%s]: %s\n", o->name,
-			    strerror(errno));
-		rc = errno_code(errno);
+		rc = store_error(o->name);
 		goto out;
 	}
 	printf("Successfully deleted store [%s]\n", o->name);
 out:
 	vecsdb_unlock(lockfd);
-	free(what);
 	return rc;
 }
 
@@ -429,11 +425,8 @@ cmd_entry_list(const char *root, const struct opts *o)
 	size_t			 i;
 	unsigned		 rc;
 
-	if (is_empty(o->store)) {
-		fprintf(stderr, "Error : An invalid store name [%s] was "
-		    "specified \n", o->store ? o->store : "");
-		return ERR_INVALID_PARAMETER;
-	}
+	if (is_empty(o->store))
+		return invalid_store(o->store);
 	if ((rc = load_store(root, o->store, &s)) != 0)
 		goto out;
 	if (o->text && (out = BIO_new_fp(stdout, BIO_NOCLOSE)) == NULL) {
@@ -514,26 +507,54 @@ out:
 	return rc;
 }
 
+/*
+ * The entry getcert and getkey name by --store and --alias. The store stays
+ * in *s for the caller to free, also on failure. Returns an error code.
+ */
 static unsigned
-cmd_entry_getcert(const char *root, const struct opts *o)
+load_entry(const char *root, const struct opts *o, struct vecs_store **s,
+    struct vecs_entry **e)
 {
-	struct vecs_store	*s = NULL;
-	struct vecs_entry	*e;
-	BIO			*out = NULL;
-	unsigned		 rc;
+	unsigned	rc;
 
+	*e = NULL;
 	if (is_empty(o->store) || is_empty(o->alias)) {
 		fprintf(stderr, "Error: The store name [%s] or the Alias [%s] "
 		    "is invalid \n", o->store ? o->store : "",
 		    o->alias ? o->alias : "");
 		return ERR_INVALID_PARAMETER;
 	}
-	if ((rc = load_store(root, o->store, &s)) != 0)
-		goto out;
-	if ((e = vecs_store_find(s, o->alias)) == NULL) {
-		rc = ERR_OBJECT_NOT_FOUND;
-		goto out;
+	if ((rc = load_store(root, o->store, s)) != 0)
+		return rc;
+	if ((*e = vecs_store_find(*s, o->alias)) == NULL)
+		return ERR_OBJECT_NOT_FOUND;
+	return 0;
+}
+
+/* What getcert or getkey found: to --output, else to stdout unless --text
+ * printed it already. */
+static unsigned
+emit(const struct opts *o, const char *buf, size_t len)
+{
+	if (!is_empty(o->output))
+		return write_output(o->output, buf, len);
+	if (!o->text) {
+		fwrite(buf, 1, len, stdout);
+		putchar('\n');
 	}
+	return 0;
+}
+
+static unsigned
+cmd_entry_getcert(const char *root, const struct opts *o)
+{
+	struct vecs_store	*s = NULL;
+	struct vecs_entry	*e = NULL;
+	BIO			*out = NULL;
+	unsigned		 rc;
+
+	if ((rc = load_entry(root, o, &s, &e)) != 0)
+		goto out;
 	if (e->type == VECS_ENTRY_SECRET_KEY || e->cert == NULL) {
 		fprintf(stderr, "Error: No certificates were found for entry "
 		    "[%s] of type [%s].\n", o->alias,
@@ -549,12 +570,7 @@ cmd_entry_getcert(const char *root, const struct opts *o)
 		}
 		print_cert_text(out, e->cert, e->cert_len);
 	}
-	if (!is_empty(o->output))
-		rc = write_output(o->output, e->cert, e->cert_len);
-	else if (!o->text) {
-		fwrite(e->cert, 1, e->cert_len, stdout);
-		putchar('\n');
-	}
+	rc = emit(o, e->cert, e->cert_len);
 out:
 	BIO_free(out);
 	vecs_store_free(s);
@@ -585,21 +601,11 @@ static unsigned
 cmd_entry_getkey(const char *root, const struct opts *o)
 {
 	struct vecs_store	*s = NULL;
-	struct vecs_entry	*e;
+	struct vecs_entry	*e = NULL;
 	unsigned		 rc;
 
-	if (is_empty(o->store) || is_empty(o->alias)) {
-		fprintf(stderr, "Error: The store name [%s] or the Alias [%s] "
-		    "is invalid \n", o->store ? o->store : "",
-		    o->alias ? o->alias : "");
-		return ERR_INVALID_PARAMETER;
-	}
-	if ((rc = load_store(root, o->store, &s)) != 0)
+	if ((rc = load_entry(root, o, &s, &e)) != 0)
 		goto out;
-	if ((e = vecs_store_find(s, o->alias)) == NULL) {
-		rc = ERR_OBJECT_NOT_FOUND;
-		goto out;
-	}
 	/* vmafd checks for Trusted Cert; a CRL has no key either. */
 	if (e->key == NULL) {
 		fprintf(stderr, "Error: No key was found for entry [%s] of "
@@ -609,12 +615,7 @@ cmd_entry_getkey(const char *root, const struct opts *o)
 	}
 	if (o->text)
 		print_key_text(e->key, e->key_len);
-	if (!is_empty(o->output))
-		rc = write_output(o->output, e->key, e->key_len);
-	else if (!o->text) {
-		fwrite(e->key, 1, e->key_len, stdout);
-		putchar('\n');
-	}
+	rc = emit(o, e->key, e->key_len);
 out:
 	/* Flushed here so that the key leaves stdio's buffer before exit. */
 	fflush(stdout);
@@ -649,17 +650,6 @@ bio_take(BIO *bio, char **out, size_t *outlen)
 	(*out)[n] = '\0';
 	*outlen = n;
 	return 0;
-}
-
-/* Never prompts on the terminal for a key password: encrypted keys fail. */
-static int
-no_password(char *buf, int size, int rwflag, void *u)
-{
-	(void)buf;
-	(void)size;
-	(void)rwflag;
-	(void)u;
-	return -1;
 }
 
 /*
@@ -752,7 +742,7 @@ canonical_key(const char *pem, size_t len, X509 *cert, char **out,
 		rc = ERR_INTERNAL_ERROR;
 		goto out;
 	}
-	if ((pkey = PEM_read_bio_PrivateKey(in, NULL, no_password,
+	if ((pkey = PEM_read_bio_PrivateKey(in, NULL, lab_no_password,
 	    NULL)) == NULL || !EVP_PKEY_is_a(pkey, "RSA"))
 		goto out;
 	if (X509_check_private_key(cert, pkey) != 1) {
@@ -777,9 +767,8 @@ out:
 static char *
 fingerprint_alias(X509 *x, X509_CRL *crl)
 {
-	static const char hex[] = "0123456789abcdef";
 	unsigned char	  md[EVP_MAX_MD_SIZE];
-	unsigned int	  mdlen = 0, i;
+	unsigned int	  mdlen = 0;
 	char		 *alias = NULL;
 	int		  ok;
 
@@ -789,11 +778,7 @@ fingerprint_alias(X509 *x, X509_CRL *crl)
 		ok = X509_CRL_digest(crl, EVP_sha1(), md, &mdlen);
 	if (ok != 1 || (alias = malloc(2 * mdlen + 1)) == NULL)
 		return NULL;
-	for (i = 0; i < mdlen; i++) {
-		alias[2 * i] = hex[md[i] >> 4];
-		alias[2 * i + 1] = hex[md[i] & 0xf];
-	}
-	alias[2 * mdlen] = '\0';
+	lab_hex(md, mdlen, alias);
 	return alias;
 }
 
@@ -905,8 +890,8 @@ out:
 	free(certin);
 	free(cert);
 	free(alias);
-	free_secret(keyin, keyinlen);
-	free_secret(key, keylen);
+	lab_free_secret(keyin, keyinlen);
+	lab_free_secret(key, keylen);
 	return rc;
 }
 
@@ -914,25 +899,17 @@ static unsigned
 cmd_entry_delete(const char *root, const struct opts *o)
 {
 	struct vecs_store	*s = NULL;
-	char			*what = NULL;
-	unsigned		 rc = 0;
+	unsigned		 rc;
 	int			 lockfd = -1;
 
-	if (!o->yes) {
-		if (asprintf(&what, "entry [%s] from store [%s]",
-		    o->alias ? o->alias : "", o->store ? o->store : "") == -1) {
-			what = NULL;
-			rc = ERR_INTERNAL_ERROR;
-			goto out;
-		}
-		if (!confirm(what))
-			goto out;
-	}
+	if (!o->yes && !confirm("entry [%s] from store [%s]",
+	    o->alias ? o->alias : "", o->store ? o->store : ""))
+		return 0;
 	if (is_empty(o->store) || is_empty(o->alias)) {
+		/* Unlike the other commands': no space before the newline. */
 		fprintf(stderr, "Error : An invalid store name [%s] was "
 		    "specified\n ", o->store ? o->store : "");
-		rc = ERR_INVALID_PARAMETER;
-		goto out;
+		return ERR_INVALID_PARAMETER;
 	}
 	if ((rc = begin_write(root, &lockfd)) != 0)
 		goto out;
@@ -947,7 +924,6 @@ cmd_entry_delete(const char *root, const struct opts *o)
 out:
 	vecsdb_unlock(lockfd);
 	vecs_store_free(s);
-	free(what);
 	return rc;
 }
 

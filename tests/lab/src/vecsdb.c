@@ -36,7 +36,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "labutil.h"
@@ -104,9 +103,8 @@ out:
 static char *
 store_file(const char *root, const char *name)
 {
-	static const char hex[] = "0123456789abcdef";
 	unsigned char	 md[EVP_MAX_MD_SIZE];
-	unsigned int	 mdlen = 0, i;
+	unsigned int	 mdlen = 0;
 	char		 file[2 * EVP_MAX_MD_SIZE + 1];
 
 	if (EVP_Digest(name, strlen(name), md, &mdlen, EVP_sha256(),
@@ -114,11 +112,7 @@ store_file(const char *root, const char *name)
 		errno = EIO;
 		return NULL;
 	}
-	for (i = 0; i < mdlen; i++) {
-		file[2 * i] = hex[md[i] >> 4];
-		file[2 * i + 1] = hex[md[i] & 0xf];
-	}
-	file[2 * mdlen] = '\0';
+	lab_hex(md, mdlen, file);
 	return vecs_file(root, file);
 }
 
@@ -438,8 +432,7 @@ serialise(const struct vecs_store *store, unsigned char **out, size_t *outlen)
 #undef PUTBYTES
 	if (EVP_Digest(buf, p - buf, p, &mdlen, EVP_sha256(), NULL) != 1 ||
 	    mdlen != VECS_DIGEST_LEN) {
-		OPENSSL_cleanse(buf, len);
-		free(buf);
+		lab_free_secret(buf, len);
 		errno = EIO;
 		return -1;
 	}
@@ -498,10 +491,7 @@ entry_clear(struct vecs_entry *e)
 {
 	free(e->alias);
 	free(e->cert);
-	if (e->key != NULL) {
-		OPENSSL_cleanse(e->key, e->key_len);
-		free(e->key);
-	}
+	lab_free_secret(e->key, e->key_len);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -662,20 +652,31 @@ out:
 	return rc;
 }
 
+/* 0 when the index lists the store, else -1 (ENOENT when it does not). */
+static int
+store_must_exist(const char *root, const char *name)
+{
+	int	exists;
+
+	if ((exists = vecsdb_store_exists(root, name)) == -1)
+		return -1;
+	if (!exists) {
+		errno = ENOENT;
+		return -1;
+	}
+	return 0;
+}
+
 int
 vecsdb_store_load(const char *root, const char *name, struct vecs_store **out)
 {
 	char	*path = NULL, *buf = NULL;
 	size_t	 len = 0;
-	int	 rc = -1, exists;
+	int	 rc = -1;
 
 	*out = NULL;
-	if ((exists = vecsdb_store_exists(root, name)) == -1)
+	if (store_must_exist(root, name) == -1)
 		goto out;
-	if (!exists) {
-		errno = ENOENT;
-		goto out;
-	}
 	if ((path = store_file(root, name)) == NULL)
 		goto out;
 	if (lab_read_file(path, &buf, &len) == -1) {
@@ -686,10 +687,7 @@ vecsdb_store_load(const char *root, const char *name, struct vecs_store **out)
 	}
 	rc = parse((unsigned char *)buf, len, name, out);
 out:
-	if (buf != NULL) {
-		OPENSSL_cleanse(buf, len);
-		free(buf);
-	}
+	lab_free_secret(buf, len);
 	free(path);
 	return rc;
 }
@@ -700,29 +698,22 @@ vecsdb_store_save(const char *root, const struct vecs_store *store)
 	char		*path = NULL;
 	unsigned char	*buf = NULL;
 	size_t		 len = 0;
-	int		 rc = -1, exists;
+	int		 rc = -1;
 
 	if (store == NULL) {
 		errno = EINVAL;
 		return -1;
 	}
 	/* Saving must not bring back a store deleted since it was loaded. */
-	if ((exists = vecsdb_store_exists(root, store->name)) == -1)
+	if (store_must_exist(root, store->name) == -1)
 		goto out;
-	if (!exists) {
-		errno = ENOENT;
-		goto out;
-	}
 	if (serialise(store, &buf, &len) == -1)
 		goto out;
 	if ((path = store_file(root, store->name)) == NULL)
 		goto out;
 	rc = lab_write_file_atomic(path, buf, len, 0600);
 out:
-	if (buf != NULL) {
-		OPENSSL_cleanse(buf, len);
-		free(buf);
-	}
+	lab_free_secret(buf, len);
 	free(path);
 	return rc;
 }
