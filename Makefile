@@ -10,7 +10,7 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 CC      ?= cc
 CFLAGS  ?= -O2 -g
-PKGS     = libcrypto libssl ldap jansson
+PKGS     = libcrypto libssl ldap jansson libgit2
 
 WARN     = -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wno-missing-field-initializers
@@ -27,14 +27,17 @@ LAB_COMMON = $(B)/obj/lab/labutil.o $(B)/obj/lab/vecsdb.o
 LAB_PROGS  = $(B)/lab/vecs-cli $(B)/lab/vmafd-cli $(B)/lab/lwregshell \
              $(B)/lab/service-control $(B)/lab/labgen
 ENGINE_OBJS = $(B)/obj/engine/main.o $(B)/obj/engine/cmd_check.o \
-              $(B)/obj/engine/cmd_plan.o $(ENGINE_LIB)
+              $(B)/obj/engine/cmd_plan.o $(B)/obj/engine/cmd_backup.o \
+              $(ENGINE_LIB)
 ENGINE_LIB  = $(B)/obj/engine/buf.o $(B)/obj/engine/proc.o \
               $(B)/obj/engine/cert.o $(B)/obj/engine/vmdir.o \
               $(B)/obj/engine/appliance.o $(B)/obj/engine/vecs.o \
               $(B)/obj/engine/inventory.o $(B)/obj/engine/findings.o \
               $(B)/obj/engine/config.o $(B)/obj/engine/report.o \
-              $(B)/obj/plans/plan.o
-UNIT_TESTS  = $(B)/tests/test_labutil $(B)/tests/test_engine
+              $(B)/obj/plans/plan.o $(BACKUP_OBJS)
+BACKUP_OBJS = $(B)/obj/backup/crypt.o $(B)/obj/backup/names.o \
+              $(B)/obj/backup/state.o $(B)/obj/backup/repo.o
+UNIT_TESTS  = $(B)/tests/test_labutil $(B)/tests/test_engine $(B)/tests/test_backup
 
 all: $(B)/vcrotate $(LAB_PROGS)
 
@@ -45,10 +48,15 @@ $(B)/obj/lab/%.o: tests/lab/src/%.c tests/lab/src/*.h
 	@echo "  CC      $@"
 	@$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(B)/obj/engine/%.o: engine/%.c engine/*.h plans/*.h
+$(B)/obj/engine/%.o: engine/%.c engine/*.h plans/*.h backup/*.h
 	@mkdir -p $(@D)
 	@echo "  CC      $@"
-	@$(CC) $(ALL_CFLAGS) -Iengine -Iplans -c -o $@ $<
+	@$(CC) $(ALL_CFLAGS) -Iengine -Iplans -Ibackup -c -o $@ $<
+
+$(B)/obj/backup/%.o: backup/%.c engine/*.h backup/*.h
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	@$(CC) $(ALL_CFLAGS) -Iengine -Ibackup -c -o $@ $<
 
 $(B)/obj/plans/%.o: plans/%.c engine/*.h plans/*.h
 	@mkdir -p $(@D)
@@ -63,9 +71,15 @@ $(B)/lab/%: $(B)/obj/lab/%.o $(LAB_COMMON)
 $(B)/obj/tests/%.o: tests/unit/%.c tests/lab/src/*.h engine/*.h
 	@mkdir -p $(@D)
 	@echo "  CC      $@"
-	@$(CC) $(ALL_CFLAGS) -Itests/lab/src -Iengine -Iplans $(shell pkg-config --cflags cmocka) -c -o $@ $<
+	@$(CC) $(ALL_CFLAGS) -Itests/lab/src -Iengine -Iplans -Ibackup $(shell pkg-config --cflags cmocka) -c -o $@ $<
 
 $(B)/tests/test_labutil: $(B)/obj/tests/test_labutil.o $(LAB_COMMON)
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+
+$(B)/tests/test_backup: $(B)/obj/tests/test_backup.o \
+    $(B)/obj/backup/crypt.o $(B)/obj/backup/names.o $(B)/obj/engine/buf.o
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka

@@ -19,6 +19,9 @@
 #define APP_VMCA_ROOT	    "var/lib/vmware/vmca/root.cer"
 #define APP_VMCA_KEY	    "var/lib/vmware/vmca/privatekey.pem"
 #define APP_CONFIG	    "etc/vcrotate/vcrotate.conf"
+#define APP_BACKUP_REPO	    "var/lib/vcrotate/backup.git"
+#define APP_BACKUP_KEY	    "etc/vcrotate/backup.key"
+#define APP_VCROTATE_TMP    "var/lib/vcrotate"
 #define APP_VMDIR_KEY	    "[HKEY_THIS_MACHINE\\services\\vmdir]"
 
 /* Each tool gets this long before it is killed. */

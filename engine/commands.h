@@ -11,6 +11,7 @@
 
 int cmd_check(int argc, char *argv[], struct config *cfg);
 int cmd_plan(int argc, char *argv[], struct config *cfg);
+int cmd_backup(int argc, char *argv[], struct config *cfg);
 
 /* "2026-11-27", "2026-11-27T10:00:00Z", "2026-11-27 10:00", "@1790000000". */
 int parse_time(const char *s, time_t *out);

@@ -53,6 +53,7 @@ config_option(struct config *cfg, int argc, char *argv[], int *i)
 		{ "--ldap-uri",		offsetof(struct config, ldap_uri) },
 		{ "--bind-dn",		offsetof(struct config, bind_dn) },
 		{ "--password-file",	offsetof(struct config, password_file) },
+		{ "--repo",		offsetof(struct config, backup_repo) },
 	};
 	size_t	 k, n;
 	const char *arg = argv[*i], *val;
@@ -135,6 +136,10 @@ config_load(struct config *cfg, struct buf *err)
 			if (cfg->bind_dn == NULL && set_str(&cfg->bind_dn,
 			    val) == -1)
 				goto out;
+		} else if (strcmp(key, "backup_repo") == 0) {
+			if (cfg->backup_repo == NULL &&
+			    set_str(&cfg->backup_repo, val) == -1)
+				goto out;
 		} else if (strcmp(key, "password_file") == 0) {
 			if (cfg->password_file == NULL &&
 			    set_str(&cfg->password_file, val) == -1)
@@ -164,6 +169,9 @@ defaults:
 		cfg->warn_days = 180;
 	if (cfg->crit_days < 0)
 		cfg->crit_days = 30;
+	if (cfg->backup_repo == NULL &&
+	    (cfg->backup_repo = app_path(cfg->root, APP_BACKUP_REPO)) == NULL)
+		goto out;
 	ret = 0;
 out:
 	if (f != NULL)
@@ -181,6 +189,7 @@ config_free(struct config *cfg)
 	free(cfg->ldap_uri);
 	free(cfg->bind_dn);
 	free(cfg->password_file);
+	free(cfg->backup_repo);
 	memset(cfg, 0, sizeof(*cfg));
 }
 

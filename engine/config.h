@@ -23,6 +23,7 @@ struct config {
 	char	*password_file;	/* --password-file > password_file */
 	int	 warn_days;	/* warn_days, default 180 */
 	int	 crit_days;	/* crit_days, default 30 */
+	char	*backup_repo;	/* --repo > backup_repo > ROOT/var/lib/vcrotate/backup.git */
 };
 
 /*

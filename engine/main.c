@@ -16,6 +16,7 @@ static const struct command {
 } commands[] = {
 	{ "check", cmd_check, "report every certificate and what is wrong" },
 	{ "plan", cmd_plan, "an ordered replacement plan to review" },
+	{ "backup", cmd_backup, "snapshots of the certificate state, in git" },
 };
 
 static void

@@ -301,3 +301,66 @@ vecs_getkey(const char *root, const char *store, const char *alias,
 	proc_result_free(&res);
 	return 0;
 }
+
+/* Runs a vecs-cli write; its output is not needed. */
+static int
+vecs_write(const char *root, const char *const *args, struct buf *err)
+{
+	struct proc_result res;
+
+	if (run_vecs(root, args, &res, err) == -1)
+		return -1;
+	proc_result_free(&res);
+	return 0;
+}
+
+int
+vecs_entry_create(const char *root, const char *store, const char *alias,
+    const char *cert_file, const char *key_file, struct buf *err)
+{
+	const char *args[12];
+	size_t	 n = 0;
+
+	args[n++] = "entry";
+	args[n++] = "create";
+	args[n++] = "--store";
+	args[n++] = store;
+	args[n++] = "--alias";
+	args[n++] = alias;
+	if (cert_file != NULL) {
+		args[n++] = "--cert";
+		args[n++] = cert_file;
+	}
+	if (key_file != NULL) {
+		args[n++] = "--key";
+		args[n++] = key_file;
+	}
+	args[n] = NULL;
+	return vecs_write(root, args, err);
+}
+
+int
+vecs_entry_delete(const char *root, const char *store, const char *alias,
+    struct buf *err)
+{
+	const char *args[] = { "entry", "delete", "--store", store, "--alias",
+	    alias, "-y", NULL };
+
+	return vecs_write(root, args, err);
+}
+
+int
+vecs_store_create(const char *root, const char *store, struct buf *err)
+{
+	const char *args[] = { "store", "create", "--name", store, NULL };
+
+	return vecs_write(root, args, err);
+}
+
+int
+vecs_store_delete(const char *root, const char *store, struct buf *err)
+{
+	const char *args[] = { "store", "delete", "--name", store, "-y", NULL };
+
+	return vecs_write(root, args, err);
+}

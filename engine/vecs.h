@@ -54,4 +54,17 @@ int  vecs_parse_list(const char *text, size_t len, struct vecs_list *out,
 int  vecs_getkey(const char *root, const char *store, const char *alias,
     struct buf *key, struct buf *err);
 
+/*
+ * Writes through vecs-cli. entry create takes the certificate and key from
+ * files (key files live in a private directory of the caller's, never in
+ * argv); cert_file or key_file may be NULL. entry delete answers its prompt
+ * with -y. 0, or -1 with vecs-cli's own message in err.
+ */
+int  vecs_entry_create(const char *root, const char *store, const char *alias,
+    const char *cert_file, const char *key_file, struct buf *err);
+int  vecs_entry_delete(const char *root, const char *store, const char *alias,
+    struct buf *err);
+int  vecs_store_create(const char *root, const char *store, struct buf *err);
+int  vecs_store_delete(const char *root, const char *store, struct buf *err);
+
 #endif

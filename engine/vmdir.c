@@ -264,3 +264,124 @@ vmdir_domain_dn(const char *domain)
 	}
 	return buf_detach(&b);
 }
+
+/* LDAPMod array for attrs (op for each), plus the drops; freed by mods_free. */
+static LDAPMod **
+mods_new(const struct vmdir_attr *attrs, size_t nattrs, int op,
+    const char *const *drop)
+{
+	LDAPMod	**mods;
+	size_t	 i, j, ndrop = 0, k = 0;
+
+	while (drop != NULL && drop[ndrop] != NULL)
+		ndrop++;
+	if ((mods = calloc(nattrs + ndrop + 1, sizeof(*mods))) == NULL)
+		return NULL;
+	for (i = 0; i < nattrs; i++, k++) {
+		if ((mods[k] = calloc(1, sizeof(**mods))) == NULL)
+			goto fail;
+		mods[k]->mod_op = op | LDAP_MOD_BVALUES;
+		mods[k]->mod_type = attrs[i].name;
+		mods[k]->mod_bvalues = calloc(attrs[i].nvalues + 1,
+		    sizeof(struct berval *));
+		if (mods[k]->mod_bvalues == NULL)
+			goto fail;
+		for (j = 0; j < attrs[i].nvalues; j++) {
+			struct berval *bv = calloc(1, sizeof(*bv));
+
+			if (bv == NULL)
+				goto fail;
+			bv->bv_val = (char *)attrs[i].values[j].data;
+			bv->bv_len = attrs[i].values[j].len;
+			mods[k]->mod_bvalues[j] = bv;
+		}
+	}
+	for (i = 0; i < ndrop; i++, k++) {
+		if ((mods[k] = calloc(1, sizeof(**mods))) == NULL)
+			goto fail;
+		mods[k]->mod_op = LDAP_MOD_DELETE;
+		mods[k]->mod_type = (char *)drop[i];
+	}
+	return mods;
+fail:
+	for (k = 0; mods[k] != NULL; k++) {
+		for (j = 0; mods[k]->mod_op != LDAP_MOD_DELETE &&
+		    mods[k]->mod_bvalues != NULL &&
+		    mods[k]->mod_bvalues[j] != NULL; j++)
+			free(mods[k]->mod_bvalues[j]);
+		free(mods[k]->mod_bvalues);
+		free(mods[k]);
+	}
+	free(mods);
+	return NULL;
+}
+
+static void
+mods_free(LDAPMod **mods)
+{
+	size_t	 k, j;
+
+	for (k = 0; mods != NULL && mods[k] != NULL; k++) {
+		if ((mods[k]->mod_op & ~LDAP_MOD_BVALUES) != LDAP_MOD_DELETE) {
+			for (j = 0; mods[k]->mod_bvalues[j] != NULL; j++)
+				free(mods[k]->mod_bvalues[j]);
+			free(mods[k]->mod_bvalues);
+		}
+		free(mods[k]);
+	}
+	free(mods);
+}
+
+static int
+write_done(struct vmdir *vd, int rc, const char *what, const char *dn,
+    struct buf *err)
+{
+	struct buf w = BUF_INIT;
+
+	if (rc == LDAP_SUCCESS)
+		return 0;
+	buf_printf(&w, "cannot %s %s", what, dn);
+	ldap_error(vd->ld, rc, buf_str(&w), err);
+	buf_free(&w);
+	return -1;
+}
+
+int
+vmdir_add(struct vmdir *vd, const char *dn, const struct vmdir_attr *attrs,
+    size_t nattrs, struct buf *err)
+{
+	LDAPMod	**mods;
+	int	 rc;
+
+	if ((mods = mods_new(attrs, nattrs, LDAP_MOD_ADD, NULL)) == NULL) {
+		buf_printf(err, "out of memory");
+		return -1;
+	}
+	rc = ldap_add_ext_s(vd->ld, dn, mods, NULL, NULL);
+	mods_free(mods);
+	return write_done(vd, rc, "add", dn, err);
+}
+
+int
+vmdir_replace(struct vmdir *vd, const char *dn,
+    const struct vmdir_attr *attrs, size_t nattrs, const char *const *drop,
+    struct buf *err)
+{
+	LDAPMod	**mods;
+	int	 rc;
+
+	if ((mods = mods_new(attrs, nattrs, LDAP_MOD_REPLACE, drop)) == NULL) {
+		buf_printf(err, "out of memory");
+		return -1;
+	}
+	rc = ldap_modify_ext_s(vd->ld, dn, mods, NULL, NULL);
+	mods_free(mods);
+	return write_done(vd, rc, "modify", dn, err);
+}
+
+int
+vmdir_delete(struct vmdir *vd, const char *dn, struct buf *err)
+{
+	return write_done(vd, ldap_delete_ext_s(vd->ld, dn, NULL, NULL),
+	    "delete", dn, err);
+}

@@ -56,6 +56,20 @@ int  vmdir_search(struct vmdir *vd, const char *base, enum vmdir_scope scope,
     struct buf *err);
 void vmdir_entries_free(struct vmdir_entries *e);
 
+/*
+ * Writes. An entry given as attributes with values (vmdir_entry without
+ * its dn, which is passed separately). vmdir_add creates the entry;
+ * vmdir_replace sets each given attribute to exactly the given values and
+ * deletes each attribute named in `drop' (NULL-terminated, may be NULL); one
+ * modify, atomic for that entry. vmdir_delete removes a leaf entry.
+ */
+int  vmdir_add(struct vmdir *vd, const char *dn, const struct vmdir_attr *attrs,
+    size_t nattrs, struct buf *err);
+int  vmdir_replace(struct vmdir *vd, const char *dn,
+    const struct vmdir_attr *attrs, size_t nattrs, const char *const *drop,
+    struct buf *err);
+int  vmdir_delete(struct vmdir *vd, const char *dn, struct buf *err);
+
 /* The attribute of an entry by name (case-insensitive), or NULL. */
 const struct vmdir_attr *vmdir_entry_attr(const struct vmdir_entry *e,
     const char *name);

@@ -1,0 +1,76 @@
+/*
+ * repo.h - the backup repository: a bare git repository (libgit2) with one
+ * commit per snapshot on refs/heads/snapshots, which HEAD names, so that
+ * `git log' and `git diff' work on it as they are.
+ *
+ * A snapshot commit's tree holds the state items (state.h), secrets sealed
+ * with the backup key (crypt.h), and manifest.json: the appliance, the time,
+ * the vcrotate version, and per item its SHA-256 (of the stored blob) and
+ * whether it is sealed.
+ *
+ * The repository is created 0700 with fsync and a reflog for every ref
+ * update. Writers must hold the appliance lock (one writer at a time):
+ * libgit2's ref update is compare-and-swap, not a lock.
+ */
+#ifndef VCR_BK_REPO_H
+#define VCR_BK_REPO_H
+
+#include <jansson.h>
+
+#include "buf.h"
+#include "state.h"
+
+#define BK_REF		"refs/heads/snapshots"
+#define BK_MANIFEST	"manifest.json"
+#define BK_SCHEMA	"vcrotate.snapshot/1"
+
+struct bk_repo;
+
+/* What a snapshot commit says beyond its tree. */
+struct bk_meta {
+	const char	*operator;
+	const char	*ticket;	/* may be NULL */
+	const char	*reason;
+	const char	*transaction;	/* may be NULL */
+	const char	*result;	/* may be NULL */
+};
+
+/*
+ * Opens the repository at path; with create, makes it when missing (mode
+ * 0700, parents too). *created tells whether it was made now. Refuses a
+ * repository readable or writable by group or others.
+ */
+int  bk_repo_open(struct bk_repo **out, const char *path, int create,
+    int *created, struct buf *err);
+void bk_repo_close(struct bk_repo *r);
+
+/* Commits a snapshot of st; out_id gets the commit id (41 bytes). */
+int  bk_repo_snapshot(struct bk_repo *r, const struct bk_state *st,
+    const unsigned char key[32], const char *pnid, const char *machine_id,
+    const struct bk_meta *meta, char out_id[41], struct buf *err);
+
+/*
+ * Reads the snapshot at rev (a commit id, "snapshots~2", a tag...): its
+ * items, unsealed, and its manifest (caller json_decref's). Every stored
+ * blob is checked against the manifest digest and every sealed item must
+ * open: any mismatch fails the read.
+ */
+int  bk_repo_read(struct bk_repo *r, const char *rev,
+    const unsigned char key[32], struct bk_state *st, json_t **manifest,
+    char out_id[41], struct buf *err);
+
+/* Calls fn for each snapshot, newest first. */
+typedef int (*bk_list_fn)(const char *id, long long when, const char *message,
+    void *arg);
+int  bk_repo_list(struct bk_repo *r, bk_list_fn fn, void *arg,
+    struct buf *err);
+
+/* Reads every object of every snapshot (bk_repo_read of each). */
+int  bk_repo_verify(struct bk_repo *r, const unsigned char key[32],
+    size_t *nsnapshots, struct buf *err);
+
+/* libgit2 set-up and tear-down, once per process. */
+void bk_init(void);
+void bk_shutdown(void);
+
+#endif

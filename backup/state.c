@@ -1,0 +1,480 @@
+/*
+ * state.c - reads the live certificate state into items. See state.h.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/crypto.h>
+#include <openssl/pem.h>
+
+#include "appliance.h"
+#include "names.h"
+#include "state.h"
+#include "vecs.h"
+#include "vmdir.h"
+
+int
+bk_state_add(struct bk_state *st, const char *path, const void *data,
+    size_t len, int secret)
+{
+	struct bk_item *it, *n;
+
+	if (st->n == st->cap) {
+		size_t	 ncap = st->cap ? st->cap * 2 : 64;
+
+		if ((n = reallocarray(st->items, ncap, sizeof(*n))) == NULL)
+			return -1;
+		st->items = n;
+		st->cap = ncap;
+	}
+	it = &st->items[st->n];
+	memset(it, 0, sizeof(*it));
+	if ((it->path = strdup(path)) == NULL ||
+	    (it->data = malloc(len > 0 ? len : 1)) == NULL) {
+		free(it->path);
+		return -1;
+	}
+	if (len > 0)
+		memcpy(it->data, data, len);
+	it->len = len;
+	it->secret = secret;
+	st->n++;
+	return 0;
+}
+
+static int
+item_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct bk_item *)a)->path,
+	    ((const struct bk_item *)b)->path);
+}
+
+int
+bk_state_sort(struct bk_state *st)
+{
+	size_t	 i;
+
+	qsort(st->items, st->n, sizeof(*st->items), item_cmp);
+	for (i = 1; i < st->n; i++)
+		if (strcmp(st->items[i - 1].path, st->items[i].path) == 0) {
+			errno = EEXIST;
+			return -1;
+		}
+	return 0;
+}
+
+const struct bk_item *
+bk_state_get(const struct bk_state *st, const char *path)
+{
+	struct bk_item key;
+
+	key.path = (char *)path;
+	return bsearch(&key, st->items, st->n, sizeof(*st->items), item_cmp);
+}
+
+void
+bk_state_free(struct bk_state *st)
+{
+	size_t	 i;
+
+	for (i = 0; i < st->n; i++) {
+		if (st->items[i].secret)
+			OPENSSL_cleanse(st->items[i].data, st->items[i].len);
+		free(st->items[i].data);
+		free(st->items[i].path);
+	}
+	free(st->items);
+	memset(st, 0, sizeof(*st));
+}
+
+/* Adds "dir/name" (dir and name already escaped where needed). */
+static int
+add_at(struct bk_state *st, const char *dir, const char *name,
+    const void *data, size_t len, int secret)
+{
+	char	*path = NULL;
+	int	 rc;
+
+	if (asprintf(&path, "%s/%s", dir, name) == -1)
+		return -1;
+	rc = bk_state_add(st, path, data, len, secret);
+	free(path);
+	return rc;
+}
+
+static int
+add_str(struct bk_state *st, const char *dir, const char *name,
+    const char *s)
+{
+	return add_at(st, dir, name, s, strlen(s), 0);
+}
+
+/* ---- VECS ---- */
+
+static int
+read_store(struct bk_state *st, const char *root, const char *store,
+    struct buf *err)
+{
+	struct vecs_list l = { NULL, 0 };
+	struct buf key = BUF_INIT, text = BUF_INIT;
+	char	*sdir = NULL, *edir = NULL, *esc = NULL, *a = NULL;
+	size_t	 i;
+	int	 ret = -1;
+
+	if ((esc = bk_name_escape(store, strlen(store))) == NULL ||
+	    asprintf(&sdir, "vecs/%s", esc) == -1) {
+		sdir = NULL;
+		goto oom;
+	}
+	if (add_str(st, sdir, "@store", store) == -1)
+		goto oom;
+	if (vecs_list(root, store, &l, err) == -1)
+		goto out;
+	for (i = 0; i < l.n; i++) {
+		const struct vecs_item *it = &l.items[i];
+
+		free(a);
+		free(edir);
+		edir = NULL;
+		if ((a = bk_name_escape(it->alias, strlen(it->alias))) == NULL ||
+		    asprintf(&edir, "%s/%s", sdir, a) == -1) {
+			edir = NULL;
+			goto oom;
+		}
+		if (add_str(st, edir, "@alias", it->alias) == -1 ||
+		    add_str(st, edir, "type", it->type_name) == -1)
+			goto oom;
+		if (it->pem_len > 0) {
+			buf_reset(&text);
+			if (buf_add(&text, it->pem, it->pem_len) == -1 ||
+			    buf_putc(&text, '\n') == -1 ||
+			    add_at(st, edir, "cert.pem", text.data, text.len,
+			    0) == -1)
+				goto oom;
+		}
+		if (it->type != VECS_PRIVATE_KEY && it->type != VECS_SECRET_KEY &&
+		    it->type != VECS_ENCRYPTED_PRIVATE_KEY)
+			continue;
+		if (vecs_getkey(root, store, it->alias, &key, err) == -1)
+			goto out;
+		/* getkey prints the key followed by one newline. */
+		if (key.len > 0 && key.data[key.len - 1] == '\n')
+			key.len--;
+		if (add_at(st, edir, "key", key.data, key.len, 1) == -1)
+			goto oom;
+		buf_free_secret(&key);
+	}
+	ret = 0;
+	goto out;
+oom:
+	buf_printf(err, "out of memory reading store %s", store);
+out:
+	buf_free_secret(&key);
+	buf_free(&text);
+	vecs_list_free(&l);
+	free(a);
+	free(edir);
+	free(sdir);
+	free(esc);
+	return ret;
+}
+
+static int
+read_vecs(struct bk_state *st, const char *root, struct buf *err)
+{
+	struct buf order = BUF_INIT;
+	char	**names = NULL, *esc;
+	size_t	 n = 0, i;
+	int	 ret = -1;
+
+	if (vecs_stores(root, &names, &n, err) == -1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if ((esc = bk_name_escape(names[i], strlen(names[i]))) == NULL)
+			goto out;
+		buf_printf(&order, "%s\n", esc);
+		free(esc);
+		if (read_store(st, root, names[i], err) == -1)
+			goto out;
+	}
+	if (bk_state_add(st, "vecs/@stores", buf_str(&order), order.len, 0) ==
+	    -1)
+		goto out;
+	ret = 0;
+out:
+	buf_free(&order);
+	vecs_names_free(names, n);
+	return ret;
+}
+
+/* ---- vmdir ---- */
+
+/* How a value of an attribute is kept: PEM of its bytes under a label,
+ * a secret, or verbatim. */
+static const char *
+pem_label(const char *attr)
+{
+	if (strcasecmp(attr, "userCertificate") == 0 ||
+	    strcasecmp(attr, "cACertificate") == 0 ||
+	    strcasecmp(attr, "vmwLKUPSslTrustAnchor") == 0)
+		return "CERTIFICATE";
+	if (strcasecmp(attr, "certificateRevocationList") == 0)
+		return "X509 CRL";
+	return NULL;
+}
+
+static int
+is_secret_attr(const char *attr)
+{
+	return strcasecmp(attr, "vmwSTSPrivateKey") == 0;
+}
+
+int
+bk_pem_of(const char *label, const unsigned char *data, size_t len,
+    struct buf *out)
+{
+	BIO	*bio = BIO_new(BIO_s_mem());
+	char	*p;
+	long	 n;
+	int	 ret = -1;
+
+	if (bio == NULL || len > INT32_MAX)
+		goto out;
+	if (PEM_write_bio(bio, label, "", data, (long)len) <= 0)
+		goto out;
+	n = BIO_get_mem_data(bio, &p);
+	ret = buf_add(out, p, (size_t)n);
+out:
+	BIO_free(bio);
+	return ret;
+}
+
+static int
+add_entry(struct bk_state *st, const char *group,
+    const struct vmdir_entry *e)
+{
+	struct buf v = BUF_INIT;
+	char	*edn = NULL, *dir = NULL, *name = NULL;
+	size_t	 i, j;
+	int	 ret = -1;
+
+	if ((edn = bk_name_escape(e->dn, strlen(e->dn))) == NULL ||
+	    asprintf(&dir, "vmdir/%s/%s", group, edn) == -1) {
+		dir = NULL;
+		goto out;
+	}
+	if (add_str(st, dir, "@dn", e->dn) == -1)
+		goto out;
+	for (i = 0; i < e->nattrs; i++) {
+		const struct vmdir_attr *a = &e->attrs[i];
+		const char *label = pem_label(a->name);
+		int	 secret = is_secret_attr(a->name);
+
+		for (j = 0; j < a->nvalues; j++) {
+			free(name);
+			if (asprintf(&name, "%s.%zu.%s", a->name, j,
+			    secret ? "key" : label != NULL ? "pem" : "txt") ==
+			    -1) {
+				name = NULL;
+				goto out;
+			}
+			buf_reset(&v);
+			if (label != NULL) {
+				if (bk_pem_of(label, a->values[j].data,
+				    a->values[j].len, &v) == -1)
+					goto out;
+			} else if (buf_add(&v, a->values[j].data,
+			    a->values[j].len) == -1)
+				goto out;
+			if (add_at(st, dir, name, v.data != NULL ? v.data : "",
+			    v.len, secret) == -1)
+				goto out;
+		}
+	}
+	ret = 0;
+out:
+	buf_free_secret(&v);
+	free(name);
+	free(dir);
+	free(edn);
+	return ret;
+}
+
+/* Which entries of a search a group keeps. */
+typedef int (*keep_fn)(const struct vmdir_entry *e,
+    const struct appliance *app);
+
+static int
+keep_all(const struct vmdir_entry *e, const struct appliance *app)
+{
+	(void)e;
+	(void)app;
+	return 1;
+}
+
+static int
+keep_principal(const struct vmdir_entry *e, const struct appliance *app)
+{
+	const struct vmdir_attr *cn = vmdir_entry_attr(e, "cn");
+	char	*want = NULL;
+	size_t	 i;
+	int	 keep = 0;
+
+	for (i = 0; !keep && cn != NULL && cn->nvalues > 0 &&
+	    solution_users[i] != NULL; i++) {
+		if (asprintf(&want, "%s-%s", solution_users[i],
+		    app->machine_id) == -1)
+			return 0;
+		keep = strcasecmp((const char *)cn->values[0].data, want) == 0;
+		free(want);
+	}
+	return keep;
+}
+
+static int
+keep_endpoint(const struct vmdir_entry *e, const struct appliance *app)
+{
+	const struct vmdir_attr *u = vmdir_entry_attr(e, "vmwLKUPURI");
+	char	*host;
+	int	 keep;
+
+	if (u == NULL || u->nvalues == 0 ||
+	    (host = uri_host((const char *)u->values[0].data)) == NULL)
+		return 0;
+	keep = strcasecmp(host, app->pnid) == 0;
+	free(host);
+	return keep;
+}
+
+static const struct {
+	const char	*group;
+	const char	*rdns;		/* below the domain DN; %s: domain */
+	enum vmdir_scope scope;
+	const char	*filter;
+	const char	*attrs[5];	/* { NULL }: all */
+	keep_fn		 keep;
+} groups[] = {
+	{ "sts", "cn=%s,cn=Tenants,cn=IdentityManager,cn=Services", VMDIR_SUB,
+	    "(|(objectClass=vmwSTSTenantCredential)"
+	    "(objectClass=vmwSTSTenantTrustedCertificateChain))",
+	    { NULL }, keep_all },
+	{ "principals", "cn=ServicePrincipals", VMDIR_ONE, "(objectClass=*)",
+	    { "cn", "userCertificate", "vmwSTSSubjectDN", NULL },
+	    keep_principal },
+	{ "endpoints", "cn=Sites,cn=Configuration", VMDIR_SUB,
+	    "(objectClass=vmwLKUPEndpointRegistration)",
+	    { "vmwLKUPURI", "vmwLKUPEndpointSslTrust", "vmwLKUPSslTrustAnchor",
+	    NULL }, keep_endpoint },
+	{ "cas", "cn=Certificate-Authorities,cn=Configuration", VMDIR_ONE,
+	    "(objectClass=*)", { NULL }, keep_all },
+};
+
+static int
+read_vmdir(struct bk_state *st, const struct appliance *app,
+    const struct vmdir_login *login, struct buf *err)
+{
+	struct vmdir *vd = NULL;
+	struct vmdir_entries es = { NULL, 0 };
+	char	*base = NULL, *rdns = NULL;
+	size_t	 g, i;
+	int	 ret = -1;
+
+	if (vmdir_open(&vd, login->uri, login->bind_dn, login->password,
+	    err) == -1)
+		return -1;
+	for (g = 0; g < sizeof(groups) / sizeof(groups[0]); g++) {
+		free(rdns);
+		free(base);
+		base = NULL;
+		if (asprintf(&rdns, groups[g].rdns, app->domain) == -1 ||
+		    asprintf(&base, "%s,%s", rdns, app->domain_dn) == -1) {
+			rdns = base = NULL;
+			goto out;
+		}
+		vmdir_entries_free(&es);
+		if (vmdir_search(vd, base, groups[g].scope, groups[g].filter,
+		    groups[g].attrs[0] != NULL ? groups[g].attrs : NULL, &es,
+		    err) == -1)
+			goto out;
+		for (i = 0; i < es.n; i++) {
+			if (!groups[g].keep(&es.entries[i], app))
+				continue;
+			if (add_entry(st, groups[g].group, &es.entries[i]) ==
+			    -1) {
+				buf_printf(err, "out of memory");
+				goto out;
+			}
+		}
+	}
+	ret = 0;
+out:
+	vmdir_entries_free(&es);
+	vmdir_close(vd);
+	free(rdns);
+	free(base);
+	return ret;
+}
+
+/* ---- VMCA ---- */
+
+static int
+read_file_item(struct bk_state *st, const char *root, const char *rel,
+    const char *path, int secret, struct buf *err)
+{
+	char	*file = app_path(root, rel), *data = NULL;
+	size_t	 cap = 0;
+	ssize_t	 n;
+	FILE	*f = NULL;
+	int	 ret = -1;
+
+	if (file == NULL)
+		return -1;
+	if ((f = fopen(file, "r")) == NULL) {
+		buf_printf(err, "%s: %s", file, strerror(errno));
+		goto out;
+	}
+	if ((n = getdelim(&data, &cap, '\0', f)) < 0 && ferror(f)) {
+		buf_printf(err, "%s: %s", file, strerror(errno));
+		goto out;
+	}
+	/* getdelim stops at a NUL; the VMCA files are text. */
+	if (bk_state_add(st, path, data != NULL ? data : "", n > 0 ?
+	    (size_t)n : 0, secret) == -1)
+		goto out;
+	ret = 0;
+out:
+	if (f != NULL)
+		fclose(f);
+	if (data != NULL) {
+		OPENSSL_cleanse(data, cap);
+		free(data);
+	}
+	free(file);
+	return ret;
+}
+
+int
+bk_state_read(struct bk_state *st, const char *root,
+    const struct appliance *app, const struct vmdir_login *login,
+    struct buf *err)
+{
+	memset(st, 0, sizeof(*st));
+	if (read_vecs(st, root, err) == -1 ||
+	    read_vmdir(st, app, login, err) == -1 ||
+	    read_file_item(st, root, APP_VMCA_ROOT, "vmca/root.cer", 0,
+	    err) == -1 ||
+	    read_file_item(st, root, APP_VMCA_KEY, "vmca/privatekey.pem", 1,
+	    err) == -1)
+		goto fail;
+	if (bk_state_sort(st) == -1) {
+		buf_printf(err, "two items map to one path (escaping bug)");
+		goto fail;
+	}
+	return 0;
+fail:
+	bk_state_free(st);
+	return -1;
+}

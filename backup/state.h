@@ -1,0 +1,70 @@
+/*
+ * state.h - the certificate state of an appliance as a flat set of files:
+ * what a snapshot stores, what restore compares and writes back.
+ *
+ * Every item is a path in the snapshot tree and its plaintext bytes:
+ *
+ *   vecs/@stores                   store names in vecs-cli's order (escaped, one a line)
+ *   vecs/<S>/@store                the store's raw name
+ *   vecs/<S>/<A>/@alias            the entry's raw alias
+ *   vecs/<S>/<A>/type              "Private Key", "Trusted Cert", ...
+ *   vecs/<S>/<A>/cert.pem          the certificate text as vecs-cli lists it (CRLs too)
+ *   vecs/<S>/<A>/key               the key as vecs-cli getkey gives it (secret)
+ *   vmdir/<group>/<DN>/@dn         the raw DN; group: sts, principals, endpoints, cas
+ *   vmdir/<group>/<DN>/<attr>.<i>.pem | .txt | .key
+ *                                  each value: certificate-like values as PEM of
+ *                                  their bytes, vmwSTSPrivateKey as .key (secret),
+ *                                  anything else verbatim
+ *   vmca/root.cer, vmca/privatekey.pem (secret)
+ *
+ * <S>, <A> and <DN> are escaped with bk_name_escape (names.h). Items marked
+ * secret are encrypted when stored (crypt.h) and never printed.
+ */
+#ifndef VCR_BK_STATE_H
+#define VCR_BK_STATE_H
+
+#include <stddef.h>
+
+#include "buf.h"
+#include "inventory.h"
+
+struct bk_item {
+	char		*path;
+	unsigned char	*data;
+	size_t		 len;
+	int		 secret;
+};
+
+struct bk_state {
+	struct bk_item	*items;		/* sorted by path once complete */
+	size_t		 n;
+	size_t		 cap;
+};
+
+/* Adds a copy of data at path. 0 or -1 (out of memory). */
+int  bk_state_add(struct bk_state *st, const char *path, const void *data,
+    size_t len, int secret);
+/* Sorts by path; two items at one path is an error (-1). */
+int  bk_state_sort(struct bk_state *st);
+const struct bk_item *bk_state_get(const struct bk_state *st,
+    const char *path);
+void bk_state_free(struct bk_state *st);
+
+/* PEM of arbitrary bytes under a label (lossless: the bytes need not be
+ * DER), appended to out. */
+int  bk_pem_of(const char *label, const unsigned char *data, size_t len,
+    struct buf *out);
+
+/*
+ * Reads the live state of the appliance under root: every VECS store and
+ * entry with its key, the STS credentials and chains (all attributes), the
+ * principals of this machine and the Lookup Service endpoints of this PNID
+ * (the attributes a replacement touches), the CA entries (all attributes),
+ * the VMCA files. Anything that cannot be read fails the whole read (-1,
+ * err says what): a partial state is never returned.
+ */
+int  bk_state_read(struct bk_state *st, const char *root,
+    const struct appliance *app, const struct vmdir_login *login,
+    struct buf *err);
+
+#endif

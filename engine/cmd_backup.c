@@ -1,0 +1,1168 @@
+/*
+ * cmd_backup.c - vcrotate backup snapshot|list|show|diff|restore|verify:
+ * git-versioned snapshots of the whole certificate state (backup/), and
+ * putting any of them back exactly.
+ *
+ * Exit: 0 done, 1 failed (nothing half-written: restore re-reads the live
+ * state and says what differs), 64 bad usage.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/pem.h>
+
+#include "cert.h"
+#include "commands.h"
+#include "crypt.h"
+#include "names.h"
+#include "repo.h"
+#include "state.h"
+#include "vecs.h"
+#include "vmdir.h"
+
+static const char usage_text[] =
+    "usage: vcrotate [--root DIR] [--repo DIR] backup snapshot [--operator NAME]\n"
+    "                [--ticket ID] [--reason TEXT]\n"
+    "       vcrotate backup list\n"
+    "       vcrotate backup show REF\n"
+    "       vcrotate backup diff REF1 REF2\n"
+    "       vcrotate backup restore REF [--only vecs:STORE[/ALIAS] | --only sts |\n"
+    "                --only solution-users | --only trust-anchors] [--dry-run]\n"
+    "       vcrotate backup verify\n";
+
+struct ctx {
+	struct config	*cfg;
+	unsigned char	 key[BK_KEY_LEN];
+	int		 have_key;
+	struct bk_repo	*repo;
+	struct appliance app;
+	struct vmdir_login login;
+	struct buf	 err;
+};
+
+static int
+usage(void)
+{
+	fputs(usage_text, stderr);
+	return EXIT_USAGE;
+}
+
+static int
+fail(struct ctx *c, const char *what)
+{
+	fprintf(stderr, "vcrotate backup %s: %s\n", what, buf_str(&c->err));
+	return 1;
+}
+
+/*
+ * The repository and its key. A key is made only together with a new
+ * repository: an existing repository without its key is refused.
+ */
+static int
+open_repo(struct ctx *c, int create)
+{
+	char	*keyfile = app_path(c->cfg->root, APP_BACKUP_KEY);
+	struct stat st;
+	int	 exists, created = 0, ret = -1;
+
+	if (keyfile == NULL)
+		return -1;
+	exists = stat(c->cfg->backup_repo, &st) == 0;
+	if (!exists && !create) {
+		buf_printf(&c->err, "no backup repository at %s (make one "
+		    "with vcrotate backup snapshot)", c->cfg->backup_repo);
+		goto out;
+	}
+	if (create && !exists) {
+		char	*dir = strdup(keyfile), *slash;
+
+		if (dir != NULL && (slash = strrchr(dir, '/')) != NULL) {
+			*slash = '\0';
+			if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+				buf_printf(&c->err, "%s: %s", dir,
+				    strerror(errno));
+				free(dir);
+				goto out;
+			}
+		}
+		free(dir);
+	}
+	if (bk_key_load(keyfile, c->key, create && !exists, &c->err) == -1)
+		goto out;
+	c->have_key = 1;
+	if (bk_repo_open(&c->repo, c->cfg->backup_repo, create, &created,
+	    &c->err) == -1)
+		goto out;
+	ret = 0;
+out:
+	free(keyfile);
+	return ret;
+}
+
+/* Identity and vmdir login, for reading the live state. */
+static int
+open_live(struct ctx *c)
+{
+	if (appliance_identify(&c->app, c->cfg->root, &c->err) == -1)
+		return -1;
+	return config_login(c->cfg, &c->login, &c->err);
+}
+
+static void
+ctx_free(struct ctx *c)
+{
+	OPENSSL_cleanse(c->key, sizeof(c->key));
+	bk_repo_close(c->repo);
+	appliance_free(&c->app);
+	vmdir_login_free(&c->login);
+	buf_free(&c->err);
+}
+
+/* The unit an item belongs to: an entry, a store marker, a file. */
+static size_t
+unit_len(const char *path)
+{
+	const char *p = path;
+	int	 depth, i;
+
+	if (strncmp(path, "vecs/", 5) == 0)
+		depth = strstr(path, "/@store") != NULL ||
+		    strcmp(path, "vecs/@stores") == 0 ? 9 : 3;
+	else if (strncmp(path, "vmdir/", 6) == 0)
+		depth = 3;
+	else
+		depth = 9;
+	for (i = 0; i < depth; i++) {
+		p = strchr(p, '/');
+		if (p == NULL)
+			return strlen(path);
+		if (i + 1 < depth)
+			p++;
+	}
+	return (size_t)(p - path);
+}
+
+/* ---- units: comparing two states ---- */
+
+/* Items of one unit, as a run in a sorted state. */
+struct unit {
+	const char	*prefix;	/* the unit path (not NUL-ended) */
+	size_t		 plen;
+	const struct bk_item *items;
+	size_t		 n;
+};
+
+static int vecs_names(const struct unit *u, char **store, char **alias);
+
+/* Store markers: vecs/<S>/@store, a unit of one item. */
+static int
+is_store_unit(const struct unit *u)
+{
+	return u->plen > 12 && strncmp(u->prefix, "vecs/", 5) == 0 &&
+	    strncmp(u->prefix + u->plen - 7, "/@store", 7) == 0;
+}
+
+/* The units of a state, in path order. */
+static struct unit *
+units_of(const struct bk_state *st, size_t *nunits)
+{
+	struct unit *u = NULL, *nu;
+	size_t	 i, n = 0, ul;
+
+	for (i = 0; i < st->n; i++) {
+		ul = unit_len(st->items[i].path);
+		if (n > 0 && u[n - 1].plen == ul &&
+		    strncmp(u[n - 1].prefix, st->items[i].path, ul) == 0) {
+			u[n - 1].n++;
+			continue;
+		}
+		if ((nu = reallocarray(u, n + 1, sizeof(*u))) == NULL) {
+			free(u);
+			return NULL;
+		}
+		u = nu;
+		u[n].prefix = st->items[i].path;
+		u[n].plen = ul;
+		u[n].items = &st->items[i];
+		u[n].n = 1;
+		n++;
+	}
+	*nunits = n;
+	return u != NULL ? u : calloc(1, sizeof(*u));
+}
+
+static int
+unit_cmp(const struct unit *a, const struct unit *b)
+{
+	size_t	 n = a->plen < b->plen ? a->plen : b->plen;
+	int	 c = strncmp(a->prefix, b->prefix, n);
+
+	if (c != 0)
+		return c;
+	return (a->plen > b->plen) - (a->plen < b->plen);
+}
+
+static int
+unit_equal(const struct unit *a, const struct unit *b)
+{
+	size_t	 i;
+
+	if (a->n != b->n)
+		return 0;
+	for (i = 0; i < a->n; i++)
+		if (strcmp(a->items[i].path, b->items[i].path) != 0 ||
+		    a->items[i].len != b->items[i].len ||
+		    memcmp(a->items[i].data, b->items[i].data,
+		    a->items[i].len) != 0)
+			return 0;
+	return 1;
+}
+
+/* The item `name' of a unit (the part after the unit path), or NULL. */
+static const struct bk_item *
+unit_item(const struct unit *u, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; u != NULL && i < u->n; i++)
+		if (u->items[i].path[u->plen] == '/' &&
+		    strcmp(u->items[i].path + u->plen + 1, name) == 0)
+			return &u->items[i];
+	return NULL;
+}
+
+/* Text of an item, NUL-terminated copy (caller frees). */
+static char *
+item_text(const struct bk_item *it)
+{
+	return it != NULL ? strndup((const char *)it->data, it->len) : NULL;
+}
+
+/* A one-line description of the certificate a unit holds, if any. */
+static char *
+unit_cert_summary(const struct unit *u)
+{
+	static const char *const names[] = { "cert.pem",
+	    "userCertificate.0.pem", "cACertificate.0.pem",
+	    "vmwLKUPSslTrustAnchor.0.pem", "root.cer", NULL };
+	const struct bk_item *it = NULL;
+	STACK_OF(X509) *sk = NULL;
+	const char *why;
+	char	*subj = NULL, *serial = NULL, *s = NULL, when[64];
+	size_t	 i;
+
+	for (i = 0; it == NULL && names[i] != NULL; i++)
+		it = unit_item(u, names[i]);
+	if (it == NULL && u != NULL && u->n == 1)
+		it = &u->items[0];
+	if (it == NULL || it->secret || cert_parse_pem_chain((const char *)
+	    it->data, it->len, &sk, &why) == -1)
+		return NULL;
+	subj = cert_subject(sk_X509_value(sk, 0));
+	serial = cert_serial_hex(sk_X509_value(sk, 0));
+	cert_time_str(cert_not_after(sk_X509_value(sk, 0)), when, sizeof(when));
+	if (asprintf(&s, "%s, serial %s, not after %s", subj != NULL ? subj :
+	    "?", serial != NULL ? serial : "?", when) == -1)
+		s = NULL;
+	free(subj);
+	free(serial);
+	sk_X509_pop_free(sk, X509_free);
+	return s;
+}
+
+/* Prints a unit as a person knows it: STORE/ALIAS, a DN, or its path. */
+static void
+print_unit(FILE *f, const struct unit *u)
+{
+	char	*store = NULL, *alias = NULL;
+	char	*dn = item_text(unit_item(u, "@dn"));
+
+	char	*sname = is_store_unit(u) ? item_text(&u->items[0]) : NULL;
+
+	if (dn != NULL)
+		fprintf(f, "%s", dn);
+	else if (sname != NULL)
+		fprintf(f, "store %s", sname);
+	else if (u->plen == 12 && strncmp(u->prefix, "vecs/@stores", 12) == 0)
+		fprintf(f, "the order of the VECS stores");
+	else if (strncmp(u->prefix, "vecs/", 5) == 0 &&
+	    vecs_names(u, &store, &alias) == 0)
+		fprintf(f, "%s/%s", store, alias);
+	else
+		fprintf(f, "%.*s", (int)u->plen, u->prefix);
+	free(store);
+	free(alias);
+	free(sname);
+	free(dn);
+}
+
+/* ---- snapshot ---- */
+
+static int
+do_snapshot(struct ctx *c, int argc, char *argv[])
+{
+	struct bk_meta meta = { NULL, NULL, "manual snapshot", NULL, NULL };
+	struct bk_state st = { NULL, 0, 0 };
+	char	 id[41];
+	size_t	 i, sealed = 0;
+	int	 k, ret = 1;
+
+	meta.operator = getenv("SUDO_USER") != NULL ? getenv("SUDO_USER") :
+	    getenv("USER") != NULL ? getenv("USER") : "root";
+	for (k = 1; k < argc; k++) {
+		if (k + 1 >= argc)
+			return usage();
+		if (strcmp(argv[k], "--operator") == 0)
+			meta.operator = argv[++k];
+		else if (strcmp(argv[k], "--ticket") == 0)
+			meta.ticket = argv[++k];
+		else if (strcmp(argv[k], "--reason") == 0)
+			meta.reason = argv[++k];
+		else
+			return usage();
+	}
+	/* Read first: a snapshot that cannot be complete is not begun. */
+	if (open_live(c) == -1 || bk_state_read(&st, c->cfg->root, &c->app,
+	    &c->login, &c->err) == -1) {
+		fprintf(stderr, "vcrotate backup snapshot: no snapshot made: "
+		    "%s\n", buf_str(&c->err));
+		return 1;
+	}
+	if (open_repo(c, 1) == -1 || bk_repo_snapshot(c->repo, &st, c->key,
+	    c->app.pnid, c->app.machine_id, &meta, id, &c->err) == -1) {
+		ret = fail(c, "snapshot");
+		goto out;
+	}
+	for (i = 0; i < st.n; i++)
+		sealed += st.items[i].secret;
+	printf("snapshot %s of %s: %zu items (%zu sealed) in %s\n", id,
+	    c->app.pnid, st.n, sealed, c->cfg->backup_repo);
+	ret = 0;
+out:
+	bk_state_free(&st);
+	return ret;
+}
+
+/* ---- list, show, verify ---- */
+
+static int
+list_one(const char *id, long long when, const char *message, void *arg)
+{
+	char	 t[32];
+	time_t	 tt = (time_t)when;
+
+	(void)arg;
+	strftime(t, sizeof(t), "%Y-%m-%d %H:%M:%S", gmtime(&tt));
+	printf("%.12s  %s UTC  %.*s\n", id, t, (int)strcspn(message, "\n"),
+	    message);
+	return 0;
+}
+
+static int
+do_list(struct ctx *c, int argc)
+{
+	if (argc != 1)
+		return usage();
+	if (open_repo(c, 0) == -1 ||
+	    bk_repo_list(c->repo, list_one, NULL, &c->err) == -1)
+		return fail(c, "list");
+	return 0;
+}
+
+static int
+do_show(struct ctx *c, int argc, char *argv[])
+{
+	struct bk_state st = { NULL, 0, 0 };
+	struct unit *u = NULL;
+	json_t	*man = NULL, *app;
+	char	 id[41];
+	size_t	 i, nu = 0, sealed = 0;
+
+	if (argc != 2)
+		return usage();
+	if (open_repo(c, 0) == -1 || bk_repo_read(c->repo, argv[1], c->key,
+	    &st, &man, id, &c->err) == -1)
+		return fail(c, "show");
+	app = json_object_get(man, "appliance");
+	printf("snapshot %s\nappliance %s (machine id %s)\nmade %s by vcrotate "
+	    "%s\n\n", id, json_string_value(json_object_get(app, "pnid")),
+	    json_string_value(json_object_get(app, "machine_id")),
+	    json_string_value(json_object_get(man, "created")),
+	    json_string_value(json_object_get(man, "vcrotate_version")));
+	if ((u = units_of(&st, &nu)) != NULL)
+		for (i = 0; i < nu; i++) {
+			char	*sum = unit_cert_summary(&u[i]);
+
+			printf("  ");
+			print_unit(stdout, &u[i]);
+			if (sum != NULL)
+				printf("\n      %s", sum);
+			putchar('\n');
+			free(sum);
+		}
+	for (i = 0; i < st.n; i++)
+		sealed += st.items[i].secret;
+	printf("\n%zu entries, %zu items, %zu sealed (keys, shown never)\n",
+	    nu, st.n, sealed);
+	free(u);
+	bk_state_free(&st);
+	json_decref(man);
+	return 0;
+}
+
+static int
+do_verify(struct ctx *c, int argc)
+{
+	size_t	 n = 0;
+
+	if (argc != 1)
+		return usage();
+	if (open_repo(c, 0) == -1 ||
+	    bk_repo_verify(c->repo, c->key, &n, &c->err) == -1)
+		return fail(c, "verify");
+	printf("%zu snapshot%s verified: every object read, every digest "
+	    "matches its manifest, every sealed item opens\n", n,
+	    n == 1 ? "" : "s");
+	return 0;
+}
+
+/* ---- diff ---- */
+
+static int
+do_diff(struct ctx *c, int argc, char *argv[])
+{
+	struct bk_state a = { NULL, 0, 0 }, b = { NULL, 0, 0 };
+	json_t	*ma = NULL, *mb = NULL;
+	struct unit *ua = NULL, *ub = NULL;
+	size_t	 na = 0, nb = 0, i = 0, j = 0, nchanged = 0;
+	char	 ida[41], idb[41];
+	int	 ret = 1;
+
+	if (argc != 3)
+		return usage();
+	if (open_repo(c, 0) == -1 ||
+	    bk_repo_read(c->repo, argv[1], c->key, &a, &ma, ida, &c->err) == -1 ||
+	    bk_repo_read(c->repo, argv[2], c->key, &b, &mb, idb, &c->err) == -1) {
+		ret = fail(c, "diff");
+		goto out;
+	}
+	if ((ua = units_of(&a, &na)) == NULL || (ub = units_of(&b, &nb)) == NULL)
+		goto out;
+	printf("from %.12s to %.12s\n", ida, idb);
+	while (i < na || j < nb) {
+		int	 cmp = i >= na ? 1 : j >= nb ? -1 : unit_cmp(&ua[i], &ub[j]);
+		char	*before = NULL, *after = NULL;
+
+		if (cmp == 0 && unit_equal(&ua[i], &ub[j])) {
+			i++;
+			j++;
+			continue;
+		}
+		nchanged++;
+		if (cmp < 0) {
+			printf("removed  ");
+			print_unit(stdout, &ua[i]);
+			before = unit_cert_summary(&ua[i++]);
+		} else if (cmp > 0) {
+			printf("added    ");
+			print_unit(stdout, &ub[j]);
+			after = unit_cert_summary(&ub[j++]);
+		} else {
+			printf("changed  ");
+			print_unit(stdout, &ua[i]);
+			before = unit_cert_summary(&ua[i++]);
+			after = unit_cert_summary(&ub[j++]);
+		}
+		putchar('\n');
+		if (before != NULL)
+			printf("         before: %s\n", before);
+		if (after != NULL)
+			printf("         after:  %s\n", after);
+		free(before);
+		free(after);
+	}
+	printf("%zu entr%s differ\n", nchanged, nchanged == 1 ? "y" : "ies");
+	ret = 0;
+out:
+	free(ua);
+	free(ub);
+	bk_state_free(&a);
+	bk_state_free(&b);
+	json_decref(ma);
+	json_decref(mb);
+	return ret;
+}
+
+/* ---- restore ---- */
+
+/* Whether a unit is within the --only scope (NULL: everything). */
+static int
+in_scope(const struct unit *u, const char *only)
+{
+	char	*want = NULL, *s = NULL, *a = NULL;
+	size_t	 k;
+	int	 in = 0;
+
+	/* The order of stores cannot be restored, only their existence. */
+	if (u->plen == strlen("vecs/@stores") &&
+	    strncmp(u->prefix, "vecs/@stores", u->plen) == 0)
+		return 0;
+	if (only == NULL)
+		return 1;
+	if (strcmp(only, "sts") == 0)
+		return strncmp(u->prefix, "vmdir/sts/", 10) == 0;
+	if (strcmp(only, "trust-anchors") == 0)
+		return strncmp(u->prefix, "vmdir/endpoints/", 16) == 0;
+	if (strcmp(only, "solution-users") == 0) {
+		if (strncmp(u->prefix, "vmdir/principals/", 17) == 0)
+			return 1;
+		for (k = 0; solution_users[k] != NULL && !in; k++) {
+			if (asprintf(&want, "vecs/%s/%s", solution_users[k],
+			    solution_users[k]) == -1)
+				return 0;
+			in = u->plen == strlen(want) &&
+			    strncmp(u->prefix, want, u->plen) == 0;
+			free(want);
+		}
+		return in;
+	}
+	if (strncmp(only, "vecs:", 5) == 0) {
+		const char *store = only + 5, *slash = strchr(store, '/');
+
+		s = bk_name_escape(store, slash != NULL ?
+		    (size_t)(slash - store) : strlen(store));
+		if (slash != NULL)
+			a = bk_name_escape(slash + 1, strlen(slash + 1));
+		if (s == NULL || (slash != NULL && a == NULL))
+			goto out;
+		if (a != NULL) {
+			if (asprintf(&want, "vecs/%s/%s", s, a) != -1) {
+				in = u->plen == strlen(want) &&
+				    strncmp(u->prefix, want, u->plen) == 0;
+				free(want);
+			}
+		} else if (asprintf(&want, "vecs/%s/", s) != -1) {
+			in = strncmp(u->prefix, want, strlen(want)) == 0;
+			free(want);
+		}
+	}
+out:
+	free(s);
+	free(a);
+	return in;
+}
+
+static int
+valid_only(const char *only)
+{
+	return only == NULL || strcmp(only, "sts") == 0 ||
+	    strcmp(only, "trust-anchors") == 0 ||
+	    strcmp(only, "solution-users") == 0 ||
+	    (strncmp(only, "vecs:", 5) == 0 && only[5] != '\0' &&
+	    only[5] != '/');
+}
+
+/* Writes an item to a file in the private directory; path malloc'd. */
+static char *
+stage(const char *dir, const char *name, const struct bk_item *it,
+    struct buf *err)
+{
+	char	*path = NULL;
+	int	 fd;
+
+	if (asprintf(&path, "%s/%s", dir, name) == -1)
+		return NULL;
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) ==
+	    -1 || write(fd, it->data, it->len) != (ssize_t)it->len ||
+	    close(fd) == -1) {
+		buf_printf(err, "%s: %s", path, strerror(errno));
+		free(path);
+		return NULL;
+	}
+	return path;
+}
+
+static void
+unstage(char *path)
+{
+	if (path != NULL) {
+		unlink(path);
+		free(path);
+	}
+}
+
+/* Creates the VECS entry of unit u (from the snapshot). */
+static int
+vecs_create_unit(struct ctx *c, const struct unit *u, const char *tmpdir)
+{
+	char	*store = NULL, *alias = NULL, *type = NULL;
+	char	*certf = NULL, *keyf = NULL;
+	const struct bk_item *cert = unit_item(u, "cert.pem");
+	const struct bk_item *key = unit_item(u, "key");
+	int	 ret = -1;
+
+	if (vecs_names(u, &store, &alias) == -1 ||
+	    (type = item_text(unit_item(u, "type"))) == NULL) {
+		buf_printf(&c->err, "snapshot entry %.*s is incomplete",
+		    (int)u->plen, u->prefix);
+		goto out;
+	}
+	if (strcmp(type, "Encrypted Private Key") == 0) {
+		buf_printf(&c->err, "%s/%s: encrypted private keys cannot be "
+		    "recreated through vecs-cli", store, alias);
+		goto out;
+	}
+	if (cert != NULL && (certf = stage(tmpdir, "cert.pem", cert,
+	    &c->err)) == NULL)
+		goto out;
+	if (key != NULL && (keyf = stage(tmpdir, "key", key, &c->err)) == NULL)
+		goto out;
+	ret = vecs_entry_create(c->cfg->root, store, alias, certf, keyf,
+	    &c->err);
+out:
+	unstage(certf);
+	unstage(keyf);
+	free(store);
+	free(alias);
+	free(type);
+	return ret;
+}
+
+/* The raw store and alias of a VECS entry unit. */
+static int
+vecs_names(const struct unit *u, char **store, char **alias)
+{
+	const char *slash = memchr(u->prefix + 5, '/', u->plen - 5);
+	char	*sdir;
+	size_t	 len;
+	int	 rc;
+
+	*store = *alias = NULL;
+	if (slash == NULL ||
+	    (sdir = strndup(u->prefix + 5, (size_t)(slash - u->prefix - 5))) ==
+	    NULL)
+		return -1;
+	rc = bk_name_unescape(sdir, store, &len);
+	free(sdir);
+	if (rc == -1 || (*alias = item_text(unit_item(u, "@alias"))) == NULL) {
+		free(*store);
+		*store = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* Attributes of a vmdir unit, decoded, in value order. */
+struct attrs {
+	struct vmdir_attr *v;
+	size_t		   n;
+};
+
+static void
+attrs_free(struct attrs *a)
+{
+	size_t	 i, j;
+
+	for (i = 0; i < a->n; i++) {
+		for (j = 0; j < a->v[i].nvalues; j++) {
+			OPENSSL_cleanse(a->v[i].values[j].data,
+			    a->v[i].values[j].len);
+			free(a->v[i].values[j].data);
+		}
+		free(a->v[i].values);
+		free(a->v[i].name);
+	}
+	free(a->v);
+	memset(a, 0, sizeof(*a));
+}
+
+/* Decodes one value file: PEM back to its bytes, anything else as is. */
+static int
+value_of(const struct bk_item *it, const char *ext, struct vmdir_value *v)
+{
+	BIO	*bio = NULL;
+	char	*name = NULL, *header = NULL;
+	unsigned char *data = NULL;
+	long	 len = 0;
+
+	if (strcmp(ext, "pem") != 0) {
+		if ((v->data = malloc(it->len + 1)) == NULL)
+			return -1;
+		memcpy(v->data, it->data, it->len);
+		v->data[it->len] = '\0';
+		v->len = it->len;
+		return 0;
+	}
+	if ((bio = BIO_new_mem_buf(it->data, (int)it->len)) == NULL ||
+	    !PEM_read_bio(bio, &name, &header, &data, &len)) {
+		BIO_free(bio);
+		return -1;
+	}
+	BIO_free(bio);
+	OPENSSL_free(name);
+	OPENSSL_free(header);
+	v->data = malloc((size_t)len + 1);
+	if (v->data != NULL) {
+		memcpy(v->data, data, (size_t)len);
+		v->len = (size_t)len;
+	}
+	OPENSSL_free(data);
+	return v->data != NULL ? 0 : -1;
+}
+
+/* Value files are "<attr>.<index>.<ext>". */
+static int
+unit_attrs(const struct unit *u, struct attrs *out, struct buf *err)
+{
+	size_t	 i, k;
+
+	memset(out, 0, sizeof(*out));
+	for (i = 0; i < u->n; i++) {
+		const char *name = u->items[i].path + u->plen + 1;
+		const char *d1 = strchr(name, '.'), *d2;
+		char	*attr, *end;
+		unsigned long idx;
+		struct vmdir_attr *a = NULL;
+
+		if (name[0] == '@')
+			continue;
+		if (d1 == NULL || (d2 = strchr(d1 + 1, '.')) == NULL)
+			goto bad;
+		idx = strtoul(d1 + 1, &end, 10);
+		if (end != d2 || idx > 100000)
+			goto bad;
+		if ((attr = strndup(name, (size_t)(d1 - name))) == NULL)
+			goto oom;
+		for (k = 0; k < out->n; k++)
+			if (strcmp(out->v[k].name, attr) == 0)
+				a = &out->v[k];
+		if (a == NULL) {
+			struct vmdir_attr *nv = reallocarray(out->v, out->n + 1,
+			    sizeof(*nv));
+
+			if (nv == NULL) {
+				free(attr);
+				goto oom;
+			}
+			out->v = nv;
+			a = &out->v[out->n++];
+			memset(a, 0, sizeof(*a));
+			a->name = attr;
+		} else
+			free(attr);
+		if (idx >= a->nvalues) {
+			struct vmdir_value *nv = reallocarray(a->values,
+			    idx + 1, sizeof(*nv));
+
+			if (nv == NULL)
+				goto oom;
+			memset(nv + a->nvalues, 0, (idx + 1 - a->nvalues) *
+			    sizeof(*nv));
+			a->values = nv;
+			a->nvalues = idx + 1;
+		}
+		if (value_of(&u->items[i], d2 + 1, &a->values[idx]) == -1)
+			goto bad;
+	}
+	/* Indexes must be dense: a hole is a damaged snapshot. */
+	for (k = 0; k < out->n; k++)
+		for (i = 0; i < out->v[k].nvalues; i++)
+			if (out->v[k].values[i].data == NULL)
+				goto bad;
+	return 0;
+bad:
+	buf_printf(err, "snapshot entry %.*s has a damaged value",
+	    (int)u->plen, u->prefix);
+	attrs_free(out);
+	return -1;
+oom:
+	buf_printf(err, "out of memory");
+	attrs_free(out);
+	return -1;
+}
+
+/* Attributes a restore rewrites: the RDN and the classes stay as they are. */
+static int
+kept_attr(const char *name)
+{
+	return strcasecmp(name, "cn") == 0 ||
+	    strcasecmp(name, "objectClass") == 0;
+}
+
+static int
+vmdir_unit(struct ctx *c, struct vmdir *vd, const struct unit *want,
+    const struct unit *live)
+{
+	struct attrs wa = { NULL, 0 }, la = { NULL, 0 };
+	struct vmdir_attr *rep = NULL;
+	const char **drop = NULL;
+	char	*dn = item_text(unit_item(want != NULL ? want : live, "@dn"));
+	int	 deletable = strncmp((want != NULL ? want : live)->prefix,
+	    "vmdir/sts/", 10) == 0 || strncmp((want != NULL ? want :
+	    live)->prefix, "vmdir/cas/", 10) == 0;
+	size_t	 i, j, nw = 0, nd = 0;
+	int	 ret = -1;
+
+	if (dn == NULL) {
+		buf_printf(&c->err, "a vmdir entry without its DN");
+		goto out;
+	}
+	if (want == NULL) {
+		if (!deletable) {
+			buf_printf(&c->err, "%s is not in the snapshot; vcrotate "
+			    "does not delete such entries", dn);
+			goto out;
+		}
+		ret = vmdir_delete(vd, dn, &c->err);
+		goto out;
+	}
+	if (unit_attrs(want, &wa, &c->err) == -1)
+		goto out;
+	if (live == NULL) {
+		if (!deletable) {
+			buf_printf(&c->err, "%s no longer exists; vcrotate does "
+			    "not recreate such entries", dn);
+			goto out;
+		}
+		ret = vmdir_add(vd, dn, wa.v, wa.n, &c->err);
+		goto out;
+	}
+	if (unit_attrs(live, &la, &c->err) == -1)
+		goto out;
+	/* Replace every attribute but the RDN and classes; drop those the
+	 * live entry has and the snapshot lacks. rep borrows from wa. */
+	if ((rep = calloc(wa.n + 1, sizeof(*rep))) == NULL ||
+	    (drop = calloc(la.n + 1, sizeof(*drop))) == NULL)
+		goto out;
+	for (i = 0; i < wa.n; i++)
+		if (!kept_attr(wa.v[i].name))
+			rep[nw++] = wa.v[i];
+	for (i = 0; i < la.n; i++) {
+		int	 found = 0;
+
+		for (j = 0; j < wa.n; j++)
+			if (strcasecmp(la.v[i].name, wa.v[j].name) == 0)
+				found = 1;
+		if (!found && !kept_attr(la.v[i].name))
+			drop[nd++] = la.v[i].name;
+	}
+	ret = vmdir_replace(vd, dn, rep, nw, drop, &c->err);
+out:
+	free(rep);
+	free(drop);
+	attrs_free(&wa);
+	attrs_free(&la);
+	free(dn);
+	return ret;
+}
+
+/* Applies one unit's difference. want: the snapshot's, live: now. */
+static int
+apply_unit(struct ctx *c, struct vmdir **vd, const struct unit *want,
+    const struct unit *live, const char *tmpdir)
+{
+	const struct unit *u = want != NULL ? want : live;
+	char	*store = NULL, *alias = NULL;
+	int	 ret = -1;
+
+	if (is_store_unit(u)) {
+		char	*name = item_text(&u->items[0]);
+
+		if (name == NULL)
+			return -1;
+		ret = want != NULL ? vecs_store_create(c->cfg->root, name,
+		    &c->err) : vecs_store_delete(c->cfg->root, name, &c->err);
+		free(name);
+		return ret;
+	}
+	if (strncmp(u->prefix, "vecs/", 5) == 0) {
+		/* Replacing is delete, then create: vecs-cli has no update. */
+		if (live != NULL) {
+			if (vecs_names(live, &store, &alias) == -1 ||
+			    vecs_entry_delete(c->cfg->root, store, alias,
+			    &c->err) == -1)
+				goto out;
+		}
+		ret = want != NULL ? vecs_create_unit(c, want, tmpdir) : 0;
+		goto out;
+	}
+	if (strncmp(u->prefix, "vmdir/", 6) == 0) {
+		if (*vd == NULL && vmdir_open(vd, c->login.uri,
+		    c->login.bind_dn, c->login.password, &c->err) == -1)
+			goto out;
+		ret = vmdir_unit(c, *vd, want, live);
+		goto out;
+	}
+	if (strncmp(u->prefix, "vmca/", 5) == 0 && want != NULL) {
+		const char *rel = strcmp(u->prefix + 5, "root.cer") == 0 ?
+		    APP_VMCA_ROOT : APP_VMCA_KEY;
+		char	*path = app_path(c->cfg->root, rel), *tmp = NULL;
+		int	 fd = -1;
+
+		if (path == NULL || asprintf(&tmp, "%s.vcrotate.%ld", path,
+		    (long)getpid()) == -1) {
+			free(path);
+			goto out;
+		}
+		if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+		    want->items[0].secret ? 0600 : 0644)) == -1 ||
+		    write(fd, want->items[0].data, want->items[0].len) !=
+		    (ssize_t)want->items[0].len || fsync(fd) == -1 ||
+		    close(fd) == -1 || rename(tmp, path) == -1) {
+			buf_printf(&c->err, "%s: %s", path, strerror(errno));
+			if (fd != -1)
+				close(fd);
+			unlink(tmp);
+		} else
+			ret = 0;
+		free(tmp);
+		free(path);
+		goto out;
+	}
+	buf_printf(&c->err, "%.*s: cannot be restored", (int)u->plen,
+	    u->prefix);
+out:
+	free(store);
+	free(alias);
+	return ret;
+}
+
+/* The differences between want and live within the scope; with apply,
+ * carried out. Returns the number of differences, -1 on failure. */
+static long
+restore_pass(struct ctx *c, const struct bk_state *want_st,
+    const struct bk_state *live_st, const char *only, int apply,
+    const char *tmpdir, int verbose)
+{
+	struct unit *uw = NULL, *ul = NULL;
+	struct vmdir *vd = NULL;
+	size_t	 nw = 0, nl = 0, i = 0, j = 0;
+	long	 n = 0;
+	int	 pass;
+
+	if ((uw = units_of(want_st, &nw)) == NULL ||
+	    (ul = units_of(live_st, &nl)) == NULL) {
+		n = -1;
+		goto out;
+	}
+	/* Stores are created before their entries and deleted after. */
+	for (pass = 0; pass < 3 && n >= 0; pass++) {
+		for (i = 0, j = 0; i < nw || j < nl;) {
+			int	 cmp = i >= nw ? 1 : j >= nl ? -1 :
+			    unit_cmp(&uw[i], &ul[j]);
+			const struct unit *w = cmp <= 0 ? &uw[i] : NULL;
+			const struct unit *l = cmp >= 0 ? &ul[j] : NULL;
+			const struct unit *u = w != NULL ? w : l;
+			int	 store = is_store_unit(u);
+
+			if (cmp <= 0)
+				i++;
+			if (cmp >= 0)
+				j++;
+			if (!in_scope(u, only) || (w != NULL && l != NULL &&
+			    unit_equal(w, l)))
+				continue;
+			/* pass 0: new stores; 1: entries; 2: old stores */
+			if ((pass == 0 && !(store && w != NULL)) ||
+			    (pass == 1 && store) ||
+			    (pass == 2 && !(store && w == NULL)))
+				continue;
+			n++;
+			if (verbose) {
+				printf("%-8s ", w == NULL ? "remove" :
+				    l == NULL ? "recreate" : "put back");
+				print_unit(stdout, u);
+				putchar('\n');
+			}
+			if (apply && apply_unit(c, &vd, w, l, tmpdir) == -1) {
+				n = -1;
+				break;
+			}
+		}
+	}
+out:
+	vmdir_close(vd);
+	free(uw);
+	free(ul);
+	return n;
+}
+
+static int
+do_restore(struct ctx *c, int argc, char *argv[])
+{
+	struct bk_state want = { NULL, 0, 0 }, live = { NULL, 0, 0 };
+	json_t	*man = NULL;
+	const char *rev = NULL, *only = NULL;
+	char	 id[41], *tmpdir = NULL, *base = NULL;
+	long	 n, left;
+	int	 k, dry = 0, ret = 1;
+
+	for (k = 1; k < argc; k++) {
+		if (strcmp(argv[k], "--dry-run") == 0)
+			dry = 1;
+		else if (strcmp(argv[k], "--only") == 0 && k + 1 < argc)
+			only = argv[++k];
+		else if (rev == NULL && argv[k][0] != '-')
+			rev = argv[k];
+		else
+			return usage();
+	}
+	if (rev == NULL)
+		return usage();
+	if (!valid_only(only)) {
+		fprintf(stderr, "vcrotate backup restore: --only %s: one of "
+		    "vecs:STORE[/ALIAS], sts, solution-users, trust-anchors\n",
+		    only);
+		return EXIT_USAGE;
+	}
+	if (open_repo(c, 0) == -1 || bk_repo_read(c->repo, rev, c->key, &want,
+	    &man, id, &c->err) == -1 || open_live(c) == -1) {
+		ret = fail(c, "restore");
+		goto out;
+	}
+	if (strcmp(json_string_value(json_object_get(json_object_get(man,
+	    "appliance"), "machine_id")), c->app.machine_id) != 0) {
+		fprintf(stderr, "vcrotate backup restore: snapshot %.12s is of "
+		    "another appliance (%s)\n", id, json_string_value(
+		    json_object_get(json_object_get(man, "appliance"), "pnid")));
+		goto out;
+	}
+	if (bk_state_read(&live, c->cfg->root, &c->app, &c->login,
+	    &c->err) == -1) {
+		ret = fail(c, "restore");
+		goto out;
+	}
+	if (dry) {
+		n = restore_pass(c, &want, &live, only, 0, NULL, 1);
+		printf("%ld change%s would be made (dry run: nothing changed)\n",
+		    n, n == 1 ? "" : "s");
+		ret = n < 0;
+		goto out;
+	}
+	/* Key material reaches vecs-cli through files in a directory only
+	 * root can enter, removed when done. */
+	if ((base = app_path(c->cfg->root, APP_VCROTATE_TMP)) == NULL ||
+	    asprintf(&tmpdir, "%s/restore.XXXXXX", base) == -1) {
+		tmpdir = NULL;
+		goto out;
+	}
+	if (mkdir(base, 0700) == -1 && errno != EEXIST) {
+		fprintf(stderr, "vcrotate backup restore: %s: %s\n", base,
+		    strerror(errno));
+		goto out;
+	}
+	if (mkdtemp(tmpdir) == NULL) {
+		fprintf(stderr, "vcrotate backup restore: %s: %s\n", tmpdir,
+		    strerror(errno));
+		free(tmpdir);
+		tmpdir = NULL;
+		goto out;
+	}
+	n = restore_pass(c, &want, &live, only, 1, tmpdir, 1);
+	if (n < 0) {
+		ret = fail(c, "restore");
+		goto out;
+	}
+	/* Read the appliance again: the restore is done when it equals the
+	 * snapshot within the scope, not when the writes returned. */
+	bk_state_free(&live);
+	if (bk_state_read(&live, c->cfg->root, &c->app, &c->login,
+	    &c->err) == -1) {
+		ret = fail(c, "restore");
+		goto out;
+	}
+	left = restore_pass(c, &want, &live, only, 0, NULL, 0);
+	if (left != 0) {
+		fprintf(stderr, "vcrotate backup restore: after %ld change%s, "
+		    "%ld entr%s still differ%s from snapshot %.12s:\n", n,
+		    n == 1 ? "" : "s", left, left == 1 ? "y" : "ies",
+		    left == 1 ? "s" : "", id);
+		restore_pass(c, &want, &live, only, 0, NULL, 1);
+		goto out;
+	}
+	printf("restored snapshot %.12s: %ld change%s; the appliance now "
+	    "equals the snapshot%s%s\n", id, n, n == 1 ? "" : "s",
+	    only != NULL ? " for " : "", only != NULL ? only : "");
+	ret = 0;
+out:
+	if (tmpdir != NULL)
+		rmdir(tmpdir);
+	free(tmpdir);
+	free(base);
+	bk_state_free(&want);
+	bk_state_free(&live);
+	json_decref(man);
+	return ret;
+}
+
+int
+cmd_backup(int argc, char *argv[], struct config *cfg)
+{
+	static const struct {
+		const char *name;
+		int	    live;	/* reads the appliance */
+	} subs[] = {
+		{ "snapshot", 1 }, { "list", 0 }, { "show", 0 }, { "diff", 0 },
+		{ "restore", 1 }, { "verify", 0 },
+	};
+	struct ctx c;
+	char	**args = NULL;
+	size_t	 k;
+	int	 i, r, n = 0, ret;
+
+	memset(&c, 0, sizeof(c));
+	c.cfg = cfg;
+	/* Common options may come anywhere after the command name. */
+	if ((args = calloc((size_t)argc + 1, sizeof(*args))) == NULL)
+		return 1;
+	for (i = 1; i < argc; i++) {
+		if ((r = config_option(cfg, argc, argv, &i)) == -1) {
+			free(args);
+			return usage();
+		}
+		if (r == 0)
+			args[n++] = argv[i];
+	}
+	cfg->warn_days = cfg->crit_days = -1;
+	if (n == 0) {
+		free(args);
+		return usage();
+	}
+	for (k = 0; k < sizeof(subs) / sizeof(subs[0]); k++)
+		if (strcmp(args[0], subs[k].name) == 0)
+			break;
+	if (k == sizeof(subs) / sizeof(subs[0])) {
+		free(args);
+		return usage();
+	}
+	if (config_load(cfg, &c.err) == -1) {
+		ret = fail(&c, args[0]);
+		goto out;
+	}
+	bk_init();
+	if (strcmp(args[0], "snapshot") == 0)
+		ret = do_snapshot(&c, n, args);
+	else if (strcmp(args[0], "list") == 0)
+		ret = do_list(&c, n);
+	else if (strcmp(args[0], "show") == 0)
+		ret = do_show(&c, n, args);
+	else if (strcmp(args[0], "diff") == 0)
+		ret = do_diff(&c, n, args);
+	else if (strcmp(args[0], "restore") == 0)
+		ret = do_restore(&c, n, args);
+	else
+		ret = do_verify(&c, n);
+	bk_shutdown();
+out:
+	ctx_free(&c);
+	free(args);
+	return ret;
+}

@@ -1,0 +1,633 @@
+/*
+ * test_backup.c - unit tests of the backup's building blocks: the sealing
+ * of secrets (crypt.c), the backup key file, and the escaping of names into
+ * tree entries (names.c).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <sys/stat.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "crypt.h"
+#include "names.h"
+
+static const unsigned char key1[BK_KEY_LEN] = {
+	0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
+	0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f,
+	0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17,
+	0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f,
+};
+static const unsigned char key2[BK_KEY_LEN] = { 0x01 };
+
+static const char secret[] =
+    "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n"
+    "-----END PRIVATE KEY-----\n";
+static const char kpath[] = "vecs/MACHINE_SSL_CERT/__MACHINE_CERT/key";
+
+static void
+seal(const unsigned char *key, const char *path, const char *pt, size_t len,
+    struct buf *out)
+{
+	assert_int_equal(bk_seal(key, path, (const unsigned char *)pt, len,
+	    out), 0);
+}
+
+static int
+try_open(const unsigned char *key, const char *path, const struct buf *blob,
+    size_t len, struct buf *err)
+{
+	struct buf pt = BUF_INIT;
+	int	 rc;
+
+	buf_reset(err);
+	rc = bk_open(key, path, (const unsigned char *)blob->data, len, &pt,
+	    err);
+	if (rc == -1)
+		assert_int_equal(pt.len, 0);
+	buf_free_secret(&pt);
+	return rc;
+}
+
+static void
+test_seal_round_trip(void **state)
+{
+	struct buf blob = BUF_INIT, pt = BUF_INIT, err = BUF_INIT;
+
+	(void)state;
+	seal(key1, kpath, secret, strlen(secret), &blob);
+	assert_int_equal(blob.len, BK_OVERHEAD + strlen(secret));
+	assert_memory_equal(blob.data, "VCRBK1\n", 7);
+	/* The plaintext does not show in the blob. */
+	assert_null(memmem(blob.data, blob.len, "PRIVATE", 7));
+	assert_int_equal(bk_open(key1, kpath, (unsigned char *)blob.data,
+	    blob.len, &pt, &err), 0);
+	assert_int_equal(pt.len, strlen(secret));
+	assert_memory_equal(pt.data, secret, pt.len);
+	assert_int_equal(err.len, 0);
+	buf_free_secret(&pt);
+	buf_free(&blob);
+	buf_free(&err);
+}
+
+static void
+test_seal_known_answer(void **state)
+{
+	/* Computed from the description in crypt.h with Python's
+	 * hmac/hashlib and cryptography's AESGCM, not with this code: the
+	 * format of blobs already in repositories must never drift. */
+	static const char want[] =
+	    "VCRBK1\n"
+	    "\xff\x33\xc2\x00\xbd\x12\xcc\x59\x59\x08\x13\xc0"
+	    "\x53\x24\xf5\x32\xa3\x38\x24\x25\xa7\xac\x65\xbb"
+	    "\x80\x12\x82\x1c"
+	    "\x2f\x7d\xdb\x69\x35\x85\x03\x17\x70\x20\x58\xea\x24"
+	    "\x1c";
+	struct buf blob = BUF_INIT;
+
+	(void)state;
+	seal(key1, "vmca/privatekey.pem", "hello, backup\n", 14, &blob);
+	assert_int_equal(blob.len, sizeof(want) - 1);
+	assert_memory_equal(blob.data, want, blob.len);
+	buf_free(&blob);
+}
+
+static void
+test_seal_is_deterministic(void **state)
+{
+	struct buf a = BUF_INIT, b = BUF_INIT, c = BUF_INIT, d = BUF_INIT;
+	struct buf e = BUF_INIT;
+
+	(void)state;
+	seal(key1, kpath, secret, strlen(secret), &a);
+	seal(key1, kpath, secret, strlen(secret), &b);
+	assert_int_equal(a.len, b.len);
+	assert_memory_equal(a.data, b.data, a.len);
+
+	/* Another path: another nonce, so nothing in common but the magic. */
+	seal(key1, "vecs/MACHINE_SSL_CERT/other/key", secret, strlen(secret),
+	    &c);
+	assert_int_equal(a.len, c.len);
+	assert_memory_not_equal(a.data + BK_MAGIC_LEN,
+	    c.data + BK_MAGIC_LEN, BK_NONCE_LEN);
+	assert_memory_not_equal(a.data + BK_OVERHEAD, c.data + BK_OVERHEAD,
+	    a.len - BK_OVERHEAD);
+
+	/* One byte of plaintext changed: another nonce too. */
+	seal(key1, kpath, secret, strlen(secret) - 1, &d);
+	seal(key1, kpath, "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0"
+	    "BAQEFAASD\n-----END PRIVATE KEY-----\n", strlen(secret), &e);
+	assert_int_equal(a.len, e.len);
+	assert_memory_not_equal(a.data + BK_MAGIC_LEN,
+	    e.data + BK_MAGIC_LEN, BK_NONCE_LEN);
+	assert_memory_not_equal(a.data + BK_OVERHEAD, e.data + BK_OVERHEAD,
+	    a.len - BK_OVERHEAD);
+	assert_memory_not_equal(a.data + BK_MAGIC_LEN,
+	    d.data + BK_MAGIC_LEN, BK_NONCE_LEN);
+
+	/* Another key: another blob. */
+	buf_reset(&b);
+	seal(key2, kpath, secret, strlen(secret), &b);
+	assert_memory_not_equal(a.data + BK_MAGIC_LEN, b.data + BK_MAGIC_LEN,
+	    a.len - BK_MAGIC_LEN);
+	buf_free(&a);
+	buf_free(&b);
+	buf_free(&c);
+	buf_free(&d);
+	buf_free(&e);
+}
+
+static void
+test_seal_appends(void **state)
+{
+	struct buf out = BUF_INIT, blob = BUF_INIT, pt = BUF_INIT;
+	struct buf err = BUF_INIT;
+
+	(void)state;
+	buf_puts(&out, "head");
+	seal(key1, kpath, secret, strlen(secret), &out);
+	seal(key1, kpath, secret, strlen(secret), &blob);
+	assert_int_equal(out.len, 4 + blob.len);
+	assert_memory_equal(out.data + 4, blob.data, blob.len);
+	buf_puts(&pt, "x");
+	assert_int_equal(bk_open(key1, kpath, (unsigned char *)blob.data,
+	    blob.len, &pt, &err), 0);
+	assert_int_equal(pt.len, 1 + strlen(secret));
+	assert_string_equal(pt.data + 1, secret);
+	/* A failure leaves out as it was. */
+	assert_int_equal(bk_open(key2, kpath, (unsigned char *)blob.data,
+	    blob.len, &pt, &err), -1);
+	assert_int_equal(pt.len, 1 + strlen(secret));
+	assert_string_equal(pt.data + 1, secret);
+	buf_free(&out);
+	buf_free(&blob);
+	buf_free_secret(&pt);
+	buf_free(&err);
+}
+
+static void
+test_open_under_another_path_fails(void **state)
+{
+	struct buf blob = BUF_INIT, err = BUF_INIT;
+
+	(void)state;
+	seal(key1, kpath, secret, strlen(secret), &blob);
+	assert_int_equal(try_open(key1, "vecs/MACHINE_SSL_CERT/other/key",
+	    &blob, blob.len, &err), -1);
+	assert_string_equal(err.data, "cannot decrypt "
+	    "vecs/MACHINE_SSL_CERT/other/key: wrong backup key, or the item "
+	    "was altered or moved");
+	assert_int_equal(try_open(key1, "", &blob, blob.len, &err), -1);
+	assert_int_equal(try_open(key1, kpath, &blob, blob.len, &err), 0);
+	buf_free(&blob);
+	buf_free(&err);
+}
+
+static void
+test_flipped_byte_fails(void **state)
+{
+	struct buf blob = BUF_INIT, err = BUF_INIT;
+	size_t	 i;
+	int	 bit;
+
+	(void)state;
+	seal(key1, kpath, secret, strlen(secret), &blob);
+	for (i = 0; i < blob.len; i++) {
+		for (bit = 0; bit < 8; bit++) {
+			blob.data[i] ^= (char)(1 << bit);
+			assert_int_equal(try_open(key1, kpath, &blob,
+			    blob.len, &err), -1);
+			assert_non_null(strstr(err.data, i < BK_MAGIC_LEN ?
+			    "not an encrypted backup item" :
+			    "wrong backup key, or the item was altered"));
+			blob.data[i] ^= (char)(1 << bit);
+		}
+	}
+	assert_int_equal(try_open(key1, kpath, &blob, blob.len, &err), 0);
+	buf_free(&blob);
+	buf_free(&err);
+}
+
+static void
+test_wrong_key_fails(void **state)
+{
+	struct buf blob = BUF_INIT, err = BUF_INIT;
+	unsigned char k[BK_KEY_LEN];
+
+	(void)state;
+	seal(key1, kpath, secret, strlen(secret), &blob);
+	assert_int_equal(try_open(key2, kpath, &blob, blob.len, &err), -1);
+	assert_non_null(strstr(err.data, "wrong backup key"));
+	/* One bit off is as wrong as any other key. */
+	memcpy(k, key1, sizeof(k));
+	k[31] ^= 0x80;
+	assert_int_equal(try_open(k, kpath, &blob, blob.len, &err), -1);
+	buf_free(&blob);
+	buf_free(&err);
+}
+
+static void
+test_truncated_or_extended_blob_fails(void **state)
+{
+	struct buf blob = BUF_INIT, err = BUF_INIT;
+	size_t	 n;
+
+	(void)state;
+	seal(key1, kpath, secret, strlen(secret), &blob);
+	for (n = 0; n < blob.len; n++) {
+		assert_int_equal(try_open(key1, kpath, &blob, n, &err), -1);
+		assert_non_null(strstr(err.data, n < BK_OVERHEAD ?
+		    "not an encrypted backup item" : "wrong backup key"));
+	}
+	buf_putc(&blob, '\0');
+	assert_int_equal(try_open(key1, kpath, &blob, blob.len, &err), -1);
+	/* Not a blob at all: a plaintext key committed by mistake. */
+	buf_reset(&blob);
+	buf_puts(&blob, secret);
+	assert_int_equal(try_open(key1, kpath, &blob, blob.len, &err), -1);
+	assert_string_equal(err.data, "vecs/MACHINE_SSL_CERT/__MACHINE_CERT/"
+	    "key: not an encrypted backup item");
+	buf_free(&blob);
+	buf_free(&err);
+}
+
+static void
+test_empty_plaintext(void **state)
+{
+	struct buf blob = BUF_INIT, blob2 = BUF_INIT, pt = BUF_INIT;
+	struct buf err = BUF_INIT;
+
+	(void)state;
+	assert_int_equal(bk_seal(key1, kpath, NULL, 0, &blob), 0);
+	assert_int_equal(blob.len, BK_OVERHEAD);
+	seal(key1, kpath, "", 0, &blob2);
+	assert_memory_equal(blob.data, blob2.data, blob.len);
+	assert_int_equal(bk_open(key1, kpath, (unsigned char *)blob.data,
+	    blob.len, &pt, &err), 0);
+	assert_int_equal(pt.len, 0);
+	assert_string_equal(buf_str(&pt), "");
+	/* The tag still covers the path and the key. */
+	assert_int_equal(try_open(key2, kpath, &blob, blob.len, &err), -1);
+	assert_int_equal(try_open(key1, "x", &blob, blob.len, &err), -1);
+	/* An empty plaintext at an empty path, for completeness. */
+	buf_reset(&blob);
+	assert_int_equal(bk_seal(key1, "", NULL, 0, &blob), 0);
+	assert_int_equal(try_open(key1, "", &blob, blob.len, &err), 0);
+	buf_free_secret(&pt);
+	buf_free(&blob);
+	buf_free(&blob2);
+	buf_free(&err);
+}
+
+/* A scratch folder for key files, removed by rm_dir. */
+static char *
+mk_dir(void)
+{
+	char	*d = strdup("/tmp/test_backup.XXXXXX");
+
+	assert_non_null(d);
+	assert_non_null(mkdtemp(d));
+	return d;
+}
+
+static void
+rm_dir(char *d)
+{
+	char	 cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d);
+	assert_int_equal(system(cmd), 0);
+	free(d);
+}
+
+static char *
+in_dir(const char *d, const char *name)
+{
+	char	*p = NULL;
+
+	assert_true(asprintf(&p, "%s/%s", d, name) != -1);
+	return p;
+}
+
+static void
+write_file(const char *path, const char *text, mode_t mode)
+{
+	int	 fd;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd != -1);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	assert_int_equal(close(fd), 0);
+	assert_int_equal(chmod(path, mode), 0);
+}
+
+static size_t
+count_entries(const char *d)
+{
+	char	 cmd[256], line[32];
+	FILE	*f;
+
+	snprintf(cmd, sizeof(cmd), "ls -A '%s' | wc -l", d);
+	assert_non_null(f = popen(cmd, "r"));
+	assert_non_null(fgets(line, sizeof(line), f));
+	assert_int_equal(pclose(f), 0);
+	return (size_t)strtoul(line, NULL, 10);
+}
+
+static void
+test_key_created(void **state)
+{
+	unsigned char k[BK_KEY_LEN], k2[BK_KEY_LEN], zero[BK_KEY_LEN] = { 0 };
+	char	*d = mk_dir(), *path = in_dir(d, "backup.key");
+	char	 text[80];
+	struct buf err = BUF_INIT;
+	struct stat st;
+	ssize_t	 n;
+	size_t	 i;
+	int	 fd;
+
+	(void)state;
+	assert_int_equal(bk_key_load(path, k, 1, &err), 0);
+	assert_int_equal(err.len, 0);
+	assert_memory_not_equal(k, zero, sizeof(k));
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0600);
+	/* No temporary file left behind. */
+	assert_int_equal(count_entries(d), 1);
+
+	assert_true((fd = open(path, O_RDONLY)) != -1);
+	n = read(fd, text, sizeof(text));
+	close(fd);
+	assert_int_equal(n, 65);
+	assert_int_equal(text[64], '\n');
+	for (i = 0; i < 64; i++)
+		assert_non_null(strchr("0123456789abcdef", text[i]));
+	for (i = 0; i < BK_KEY_LEN; i++) {
+		char	 hx[3];
+
+		snprintf(hx, sizeof(hx), "%02x", k[i]);
+		assert_memory_equal(text + 2 * i, hx, 2);
+	}
+
+	/* Loaded again, with or without create: the same key. */
+	assert_int_equal(bk_key_load(path, k2, 0, &err), 0);
+	assert_memory_equal(k, k2, sizeof(k));
+	assert_int_equal(bk_key_load(path, k2, 1, &err), 0);
+	assert_memory_equal(k, k2, sizeof(k));
+
+	/* A second key elsewhere is another key. */
+	free(path);
+	path = in_dir(d, "other.key");
+	assert_int_equal(bk_key_load(path, k2, 1, &err), 0);
+	assert_memory_not_equal(k, k2, sizeof(k));
+
+	free(path);
+	buf_free(&err);
+	rm_dir(d);
+}
+
+static void
+test_key_missing(void **state)
+{
+	unsigned char k[BK_KEY_LEN];
+	char	*d = mk_dir(), *path = in_dir(d, "backup.key");
+	char	*msg = NULL;
+	struct buf err = BUF_INIT;
+
+	(void)state;
+	assert_int_equal(bk_key_load(path, k, 0, &err), -1);
+	assert_true(asprintf(&msg, "backup key %s is missing", path) != -1);
+	assert_string_equal(err.data, msg);
+	/* Nothing was created. */
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(count_entries(d), 0);
+	free(msg);
+	free(path);
+	buf_free(&err);
+	rm_dir(d);
+}
+
+static void
+test_key_refused(void **state)
+{
+	static const char good[] =
+	    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n";
+	static const char *const bad[] = {
+		"",
+		"\n",
+		"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e\n",
+		"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f0\n",
+		"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n\n",
+		"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1g\n",
+		" 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+		"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\r\n",
+	};
+	unsigned char k[BK_KEY_LEN];
+	char	*d = mk_dir(), *path = in_dir(d, "backup.key");
+	char	*msg = NULL;
+	struct buf err = BUF_INIT;
+	struct stat st;
+	size_t	 i;
+
+	(void)state;
+	write_file(path, good, 0600);
+	assert_int_equal(bk_key_load(path, k, 0, &err), 0);
+	assert_memory_equal(k, key1, sizeof(k));
+	/* Upper case and a missing newline are accepted. */
+	write_file(path, "000102030405060708090A0B0C0D0E0F10111213141516171819"
+	    "1A1B1C1D1E1F", 0600);
+	assert_int_equal(bk_key_load(path, k, 0, &err), 0);
+	assert_memory_equal(k, key1, sizeof(k));
+
+	/* Readable by others: refused, even with create, and kept. */
+	write_file(path, good, 0644);
+	buf_reset(&err);
+	assert_int_equal(bk_key_load(path, k, 1, &err), -1);
+	assert_true(asprintf(&msg, "backup key %s has mode 0644: group or "
+	    "others may read or write it (chmod 600 %s)", path, path) != -1);
+	assert_string_equal(err.data, msg);
+	free(msg);
+	for (i = 0; i < sizeof(k); i++)
+		assert_int_equal(k[i], 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0644);
+	assert_int_equal(st.st_size, 65);
+	write_file(path, good, 0640);
+	buf_reset(&err);
+	assert_int_equal(bk_key_load(path, k, 0, &err), -1);
+	assert_non_null(strstr(err.data, "mode 0640"));
+	write_file(path, good, 0602);
+	buf_reset(&err);
+	assert_int_equal(bk_key_load(path, k, 0, &err), -1);
+	assert_non_null(strstr(err.data, "mode 0602"));
+	write_file(path, good, 0400);
+	assert_int_equal(bk_key_load(path, k, 0, &err), 0);
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		write_file(path, bad[i], 0600);
+		buf_reset(&err);
+		assert_int_equal(bk_key_load(path, k, 1, &err), -1);
+		assert_true(asprintf(&msg, "backup key %s: not 64 hex digits",
+		    path) != -1);
+		assert_string_equal(err.data, msg);
+		free(msg);
+	}
+
+	/* Not a regular file. */
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(mkdir(path, 0700), 0);
+	buf_reset(&err);
+	assert_int_equal(bk_key_load(path, k, 1, &err), -1);
+	assert_non_null(strstr(err.data, "is not a regular file"));
+	assert_non_null(strstr(err.data, path));
+	assert_int_equal(rmdir(path), 0);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	buf_reset(&err);
+	assert_int_equal(bk_key_load(path, k, 1, &err), -1);
+	assert_non_null(strstr(err.data, "is not a regular file"));
+
+	free(path);
+	buf_free(&err);
+	rm_dir(d);
+}
+
+/* Escapes, checks the shape of the result, unescapes, and compares. */
+static char *
+round_trip(const char *raw, size_t len)
+{
+	char	*e, *back = NULL, *again;
+	size_t	 blen;
+
+	assert_non_null(e = bk_name_escape(raw, len));
+	assert_true(e[0] != '\0');
+	assert_true(e[0] != '.');
+	assert_null(strchr(e, '/'));
+	assert_int_equal(bk_name_unescape(e, &back, &blen), 0);
+	assert_int_equal(blen, len);
+	if (len > 0)
+		assert_memory_equal(back, raw, len);
+	assert_int_equal(back[blen], '\0');
+	assert_non_null(again = bk_name_escape(back, blen));
+	assert_string_equal(again, e);
+	free(again);
+	free(back);
+	return e;
+}
+
+static void
+expect_escape(const char *raw, const char *want)
+{
+	char	*e = round_trip(raw, strlen(raw));
+
+	assert_string_equal(e, want);
+	free(e);
+}
+
+static void
+test_escape_round_trips(void **state)
+{
+	char	 all[256], *big, *e;
+	size_t	 i;
+
+	(void)state;
+	expect_escape("", "%%");
+	expect_escape(".", "%2E");
+	expect_escape("..", "%2E.");
+	expect_escape(".git", "%2Egit");
+	expect_escape("a/b", "a%2Fb");
+	expect_escape("../../etc/passwd", "%2E.%2F..%2Fetc%2Fpasswd");
+	expect_escape("__MACHINE_CERT", "__MACHINE_CERT");
+	expect_escape("cn=TenantCredential-1,cn=vsphere.local",
+	    "cn%3DTenantCredential-1%2Ccn%3Dvsphere.local");
+	expect_escape("@alias", "%40alias");
+	expect_escape("100%", "100%25");
+	expect_escape("with spaces", "with%20spaces");
+	expect_escape("\xc3\xa9t\xc3\xa9", "%C3%A9t%C3%A9");
+	expect_escape("a.", "a.");
+	expect_escape("GIT~1", "GIT%7E1");
+
+	e = round_trip("\0", 1);
+	assert_string_equal(e, "%00");
+	free(e);
+
+	for (i = 0; i < sizeof(all); i++)
+		all[i] = (char)i;
+	free(round_trip(all, sizeof(all)));
+	/* Every byte alone, first and second. */
+	for (i = 0; i < sizeof(all); i++) {
+		char	 two[2] = { 'x', (char)i };
+
+		free(round_trip(all + i, 1));
+		free(round_trip(two, 2));
+	}
+
+	/* A long alias: longer than any file name, fine in a tree. */
+	assert_non_null(big = malloc(4096));
+	for (i = 0; i < 4096; i++)
+		big[i] = (char)(i % 3 == 0 ? '/' : 'a' + i % 26);
+	e = round_trip(big, 4096);
+	assert_true(strlen(e) > 4096);
+	free(e);
+	free(big);
+}
+
+static void
+test_unescape_rejects(void **state)
+{
+	static const char *const bad[] = {
+		"%2f", "%", "%G0", "a/b", ".hidden", "%41", "", "%2", "a%",
+		"%2E%2E", "a%2E", "%%x", "x%%", "%%%%", "%5F", "%2D", "%7a",
+		"a b", "a\xff", "%0g", ".", "..", ".git", "a@b", "%e9",
+	};
+	char	*raw = (char *)"sentinel";
+	size_t	 i, len = 7;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		raw = (char *)"sentinel";
+		assert_int_equal(bk_name_unescape(bad[i], &raw, &len), -1);
+		assert_null(raw);
+	}
+	/* What escaping produces is accepted. */
+	assert_int_equal(bk_name_unescape("%2E.", &raw, &len), 0);
+	assert_int_equal(len, 2);
+	assert_string_equal(raw, "..");
+	free(raw);
+	assert_int_equal(bk_name_unescape("%%", &raw, &len), 0);
+	assert_int_equal(len, 0);
+	assert_string_equal(raw, "");
+	free(raw);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_seal_round_trip),
+		cmocka_unit_test(test_seal_known_answer),
+		cmocka_unit_test(test_seal_is_deterministic),
+		cmocka_unit_test(test_seal_appends),
+		cmocka_unit_test(test_open_under_another_path_fails),
+		cmocka_unit_test(test_flipped_byte_fails),
+		cmocka_unit_test(test_wrong_key_fails),
+		cmocka_unit_test(test_truncated_or_extended_blob_fails),
+		cmocka_unit_test(test_empty_plaintext),
+		cmocka_unit_test(test_key_created),
+		cmocka_unit_test(test_key_missing),
+		cmocka_unit_test(test_key_refused),
+		cmocka_unit_test(test_escape_round_trips),
+		cmocka_unit_test(test_unescape_rejects),
+	};
+
+	return cmocka_run_group_tests_name("backup", tests, NULL, NULL);
+}
