@@ -249,15 +249,19 @@ bk_repo_snapshot(struct bk_repo *r, const struct bk_state *st,
 			goto oom;
 	}
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-	man = json_pack("{s:s,s:s,s:s,s:{s:s,s:s},s:o}", "schema", BK_SCHEMA,
-	    "vcrotate_version", VCROTATE_VERSION, "created", when,
+	/* The time goes in a file of its own: an unchanged appliance then
+	 * gives the same manifest and the same blobs, and a snapshot of it
+	 * costs a commit, two trees and a date. */
+	man = json_pack("{s:s,s:s,s:{s:s,s:s},s:o}", "schema", BK_SCHEMA,
+	    "vcrotate_version", VCROTATE_VERSION,
 	    "appliance", "pnid", pnid, "machine_id", machine_id,
 	    "items", items);
 	items = NULL;
 	if (man == NULL || (text = json_dumps(man, JSON_INDENT(2) |
 	    JSON_SORT_KEYS)) == NULL)
 		goto oom;
-	if (index_add(r->repo, idx, BK_MANIFEST, text, strlen(text), err) == -1)
+	if (index_add(r->repo, idx, BK_MANIFEST, text, strlen(text), err) == -1 ||
+	    index_add(r->repo, idx, BK_CREATED, when, strlen(when), err) == -1)
 		goto out;
 	if (git_index_write_tree_to(&tree_id, idx, r->repo) != 0 ||
 	    git_tree_lookup(&tree, r->repo, &tree_id) != 0) {
@@ -333,7 +337,7 @@ walk_cb(const char *root, const git_tree_entry *entry, void *payload)
 		return 0;
 	if (asprintf(&path, "%s%s", root, git_tree_entry_name(entry)) == -1)
 		return -1;
-	if (strcmp(path, BK_MANIFEST) == 0) {
+	if (strcmp(path, BK_MANIFEST) == 0 || strcmp(path, BK_CREATED) == 0) {
 		free(path);
 		return 0;
 	}
@@ -382,8 +386,8 @@ bk_repo_read(struct bk_repo *r, const char *rev, const unsigned char key[32],
 	git_object *obj = NULL;
 	git_commit *commit = NULL;
 	git_tree *tree = NULL;
-	git_tree_entry *me = NULL;
-	git_blob *mblob = NULL;
+	git_tree_entry *me = NULL, *ce = NULL;
+	git_blob *mblob = NULL, *cblob = NULL;
 	json_error_t jerr;
 	json_t	*man = NULL, *schema;
 	struct walk w;
@@ -414,6 +418,11 @@ bk_repo_read(struct bk_repo *r, const char *rev, const unsigned char key[32],
 		    rev, BK_SCHEMA);
 		goto out;
 	}
+	if (git_tree_entry_bypath(&ce, tree, BK_CREATED) == 0 &&
+	    git_blob_lookup(&cblob, r->repo, git_tree_entry_id(ce)) == 0)
+		json_object_set_new(man, "created", json_stringn(
+		    git_blob_rawcontent(cblob),
+		    (size_t)git_blob_rawsize(cblob)));
 	memset(&w, 0, sizeof(w));
 	w.repo = r->repo;
 	w.key = key;
@@ -443,7 +452,9 @@ out:
 		bk_state_free(st);
 	json_decref(man);
 	git_blob_free(mblob);
+	git_blob_free(cblob);
 	git_tree_entry_free(me);
+	git_tree_entry_free(ce);
 	git_tree_free(tree);
 	git_commit_free(commit);
 	git_object_free(obj);

@@ -4,9 +4,10 @@
  * `git log' and `git diff' work on it as they are.
  *
  * A snapshot commit's tree holds the state items (state.h), secrets sealed
- * with the backup key (crypt.h), and manifest.json: the appliance, the time,
- * the vcrotate version, and per item its SHA-256 (of the stored blob) and
- * whether it is sealed.
+ * with the backup key (crypt.h), manifest.json (the appliance, the vcrotate
+ * version, and per item the SHA-256 of the stored blob and whether it is
+ * sealed) and `created', the time of the snapshot (a file of its own so
+ * that the manifest of an unchanged appliance is unchanged too).
  *
  * The repository is created 0700 with fsync and a reflog for every ref
  * update. Writers must hold the appliance lock (one writer at a time):
@@ -22,6 +23,7 @@
 
 #define BK_REF		"refs/heads/snapshots"
 #define BK_MANIFEST	"manifest.json"
+#define BK_CREATED	"created"
 #define BK_SCHEMA	"vcrotate.snapshot/1"
 
 struct bk_repo;
