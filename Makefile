@@ -108,6 +108,7 @@ test: deps
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@bash tests/bench/check.sh
+	@bash tests/bench/backup.sh
 
 install: $(B)/vcrotate
 	install -d $(DESTDIR)$(PREFIX)/bin

@@ -31,8 +31,8 @@
 static const char usage_text[] =
     "usage: vcrotate [--root DIR] [--repo DIR] backup snapshot [--operator NAME]\n"
     "                [--ticket ID] [--reason TEXT]\n"
-    "       vcrotate backup list\n"
-    "       vcrotate backup show REF\n"
+    "       vcrotate backup list [--json]\n"
+    "       vcrotate backup show REF [--json]\n"
     "       vcrotate backup diff REF1 REF2\n"
     "       vcrotate backup restore REF [--only vecs:STORE[/ALIAS] | --only sts |\n"
     "                --only solution-users | --only trust-anchors] [--dry-run]\n"
@@ -353,28 +353,67 @@ out:
 
 /* ---- list, show, verify ---- */
 
+/* "Name: value" trailers of a commit message, as a JSON object. */
+static json_t *
+trailers(const char *message)
+{
+	static const char *const names[] = { "Operator", "Ticket", "Reason",
+	    "Transaction", "Result", NULL };
+	json_t	*o = json_object();
+	const char *line = message, *nl;
+	size_t	 i, n;
+
+	for (; line != NULL && *line != '\0'; line = nl != NULL ? nl + 1 : NULL) {
+		nl = strchr(line, '\n');
+		for (i = 0; names[i] != NULL; i++) {
+			n = strlen(names[i]);
+			if (strncmp(line, names[i], n) == 0 &&
+			    strncmp(line + n, ": ", 2) == 0)
+				json_object_set_new(o, names[i], json_stringn(
+				    line + n + 2, nl != NULL ?
+				    (size_t)(nl - line - n - 2) :
+				    strlen(line + n + 2)));
+		}
+	}
+	return o;
+}
+
 static int
 list_one(const char *id, long long when, const char *message, void *arg)
 {
+	json_t	*arr = arg;
 	char	 t[32];
 	time_t	 tt = (time_t)when;
 
-	(void)arg;
-	strftime(t, sizeof(t), "%Y-%m-%d %H:%M:%S", gmtime(&tt));
-	printf("%.12s  %s UTC  %.*s\n", id, t, (int)strcspn(message, "\n"),
+	strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%SZ", gmtime(&tt));
+	if (arr != NULL)
+		return json_array_append_new(arr, json_pack("{s:s,s:s,s:s%,s:o}",
+		    "id", id, "time", t, "subject", message,
+		    strcspn(message, "\n"), "trailers", trailers(message)));
+	printf("%.12s  %s  %.*s\n", id, t, (int)strcspn(message, "\n"),
 	    message);
 	return 0;
 }
 
 static int
-do_list(struct ctx *c, int argc)
+do_list(struct ctx *c, int argc, char *argv[])
 {
-	if (argc != 1)
+	json_t	*arr = NULL;
+	int	 ret = 0;
+
+	if (argc > 2 || (argc == 2 && strcmp(argv[1], "--json") != 0))
 		return usage();
+	if (argc == 2 && (arr = json_array()) == NULL)
+		return 1;
 	if (open_repo(c, 0) == -1 ||
-	    bk_repo_list(c->repo, list_one, NULL, &c->err) == -1)
-		return fail(c, "list");
-	return 0;
+	    bk_repo_list(c->repo, list_one, arr, &c->err) == -1)
+		ret = fail(c, "list");
+	else if (arr != NULL) {
+		json_dumpf(arr, stdout, JSON_INDENT(2));
+		putchar('\n');
+	}
+	json_decref(arr);
+	return ret;
 }
 
 static int
@@ -382,36 +421,63 @@ do_show(struct ctx *c, int argc, char *argv[])
 {
 	struct bk_state st = { NULL, 0, 0 };
 	struct unit *u = NULL;
-	json_t	*man = NULL, *app;
+	json_t	*man = NULL, *app, *doc = NULL, *entries = NULL;
 	char	 id[41];
 	size_t	 i, nu = 0, sealed = 0;
+	int	 json = argc == 3 && strcmp(argv[2], "--json") == 0;
 
-	if (argc != 2)
+	if (argc != 2 && !json)
 		return usage();
 	if (open_repo(c, 0) == -1 || bk_repo_read(c->repo, argv[1], c->key,
 	    &st, &man, id, &c->err) == -1)
 		return fail(c, "show");
 	app = json_object_get(man, "appliance");
-	printf("snapshot %s\nappliance %s (machine id %s)\nmade %s by vcrotate "
-	    "%s\n\n", id, json_string_value(json_object_get(app, "pnid")),
-	    json_string_value(json_object_get(app, "machine_id")),
-	    json_string_value(json_object_get(man, "created")),
-	    json_string_value(json_object_get(man, "vcrotate_version")));
+	if (!json)
+		printf("snapshot %s\nappliance %s (machine id %s)\nmade %s by "
+		    "vcrotate %s\n\n", id,
+		    json_string_value(json_object_get(app, "pnid")),
+		    json_string_value(json_object_get(app, "machine_id")),
+		    json_string_value(json_object_get(man, "created")),
+		    json_string_value(json_object_get(man, "vcrotate_version")));
+	entries = json_array();
 	if ((u = units_of(&st, &nu)) != NULL)
 		for (i = 0; i < nu; i++) {
-			char	*sum = unit_cert_summary(&u[i]);
+			char	*sum = unit_cert_summary(&u[i]), *name = NULL;
+			size_t	 len = 0;
+			FILE	*f = open_memstream(&name, &len);
 
-			printf("  ");
-			print_unit(stdout, &u[i]);
-			if (sum != NULL)
-				printf("\n      %s", sum);
-			putchar('\n');
+			if (f != NULL) {
+				print_unit(f, &u[i]);
+				fclose(f);
+			}
+			if (json)
+				json_array_append_new(entries, json_pack(
+				    "{s:s,s:s%,s:s?}", "entry", name != NULL ?
+				    name : "", "path", u[i].prefix, u[i].plen,
+				    "certificate", sum));
+			else
+				printf("  %s%s%s\n", name != NULL ? name : "",
+				    sum != NULL ? "\n      " : "",
+				    sum != NULL ? sum : "");
+			free(name);
 			free(sum);
 		}
 	for (i = 0; i < st.n; i++)
 		sealed += st.items[i].secret;
-	printf("\n%zu entries, %zu items, %zu sealed (keys, shown never)\n",
-	    nu, st.n, sealed);
+	if (json) {
+		doc = json_pack("{s:s,s:O,s:O,s:O,s:o,s:i,s:i}", "id", id,
+		    "appliance", app, "created", json_object_get(man,
+		    "created"), "vcrotate_version", json_object_get(man,
+		    "vcrotate_version"), "entries", entries, "items",
+		    (json_int_t)st.n, "sealed", (json_int_t)sealed);
+		entries = NULL;
+		json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		putchar('\n');
+	} else
+		printf("\n%zu entries, %zu items, %zu sealed (keys, never "
+		    "shown)\n", nu, st.n, sealed);
+	json_decref(entries);
+	json_decref(doc);
 	free(u);
 	bk_state_free(&st);
 	json_decref(man);
@@ -1151,7 +1217,7 @@ cmd_backup(int argc, char *argv[], struct config *cfg)
 	if (strcmp(args[0], "snapshot") == 0)
 		ret = do_snapshot(&c, n, args);
 	else if (strcmp(args[0], "list") == 0)
-		ret = do_list(&c, n);
+		ret = do_list(&c, n, args);
 	else if (strcmp(args[0], "show") == 0)
 		ret = do_show(&c, n, args);
 	else if (strcmp(args[0], "diff") == 0)

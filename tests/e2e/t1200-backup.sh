@@ -53,6 +53,17 @@ test_expect 'git reads it: fsck --strict, log with trailers, a reflog, HEAD on t
 	G show "HEAD:vmdir/sts" | grep -q "cn%3DTenantCredential-1"
 '
 
+test_expect 'list and show, for people and as JSON' '
+	"$VC" --root "$L" backup list >list && grep -q "before rotation: snapshot of vcsa1.example.com" list &&
+	"$VC" --root "$L" backup list --json | jq -e ".[0].trailers.Ticket == \"CHG0042\"" >/dev/null &&
+	"$VC" --root "$L" backup show snapshots >show &&
+	grep -q "^  MACHINE_SSL_CERT/__MACHINE_CERT$" show &&
+	grep -q "^      CN=vcsa1.example.com, serial" show &&
+	grep -q "^  cn=TenantCredential-2,$TC$" show &&
+	"$VC" --root "$L" backup show snapshots --json |
+	    jq -e "[.entries[].entry] | index(\"store BACKUP_STORE\") != null" >/dev/null
+'
+
 test_expect 'no private key, secret key or STS key readable in the repository' '
 	G cat-file --batch-all-objects --batch >objects &&
 	! grep -a -q "PRIVATE KEY" objects &&
