@@ -1061,15 +1061,105 @@ out:
 	return n;
 }
 
+/*
+ * A directory under ROOT/var/lib/vcrotate that only root can enter, for key
+ * material on its way to vecs-cli (malloc'd path; the caller removes it).
+ */
+char *
+private_dir(const char *root, const char *what, struct buf *err)
+{
+	char	*base = NULL, *dir = NULL;
+
+	if ((base = app_path(root, APP_VCROTATE_TMP)) == NULL ||
+	    asprintf(&dir, "%s/%s.XXXXXX", base, what) == -1) {
+		free(base);
+		return NULL;
+	}
+	if ((mkdir(base, 0700) == -1 && errno != EEXIST) ||
+	    mkdtemp(dir) == NULL) {
+		buf_printf(err, "%s: %s", dir, strerror(errno));
+		free(dir);
+		dir = NULL;
+	}
+	free(base);
+	return dir;
+}
+
+/*
+ * Makes the appliance equal to snapshot rev within `only'; with dry, only
+ * says what it would do. 0 when the appliance equals the snapshot after
+ * (changes: how many entries were rewritten), -1 otherwise.
+ */
 static int
-do_restore(struct ctx *c, int argc, char *argv[])
+restore_core(struct ctx *c, const char *rev, const char *only, int dry,
+    long *changes)
 {
 	struct bk_state want = { NULL, 0, 0 }, live = { NULL, 0, 0 };
 	json_t	*man = NULL;
+	char	 id[41], *tmpdir = NULL;
+	long	 n = 0, left;
+	int	 ret = -1;
+
+	*changes = 0;
+	if (bk_repo_read(c->repo, rev, c->key, &want, &man, id, &c->err) == -1)
+		goto out;
+	if (strcmp(json_string_value(json_object_get(json_object_get(man,
+	    "appliance"), "machine_id")), c->app.machine_id) != 0) {
+		buf_printf(&c->err, "snapshot %.12s is of another appliance "
+		    "(%s)", id, json_string_value(json_object_get(
+		    json_object_get(man, "appliance"), "pnid")));
+		goto out;
+	}
+	if (bk_state_read(&live, c->cfg->root, &c->app, &c->login,
+	    &c->err) == -1)
+		goto out;
+	if (dry) {
+		n = restore_pass(c, &want, &live, only, 0, NULL, 1);
+		printf("%ld change%s would be made (dry run: nothing changed)\n",
+		    n, n == 1 ? "" : "s");
+		ret = n < 0 ? -1 : 0;
+		goto out;
+	}
+	if ((tmpdir = private_dir(c->cfg->root, "restore", &c->err)) == NULL)
+		goto out;
+	n = restore_pass(c, &want, &live, only, 1, tmpdir, 1);
+	if (n < 0)
+		goto out;
+	/* Read the appliance again: the restore is done when it equals the
+	 * snapshot within the scope, not when the writes returned. */
+	bk_state_free(&live);
+	if (bk_state_read(&live, c->cfg->root, &c->app, &c->login,
+	    &c->err) == -1)
+		goto out;
+	left = restore_pass(c, &want, &live, only, 0, NULL, 0);
+	if (left != 0) {
+		buf_printf(&c->err, "after %ld change%s, %ld entr%s still "
+		    "differ%s from snapshot %.12s", n, n == 1 ? "" : "s",
+		    left, left == 1 ? "y" : "ies", left == 1 ? "s" : "", id);
+		restore_pass(c, &want, &live, only, 0, NULL, 1);
+		goto out;
+	}
+	printf("restored snapshot %.12s: %ld change%s; the appliance now "
+	    "equals the snapshot%s%s\n", id, n, n == 1 ? "" : "s",
+	    only != NULL ? " for " : "", only != NULL ? only : "");
+	ret = 0;
+out:
+	*changes = n;
+	if (tmpdir != NULL)
+		rmdir(tmpdir);
+	free(tmpdir);
+	bk_state_free(&want);
+	bk_state_free(&live);
+	json_decref(man);
+	return ret;
+}
+
+static int
+do_restore(struct ctx *c, int argc, char *argv[])
+{
 	const char *rev = NULL, *only = NULL;
-	char	 id[41], *tmpdir = NULL, *base = NULL;
-	long	 n, left;
-	int	 k, dry = 0, ret = 1;
+	long	 n;
+	int	 k, dry = 0;
 
 	for (k = 1; k < argc; k++) {
 		if (strcmp(argv[k], "--dry-run") == 0)
@@ -1089,84 +1179,85 @@ do_restore(struct ctx *c, int argc, char *argv[])
 		    only);
 		return EXIT_USAGE;
 	}
-	if (open_repo(c, 0) == -1 || bk_repo_read(c->repo, rev, c->key, &want,
-	    &man, id, &c->err) == -1 || open_live(c) == -1) {
-		ret = fail(c, "restore");
-		goto out;
+	if (open_repo(c, 0) == -1 || open_live(c) == -1 ||
+	    restore_core(c, rev, only, dry, &n) == -1)
+		return fail(c, "restore");
+	return 0;
+}
+
+/* ---- for apply: a backup session ---- */
+
+struct bk_session {
+	struct ctx c;
+};
+
+int
+backup_session_open(struct bk_session **out, struct config *cfg,
+    struct buf *err)
+{
+	struct bk_session *s = calloc(1, sizeof(*s));
+
+	*out = NULL;
+	if (s == NULL)
+		return -1;
+	s->c.cfg = cfg;
+	bk_init();
+	if (open_live(&s->c) == -1 || open_repo(&s->c, 1) == -1) {
+		buf_puts(err, buf_str(&s->c.err));
+		backup_session_close(s);
+		return -1;
 	}
-	if (strcmp(json_string_value(json_object_get(json_object_get(man,
-	    "appliance"), "machine_id")), c->app.machine_id) != 0) {
-		fprintf(stderr, "vcrotate backup restore: snapshot %.12s is of "
-		    "another appliance (%s)\n", id, json_string_value(
-		    json_object_get(json_object_get(man, "appliance"), "pnid")));
-		goto out;
-	}
-	if (bk_state_read(&live, c->cfg->root, &c->app, &c->login,
-	    &c->err) == -1) {
-		ret = fail(c, "restore");
-		goto out;
-	}
-	if (dry) {
-		n = restore_pass(c, &want, &live, only, 0, NULL, 1);
-		printf("%ld change%s would be made (dry run: nothing changed)\n",
-		    n, n == 1 ? "" : "s");
-		ret = n < 0;
-		goto out;
-	}
-	/* Key material reaches vecs-cli through files in a directory only
-	 * root can enter, removed when done. */
-	if ((base = app_path(c->cfg->root, APP_VCROTATE_TMP)) == NULL ||
-	    asprintf(&tmpdir, "%s/restore.XXXXXX", base) == -1) {
-		tmpdir = NULL;
-		goto out;
-	}
-	if (mkdir(base, 0700) == -1 && errno != EEXIST) {
-		fprintf(stderr, "vcrotate backup restore: %s: %s\n", base,
-		    strerror(errno));
-		goto out;
-	}
-	if (mkdtemp(tmpdir) == NULL) {
-		fprintf(stderr, "vcrotate backup restore: %s: %s\n", tmpdir,
-		    strerror(errno));
-		free(tmpdir);
-		tmpdir = NULL;
-		goto out;
-	}
-	n = restore_pass(c, &want, &live, only, 1, tmpdir, 1);
-	if (n < 0) {
-		ret = fail(c, "restore");
-		goto out;
-	}
-	/* Read the appliance again: the restore is done when it equals the
-	 * snapshot within the scope, not when the writes returned. */
-	bk_state_free(&live);
-	if (bk_state_read(&live, c->cfg->root, &c->app, &c->login,
-	    &c->err) == -1) {
-		ret = fail(c, "restore");
-		goto out;
-	}
-	left = restore_pass(c, &want, &live, only, 0, NULL, 0);
-	if (left != 0) {
-		fprintf(stderr, "vcrotate backup restore: after %ld change%s, "
-		    "%ld entr%s still differ%s from snapshot %.12s:\n", n,
-		    n == 1 ? "" : "s", left, left == 1 ? "y" : "ies",
-		    left == 1 ? "s" : "", id);
-		restore_pass(c, &want, &live, only, 0, NULL, 1);
-		goto out;
-	}
-	printf("restored snapshot %.12s: %ld change%s; the appliance now "
-	    "equals the snapshot%s%s\n", id, n, n == 1 ? "" : "s",
-	    only != NULL ? " for " : "", only != NULL ? only : "");
-	ret = 0;
-out:
-	if (tmpdir != NULL)
-		rmdir(tmpdir);
-	free(tmpdir);
-	free(base);
-	bk_state_free(&want);
-	bk_state_free(&live);
-	json_decref(man);
+	*out = s;
+	return 0;
+}
+
+int
+backup_session_snapshot(struct bk_session *s, const struct bk_meta *meta,
+    char id[41], struct buf *err)
+{
+	struct bk_state st = { NULL, 0, 0 };
+	int	 ret = -1;
+
+	buf_reset(&s->c.err);
+	if (bk_state_read(&st, s->c.cfg->root, &s->c.app, &s->c.login,
+	    &s->c.err) == 0 && bk_repo_snapshot(s->c.repo, &st, s->c.key,
+	    s->c.app.pnid, s->c.app.machine_id, meta, id, &s->c.err) == 0)
+		ret = 0;
+	if (ret == -1)
+		buf_puts(err, buf_str(&s->c.err));
+	bk_state_free(&st);
 	return ret;
+}
+
+int
+backup_session_restore(struct bk_session *s, const char *rev,
+    struct buf *err)
+{
+	long	 n;
+
+	buf_reset(&s->c.err);
+	if (restore_core(&s->c, rev, NULL, 0, &n) == -1) {
+		buf_puts(err, buf_str(&s->c.err));
+		return -1;
+	}
+	return 0;
+}
+
+int
+backup_session_list(struct bk_session *s, bk_list_fn fn, void *arg,
+    struct buf *err)
+{
+	return bk_repo_list(s->c.repo, fn, arg, err);
+}
+
+void
+backup_session_close(struct bk_session *s)
+{
+	if (s == NULL)
+		return;
+	ctx_free(&s->c);
+	bk_shutdown();
+	free(s);
 }
 
 int

@@ -12,6 +12,28 @@
 int cmd_check(int argc, char *argv[], struct config *cfg);
 int cmd_plan(int argc, char *argv[], struct config *cfg);
 int cmd_backup(int argc, char *argv[], struct config *cfg);
+int cmd_apply(int argc, char *argv[], struct config *cfg);
+int cmd_history(int argc, char *argv[], struct config *cfg);
+int cmd_rollback(int argc, char *argv[], struct config *cfg);
+
+/*
+ * The backup, for apply (cmd_backup.c): a session that has read the
+ * appliance's identity and opened the repository (made when missing).
+ */
+struct bk_session;
+struct bk_meta;
+typedef int (*bk_session_list_fn)(const char *id, long long when,
+    const char *message, void *arg);
+int  backup_session_open(struct bk_session **out, struct config *cfg,
+    struct buf *err);
+int  backup_session_snapshot(struct bk_session *s, const struct bk_meta *meta,
+    char id[41], struct buf *err);
+int  backup_session_restore(struct bk_session *s, const char *rev,
+    struct buf *err);
+int  backup_session_list(struct bk_session *s, bk_session_list_fn fn,
+    void *arg, struct buf *err);
+void backup_session_close(struct bk_session *s);
+char *private_dir(const char *root, const char *what, struct buf *err);
 
 /* "2026-11-27", "2026-11-27T10:00:00Z", "2026-11-27 10:00", "@1790000000". */
 int parse_time(const char *s, time_t *out);

@@ -136,6 +136,13 @@ config_load(struct config *cfg, struct buf *err)
 			if (cfg->bind_dn == NULL && set_str(&cfg->bind_dn,
 			    val) == -1)
 				goto out;
+		} else if (strcmp(key, "https_port") == 0) {
+			if ((d = parse_days(val)) < 1 || d > 65535) {
+				buf_printf(err, "%s:%d: https_port must be a "
+				    "port number, not '%s'", path, lineno, val);
+				goto out;
+			}
+			cfg->https_port = d;
 		} else if (strcmp(key, "backup_repo") == 0) {
 			if (cfg->backup_repo == NULL &&
 			    set_str(&cfg->backup_repo, val) == -1)
@@ -169,6 +176,8 @@ defaults:
 		cfg->warn_days = 180;
 	if (cfg->crit_days < 0)
 		cfg->crit_days = 30;
+	if (cfg->https_port <= 0)
+		cfg->https_port = 443;
 	if (cfg->backup_repo == NULL &&
 	    (cfg->backup_repo = app_path(cfg->root, APP_BACKUP_REPO)) == NULL)
 		goto out;

@@ -24,6 +24,7 @@ struct config {
 	int	 warn_days;	/* warn_days, default 180 */
 	int	 crit_days;	/* crit_days, default 30 */
 	char	*backup_repo;	/* --repo > backup_repo > ROOT/var/lib/vcrotate/backup.git */
+	int	 https_port;	/* https_port: where rhttpproxy serves, default 443 */
 };
 
 /*

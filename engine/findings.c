@@ -220,8 +220,11 @@ eval_vecs(struct ctx *c)
 		if (e->chain == NULL)
 			goto next;
 		leaf = sk_X509_value(e->chain, 0);
-		dates(c, leaf, place, entry_what(e),
-		    strcmp(e->store, "TRUSTED_ROOTS") == 0, cap);
+		/* Backup copies are old by nature: their dates are listed,
+		 * never alerted on (after a rotation they expire, harmlessly). */
+		if (strcmp(e->store, BACKUP_STORE) != 0)
+			dates(c, leaf, place, entry_what(e),
+			    strcmp(e->store, "TRUSTED_ROOTS") == 0, cap);
 		if (e->type != VECS_PRIVATE_KEY)
 			goto next;
 		if (e->key_match == 0)

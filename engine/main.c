@@ -16,6 +16,9 @@ static const struct command {
 } commands[] = {
 	{ "check", cmd_check, "report every certificate and what is wrong" },
 	{ "plan", cmd_plan, "an ordered replacement plan to review" },
+	{ "apply", cmd_apply, "carry out a plan as one transaction" },
+	{ "history", cmd_history, "the transactions so far" },
+	{ "rollback", cmd_rollback, "put back the state before a transaction" },
 	{ "backup", cmd_backup, "snapshots of the certificate state, in git" },
 };
 

@@ -1,0 +1,1370 @@
+/*
+ * cmd_apply.c - vcrotate apply PLAN: the plan as one transaction.
+ *
+ *   1. preflight (read-only): one transaction at a time (a lock), the plan's
+ *      appliance, every target's digest equal to the plan's, the VMCA key,
+ *      the backup repository, service-control;
+ *   2. prepare: every new key and certificate made and checked before
+ *      anything changes;
+ *   3. snapshot the before state;
+ *   4. the steps in plan order, with the services running (vecs-cli needs
+ *      vmafdd, LDAP needs vmdird), then one restart of every service;
+ *   5. verify: every service up, the TLS endpoint serving the new Machine
+ *      SSL certificate, and a fresh plan with nothing left to do;
+ *   6. on a failure after the first change: put the before snapshot back.
+ *
+ * Also vcrotate history (the transactions in the backup) and vcrotate
+ * rollback TXN (the before state of a transaction, as a new transaction).
+ *
+ * Exit: 0 done; 1 failed and rolled back (or, with --keep-on-failure, left
+ * as it was at the failure); 3 the rollback could not finish; 4 refused
+ * before any change; 64 bad usage.
+ */
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "cert.h"
+#include "commands.h"
+#include "findings.h"
+#include "issue.h"
+#include "plan.h"
+#include "proc.h"
+#include "repo.h"
+#include "vecs.h"
+#include "vmdir.h"
+
+#define APPLY_OK	0
+#define APPLY_FAILED	1
+#define APPLY_STUCK	3
+#define APPLY_REFUSED	4
+
+static const char usage_text[] =
+    "usage: vcrotate [--root DIR] apply PLAN [--dry-run] [--operator NAME]\n"
+    "                [--ticket ID] [--reason TEXT] [--restart once|per-step]\n"
+    "                [--keep-on-failure] [--yes]\n"
+    "       vcrotate [--root DIR] history\n"
+    "       vcrotate [--root DIR] rollback TXN\n";
+
+/* A new certificate and key, made in the prepare phase. */
+struct made {
+	X509		*cert;
+	EVP_PKEY	*key;
+};
+
+struct txn {
+	struct config	*cfg;
+	json_t		*plan;
+	size_t		 nsteps;
+	struct made	*made;		/* per step (empty for no profile) */
+	X509		*root;		/* the VMCA root that signs */
+	EVP_PKEY	*root_key;
+	struct appliance app;
+	struct vmdir_login login;
+	struct vmdir	*vd;
+	struct bk_session *bk;
+	char		 id[40];	/* transaction id */
+	char		 before[41];	/* snapshot ids */
+	char		 after[41];
+	char		*tmpdir;
+	int		 dry;
+	int		 per_step;
+	int		 changed;	/* the first change was made */
+	struct buf	 err;
+	time_t		 started;
+	const char	*operator;
+	const char	*ticket;
+	const char	*reason;
+};
+
+static void
+say(struct txn *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+say(struct txn *t, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	printf("[%3lds] ", (long)(time(NULL) - t->started));
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+}
+
+/* ---- service-control ---- */
+
+/* Runs service-control with args; its stderr's last lines go to err. */
+static int
+services(struct txn *t, const char *a1, const char *a2)
+{
+	struct proc_result res;
+	const char *argv[4];
+	char	*tool = app_path(t->cfg->root, APP_SERVICE_CONTROL);
+	int	 ret = -1;
+
+	if (tool == NULL)
+		return -1;
+	argv[0] = tool;
+	argv[1] = a1;
+	argv[2] = a2;
+	argv[3] = NULL;
+	if (proc_run(argv, NULL, 30 * 60 * 1000, &res) == -1) {
+		buf_printf(&t->err, "cannot run %s: %s", tool, strerror(errno));
+		free(tool);
+		return -1;
+	}
+	if (res.status != 0)
+		/* The appliance's own words: which service, its message. */
+		buf_printf(&t->err, "service-control %s %s failed: %s", a1,
+		    a2 != NULL ? a2 : "", buf_str(&res.err));
+	else
+		ret = 0;
+	proc_result_free(&res);
+	free(tool);
+	return ret;
+}
+
+static int
+restart_all(struct txn *t)
+{
+	say(t, "restarting every service (service-control --stop --all, "
+	    "--start --all)");
+	if (services(t, "--stop", "--all") == -1)
+		return -1;
+	return services(t, "--start", "--all");
+}
+
+/* ---- preflight ---- */
+
+/* The live digest of a plan target's place, "" when it does not exist. */
+static const char *
+live_digest(const struct inventory *inv, const char *type, const char *place)
+{
+	size_t	 i;
+
+	if (strcmp(type, "vecs") == 0) {
+		for (i = 0; i < inv->nvecs; i++) {
+			char	*p = vecs_place(inv->vecs[i].store,
+			    inv->vecs[i].alias);
+			int	 eq = p != NULL && strcmp(p, place) == 0;
+
+			free(p);
+			if (eq)
+				return inv->vecs[i].digest;
+		}
+		return "";
+	}
+	if (strcmp(type, "file") == 0)
+		return strcmp(place, "/" APP_VMCA_ROOT) == 0 ? inv->vmca_digest :
+		    NULL;
+	for (i = 0; i < inv->nsts; i++)
+		if (strcasecmp(inv->sts[i].dn, place) == 0)
+			return inv->sts[i].digest;
+	for (i = 0; i < inv->nprincipals; i++)
+		if (strcasecmp(inv->principals[i].dn, place) == 0)
+			return inv->principals[i].digest;
+	for (i = 0; i < inv->nendpoints; i++)
+		if (strcasecmp(inv->endpoints[i].dn, place) == 0)
+			return inv->endpoints[i].digest;
+	for (i = 0; i < inv->ncas; i++)
+		if (strcasecmp(inv->cas[i].dn, place) == 0)
+			return inv->cas[i].digest;
+	return "";
+}
+
+/* Every target as the plan saw it; else name what changed. */
+static int
+check_digests(struct txn *t, const struct inventory *inv)
+{
+	json_t	*s, *tg;
+	size_t	 i, j, bad = 0;
+
+	json_array_foreach(json_object_get(t->plan, "steps"), i, s)
+	    json_array_foreach(json_object_get(s, "targets"), j, tg) {
+		const char *type = json_string_value(json_object_get(tg,
+		    "type"));
+		const char *place = json_string_value(json_object_get(tg,
+		    "place"));
+		const char *want = json_string_value(json_object_get(tg,
+		    "digest"));
+		const char *action = json_string_value(json_object_get(tg,
+		    "action"));
+		const char *now;
+
+		if (strcmp(type, "services") == 0 || strchr(place, '(') != NULL)
+			continue;	/* not content, or not made yet */
+		if ((now = live_digest(inv, type, place)) == NULL)
+			continue;	/* a key file: never digested */
+		if (want == NULL && strcmp(action, "add") == 0 && *now == '\0')
+			continue;
+		if (want != NULL && strcmp(want, now) == 0)
+			continue;
+		if (bad++ == 0)
+			buf_printf(&t->err, "the appliance changed since the "
+			    "plan was made; make a new plan. Changed:");
+		buf_printf(&t->err, "\n  %s (%s)", place, *now == '\0' ?
+		    "gone" : want == NULL ? "now exists" : "content differs");
+	}
+	return bad == 0 ? 0 : -1;
+}
+
+static int
+load_vmca(struct txn *t)
+{
+	char	*cf = app_path(t->cfg->root, APP_VMCA_ROOT);
+	char	*kf = app_path(t->cfg->root, APP_VMCA_KEY);
+	FILE	*f = NULL;
+	int	 ret = -1;
+
+	if (cf == NULL || kf == NULL)
+		goto out;
+	if ((f = fopen(cf, "r")) == NULL ||
+	    (t->root = PEM_read_X509(f, NULL, NULL, NULL)) == NULL) {
+		buf_printf(&t->err, "%s: not a readable certificate", cf);
+		goto out;
+	}
+	fclose(f);
+	if ((f = fopen(kf, "r")) == NULL ||
+	    (t->root_key = PEM_read_PrivateKey(f, NULL, NULL, NULL)) == NULL) {
+		buf_printf(&t->err, "%s: not a readable private key", kf);
+		goto out;
+	}
+	if (EVP_PKEY_eq(X509_get0_pubkey(t->root), t->root_key) != 1) {
+		buf_printf(&t->err, "%s does not match %s", kf, cf);
+		goto out;
+	}
+	ret = 0;
+out:
+	if (f != NULL)
+		fclose(f);
+	free(cf);
+	free(kf);
+	return ret;
+}
+
+/* ---- prepare ---- */
+
+static const char *
+kind_of(json_t *step)
+{
+	return json_string_value(json_object_get(step, "kind"));
+}
+
+/* Makes and checks every new certificate before anything changes. */
+static int
+prepare(struct txn *t)
+{
+	X509	*signer = t->root;
+	EVP_PKEY *signer_key = t->root_key;
+	json_t	*s;
+	size_t	 i;
+
+	if ((t->made = calloc(t->nsteps, sizeof(*t->made))) == NULL)
+		return -1;
+	json_array_foreach(json_object_get(t->plan, "steps"), i, s) {
+		json_t	*p = json_object_get(s, "profile");
+		json_t	*san;
+		struct made *m = &t->made[i];
+		const char *why;
+		STACK_OF(X509) *trusted = NULL;
+		size_t	 k;
+		int	 ok;
+
+		if (!json_is_object(p))
+			continue;
+		if (issue_from_profile(p, strcmp(kind_of(s), "vmca_root") == 0 ?
+		    NULL : signer, strcmp(kind_of(s), "vmca_root") == 0 ?
+		    NULL : signer_key, time(NULL), &m->cert, &m->key,
+		    &t->err) == -1)
+			return -1;
+		if (strcmp(kind_of(s), "vmca_root") == 0) {
+			/* Everything after is signed by the new root. */
+			signer = m->cert;
+			signer_key = m->key;
+			continue;
+		}
+		/* The checks apply would otherwise learn from the services. */
+		if ((trusted = sk_X509_new_null()) == NULL ||
+		    !sk_X509_push(trusted, signer)) {
+			sk_X509_free(trusted);
+			return -1;
+		}
+		ok = cert_key_matches(m->cert, m->key) &&
+		    cert_verify(m->cert, NULL, trusted, time(NULL), &why);
+		sk_X509_free(trusted);
+		if (!ok) {
+			buf_printf(&t->err, "step %zu: the new certificate does "
+			    "not verify against the VMCA root", i + 1);
+			return -1;
+		}
+		san = json_object_get(p, "san");
+		for (k = 0; k < json_array_size(san); k++)
+			if (!cert_san_has_dns(m->cert, json_string_value(
+			    json_array_get(san, k)) + 4)) {
+				buf_printf(&t->err, "step %zu: the new "
+				    "certificate lacks %s", i + 1,
+				    json_string_value(json_array_get(san, k)));
+				return -1;
+			}
+		if (cert_not_after(m->cert) > cert_not_after(signer)) {
+			buf_printf(&t->err, "step %zu: the new certificate "
+			    "outlives its root", i + 1);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* ---- the steps ---- */
+
+/* The certificate (chain) text for VECS: the leaf, then its root. */
+static int
+chain_pem(X509 *leaf, X509 *root, int with_root, struct buf *out)
+{
+	if (pem_of_cert(leaf, out) == -1)
+		return -1;
+	return with_root ? pem_of_cert(root, out) : 0;
+}
+
+static char *
+stage(struct txn *t, const char *name, const struct buf *b)
+{
+	char	*path = NULL;
+	int	 fd;
+
+	if (asprintf(&path, "%s/%s", t->tmpdir, name) == -1)
+		return NULL;
+	unlink(path);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) ==
+	    -1 || write(fd, b->data, b->len) != (ssize_t)b->len ||
+	    close(fd) == -1) {
+		buf_printf(&t->err, "%s: %s", path, strerror(errno));
+		free(path);
+		return NULL;
+	}
+	return path;
+}
+
+static void
+unstage(char *path)
+{
+	if (path != NULL) {
+		unlink(path);
+		free(path);
+	}
+}
+
+/* STORE/ALIAS -> the two names (split at the first '/'). */
+static int
+split_place(const char *place, char **store, const char **alias)
+{
+	const char *slash = strchr(place, '/');
+
+	if (slash == NULL || (*store = strndup(place, (size_t)(slash -
+	    place))) == NULL)
+		return -1;
+	*alias = slash + 1;
+	return 0;
+}
+
+/* Replaces (or adds) a VECS entry: delete, then create. */
+static int
+vecs_put(struct txn *t, const char *place, const char *action, X509 *leaf,
+    X509 *root, int with_root, EVP_PKEY *key)
+{
+	struct buf cert = BUF_INIT, k = BUF_INIT;
+	char	*store = NULL, *cf = NULL, *kf = NULL;
+	const char *alias;
+	int	 ret = -1;
+
+	if (split_place(place, &store, &alias) == -1)
+		goto out;
+	if (t->dry) {
+		printf("    vecs-cli entry delete --store %s --alias %s -y\n"
+		    "    vecs-cli entry create --store %s --alias %s --cert "
+		    "(new) --key (new)\n", store, alias, store, alias);
+		ret = 0;
+		goto out;
+	}
+	if (chain_pem(leaf, root, with_root, &cert) == -1 ||
+	    pem_of_key(key, &k) == -1 ||
+	    (cf = stage(t, "cert.pem", &cert)) == NULL ||
+	    (kf = stage(t, "key.pem", &k)) == NULL)
+		goto out;
+	if (strcmp(action, "replace") == 0) {
+		if (vecs_entry_delete(t->cfg->root, store, alias, &t->err) == -1)
+			goto out;
+		t->changed = 1;
+	}
+	t->changed = 1;
+	ret = vecs_entry_create(t->cfg->root, store, alias, cf, kf, &t->err);
+out:
+	unstage(cf);
+	unstage(kf);
+	buf_free(&cert);
+	buf_free_secret(&k);
+	free(store);
+	return ret;
+}
+
+static int
+vmdir_conn(struct txn *t)
+{
+	if (t->vd != NULL)
+		return 0;
+	return vmdir_open(&t->vd, t->login.uri, t->login.bind_dn,
+	    t->login.password, &t->err);
+}
+
+/* One attribute with the given values (borrowed). */
+static void
+attr_set(struct vmdir_attr *a, const char *name, struct vmdir_value *v,
+    size_t n)
+{
+	a->name = (char *)name;
+	a->values = v;
+	a->nvalues = n;
+}
+
+static int
+ldap_put(struct txn *t, const char *dn, const char *action,
+    struct vmdir_attr *attrs, size_t nattrs, size_t nnew)
+{
+	size_t	 i;
+
+	if (t->dry) {
+		printf("    ldap %s %s:", strcmp(action, "add") == 0 ? "add" :
+		    "modify (replace)", dn);
+		for (i = 0; i < (strcmp(action, "add") == 0 ? nattrs : nnew); i++)
+			printf(" %s", attrs[i].name);
+		putchar('\n');
+		return 0;
+	}
+	if (vmdir_conn(t) == -1)
+		return -1;
+	t->changed = 1;
+	if (strcmp(action, "add") == 0)
+		return vmdir_add(t->vd, dn, attrs, nattrs, &t->err);
+	return vmdir_replace(t->vd, dn, attrs, nnew, NULL, &t->err);
+}
+
+static int
+ldap_del(struct txn *t, const char *dn)
+{
+	if (t->dry) {
+		printf("    ldap delete %s\n", dn);
+		return 0;
+	}
+	if (vmdir_conn(t) == -1)
+		return -1;
+	t->changed = 1;
+	return vmdir_delete(t->vd, dn, &t->err);
+}
+
+/* The leading "cn=X" of a DN as X (malloc'd). */
+static char *
+first_cn(const char *dn)
+{
+	const char *comma = strchr(dn, ',');
+
+	if (strncasecmp(dn, "cn=", 3) != 0 || comma == NULL)
+		return NULL;
+	return strndup(dn + 3, (size_t)(comma - dn - 3));
+}
+
+static int
+step_sts(struct txn *t, json_t *step, struct made *m)
+{
+	struct vmdir_value certs[2], keyv, cnv, ocv[2];
+	struct vmdir_attr attrs[3];
+	struct buf keyder = BUF_INIT;
+	unsigned char *leaf = NULL, *root = NULL;
+	size_t	 ll, rl, i;
+	json_t	*tg;
+	int	 ret = -1;
+
+	if (der_of_cert(m->cert, &leaf, &ll) == -1 ||
+	    der_of_cert(t->root, &root, &rl) == -1 ||
+	    der_of_key(m->key, &keyder) == -1)
+		goto out;
+	/* The leaf first, then the chain in the order of root.cer. */
+	certs[0].data = leaf;
+	certs[0].len = ll;
+	certs[1].data = root;
+	certs[1].len = rl;
+	keyv.data = (unsigned char *)keyder.data;
+	keyv.len = keyder.len;
+	/* New entries first, deletions last: the domain is never left
+	 * without a signing credential (VMware's script does it the other
+	 * way round). */
+	json_array_foreach(json_object_get(step, "targets"), i, tg) {
+		const char *dn = json_string_value(json_object_get(tg, "place"));
+		const char *action = json_string_value(json_object_get(tg,
+		    "action"));
+		int	 cred = strncasecmp(dn, "cn=TenantCredential-", 20) == 0;
+		char	*cn;
+
+		if (strcmp(action, "delete") == 0)
+			continue;
+		attr_set(&attrs[0], "userCertificate", certs, 2);
+		attr_set(&attrs[1], "vmwSTSPrivateKey", &keyv, 1);
+		if ((cn = first_cn(dn)) == NULL)
+			goto out;
+		cnv.data = (unsigned char *)cn;
+		cnv.len = strlen(cn);
+		ocv[0].data = (unsigned char *)"top";
+		ocv[0].len = 3;
+		ocv[1].data = (unsigned char *)(cred ? "vmwSTSTenantCredential" :
+		    "vmwSTSTenantTrustedCertificateChain");
+		ocv[1].len = strlen((const char *)ocv[1].data);
+		if (strcmp(action, "add") == 0) {
+			struct vmdir_attr all[4];
+
+			attr_set(&all[0], "objectClass", ocv, 2);
+			attr_set(&all[1], "cn", &cnv, 1);
+			all[2] = attrs[0];
+			all[3] = attrs[1];
+			ret = ldap_put(t, dn, action, all, cred ? 4 : 3, 0);
+		} else
+			ret = ldap_put(t, dn, action, attrs, 2, cred ? 2 : 1);
+		free(cn);
+		if (ret == -1)
+			goto out;
+	}
+	json_array_foreach(json_object_get(step, "targets"), i, tg)
+		if (strcmp(json_string_value(json_object_get(tg, "action")),
+		    "delete") == 0 && ldap_del(t, json_string_value(
+		    json_object_get(tg, "place"))) == -1)
+			goto out;
+	ret = 0;
+out:
+	free(leaf);
+	free(root);
+	buf_free_secret(&keyder);
+	return ret;
+}
+
+static int
+step_solution_user(struct txn *t, json_t *step, struct made *m)
+{
+	struct vmdir_value cv, sv;
+	struct vmdir_attr attrs[2];
+	unsigned char *der = NULL;
+	char	*sdn = NULL;
+	size_t	 dl, i;
+	json_t	*tg;
+	int	 ret = -1;
+
+	if (der_of_cert(m->cert, &der, &dl) == -1 ||
+	    (sdn = cert_subject_rfc2253(m->cert)) == NULL)
+		goto out;
+	cv.data = der;
+	cv.len = dl;
+	sv.data = (unsigned char *)sdn;
+	sv.len = strlen(sdn);
+	json_array_foreach(json_object_get(step, "targets"), i, tg) {
+		const char *type = json_string_value(json_object_get(tg, "type"));
+		const char *place = json_string_value(json_object_get(tg,
+		    "place"));
+		const char *action = json_string_value(json_object_get(tg,
+		    "action"));
+
+		if (strcmp(type, "vecs") == 0) {
+			if (vecs_put(t, place, action, m->cert, t->root, 0,
+			    m->key) == -1)
+				goto out;
+			continue;
+		}
+		attr_set(&attrs[0], "userCertificate", &cv, 1);
+		attr_set(&attrs[1], "vmwSTSSubjectDN", &sv, 1);
+		if (ldap_put(t, place, "replace", attrs, 2, 2) == -1)
+			goto out;
+	}
+	ret = 0;
+out:
+	free(der);
+	free(sdn);
+	return ret;
+}
+
+static int
+step_machine_ssl(struct txn *t, json_t *step, struct made *m)
+{
+	json_t	*tg;
+	size_t	 i;
+
+	json_array_foreach(json_object_get(step, "targets"), i, tg)
+		if (vecs_put(t, json_string_value(json_object_get(tg, "place")),
+		    json_string_value(json_object_get(tg, "action")), m->cert,
+		    t->root, 1, m->key) == -1)
+			return -1;
+	return 0;
+}
+
+/* The Machine SSL certificate the endpoints must trust: the new one if
+ * the plan makes one, else the one in VECS now. */
+static X509 *
+machine_ssl(struct txn *t, const struct inventory *inv)
+{
+	const struct inv_vecs_entry *e;
+	json_t	*s;
+	size_t	 i;
+
+	json_array_foreach(json_object_get(t->plan, "steps"), i, s)
+		if (strcmp(kind_of(s), "machine_ssl") == 0)
+			return t->made[i].cert;
+	e = inventory_vecs(inv, "MACHINE_SSL_CERT", "__MACHINE_CERT");
+	return e != NULL && e->chain != NULL ? sk_X509_value(e->chain, 0) :
+	    NULL;
+}
+
+static int
+step_trust(struct txn *t, json_t *step, const struct inventory *inv)
+{
+	X509	*live = machine_ssl(t, inv);
+	unsigned char *der = NULL;
+	char	*b64 = NULL;
+	struct vmdir_value v;
+	struct vmdir_attr a;
+	size_t	 dl, i, k;
+	json_t	*tg;
+	int	 ret = -1;
+
+	if (live == NULL || der_of_cert(live, &der, &dl) == -1 ||
+	    (b64 = malloc(4 * ((dl + 2) / 3) + 1)) == NULL)
+		goto out;
+	EVP_EncodeBlock((unsigned char *)b64, der, (int)dl);
+	json_array_foreach(json_object_get(step, "targets"), i, tg) {
+		const char *dn = json_string_value(json_object_get(tg, "place"));
+		int	 legacy = 0;
+
+		for (k = 0; k < inv->nendpoints; k++)
+			if (strcasecmp(inv->endpoints[k].dn, dn) == 0)
+				legacy = inv->endpoints[k].legacy;
+		/* Legacy endpoints hold DER; the others one line of base64. */
+		if (legacy) {
+			v.data = der;
+			v.len = dl;
+			attr_set(&a, "vmwLKUPSslTrustAnchor", &v, 1);
+		} else {
+			v.data = (unsigned char *)b64;
+			v.len = strlen(b64);
+			attr_set(&a, "vmwLKUPEndpointSslTrust", &v, 1);
+		}
+		if (ldap_put(t, dn, "replace", &a, 1, 1) == -1)
+			goto out;
+	}
+	ret = 0;
+out:
+	free(der);
+	free(b64);
+	return ret;
+}
+
+static int
+step_prune(struct txn *t, json_t *step)
+{
+	json_t	*tg;
+	size_t	 i;
+
+	json_array_foreach(json_object_get(step, "targets"), i, tg) {
+		const char *place = json_string_value(json_object_get(tg,
+		    "place"));
+		char	*store = NULL;
+		const char *alias;
+		int	 rc;
+
+		if (strcmp(json_string_value(json_object_get(tg, "type")),
+		    "vmdir") == 0) {
+			if (ldap_del(t, place) == -1)
+				return -1;
+			continue;
+		}
+		if (split_place(place, &store, &alias) == -1)
+			return -1;
+		if (t->dry) {
+			printf("    vecs-cli entry delete --store %s --alias %s "
+			    "-y\n", store, alias);
+			rc = 0;
+		} else {
+			t->changed = 1;
+			rc = vecs_entry_delete(t->cfg->root, store, alias,
+			    &t->err);
+		}
+		free(store);
+		if (rc == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* A new VMCA root: its files, TRUSTED_ROOTS and a CA entry in vmdir. */
+static int
+step_root(struct txn *t, struct made *m)
+{
+	struct buf pem = BUF_INIT, key = BUF_INIT;
+	struct vmdir_value oc[2], cnv, cav;
+	struct vmdir_attr attrs[3];
+	unsigned char *der = NULL;
+	char	*cf = NULL, *kf = NULL, *alias = NULL, *ski = NULL, *dn = NULL;
+	char	*cpath = app_path(t->cfg->root, APP_VMCA_ROOT);
+	char	*kpath = app_path(t->cfg->root, APP_VMCA_KEY);
+	const ASN1_OCTET_STRING *id = X509_get0_subject_key_id(m->cert);
+	size_t	 dl;
+	int	 i, ret = -1;
+
+	if (cpath == NULL || kpath == NULL || id == NULL ||
+	    (alias = cert_sha1_hex(m->cert)) == NULL ||
+	    (ski = calloc(1, (size_t)ASN1_STRING_length(id) * 2 + 1)) == NULL)
+		goto out;
+	for (i = 0; i < ASN1_STRING_length(id); i++)
+		sprintf(ski + 2 * i, "%02x", ASN1_STRING_get0_data(id)[i]);
+	if (asprintf(&dn, "cn=%s,cn=Certificate-Authorities,cn=Configuration,"
+	    "%s", ski, t->app.domain_dn) == -1) {
+		dn = NULL;
+		goto out;
+	}
+	if (t->dry) {
+		printf("    write %s and %s (the new root and its key)\n"
+		    "    vecs-cli entry create --store TRUSTED_ROOTS --alias %s "
+		    "--cert (new root)\n    ldap add %s: cACertificate\n",
+		    cpath, kpath, alias, dn);
+		ret = 0;
+		goto out;
+	}
+	if (pem_of_cert(m->cert, &pem) == -1 || pem_of_key(m->key, &key) == -1 ||
+	    der_of_cert(m->cert, &der, &dl) == -1)
+		goto out;
+	/* Publish first, then switch the files: a root is trusted before
+	 * anything it signs is installed. */
+	if ((cf = stage(t, "root.pem", &pem)) == NULL)
+		goto out;
+	t->changed = 1;
+	if (vecs_entry_create(t->cfg->root, "TRUSTED_ROOTS", alias, cf, NULL,
+	    &t->err) == -1)
+		goto out;
+	oc[0].data = (unsigned char *)"top";
+	oc[0].len = 3;
+	oc[1].data = (unsigned char *)"vmwCertificationAuthority";
+	oc[1].len = strlen("vmwCertificationAuthority");
+	cnv.data = (unsigned char *)ski;
+	cnv.len = strlen(ski);
+	cav.data = der;
+	cav.len = dl;
+	attr_set(&attrs[0], "objectClass", oc, 2);
+	attr_set(&attrs[1], "cn", &cnv, 1);
+	attr_set(&attrs[2], "cACertificate", &cav, 1);
+	if (ldap_put(t, dn, "add", attrs, 3, 0) == -1)
+		goto out;
+	if ((kf = stage(t, "root.key", &key)) == NULL ||
+	    rename(kf, kpath) == -1 || rename(cf, cpath) == -1) {
+		buf_printf(&t->err, "cannot install the new VMCA root: %s",
+		    strerror(errno));
+		goto out;
+	}
+	chmod(cpath, 0644);
+	free(kf);
+	free(cf);
+	kf = cf = NULL;
+	/* Everything after is signed by, and chains to, the new root. */
+	X509_free(t->root);
+	EVP_PKEY_free(t->root_key);
+	X509_up_ref(m->cert);
+	EVP_PKEY_up_ref(m->key);
+	t->root = m->cert;
+	t->root_key = m->key;
+	ret = 0;
+out:
+	unstage(cf);
+	unstage(kf);
+	buf_free(&pem);
+	buf_free_secret(&key);
+	free(der);
+	free(alias);
+	free(ski);
+	free(dn);
+	free(cpath);
+	free(kpath);
+	return ret;
+}
+
+static int
+run_steps(struct txn *t, const struct inventory *inv)
+{
+	json_t	*s;
+	size_t	 i;
+	int	 rc = 0;
+
+	json_array_foreach(json_object_get(t->plan, "steps"), i, s) {
+		const char *kind = kind_of(s);
+
+		say(t, "step %zu of %zu: %s", i + 1, t->nsteps,
+		    json_string_value(json_object_get(s, "title")));
+		if (strcmp(kind, "vmca_root") == 0)
+			rc = step_root(t, &t->made[i]);
+		else if (strcmp(kind, "sts") == 0)
+			rc = step_sts(t, s, &t->made[i]);
+		else if (strcmp(kind, "solution_user") == 0)
+			rc = step_solution_user(t, s, &t->made[i]);
+		else if (strcmp(kind, "machine_ssl") == 0)
+			rc = step_machine_ssl(t, s, &t->made[i]);
+		else if (strcmp(kind, "trust_anchors") == 0)
+			rc = step_trust(t, s, inv);
+		else if (strcmp(kind, "prune_roots") == 0)
+			rc = step_prune(t, s);
+		else if (strcmp(kind, "restart") == 0)
+			rc = t->dry ? (printf("    service-control --stop --all;"
+			    " service-control --start --all\n"), 0) :
+			    restart_all(t);
+		else {
+			buf_printf(&t->err, "unknown step kind %s", kind);
+			rc = -1;
+		}
+		if (rc == -1)
+			return -1;
+		if (t->per_step && !t->dry && strcmp(kind, "restart") != 0 &&
+		    restart_all(t) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- verify ---- */
+
+/* The certificate served on 127.0.0.1:https_port, or NULL. */
+static X509 *
+served_cert(struct txn *t)
+{
+	struct sockaddr_in sin;
+	struct timeval tv = { 10, 0 };
+	SSL_CTX	*ctx = NULL;
+	SSL	*ssl = NULL;
+	X509	*x = NULL;
+	int	 fd = -1;
+
+	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL ||
+	    (fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		goto out;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)t->cfg->https_port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1)
+		goto out;
+	/* Which certificate is live is the question, not whether it is
+	 * trusted: no verification here. */
+	if ((ssl = SSL_new(ctx)) == NULL || !SSL_set_fd(ssl, fd) ||
+	    !SSL_set_tlsext_host_name(ssl, t->app.pnid) || SSL_connect(ssl) != 1)
+		goto out;
+	x = SSL_get1_peer_certificate(ssl);
+out:
+	if (ssl != NULL)
+		SSL_free(ssl);
+	if (fd != -1)
+		close(fd);
+	SSL_CTX_free(ctx);
+	return x;
+}
+
+static int
+verify(struct txn *t)
+{
+	struct inventory inv;
+	struct plan_policy pol;
+	json_t	*again, *policy = json_object_get(t->plan, "policy"), *s;
+	X509	*served;
+	size_t	 i;
+	int	 nothing = 0, ret = -1;
+
+	say(t, "verifying");
+	json_array_foreach(json_object_get(t->plan, "steps"), i, s)
+		if (strcmp(kind_of(s), "machine_ssl") == 0) {
+			served = served_cert(t);
+			if (served == NULL || !cert_equal(served,
+			    t->made[i].cert)) {
+				buf_printf(&t->err, "the TLS endpoint on port "
+				    "%d does not serve the new Machine SSL "
+				    "certificate", t->cfg->https_port);
+				X509_free(served);
+				return -1;
+			}
+			X509_free(served);
+		}
+	/* A fresh plan under the same policy must find nothing to do. */
+	if (inventory_read(&inv, t->cfg->root, &t->login, NULL) == -1)
+		return -1;
+	memset(&pol, 0, sizeof(pol));
+	pol.at = time(NULL);
+	pol.renew_within = (int)json_integer_value(json_object_get(policy,
+	    "renew_within_days"));
+	pol.scope = (enum plan_scope)plan_scope_parse(json_string_value(
+	    json_object_get(policy, "scope")));
+	pol.key_bits = (int)json_integer_value(json_object_get(policy,
+	    "key_bits"));
+	pol.validity_days = (int)json_integer_value(json_object_get(policy,
+	    "validity_days"));
+	if (pol.scope == SCOPE_ROOT)
+		pol.scope = SCOPE_ALL;
+	again = plan_build(&inv, &pol, &nothing);
+	if (again != NULL) {
+		buf_printf(&t->err, "after the change a new plan still has "
+		    "%zu step(s): first \"%s\"",
+		    json_array_size(json_object_get(again, "steps")) - 1,
+		    json_string_value(json_object_get(json_array_get(
+		    json_object_get(again, "steps"), 0), "title")));
+		json_decref(again);
+	} else if (nothing)
+		ret = 0;
+	inventory_free(&inv);
+	return ret;
+}
+
+/* ---- rollback ---- */
+
+/*
+ * Puts the before snapshot back. vecs-cli needs vmafdd and LDAP needs
+ * vmdird: they are started on their own first (a failed start --all may have
+ * stopped short of them, or a stop --all taken them down).
+ */
+static int
+roll_back(struct txn *t)
+{
+	struct buf why = BUF_INIT;
+	int	 ret = -1;
+
+	say(t, "rolling back to snapshot %.12s", t->before);
+	buf_puts(&why, buf_str(&t->err));
+	buf_reset(&t->err);
+	vmdir_close(t->vd);
+	t->vd = NULL;
+	services(t, "--start", "vmafdd");
+	services(t, "--start", "vmdird");
+	buf_reset(&t->err);
+	if (backup_session_restore(t->bk, t->before, &t->err) == -1)
+		goto out;
+	/* The services come back as they were before: they may not have
+	 * run then either (a production-down night). */
+	if (restart_all(t) == -1)
+		say(t, "after the rollback the services are as before: %s",
+		    buf_str(&t->err));
+	ret = 0;
+out:
+	if (ret == -1) {
+		buf_printf(&why, "\nand the rollback failed: %s",
+		    buf_str(&t->err));
+	}
+	buf_reset(&t->err);
+	buf_puts(&t->err, buf_str(&why));
+	buf_free(&why);
+	return ret;
+}
+
+/* ---- the command ---- */
+
+static int
+lock_appliance(struct txn *t, int *fd)
+{
+	char	*path = app_path(t->cfg->root, APP_VCROTATE_TMP "/lock");
+	char	*dir = app_path(t->cfg->root, APP_VCROTATE_TMP);
+	char	 holder[64];
+	ssize_t	 n;
+
+	if (path == NULL || dir == NULL)
+		goto fail;
+	mkdir(dir, 0700);
+	if ((*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1) {
+		buf_printf(&t->err, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (flock(*fd, LOCK_EX | LOCK_NB) == -1) {
+		n = pread(*fd, holder, sizeof(holder) - 1, 0);
+		holder[n > 0 ? n : 0] = '\0';
+		holder[strcspn(holder, "\n")] = '\0';
+		buf_printf(&t->err, "another transaction holds the lock %s "
+		    "(%s)", path, n > 0 ? holder : "holder unknown");
+		close(*fd);
+		*fd = -1;
+		goto fail;
+	}
+	if (ftruncate(*fd, 0) == 0)
+		dprintf(*fd, "pid %ld, transaction %s\n", (long)getpid(), t->id);
+	free(path);
+	free(dir);
+	return 0;
+fail:
+	free(path);
+	free(dir);
+	return -1;
+}
+
+static void
+txn_free(struct txn *t)
+{
+	size_t	 i;
+
+	for (i = 0; t->made != NULL && i < t->nsteps; i++) {
+		X509_free(t->made[i].cert);
+		EVP_PKEY_free(t->made[i].key);
+	}
+	free(t->made);
+	X509_free(t->root);
+	EVP_PKEY_free(t->root_key);
+	vmdir_close(t->vd);
+	backup_session_close(t->bk);
+	appliance_free(&t->app);
+	vmdir_login_free(&t->login);
+	if (t->tmpdir != NULL)
+		rmdir(t->tmpdir);
+	free(t->tmpdir);
+	json_decref(t->plan);
+	buf_free(&t->err);
+}
+
+static void
+new_txn_id(char id[40])
+{
+	unsigned char r[3];
+	time_t	 now = time(NULL);
+	char	 ts[24];
+
+	RAND_bytes(r, sizeof(r));
+	strftime(ts, sizeof(ts), "%Y%m%dT%H%M%SZ", gmtime(&now));
+	snprintf(id, 40, "%s-%02x%02x%02x", ts, r[0], r[1], r[2]);
+}
+
+static int
+snapshot(struct txn *t, const char *result, char id[41])
+{
+	struct bk_meta meta;
+
+	meta.operator = t->operator;
+	meta.ticket = t->ticket;
+	meta.reason = t->reason;
+	meta.transaction = t->id;
+	meta.result = result;
+	return backup_session_snapshot(t->bk, &meta, id, &t->err);
+}
+
+int
+cmd_apply(int argc, char *argv[], struct config *cfg)
+{
+	struct txn t;
+	struct inventory inv;
+	const char *file = NULL;
+	int	 i, r, have_inv = 0, lockfd = -1, keep = 0, ret = APPLY_REFUSED;
+
+	memset(&t, 0, sizeof(t));
+	t.cfg = cfg;
+	t.started = time(NULL);
+	t.operator = getenv("SUDO_USER") != NULL ? getenv("SUDO_USER") :
+	    getenv("USER") != NULL ? getenv("USER") : "root";
+	t.reason = "apply";
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if ((r = config_option(cfg, argc, argv, &i)) == -1)
+			goto usage;
+		if (r == 1)
+			continue;
+		if (strcmp(a, "--dry-run") == 0)
+			t.dry = 1;
+		else if (strcmp(a, "--keep-on-failure") == 0)
+			keep = 1;
+		else if (strcmp(a, "--yes") == 0)
+			;	/* no question is asked: the plan was reviewed */
+		else if (strcmp(a, "--json") == 0)
+			;
+		else if (i + 1 < argc && strcmp(a, "--operator") == 0)
+			t.operator = argv[++i];
+		else if (i + 1 < argc && strcmp(a, "--ticket") == 0)
+			t.ticket = argv[++i];
+		else if (i + 1 < argc && strcmp(a, "--reason") == 0)
+			t.reason = argv[++i];
+		else if (i + 1 < argc && strcmp(a, "--restart") == 0) {
+			i++;
+			if (strcmp(argv[i], "per-step") == 0)
+				t.per_step = 1;
+			else if (strcmp(argv[i], "once") != 0)
+				goto usage;
+		} else if (file == NULL && a[0] != '-')
+			file = a;
+		else
+			goto usage;
+	}
+	if (file == NULL)
+		goto usage;
+	cfg->warn_days = cfg->crit_days = -1;
+	new_txn_id(t.id);
+
+	/* 1. preflight: read-only */
+	if (config_load(cfg, &t.err) == -1 ||
+	    (t.plan = plan_load(file, &t.err)) == NULL ||
+	    appliance_identify(&t.app, cfg->root, &t.err) == -1 ||
+	    plan_check_appliance(t.plan, &t.app, &t.err) == -1 ||
+	    config_login(cfg, &t.login, &t.err) == -1)
+		goto refused;
+	t.nsteps = json_array_size(json_object_get(t.plan, "steps"));
+	if (!t.dry && lock_appliance(&t, &lockfd) == -1)
+		goto refused;
+	if (inventory_read(&inv, cfg->root, &t.login, NULL) == -1)
+		goto refused;
+	have_inv = 1;
+	if (inv.vecs_error.len || inv.vmdir_error.len || inv.vmca_error.len) {
+		buf_printf(&t.err, "cannot read the appliance: %s%s%s",
+		    buf_str(&inv.vecs_error), buf_str(&inv.vmdir_error),
+		    buf_str(&inv.vmca_error));
+		goto refused;
+	}
+	if (check_digests(&t, &inv) == -1 || load_vmca(&t) == -1)
+		goto refused;
+	{
+		char	*sc = app_path(cfg->root, APP_SERVICE_CONTROL);
+		int	 ok = sc != NULL && access(sc, X_OK) == 0;
+
+		if (!ok)
+			buf_printf(&t.err, "%s: not found", sc);
+		free(sc);
+		if (!ok)
+			goto refused;
+	}
+	/* 2. prepare: every new certificate made and checked */
+	say(&t, "transaction %s: %zu steps from %s", t.id, t.nsteps, file);
+	if (prepare(&t) == -1)
+		goto refused;
+	if (t.dry) {
+		printf("dry run: these changes would be made (nothing is "
+		    "changed, nothing is written to the backup):\n");
+		ret = run_steps(&t, &inv) == -1 ? APPLY_REFUSED : APPLY_OK;
+		goto out;
+	}
+	if ((t.tmpdir = private_dir(cfg->root, "apply", &t.err)) == NULL ||
+	    backup_session_open(&t.bk, cfg, &t.err) == -1)
+		goto refused;
+	/* 3. the before state */
+	if (snapshot(&t, "before", t.before) == -1)
+		goto refused;
+	say(&t, "snapshot of the before state: %.12s", t.before);
+	syslog(LOG_NOTICE, "vcrotate: transaction %s begins (plan %s, "
+	    "operator %s, ticket %s)", t.id, json_string_value(
+	    json_object_get(t.plan, "sha256")), t.operator,
+	    t.ticket != NULL ? t.ticket : "-");
+
+	/* 4, 5: the steps, one restart, verify */
+	if (run_steps(&t, &inv) == -1 || verify(&t) == -1) {
+		fprintf(stderr, "vcrotate apply: transaction %s failed: %s\n",
+		    t.id, buf_str(&t.err));
+		if (!t.changed) {
+			ret = APPLY_FAILED;
+			goto out;
+		}
+		if (keep) {
+			say(&t, "--keep-on-failure: the new certificates stay; "
+			    "the before state is snapshot %.12s (vcrotate "
+			    "rollback %s puts it back)", t.before, t.id);
+			buf_reset(&t.err);
+			snapshot(&t, "failed, kept", t.after);
+			ret = APPLY_FAILED;
+			goto out;
+		}
+		if (roll_back(&t) == -1) {
+			fprintf(stderr, "vcrotate apply: the rollback could not "
+			    "finish: %s\nThe before state is snapshot %s. When "
+			    "vmdird and vmafdd run, finish with:\n  vcrotate "
+			    "backup restore %s\n  service-control --stop --all "
+			    "&& service-control --start --all\n",
+			    buf_str(&t.err), t.before, t.before);
+			ret = APPLY_STUCK;
+			goto out;
+		}
+		snapshot(&t, "rolled back", t.after);
+		say(&t, "rolled back: the appliance equals snapshot %.12s",
+		    t.before);
+		syslog(LOG_WARNING, "vcrotate: transaction %s rolled back",
+		    t.id);
+		ret = APPLY_FAILED;
+		goto out;
+	}
+	/* 6. the after state */
+	if (snapshot(&t, "success", t.after) == -1)
+		say(&t, "warning: no after snapshot: %s", buf_str(&t.err));
+	say(&t, "done: transaction %s, snapshots %.12s (before) and %.12s "
+	    "(after)", t.id, t.before, t.after);
+	syslog(LOG_NOTICE, "vcrotate: transaction %s committed", t.id);
+	ret = APPLY_OK;
+	goto out;
+usage:
+	fputs(usage_text, stderr);
+	ret = EXIT_USAGE;
+	goto out;
+refused:
+	fprintf(stderr, "vcrotate apply: refused, nothing was changed: %s\n",
+	    buf_str(&t.err));
+	ret = APPLY_REFUSED;
+out:
+	if (have_inv)
+		inventory_free(&inv);
+	if (lockfd != -1)
+		close(lockfd);
+	txn_free(&t);
+	return ret;
+}
+
+/* ---- history and rollback ---- */
+
+struct hist {
+	const char	*want;		/* rollback: the transaction */
+	char		 before[41];
+	int		 n;
+};
+
+static int
+hist_one(const char *id, long long when, const char *message, void *arg)
+{
+	struct hist *h = arg;
+	const char *txn = strstr(message, "\nTransaction: ");
+	const char *res = strstr(message, "\nResult: ");
+	char	 t[32];
+	time_t	 tt = (time_t)when;
+
+	if (txn == NULL)
+		return 0;
+	txn += 14;
+	res = res != NULL ? res + 9 : "?";
+	if (h->want != NULL) {
+		if (strncmp(txn, h->want, strlen(h->want)) == 0 &&
+		    txn[strlen(h->want)] == '\n' && strncmp(res, "before", 6) ==
+		    0) {
+			snprintf(h->before, sizeof(h->before), "%s", id);
+			return 1;
+		}
+		return 0;
+	}
+	strftime(t, sizeof(t), "%Y-%m-%d %H:%M:%S", gmtime(&tt));
+	printf("%s UTC  %.*s  %-12.*s snapshot %.12s  %.*s\n", t,
+	    (int)strcspn(txn, "\n"), txn, (int)strcspn(res, "\n"), res, id,
+	    (int)strcspn(message, "\n"), message);
+	h->n++;
+	return 0;
+}
+
+int
+cmd_history(int argc, char *argv[], struct config *cfg)
+{
+	struct bk_session *bk = NULL;
+	struct buf err = BUF_INIT;
+	struct hist h = { NULL, "", 0 };
+	int	 i, ret = 1;
+
+	for (i = 1; i < argc; i++)
+		if (config_option(cfg, argc, argv, &i) != 1 &&
+		    strcmp(argv[i], "--json") != 0) {
+			fputs(usage_text, stderr);
+			return EXIT_USAGE;
+		}
+	cfg->warn_days = cfg->crit_days = -1;
+	if (config_load(cfg, &err) == -1 ||
+	    backup_session_open(&bk, cfg, &err) == -1 ||
+	    backup_session_list(bk, hist_one, &h, &err) == -1)
+		fprintf(stderr, "vcrotate history: %s\n", buf_str(&err));
+	else {
+		if (h.n == 0)
+			printf("no transaction yet\n");
+		ret = 0;
+	}
+	backup_session_close(bk);
+	buf_free(&err);
+	return ret;
+}
+
+int
+cmd_rollback(int argc, char *argv[], struct config *cfg)
+{
+	struct txn t;
+	struct hist h = { NULL, "", 0 };
+	int	 i, r, lockfd = -1, ret = APPLY_REFUSED;
+
+	memset(&t, 0, sizeof(t));
+	t.cfg = cfg;
+	t.started = time(NULL);
+	t.operator = getenv("SUDO_USER") != NULL ? getenv("SUDO_USER") :
+	    getenv("USER") != NULL ? getenv("USER") : "root";
+	for (i = 1; i < argc; i++) {
+		if ((r = config_option(cfg, argc, argv, &i)) == -1)
+			return EXIT_USAGE;
+		if (r == 0 && h.want == NULL && argv[i][0] != '-')
+			h.want = argv[i];
+		else if (r == 0) {
+			fputs(usage_text, stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (h.want == NULL) {
+		fputs(usage_text, stderr);
+		return EXIT_USAGE;
+	}
+	cfg->warn_days = cfg->crit_days = -1;
+	new_txn_id(t.id);
+	if (asprintf((char **)&t.reason, "rollback of %s", h.want) == -1) {
+		t.reason = NULL;
+		goto out;
+	}
+	if (config_load(cfg, &t.err) == -1 ||
+	    appliance_identify(&t.app, cfg->root, &t.err) == -1 ||
+	    lock_appliance(&t, &lockfd) == -1 ||
+	    backup_session_open(&t.bk, cfg, &t.err) == -1 ||
+	    backup_session_list(t.bk, hist_one, &h, &t.err) == -1)
+		goto refused;
+	if (h.before[0] == '\0') {
+		buf_printf(&t.err, "no transaction %s in the backup", h.want);
+		goto refused;
+	}
+	snprintf(t.before, sizeof(t.before), "%s", h.before);
+	if (snapshot(&t, "before", t.after) == -1)
+		goto refused;
+	say(&t, "transaction %s: putting back the before state of %s "
+	    "(snapshot %.12s)", t.id, h.want, h.before);
+	if (backup_session_restore(t.bk, h.before, &t.err) == -1) {
+		fprintf(stderr, "vcrotate rollback: %s\n", buf_str(&t.err));
+		ret = APPLY_STUCK;
+		goto out;
+	}
+	if (restart_all(&t) == -1)
+		say(&t, "the services are as they were before %s: %s", h.want,
+		    buf_str(&t.err));
+	snapshot(&t, "success", t.after);
+	say(&t, "done");
+	ret = APPLY_OK;
+	goto out;
+refused:
+	fprintf(stderr, "vcrotate rollback: refused, nothing was changed: %s\n",
+	    buf_str(&t.err));
+out:
+	free((char *)t.reason);
+	if (lockfd != -1)
+		close(lockfd);
+	txn_free(&t);
+	return ret;
+}

@@ -1,0 +1,237 @@
+/*
+ * issue.c - keys and certificates from plan profiles. See issue.h.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bn.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/rsa.h>
+#include <openssl/x509v3.h>
+
+#include "cert.h"
+#include "issue.h"
+
+#define SKEW_SECONDS	300
+
+/* "CN=a, OU=b, DC=c" -> X509_NAME, in that order. Values hold no comma. */
+static X509_NAME *
+parse_subject(const char *s)
+{
+	X509_NAME *n = X509_NAME_new();
+	char	*copy = strdup(s), *tok, *save = NULL, *eq;
+
+	if (n == NULL || copy == NULL)
+		goto fail;
+	for (tok = strtok_r(copy, ",", &save); tok != NULL;
+	    tok = strtok_r(NULL, ",", &save)) {
+		while (*tok == ' ')
+			tok++;
+		if ((eq = strchr(tok, '=')) == NULL)
+			goto fail;
+		*eq = '\0';
+		if (!X509_NAME_add_entry_by_txt(n, tok, MBSTRING_UTF8,
+		    (unsigned char *)eq + 1, -1, -1, 0))
+			goto fail;
+	}
+	free(copy);
+	return n;
+fail:
+	free(copy);
+	X509_NAME_free(n);
+	return NULL;
+}
+
+/* "a, b, c" from a JSON array of strings; NULL when empty. */
+static char *
+joined(json_t *arr, const char *sep)
+{
+	struct buf b = BUF_INIT;
+	json_t	*v;
+	size_t	 i;
+
+	json_array_foreach(arr, i, v)
+		buf_printf(&b, "%s%s", i ? sep : "", json_string_value(v));
+	return b.len > 0 ? buf_detach(&b) : (buf_free(&b), NULL);
+}
+
+static int
+add_ext(X509 *x, X509 *issuer, int nid, const char *value)
+{
+	X509V3_CTX ctx;
+	X509_EXTENSION *ext;
+	int	 ok;
+
+	X509V3_set_ctx_nodb(&ctx);
+	X509V3_set_ctx(&ctx, issuer != NULL ? issuer : x, x, NULL, NULL, 0);
+	if ((ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value)) == NULL)
+		return 0;
+	ok = X509_add_ext(x, ext, -1);
+	X509_EXTENSION_free(ext);
+	return ok;
+}
+
+int
+issue_from_profile(json_t *profile, X509 *issuer, EVP_PKEY *issuer_key,
+    time_t now, X509 **cert, EVP_PKEY **key, struct buf *err)
+{
+	X509	*x = NULL;
+	EVP_PKEY *k = NULL;
+	X509_NAME *subj = NULL;
+	BIGNUM	*serial = NULL;
+	unsigned char rnd[16];
+	char	*ku = NULL, *eku = NULL, *san = NULL, *v = NULL;
+	json_int_t bits = json_integer_value(json_object_get(json_object_get(
+	    profile, "key"), "bits"));
+	json_int_t days = json_integer_value(json_object_get(profile,
+	    "validity_days"));
+	int	 ca = json_is_true(json_object_get(profile, "ca"));
+	time_t	 nb = now - SKEW_SECONDS, na = now + (time_t)days * 86400;
+	int	 ret = -1;
+
+	*cert = NULL;
+	*key = NULL;
+	if (bits < 2048 || bits > 16384 || days < 1) {
+		buf_printf(err, "profile asks for RSA %lld, %lld days",
+		    (long long)bits, (long long)days);
+		goto out;
+	}
+	if (issuer != NULL && cert_not_after(issuer) < na)
+		na = cert_not_after(issuer);	/* never outlive the root */
+	if ((k = EVP_RSA_gen((unsigned int)bits)) == NULL) {
+		buf_printf(err, "cannot generate an RSA %lld key",
+		    (long long)bits);
+		goto out;
+	}
+	if ((subj = parse_subject(json_string_value(json_object_get(profile,
+	    "subject")))) == NULL) {
+		buf_printf(err, "cannot use subject %s",
+		    json_string_value(json_object_get(profile, "subject")));
+		goto out;
+	}
+	if ((x = X509_new()) == NULL || !X509_set_version(x, 2) ||
+	    RAND_bytes(rnd, sizeof(rnd)) != 1)
+		goto ossl;
+	rnd[0] &= 0x7f;		/* positive */
+	if ((serial = BN_bin2bn(rnd, sizeof(rnd), NULL)) == NULL ||
+	    BN_to_ASN1_INTEGER(serial, X509_get_serialNumber(x)) == NULL ||
+	    !X509_set_subject_name(x, subj) ||
+	    !X509_set_issuer_name(x, issuer != NULL ?
+	    X509_get_subject_name(issuer) : subj) ||
+	    X509_time_adj_ex(X509_getm_notBefore(x), 0, 0, &nb) == NULL ||
+	    X509_time_adj_ex(X509_getm_notAfter(x), 0, 0, &na) == NULL ||
+	    !X509_set_pubkey(x, k))
+		goto ossl;
+	/* The subject key id first: the authority key id of a self-signed
+	 * certificate is computed from it. */
+	if (!add_ext(x, issuer, NID_basic_constraints, ca ?
+	    "critical,CA:TRUE" : "critical,CA:FALSE") ||
+	    !add_ext(x, issuer, NID_subject_key_identifier, "hash") ||
+	    (issuer != NULL && !add_ext(x, issuer,
+	    NID_authority_key_identifier, "keyid:always")))
+		goto ossl;
+	if ((ku = joined(json_object_get(profile, "key_usage"), ",")) !=
+	    NULL) {
+		if (asprintf(&v, "critical,%s", ku) == -1) {
+			v = NULL;
+			goto ossl;
+		}
+		if (!add_ext(x, issuer, NID_key_usage, v))
+			goto ossl;
+	}
+	if ((eku = joined(json_object_get(profile, "extended_key_usage"),
+	    ",")) != NULL && !add_ext(x, issuer, NID_ext_key_usage, eku))
+		goto ossl;
+	if ((san = joined(json_object_get(profile, "san"), ",")) != NULL &&
+	    !add_ext(x, issuer, NID_subject_alt_name, san))
+		goto ossl;
+	if (!X509_sign(x, issuer_key != NULL ? issuer_key : k, EVP_sha256()))
+		goto ossl;
+	*cert = x;
+	*key = k;
+	x = NULL;
+	k = NULL;
+	ret = 0;
+	goto out;
+ossl:
+	buf_printf(err, "cannot build the certificate %s: %s",
+	    json_string_value(json_object_get(profile, "subject")),
+	    ERR_reason_error_string(ERR_peek_last_error()) != NULL ?
+	    ERR_reason_error_string(ERR_peek_last_error()) : "OpenSSL error");
+out:
+	ERR_clear_error();
+	free(ku);
+	free(eku);
+	free(san);
+	free(v);
+	BN_free(serial);
+	X509_NAME_free(subj);
+	X509_free(x);
+	EVP_PKEY_free(k);
+	return ret;
+}
+
+int
+der_of_cert(X509 *x, unsigned char **der, size_t *len)
+{
+	unsigned char *p = NULL;
+	int	 n;
+
+	if ((n = i2d_X509(x, &p)) <= 0)
+		return -1;
+	*der = malloc((size_t)n);
+	if (*der != NULL)
+		memcpy(*der, p, (size_t)n);
+	OPENSSL_free(p);
+	*len = (size_t)n;
+	return *der != NULL ? 0 : -1;
+}
+
+static int
+bio_to_buf(BIO *bio, struct buf *out)
+{
+	char	*p;
+	long	 n = BIO_get_mem_data(bio, &p);
+
+	return n >= 0 ? buf_add(out, p, (size_t)n) : -1;
+}
+
+int
+pem_of_cert(X509 *x, struct buf *out)
+{
+	BIO	*bio = BIO_new(BIO_s_mem());
+	int	 ret = -1;
+
+	if (bio != NULL && PEM_write_bio_X509(bio, x))
+		ret = bio_to_buf(bio, out);
+	BIO_free(bio);
+	return ret;
+}
+
+int
+pem_of_key(EVP_PKEY *k, struct buf *out)
+{
+	BIO	*bio = BIO_new(BIO_s_secmem());
+	int	 ret = -1;
+
+	if (bio != NULL && PEM_write_bio_PKCS8PrivateKey(bio, k, NULL, NULL,
+	    0, NULL, NULL))
+		ret = bio_to_buf(bio, out);
+	BIO_free(bio);
+	return ret;
+}
+
+int
+der_of_key(EVP_PKEY *k, struct buf *out)
+{
+	BIO	*bio = BIO_new(BIO_s_secmem());
+	int	 ret = -1;
+
+	if (bio != NULL && i2d_PKCS8PrivateKey_bio(bio, k, NULL, NULL, 0,
+	    NULL, NULL))
+		ret = bio_to_buf(bio, out);
+	BIO_free(bio);
+	return ret;
+}
