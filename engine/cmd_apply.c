@@ -829,6 +829,11 @@ run_steps(struct txn *t, const struct inventory *inv)
 			rc = step_solution_user(t, s, &t->made[i]);
 		else if (strcmp(kind, "machine_ssl") == 0)
 			rc = step_machine_ssl(t, s, &t->made[i]);
+		else if (strcmp(kind, "data_encipherment") == 0)
+			rc = vecs_put(t, json_string_value(json_object_get(
+			    json_array_get(json_object_get(s, "targets"), 0),
+			    "place")), "replace", t->made[i].cert, t->root, 0,
+			    t->made[i].key);
 		else if (strcmp(kind, "trust_anchors") == 0)
 			rc = step_trust(t, s, inv);
 		else if (strcmp(kind, "prune_roots") == 0)

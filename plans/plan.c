@@ -440,6 +440,22 @@ step_machine_ssl(struct build *b)
 	free(subject);
 }
 
+/* On a reset, data-encipherment (signed by the old root too) is reissued. */
+static void
+step_data_encipherment(struct build *b)
+{
+	static const char *const ku[] = { "digitalSignature",
+	    "keyEncipherment", "dataEncipherment", NULL };
+	static const char *const none[] = { NULL };
+	json_t	*t = json_array();
+
+	json_array_append_new(t, vecs_target(b->inv, "data-encipherment",
+	    "data-encipherment", "replace"));
+	add_step(b, "data_encipherment", "a new data-encipherment "
+	    "certificate, signed by the new root", json_array(),
+	    profile(b, "CN=data-encipherment", 0, ku, none, 0), t);
+}
+
 /* Endpoints of this PNID: all when the Machine SSL certificate changes,
  * else the stale ones. */
 static void
@@ -469,6 +485,31 @@ step_trust(struct build *b, int all)
 	    "this node trusts the new Machine SSL certificate" :
 	    "the stale Lookup Service endpoints trust the Machine SSL "
 	    "certificate", why_of(b, G_TRUST, NULL), NULL, t);
+}
+
+/* Targets deleting root from TRUSTED_ROOTS and vmdir's CA entries. */
+static void
+root_targets(struct build *b, X509 *x, json_t *t)
+{
+	const struct inventory *inv = b->inv;
+	size_t	 i;
+	char	*place;
+
+	for (i = 0; i < inv->nvecs; i++) {
+		const struct inv_vecs_entry *e = &inv->vecs[i];
+
+		if (strcmp(e->store, "TRUSTED_ROOTS") != 0 || e->chain == NULL ||
+		    !cert_equal(sk_X509_value(e->chain, 0), x) ||
+		    (place = vecs_place(e->store, e->alias)) == NULL)
+			continue;
+		json_array_append_new(t, target("vecs", place, "delete",
+		    e->digest));
+		free(place);
+	}
+	for (i = 0; i < inv->ncas; i++)
+		if (inv->cas[i].cert != NULL && cert_equal(inv->cas[i].cert, x))
+			json_array_append_new(t, target("vmdir", inv->cas[i].dn,
+			    "delete", inv->cas[i].digest));
 }
 
 /* Whether root issued a certificate still in use (outside BACKUP_STORE). */
@@ -506,12 +547,11 @@ step_prune(struct build *b)
 	json_t	*t = json_array();
 	X509	*vmca = inv->vmca_root != NULL ?
 	    sk_X509_value(inv->vmca_root, 0) : NULL;
-	size_t	 i, k;
+	size_t	 i;
 
 	for (i = 0; i < inv->nvecs; i++) {
 		const struct inv_vecs_entry *e = &inv->vecs[i];
 		X509	*x;
-		char	*place;
 
 		if (strcmp(e->store, "TRUSTED_ROOTS") != 0 || e->chain == NULL)
 			continue;
@@ -520,17 +560,7 @@ step_prune(struct build *b)
 		    (vmca != NULL && cert_equal(x, vmca)) ||
 		    signs_live(inv, x))
 			continue;
-		if ((place = vecs_place(e->store, e->alias)) == NULL)
-			continue;
-		json_array_append_new(t, target("vecs", place, "delete",
-		    e->digest));
-		free(place);
-		for (k = 0; k < inv->ncas; k++)
-			if (inv->cas[k].cert != NULL &&
-			    cert_equal(inv->cas[k].cert, x))
-				json_array_append_new(t, target("vmdir",
-				    inv->cas[k].dn, "delete",
-				    inv->cas[k].digest));
+		root_targets(b, x, t);
 	}
 	if (json_array_size(t) == 0) {
 		json_decref(t);
@@ -538,6 +568,21 @@ step_prune(struct build *b)
 	}
 	add_step(b, "prune_roots", "remove expired trusted roots that sign "
 	    "nothing in use", why_of(b, G_PRUNE, NULL), NULL, t);
+}
+
+/* After a reset, the expired old root signs nothing any more: it goes. */
+static void
+step_retire_root(struct build *b, X509 *old)
+{
+	json_t	*t = json_array();
+
+	root_targets(b, old, t);
+	if (json_array_size(t) == 0) {
+		json_decref(t);
+		return;
+	}
+	add_step(b, "prune_roots", "remove the expired old VMCA root, which "
+	    "signs nothing after the reset", json_array(), NULL, t);
 }
 
 /* Findings the plan leaves alone, for the reviewer. */
@@ -555,7 +600,10 @@ left_alone(struct build *b)
 		    solution_of(b->inv, f->place) : NULL;
 		int	 k, done = 0;
 
-		if (g == G_SOLUTION) {
+		if (b->reset && strcmp(f->place,
+		    "data-encipherment/data-encipherment") == 0)
+			done = 1;
+		else if (g == G_SOLUTION) {
 			for (k = 0; solution_users[k] != NULL; k++)
 				if (strcmp(solution_users[k], sol) == 0)
 					done = b->planned_sol[k];
@@ -620,6 +668,9 @@ plan_build(const struct inventory *inv, const struct plan_policy *pol,
 			b.planned_sol[k] = 1;
 		}
 	}
+	if (b.reset && inventory_vecs(inv, "data-encipherment",
+	    "data-encipherment") != NULL)
+		step_data_encipherment(&b);
 	if (b.reset || (in_scope(pol, G_MACHINE_SSL) &&
 	    group_has(&b, G_MACHINE_SSL, NULL))) {
 		step_machine_ssl(&b);
@@ -630,6 +681,8 @@ plan_build(const struct inventory *inv, const struct plan_policy *pol,
 		step_trust(&b, 0);
 		b.planned[G_TRUST] = 1;
 	}
+	if (b.reset && root != NULL && cert_not_after(root) < pol->at)
+		step_retire_root(&b, root);
 	if (pol->prune_expired_roots && pol->scope == SCOPE_ALL) {
 		step_prune(&b);
 		b.planned[G_PRUNE] = 1;

@@ -31,6 +31,28 @@ lab_create() {
 
 fail() { echo "FAIL: $*" >&2; return 1; }
 
+# The whole certificate state of lab $1 as the appliance's own tools show
+# it (vecs-cli, ldapsearch as the administrator, the VMCA files), in a
+# stable order: two dumps are equal when the states are byte-identical.
+lab_dump() {
+	local l=$1 v=$1/usr/lib/vmware-vmafd/bin/vecs-cli s a uri
+	uri=$(sed -n "s/^ldap_uri=//p" "$l/etc/vcrotate/vcrotate.conf")
+	for s in $($v store list | sort); do
+		echo "STORE $s"
+		$v entry list --store "$s" --aliases | tail -n +2 | sort |
+		while IFS= read -r a; do
+			echo "ENTRY $s/$a"
+			$v entry getcert --store "$s" --alias "$a" 2>/dev/null || :
+			$v entry getkey --store "$s" --alias "$a" 2>/dev/null || :
+		done
+	done
+	ldapsearch -x -H "$uri" -D cn=Administrator,cn=Users,dc=vsphere,dc=local \
+	    -y "$l/var/lib/vmware-lab/admin.password" -LLL -o ldif-wrap=no \
+	    -b dc=vsphere,dc=local "(|(objectClass=vmwSTSTenantCredential)(objectClass=vmwSTSTenantTrustedCertificateChain)(objectClass=vmwServicePrincipal)(objectClass=vmwLKUPEndpointRegistration)(objectClass=vmwCertificationAuthority))" |
+	    awk 'BEGIN { RS = ""; ORS = "\n\n" } { print }' | sort
+	cat "$l/var/lib/vmware/vmca/root.cer" "$l/var/lib/vmware/vmca/privatekey.pem"
+}
+
 expect_eq() {
 	[ "$1" = "$2" ] && return 0
 	printf 'expected: %s\n     got: %s\n' "$1" "$2" >&2

@@ -103,7 +103,7 @@ test_expect 'stale-sts-chain: the reset that leaves exactly TenantCredential-1 a
 	EOF
 '
 
-test_expect 'root-expired: the full reset, root first' '
+test_expect 'root-expired: the full reset, root first, the expired old root removed last' '
 	plan_scenario root-expired 0 <<-EOF
 	1 vmca_root replace /var/lib/vmware/vmca/root.cer
 	1 vmca_root replace /var/lib/vmware/vmca/privatekey.pem
@@ -123,14 +123,17 @@ test_expect 'root-expired: the full reset, root first' '
 	7 solution_user replace cn=hvc-MID,$SP
 	8 solution_user replace wcp/wcp
 	8 solution_user replace cn=wcp-MID,$SP
-	9 machine_ssl replace MACHINE_SSL_CERT/__MACHINE_CERT
-	10 trust_anchors replace cn=Endpoint1,cn=MID_com.vmware.cis.cs.identity.sso,$LS
-	10 trust_anchors replace cn=Endpoint2,cn=MID_com.vmware.cis.cs.identity.sso,$LS
-	10 trust_anchors replace cn=Endpoint1,cn=MID_com.vmware.vcenterserver,$LS
-	10 trust_anchors replace cn=Endpoint1,cn=MID_com.vmware.cis.cs.identity.sts,$LS
-	10 trust_anchors replace cn=Endpoint2,cn=MID_com.vmware.cis.cs.identity.sts,$LS
-	10 trust_anchors replace cn=Endpoint1,cn=MID_com.vmware.cis.lookupservice,$LS
-	11 restart restart service-control
+	9 data_encipherment replace data-encipherment/data-encipherment
+	10 machine_ssl replace MACHINE_SSL_CERT/__MACHINE_CERT
+	11 trust_anchors replace cn=Endpoint1,cn=MID_com.vmware.cis.cs.identity.sso,$LS
+	11 trust_anchors replace cn=Endpoint2,cn=MID_com.vmware.cis.cs.identity.sso,$LS
+	11 trust_anchors replace cn=Endpoint1,cn=MID_com.vmware.vcenterserver,$LS
+	11 trust_anchors replace cn=Endpoint1,cn=MID_com.vmware.cis.cs.identity.sts,$LS
+	11 trust_anchors replace cn=Endpoint2,cn=MID_com.vmware.cis.cs.identity.sts,$LS
+	11 trust_anchors replace cn=Endpoint1,cn=MID_com.vmware.cis.lookupservice,$LS
+	12 prune_roots delete TRUSTED_ROOTS/SHA1
+	12 prune_roots delete cn=SHA1,$CA
+	13 restart restart service-control
 	EOF
 '
 
@@ -195,7 +198,7 @@ test_expect 'a renewal window and --reset-all widen the plan; --scope narrows it
 	expect_eq "machine_ssl restart solution_user trust_anchors" "$(cat got)" &&
 	"$VC" --root "$T/healthy" plan --json --reset-all >r.json &&
 	expect_eq vmca_root "$(jq -r ".steps[0].kind" r.json)" &&
-	expect_eq 11 "$(jq ".steps | length" r.json)" &&
+	expect_eq 12 "$(jq ".steps | length" r.json)" &&
 	"$VC" --root "$T/all-expired" plan --json --scope solution-users >s.json &&
 	jq -r "[.steps[].kind] | unique | join(\" \")" s.json >got &&
 	expect_eq "restart solution_user" "$(cat got)"

@@ -15,23 +15,7 @@ G() { git --git-dir="$REPO" "$@"; }
 uri() { sed -n "s/^ldap_uri=//p" "$L/etc/vcrotate/vcrotate.conf"; }
 ldap() { "$@" -x -H "$(uri)" -D "$ADMIN" -y "$L/var/lib/vmware-lab/admin.password"; }
 
-# The whole state as the appliance's tools show it, in a stable order.
-dump() {
-	local s a
-	for s in $($V store list | sort); do
-		echo "STORE $s"
-		$V entry list --store "$s" --aliases | tail -n +2 | sort |
-		while IFS= read -r a; do
-			echo "ENTRY $s/$a"
-			$V entry getcert --store "$s" --alias "$a" 2>/dev/null || :
-			$V entry getkey --store "$s" --alias "$a" 2>/dev/null || :
-		done
-	done
-	ldap ldapsearch -LLL -o ldif-wrap=no -S "" -b dc=vsphere,dc=local \
-	    "(|(objectClass=vmwSTSTenantCredential)(objectClass=vmwSTSTenantTrustedCertificateChain)(objectClass=vmwServicePrincipal)(objectClass=vmwLKUPEndpointRegistration)(objectClass=vmwCertificationAuthority))" |
-	    awk 'BEGIN { RS = ""; ORS = "\n\n" } { print }' | sort
-	cat "$L/var/lib/vmware/vmca/root.cer" "$L/var/lib/vmware/vmca/privatekey.pem"
-}
+dump() { lab_dump "$L"; }
 
 test_expect 'a first snapshot makes the repository (0700) and its key (0600)' '
 	lab_create "$L" --scenario stale-sts-chain >/dev/null && labctl start "$L" >/dev/null 2>&1

@@ -1,0 +1,139 @@
+#!/bin/bash
+# vcrotate apply on the lab: each broken scenario repaired by one apply with
+# exactly one stop/start cycle, after which check is clean and a new plan has
+# nothing to do; a failing service and failing vecs-cli writes rolled back to
+# a byte-identical before state; --dry-run touching nothing; a stale plan
+# refused by name; history and rollback.
+. "$(dirname "$0")/../lib.sh"
+
+VC=$BUILD/vcrotate
+TC=cn=vsphere.local,cn=Tenants,cn=IdentityManager,cn=Services,dc=vsphere,dc=local
+counter() { sed -n "s/^$2=//p" "$1/var/lib/vmware-lab/counters"; }
+
+# repair NAME [labctl create options]: plan, apply, and what must hold after.
+repair() {
+	local name=$1 lab=$T/$1 rc=0
+	shift
+	lab_create "$lab" --scenario "$name" "$@" >/dev/null
+	labctl start "$lab" >/dev/null 2>&1
+	"$VC" --root "$lab" plan -o "$T/$name.plan" >/dev/null
+	c0=$(counter "$lab" cycles)
+	"$VC" --root "$lab" apply "$T/$name.plan" --ticket CHG-1 >"$T/$name.out" 2>&1 || rc=$?
+	expect_eq 0 "$rc" || { tail -5 "$T/$name.out" >&2; return 1; }
+	expect_eq "$(( ${c0:-0} + 1 ))" "$(counter "$lab" cycles)" || fail "not one restart"
+	rc=0; "$VC" --root "$lab" check >"$T/$name.check" || rc=$?
+	expect_eq 0 "$rc" || { grep -A3 "^FINDINGS" "$T/$name.check" >&2; return 1; }
+	rc=0; "$VC" --root "$lab" plan >/dev/null || rc=$?
+	expect_eq 2 "$rc"
+	"$lab/usr/bin/service-control" --status | grep -A1 "^Stopped:" | grep -q . && fail "services stopped" || :
+}
+
+test_expect 'all-expired: one apply, one restart, check clean, nothing left to plan' '
+	repair all-expired &&
+	grep -q "snapshot of the before state" "$T/all-expired.out" &&
+	grep -q "^\[ *[0-9]*s\] done: transaction" "$T/all-expired.out"
+'
+test_expect 'sts-expired is repaired' 'repair sts-expired'
+test_expect 'stale-sts-chain is repaired, only index 1 left' '
+	repair stale-sts-chain &&
+	l=$T/stale-sts-chain &&
+	ldapsearch -x -LLL -H "$(sed -n "s/^ldap_uri=//p" "$l/etc/vcrotate/vcrotate.conf")" \
+	    -D cn=Administrator,cn=Users,dc=vsphere,dc=local -y "$l/var/lib/vmware-lab/admin.password" \
+	    -b "$TC" "(|(cn=TenantCredential-*)(cn=TrustedCertChain-*))" cn | sed -n "s/^cn: //p" | sort >got &&
+	printf "TenantCredential-1\nTrustedCertChain-1\n" >want && diff -u want got
+'
+test_expect 'root-expired: a new VMCA root and everything reissued' '
+	repair root-expired &&
+	openssl x509 -in "$T/root-expired/var/lib/vmware/vmca/root.cer" -noout -checkend 86400
+'
+test_expect 'solution-user-mismatch is repaired' 'repair solution-user-mismatch'
+test_expect 'machine-ssl-no-pnid is repaired, and the TLS endpoint serves the new certificate' '
+	repair machine-ssl-no-pnid &&
+	l=$T/machine-ssl-no-pnid &&
+	port=$(sed -n "s/^https_port=//p" "$l/etc/vcrotate/vcrotate.conf") &&
+	echo | openssl s_client -connect 127.0.0.1:$port 2>/dev/null | openssl x509 -noout -fingerprint >served &&
+	"$l/usr/lib/vmware-vmafd/bin/vecs-cli" entry getcert --store MACHINE_SSL_CERT --alias __MACHINE_CERT |
+	    openssl x509 -noout -fingerprint >vecs &&
+	cmp served vecs &&
+	openssl x509 -in <("$l/usr/lib/vmware-vmafd/bin/vecs-cli" entry getcert --store MACHINE_SSL_CERT \
+	    --alias __MACHINE_CERT) -noout -ext subjectAltName | grep -q "DNS:vcsa1.example.com"
+'
+test_expect 'trust-anchor-stale is repaired' 'repair trust-anchor-stale'
+
+test_expect 'history lists the transaction, with its before and after snapshots' '
+	"$VC" --root "$T/all-expired" history >h &&
+	grep -q " success .*snapshot [0-9a-f]\{12\}" h && grep -q " before .*snapshot" h &&
+	git --git-dir="$T/all-expired/var/lib/vcrotate/backup.git" log -1 --format=%B | grep -q "^Ticket: CHG-1$"
+'
+
+test_expect 'a service that will not start: rolled back to a byte-identical before state, exit 1, vpxd named' '
+	l=$T/fail && lab_create "$l" --scenario all-expired >/dev/null && labctl start "$l" >/dev/null 2>&1
+	"$VC" --root "$l" plan -o fail.plan >/dev/null &&
+	lab_dump "$l" >before.dump &&
+	labctl fault "$l" service vmware-vpxd >/dev/null &&
+	rc=0 && "$VC" --root "$l" apply fail.plan >out 2>err || rc=$?
+	expect_eq 1 "$rc" &&
+	grep -q "vmware-vpxd. Details: injected fault" err &&
+	grep -q "rolled back: the appliance equals snapshot" out &&
+	lab_dump "$l" >after.dump &&
+	cmp before.dump after.dump &&
+	"$VC" --root "$l" history | grep -q "rolled back"
+'
+
+# FAULTS=all (make test-faults) tries every N; the default, a sample.
+test_expect 'vecs-cli failing on its Nth write: rolled back each time' '
+	l=$T/nth && lab_create "$l" --scenario all-expired >/dev/null && labctl start "$l" >/dev/null 2>&1
+	"$VC" --root "$l" plan -o nth.plan >/dev/null &&
+	w=$("$VC" --root "$l" apply nth.plan --dry-run | grep -c "vecs-cli entry \(delete\|create\)") &&
+	[ "$w" -gt 2 ] &&
+	if [ "${FAULTS:-sample}" = all ]; then ns=$(seq "$w"); else ns="1 2 $((w / 2)) $w"; fi &&
+	echo "# the plan makes $w vecs-cli writes; failing write N for N in:" $ns >&3 &&
+	lab_dump "$l" >before.dump &&
+	for n in $ns; do
+		labctl fault "$l" vecs-write $n >/dev/null &&
+		rc=0 && "$VC" --root "$l" apply nth.plan >out 2>err || rc=$?
+		expect_eq 1 "$rc" || { cat err; exit 1; }
+		grep -q "vecs-cli entry .* failed" err || fail "N=$n: no vecs-cli failure named"
+		lab_dump "$l" >after.dump && cmp before.dump after.dump || fail "N=$n: not rolled back"
+		labctl fault "$l" clear >/dev/null
+	done
+' 3>&1
+
+test_expect '--dry-run changes no byte of the lab and writes no backup' '
+	l=$T/dry && lab_create "$l" --scenario all-expired >/dev/null && labctl start "$l" >/dev/null 2>&1
+	"$VC" --root "$l" plan -o dry.plan >/dev/null &&
+	lab_dump "$l" >before.dump &&
+	"$VC" --root "$l" apply dry.plan --dry-run >out &&
+	grep -q "vecs-cli entry create --store machine --alias machine --cert (new) --key (new)" out &&
+	grep -q "ldap modify (replace) cn=TenantCredential-1,$TC: userCertificate vmwSTSPrivateKey" out &&
+	! grep -q "BEGIN" out &&
+	lab_dump "$l" >after.dump && cmp before.dump after.dump &&
+	[ ! -e "$l/var/lib/vcrotate/backup.git" ] &&
+	expect_eq 0 "$(counter "$l" stop_all)${x:-}" || expect_eq "" "$(counter "$l" stop_all)"
+'
+
+test_expect 'a plan made before someone changed an entry is refused, naming it; exit 4' '
+	l=$T/dry && v=$l/usr/lib/vmware-vmafd/bin/vecs-cli &&
+	$v entry getcert --store vpxd --alias vpxd --output c.pem >/dev/null &&
+	$v entry getkey --store vpxd --alias vpxd --output k.pem >/dev/null &&
+	$v entry delete --store vpxd --alias vpxd -y >/dev/null &&
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout k2.pem -out c2.pem -subj /CN=vpxd -days 3 2>/dev/null &&
+	$v entry create --store vpxd --alias vpxd --cert c2.pem --key k2.pem >/dev/null &&
+	rc=0 && "$VC" --root "$l" apply dry.plan 2>err || rc=$?
+	expect_eq 4 "$rc" &&
+	grep -q "the appliance changed since the plan was made" err &&
+	grep -q "^  vpxd/vpxd (content differs)" err &&
+	grep -q "nothing was changed" err
+'
+
+test_expect 'rollback TXN puts back the before state of a committed transaction' '
+	l=$T/sts-expired &&
+	txn=$("$VC" --root "$l" history | awk "/ success / { print \$3; exit }") &&
+	[ -n "$txn" ] &&
+	"$VC" --root "$l" rollback "$txn" >out 2>&1 &&
+	rc=0 && "$VC" --root "$l" check >/dev/null || rc=$?
+	expect_eq 2 "$rc" &&
+	"$VC" --root "$l" history | grep -q " success .*rollback of $txn: snapshot of"
+'
+
+test_done
