@@ -128,7 +128,7 @@ test_expect 'a plan made before someone changed an entry is refused, naming it; 
 
 test_expect 'rollback TXN puts back the before state of a committed transaction' '
 	l=$T/sts-expired &&
-	txn=$("$VC" --root "$l" history | awk "/ success / { print \$3; exit }") &&
+	txn=$("$VC" --root "$l" history | awk "/ success / { print \$4; exit }") &&
 	[ -n "$txn" ] &&
 	"$VC" --root "$l" rollback "$txn" >out 2>&1 &&
 	rc=0 && "$VC" --root "$l" check >/dev/null || rc=$?
