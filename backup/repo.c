@@ -281,6 +281,8 @@ bk_repo_snapshot(struct bk_repo *r, const struct bk_state *st,
 	trailer(&msg, "Reason", meta->reason);
 	trailer(&msg, "Transaction", meta->transaction);
 	trailer(&msg, "Result", meta->result);
+	trailer(&msg, "Plan", meta->plan);
+	trailer(&msg, "Elapsed", meta->elapsed);
 	/* The operator is in the message: git_signature_default would need
 	 * a configured user.name. */
 	if (git_signature_now(&sig, "vcrotate", "vcrotate@localhost") != 0) {

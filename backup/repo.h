@@ -35,6 +35,8 @@ struct bk_meta {
 	const char	*reason;
 	const char	*transaction;	/* may be NULL */
 	const char	*result;	/* may be NULL */
+	const char	*plan;		/* the plan's SHA-256, may be NULL */
+	const char	*elapsed;	/* "12s", may be NULL */
 };
 
 /*

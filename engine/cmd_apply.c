@@ -1060,16 +1060,23 @@ new_txn_id(char id[40])
 	snprintf(id, 40, "%s-%02x%02x%02x", ts, r[0], r[1], r[2]);
 }
 
+/* A snapshot carrying the transaction's audit record in its trailers. */
 static int
 snapshot(struct txn *t, const char *result, char id[41])
 {
 	struct bk_meta meta;
+	char	 elapsed[32];
 
+	snprintf(elapsed, sizeof(elapsed), "%lds", (long)(time(NULL) -
+	    t->started));
 	meta.operator = t->operator;
 	meta.ticket = t->ticket;
 	meta.reason = t->reason;
 	meta.transaction = t->id;
 	meta.result = result;
+	meta.plan = t->plan != NULL ? json_string_value(json_object_get(
+	    t->plan, "sha256")) : NULL;
+	meta.elapsed = elapsed;
 	return backup_session_snapshot(t->bk, &meta, id, &t->err);
 }
 
@@ -1100,8 +1107,13 @@ cmd_apply(int argc, char *argv[], struct config *cfg)
 			keep = 1;
 		else if (strcmp(a, "--yes") == 0)
 			;	/* no question is asked: the plan was reviewed */
-		else if (strcmp(a, "--json") == 0)
-			;
+		else if (strcmp(a, "--json") == 0) {
+			fprintf(stderr, "vcrotate apply: --json is not "
+			    "implemented yet; the audit record is in the "
+			    "backup (vcrotate backup list --json)\n");
+			ret = EXIT_USAGE;
+			goto out;
+		}
 		else if (i + 1 < argc && strcmp(a, "--operator") == 0)
 			t.operator = argv[++i];
 		else if (i + 1 < argc && strcmp(a, "--ticket") == 0)

@@ -309,7 +309,8 @@ print_unit(FILE *f, const struct unit *u)
 static int
 do_snapshot(struct ctx *c, int argc, char *argv[])
 {
-	struct bk_meta meta = { NULL, NULL, "manual snapshot", NULL, NULL };
+	struct bk_meta meta = { NULL, NULL, "manual snapshot", NULL, NULL, NULL,
+	    NULL };
 	struct bk_state st = { NULL, 0, 0 };
 	char	 id[41];
 	size_t	 i, sealed = 0;
@@ -358,7 +359,7 @@ static json_t *
 trailers(const char *message)
 {
 	static const char *const names[] = { "Operator", "Ticket", "Reason",
-	    "Transaction", "Result", NULL };
+	    "Transaction", "Result", "Plan", "Elapsed", NULL };
 	json_t	*o = json_object();
 	const char *line = message, *nl;
 	size_t	 i, n;
