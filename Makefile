@@ -78,23 +78,23 @@ $(B)/obj/tests/%.o: tests/unit/%.c tests/lab/src/*.h engine/*.h
 $(B)/tests/test_labutil: $(B)/obj/tests/test_labutil.o $(LAB_COMMON)
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
-	@$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+	@$(CC) $(CFLAGS) -pthread -o $@ $^ $(PKG_LIBS) -lcmocka
 
 $(B)/tests/test_backup: $(B)/obj/tests/test_backup.o \
     $(B)/obj/backup/crypt.o $(B)/obj/backup/names.o $(B)/obj/engine/buf.o
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
-	@$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+	@$(CC) $(CFLAGS) -pthread -o $@ $^ $(PKG_LIBS) -lcmocka
 
 $(B)/tests/test_engine: $(B)/obj/tests/test_engine.o \
     $(B)/obj/engine/cmd_check.o $(ENGINE_LIB)
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
-	@$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+	@$(CC) $(CFLAGS) -pthread -o $@ $^ $(PKG_LIBS) -lcmocka
 
 $(B)/vcrotate: $(ENGINE_OBJS)
 	@echo "  LD      $@"
-	@$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+	@$(CC) $(CFLAGS) -pthread -o $@ $^ $(PKG_LIBS)
 
 deps:
 	@sh tests/deps.sh
@@ -107,10 +107,17 @@ test: deps
 	@$(MAKE) --no-print-directory tests
 	@sh tests/run.sh
 
+# Every fault point of apply (vecs-cli failing on each of its writes), not
+# only the sample make test runs.
+test-faults: deps
+	@$(MAKE) --no-print-directory tests
+	@FAULTS=all sh tests/run.sh tests/e2e/t1300-apply.sh
+
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@bash tests/bench/check.sh
 	@bash tests/bench/backup.sh
+	@bash tests/bench/apply.sh
 
 install: $(B)/vcrotate
 	install -d $(DESTDIR)$(PREFIX)/bin
@@ -119,5 +126,5 @@ install: $(B)/vcrotate
 clean:
 	rm -rf $(B)
 
-.PHONY: all tests deps demo test bench install clean
+.PHONY: all tests deps demo test test-faults bench install clean
 .SECONDARY:

@@ -276,12 +276,24 @@ static int
 prepare(struct txn *t)
 {
 	X509	*signer = t->root;
-	EVP_PKEY *signer_key = t->root_key;
+	EVP_PKEY *signer_key = t->root_key, **keys = NULL;
+	int	*bits = NULL;
 	json_t	*s;
 	size_t	 i;
+	int	 ret = -1;
 
-	if ((t->made = calloc(t->nsteps, sizeof(*t->made))) == NULL)
-		return -1;
+	if ((t->made = calloc(t->nsteps, sizeof(*t->made))) == NULL ||
+	    (keys = calloc(t->nsteps, sizeof(*keys))) == NULL ||
+	    (bits = calloc(t->nsteps, sizeof(*bits))) == NULL)
+		goto out;
+	json_array_foreach(json_object_get(t->plan, "steps"), i, s)
+		bits[i] = (int)json_integer_value(json_object_get(
+		    json_object_get(json_object_get(s, "profile"), "key"),
+		    "bits"));
+	if (issue_keys(bits, keys, t->nsteps) == -1) {
+		buf_printf(&t->err, "cannot generate the new RSA keys");
+		goto out;
+	}
 	json_array_foreach(json_object_get(t->plan, "steps"), i, s) {
 		json_t	*p = json_object_get(s, "profile");
 		json_t	*san;
@@ -293,11 +305,12 @@ prepare(struct txn *t)
 
 		if (!json_is_object(p))
 			continue;
-		if (issue_from_profile(p, strcmp(kind_of(s), "vmca_root") == 0 ?
+		if (issue_with_key(p, strcmp(kind_of(s), "vmca_root") == 0 ?
 		    NULL : signer, strcmp(kind_of(s), "vmca_root") == 0 ?
-		    NULL : signer_key, time(NULL), &m->cert, &m->key,
+		    NULL : signer_key, time(NULL), keys[i], &m->cert, &m->key,
 		    &t->err) == -1)
-			return -1;
+			goto out;
+		keys[i] = NULL;		/* m->key owns it */
 		if (strcmp(kind_of(s), "vmca_root") == 0) {
 			/* Everything after is signed by the new root. */
 			signer = m->cert;
@@ -308,7 +321,7 @@ prepare(struct txn *t)
 		if ((trusted = sk_X509_new_null()) == NULL ||
 		    !sk_X509_push(trusted, signer)) {
 			sk_X509_free(trusted);
-			return -1;
+			goto out;
 		}
 		ok = cert_key_matches(m->cert, m->key) &&
 		    cert_verify(m->cert, NULL, trusted, time(NULL), &why);
@@ -316,7 +329,7 @@ prepare(struct txn *t)
 		if (!ok) {
 			buf_printf(&t->err, "step %zu: the new certificate does "
 			    "not verify against the VMCA root", i + 1);
-			return -1;
+			goto out;
 		}
 		san = json_object_get(p, "san");
 		for (k = 0; k < json_array_size(san); k++)
@@ -325,15 +338,21 @@ prepare(struct txn *t)
 				buf_printf(&t->err, "step %zu: the new "
 				    "certificate lacks %s", i + 1,
 				    json_string_value(json_array_get(san, k)));
-				return -1;
+				goto out;
 			}
 		if (cert_not_after(m->cert) > cert_not_after(signer)) {
 			buf_printf(&t->err, "step %zu: the new certificate "
 			    "outlives its root", i + 1);
-			return -1;
+			goto out;
 		}
 	}
-	return 0;
+	ret = 0;
+out:
+	for (i = 0; keys != NULL && i < t->nsteps; i++)
+		EVP_PKEY_free(keys[i]);
+	free(keys);
+	free(bits);
+	return ret;
 }
 
 /* ---- the steps ---- */

@@ -1,8 +1,10 @@
 /*
  * issue.c - keys and certificates from plan profiles. See issue.h.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/bn.h>
 #include <openssl/err.h>
@@ -77,6 +79,74 @@ int
 issue_from_profile(json_t *profile, X509 *issuer, EVP_PKEY *issuer_key,
     time_t now, X509 **cert, EVP_PKEY **key, struct buf *err)
 {
+	return issue_with_key(profile, issuer, issuer_key, now, NULL, cert,
+	    key, err);
+}
+
+struct keyjob {
+	const int	*bits;
+	EVP_PKEY	**keys;
+	size_t		 n;
+	size_t		 first;
+	size_t		 stride;
+};
+
+static void *
+keyjob_run(void *arg)
+{
+	struct keyjob *j = arg;
+	size_t	 i;
+
+	for (i = j->first; i < j->n; i += j->stride)
+		if (j->bits[i] > 0)
+			j->keys[i] = EVP_RSA_gen((unsigned int)j->bits[i]);
+	return NULL;
+}
+
+int
+issue_keys(const int *bits, EVP_PKEY **keys, size_t n)
+{
+	pthread_t th[8];
+	struct keyjob jobs[8];
+	long	 cores = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t	 nt = cores > 1 ? (size_t)(cores > 8 ? 8 : cores) : 1, i, started;
+	int	 ok = 1;
+
+	memset(keys, 0, n * sizeof(*keys));
+	for (i = 0; i < nt; i++) {
+		jobs[i].bits = bits;
+		jobs[i].keys = keys;
+		jobs[i].n = n;
+		jobs[i].first = i;
+		jobs[i].stride = nt;
+	}
+	/* Thread 0's share runs here; the others on their own threads. */
+	for (started = 1; started < nt; started++)
+		if (pthread_create(&th[started], NULL, keyjob_run,
+		    &jobs[started]) != 0)
+			break;
+	keyjob_run(&jobs[0]);
+	for (i = 1; i < started; i++)
+		pthread_join(th[i], NULL);
+	/* Shares whose thread could not start. */
+	for (i = started; i < nt; i++)
+		keyjob_run(&jobs[i]);
+	for (i = 0; i < n; i++)
+		if (bits[i] > 0 && keys[i] == NULL)
+			ok = 0;
+	if (!ok) {
+		for (i = 0; i < n; i++)
+			EVP_PKEY_free(keys[i]);
+		memset(keys, 0, n * sizeof(*keys));
+		return -1;
+	}
+	return 0;
+}
+
+int
+issue_with_key(json_t *profile, X509 *issuer, EVP_PKEY *issuer_key,
+    time_t now, EVP_PKEY *made, X509 **cert, EVP_PKEY **key, struct buf *err)
+{
 	X509	*x = NULL;
 	EVP_PKEY *k = NULL;
 	X509_NAME *subj = NULL;
@@ -100,7 +170,9 @@ issue_from_profile(json_t *profile, X509 *issuer, EVP_PKEY *issuer_key,
 	}
 	if (issuer != NULL && cert_not_after(issuer) < na)
 		na = cert_not_after(issuer);	/* never outlive the root */
-	if ((k = EVP_RSA_gen((unsigned int)bits)) == NULL) {
+	if (made != NULL)
+		k = made;
+	else if ((k = EVP_RSA_gen((unsigned int)bits)) == NULL) {
 		buf_printf(err, "cannot generate an RSA %lld key",
 		    (long long)bits);
 		goto out;

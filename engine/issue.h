@@ -25,6 +25,16 @@
 int issue_from_profile(json_t *profile, X509 *issuer, EVP_PKEY *issuer_key,
     time_t now, X509 **cert, EVP_PKEY **key, struct buf *err);
 
+/*
+ * The same with a key made beforehand (ownership passes to *key on
+ * success). issue_keys makes n RSA keys of the given sizes on as many
+ * threads as the machine has cores: key generation is most of the time of
+ * a transaction. 0, or -1 with every key freed.
+ */
+int issue_with_key(json_t *profile, X509 *issuer, EVP_PKEY *issuer_key,
+    time_t now, EVP_PKEY *made, X509 **cert, EVP_PKEY **key, struct buf *err);
+int issue_keys(const int *bits, EVP_PKEY **keys, size_t n);
+
 /* DER and PEM encodings (caller frees with free / buf_free_secret). */
 int der_of_cert(X509 *x, unsigned char **der, size_t *len);
 int pem_of_cert(X509 *x, struct buf *out);

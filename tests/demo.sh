@@ -1,41 +1,64 @@
 #!/bin/sh
 # demo.sh - what `make demo` shows: the production-down night of the seed
-# article, on a lab. All certificates but the VMCA root have expired; the
-# admin's audit one-liner shows the dates and vCenter's services do not start.
+# article, on a lab. STS, solution users and Machine SSL have all expired;
+# vCenter's services do not start. vcrotate checks, plans, and repairs it in
+# one transaction with one restart. Then the same night with a service that
+# will not start for another reason: the transaction rolls back.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 lab=${DEMO_LAB:-/tmp/vcrotate-demo}
+lab2=$lab-rollback
 export LDAPNOINIT=1
+vcr() { r=$1; shift; build/vcrotate --root "$r" "$@"; }
+banner() { printf '\n==== %s\n' "$*"; }
 
-[ -d "$lab" ] && tests/lab/labctl destroy "$lab" >/dev/null 2>&1
-rm -rf "$lab" "$lab.plan"
-echo "== Creating an imitation appliance in $lab (scenario all-expired)"
+for l in "$lab" "$lab2"; do
+	[ -d "$l" ] && tests/lab/labctl destroy "$l" >/dev/null 2>&1
+	rm -rf "$l" "$l.plan"
+done
+banner "An imitation appliance in $lab, all certificates expired but the VMCA root"
 tests/lab/labctl create "$lab" --scenario all-expired || exit 1
 tests/lab/labctl start "$lab" >/dev/null 2>&1 || exit 1
 
 vecs=$lab/usr/lib/vmware-vmafd/bin/vecs-cli
-echo
-echo "== The audit one-liner from the field report"
+banner "The audit one-liner from the field report"
 echo '# for i in $(vecs-cli store list); do echo STORE $i; vecs-cli entry list --store $i --text | egrep "Alias|Not After"; done'
 for i in $("$vecs" store list); do
 	echo "STORE $i"
 	"$vecs" entry list --store "$i" --text | grep -E "Alias|Not After"
 done
-echo
-echo "== Today is $(date -u '+%b %e %Y'). Restarting vCenter's services:"
-echo "# service-control --stop --all && service-control --start --all"
-"$lab/usr/bin/service-control" --stop --all >/dev/null 2>&1
+
+banner "Today is $(date -u '+%b %e %Y'). vCenter's services:"
+echo "# service-control --start --all"
 "$lab/usr/bin/service-control" --start --all
-echo "(service-control exit status $?)"
+echo "(exit status $?)"
+
+banner "What vcrotate sees: vcrotate check"
+vcr "$lab" check
+echo "(exit status $?: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)"
+
+banner "The plan, for review: vcrotate plan -o $lab.plan"
+vcr "$lab" plan -o "$lab.plan"
+
+banner "One transaction, one restart: vcrotate apply $lab.plan"
+vcr "$lab" apply "$lab.plan" --operator demo --ticket CHG0001 --reason "production down"
+echo "(exit status $?)"
+echo "# the lab counted $(sed -n 's/^cycles=//p' "$lab/var/lib/vmware-lab/counters") stop/start cycle(s)"
+"$lab/usr/bin/service-control" --status
+banner "vcrotate check, after"
+vcr "$lab" check | tail -3
+banner "vcrotate history"
+vcr "$lab" history
+
+banner "The same night, but vpxd will not start whatever its certificates (a lab fault)"
+tests/lab/labctl create "$lab2" --scenario all-expired >/dev/null || exit 1
+tests/lab/labctl start "$lab2" >/dev/null 2>&1
+vcr "$lab2" plan -o "$lab2.plan" >/dev/null
+tests/lab/labctl fault "$lab2" service vmware-vpxd
+vcr "$lab2" apply "$lab2.plan" --operator demo --ticket CHG0002
+echo "(exit status $?: 1 = failed and rolled back, the appliance is exactly as before)"
+vcr "$lab2" history
+
 echo
-echo "== What vcrotate sees"
-echo "# vcrotate check"
-build/vcrotate --root "$lab" check
-echo "(vcrotate check exit status $?: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)"
-echo
-echo "== The plan that fixes it, in one transaction (nothing is changed yet)"
-echo "# vcrotate plan -o $lab.plan"
-build/vcrotate --root "$lab" plan -o "$lab.plan"
-echo
-echo "The lab stays up for you to look at: $lab"
-echo "Remove it with: tests/lab/labctl destroy $lab; rm -f $lab.plan"
+echo "The labs stay up for you to look at: $lab and $lab2"
+echo "Remove them with: tests/lab/labctl destroy $lab; tests/lab/labctl destroy $lab2"
