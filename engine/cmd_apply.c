@@ -45,6 +45,7 @@
 
 #include "cert.h"
 #include "commands.h"
+#include "fileio.h"
 #include "findings.h"
 #include "issue.h"
 #include "plan.h"
@@ -369,29 +370,7 @@ chain_pem(X509 *leaf, X509 *root, int with_root, struct buf *out)
 static char *
 stage(struct txn *t, const char *name, const struct buf *b)
 {
-	char	*path = NULL;
-	int	 fd;
-
-	if (asprintf(&path, "%s/%s", t->tmpdir, name) == -1)
-		return NULL;
-	unlink(path);
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) ==
-	    -1 || write(fd, b->data, b->len) != (ssize_t)b->len ||
-	    close(fd) == -1) {
-		buf_printf(&t->err, "%s: %s", path, strerror(errno));
-		free(path);
-		return NULL;
-	}
-	return path;
-}
-
-static void
-unstage(char *path)
-{
-	if (path != NULL) {
-		unlink(path);
-		free(path);
-	}
+	return file_stage(t->tmpdir, name, b->data, b->len, &t->err);
 }
 
 /* STORE/ALIAS -> the two names (split at the first '/'). */
@@ -439,8 +418,8 @@ vecs_put(struct txn *t, const char *place, const char *action, X509 *leaf,
 	t->changed = 1;
 	ret = vecs_entry_create(t->cfg->root, store, alias, cf, kf, &t->err);
 out:
-	unstage(cf);
-	unstage(kf);
+	file_unstage(cf);
+	file_unstage(kf);
 	buf_free(&cert);
 	buf_free_secret(&k);
 	free(store);
@@ -815,8 +794,8 @@ step_root(struct txn *t, struct made *m)
 	t->root_key = m->key;
 	ret = 0;
 out:
-	unstage(cf);
-	unstage(kf);
+	file_unstage(cf);
+	file_unstage(kf);
 	buf_free(&pem);
 	buf_free_secret(&key);
 	free(der);

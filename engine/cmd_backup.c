@@ -22,6 +22,7 @@
 #include "cert.h"
 #include "commands.h"
 #include "crypt.h"
+#include "fileio.h"
 #include "names.h"
 #include "repo.h"
 #include "state.h"
@@ -642,28 +643,7 @@ static char *
 stage(const char *dir, const char *name, const struct bk_item *it,
     struct buf *err)
 {
-	char	*path = NULL;
-	int	 fd;
-
-	if (asprintf(&path, "%s/%s", dir, name) == -1)
-		return NULL;
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) ==
-	    -1 || write(fd, it->data, it->len) != (ssize_t)it->len ||
-	    close(fd) == -1) {
-		buf_printf(err, "%s: %s", path, strerror(errno));
-		free(path);
-		return NULL;
-	}
-	return path;
-}
-
-static void
-unstage(char *path)
-{
-	if (path != NULL) {
-		unlink(path);
-		free(path);
-	}
+	return file_stage(dir, name, it->data, it->len, err);
 }
 
 /* Creates the VECS entry of unit u (from the snapshot). */
@@ -695,8 +675,8 @@ vecs_create_unit(struct ctx *c, const struct unit *u, const char *tmpdir)
 	ret = vecs_entry_create(c->cfg->root, store, alias, certf, keyf,
 	    &c->err);
 out:
-	unstage(certf);
-	unstage(keyf);
+	file_unstage(certf);
+	file_unstage(keyf);
 	free(store);
 	free(alias);
 	free(type);
@@ -971,26 +951,12 @@ apply_unit(struct ctx *c, struct vmdir **vd, const struct unit *want,
 	if (strncmp(u->prefix, "vmca/", 5) == 0 && want != NULL) {
 		const char *rel = strcmp(u->prefix + 5, "root.cer") == 0 ?
 		    APP_VMCA_ROOT : APP_VMCA_KEY;
-		char	*path = app_path(c->cfg->root, rel), *tmp = NULL;
-		int	 fd = -1;
+		char	*path = app_path(c->cfg->root, rel);
 
-		if (path == NULL || asprintf(&tmp, "%s.vcrotate.%ld", path,
-		    (long)getpid()) == -1) {
-			free(path);
-			goto out;
-		}
-		if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-		    want->items[0].secret ? 0600 : 0644)) == -1 ||
-		    write(fd, want->items[0].data, want->items[0].len) !=
-		    (ssize_t)want->items[0].len || fsync(fd) == -1 ||
-		    close(fd) == -1 || rename(tmp, path) == -1) {
-			buf_printf(&c->err, "%s: %s", path, strerror(errno));
-			if (fd != -1)
-				close(fd);
-			unlink(tmp);
-		} else
-			ret = 0;
-		free(tmp);
+		if (path != NULL)
+			ret = file_write_atomic(path, want->items[0].data,
+			    want->items[0].len, want->items[0].secret ? 0600 :
+			    0644, &c->err);
 		free(path);
 		goto out;
 	}

@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "cert.h"
+#include "fileio.h"
 #include "report.h"
 
 /* One certificate-shaped thing, wherever it lives. */
@@ -420,8 +421,8 @@ jbytes(const char *s)
 	return j != NULL ? j : json_string("?");
 }
 
-static json_t *
-jtime(time_t t)
+json_t *
+json_time(time_t t)
 {
 	char	 s[32];
 
@@ -462,9 +463,9 @@ json_row(const struct row *row, void *arg)
 		json_object_set_new(o, "sha1", jstr(s));
 		free(s);
 		json_object_set_new(o, "not_before",
-		    jtime(cert_not_before(row->x)));
+		    json_time(cert_not_before(row->x)));
 		json_object_set_new(o, "not_after",
-		    jtime(cert_not_after(row->x)));
+		    json_time(cert_not_after(row->x)));
 	}
 	return json_array_append_new(arr, o) == 0 ? 0 : -1;
 }
@@ -521,7 +522,7 @@ report_json(FILE *out, const struct report *r)
 	json_object_set_new(doc, "schema", json_string(CHECK_SCHEMA));
 	json_object_set_new(doc, "vcrotate_version",
 	    json_string(VCROTATE_VERSION));
-	json_object_set_new(doc, "at", jtime(r->policy->at));
+	json_object_set_new(doc, "at", json_time(r->policy->at));
 	o = json_object();
 	json_object_set_new(o, "warn_days", json_integer(r->policy->warn_days));
 	json_object_set_new(o, "crit_days", json_integer(r->policy->crit_days));
@@ -626,10 +627,9 @@ prom_row(const struct row *row, void *arg)
 int
 report_prometheus(const char *path, const struct report *r)
 {
-	struct buf b = BUF_INIT;
-	char	*tmp = NULL;
+	struct buf b = BUF_INIT, err = BUF_INIT;
 	size_t	 i, n[3] = { 0, 0, 0 };
-	int	 fd = -1, ret = -1, saved;
+	int	 ret = -1, saved;
 
 	buf_puts(&b, "# HELP vcrotate_certificate_not_after_seconds Not After "
 	    "of each certificate on the appliance, as a Unix time.\n"
@@ -663,32 +663,14 @@ report_prometheus(const char *path, const struct report *r)
 	    "# TYPE vcrotate_check_timestamp_seconds gauge\n"
 	    "vcrotate_check_timestamp_seconds %lld\n",
 	    (int)r->status, (long long)r->policy->at);
-	if (asprintf(&tmp, "%s.tmp.%ld", path, (long)getpid()) == -1) {
-		tmp = NULL;
-		goto out;
-	}
 	/* node_exporter reads the directory at any time: never a partial
 	 * file under the final name. */
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0644)) == -1)
-		goto out;
-	if (write(fd, b.data, b.len) != (ssize_t)b.len || fsync(fd) == -1)
-		goto out;
-	if (close(fd) == -1) {
-		fd = -1;
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, path) == -1)
+	if (file_write_atomic(path, b.data, b.len, 0644, &err) == -1)
 		goto out;
 	ret = 0;
 out:
 	saved = errno;
-	if (fd != -1)
-		close(fd);
-	if (ret == -1 && tmp != NULL)
-		unlink(tmp);
-	free(tmp);
+	buf_free(&err);
 	buf_free(&b);
 	errno = saved;
 	return ret;

@@ -9,6 +9,8 @@
 
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "findings.h"
 #include "inventory.h"
 
@@ -34,6 +36,9 @@ struct report {
 enum check_exit report_status(const struct inventory *inv,
     const struct findings *f);
 const char *check_exit_name(enum check_exit e);
+
+/* "2026-11-27T23:28:47Z", the form of every time in vcrotate's JSON. */
+json_t *json_time(time_t t);
 
 int report_text(FILE *out, const struct report *r, int color);
 int report_json(FILE *out, const struct report *r);

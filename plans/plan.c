@@ -13,8 +13,10 @@
 #include <openssl/evp.h>
 
 #include "cert.h"
+#include "fileio.h"
 #include "findings.h"
 #include "plan.h"
+#include "report.h"
 
 #define ROOT_VALIDITY_DAYS 3650
 #define VMCA_ROOT_FILE	"/var/lib/vmware/vmca/root.cer"
@@ -59,15 +61,6 @@ struct build {
 	int			 planned[G_NONE];	/* groups with a step */
 	int			 planned_sol[8];	/* per solution_users[] */
 };
-
-static json_t *
-jtime(time_t t)
-{
-	char	 s[32];
-
-	cert_time_iso(t, s, sizeof(s));
-	return json_string(s);
-}
 
 static int
 is_sts_dn(const struct inventory *inv, const char *place)
@@ -252,7 +245,7 @@ profile(struct build *b, const char *subject, int with_pnid,
 	    b->reset ? "the new VMCA root" : "the VMCA root"));
 	json_object_set_new(p, "validity_days", json_integer(ca ?
 	    ROOT_VALIDITY_DAYS : pol->validity_days));
-	json_object_set_new(p, "not_after_max", jtime(ca ?
+	json_object_set_new(p, "not_after_max", json_time(ca ?
 	    pol->at + (time_t)ROOT_VALIDITY_DAYS * 86400 : b->not_after_max));
 	return p;
 }
@@ -701,7 +694,7 @@ plan_build(const struct inventory *inv, const struct plan_policy *pol,
 	if ((plan = json_object()) == NULL)
 		goto out;
 	json_object_set_new(plan, "schema", json_string(PLAN_SCHEMA));
-	json_object_set_new(plan, "created", jtime(pol->at));
+	json_object_set_new(plan, "created", json_time(pol->at));
 	json_object_set_new(plan, "vcrotate_version",
 	    json_string(VCROTATE_VERSION));
 	o = json_object();
@@ -1098,40 +1091,16 @@ plan_render(FILE *out, json_t *plan)
 int
 plan_write(const char *path, json_t *plan, struct buf *err)
 {
-	char	*tmp = NULL, *text = NULL;
-	size_t	 len;
-	int	 fd = -1, ret = -1;
+	struct buf b = BUF_INIT;
+	char	*text;
+	int	 ret = -1;
 
 	if ((text = json_dumps(plan, JSON_INDENT(2) | JSON_PRESERVE_ORDER)) ==
-	    NULL || asprintf(&tmp, "%s.tmp.%ld", path, (long)getpid()) == -1) {
-		tmp = NULL;
+	    NULL || buf_printf(&b, "%s\n", text) == -1)
 		buf_printf(err, "out of memory");
-		goto out;
-	}
-	len = strlen(text);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) ==
-	    -1 || write(fd, text, len) != (ssize_t)len ||
-	    write(fd, "\n", 1) != 1 || fsync(fd) == -1) {
-		buf_printf(err, "%s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	if (close(fd) == -1) {
-		fd = -1;
-		buf_printf(err, "%s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, path) == -1) {
-		buf_printf(err, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	ret = 0;
-out:
-	if (fd != -1)
-		close(fd);
-	if (ret == -1 && tmp != NULL)
-		unlink(tmp);
-	free(tmp);
+	else
+		ret = file_write_atomic(path, b.data, b.len, 0600, err);
 	free(text);
+	buf_free(&b);
 	return ret;
 }

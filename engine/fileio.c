@@ -1,0 +1,106 @@
+/*
+ * fileio.c - atomic and staged file writes. See fileio.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fileio.h"
+
+static int
+write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+	ssize_t	 n;
+
+	while (len > 0) {
+		if ((n = write(fd, p, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+file_write_atomic(const char *path, const void *data, size_t len,
+    mode_t mode, struct buf *err)
+{
+	char	*tmp = NULL, *dir = NULL, *slash;
+	int	 fd = -1, dfd, ret = -1;
+
+	if (asprintf(&tmp, "%s.tmp.%ld", path, (long)getpid()) == -1) {
+		tmp = NULL;
+		buf_printf(err, "out of memory");
+		goto out;
+	}
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    mode)) == -1 || fchmod(fd, mode) == -1 ||
+	    write_all(fd, data, len) == -1 || fsync(fd) == -1) {
+		buf_printf(err, "%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (close(fd) == -1) {
+		fd = -1;
+		buf_printf(err, "%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, path) == -1) {
+		buf_printf(err, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	/* The rename itself must survive a power cut. */
+	if ((dir = strdup(path)) != NULL && (slash = strrchr(dir, '/')) != NULL) {
+		*slash = '\0';
+		if ((dfd = open(*dir != '\0' ? dir : "/", O_RDONLY |
+		    O_DIRECTORY | O_CLOEXEC)) != -1) {
+			fsync(dfd);
+			close(dfd);
+		}
+	}
+	ret = 0;
+out:
+	if (fd != -1)
+		close(fd);
+	if (ret == -1 && tmp != NULL)
+		unlink(tmp);
+	free(tmp);
+	free(dir);
+	return ret;
+}
+
+char *
+file_stage(const char *dir, const char *name, const void *data, size_t len,
+    struct buf *err)
+{
+	char	*path = NULL;
+	int	 fd;
+
+	if (asprintf(&path, "%s/%s", dir, name) == -1)
+		return NULL;
+	unlink(path);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) ==
+	    -1 || write_all(fd, data, len) == -1 || close(fd) == -1) {
+		buf_printf(err, "%s: %s", path, strerror(errno));
+		free(path);
+		return NULL;
+	}
+	return path;
+}
+
+void
+file_unstage(char *path)
+{
+	if (path != NULL) {
+		unlink(path);
+		free(path);
+	}
+}

@@ -1,0 +1,27 @@
+/*
+ * fileio.h - writing files the way vcrotate must: atomically for whatever
+ * a reader may look at any time (a temporary name, fsync, rename, fsync of
+ * the directory), and staged in a private directory for key material on its
+ * way to another program.
+ */
+#ifndef VCR_FILEIO_H
+#define VCR_FILEIO_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "buf.h"
+
+/* Replaces path with data, atomically; mode applies to the new file. */
+int   file_write_atomic(const char *path, const void *data, size_t len,
+    mode_t mode, struct buf *err);
+
+/*
+ * Writes data to dir/name (mode 0600, replacing a leftover of the same
+ * name) and returns the path (malloc'd). file_unstage removes and frees it.
+ */
+char *file_stage(const char *dir, const char *name, const void *data,
+    size_t len, struct buf *err);
+void  file_unstage(char *path);
+
+#endif
