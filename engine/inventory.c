@@ -14,7 +14,7 @@
 #include "inventory.h"
 #include "vmdir.h"
 
-const char *const solution_users[] = {
+const char *const solution_users[NSOLUTION_USERS + 1] = {
 	"machine", "vsphere-webclient", "vpxd", "vpxd-extension", "hvc", "wcp",
 	NULL
 };

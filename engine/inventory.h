@@ -118,8 +118,10 @@ struct inventory {
 	int			 trusted_read;	/* TRUSTED_ROOTS was listed */
 };
 
-/* The solution users vcrotate knows; those with a VECS store are checked. */
-extern const char *const solution_users[];
+/* The solution users vcrotate knows, NULL-terminated; those with a VECS
+ * store are checked. */
+#define NSOLUTION_USERS 6
+extern const char *const solution_users[NSOLUTION_USERS + 1];
 
 /*
  * Reads the appliance under root. login may be NULL (vmdir not read, for

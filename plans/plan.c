@@ -59,7 +59,7 @@ struct build {
 	int			 reset;		/* VMCA root regenerated */
 	time_t			 not_after_max;	/* of new leaves */
 	int			 planned[G_NONE];	/* groups with a step */
-	int			 planned_sol[8];	/* per solution_users[] */
+	int			 planned_sol[NSOLUTION_USERS];	/* per solution_users[] */
 };
 
 static int
