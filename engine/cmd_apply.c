@@ -836,6 +836,8 @@ run_steps(struct txn *t, const struct inventory *inv)
 			rc = step_trust(t, s, inv);
 		else if (strcmp(kind, "prune_roots") == 0)
 			rc = step_prune(t, s);
+		else if (strcmp(kind, "restart") == 0 && t->per_step)
+			say(t, "already restarted after each step");
 		else if (strcmp(kind, "restart") == 0)
 			rc = t->dry ? (printf("    service-control --stop --all;"
 			    " service-control --start --all\n"), 0) :

@@ -60,6 +60,20 @@ test_expect 'machine-ssl-no-pnid is repaired, and the TLS endpoint serves the ne
 '
 test_expect 'trust-anchor-stale is repaired' 'repair trust-anchor-stale'
 
+test_expect '--restart per-step restarts after each step (and not again at the end)' '
+	l=$T/perstep && lab_create "$l" --scenario solution-user-mismatch >/dev/null && labctl start "$l" >/dev/null 2>&1
+	"$VC" --root "$l" plan -o ps.plan >/dev/null &&
+	c0=$(counter "$l" cycles) &&
+	"$VC" --root "$l" apply ps.plan --restart per-step >out &&
+	expect_eq "$(( ${c0:-0} + 1 ))" "$(counter "$l" cycles)" &&
+	grep -q "already restarted after each step" out &&
+	l2=$T/perstep2 && lab_create "$l2" --scenario all-expired >/dev/null && labctl start "$l2" >/dev/null 2>&1
+	"$VC" --root "$l2" plan -o ps2.plan >/dev/null &&
+	rc=0 && "$VC" --root "$l2" apply ps2.plan --restart per-step >out 2>err || rc=$?
+	expect_eq 1 "$rc" &&
+	grep -q "rolled back" out
+'
+
 test_expect 'history lists the transaction, with its before and after snapshots' '
 	"$VC" --root "$T/all-expired" history >h &&
 	grep -q " success .*snapshot [0-9a-f]\{12\}" h && grep -q " before .*snapshot" h &&
