@@ -214,6 +214,7 @@ bk_repo_snapshot(struct bk_repo *r, const struct bk_state *st,
 	json_t	*man = NULL, *items = NULL;
 	struct buf blob = BUF_INIT, msg = BUF_INIT;
 	char	*text = NULL, digest[72], when[32];
+	const char *p;
 	time_t	 now = time(NULL);
 	size_t	 i;
 	int	 ret = -1;
@@ -274,8 +275,11 @@ bk_repo_snapshot(struct bk_repo *r, const struct bk_state *st,
 		lg_error(err, BK_REF);
 		goto out;
 	}
-	buf_printf(&msg, "%s: snapshot of %s\n\n", meta->reason != NULL ?
-	    meta->reason : "snapshot", pnid);
+	/* One line: a newline in the reason would forge trailers. */
+	for (p = meta->reason != NULL ? meta->reason : "snapshot"; *p != '\0';
+	    p++)
+		buf_putc(&msg, *p == '\n' || *p == '\r' ? ' ' : *p);
+	buf_printf(&msg, ": snapshot of %s\n\n", pnid);
 	trailer(&msg, "Operator", meta->operator);
 	trailer(&msg, "Ticket", meta->ticket);
 	trailer(&msg, "Reason", meta->reason);
@@ -485,7 +489,7 @@ bk_repo_list(struct bk_repo *r, bk_list_fn fn, void *arg, struct buf *err)
 		lg_error(err, BK_REF);
 		goto out;
 	}
-	while (git_revwalk_next(&oid, walk) == 0) {
+	while ((rc = git_revwalk_next(&oid, walk)) == 0) {
 		if (git_commit_lookup(&c, r->repo, &oid) != 0) {
 			lg_error(err, "reading a snapshot commit");
 			goto out;
@@ -497,6 +501,12 @@ bk_repo_list(struct bk_repo *r, bk_list_fn fn, void *arg, struct buf *err)
 		c = NULL;
 		if (rc != 0)
 			break;
+	}
+	/* The end of the walk is GIT_ITEROVER; anything else is a damaged
+	 * history, not an empty one. */
+	if (rc < 0 && rc != GIT_ITEROVER) {
+		lg_error(err, "walking the snapshots");
+		goto out;
 	}
 	ret = 0;
 out:

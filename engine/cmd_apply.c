@@ -410,12 +410,12 @@ vecs_put(struct txn *t, const char *place, const char *action, X509 *leaf,
 	    (cf = stage(t, "cert.pem", &cert)) == NULL ||
 	    (kf = stage(t, "key.pem", &k)) == NULL)
 		goto out;
-	if (strcmp(action, "replace") == 0) {
-		if (vecs_entry_delete(t->cfg->root, store, alias, &t->err) == -1)
-			goto out;
-		t->changed = 1;
-	}
+	/* Changed from the moment a write is attempted: vecs-cli may have
+	 * deleted the entry and still fail. */
 	t->changed = 1;
+	if (strcmp(action, "replace") == 0 &&
+	    vecs_entry_delete(t->cfg->root, store, alias, &t->err) == -1)
+		goto out;
 	ret = vecs_entry_create(t->cfg->root, store, alias, cf, kf, &t->err);
 out:
 	file_unstage(cf);
@@ -596,7 +596,33 @@ step_solution_user(struct txn *t, json_t *step, struct made *m)
 		}
 		attr_set(&attrs[0], "userCertificate", &cv, 1);
 		attr_set(&attrs[1], "vmwSTSSubjectDN", &sv, 1);
-		if (ldap_put(t, place, "replace", attrs, 2, 2) == -1)
+		if (strcmp(action, "add") == 0) {
+			/* A missing principal is registered anew. */
+			struct vmdir_value oc[2], cn;
+			struct vmdir_attr all[5];
+			char	*c = first_cn(place);
+			int	 rc;
+
+			if (c == NULL) {
+				buf_printf(&t->err, "%s: not a cn= DN", place);
+				goto out;
+			}
+			oc[0].data = (unsigned char *)"top";
+			oc[0].len = 3;
+			oc[1].data = (unsigned char *)"vmwServicePrincipal";
+			oc[1].len = strlen("vmwServicePrincipal");
+			cn.data = (unsigned char *)c;
+			cn.len = strlen(c);
+			attr_set(&all[0], "objectClass", oc, 2);
+			attr_set(&all[1], "cn", &cn, 1);
+			attr_set(&all[2], "sAMAccountName", &cn, 1);
+			all[3] = attrs[0];
+			all[4] = attrs[1];
+			rc = ldap_put(t, place, "add", all, 5, 0);
+			free(c);
+			if (rc == -1)
+				goto out;
+		} else if (ldap_put(t, place, "replace", attrs, 2, 2) == -1)
 			goto out;
 	}
 	ret = 0;
@@ -918,9 +944,20 @@ verify(struct txn *t)
 			}
 			X509_free(served);
 		}
-	/* A fresh plan under the same policy must find nothing to do. */
-	if (inventory_read(&inv, t->cfg->root, &t->login, NULL) == -1)
+	/* A fresh plan under the same policy must find nothing to do, from a
+	 * complete reading of the appliance. */
+	if (inventory_read(&inv, t->cfg->root, &t->login, NULL) == -1) {
+		buf_printf(&t->err, "cannot read the appliance again: out of "
+		    "memory");
 		return -1;
+	}
+	if (inv.vecs_error.len || inv.vmdir_error.len || inv.vmca_error.len) {
+		buf_printf(&t->err, "cannot read the appliance again: %s%s%s",
+		    buf_str(&inv.vecs_error), buf_str(&inv.vmdir_error),
+		    buf_str(&inv.vmca_error));
+		inventory_free(&inv);
+		return -1;
+	}
 	memset(&pol, 0, sizeof(pol));
 	pol.at = time(NULL);
 	pol.renew_within = (int)json_integer_value(json_object_get(policy,
@@ -1146,8 +1183,10 @@ cmd_apply(int argc, char *argv[], struct config *cfg)
 	t.nsteps = json_array_size(json_object_get(t.plan, "steps"));
 	if (!t.dry && lock_appliance(&t, &lockfd) == -1)
 		goto refused;
-	if (inventory_read(&inv, cfg->root, &t.login, NULL) == -1)
+	if (inventory_read(&inv, cfg->root, &t.login, NULL) == -1) {
+		buf_printf(&t.err, "out of memory reading the appliance");
 		goto refused;
+	}
 	have_inv = 1;
 	if (inv.vecs_error.len || inv.vmdir_error.len || inv.vmca_error.len) {
 		buf_printf(&t.err, "cannot read the appliance: %s%s%s",
@@ -1174,7 +1213,9 @@ cmd_apply(int argc, char *argv[], struct config *cfg)
 	if (t.dry) {
 		printf("dry run: these changes would be made (nothing is "
 		    "changed, nothing is written to the backup):\n");
-		ret = run_steps(&t, &inv) == -1 ? APPLY_REFUSED : APPLY_OK;
+		if (run_steps(&t, &inv) == -1)
+			goto refused;
+		ret = APPLY_OK;
 		goto out;
 	}
 	if ((t.tmpdir = private_dir(cfg->root, "apply", &t.err)) == NULL ||
@@ -1194,7 +1235,8 @@ cmd_apply(int argc, char *argv[], struct config *cfg)
 		fprintf(stderr, "vcrotate apply: transaction %s failed: %s\n",
 		    t.id, buf_str(&t.err));
 		if (!t.changed) {
-			ret = APPLY_FAILED;
+			fprintf(stderr, "vcrotate apply: nothing was changed\n");
+			ret = APPLY_REFUSED;
 			goto out;
 		}
 		if (keep) {

@@ -949,9 +949,15 @@ apply_unit(struct ctx *c, struct vmdir **vd, const struct unit *want,
 		goto out;
 	}
 	if (strncmp(u->prefix, "vmca/", 5) == 0 && want != NULL) {
-		const char *rel = strcmp(u->prefix + 5, "root.cer") == 0 ?
-		    APP_VMCA_ROOT : APP_VMCA_KEY;
-		char	*path = app_path(c->cfg->root, rel);
+		const char *rel = u->plen == 13 &&
+		    strncmp(u->prefix, "vmca/root.cer", 13) == 0 ? APP_VMCA_ROOT :
+		    u->plen == 19 && strncmp(u->prefix, "vmca/privatekey.pem",
+		    19) == 0 ? APP_VMCA_KEY : NULL;
+		char	*path = rel != NULL ? app_path(c->cfg->root, rel) : NULL;
+
+		if (rel == NULL)
+			buf_printf(&c->err, "%.*s: not a VMCA file", (int)u->plen,
+			    u->prefix);
 
 		if (path != NULL)
 			ret = file_write_atomic(path, want->items[0].data,
@@ -1042,8 +1048,11 @@ private_dir(const char *root, const char *what, struct buf *err)
 		free(base);
 		return NULL;
 	}
-	if ((mkdir(base, 0700) == -1 && errno != EEXIST) ||
-	    mkdtemp(dir) == NULL) {
+	if (mkdir(base, 0700) == -1 && errno != EEXIST) {
+		buf_printf(err, "%s: %s", base, strerror(errno));
+		free(dir);
+		dir = NULL;
+	} else if (mkdtemp(dir) == NULL) {
 		buf_printf(err, "%s: %s", dir, strerror(errno));
 		free(dir);
 		dir = NULL;
@@ -1070,7 +1079,9 @@ restore_core(struct ctx *c, const char *rev, const char *only, int dry,
 	*changes = 0;
 	if (bk_repo_read(c->repo, rev, c->key, &want, &man, id, &c->err) == -1)
 		goto out;
-	if (strcmp(json_string_value(json_object_get(json_object_get(man,
+	if (json_string_value(json_object_get(json_object_get(man,
+	    "appliance"), "machine_id")) == NULL ||
+	    strcmp(json_string_value(json_object_get(json_object_get(man,
 	    "appliance"), "machine_id")), c->app.machine_id) != 0) {
 		buf_printf(&c->err, "snapshot %.12s is of another appliance "
 		    "(%s)", id, json_string_value(json_object_get(

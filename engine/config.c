@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "appliance.h"
 #include "config.h"
 #include "vmdir.h"
@@ -219,8 +221,10 @@ read_password(const char *path, struct buf *err)
 	fclose(f);
 	if (n <= 0) {
 		buf_printf(err, "password file %s is empty", path);
+		/* getline leaves the buffer unset at end of file. */
 		if (line != NULL)
-			free_secret(line);
+			OPENSSL_cleanse(line, cap);
+		free(line);
 		return NULL;
 	}
 	line[strcspn(line, "\r\n")] = '\0';
@@ -260,8 +264,12 @@ config_login(const struct config *cfg, struct vmdir_login *login,
 		if (cfg->password_file != NULL)
 			login->password = read_password(cfg->password_file,
 			    err);
-		else if (env != NULL)
+		else if (env != NULL) {
 			login->password = strdup(env);
+			/* Children (vecs-cli, service-control and the services
+			 * it starts) must not inherit it. */
+			unsetenv("VCROTATE_LDAP_PASSWORD");
+		}
 		else
 			buf_printf(err, "--bind-dn %s needs --password-file "
 			    "or VCROTATE_LDAP_PASSWORD (a password is never "

@@ -88,8 +88,16 @@ file_stage(const char *dir, const char *name, const void *data, size_t len,
 		return NULL;
 	unlink(path);
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) ==
-	    -1 || write_all(fd, data, len) == -1 || close(fd) == -1) {
+	    -1) {
 		buf_printf(err, "%s: %s", path, strerror(errno));
+		free(path);
+		return NULL;
+	}
+	if (write_all(fd, data, len) == -1 || close(fd) == -1) {
+		/* Never leave part of a key behind. */
+		buf_printf(err, "%s: %s", path, strerror(errno));
+		close(fd);
+		unlink(path);
 		free(path);
 		return NULL;
 	}

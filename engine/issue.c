@@ -241,7 +241,9 @@ out:
 	BN_free(serial);
 	X509_NAME_free(subj);
 	X509_free(x);
-	EVP_PKEY_free(k);
+	/* A key made beforehand stays the caller's when this fails. */
+	if (k != made)
+		EVP_PKEY_free(k);
 	return ret;
 }
 

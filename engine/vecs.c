@@ -54,6 +54,8 @@ run_vecs(const char *root, const char *const *args, struct proc_result *res,
 			buf_printf(err, " %s", args[i]);
 		buf_printf(err, " failed (exit %d)%s%.*s", res->status,
 		    *last ? ": " : "", (int)strcspn(last, "\n"), last);
+		/* What a failed getkey printed may be part of a key. */
+		buf_free_secret(&res->out);
 		proc_result_free(res);
 		goto out;
 	}

@@ -873,6 +873,107 @@ check_fields(json_t *obj, const struct field *spec, const char *path,
 }
 
 static int
+one_of(const char *v, const char *const *allowed)
+{
+	for (; v != NULL && *allowed != NULL; allowed++)
+		if (strcmp(v, *allowed) == 0)
+			return 1;
+	return 0;
+}
+
+/* Every element of arr a string (and, with prefix, starting with it). */
+static int
+strings_ok(json_t *arr, const char *prefix)
+{
+	json_t	*v;
+	size_t	 i;
+
+	json_array_foreach(arr, i, v)
+		if (!json_is_string(v) || (prefix != NULL && strncmp(
+		    json_string_value(v), prefix, strlen(prefix)) != 0))
+			return 0;
+	return 1;
+}
+
+/* What a step of each kind must hold: the plan is what apply does, so
+ * nothing it would trip on gets past loading. */
+static int
+check_step(json_t *s, size_t i, struct buf *err)
+{
+	static const char *const kinds[] = { "vmca_root", "sts",
+	    "solution_user", "data_encipherment", "machine_ssl",
+	    "trust_anchors", "prune_roots", "restart", NULL };
+	static const char *const with_profile[] = { "vmca_root", "sts",
+	    "solution_user", "data_encipherment", "machine_ssl", NULL };
+	static const char *const types[] = { "vecs", "vmdir", "file",
+	    "services", NULL };
+	static const char *const actions[] = { "replace", "add", "delete",
+	    "restart", NULL };
+	const char *kind = json_string_value(json_object_get(s, "kind"));
+	json_t	*p = json_object_get(s, "profile"), *t;
+	json_int_t bits;
+	size_t	 j;
+
+	if (!one_of(kind, kinds)) {
+		buf_printf(err, "field steps[%zu].kind: unknown kind %s", i,
+		    kind);
+		return -1;
+	}
+	if (one_of(kind, with_profile) != json_is_object(p)) {
+		buf_printf(err, "field steps[%zu].profile must be %s for a %s "
+		    "step", i, json_is_object(p) ? "null" : "an object", kind);
+		return -1;
+	}
+	if (json_array_size(json_object_get(s, "targets")) == 0) {
+		buf_printf(err, "field steps[%zu].targets is empty", i);
+		return -1;
+	}
+	if (!strings_ok(json_object_get(s, "why"), NULL)) {
+		buf_printf(err, "field steps[%zu].why must hold strings", i);
+		return -1;
+	}
+	if (json_is_object(p)) {
+		bits = json_integer_value(json_object_get(json_object_get(p,
+		    "key"), "bits"));
+		if (bits < 2048 || bits > 16384 || !json_is_string(
+		    json_object_get(json_object_get(p, "key"), "type"))) {
+			buf_printf(err, "field steps[%zu].profile.key must be "
+			    "RSA of 2048 to 16384 bits", i);
+			return -1;
+		}
+		if (!strings_ok(json_object_get(p, "san"), "DNS:") ||
+		    !strings_ok(json_object_get(p, "key_usage"), NULL) ||
+		    !strings_ok(json_object_get(p, "extended_key_usage"),
+		    NULL)) {
+			buf_printf(err, "field steps[%zu].profile: san, "
+			    "key_usage and extended_key_usage must hold strings "
+			    "(san: DNS:name)", i);
+			return -1;
+		}
+		if (json_integer_value(json_object_get(p, "validity_days")) <
+		    1 || json_integer_value(json_object_get(p,
+		    "validity_days")) > 3650) {
+			buf_printf(err, "field steps[%zu].profile.validity_days "
+			    "must be 1 to 3650", i);
+			return -1;
+		}
+	}
+	json_array_foreach(json_object_get(s, "targets"), j, t)
+		if (!one_of(json_string_value(json_object_get(t, "type")),
+		    types) || !one_of(json_string_value(json_object_get(t,
+		    "action")), actions) || (strcmp(json_string_value(
+		    json_object_get(t, "type")), "vecs") == 0 &&
+		    strchr(json_string_value(json_object_get(t, "place")),
+		    '/') == NULL)) {
+			buf_printf(err, "field steps[%zu].targets[%zu]: unknown "
+			    "type or action, or a VECS place without "
+			    "STORE/ALIAS", i, j);
+			return -1;
+		}
+	return 0;
+}
+
+static int
 check_plan(json_t *plan, struct buf *err)
 {
 	json_t	*steps, *s, *t;
@@ -911,6 +1012,17 @@ check_plan(json_t *plan, struct buf *err)
 			if (check_fields(t, target_fields, path, err) == -1)
 				return -1;
 		}
+		if (check_step(s, i, err) == -1)
+			return -1;
+	}
+	if (json_array_size(steps) == 0) {
+		buf_printf(err, "field steps is empty");
+		return -1;
+	}
+	if (plan_scope_parse(json_string_value(json_object_get(json_object_get(
+	    plan, "policy"), "scope"))) < 0) {
+		buf_printf(err, "field policy.scope: unknown scope");
+		return -1;
 	}
 	return 0;
 }

@@ -179,6 +179,12 @@ test_expect 'the administrator with the password from a file or the environment'
 	grep -q "needs --password-file or VCROTATE_LDAP_PASSWORD" out.txt
 '
 
+test_expect 'an empty password file is named' '
+	: >empty &&
+	{ "$VC" --root "$H" check --bind-dn "$ADMIN" --password-file empty >out.txt; expect_eq 3 $?; } &&
+	grep -q "password file empty is empty" out.txt
+'
+
 test_expect 'unreachable LDAP: named, everything else reported, exit 3' '
 	{ "$VC" --root "$H" check --ldap-uri ldap://127.0.0.1:1 --json >out.json; expect_eq 3 $?; } &&
 	jq -r .sources.vmdir.error out.json | grep -q "cannot reach the directory at ldap://127.0.0.1:1" &&

@@ -254,6 +254,29 @@ test_expect 'plan show refuses: edited, another appliance, unknown schema, not J
 	grep -q "unknown field surprise" err
 '
 
+# A resealed plan (the seal is a checksum, not a signature) must still be
+# one apply can carry out: its structure is checked field by field.
+reseal() { jq "$1" plan.json | jq ".sha256 = \"$(jq "$1" plan.json | jq -c -S "del(.sha256)" | tr -d "\n" | sha256sum | cut -d" " -f1)\"" >"$2"; }
+
+test_expect 'a resealed plan with an unknown kind, no profile, no targets or a bad SAN is refused by field' '
+	reseal ".steps[0].kind = \"format_disk\"" k.json &&
+	{ "$VC" --root "$T/sts-expired" plan show k.json 2>err; expect_eq 1 $?; } &&
+	grep -q "steps\[0\].kind: unknown kind format_disk" err &&
+	reseal ".steps[0].profile = null" p.json &&
+	{ "$VC" --root "$T/sts-expired" plan show p.json 2>err; expect_eq 1 $?; } &&
+	grep -q "steps\[0\].profile must be an object for a sts step" err &&
+	reseal ".steps[0].targets = []" t.json &&
+	{ "$VC" --root "$T/sts-expired" plan show t.json 2>err; expect_eq 1 $?; } &&
+	grep -q "steps\[0\].targets is empty" err &&
+	reseal ".steps[0].profile.san = [\"x\"]" s.json &&
+	{ "$VC" --root "$T/sts-expired" plan show s.json 2>err; expect_eq 1 $?; } &&
+	grep -q "san: DNS:name" err &&
+	reseal ".steps[0].profile.key.bits = 99999999" b.json &&
+	{ "$VC" --root "$T/sts-expired" apply b.json 2>err; expect_eq 4 $?; } &&
+	grep -q "RSA of 2048 to 16384 bits" err &&
+	reseal "." same.json && "$VC" --root "$T/sts-expired" plan show same.json >/dev/null
+'
+
 test_expect 'a plan is never made from a partial view, and bad options are named' '
 	{ "$VC" --root "$T/sts-expired" plan --ldap-uri ldap://127.0.0.1:1 2>err; expect_eq 1 $?; } &&
 	grep -q "cannot read vmdir" err && grep -q "no plan made" err &&

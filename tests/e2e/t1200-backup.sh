@@ -145,6 +145,15 @@ test_expect 'verify reads every snapshot; a corrupted object is refused and noth
 	cp obj.saved "$obj" && "$VC" --root "$L" backup verify >/dev/null
 '
 
+test_expect 'a history with a commit missing is a damaged history, not a short one' '
+	cp -a "$REPO" repo.copy &&
+	first=$(G rev-list --max-parents=0 snapshots) &&
+	rm -f "repo.copy/objects/$(echo "$first" | cut -c1-2)/$(echo "$first" | cut -c3-)" &&
+	{ "$VC" --root "$L" --repo "$PWD/repo.copy" backup verify 2>verr; expect_eq 1 $?; } &&
+	{ "$VC" --root "$L" --repo "$PWD/repo.copy" backup list 2>lerr; expect_eq 1 $?; } &&
+	cat verr lerr | grep -q "vcrotate backup"
+'
+
 test_expect 'a wrong or missing key, loose permissions: refused by name, nothing touched' '
 	k=$L/etc/vcrotate/backup.key && cp -p "$k" key.saved &&
 	rm "$k" &&
