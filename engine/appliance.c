@@ -2,8 +2,14 @@
  * appliance.c - identity discovery through the appliance's own tools.
  * See appliance.h.
  */
+#include <sys/file.h>
+#include <sys/stat.h>
+
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 #include <strings.h>
 
@@ -230,5 +236,45 @@ out:
 	buf_free_secret(&res.out);
 	buf_free(&res.err);
 	free(tool);
+	return ret;
+}
+
+int
+appliance_lock(const char *root, const char *who, int *fd, struct buf *err)
+{
+	char	*dir = app_path(root, APP_VCROTATE_TMP), *path = NULL;
+	char	 holder[128];
+	ssize_t	 n;
+	int	 ret = -1;
+
+	*fd = -1;
+	if (dir == NULL || asprintf(&path, "%s/lock", dir) == -1) {
+		path = NULL;
+		goto out;
+	}
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+		buf_printf(err, "%s: %s", dir, strerror(errno));
+		goto out;
+	}
+	if ((*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1) {
+		buf_printf(err, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (flock(*fd, LOCK_EX | LOCK_NB) == -1) {
+		n = pread(*fd, holder, sizeof(holder) - 1, 0);
+		holder[n > 0 ? n : 0] = '\0';
+		holder[strcspn(holder, "\n")] = '\0';
+		buf_printf(err, "another transaction holds the lock %s (%s)",
+		    path, n > 0 ? holder : "holder unknown");
+		close(*fd);
+		*fd = -1;
+		goto out;
+	}
+	if (ftruncate(*fd, 0) == 0)
+		dprintf(*fd, "pid %ld, %s\n", (long)getpid(), who);
+	ret = 0;
+out:
+	free(dir);
+	free(path);
 	return ret;
 }

@@ -65,4 +65,12 @@ int  lwreg_parse_line(const char *line, char **name, char **value);
 
 void free_secret(char *s);
 
+/*
+ * The appliance lock, ROOT/var/lib/vcrotate/lock: one writer at a time
+ * (apply, rollback, backup restore). Held until *fd is closed; the file
+ * names the holder (`who'). -1 with err naming the holder when taken.
+ */
+int  appliance_lock(const char *root, const char *who, int *fd,
+    struct buf *err);
+
 #endif

@@ -1029,37 +1029,10 @@ out:
 static int
 lock_appliance(struct txn *t, int *fd)
 {
-	char	*path = app_path(t->cfg->root, APP_VCROTATE_TMP "/lock");
-	char	*dir = app_path(t->cfg->root, APP_VCROTATE_TMP);
-	char	 holder[64];
-	ssize_t	 n;
+	char	 who[64];
 
-	if (path == NULL || dir == NULL)
-		goto fail;
-	mkdir(dir, 0700);
-	if ((*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1) {
-		buf_printf(&t->err, "%s: %s", path, strerror(errno));
-		goto fail;
-	}
-	if (flock(*fd, LOCK_EX | LOCK_NB) == -1) {
-		n = pread(*fd, holder, sizeof(holder) - 1, 0);
-		holder[n > 0 ? n : 0] = '\0';
-		holder[strcspn(holder, "\n")] = '\0';
-		buf_printf(&t->err, "another transaction holds the lock %s "
-		    "(%s)", path, n > 0 ? holder : "holder unknown");
-		close(*fd);
-		*fd = -1;
-		goto fail;
-	}
-	if (ftruncate(*fd, 0) == 0)
-		dprintf(*fd, "pid %ld, transaction %s\n", (long)getpid(), t->id);
-	free(path);
-	free(dir);
-	return 0;
-fail:
-	free(path);
-	free(dir);
-	return -1;
+	snprintf(who, sizeof(who), "transaction %s", t->id);
+	return appliance_lock(t->cfg->root, who, fd, &t->err);
 }
 
 static void

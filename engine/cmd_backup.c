@@ -1137,7 +1137,7 @@ do_restore(struct ctx *c, int argc, char *argv[])
 {
 	const char *rev = NULL, *only = NULL;
 	long	 n;
-	int	 k, dry = 0;
+	int	 k, dry = 0, lockfd = -1;
 
 	for (k = 1; k < argc; k++) {
 		if (strcmp(argv[k], "--dry-run") == 0)
@@ -1157,9 +1157,17 @@ do_restore(struct ctx *c, int argc, char *argv[])
 		    only);
 		return EXIT_USAGE;
 	}
-	if (open_repo(c, 0) == -1 || open_live(c) == -1 ||
-	    restore_core(c, rev, only, dry, &n) == -1)
+	/* A restore writes: never at the same time as apply or another
+	 * restore. */
+	if ((!dry && appliance_lock(c->cfg->root, "backup restore", &lockfd,
+	    &c->err) == -1) || open_repo(c, 0) == -1 || open_live(c) == -1 ||
+	    restore_core(c, rev, only, dry, &n) == -1) {
+		if (lockfd != -1)
+			close(lockfd);
 		return fail(c, "restore");
+	}
+	if (lockfd != -1)
+		close(lockfd);
 	return 0;
 }
 
