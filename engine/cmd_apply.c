@@ -435,6 +435,25 @@ vmdir_conn(struct txn *t)
 	    t->login.password, &t->err);
 }
 
+/* A value borrowing a string. */
+static void
+str_value(struct vmdir_value *v, const char *s)
+{
+	v->data = (unsigned char *)s;
+	v->len = strlen(s);
+}
+
+/* objectClass: top and one structural class (borrowed). */
+static void
+classes(struct vmdir_attr *a, struct vmdir_value oc[2], const char *cls)
+{
+	str_value(&oc[0], "top");
+	str_value(&oc[1], cls);
+	a->name = (char *)"objectClass";
+	a->values = oc;
+	a->nvalues = 2;
+}
+
 /* One attribute with the given values (borrowed). */
 static void
 attr_set(struct vmdir_attr *a, const char *name, struct vmdir_value *v,
@@ -529,17 +548,12 @@ step_sts(struct txn *t, json_t *step, struct made *m)
 		attr_set(&attrs[1], "vmwSTSPrivateKey", &keyv, 1);
 		if ((cn = first_cn(dn)) == NULL)
 			goto out;
-		cnv.data = (unsigned char *)cn;
-		cnv.len = strlen(cn);
-		ocv[0].data = (unsigned char *)"top";
-		ocv[0].len = 3;
-		ocv[1].data = (unsigned char *)(cred ? "vmwSTSTenantCredential" :
-		    "vmwSTSTenantTrustedCertificateChain");
-		ocv[1].len = strlen((const char *)ocv[1].data);
+		str_value(&cnv, cn);
 		if (strcmp(action, "add") == 0) {
 			struct vmdir_attr all[4];
 
-			attr_set(&all[0], "objectClass", ocv, 2);
+			classes(&all[0], ocv, cred ? "vmwSTSTenantCredential" :
+			    "vmwSTSTenantTrustedCertificateChain");
 			attr_set(&all[1], "cn", &cnv, 1);
 			all[2] = attrs[0];
 			all[3] = attrs[1];
@@ -579,8 +593,7 @@ step_solution_user(struct txn *t, json_t *step, struct made *m)
 		goto out;
 	cv.data = der;
 	cv.len = dl;
-	sv.data = (unsigned char *)sdn;
-	sv.len = strlen(sdn);
+	str_value(&sv, sdn);
 	json_array_foreach(json_object_get(step, "targets"), i, tg) {
 		const char *type = json_string_value(json_object_get(tg, "type"));
 		const char *place = json_string_value(json_object_get(tg,
@@ -607,13 +620,8 @@ step_solution_user(struct txn *t, json_t *step, struct made *m)
 				buf_printf(&t->err, "%s: not a cn= DN", place);
 				goto out;
 			}
-			oc[0].data = (unsigned char *)"top";
-			oc[0].len = 3;
-			oc[1].data = (unsigned char *)"vmwServicePrincipal";
-			oc[1].len = strlen("vmwServicePrincipal");
-			cn.data = (unsigned char *)c;
-			cn.len = strlen(c);
-			attr_set(&all[0], "objectClass", oc, 2);
+			str_value(&cn, c);
+			classes(&all[0], oc, "vmwServicePrincipal");
 			attr_set(&all[1], "cn", &cn, 1);
 			attr_set(&all[2], "sAMAccountName", &cn, 1);
 			all[3] = attrs[0];
@@ -788,15 +796,10 @@ step_root(struct txn *t, struct made *m)
 	if (vecs_entry_create(t->cfg->root, "TRUSTED_ROOTS", alias, cf, NULL,
 	    &t->err) == -1)
 		goto out;
-	oc[0].data = (unsigned char *)"top";
-	oc[0].len = 3;
-	oc[1].data = (unsigned char *)"vmwCertificationAuthority";
-	oc[1].len = strlen("vmwCertificationAuthority");
-	cnv.data = (unsigned char *)ski;
-	cnv.len = strlen(ski);
+	str_value(&cnv, ski);
 	cav.data = der;
 	cav.len = dl;
-	attr_set(&attrs[0], "objectClass", oc, 2);
+	classes(&attrs[0], oc, "vmwCertificationAuthority");
 	attr_set(&attrs[1], "cn", &cnv, 1);
 	attr_set(&attrs[2], "cACertificate", &cav, 1);
 	if (ldap_put(t, dn, "add", attrs, 3, 0) == -1)
