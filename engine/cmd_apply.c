@@ -62,7 +62,7 @@
 static const char usage_text[] =
     "usage: vcrotate [--root DIR] apply PLAN [--dry-run] [--operator NAME]\n"
     "                [--ticket ID] [--reason TEXT] [--restart once|per-step]\n"
-    "                [--keep-on-failure] [--yes]\n"
+    "                [--keep-on-failure] [--yes] [--json]\n"
     "       vcrotate [--root DIR] history\n"
     "       vcrotate [--root DIR] rollback TXN\n";
 
@@ -1098,8 +1098,9 @@ cmd_apply(int argc, char *argv[], struct config *cfg)
 {
 	struct txn t;
 	struct inventory inv;
-	const char *file = NULL;
+	const char *file = NULL, *result = "refused";
 	int	 i, r, have_inv = 0, lockfd = -1, keep = 0, ret = APPLY_REFUSED;
+	int	 json = 0, saved_stdout = -1;
 
 	memset(&t, 0, sizeof(t));
 	t.cfg = cfg;
@@ -1120,13 +1121,8 @@ cmd_apply(int argc, char *argv[], struct config *cfg)
 			keep = 1;
 		else if (strcmp(a, "--yes") == 0)
 			;	/* no question is asked: the plan was reviewed */
-		else if (strcmp(a, "--json") == 0) {
-			fprintf(stderr, "vcrotate apply: --json is not "
-			    "implemented yet; the audit record is in the "
-			    "backup (vcrotate backup list --json)\n");
-			ret = EXIT_USAGE;
-			goto out;
-		}
+		else if (strcmp(a, "--json") == 0)
+			json = 1;
 		else if (i + 1 < argc && strcmp(a, "--operator") == 0)
 			t.operator = argv[++i];
 		else if (i + 1 < argc && strcmp(a, "--ticket") == 0)
@@ -1148,6 +1144,14 @@ cmd_apply(int argc, char *argv[], struct config *cfg)
 		goto usage;
 	cfg->warn_days = cfg->crit_days = -1;
 	new_txn_id(t.id);
+	/* With --json, stdout carries the result document alone: progress
+	 * (ours, and restore's) goes to stderr meanwhile. */
+	if (json && ((saved_stdout = dup(STDOUT_FILENO)) == -1 ||
+	    dup2(STDERR_FILENO, STDOUT_FILENO) == -1)) {
+		fprintf(stderr, "vcrotate apply: %s\n", strerror(errno));
+		ret = 1;
+		goto out;
+	}
 
 	/* 1. preflight: read-only */
 	if (config_load(cfg, &t.err) == -1 ||
@@ -1191,6 +1195,7 @@ cmd_apply(int argc, char *argv[], struct config *cfg)
 		    "changed, nothing is written to the backup):\n");
 		if (run_steps(&t, &inv) == -1)
 			goto refused;
+		result = "dry run";
 		ret = APPLY_OK;
 		goto out;
 	}
@@ -1212,6 +1217,7 @@ cmd_apply(int argc, char *argv[], struct config *cfg)
 		    t.id, buf_str(&t.err));
 		if (!t.changed) {
 			fprintf(stderr, "vcrotate apply: nothing was changed\n");
+			result = "failed, nothing changed";
 			ret = APPLY_REFUSED;
 			goto out;
 		}
@@ -1221,6 +1227,7 @@ cmd_apply(int argc, char *argv[], struct config *cfg)
 			    "rollback %s puts it back)", t.before, t.id);
 			buf_reset(&t.err);
 			snapshot(&t, "failed, kept", t.after);
+			result = "failed, kept";
 			ret = APPLY_FAILED;
 			goto out;
 		}
@@ -1231,6 +1238,7 @@ cmd_apply(int argc, char *argv[], struct config *cfg)
 			    "backup restore %s\n  service-control --stop --all "
 			    "&& service-control --start --all\n",
 			    buf_str(&t.err), t.before, t.before);
+			result = "rollback incomplete";
 			ret = APPLY_STUCK;
 			goto out;
 		}
@@ -1239,6 +1247,7 @@ cmd_apply(int argc, char *argv[], struct config *cfg)
 		    t.before);
 		syslog(LOG_WARNING, "vcrotate: transaction %s rolled back",
 		    t.id);
+		result = "rolled back";
 		ret = APPLY_FAILED;
 		goto out;
 	}
@@ -1248,6 +1257,8 @@ cmd_apply(int argc, char *argv[], struct config *cfg)
 	say(&t, "done: transaction %s, snapshots %.12s (before) and %.12s "
 	    "(after)", t.id, t.before, t.after);
 	syslog(LOG_NOTICE, "vcrotate: transaction %s committed", t.id);
+	result = "success";
+	buf_reset(&t.err);
 	ret = APPLY_OK;
 	goto out;
 usage:
@@ -1259,6 +1270,29 @@ refused:
 	    buf_str(&t.err));
 	ret = APPLY_REFUSED;
 out:
+	if (saved_stdout != -1) {
+		json_t	*doc;
+
+		fflush(stdout);
+		dup2(saved_stdout, STDOUT_FILENO);
+		close(saved_stdout);
+		doc = json_pack("{s:s,s:s,s:s,s:i,s:s?,s:s?,s:s?,s:i,s:I,s:s?}",
+		    "schema", "vcrotate.apply/1", "transaction", t.id,
+		    "result", result, "exit_code", ret,
+		    "before", t.before[0] ? t.before : NULL,
+		    "after", t.after[0] ? t.after : NULL,
+		    "plan_sha256", t.plan != NULL ? json_string_value(
+		    json_object_get(t.plan, "sha256")) : NULL,
+		    "steps", (int)t.nsteps,
+		    "elapsed_seconds", (json_int_t)(time(NULL) - t.started),
+		    "error", t.err.len > 0 ? buf_str(&t.err) : NULL);
+		if (doc != NULL) {
+			json_dumpf(doc, stdout, JSON_INDENT(2) |
+			    JSON_PRESERVE_ORDER);
+			putchar('\n');
+		}
+		json_decref(doc);
+	}
 	if (have_inv)
 		inventory_free(&inv);
 	if (lockfd != -1)

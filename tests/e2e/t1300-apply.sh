@@ -74,6 +74,18 @@ test_expect '--restart per-step restarts after each step (and not again at the e
 	grep -q "rolled back" out
 '
 
+test_expect '--json: the result document alone on stdout, progress on stderr' '
+	l=$T/js && lab_create "$l" --scenario sts-expired >/dev/null && labctl start "$l" >/dev/null 2>&1
+	"$VC" --root "$l" plan -o js.plan >/dev/null &&
+	"$VC" --root "$l" apply js.plan --json >out.json 2>progress &&
+	jq -e ".schema == \"vcrotate.apply/1\" and .result == \"success\" and .exit_code == 0 and
+	    (.before | length) == 40 and (.after | length) == 40 and .error == null" out.json >/dev/null &&
+	grep -q "step 1 of 2" progress &&
+	rc=0 && "$VC" --root "$l" apply js.plan --json >out.json 2>/dev/null || rc=$?
+	expect_eq 4 "$rc" &&
+	jq -e ".result == \"refused\" and (.error | test(\"changed since the plan\"))" out.json >/dev/null
+'
+
 test_expect 'history lists the transaction, with its before and after snapshots' '
 	"$VC" --root "$T/all-expired" history >h &&
 	grep -q " success .*snapshot [0-9a-f]\{12\}" h && grep -q " before .*snapshot" h &&
