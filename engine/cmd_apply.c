@@ -213,8 +213,8 @@ check_digests(struct txn *t, const struct inventory *inv)
 		    "action"));
 		const char *now;
 
-		if (strcmp(type, "services") == 0 || strchr(place, '(') != NULL)
-			continue;	/* not content, or not made yet */
+		if (strcmp(type, "services") == 0)
+			continue;	/* not content */
 		if ((now = live_digest(inv, type, place)) == NULL)
 			continue;	/* a key file: never digested */
 		if (want == NULL && strcmp(action, "add") == 0 && *now == '\0')
