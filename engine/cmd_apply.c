@@ -396,8 +396,10 @@ vecs_put(struct txn *t, const char *place, const char *action, X509 *leaf,
 	const char *alias;
 	int	 ret = -1;
 
-	if (split_place(place, &store, &alias) == -1)
+	if (split_place(place, &store, &alias) == -1) {
+		buf_printf(&t->err, "%s: not STORE/ALIAS", place);
 		goto out;
+	}
 	if (t->dry) {
 		printf("    vecs-cli entry delete --store %s --alias %s -y\n"
 		    "    vecs-cli entry create --store %s --alias %s --cert "
@@ -406,8 +408,12 @@ vecs_put(struct txn *t, const char *place, const char *action, X509 *leaf,
 		goto out;
 	}
 	if (chain_pem(leaf, root, with_root, &cert) == -1 ||
-	    pem_of_key(key, &k) == -1 ||
-	    (cf = stage(t, "cert.pem", &cert)) == NULL ||
+	    pem_of_key(key, &k) == -1) {
+		buf_printf(&t->err, "%s: cannot encode the new certificate or "
+		    "key", place);
+		goto out;
+	}
+	if ((cf = stage(t, "cert.pem", &cert)) == NULL ||
 	    (kf = stage(t, "key.pem", &k)) == NULL)
 		goto out;
 	/* Changed from the moment a write is attempted: vecs-cli may have
@@ -523,8 +529,10 @@ step_sts(struct txn *t, json_t *step, struct made *m)
 
 	if (der_of_cert(m->cert, &leaf, &ll) == -1 ||
 	    der_of_cert(t->root, &root, &rl) == -1 ||
-	    der_of_key(m->key, &keyder) == -1)
+	    der_of_key(m->key, &keyder) == -1) {
+		buf_printf(&t->err, "cannot encode the new STS credential");
 		goto out;
+	}
 	/* The leaf first, then the chain in the order of root.cer. */
 	certs[0].data = leaf;
 	certs[0].len = ll;
@@ -546,8 +554,10 @@ step_sts(struct txn *t, json_t *step, struct made *m)
 			continue;
 		attr_set(&attrs[0], "userCertificate", certs, 2);
 		attr_set(&attrs[1], "vmwSTSPrivateKey", &keyv, 1);
-		if ((cn = first_cn(dn)) == NULL)
+		if ((cn = first_cn(dn)) == NULL) {
+			buf_printf(&t->err, "%s: not a cn= DN", dn);
 			goto out;
+		}
 		str_value(&cnv, cn);
 		if (strcmp(action, "add") == 0) {
 			struct vmdir_attr all[4];
@@ -589,8 +599,11 @@ step_solution_user(struct txn *t, json_t *step, struct made *m)
 	int	 ret = -1;
 
 	if (der_of_cert(m->cert, &der, &dl) == -1 ||
-	    (sdn = cert_subject_rfc2253(m->cert)) == NULL)
+	    (sdn = cert_subject_rfc2253(m->cert)) == NULL) {
+		buf_printf(&t->err, "cannot encode the new solution-user "
+		    "certificate");
 		goto out;
+	}
 	cv.data = der;
 	cv.len = dl;
 	str_value(&sv, sdn);
@@ -683,9 +696,17 @@ step_trust(struct txn *t, json_t *step, const struct inventory *inv)
 	json_t	*tg;
 	int	 ret = -1;
 
-	if (live == NULL || der_of_cert(live, &der, &dl) == -1 ||
-	    (b64 = malloc(4 * ((dl + 2) / 3) + 1)) == NULL)
+	if (live == NULL) {
+		buf_printf(&t->err, "no Machine SSL certificate for the "
+		    "endpoints to trust");
 		goto out;
+	}
+	if (der_of_cert(live, &der, &dl) == -1 ||
+	    (b64 = malloc(4 * ((dl + 2) / 3) + 1)) == NULL) {
+		buf_printf(&t->err, "out of memory encoding the Machine SSL "
+		    "certificate");
+		goto out;
+	}
 	EVP_EncodeBlock((unsigned char *)b64, der, (int)dl);
 	json_array_foreach(json_object_get(step, "targets"), i, tg) {
 		const char *dn = json_string_value(json_object_get(tg, "place"));
