@@ -663,15 +663,15 @@ inventory_read(struct inventory *inv, const char *root,
     const struct vmdir_login *login, const char *login_error)
 {
 	memset(inv, 0, sizeof(*inv));
-	if ((inv->trusted = sk_X509_new_null()) == NULL)
+	if ((inv->trusted = sk_X509_new_null()) == NULL ||
+	    (appliance_identify(&inv->app, root, &inv->identity_error) == -1 &&
+	    inv->app.root == NULL) ||
+	    read_vecs(inv) == -1 ||
+	    read_vmdir(inv, login, login_error) == -1) {
+		/* Out of memory: nothing half-read is handed back. */
+		inventory_free(inv);
 		return -1;
-	if (appliance_identify(&inv->app, root, &inv->identity_error) == -1 &&
-	    inv->app.root == NULL)
-		return -1;
-	if (read_vecs(inv) == -1)
-		return -1;
-	if (read_vmdir(inv, login, login_error) == -1)
-		return -1;
+	}
 	read_vmca(inv);
 	return 0;
 }

@@ -126,7 +126,8 @@ extern const char *const solution_users[NSOLUTION_USERS + 1];
 /*
  * Reads the appliance under root. login may be NULL (vmdir not read, for
  * instance when no credentials could be found: vmdir_error says why).
- * Returns 0 even when parts could not be read; -1 only when out of memory.
+ * Returns 0 even when parts could not be read; -1 only when out of memory
+ * (the inventory is then already freed).
  */
 int  inventory_read(struct inventory *inv, const char *root,
     const struct vmdir_login *login, const char *login_error);
