@@ -9,7 +9,6 @@
 #include <time.h>
 
 #include <git2.h>
-#include <openssl/evp.h>
 
 #include "crypt.h"
 #include "repo.h"
@@ -151,19 +150,6 @@ bk_repo_close(struct bk_repo *r)
 	free(r);
 }
 
-static void
-sha256_hex(const void *data, size_t len, char out[72])
-{
-	unsigned char d[EVP_MAX_MD_SIZE];
-	unsigned int n = 0, i;
-	char	*p = out;
-
-	EVP_Digest(data, len, d, &n, EVP_sha256(), NULL);
-	p += sprintf(p, "sha256:");
-	for (i = 0; i < n; i++)
-		p += sprintf(p, "%02x", d[i]);
-}
-
 static int
 index_add(git_repository *repo, git_index *idx, const char *path,
     const void *data, size_t len, struct buf *err)
@@ -213,7 +199,7 @@ bk_repo_snapshot(struct bk_repo *r, const struct bk_state *st,
 	git_oid	 tree_id, commit_id;
 	json_t	*man = NULL, *items = NULL;
 	struct buf blob = BUF_INIT, msg = BUF_INIT;
-	char	*text = NULL, digest[72], when[32];
+	char	*text = NULL, digest[DIGEST_LEN], when[32];
 	const char *p;
 	time_t	 now = time(NULL);
 	size_t	 i;
@@ -243,7 +229,7 @@ bk_repo_snapshot(struct bk_repo *r, const struct bk_state *st,
 		}
 		if (index_add(r->repo, idx, it->path, data, len, err) == -1)
 			goto out;
-		sha256_hex(data, len, digest);
+		inventory_digest_bytes(data, len, digest);
 		o = json_pack("{s:s,s:b}", "digest", digest, "sealed",
 		    it->secret);
 		if (o == NULL || json_object_set_new(items, it->path, o) != 0)
@@ -334,7 +320,7 @@ walk_cb(const char *root, const git_tree_entry *entry, void *payload)
 	git_blob *blob = NULL;
 	struct buf plain = BUF_INIT;
 	json_t	*it;
-	char	*path = NULL, digest[72];
+	char	*path = NULL, digest[DIGEST_LEN];
 	const void *data;
 	size_t	 len;
 	int	 sealed, ret = -1;
@@ -357,7 +343,7 @@ walk_cb(const char *root, const git_tree_entry *entry, void *payload)
 		buf_printf(w->err, "%s is not in the manifest", path);
 		goto out;
 	}
-	sha256_hex(data, len, digest);
+	inventory_digest_bytes(data, len, digest);
 	if (strcmp(digest, json_string_value(json_object_get(it, "digest"))
 	    != NULL ? json_string_value(json_object_get(it, "digest")) : "")
 	    != 0) {

@@ -1126,8 +1126,7 @@ cmd_apply(int argc, char *argv[], struct config *cfg)
 	memset(&t, 0, sizeof(t));
 	t.cfg = cfg;
 	t.started = time(NULL);
-	t.operator = getenv("SUDO_USER") != NULL ? getenv("SUDO_USER") :
-	    getenv("USER") != NULL ? getenv("USER") : "root";
+	t.operator = config_operator();
 	t.reason = "apply";
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -1399,8 +1398,7 @@ cmd_rollback(int argc, char *argv[], struct config *cfg)
 	memset(&t, 0, sizeof(t));
 	t.cfg = cfg;
 	t.started = time(NULL);
-	t.operator = getenv("SUDO_USER") != NULL ? getenv("SUDO_USER") :
-	    getenv("USER") != NULL ? getenv("USER") : "root";
+	t.operator = config_operator();
 	for (i = 1; i < argc; i++) {
 		if ((r = config_option(cfg, argc, argv, &i)) == -1)
 			return EXIT_USAGE;

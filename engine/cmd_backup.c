@@ -42,7 +42,6 @@ static const char usage_text[] =
 struct ctx {
 	struct config	*cfg;
 	unsigned char	 key[BK_KEY_LEN];
-	int		 have_key;
 	struct bk_repo	*repo;
 	struct appliance app;
 	struct vmdir_login login;
@@ -98,7 +97,6 @@ open_repo(struct ctx *c, int create)
 	}
 	if (bk_key_load(keyfile, c->key, create && !exists, &c->err) == -1)
 		goto out;
-	c->have_key = 1;
 	if (bk_repo_open(&c->repo, c->cfg->backup_repo, create, &created,
 	    &c->err) == -1)
 		goto out;
@@ -317,8 +315,7 @@ do_snapshot(struct ctx *c, int argc, char *argv[])
 	size_t	 i, sealed = 0;
 	int	 k, ret = 1;
 
-	meta.operator = getenv("SUDO_USER") != NULL ? getenv("SUDO_USER") :
-	    getenv("USER") != NULL ? getenv("USER") : "root";
+	meta.operator = config_operator();
 	for (k = 1; k < argc; k++) {
 		if (k + 1 >= argc)
 			return usage();

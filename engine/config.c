@@ -16,6 +16,18 @@
 
 #define DEFAULT_LDAP_URI "ldap://localhost:389"
 
+const char *
+config_operator(void)
+{
+	const char *who;
+
+	if ((who = getenv("SUDO_USER")) != NULL && *who != '\0')
+		return who;
+	if ((who = getenv("USER")) != NULL && *who != '\0')
+		return who;
+	return "root";
+}
+
 int
 parse_days(const char *s)
 {

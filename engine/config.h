@@ -48,6 +48,9 @@ int  config_login(const struct config *cfg, struct vmdir_login *login,
     struct buf *err);
 void vmdir_login_free(struct vmdir_login *login);
 
+/* Who runs vcrotate, for the audit record: $SUDO_USER, $USER, or root. */
+const char *config_operator(void);
+
 /* Parses a non-negative decimal int; -1 when s is not one. */
 int  parse_days(const char *s);
 
