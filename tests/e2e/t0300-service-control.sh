@@ -141,8 +141,12 @@ test_expect 'rhttpproxy serves the VECS Machine SSL certificate and its chain' '
 test_expect 'rhttpproxy keeps serving after aborted and bogus handshakes' '
 	p=$(port_of "$H") &&
 	exec 5<>"/dev/tcp/127.0.0.1/$p" && exec 5>&- &&
-	exec 5<>"/dev/tcp/127.0.0.1/$p" && printf "\026\003\001\000\005hello" >&5 && exec 5>&- &&
-	exec 5<>"/dev/tcp/127.0.0.1/$p" && printf "GET / HTTP/1.0\r\n\r\n" >&5 &&
+	# The server may reset a bogus client while it is still writing: what
+	# counts is that it serves the next one.
+	exec 5<>"/dev/tcp/127.0.0.1/$p" &&
+	    { printf "\026\003\001\000\005hello" >&5 2>/dev/null || :; } && exec 5>&- &&
+	exec 5<>"/dev/tcp/127.0.0.1/$p" &&
+	    { printf "GET / HTTP/1.0\r\n\r\n" >&5 2>/dev/null || :; } &&
 	    { cat <&5 >/dev/null 2>&1 || true; } && exec 5>&- &&
 	expect_eq "$(vecs_fp "$H")" "$(served_fp "$p")" &&
 	grep -q "handshake failed" "$H/var/log/vmware-lab/rhttpproxy.log"
