@@ -2,7 +2,9 @@
 #
 #   make            build build/vcrotate and the lab's programs (build/lab/)
 #   make demo       install missing Debian packages, build, run the demo lab
-#   make test       install missing Debian packages, build, run every test
+#   make test       install missing Debian packages, build, run every test,
+#                   then all again on the sanitized build (build-asan/)
+#   make test-asan  only the sanitized run; make test-valgrind: valgrind
 #   make bench      check against the admins' one-liners on a big lab
 #   make install    install vcrotate under $(DESTDIR)$(PREFIX)
 
@@ -31,6 +33,7 @@ ENGINE_OBJS = $(B)/obj/engine/main.o $(B)/obj/engine/cmd_check.o \
               $(B)/obj/engine/cmd_apply.o \
               $(ENGINE_LIB)
 ENGINE_LIB  = $(B)/obj/engine/buf.o $(B)/obj/engine/proc.o \
+              $(B)/obj/engine/fault.o $(B)/obj/engine/journal.o \
               $(B)/obj/engine/cert.o $(B)/obj/engine/vmdir.o \
               $(B)/obj/engine/appliance.o $(B)/obj/engine/vecs.o \
               $(B)/obj/engine/inventory.o $(B)/obj/engine/findings.o \
@@ -103,15 +106,45 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@sh tests/demo.sh
 
+# make test runs the suite twice: on build/, then on the sanitized build
+# (below), and ends with one total for both.
 test: deps
 	@$(MAKE) --no-print-directory tests
-	@sh tests/run.sh
+	@$(MAKE) --no-print-directory asan
+	@VCROTATE_BUILDS="$(B) $(ASAN_B)" sh tests/run.sh
+
+# The sanitized build: everything `make tests` makes (vcrotate, the lab's
+# programs, the unit tests), again in $(ASAN_B)/ with AddressSanitizer,
+# LeakSanitizer and UBSan. tests/run.sh sets their options and fails a test
+# on any report (docs/security.md, "Sanitizers and valgrind").
+ASAN_B      = build-asan
+ASAN_CFLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+              -fno-sanitize-recover=all
+
+asan:
+	@$(MAKE) --no-print-directory B=$(ASAN_B) CFLAGS="$(ASAN_CFLAGS)" tests
+
+test-asan: deps
+	@$(MAKE) --no-print-directory asan
+	@VCROTATE_BUILD=$(ASAN_B) sh tests/run.sh
+
+# check, plan and apply (and recover) on an all-expired lab under valgrind
+# memcheck, on the ordinary build.
+test-valgrind: deps
+	@$(MAKE) --no-print-directory all
+	@bash tests/valgrind.sh
 
 # Every fault point of apply (vecs-cli failing on each of its writes), not
 # only the sample make test runs.
 test-faults: deps
 	@$(MAKE) --no-print-directory tests
 	@FAULTS=all sh tests/run.sh tests/e2e/t1300-apply.sh
+
+# Every side effect of apply failed, or the process killed just before or
+# after it, each followed by recover (docs/recovery.md); make test samples.
+test-crash: deps
+	@$(MAKE) --no-print-directory tests
+	@CRASH=all sh tests/run.sh tests/e2e/t1500-recover.sh
 
 bench: deps
 	@$(MAKE) --no-print-directory all
@@ -124,7 +157,71 @@ install: $(B)/vcrotate
 	install -m 0755 $(B)/vcrotate $(DESTDIR)$(PREFIX)/bin/vcrotate
 
 clean:
-	rm -rf $(B)
+	rm -rf $(B) $(ASAN_B)
 
-.PHONY: all tests deps demo test test-faults bench install clean
+.PHONY: all tests deps demo test test-faults test-crash bench install clean asan \
+        test-asan test-valgrind
 .SECONDARY:
+
+# ---- fuzzing (issue 8) -------------------------------------------------
+# libFuzzer harnesses for the parsers of outside input, tests/fuzz/fuzz_*.c
+# (docs/security.md, "Fuzzing"). `make fuzz` builds each with clang and the
+# sanitizers (the engine compiled again with clang into $(B)/fuzz/obj) and
+# runs it for FUZZ_TIME seconds on a copy of its seed corpus,
+# $(B)/fuzz/corpus/NAME; a crash is kept in $(B)/fuzz/crashes/NAME/ and
+# stops make. `make tests` builds $(B)/tests/fuzz_replay_NAME with $(CC):
+# the harness run once on every input of a corpus (tests/e2e/t0050).
+FUZZ_NAMES   = vecs_list vecs_stores lwreg config cert_pem cert_der cert_key plan \
+               backup names
+FUZZ_TIME   ?= 60
+FUZZ_CC     ?= clang
+FUZZ_CFLAGS ?= -O1 -g -fno-omit-frame-pointer
+FUZZ_SAN     = -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_OBJS    = $(patsubst $(B)/obj/%,$(B)/fuzz/obj/%,$(ENGINE_LIB))
+FUZZ_INC     = -Iengine -Iplans -Ibackup -Itests/fuzz
+FUZZ_REPLAYS = $(FUZZ_NAMES:%=$(B)/tests/fuzz_replay_%)
+
+tests: $(FUZZ_REPLAYS)
+
+$(B)/obj/fuzz/%.o: tests/fuzz/%.c tests/fuzz/*.h engine/*.h plans/*.h backup/*.h
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	@$(CC) $(ALL_CFLAGS) $(FUZZ_INC) -c -o $@ $<
+
+$(B)/tests/fuzz_replay_%: $(B)/obj/fuzz/fuzz_%.o $(B)/obj/fuzz/replay.o \
+    $(ENGINE_LIB)
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) -pthread -o $@ $^ $(PKG_LIBS)
+
+$(B)/fuzz/obj/%.o: %.c engine/*.h plans/*.h backup/*.h
+	@mkdir -p $(@D)
+	@echo "  CLANG   $@"
+	@$(FUZZ_CC) $(WARN) $(DEFS) $(PKG_CFLAGS) $(FUZZ_CFLAGS) $(FUZZ_SAN) \
+	    -fsanitize=fuzzer-no-link -Iengine -Iplans -Ibackup -c -o $@ $<
+
+$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/*.h $(FUZZ_OBJS)
+	@mkdir -p $(@D)
+	@echo "  CLANG   $@"
+	@$(FUZZ_CC) $(WARN) $(DEFS) $(PKG_CFLAGS) $(FUZZ_CFLAGS) $(FUZZ_SAN) \
+	    -fsanitize=fuzzer $(FUZZ_INC) -o $@ $< $(FUZZ_OBJS) -pthread \
+	    $(PKG_LIBS)
+
+fuzz-build: $(FUZZ_NAMES:%=$(B)/fuzz/fuzz_%)
+
+fuzz: fuzz-build
+	@set -e; for n in $(FUZZ_NAMES); do \
+	    c=$(B)/fuzz/corpus/$$n; a=$(B)/fuzz/crashes/$$n; \
+	    mkdir -p $$c $$a; cp -n tests/fuzz/corpus/$$n/* $$c/; \
+	    d=; [ ! -f tests/fuzz/$$n.dict ] || d=-dict=tests/fuzz/$$n.dict; \
+	    echo "  FUZZ    $$n, $(FUZZ_TIME)s (log: $(B)/fuzz/$$n.log)"; \
+	    $(B)/fuzz/fuzz_$$n $$d -max_total_time=$(FUZZ_TIME) \
+	        -print_final_stats=1 -artifact_prefix=$$a/ $$c \
+	        >$(B)/fuzz/$$n.log 2>&1 || \
+	        { tail -n 60 $(B)/fuzz/$$n.log; exit 1; }; \
+	    sed -n 's/^stat::number_of_executed_units: */          runs: /p' \
+	        $(B)/fuzz/$$n.log; \
+	done
+
+.PHONY: fuzz fuzz-build
+# ---- end of fuzzing ------------------------------------------------------

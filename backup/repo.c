@@ -2,15 +2,18 @@
  * repo.c - the backup repository over libgit2. See repo.h.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <git2.h>
 
 #include "crypt.h"
+#include "fault.h"
 #include "repo.h"
 #include "state.h"
 
@@ -23,9 +26,35 @@ void
 bk_init(void)
 {
 	git_libgit2_init();
-	/* Nothing is fsynced unless asked: a backup that a power cut can
-	 * take is no backup. */
-	git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1);
+	/* No fsync per object (libgit2's GIT_OPT_ENABLE_FSYNC_GITDIR costs
+	 * one per file and directory, hundreds per snapshot): objects are
+	 * flushed together with one syncfs before the ref names them, and the
+	 * ref with another after (durable()). */
+	git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 0);
+}
+
+/*
+ * Flushes the file system that holds the repository: everything written so
+ * far is on disk when it returns. A backup that a power cut can take is no
+ * backup.
+ */
+static int
+durable(struct bk_repo *r, struct buf *err)
+{
+	int	 fd, rc;
+
+	if ((fd = open(r->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		buf_printf(err, "%s: %s", r->path, strerror(errno));
+		return -1;
+	}
+	rc = syncfs(fd);
+	close(fd);
+	if (rc == -1) {
+		buf_printf(err, "%s: cannot flush to disk: %s", r->path,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 void
@@ -150,6 +179,23 @@ bk_repo_close(struct bk_repo *r)
 	free(r);
 }
 
+int
+bk_repo_wrap(struct bk_repo **out, git_repository *repo, const char *label)
+{
+	struct bk_repo *r;
+
+	*out = NULL;
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return -1;
+	if ((r->path = strdup(label)) == NULL) {
+		free(r);
+		return -1;
+	}
+	r->repo = repo;
+	*out = r;
+	return 0;
+}
+
 static int
 index_add(git_repository *repo, git_index *idx, const char *path,
     const void *data, size_t len, struct buf *err)
@@ -186,6 +232,112 @@ trailer(struct buf *m, const char *name, const char *value)
 	buf_putc(m, '\n');
 }
 
+/*
+ * Commits tree on BK_REF with the message of meta: the one git ref update
+ * of a snapshot, and so one side effect (fault.h).
+ */
+static int
+commit_tree(struct bk_repo *r, git_tree *tree, const char *pnid,
+    const struct bk_meta *meta, char out_id[41], struct buf *err)
+{
+	git_commit *parent = NULL;
+	git_signature *sig = NULL;
+	git_reference *ref = NULL;
+	git_oid	 commit_id;
+	struct buf msg = BUF_INIT;
+	const char *p;
+	int	 ret = -1;
+
+	if (git_reference_lookup(&ref, r->repo, BK_REF) == 0 &&
+	    git_commit_lookup(&parent, r->repo, git_reference_target(ref)) !=
+	    0) {
+		lg_error(err, BK_REF);
+		goto out;
+	}
+	/* One line: a newline in the reason would forge trailers. */
+	for (p = meta->reason != NULL ? meta->reason : "snapshot"; *p != '\0';
+	    p++)
+		buf_putc(&msg, *p == '\n' || *p == '\r' ? ' ' : *p);
+	buf_printf(&msg, ": snapshot of %s\n\n", pnid);
+	trailer(&msg, "Operator", meta->operator);
+	trailer(&msg, "Ticket", meta->ticket);
+	trailer(&msg, "Reason", meta->reason);
+	trailer(&msg, "Transaction", meta->transaction);
+	trailer(&msg, "Result", meta->result);
+	trailer(&msg, "Plan", meta->plan);
+	trailer(&msg, "Elapsed", meta->elapsed);
+	/* The operator is in the message: git_signature_default would need
+	 * a configured user.name. */
+	if (git_signature_now(&sig, "vcrotate", "vcrotate@localhost") != 0) {
+		lg_error(err, "signature");
+		goto out;
+	}
+	/* The tree's objects durable before a ref names them. */
+	if (durable(r, err) == -1 || fault_point("git ref update", err) == -1)
+		goto out;
+	if (git_commit_create(&commit_id, r->repo, BK_REF, sig, sig, NULL,
+	    buf_str(&msg), tree, parent != NULL ? 1 : 0,
+	    (const git_commit **)&parent) != 0) {
+		lg_error(err, "committing the snapshot");
+		goto out;
+	}
+	if (durable(r, err) == -1)
+		goto out;
+	fault_done();
+	git_oid_tostr(out_id, 41, &commit_id);
+	ret = 0;
+out:
+	buf_free(&msg);
+	git_signature_free(sig);
+	git_commit_free(parent);
+	git_reference_free(ref);
+	return ret;
+}
+
+int
+bk_repo_mark(struct bk_repo *r, const char *rev, const char *pnid,
+    const struct bk_meta *meta, char out_id[41], struct buf *err)
+{
+	git_object *obj = NULL;
+	git_tree *tree = NULL;
+	int	 ret = -1;
+
+	if (git_revparse_single(&obj, r->repo, rev) != 0 ||
+	    git_object_peel((git_object **)&tree, obj, GIT_OBJECT_TREE) != 0) {
+		lg_error(err, rev);
+		goto out;
+	}
+	ret = commit_tree(r, tree, pnid, meta, out_id, err);
+out:
+	git_tree_free(tree);
+	git_object_free(obj);
+	return ret;
+}
+
+/*
+ * libgit2 takes a ref by creating NAME.lock next to it. A process killed in
+ * between leaves the file behind and every later update fails; with the
+ * appliance lock held, nobody else can be updating.
+ */
+void
+bk_repo_clear_stale_locks(const char *path)
+{
+	static const char *const names[] = { "HEAD.lock", "config.lock",
+	    "packed-refs.lock", "refs/heads/snapshots.lock",
+	    "logs/HEAD.lock", "logs/refs/heads/snapshots.lock" };
+	char	*f;
+	size_t	 i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (asprintf(&f, "%s/%s", path, names[i]) == -1)
+			return;
+		if (unlink(f) == 0)
+			fprintf(stderr, "vcrotate: removed %s, left by an "
+			    "interrupted run\n", f);
+		free(f);
+	}
+}
+
 int
 bk_repo_snapshot(struct bk_repo *r, const struct bk_state *st,
     const unsigned char key[32], const char *pnid, const char *machine_id,
@@ -193,14 +345,10 @@ bk_repo_snapshot(struct bk_repo *r, const struct bk_state *st,
 {
 	git_index *idx = NULL;
 	git_tree *tree = NULL;
-	git_commit *parent = NULL;
-	git_signature *sig = NULL;
-	git_reference *ref = NULL;
-	git_oid	 tree_id, commit_id;
+	git_oid	 tree_id;
 	json_t	*man = NULL, *items = NULL;
-	struct buf blob = BUF_INIT, msg = BUF_INIT;
+	struct buf blob = BUF_INIT;
 	char	*text = NULL, digest[DIGEST_LEN], when[32];
-	const char *p;
 	time_t	 now = time(NULL);
 	size_t	 i;
 	int	 ret = -1;
@@ -255,50 +403,17 @@ bk_repo_snapshot(struct bk_repo *r, const struct bk_state *st,
 		lg_error(err, "writing the snapshot tree");
 		goto out;
 	}
-	if (git_reference_lookup(&ref, r->repo, BK_REF) == 0 &&
-	    git_commit_lookup(&parent, r->repo, git_reference_target(ref)) !=
-	    0) {
-		lg_error(err, BK_REF);
+	if (commit_tree(r, tree, pnid, meta, out_id, err) == -1)
 		goto out;
-	}
-	/* One line: a newline in the reason would forge trailers. */
-	for (p = meta->reason != NULL ? meta->reason : "snapshot"; *p != '\0';
-	    p++)
-		buf_putc(&msg, *p == '\n' || *p == '\r' ? ' ' : *p);
-	buf_printf(&msg, ": snapshot of %s\n\n", pnid);
-	trailer(&msg, "Operator", meta->operator);
-	trailer(&msg, "Ticket", meta->ticket);
-	trailer(&msg, "Reason", meta->reason);
-	trailer(&msg, "Transaction", meta->transaction);
-	trailer(&msg, "Result", meta->result);
-	trailer(&msg, "Plan", meta->plan);
-	trailer(&msg, "Elapsed", meta->elapsed);
-	/* The operator is in the message: git_signature_default would need
-	 * a configured user.name. */
-	if (git_signature_now(&sig, "vcrotate", "vcrotate@localhost") != 0) {
-		lg_error(err, "signature");
-		goto out;
-	}
-	if (git_commit_create(&commit_id, r->repo, BK_REF, sig, sig, NULL,
-	    buf_str(&msg), tree, parent != NULL ? 1 : 0,
-	    (const git_commit **)&parent) != 0) {
-		lg_error(err, "committing the snapshot");
-		goto out;
-	}
-	git_oid_tostr(out_id, 41, &commit_id);
 	ret = 0;
 	goto out;
 oom:
 	buf_printf(err, "out of memory");
 out:
 	buf_free_secret(&blob);
-	buf_free(&msg);
 	free(text);
 	json_decref(items);
 	json_decref(man);
-	git_signature_free(sig);
-	git_commit_free(parent);
-	git_reference_free(ref);
 	git_tree_free(tree);
 	git_index_free(idx);
 	return ret;
@@ -466,7 +581,11 @@ bk_repo_list(struct bk_repo *r, bk_list_fn fn, void *arg, struct buf *err)
 		lg_error(err, "revwalk");
 		goto out;
 	}
-	git_revwalk_sorting(walk, GIT_SORT_TIME);
+	/* Newest first: the history is one line of commits, and the unsorted
+	 * walk follows it (parents inserted by date). Not GIT_SORT_TIME:
+	 * libgit2 (1.5) leaks a list node when a sorted walk meets a missing
+	 * commit (limit_list's error path), as in a damaged history. */
+	git_revwalk_sorting(walk, GIT_SORT_NONE);
 	if ((rc = git_revwalk_push_ref(walk, BK_REF)) != 0) {
 		if (rc == GIT_ENOTFOUND) {
 			ret = 0;	/* no snapshot yet */

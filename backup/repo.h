@@ -47,12 +47,30 @@ struct bk_meta {
 int  bk_repo_open(struct bk_repo **out, const char *path, int create,
     int *created, struct buf *err);
 void bk_repo_close(struct bk_repo *r);
+/*
+ * A bk_repo over a libgit2 repository already open (for tests and fuzzing:
+ * an in-memory object database), which it then owns; label stands for the
+ * path in messages. 0, or -1 when out of memory (repo is then not taken).
+ */
+struct git_repository;
+int  bk_repo_wrap(struct bk_repo **out, struct git_repository *repo,
+    const char *label);
 
 /* Commits a snapshot of st; out_id gets the commit id (41 bytes). */
 int  bk_repo_snapshot(struct bk_repo *r, const struct bk_state *st,
     const unsigned char key[32], const char *pnid, const char *machine_id,
     const struct bk_meta *meta, char out_id[41], struct buf *err);
 
+/*
+ * Commits the tree of the snapshot at rev again, with meta's message: a
+ * transaction's outcome recorded on a state already stored, without reading
+ * the appliance again.
+ */
+int  bk_repo_mark(struct bk_repo *r, const char *rev, const char *pnid,
+    const struct bk_meta *meta, char out_id[41], struct buf *err);
+/* Removes lock files an interrupted writer left in the repository at path.
+ * Only with the appliance lock held. */
+void bk_repo_clear_stale_locks(const char *path);
 /*
  * Reads the snapshot at rev (a commit id, "snapshots~2", a tag...): its
  * items, unsealed, and its manifest (caller json_decref's). Every stored

@@ -57,6 +57,9 @@ bk_state_sort(struct bk_state *st)
 {
 	size_t	 i;
 
+	/* qsort and bsearch take no NULL array, even an empty one. */
+	if (st->n == 0)
+		return 0;
 	qsort(st->items, st->n, sizeof(*st->items), item_cmp);
 	for (i = 1; i < st->n; i++)
 		if (strcmp(st->items[i - 1].path, st->items[i].path) == 0) {
@@ -71,6 +74,8 @@ bk_state_get(const struct bk_state *st, const char *path)
 {
 	struct bk_item key;
 
+	if (st->n == 0)
+		return NULL;
 	key.path = (char *)path;
 	return bsearch(&key, st->items, st->n, sizeof(*st->items), item_cmp);
 }

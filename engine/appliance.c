@@ -245,7 +245,7 @@ appliance_lock(const char *root, const char *who, int *fd, struct buf *err)
 	char	*dir = app_path(root, APP_VCROTATE_TMP), *path = NULL;
 	char	 holder[128];
 	ssize_t	 n;
-	int	 ret = -1;
+	int	 ret = -1, busy = 0;
 
 	*fd = -1;
 	if (dir == NULL || asprintf(&path, "%s/lock", dir) == -1) {
@@ -268,6 +268,7 @@ appliance_lock(const char *root, const char *who, int *fd, struct buf *err)
 		    path, n > 0 ? holder : "holder unknown");
 		close(*fd);
 		*fd = -1;
+		busy = 1;
 		goto out;
 	}
 	if (ftruncate(*fd, 0) == 0)
@@ -276,5 +277,7 @@ appliance_lock(const char *root, const char *who, int *fd, struct buf *err)
 out:
 	free(dir);
 	free(path);
+	if (busy)
+		errno = EWOULDBLOCK;
 	return ret;
 }

@@ -68,7 +68,9 @@ void free_secret(char *s);
 /*
  * The appliance lock, ROOT/var/lib/vcrotate/lock: one writer at a time
  * (apply, rollback, backup restore). Held until *fd is closed; the file
- * names the holder (`who'). -1 with err naming the holder when taken.
+ * names the holder (`who'). -1 with err naming the holder and errno
+ * EWOULDBLOCK when another process holds it; -1 with another errno when
+ * it cannot be taken at all.
  */
 int  appliance_lock(const char *root, const char *who, int *fd,
     struct buf *err);

@@ -83,6 +83,23 @@ cert_pubkey(X509 *x)
 	return pk;
 }
 
+/*
+ * The pass phrase callback of every PEM read: none. With a NULL callback
+ * OpenSSL asks on the terminal for any block marked encrypted (an encrypted
+ * key, or "Proc-Type: 4,ENCRYPTED" on a certificate), and a check run from
+ * a shell would stop there; vcrotate knows no pass phrase, so such a block
+ * is just unreadable.
+ */
+static int
+no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)u;
+	return -1;
+}
+
 int
 cert_parse_pem_chain(const char *pem, size_t len, STACK_OF(X509) **out,
     const char **why)
@@ -107,7 +124,7 @@ cert_parse_pem_chain(const char *pem, size_t len, STACK_OF(X509) **out,
 			*why = "out of memory";
 			goto out;
 		}
-		if (PEM_read_bio_X509(bio, &x, NULL, NULL) == NULL) {
+		if (PEM_read_bio_X509(bio, &x, no_passphrase, NULL) == NULL) {
 			X509_free(x);
 			x = NULL;
 			break;
@@ -182,7 +199,8 @@ cert_parse_key(const unsigned char *data, size_t len, EVP_PKEY **out,
 	}
 	if (memmem(data, len, "-----BEGIN", 10) != NULL) {
 		if ((bio = BIO_new_mem_buf(data, (int)len)) != NULL)
-			k = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+			k = PEM_read_bio_PrivateKey(bio, NULL,
+			    no_passphrase, NULL);
 		BIO_free(bio);
 	} else
 		k = d2i_AutoPrivateKey(NULL, &p, (long)len);
@@ -203,7 +221,7 @@ cert_is_pem_crl(const char *pem, size_t len)
 
 	if (len > INT_MAX || (bio = BIO_new_mem_buf(pem, (int)len)) == NULL)
 		return 0;
-	crl = PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL);
+	crl = PEM_read_bio_X509_CRL(bio, NULL, no_passphrase, NULL);
 	BIO_free(bio);
 	ERR_clear_error();
 	X509_CRL_free(crl);

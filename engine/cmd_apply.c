@@ -13,15 +13,26 @@
  *      SSL certificate, and a fresh plan with nothing left to do;
  *   6. on a failure after the first change: put the before snapshot back.
  *
- * Also vcrotate history (the transactions in the backup) and vcrotate
- * rollback TXN (the before state of a transaction, as a new transaction).
+ * A journal (journal.h) is on disk from just before the first change until
+ * the transaction is over; its `commit' record is the commit point. A run
+ * that dies in between leaves it, and vcrotate recover finishes the
+ * transaction: back to the before snapshot, or forward to the `applied'
+ * snapshot (every new item, taken before the restart). SIGINT, SIGTERM and
+ * SIGHUP are held until the change under way is done, then roll back.
+ *
+ * Also vcrotate history (the transactions in the backup), vcrotate
+ * rollback TXN (the before state of a transaction, as a new transaction),
+ * and vcrotate recover.
  *
  * Exit: 0 done; 1 failed and rolled back (or, with --keep-on-failure, left
- * as it was at the failure); 3 the rollback could not finish; 4 refused
- * before any change; 64 bad usage.
+ * as it was at the failure); 3 the rollback could not finish (the journal
+ * stays: vcrotate recover); 4 refused before any change; 5 another vcrotate
+ * holds the lock; 6 an interrupted transaction waits for vcrotate recover;
+ * 128+N interrupted by signal N and rolled back; 64 bad usage.
  */
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -45,9 +56,11 @@
 
 #include "cert.h"
 #include "commands.h"
+#include "fault.h"
 #include "fileio.h"
 #include "findings.h"
 #include "issue.h"
+#include "journal.h"
 #include "plan.h"
 #include "proc.h"
 #include "repo.h"
@@ -64,7 +77,14 @@ static const char usage_text[] =
     "                [--ticket ID] [--reason TEXT] [--restart once|per-step]\n"
     "                [--keep-on-failure] [--yes] [--json]\n"
     "       vcrotate [--root DIR] history\n"
-    "       vcrotate [--root DIR] rollback TXN\n";
+    "       vcrotate [--root DIR] rollback TXN\n"
+    "       vcrotate [--root DIR] recover [--back | --forward]\n";
+
+/* Free space the backup and the journal need before a first change. */
+#define MIN_FREE_BYTES	(1024L * 1024)
+/* Tries of an LDAP write when the server went away, and the first pause. */
+#define LDAP_TRIES	4
+#define LDAP_PAUSE_MS	500
 
 /* A new certificate and key, made in the prepare phase. */
 struct made {
@@ -85,7 +105,11 @@ struct txn {
 	struct bk_session *bk;
 	char		 id[40];	/* transaction id */
 	char		 before[41];	/* snapshot ids */
+	char		 applied[41];	/* every new item, before the restart */
 	char		 after[41];
+	struct journal	 j;
+	int		 journaled;	/* j is on disk */
+	int		 rolling_back;	/* signals wait until it is done */
 	char		*tmpdir;
 	int		 dry;
 	int		 per_step;
@@ -99,6 +123,54 @@ struct txn {
 
 static void
 say(struct txn *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- signals: held until the change under way is done ---- */
+
+static volatile sig_atomic_t caught;
+
+static void
+on_signal(int sig)
+{
+	if (caught == 0)
+		caught = sig;
+}
+
+static void
+catch_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	/* Restarted calls: a signal never cuts a write or a wait short. The
+	 * tools run in their own process group (proc.c): a Ctrl+C at the
+	 * terminal reaches vcrotate only, never a vecs-cli half-way. */
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+/* Whether a signal asks the transaction to stop (and then err says so). */
+static int
+interrupted(struct txn *t)
+{
+	if (caught == 0 || t->rolling_back)
+		return 0;
+	buf_printf(&t->err, "interrupted by %s", strsignal(caught));
+	return 1;
+}
+
+/* Before every change to the appliance: the last moment to stop. */
+static int
+change_begins(struct txn *t)
+{
+	if (interrupted(t))
+		return -1;
+	t->changed = 1;
+	return 0;
+}
 
 static void
 say(struct txn *t, const char *fmt, ...)
@@ -130,6 +202,11 @@ services(struct txn *t, const char *a1, const char *a2)
 	argv[1] = a1;
 	argv[2] = a2;
 	argv[3] = NULL;
+	if (fault_point(strcmp(a1, "--stop") == 0 ? "service-control --stop" :
+	    "service-control --start", &t->err) == -1) {
+		free(tool);
+		return -1;
+	}
 	if (proc_run(argv, NULL, 30 * 60 * 1000, &res) == -1) {
 		buf_printf(&t->err, "cannot run %s: %s", tool, strerror(errno));
 		free(tool);
@@ -139,8 +216,10 @@ services(struct txn *t, const char *a1, const char *a2)
 		/* The appliance's own words: which service, its message. */
 		buf_printf(&t->err, "service-control %s %s failed: %s", a1,
 		    a2 != NULL ? a2 : "", buf_str(&res.err));
-	else
+	else {
+		fault_done();
 		ret = 0;
+	}
 	proc_result_free(&res);
 	free(tool);
 	return ret;
@@ -418,7 +497,8 @@ vecs_put(struct txn *t, const char *place, const char *action, X509 *leaf,
 		goto out;
 	/* Changed from the moment a write is attempted: vecs-cli may have
 	 * deleted the entry and still fail. */
-	t->changed = 1;
+	if (change_begins(t) == -1)
+		goto out;
 	if (strcmp(action, "replace") == 0 &&
 	    vecs_entry_delete(t->cfg->root, store, alias, &t->err) == -1)
 		goto out;
@@ -470,6 +550,48 @@ attr_set(struct vmdir_attr *a, const char *name, struct vmdir_value *v,
 	a->nvalues = n;
 }
 
+/*
+ * One LDAP write (add, replace or delete), tried again on a new connection
+ * when the server went away: vmdird restarting under us is not a reason to
+ * undo everything. After LDAP_TRIES the step fails.
+ */
+static int
+ldap_write(struct txn *t, const char *dn, const char *action,
+    struct vmdir_attr *attrs, size_t n)
+{
+	struct timespec ts;
+	long	 pause = LDAP_PAUSE_MS;
+	int	 try, rc = -1;
+
+	if (change_begins(t) == -1)
+		return -1;
+	for (try = 1; try <= LDAP_TRIES; try++) {
+		if (try > 1) {
+			say(t, "the directory server went away (%s); trying "
+			    "again in %ld ms (%d of %d)", buf_str(&t->err),
+			    pause, try, LDAP_TRIES);
+			buf_reset(&t->err);
+			vmdir_close(t->vd);
+			t->vd = NULL;
+			ts.tv_sec = pause / 1000;
+			ts.tv_nsec = pause % 1000 * 1000000L;
+			nanosleep(&ts, NULL);
+			pause *= 2;
+		}
+		if (vmdir_conn(t) == -1)
+			continue;	/* still away */
+		if (strcmp(action, "add") == 0)
+			rc = vmdir_add(t->vd, dn, attrs, n, &t->err);
+		else if (strcmp(action, "delete") == 0)
+			rc = vmdir_delete(t->vd, dn, &t->err);
+		else
+			rc = vmdir_replace(t->vd, dn, attrs, n, NULL, &t->err);
+		if (rc == 0 || !vmdir_lost(t->vd))
+			return rc;
+	}
+	return -1;
+}
+
 static int
 ldap_put(struct txn *t, const char *dn, const char *action,
     struct vmdir_attr *attrs, size_t nattrs, size_t nnew)
@@ -484,12 +606,8 @@ ldap_put(struct txn *t, const char *dn, const char *action,
 		putchar('\n');
 		return 0;
 	}
-	if (vmdir_conn(t) == -1)
-		return -1;
-	t->changed = 1;
-	if (strcmp(action, "add") == 0)
-		return vmdir_add(t->vd, dn, attrs, nattrs, &t->err);
-	return vmdir_replace(t->vd, dn, attrs, nnew, NULL, &t->err);
+	return ldap_write(t, dn, action, attrs, strcmp(action, "add") == 0 ?
+	    nattrs : nnew);
 }
 
 static int
@@ -499,10 +617,7 @@ ldap_del(struct txn *t, const char *dn)
 		printf("    ldap delete %s\n", dn);
 		return 0;
 	}
-	if (vmdir_conn(t) == -1)
-		return -1;
-	t->changed = 1;
-	return vmdir_delete(t->vd, dn, &t->err);
+	return ldap_write(t, dn, "delete", NULL, 0);
 }
 
 /* The leading "cn=X" of a DN as X (malloc'd). */
@@ -760,11 +875,9 @@ step_prune(struct txn *t, json_t *step)
 			printf("    vecs-cli entry delete --store %s --alias %s "
 			    "-y\n", store, alias);
 			rc = 0;
-		} else {
-			t->changed = 1;
-			rc = vecs_entry_delete(t->cfg->root, store, alias,
-			    &t->err);
-		}
+		} else
+			rc = change_begins(t) == -1 ? -1 : vecs_entry_delete(
+			    t->cfg->root, store, alias, &t->err);
 		free(store);
 		if (rc == -1)
 			return -1;
@@ -780,7 +893,7 @@ step_root(struct txn *t, struct made *m)
 	struct vmdir_value oc[2], cnv, cav;
 	struct vmdir_attr attrs[3];
 	unsigned char *der = NULL;
-	char	*cf = NULL, *kf = NULL, *alias = NULL, *ski = NULL, *dn = NULL;
+	char	*cf = NULL, *alias = NULL, *ski = NULL, *dn = NULL;
 	char	*cpath = app_path(t->cfg->root, APP_VMCA_ROOT);
 	char	*kpath = app_path(t->cfg->root, APP_VMCA_KEY);
 	const ASN1_OCTET_STRING *id = X509_get0_subject_key_id(m->cert);
@@ -811,9 +924,8 @@ step_root(struct txn *t, struct made *m)
 		goto out;
 	/* Publish first, then switch the files: a root is trusted before
 	 * anything it signs is installed. */
-	if ((cf = stage(t, "root.pem", &pem)) == NULL)
+	if ((cf = stage(t, "root.pem", &pem)) == NULL || change_begins(t) == -1)
 		goto out;
-	t->changed = 1;
 	if (vecs_entry_create(t->cfg->root, "TRUSTED_ROOTS", alias, cf, NULL,
 	    &t->err) == -1)
 		goto out;
@@ -825,16 +937,12 @@ step_root(struct txn *t, struct made *m)
 	attr_set(&attrs[2], "cACertificate", &cav, 1);
 	if (ldap_put(t, dn, "add", attrs, 3, 0) == -1)
 		goto out;
-	if ((kf = stage(t, "root.key", &key)) == NULL ||
-	    rename(kf, kpath) == -1 || rename(cf, cpath) == -1) {
-		buf_printf(&t->err, "cannot install the new VMCA root: %s",
-		    strerror(errno));
+	/* Each file replaced atomically (the key first: a root.cer without
+	 * its key would stop VMCA, a key without its root.cer not yet). */
+	if (change_begins(t) == -1 ||
+	    file_write_atomic(kpath, key.data, key.len, 0600, &t->err) == -1 ||
+	    file_write_atomic(cpath, pem.data, pem.len, 0644, &t->err) == -1)
 		goto out;
-	}
-	chmod(cpath, 0644);
-	free(kf);
-	free(cf);
-	kf = cf = NULL;
 	/* Everything after is signed by, and chains to, the new root. */
 	X509_free(t->root);
 	EVP_PKEY_free(t->root_key);
@@ -845,7 +953,6 @@ step_root(struct txn *t, struct made *m)
 	ret = 0;
 out:
 	file_unstage(cf);
-	file_unstage(kf);
 	buf_free(&pem);
 	buf_free_secret(&key);
 	free(der);
@@ -857,10 +964,15 @@ out:
 	return ret;
 }
 
+static int txn_applied(struct txn *t);
+static int txn_record(struct txn *t, const char *w0, const char *w1,
+    const char *w2);
+
 static int
 run_steps(struct txn *t, const struct inventory *inv)
 {
 	json_t	*s;
+	char	 num[24];
 	size_t	 i;
 	int	 rc = 0;
 
@@ -886,20 +998,32 @@ run_steps(struct txn *t, const struct inventory *inv)
 			rc = step_trust(t, s, inv);
 		else if (strcmp(kind, "prune_roots") == 0)
 			rc = step_prune(t, s);
-		else if (strcmp(kind, "restart") == 0 && t->per_step)
-			say(t, "already restarted after each step");
-		else if (strcmp(kind, "restart") == 0)
-			rc = t->dry ? (printf("    service-control --stop --all;"
-			    " service-control --start --all\n"), 0) :
-			    restart_all(t);
-		else {
+		else if (strcmp(kind, "restart") == 0 && t->dry)
+			rc = (printf("    service-control --stop --all; "
+			    "service-control --start --all\n"), 0);
+		else if (strcmp(kind, "restart") == 0) {
+			/* Every new item is in place: from here on, recover
+			 * can go forward as well as back. */
+			rc = txn_applied(t);
+			if (rc == 0 && t->per_step)
+				say(t, "already restarted after each step");
+			else if (rc == 0 && !interrupted(t))
+				rc = restart_all(t);
+			else if (rc == 0)
+				rc = -1;
+		} else {
 			buf_printf(&t->err, "unknown step kind %s", kind);
 			rc = -1;
 		}
 		if (rc == -1)
 			return -1;
-		if (t->per_step && !t->dry && strcmp(kind, "restart") != 0 &&
-		    restart_all(t) == -1)
+		if (t->dry)
+			continue;
+		snprintf(num, sizeof(num), "%zu", i + 1);
+		if (txn_record(t, "step", num, kind) == -1)
+			return -1;
+		if (t->per_step && strcmp(kind, "restart") != 0 &&
+		    (interrupted(t) || restart_all(t) == -1))
 			return -1;
 	}
 	return 0;
@@ -1008,12 +1132,166 @@ verify(struct txn *t)
 	return ret;
 }
 
+/* ---- the journal ---- */
+
+/* Appends a record of up to three words; nothing before the journal. */
+static int
+txn_record(struct txn *t, const char *w0, const char *w1, const char *w2)
+{
+	const char *w[3] = { w0, w1, w2 };
+
+	if (!t->journaled)
+		return 0;
+	return journal_append(&t->j, w, w1 == NULL ? 1 : w2 == NULL ? 2 : 3,
+	    &t->err);
+}
+
+static int
+jadd(struct txn *t, const char *w0, const char *w1, const char *w2,
+    const char *w3)
+{
+	const char *w[4] = { w0, w1, w2, w3 };
+
+	return journal_add(&t->j, w, w1 == NULL ? 1 : w2 == NULL ? 2 :
+	    w3 == NULL ? 3 : 4);
+}
+
+/*
+ * Writes the journal: who, what, the before snapshot, the participants and
+ * every item the plan touches with its digest as the plan saw it. target,
+ * when not NULL, is a state that is ready from the start (rollback's).
+ */
+static int
+txn_begin(struct txn *t, const char *kind, const char *target)
+{
+	char	 pid[24], when[32], *vecs = app_path(t->cfg->root,
+	    APP_VECS_CLI), *sc = app_path(t->cfg->root, APP_SERVICE_CONTROL);
+	char	*vmca = app_path(t->cfg->root, APP_VMCA_ROOT);
+	time_t	 now = time(NULL);
+	json_t	*s, *tg;
+	size_t	 i, k;
+	int	 ret = -1;
+
+	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+	if (vecs == NULL || sc == NULL || vmca == NULL ||
+	    jadd(t, JOURNAL_MAGIC, JOURNAL_VERSION, NULL, NULL) == -1 ||
+	    jadd(t, "transaction", t->id, NULL, NULL) == -1 ||
+	    jadd(t, "kind", kind, NULL, NULL) == -1 ||
+	    jadd(t, "pid", pid, NULL, NULL) == -1 ||
+	    jadd(t, "started", when, NULL, NULL) == -1 ||
+	    jadd(t, "operator", t->operator, NULL, NULL) == -1 ||
+	    jadd(t, "ticket", t->ticket != NULL ? t->ticket : "", NULL,
+	    NULL) == -1 ||
+	    jadd(t, "reason", t->reason, NULL, NULL) == -1 ||
+	    jadd(t, "plan", t->plan != NULL ? json_string_value(
+	    json_object_get(t->plan, "sha256")) : "", NULL, NULL) == -1 ||
+	    jadd(t, "before", t->before, NULL, NULL) == -1 ||
+	    jadd(t, "participant", "vecs", vecs, NULL) == -1 ||
+	    jadd(t, "participant", "vmdir", t->login.uri, NULL) == -1 ||
+	    jadd(t, "participant", "vmca", vmca, NULL) == -1 ||
+	    jadd(t, "participant", "services", sc, NULL) == -1 ||
+	    jadd(t, "participant", "backup", t->cfg->backup_repo, NULL) == -1)
+		goto oom;
+	json_array_foreach(json_object_get(t->plan, "steps"), i, s)
+	    json_array_foreach(json_object_get(s, "targets"), k, tg) {
+		const char *d = json_string_value(json_object_get(tg,
+		    "digest"));
+
+		if (strcmp(json_string_value(json_object_get(tg, "type")),
+		    "services") != 0 && jadd(t, "item", json_string_value(
+		    json_object_get(tg, "type")), json_string_value(
+		    json_object_get(tg, "place")), d != NULL ? d : "") == -1)
+			goto oom;
+	}
+	if (target != NULL && jadd(t, "applied", target, NULL, NULL) == -1)
+		goto oom;
+	if (journal_create(&t->j, t->cfg->root, &t->err) == -1)
+		goto out;
+	t->journaled = 1;
+	ret = 0;
+	goto out;
+oom:
+	buf_printf(&t->err, "out of memory writing the journal");
+out:
+	free(vecs);
+	free(sc);
+	free(vmca);
+	return ret;
+}
+
+/* A snapshot carrying the transaction's audit record in its trailers. */
+static void
+txn_meta(struct txn *t, const char *result, struct bk_meta *meta,
+    char elapsed[32])
+{
+	snprintf(elapsed, 32, "%lds", (long)(time(NULL) - t->started));
+	meta->operator = t->operator;
+	meta->ticket = t->ticket;
+	meta->reason = t->reason;
+	meta->transaction = t->id;
+	meta->result = result;
+	meta->plan = t->plan != NULL ? json_string_value(json_object_get(
+	    t->plan, "sha256")) : journal_value(&t->j, "plan");
+	meta->elapsed = elapsed;
+}
+
+static int
+snapshot(struct txn *t, const char *result, char id[41])
+{
+	struct bk_meta meta;
+	char	 elapsed[32];
+
+	txn_meta(t, result, &meta, elapsed);
+	return backup_session_snapshot(t->bk, &meta, id, &t->err);
+}
+
+/* The outcome recorded on a state already in the backup (no new read). */
+static void
+mark(struct txn *t, const char *rev, const char *result, char id[41])
+{
+	struct bk_meta meta;
+	struct buf err = BUF_INIT;
+	char	 elapsed[32];
+
+	txn_meta(t, result, &meta, elapsed);
+	if (backup_session_mark(t->bk, rev, &meta, id, &err) == -1)
+		say(t, "warning: the outcome \"%s\" is not in the backup: %s",
+		    result, buf_str(&err));
+	buf_free(&err);
+}
+
+/* Every new item is in place: snapshot it, and say so in the journal. */
+static int
+txn_applied(struct txn *t)
+{
+	if (snapshot(t, "applied", t->applied) == -1)
+		return -1;
+	say(t, "snapshot of every new item: %.12s", t->applied);
+	return txn_record(t, "applied", t->applied, NULL);
+}
+
+/* The journal is done with; a failure to remove it is told, not fatal:
+ * the state is consistent, and recover finishes the bookkeeping. */
+static void
+txn_end(struct txn *t)
+{
+	struct buf err = BUF_INIT;
+
+	if (t->journaled && journal_remove(&t->j, &err) == -1)
+		fprintf(stderr, "vcrotate: warning: the journal stays (%s): "
+		    "vcrotate recover removes it\n", buf_str(&err));
+	t->journaled = 0;
+	buf_free(&err);
+}
+
 /* ---- rollback ---- */
 
 /*
  * Puts the before snapshot back. vecs-cli needs vmafdd and LDAP needs
  * vmdird: they are started on their own first (a failed start --all may have
- * stopped short of them, or a stop --all taken them down).
+ * stopped short of them, or a stop --all taken them down). On success the
+ * transaction is over; on failure the journal stays for recover.
  */
 static int
 roll_back(struct txn *t)
@@ -1021,15 +1299,19 @@ roll_back(struct txn *t)
 	struct buf why = BUF_INIT;
 	int	 ret = -1;
 
+	t->rolling_back = 1;
 	say(t, "rolling back to snapshot %.12s", t->before);
 	buf_puts(&why, buf_str(&t->err));
 	buf_reset(&t->err);
+	/* Best effort: a full disk must not stop the rollback itself. */
+	if (txn_record(t, "rollback", NULL, NULL) == -1)
+		buf_reset(&t->err);
 	vmdir_close(t->vd);
 	t->vd = NULL;
 	services(t, "--start", "vmafdd");
 	services(t, "--start", "vmdird");
 	buf_reset(&t->err);
-	if (backup_session_restore(t->bk, t->before, &t->err) == -1)
+	if (backup_session_restore(t->bk, t->before, NULL, &t->err) == -1)
 		goto out;
 	/* The services come back as they were before: they may not have
 	 * run then either (a production-down night). */
@@ -1037,6 +1319,8 @@ roll_back(struct txn *t)
 		say(t, "after the rollback the services are as before: %s",
 		    buf_str(&t->err));
 	ret = 0;
+	mark(t, t->before, "rolled back", t->after);
+	txn_end(t);
 out:
 	if (ret == -1) {
 		buf_printf(&why, "\nand the rollback failed: %s",
@@ -1048,16 +1332,19 @@ out:
 	return ret;
 }
 
-/* ---- the command ---- */
-
+/* The commit point, then the outcome in the backup, then no journal. */
 static int
-lock_appliance(struct txn *t, int *fd)
+commit(struct txn *t)
 {
-	char	 who[64];
-
-	snprintf(who, sizeof(who), "transaction %s", t->id);
-	return appliance_lock(t->cfg->root, who, fd, &t->err);
+	if (interrupted(t) || txn_record(t, "commit", NULL, NULL) == -1)
+		return -1;
+	t->rolling_back = 1;	/* past the commit point: nothing to undo */
+	mark(t, t->applied, "success", t->after);
+	txn_end(t);
+	return 0;
 }
+
+/* ---- the command ---- */
 
 static void
 txn_free(struct txn *t)
@@ -1079,6 +1366,7 @@ txn_free(struct txn *t)
 		rmdir(t->tmpdir);
 	free(t->tmpdir);
 	json_decref(t->plan);
+	journal_free(&t->j);
 	buf_free(&t->err);
 }
 
@@ -1094,24 +1382,57 @@ new_txn_id(char id[40])
 	snprintf(id, 40, "%s-%02x%02x%02x", ts, r[0], r[1], r[2]);
 }
 
-/* A snapshot carrying the transaction's audit record in its trailers. */
-static int
-snapshot(struct txn *t, const char *result, char id[41])
+static void
+txn_init(struct txn *t, struct config *cfg)
 {
-	struct bk_meta meta;
-	char	 elapsed[32];
+	memset(t, 0, sizeof(*t));
+	t->cfg = cfg;
+	t->j.fd = -1;
+	t->started = time(NULL);
+	t->operator = config_operator();
+	new_txn_id(t->id);
+}
 
-	snprintf(elapsed, sizeof(elapsed), "%lds", (long)(time(NULL) -
-	    t->started));
-	meta.operator = t->operator;
-	meta.ticket = t->ticket;
-	meta.reason = t->reason;
-	meta.transaction = t->id;
-	meta.result = result;
-	meta.plan = t->plan != NULL ? json_string_value(json_object_get(
-	    t->plan, "sha256")) : NULL;
-	meta.elapsed = elapsed;
-	return backup_session_snapshot(t->bk, &meta, id, &t->err);
+/* The lock and no pending journal; the exit code to leave with, or 0. */
+static int
+txn_lock(struct txn *t, int *lockfd)
+{
+	char	 who[64];
+
+	snprintf(who, sizeof(who), "transaction %s", t->id);
+	return writer_begin(t->cfg, who, 0, lockfd, &t->err);
+}
+
+/* Room for the journal and the snapshots, checked before the first change:
+ * a full disk half-way would leave a transaction without its record. */
+static int
+enough_space(struct txn *t)
+{
+	const char *paths[2];
+	char	*dir = app_path(t->cfg->root, APP_VCROTATE_TMP);
+	struct statvfs sv;
+	size_t	 i;
+	int	 ret = 0;
+
+	paths[0] = dir;
+	paths[1] = t->cfg->backup_repo;
+	for (i = 0; i < 2 && ret == 0; i++) {
+		if (paths[i] == NULL || statvfs(paths[i], &sv) == -1) {
+			buf_printf(&t->err, "%s: %s", paths[i] != NULL ?
+			    paths[i] : "?", strerror(errno));
+			ret = -1;
+		} else if ((unsigned long long)sv.f_bavail * sv.f_frsize <
+		    MIN_FREE_BYTES) {
+			buf_printf(&t->err, "%s: only %llu KB free, the "
+			    "journal and the snapshots need %ld KB: free some "
+			    "space first", paths[i], (unsigned long long)
+			    sv.f_bavail * sv.f_frsize / 1024, MIN_FREE_BYTES /
+			    1024);
+			ret = -1;
+		}
+	}
+	free(dir);
+	return ret;
 }
 
 int
@@ -1123,10 +1444,7 @@ cmd_apply(int argc, char *argv[], struct config *cfg)
 	int	 i, r, have_inv = 0, lockfd = -1, keep = 0, ret = APPLY_REFUSED;
 	int	 json = 0, saved_stdout = -1;
 
-	memset(&t, 0, sizeof(t));
-	t.cfg = cfg;
-	t.started = time(NULL);
-	t.operator = config_operator();
+	txn_init(&t, cfg);
 	t.reason = "apply";
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -1163,7 +1481,7 @@ cmd_apply(int argc, char *argv[], struct config *cfg)
 	if (file == NULL)
 		goto usage;
 	cfg->warn_days = cfg->crit_days = -1;
-	new_txn_id(t.id);
+	catch_signals();
 	/* With --json, stdout carries the result document alone: progress
 	 * (ours, and restore's) goes to stderr meanwhile. */
 	if (json && ((saved_stdout = dup(STDOUT_FILENO)) == -1 ||
@@ -1181,8 +1499,12 @@ cmd_apply(int argc, char *argv[], struct config *cfg)
 	    config_login(cfg, &t.login, &t.err) == -1)
 		goto refused;
 	t.nsteps = json_array_size(json_object_get(t.plan, "steps"));
-	if (!t.dry && lock_appliance(&t, &lockfd) == -1)
-		goto refused;
+	if (!t.dry && (r = txn_lock(&t, &lockfd)) != 0) {
+		fprintf(stderr, "vcrotate apply: refused, nothing was changed: "
+		    "%s\n", buf_str(&t.err));
+		ret = r == 1 ? APPLY_REFUSED : r;
+		goto out;
+	}
 	if (inventory_read(&inv, cfg->root, &t.login, NULL) == -1) {
 		buf_printf(&t.err, "out of memory reading the appliance");
 		goto refused;
@@ -1208,7 +1530,7 @@ cmd_apply(int argc, char *argv[], struct config *cfg)
 	}
 	/* 2. prepare: every new certificate made and checked */
 	say(&t, "transaction %s: %zu steps from %s", t.id, t.nsteps, file);
-	if (prepare(&t) == -1)
+	if (prepare(&t) == -1 || interrupted(&t))
 		goto refused;
 	if (t.dry) {
 		printf("dry run: these changes would be made (nothing is "
@@ -1220,62 +1542,64 @@ cmd_apply(int argc, char *argv[], struct config *cfg)
 		goto out;
 	}
 	if ((t.tmpdir = private_dir(cfg->root, "apply", &t.err)) == NULL ||
-	    backup_session_open(&t.bk, cfg, &t.err) == -1)
+	    backup_session_open(&t.bk, cfg, &t.err) == -1 ||
+	    enough_space(&t) == -1)
 		goto refused;
-	/* 3. the before state */
+	/* 3. the before state, then the journal: from here on an
+	 * interruption of any kind is finished by vcrotate recover */
 	if (snapshot(&t, "before", t.before) == -1)
 		goto refused;
 	say(&t, "snapshot of the before state: %.12s", t.before);
+	if (txn_begin(&t, "apply", NULL) == -1 || interrupted(&t))
+		goto refused;
 	syslog(LOG_NOTICE, "vcrotate: transaction %s begins (plan %s, "
 	    "operator %s, ticket %s)", t.id, json_string_value(
 	    json_object_get(t.plan, "sha256")), t.operator,
 	    t.ticket != NULL ? t.ticket : "-");
 
-	/* 4, 5: the steps, one restart, verify */
-	if (run_steps(&t, &inv) == -1 || verify(&t) == -1) {
+	/* 4, 5: the steps, one restart, verify, the commit point */
+	if (run_steps(&t, &inv) == -1 || verify(&t) == -1 || commit(&t) == -1) {
 		fprintf(stderr, "vcrotate apply: transaction %s failed: %s\n",
 		    t.id, buf_str(&t.err));
 		if (!t.changed) {
 			fprintf(stderr, "vcrotate apply: nothing was changed\n");
+			txn_end(&t);
 			result = "failed, nothing changed";
-			ret = APPLY_REFUSED;
+			ret = caught ? 128 + caught : APPLY_REFUSED;
 			goto out;
 		}
-		if (keep) {
+		if (keep && !caught) {
 			say(&t, "--keep-on-failure: the new certificates stay; "
 			    "the before state is snapshot %.12s (vcrotate "
 			    "rollback %s puts it back)", t.before, t.id);
 			buf_reset(&t.err);
 			snapshot(&t, "failed, kept", t.after);
+			txn_end(&t);
 			result = "failed, kept";
 			ret = APPLY_FAILED;
 			goto out;
 		}
 		if (roll_back(&t) == -1) {
 			fprintf(stderr, "vcrotate apply: the rollback could not "
-			    "finish: %s\nThe before state is snapshot %s. When "
-			    "vmdird and vmafdd run, finish with:\n  vcrotate "
-			    "backup restore %s\n  service-control --stop --all "
-			    "&& service-control --start --all\n",
-			    buf_str(&t.err), t.before, t.before);
+			    "finish: %s\nThe before state is snapshot %s and "
+			    "the journal %s stays. When vmdird and vmafdd run, "
+			    "finish with:\n  vcrotate recover\n",
+			    buf_str(&t.err), t.before, t.j.path);
 			result = "rollback incomplete";
 			ret = APPLY_STUCK;
 			goto out;
 		}
-		snapshot(&t, "rolled back", t.after);
 		say(&t, "rolled back: the appliance equals snapshot %.12s",
 		    t.before);
 		syslog(LOG_WARNING, "vcrotate: transaction %s rolled back",
 		    t.id);
 		result = "rolled back";
-		ret = APPLY_FAILED;
+		ret = caught ? 128 + caught : APPLY_FAILED;
 		goto out;
 	}
-	/* 6. the after state */
-	if (snapshot(&t, "success", t.after) == -1)
-		say(&t, "warning: no after snapshot: %s", buf_str(&t.err));
+	/* 6. done: the after state is the applied snapshot */
 	say(&t, "done: transaction %s, snapshots %.12s (before) and %.12s "
-	    "(after)", t.id, t.before, t.after);
+	    "(after)", t.id, t.before, t.after[0] ? t.after : t.applied);
 	syslog(LOG_NOTICE, "vcrotate: transaction %s committed", t.id);
 	result = "success";
 	buf_reset(&t.err);
@@ -1288,7 +1612,10 @@ usage:
 refused:
 	fprintf(stderr, "vcrotate apply: refused, nothing was changed: %s\n",
 	    buf_str(&t.err));
-	ret = APPLY_REFUSED;
+	txn_end(&t);
+	if (t.before[0] != '\0')
+		mark(&t, t.before, "refused", t.after);
+	ret = caught ? 128 + caught : APPLY_REFUSED;
 out:
 	if (saved_stdout != -1) {
 		json_t	*doc;
@@ -1300,7 +1627,8 @@ out:
 		    "schema", "vcrotate.apply/1", "transaction", t.id,
 		    "result", result, "exit_code", ret,
 		    "before", t.before[0] ? t.before : NULL,
-		    "after", t.after[0] ? t.after : NULL,
+		    "after", t.after[0] ? t.after : ret == APPLY_OK ?
+		    t.applied : NULL,
 		    "plan_sha256", t.plan != NULL ? json_string_value(
 		    json_object_get(t.plan, "sha256")) : NULL,
 		    "steps", (int)t.nsteps,
@@ -1395,10 +1723,7 @@ cmd_rollback(int argc, char *argv[], struct config *cfg)
 	struct hist h = { NULL, "", 0 };
 	int	 i, r, lockfd = -1, ret = APPLY_REFUSED;
 
-	memset(&t, 0, sizeof(t));
-	t.cfg = cfg;
-	t.started = time(NULL);
-	t.operator = config_operator();
+	txn_init(&t, cfg);
 	for (i = 1; i < argc; i++) {
 		if ((r = config_option(cfg, argc, argv, &i)) == -1)
 			return EXIT_USAGE;
@@ -1414,41 +1739,217 @@ cmd_rollback(int argc, char *argv[], struct config *cfg)
 		return EXIT_USAGE;
 	}
 	cfg->warn_days = cfg->crit_days = -1;
-	new_txn_id(t.id);
+	catch_signals();
 	if (asprintf((char **)&t.reason, "rollback of %s", h.want) == -1) {
 		t.reason = NULL;
 		goto out;
 	}
 	if (config_load(cfg, &t.err) == -1 ||
 	    appliance_identify(&t.app, cfg->root, &t.err) == -1 ||
-	    lock_appliance(&t, &lockfd) == -1 ||
-	    backup_session_open(&t.bk, cfg, &t.err) == -1 ||
+	    config_login(cfg, &t.login, &t.err) == -1)
+		goto refused;
+	if ((r = txn_lock(&t, &lockfd)) != 0) {
+		ret = r == 1 ? APPLY_REFUSED : r;
+		goto refused_code;
+	}
+	if (backup_session_open(&t.bk, cfg, &t.err) == -1 ||
 	    backup_session_list(t.bk, hist_one, &h, &t.err) == -1)
 		goto refused;
 	if (h.before[0] == '\0') {
 		buf_printf(&t.err, "no transaction %s in the backup", h.want);
 		goto refused;
 	}
-	snprintf(t.before, sizeof(t.before), "%s", h.before);
-	if (snapshot(&t, "before", t.after) == -1)
+	/* The state now is this transaction's before; the state to put back
+	 * is ready from the start: recover can go either way. */
+	if (enough_space(&t) == -1 || snapshot(&t, "before", t.before) == -1 ||
+	    txn_begin(&t, "rollback", h.before) == -1)
 		goto refused;
+	snprintf(t.applied, sizeof(t.applied), "%s", h.before);
 	say(&t, "transaction %s: putting back the before state of %s "
 	    "(snapshot %.12s)", t.id, h.want, h.before);
-	if (backup_session_restore(t.bk, h.before, &t.err) == -1) {
+	if (change_begins(&t) == -1 ||
+	    backup_session_restore(t.bk, h.before, NULL, &t.err) == -1) {
 		fprintf(stderr, "vcrotate rollback: %s\n", buf_str(&t.err));
-		ret = APPLY_STUCK;
+		if (roll_back(&t) == -1) {
+			fprintf(stderr, "vcrotate rollback: %s\nThe journal %s "
+			    "stays: finish with vcrotate recover\n",
+			    buf_str(&t.err), t.j.path);
+			ret = APPLY_STUCK;
+		} else
+			ret = caught ? 128 + caught : APPLY_FAILED;
 		goto out;
 	}
 	if (restart_all(&t) == -1)
 		say(&t, "the services are as they were before %s: %s", h.want,
 		    buf_str(&t.err));
-	snapshot(&t, "success", t.after);
+	buf_reset(&t.err);
+	/* Past the restore nothing is undone: the signal waits. */
+	t.rolling_back = 1;
+	if (txn_record(&t, "commit", NULL, NULL) == -1)
+		say(&t, "warning: %s", buf_str(&t.err));
+	mark(&t, h.before, "success", t.after);
+	txn_end(&t);
 	say(&t, "done");
 	ret = APPLY_OK;
 	goto out;
 refused:
+	ret = APPLY_REFUSED;
+refused_code:
 	fprintf(stderr, "vcrotate rollback: refused, nothing was changed: %s\n",
 	    buf_str(&t.err));
+	txn_end(&t);
+out:
+	free((char *)t.reason);
+	if (lockfd != -1)
+		close(lockfd);
+	txn_free(&t);
+	return ret;
+}
+
+/* ---- recover ---- */
+
+/*
+ * vcrotate recover [--back | --forward]: finishes the transaction whose
+ * journal is on disk. Back (the default) puts its before snapshot back;
+ * forward puts its applied snapshot back (only when the journal has one)
+ * and commits; past the commit point, only forward is possible. Signals do
+ * not stop it: finishing is what an interrupted operator wants. A second
+ * run finds no journal and does nothing.
+ */
+int
+cmd_recover(int argc, char *argv[], struct config *cfg)
+{
+	struct txn t;
+	const char *target, *result, *dir = NULL, *v;
+	char	 pid[24];
+	long	 changes = 0;
+	int	 i, r, lockfd = -1, committed, forward = 0, back = 0;
+	int	 ret = APPLY_STUCK;
+
+	txn_init(&t, cfg);
+	for (i = 1; i < argc; i++) {
+		if ((r = config_option(cfg, argc, argv, &i)) == -1)
+			return EXIT_USAGE;
+		if (r == 1)
+			continue;
+		if (strcmp(argv[i], "--forward") == 0)
+			forward = 1;
+		else if (strcmp(argv[i], "--back") == 0)
+			back = 1;
+		else {
+			fputs(usage_text, stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (forward && back) {
+		fputs(usage_text, stderr);
+		return EXIT_USAGE;
+	}
+	cfg->warn_days = cfg->crit_days = -1;
+	catch_signals();
+	t.rolling_back = 1;
+	if (config_load(cfg, &t.err) == -1)
+		goto fail;
+	if ((r = writer_begin(cfg, "vcrotate recover", 1, &lockfd,
+	    &t.err)) != 0) {
+		fprintf(stderr, "vcrotate recover: %s\n", buf_str(&t.err));
+		ret = r == 1 ? APPLY_STUCK : r;
+		goto out;
+	}
+	if ((r = journal_load(&t.j, cfg->root, &t.err)) == 0) {
+		printf("no interrupted transaction: nothing to recover\n");
+		ret = APPLY_OK;
+		goto out;
+	}
+	if (r == -1) {
+		buf_printf(&t.err, "\nvcrotate history lists the snapshots; "
+		    "vcrotate backup restore SNAPSHOT puts one back; then "
+		    "remove the journal by hand");
+		goto fail;
+	}
+	t.journaled = 1;
+	snprintf(t.id, sizeof(t.id), "%s", (v = journal_value(&t.j,
+	    "transaction")) != NULL ? v : "?");
+	snprintf(t.before, sizeof(t.before), "%s", (v = journal_value(&t.j,
+	    "before")) != NULL ? v : "");
+	snprintf(t.applied, sizeof(t.applied), "%s", (v = journal_value(&t.j,
+	    "applied")) != NULL ? v : "");
+	committed = journal_find(&t.j, "commit") != NULL;
+	if (asprintf((char **)&t.reason, "recover of %s", t.id) == -1) {
+		t.reason = NULL;
+		goto fail;
+	}
+	if (t.before[0] == '\0') {
+		buf_printf(&t.err, "%s names no before snapshot", t.j.path);
+		goto fail;
+	}
+	if (committed && back) {
+		fprintf(stderr, "vcrotate recover: transaction %s passed its "
+		    "commit point: it can only be finished (vcrotate recover), "
+		    "then undone (vcrotate rollback %s)\n", t.id, t.id);
+		ret = APPLY_REFUSED;
+		goto out;
+	}
+	if (forward && t.applied[0] == '\0') {
+		fprintf(stderr, "vcrotate recover: transaction %s stopped "
+		    "before every new item was in place: it can only go back "
+		    "(vcrotate recover)\n", t.id);
+		ret = APPLY_REFUSED;
+		goto out;
+	}
+	forward = forward || committed;
+	target = forward ? t.applied : t.before;
+	dir = forward ? "forward" : "back";
+	say(&t, "transaction %s (%s, last record \"%s\"%s): %s to snapshot "
+	    "%.12s", t.id, (v = journal_value(&t.j, "kind")) != NULL ? v :
+	    "?", journal_last(&t.j), t.j.torn ? ", a torn record after it" :
+	    "", dir, target);
+	if (appliance_identify(&t.app, cfg->root, &t.err) == -1 ||
+	    config_login(cfg, &t.login, &t.err) == -1 ||
+	    backup_session_open(&t.bk, cfg, &t.err) == -1)
+		goto fail;
+	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+	if (txn_record(&t, "recover", dir, pid) == -1)
+		goto fail;
+	/* vecs-cli needs vmafdd, LDAP vmdird. */
+	services(&t, "--start", "vmafdd");
+	services(&t, "--start", "vmdird");
+	buf_reset(&t.err);
+	if (backup_session_restore(t.bk, target, &changes, &t.err) == -1)
+		goto fail;
+	/* Committed, the services were restarted on the after state; else
+	 * they may have been stopped, or started on a mixed one. */
+	if (!committed || changes > 0) {
+		if (restart_all(&t) == -1) {
+			if (forward) {
+				buf_printf(&t.err, "\nthe after state is in "
+				    "place, but the services do not start; "
+				    "vcrotate recover --back puts the before "
+				    "state back");
+				goto fail;
+			}
+			say(&t, "the services are as they were before the "
+			    "transaction: %s", buf_str(&t.err));
+			buf_reset(&t.err);
+		}
+	}
+	if (forward && !committed && txn_record(&t, "commit", NULL, NULL) ==
+	    -1)
+		goto fail;
+	result = forward ? "success (recovered)" : "rolled back (recovered)";
+	mark(&t, target, result, t.after);
+	txn_end(&t);
+	say(&t, "recovered: transaction %s is %s; the appliance equals "
+	    "snapshot %.12s", t.id, forward ? "committed" : "rolled back",
+	    target);
+	syslog(LOG_NOTICE, "vcrotate: transaction %s recovered %s", t.id, dir);
+	ret = APPLY_OK;
+	goto out;
+fail:
+	fprintf(stderr, "vcrotate recover: %s%s%s\n", buf_str(&t.err),
+	    t.journaled ? "\nThe journal stays; run vcrotate recover again "
+	    "once the cause is fixed: " : "", t.journaled ? t.j.path : "");
+	ret = APPLY_STUCK;
 out:
 	free((char *)t.reason);
 	if (lockfd != -1)

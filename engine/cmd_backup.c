@@ -6,6 +6,7 @@
  * Exit: 0 done, 1 failed (nothing half-written: restore re-reads the live
  * state and says what differs), 64 bad usage.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -23,7 +24,9 @@
 #include "commands.h"
 #include "crypt.h"
 #include "fileio.h"
+#include "journal.h"
 #include "names.h"
+#include "report.h"
 #include "repo.h"
 #include "state.h"
 #include "vecs.h"
@@ -286,17 +289,27 @@ print_unit(FILE *f, const struct unit *u)
 
 	char	*sname = is_store_unit(u) ? item_text(&u->items[0]) : NULL;
 
+	char	*name = NULL, *safe;
+
+	/* Names come from the appliance: made safe for a terminal. */
 	if (dn != NULL)
-		fprintf(f, "%s", dn);
-	else if (sname != NULL)
-		fprintf(f, "store %s", sname);
-	else if (u->plen == 12 && strncmp(u->prefix, "vecs/@stores", 12) == 0)
-		fprintf(f, "the order of the VECS stores");
+		name = strdup(dn);
+	else if (sname != NULL) {
+		if (asprintf(&name, "store %s", sname) == -1)
+			name = NULL;
+	} else if (u->plen == 12 && strncmp(u->prefix, "vecs/@stores", 12) ==
+	    0)
+		name = strdup("the order of the VECS stores");
 	else if (strncmp(u->prefix, "vecs/", 5) == 0 &&
-	    vecs_names(u, &store, &alias) == 0)
-		fprintf(f, "%s/%s", store, alias);
-	else
-		fprintf(f, "%.*s", (int)u->plen, u->prefix);
+	    vecs_names(u, &store, &alias) == 0) {
+		if (asprintf(&name, "%s/%s", store, alias) == -1)
+			name = NULL;
+	} else
+		name = strndup(u->prefix, u->plen);
+	safe = text_safe(name);
+	fputs(safe != NULL ? safe : "?", f);
+	free(safe);
+	free(name);
 	free(store);
 	free(alias);
 	free(sname);
@@ -313,7 +326,7 @@ do_snapshot(struct ctx *c, int argc, char *argv[])
 	struct bk_state st = { NULL, 0, 0 };
 	char	 id[41];
 	size_t	 i, sealed = 0;
-	int	 k, ret = 1;
+	int	 k, ret = 1, lockfd = -1;
 
 	meta.operator = config_operator();
 	for (k = 1; k < argc; k++) {
@@ -328,12 +341,18 @@ do_snapshot(struct ctx *c, int argc, char *argv[])
 		else
 			return usage();
 	}
+	/* One writer of the repository at a time. */
+	if ((k = writer_begin(c->cfg, "backup snapshot", 0, &lockfd,
+	    &c->err)) != 0) {
+		fail(c, "snapshot");
+		return k;
+	}
 	/* Read first: a snapshot that cannot be complete is not begun. */
 	if (open_live(c) == -1 || bk_state_read(&st, c->cfg->root, &c->app,
 	    &c->login, &c->err) == -1) {
 		fprintf(stderr, "vcrotate backup snapshot: no snapshot made: "
 		    "%s\n", buf_str(&c->err));
-		return 1;
+		goto out;
 	}
 	if (open_repo(c, 1) == -1 || bk_repo_snapshot(c->repo, &st, c->key,
 	    c->app.pnid, c->app.machine_id, &meta, id, &c->err) == -1) {
@@ -346,6 +365,8 @@ do_snapshot(struct ctx *c, int argc, char *argv[])
 	    c->app.pnid, st.n, sealed, c->cfg->backup_repo);
 	ret = 0;
 out:
+	if (lockfd != -1)
+		close(lockfd);
 	bk_state_free(&st);
 	return ret;
 }
@@ -1058,6 +1079,77 @@ private_dir(const char *root, const char *what, struct buf *err)
 	return dir;
 }
 
+/* Removes ROOT/var/lib/vcrotate/<what>.XXXXXX directories a killed run
+ * left, with any key file still in them. */
+static void
+private_dir_sweep(const char *root)
+{
+	char	*base = app_path(root, APP_VCROTATE_TMP), *d = NULL, *f = NULL;
+	DIR	*dir, *sub;
+	struct dirent *e, *fe;
+
+	if (base == NULL || (dir = opendir(base)) == NULL) {
+		free(base);
+		return;
+	}
+	while ((e = readdir(dir)) != NULL) {
+		if ((strncmp(e->d_name, "apply.", 6) != 0 &&
+		    strncmp(e->d_name, "restore.", 8) != 0) ||
+		    asprintf(&d, "%s/%s", base, e->d_name) == -1)
+			continue;
+		if ((sub = opendir(d)) != NULL) {
+			while ((fe = readdir(sub)) != NULL) {
+				if (strcmp(fe->d_name, ".") == 0 ||
+				    strcmp(fe->d_name, "..") == 0 ||
+				    asprintf(&f, "%s/%s", d, fe->d_name) == -1)
+					continue;
+				unlink(f);
+				free(f);
+			}
+			closedir(sub);
+		}
+		if (rmdir(d) == 0)
+			fprintf(stderr, "vcrotate: removed %s, left by an "
+			    "interrupted run\n", d);
+		free(d);
+	}
+	closedir(dir);
+	free(base);
+}
+
+int
+writer_begin(struct config *cfg, const char *who, int recovering,
+    int *lockfd, struct buf *err)
+{
+	struct journal j;
+	int	 r;
+
+	if (appliance_lock(cfg->root, who, lockfd, err) == -1)
+		return errno == EWOULDBLOCK ? EXIT_BUSY : 1;
+	if (!recovering) {
+		if ((r = journal_load(&j, cfg->root, err)) == 1) {
+			buf_printf(err, "transaction %s was interrupted (its "
+			    "journal is %s); nothing else may change the "
+			    "appliance until it is finished: run vcrotate "
+			    "recover (back to the before state) or vcrotate "
+			    "recover --forward", journal_value(&j,
+			    "transaction") != NULL ? journal_value(&j,
+			    "transaction") : "?", j.path);
+		}
+		journal_free(&j);
+		if (r != 0) {
+			close(*lockfd);
+			*lockfd = -1;
+			return r == 1 ? EXIT_PENDING : 1;
+		}
+	}
+	/* Nobody else runs now: whatever a killed run left is stale. */
+	private_dir_sweep(cfg->root);
+	if (cfg->backup_repo != NULL)
+		bk_repo_clear_stale_locks(cfg->backup_repo);
+	return 0;
+}
+
 /*
  * Makes the appliance equal to snapshot rev within `only'; with dry, only
  * says what it would do. 0 when the appliance equals the snapshot after
@@ -1155,9 +1247,13 @@ do_restore(struct ctx *c, int argc, char *argv[])
 		return EXIT_USAGE;
 	}
 	/* A restore writes: never at the same time as apply or another
-	 * restore. */
-	if ((!dry && appliance_lock(c->cfg->root, "backup restore", &lockfd,
-	    &c->err) == -1) || open_repo(c, 0) == -1 || open_live(c) == -1 ||
+	 * restore, nor over an interrupted transaction. */
+	if (!dry && (k = writer_begin(c->cfg, "backup restore", 0, &lockfd,
+	    &c->err)) != 0) {
+		fail(c, "restore");
+		return k;
+	}
+	if (open_repo(c, 0) == -1 || open_live(c) == -1 ||
 	    restore_core(c, rev, only, dry, &n) == -1) {
 		if (lockfd != -1)
 			close(lockfd);
@@ -1213,7 +1309,7 @@ backup_session_snapshot(struct bk_session *s, const struct bk_meta *meta,
 }
 
 int
-backup_session_restore(struct bk_session *s, const char *rev,
+backup_session_restore(struct bk_session *s, const char *rev, long *changes,
     struct buf *err)
 {
 	long	 n;
@@ -1223,7 +1319,16 @@ backup_session_restore(struct bk_session *s, const char *rev,
 		buf_puts(err, buf_str(&s->c.err));
 		return -1;
 	}
+	if (changes != NULL)
+		*changes = n;
 	return 0;
+}
+
+int
+backup_session_mark(struct bk_session *s, const char *rev,
+    const struct bk_meta *meta, char id[41], struct buf *err)
+{
+	return bk_repo_mark(s->c.repo, rev, s->c.app.pnid, meta, id, err);
 }
 
 int

@@ -18,7 +18,7 @@ static const char usage_text[] =
     "usage: vcrotate [--root DIR] [--config FILE] check [--json]\n"
     "                [--prometheus FILE] [--warn-days N] [--crit-days N]\n"
     "                [--at DATE] [--ldap-uri URI] [--bind-dn DN]\n"
-    "                [--password-file FILE]\n";
+    "                [--password-file FILE] [--starttls] [--ca-file FILE]\n";
 
 int
 parse_time(const char *s, time_t *out)

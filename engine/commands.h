@@ -15,6 +15,7 @@ int cmd_backup(int argc, char *argv[], struct config *cfg);
 int cmd_apply(int argc, char *argv[], struct config *cfg);
 int cmd_history(int argc, char *argv[], struct config *cfg);
 int cmd_rollback(int argc, char *argv[], struct config *cfg);
+int cmd_recover(int argc, char *argv[], struct config *cfg);
 
 /*
  * The backup, for apply (cmd_backup.c): a session that has read the
@@ -28,12 +29,27 @@ int  backup_session_open(struct bk_session **out, struct config *cfg,
     struct buf *err);
 int  backup_session_snapshot(struct bk_session *s, const struct bk_meta *meta,
     char id[41], struct buf *err);
+/* Makes the appliance equal to snapshot rev (changes: how many entries
+ * were rewritten; may be NULL). */
 int  backup_session_restore(struct bk_session *s, const char *rev,
-    struct buf *err);
+    long *changes, struct buf *err);
+/* Records an outcome on the state of snapshot rev (bk_repo_mark). */
+int  backup_session_mark(struct bk_session *s, const char *rev,
+    const struct bk_meta *meta, char id[41], struct buf *err);
 int  backup_session_list(struct bk_session *s, bk_session_list_fn fn,
     void *arg, struct buf *err);
 void backup_session_close(struct bk_session *s);
 char *private_dir(const char *root, const char *what, struct buf *err);
+
+/*
+ * The start of every command that writes to the appliance or the backup:
+ * the appliance lock (*lockfd), no interrupted transaction waiting for
+ * recover (unless `recovering'), and what a crashed run left behind (key
+ * files in private directories, git lock files) removed. 0, or the exit
+ * code to leave with: EXIT_BUSY, EXIT_PENDING, or 1; err says why.
+ */
+int  writer_begin(struct config *cfg, const char *who, int recovering,
+    int *lockfd, struct buf *err);
 
 /* "2026-11-27", "2026-11-27T10:00:00Z", "2026-11-27 10:00", "@1790000000". */
 int parse_time(const char *s, time_t *out);

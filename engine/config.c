@@ -55,6 +55,19 @@ set_str(char **field, const char *value)
 	return 0;
 }
 
+/* --starttls with --ldap-uri ldaps://... is a usage error: -1, else 1. */
+static int
+usage_tls(const struct config *cfg)
+{
+	if (cfg->starttls != 1 || cfg->ldap_uri == NULL ||
+	    !vmdir_uri_is_ldaps(cfg->ldap_uri))
+		return 1;
+	fprintf(stderr, "vcrotate: --starttls cannot be used with an "
+	    "ldaps:// URI (%s): ldaps is TLS from the start; use one or the "
+	    "other\n", cfg->ldap_uri);
+	return -1;
+}
+
 int
 config_option(struct config *cfg, int argc, char *argv[], int *i)
 {
@@ -68,9 +81,15 @@ config_option(struct config *cfg, int argc, char *argv[], int *i)
 		{ "--bind-dn",		offsetof(struct config, bind_dn) },
 		{ "--password-file",	offsetof(struct config, password_file) },
 		{ "--repo",		offsetof(struct config, backup_repo) },
+		{ "--ca-file",		offsetof(struct config, ca_file) },
 	};
 	size_t	 k, n;
 	const char *arg = argv[*i], *val;
+
+	if (strcmp(arg, "--starttls") == 0) {
+		cfg->starttls = 1;
+		return usage_tls(cfg);
+	}
 
 	for (k = 0; k < sizeof(opts) / sizeof(opts[0]); k++) {
 		n = strlen(opts[k].name);
@@ -89,7 +108,7 @@ config_option(struct config *cfg, int argc, char *argv[], int *i)
 			continue;
 		if (set_str((char **)((char *)cfg + opts[k].off), val) == -1)
 			return -1;
-		return 1;
+		return usage_tls(cfg);
 	}
 	return 0;
 }
@@ -107,6 +126,34 @@ trim(char *s)
 	return s;
 }
 
+/*
+ * TLS to vmdir: StartTLS or not, and the CA file (default: the VMCA root,
+ * which issues vmdir's certificate), handed to vmdir for its connections.
+ */
+static int
+config_tls(struct config *cfg, int cli_uri, int cli_starttls, struct buf *err)
+{
+	int	 ldaps = vmdir_uri_is_ldaps(cfg->ldap_uri);
+
+	if (cfg->starttls == 1 && ldaps) {
+		if (cli_uri && !cli_starttls)
+			/* The command line's ldaps:// wins over the file's
+			 * starttls = yes (meant for its ldap:// URI). */
+			cfg->starttls = -1;
+		else {
+			buf_printf(err, "%s cannot be used with an ldaps:// URI "
+			    "(%s): ldaps is TLS from the start; use one or the "
+			    "other", cli_starttls ? "--starttls" :
+			    "starttls = yes", cfg->ldap_uri);
+			return -1;
+		}
+	}
+	if (cfg->ca_file == NULL &&
+	    (cfg->ca_file = app_path(cfg->root, APP_VMCA_ROOT)) == NULL)
+		return -1;
+	return vmdir_tls_set(cfg->starttls == 1, cfg->ca_file);
+}
+
 int
 config_load(struct config *cfg, struct buf *err)
 {
@@ -114,6 +161,8 @@ config_load(struct config *cfg, struct buf *err)
 	size_t	 cap = 0;
 	FILE	*f = NULL;
 	int	 lineno = 0, ret = -1, d;
+	/* For TLS: which settings came from the command line. */
+	int	 cli_uri = cfg->ldap_uri != NULL, cli_starttls = cfg->starttls != 0;
 
 	if (cfg->root == NULL && set_str(&cfg->root, "/") == -1)
 		return -1;
@@ -161,6 +210,18 @@ config_load(struct config *cfg, struct buf *err)
 			if (cfg->backup_repo == NULL &&
 			    set_str(&cfg->backup_repo, val) == -1)
 				goto out;
+		} else if (strcmp(key, "starttls") == 0) {
+			if (strcmp(val, "yes") != 0 && strcmp(val, "no") != 0) {
+				buf_printf(err, "%s:%d: starttls must be yes or "
+				    "no, not '%s'", path, lineno, val);
+				goto out;
+			}
+			if (cfg->starttls == 0)
+				cfg->starttls = val[0] == 'y' ? 1 : -1;
+		} else if (strcmp(key, "ca_file") == 0) {
+			if (cfg->ca_file == NULL && set_str(&cfg->ca_file,
+			    val) == -1)
+				goto out;
 		} else if (strcmp(key, "password_file") == 0) {
 			if (cfg->password_file == NULL &&
 			    set_str(&cfg->password_file, val) == -1)
@@ -195,6 +256,8 @@ defaults:
 	if (cfg->backup_repo == NULL &&
 	    (cfg->backup_repo = app_path(cfg->root, APP_BACKUP_REPO)) == NULL)
 		goto out;
+	if (config_tls(cfg, cli_uri, cli_starttls, err) == -1)
+		goto out;
 	ret = 0;
 out:
 	if (f != NULL)
@@ -212,7 +275,9 @@ config_free(struct config *cfg)
 	free(cfg->ldap_uri);
 	free(cfg->bind_dn);
 	free(cfg->password_file);
+	free(cfg->ca_file);
 	free(cfg->backup_repo);
+	(void)vmdir_tls_set(0, NULL);
 	memset(cfg, 0, sizeof(*cfg));
 }
 

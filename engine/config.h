@@ -13,6 +13,8 @@
 #include "inventory.h"
 
 /* Exit codes shared by the commands (check has its own, monitoring ones). */
+#define EXIT_BUSY  5	/* another vcrotate holds the appliance lock */
+#define EXIT_PENDING 6	/* an interrupted transaction: run vcrotate recover */
 #define EXIT_USAGE 64
 
 struct config {
@@ -21,6 +23,8 @@ struct config {
 	char	*ldap_uri;	/* --ldap-uri > ldap_uri > ldap://localhost:389 */
 	char	*bind_dn;	/* --bind-dn > bind_dn > the machine account */
 	char	*password_file;	/* --password-file > password_file */
+	int	 starttls;	/* --starttls > starttls = yes|no (1, -1; 0 unset: no) */
+	char	*ca_file;	/* --ca-file > ca_file > ROOT/var/lib/vmware/vmca/root.cer */
 	int	 warn_days;	/* warn_days, default 180 */
 	int	 crit_days;	/* crit_days, default 30 */
 	char	*backup_repo;	/* --repo > backup_repo > ROOT/var/lib/vcrotate/backup.git */
@@ -29,13 +33,20 @@ struct config {
 
 /*
  * Options every command accepts, before or after its name: --root DIR,
- * --config FILE, --ldap-uri URI, --bind-dn DN, --password-file FILE.
+ * --config FILE, --ldap-uri URI, --bind-dn DN, --password-file FILE,
+ * --starttls, --ca-file FILE.
  * Returns 1 when argv[*i] was one of them (consuming its argument), 0 when
  * it was not, -1 on a missing argument (message printed).
  */
 int  config_option(struct config *cfg, int argc, char *argv[], int *i);
 
-/* Reads the configuration file; command-line values already set win. */
+/*
+ * Reads the configuration file; command-line values already set win. Then
+ * sets TLS for vmdir (vmdir_tls_set): StartTLS when asked, the CA file or by
+ * default the VMCA root. --starttls with an ldaps:// URI is an error; so is
+ * starttls = yes in the file with ldaps:// in the file (an ldaps:// URI from
+ * the command line overrides the file's starttls).
+ */
 int  config_load(struct config *cfg, struct buf *err);
 void config_free(struct config *cfg);
 

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fault.h"
 #include "fileio.h"
 
 static int
@@ -36,6 +37,8 @@ file_write_atomic(const char *path, const void *data, size_t len,
 	char	*tmp = NULL, *dir = NULL, *slash;
 	int	 fd = -1, dfd, ret = -1;
 
+	if (fault_point("write file", err) == -1)
+		return -1;
 	if (asprintf(&tmp, "%s.tmp.%ld", path, (long)getpid()) == -1) {
 		tmp = NULL;
 		buf_printf(err, "out of memory");
@@ -66,6 +69,7 @@ file_write_atomic(const char *path, const void *data, size_t len,
 			close(dfd);
 		}
 	}
+	fault_done();
 	ret = 0;
 out:
 	if (fd != -1)
@@ -84,6 +88,8 @@ file_stage(const char *dir, const char *name, const void *data, size_t len,
 	char	*path = NULL;
 	int	 fd;
 
+	if (fault_point("stage file", err) == -1)
+		return NULL;
 	if (asprintf(&path, "%s/%s", dir, name) == -1)
 		return NULL;
 	unlink(path);
@@ -101,6 +107,7 @@ file_stage(const char *dir, const char *name, const void *data, size_t len,
 		free(path);
 		return NULL;
 	}
+	fault_done();
 	return path;
 }
 

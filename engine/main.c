@@ -19,6 +19,7 @@ static const struct command {
 	{ "apply", cmd_apply, "carry out a plan as one transaction" },
 	{ "history", cmd_history, "the transactions so far" },
 	{ "rollback", cmd_rollback, "put back the state before a transaction" },
+	{ "recover", cmd_recover, "finish a transaction that was interrupted" },
 	{ "backup", cmd_backup, "snapshots of the certificate state, in git" },
 };
 
@@ -30,7 +31,8 @@ usage(FILE *f)
 	fprintf(f, "usage: vcrotate [--root DIR] [--config FILE] "
 	    "[--ldap-uri URI]\n"
 	    "                [--bind-dn DN --password-file FILE] "
-	    "<command> [options]\n"
+	    "[--starttls] [--ca-file FILE]\n"
+	    "                <command> [options]\n"
 	    "       vcrotate --version\n\ncommands:\n");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name,

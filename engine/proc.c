@@ -58,7 +58,9 @@ proc_run(const char *const argv[], const char *input, int timeout_ms,
 	 * posix_spawn rather than fork: no copy of this process's page tables
 	 * for every tool run, and an exec failure comes back as an error
 	 * rather than as an exit status 127. dup2 clears O_CLOEXEC on the
-	 * copies; every other descriptor closes on exec.
+	 * copies; every other descriptor closes on exec. The tool runs in a
+	 * process group of its own: a Ctrl+C at the terminal is for vcrotate
+	 * to handle between changes, not for a vecs-cli half-way through one.
 	 */
 	if ((rc = posix_spawn_file_actions_init(&fa)) != 0)
 		goto spawn_fail;
@@ -72,7 +74,9 @@ proc_run(const char *const argv[], const char *input, int timeout_ms,
 	    (rc = posix_spawn_file_actions_adddup2(&fa, out[1], 1)) != 0 ||
 	    (rc = posix_spawn_file_actions_adddup2(&fa, err[1], 2)) != 0 ||
 	    (rc = posix_spawnattr_setsigdefault(&attr, &dfl)) != 0 ||
-	    (rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF)) != 0)
+	    (rc = posix_spawnattr_setpgroup(&attr, 0)) != 0 ||
+	    (rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF |
+	    POSIX_SPAWN_SETPGROUP)) != 0)
 		goto spawn_fail;
 	rc = posix_spawn(&pid, argv[0], &fa, &attr, (char *const *)argv,
 	    environ);

@@ -174,16 +174,64 @@ status_color(enum cert_status st)
 	}
 }
 
-/* Prints s cut to width (with "..." when cut), padded. */
+/* The length of the valid UTF-8 sequence at p (not an ASCII byte), or 0. */
+static size_t
+utf8_len(const unsigned char *p)
+{
+	size_t	 n, i;
+
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 3;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	for (i = 1; i < n; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	return n;
+}
+
+/*
+ * s as it may reach a terminal (malloc'd): names and messages come from the
+ * appliance, and an alias can hold an escape sequence or bytes that are not
+ * UTF-8. Control bytes, DEL and invalid UTF-8 become \xHH, a backslash \\.
+ */
+char *
+text_safe(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)(s != NULL ? s : "");
+	struct buf b = BUF_INIT;
+	size_t	 n;
+
+	for (; *p != '\0'; p++) {
+		if (*p >= 0x80 && (n = utf8_len(p)) > 0) {
+			buf_add(&b, p, n);
+			p += n - 1;
+		} else if (*p < 0x20 || *p >= 0x7f)
+			buf_printf(&b, "\\x%02x", *p);
+		else if (*p == '\\')
+			buf_puts(&b, "\\\\");
+		else
+			buf_putc(&b, (char)*p);
+	}
+	return buf_detach(&b);
+}
+
+/* Prints s (made safe) cut to width (with "..." when cut), padded. */
 static void
 cell(FILE *out, const char *s, int width)
 {
-	int	 n = (int)strlen(s);
+	char	*v = text_safe(s);
+	int	 n = v != NULL ? (int)strlen(v) : 0;
 
 	if (n > width && width > 3)
-		fprintf(out, "%.*s... ", width - 3, s);
+		fprintf(out, "%.*s... ", width - 3, v);
 	else
-		fprintf(out, "%-*s ", width, s);
+		fprintf(out, "%-*s ", width, v != NULL ? v : "?");
+	free(v);
 }
 
 static void
@@ -206,9 +254,12 @@ text_vecs_row(const struct row *row, void *arg)
 	if (strcmp(row->source, "vecs") != 0)
 		return 0;
 	if (t->cur_store == NULL || strcmp(t->cur_store, row->store) != 0) {
+		char	*name = text_safe(row->store);
+
 		flush_crls(t);
 		fprintf(t->out, "%sSTORE %s%s\n", t->color ? C_BOLD : "",
-		    row->store, t->color ? C_OFF : "");
+		    name != NULL ? name : "?", t->color ? C_OFF : "");
+		free(name);
 		t->cur_store = row->store;
 	}
 	if (row->bad == NULL && strcmp(row->kind,
@@ -332,10 +383,14 @@ text_errors(struct text *t)
 	size_t	 i;
 
 	for (i = 0; i < sizeof(src) / sizeof(src[0]); i++)
-		if (src[i].b->len > 0)
+		if (src[i].b->len > 0) {
+			char	*why = text_safe(buf_str(src[i].b));
+
 			fprintf(t->out, "%sNOT READ%s %s: %s\n",
 			    t->color ? C_RED : "", t->color ? C_OFF : "",
-			    src[i].what, buf_str(src[i].b));
+			    src[i].what, why != NULL ? why : "?");
+			free(why);
+		}
 }
 
 int
@@ -377,11 +432,18 @@ report_text(FILE *out, const struct report *r, int color)
 		f->v[i].sev == SEV_CRITICAL ? ncrit++ : nwarn++;
 	fprintf(out, "\n%sFINDINGS: %zu critical, %zu warning%s\n",
 	    color ? C_BOLD : "", ncrit, nwarn, color ? C_OFF : "");
-	for (i = 0; i < f->n; i++)
+	for (i = 0; i < f->n; i++) {
+		char	*place = text_safe(f->v[i].place);
+		char	*msg = text_safe(f->v[i].message);
+
 		fprintf(out, "  %s%-8s%s %-22s %s\n      %s\n",
 		    color ? (f->v[i].sev == SEV_CRITICAL ? C_RED : C_YEL) : "",
 		    severity_name(f->v[i].sev), color ? C_OFF : "",
-		    f->v[i].code, f->v[i].place, f->v[i].message);
+		    f->v[i].code, place != NULL ? place : "?",
+		    msg != NULL ? msg : "?");
+		free(place);
+		free(msg);
+	}
 	fprintf(out, "\nStatus: %s\n", check_exit_name(r->status));
 	if (f->n > 0)
 		fprintf(out, "Next: vcrotate plan   (an ordered replacement "

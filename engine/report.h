@@ -41,6 +41,9 @@ const char *check_exit_name(enum check_exit e);
 json_t *json_time(time_t t);
 
 int report_text(FILE *out, const struct report *r, int color);
+/* s as it may reach a terminal (malloc'd, NULL when out of memory):
+ * control bytes, DEL and invalid UTF-8 as \xHH, a backslash as \\. */
+char *text_safe(const char *s);
 int report_json(FILE *out, const struct report *r);
 /* Writes the textfile atomically (temporary file, fsync, rename). */
 int report_prometheus(const char *path, const struct report *r);

@@ -2,11 +2,13 @@
  * vecs.c - reading VECS through vecs-cli. See vecs.h.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "appliance.h"
 #include "proc.h"
+#include "fault.h"
 #include "vecs.h"
 
 static const struct {
@@ -66,18 +68,14 @@ out:
 }
 
 int
-vecs_stores(const char *root, char ***names, size_t *n, struct buf *err)
+vecs_parse_stores(char *text, char ***names, size_t *n)
 {
-	const char *args[] = { "store", "list", NULL };
-	struct proc_result res;
 	char	**v = NULL, **nv, *line, *next;
 	size_t	 count = 0;
 
 	*names = NULL;
 	*n = 0;
-	if (run_vecs(root, args, &res, err) == -1)
-		return -1;
-	for (line = res.out.data; line != NULL && *line != '\0'; line = next) {
+	for (line = text; line != NULL && *line != '\0'; line = next) {
 		if ((next = strchr(line, '\n')) != NULL)
 			*next++ = '\0';
 		if (*line == '\0')
@@ -89,15 +87,29 @@ vecs_stores(const char *root, char ***names, size_t *n, struct buf *err)
 			goto oom;
 		count++;
 	}
-	proc_result_free(&res);
 	*names = v;
 	*n = count;
 	return 0;
 oom:
-	buf_printf(err, "out of memory listing stores");
 	vecs_names_free(v, count);
-	proc_result_free(&res);
 	return -1;
+}
+
+int
+vecs_stores(const char *root, char ***names, size_t *n, struct buf *err)
+{
+	const char *args[] = { "store", "list", NULL };
+	struct proc_result res;
+	int	 ret;
+
+	*names = NULL;
+	*n = 0;
+	if (run_vecs(root, args, &res, err) == -1)
+		return -1;
+	if ((ret = vecs_parse_stores(res.out.data, names, n)) == -1)
+		buf_printf(err, "out of memory listing stores");
+	proc_result_free(&res);
+	return ret;
 }
 
 void
@@ -197,6 +209,11 @@ vecs_parse_list(const char *text, size_t len, struct vecs_list *out,
 		}
 		if (it != NULL && !in_cert &&
 		    starts(line.data, "Entry type :\t", &rest)) {
+			/* A second one comes from an alias with a newline. */
+			if (it->type_name != NULL) {
+				*why = "an entry with two entry types";
+				goto fail;
+			}
 			if ((it->type_name = strdup(rest)) == NULL)
 				goto fail;
 			for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
@@ -309,10 +326,15 @@ static int
 vecs_write(const char *root, const char *const *args, struct buf *err)
 {
 	struct proc_result res;
+	char	 what[64];
 
+	snprintf(what, sizeof(what), "vecs-cli %s %s", args[0], args[1]);
+	if (fault_point(what, err) == -1)
+		return -1;
 	if (run_vecs(root, args, &res, err) == -1)
 		return -1;
 	proc_result_free(&res);
+	fault_done();
 	return 0;
 }
 

@@ -36,6 +36,9 @@ struct vecs_list {
 
 /* Store names, in vecs-cli's order. */
 int  vecs_stores(const char *root, char ***names, size_t *n, struct buf *err);
+/* Parses `vecs-cli store list' output (text, cut in place; may be NULL):
+ * one name a line, blank lines skipped. 0, or -1 out of memory. */
+int  vecs_parse_stores(char *text, char ***names, size_t *n);
 void vecs_names_free(char **names, size_t n);
 
 /* Every entry of a store with its certificate text. */

@@ -4,17 +4,282 @@
 #include <sys/time.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include <lber.h>
 #include <ldap.h>
+#include <openssl/crypto.h>
+#include <openssl/x509.h>
 
+#include "cert.h"
+#include "fault.h"
 #include "vmdir.h"
 
 struct vmdir {
 	LDAP	*ld;
+	int	 last_rc;	/* of the last write */
 };
+
+/*
+ * TLS settings for every connection of this process (vmdir_tls_set). The
+ * CA file is the only trust anchor: libldap's defaults (ldap.conf's
+ * TLS_CACERT, TLS_CACERTDIR, TLS_REQCERT) are overridden per connection.
+ *
+ * The file's first certificate as read for the first TLS connection stays
+ * trusted for the rest of the run (`pin', DER), beside what the file holds
+ * at each connection: an apply that writes a new VMCA root to root.cer (the
+ * default CA file) must still reach vmdir, which serves a certificate of the
+ * old root until the restart, and must be able to roll back.
+ */
+static struct {
+	int		 starttls;
+	char		*ca_file;
+	unsigned char	*pin;
+	int		 pinlen;
+} tls;
+
+int
+vmdir_tls_set(int starttls, const char *ca_file)
+{
+	char	*c = NULL;
+
+	if (ca_file != NULL && (c = strdup(ca_file)) == NULL)
+		return -1;
+	if (c == NULL || tls.ca_file == NULL || strcmp(c, tls.ca_file) != 0) {
+		OPENSSL_free(tls.pin);
+		tls.pin = NULL;
+		tls.pinlen = 0;
+	}
+	free(tls.ca_file);
+	tls.ca_file = c;
+	tls.starttls = starttls;
+	return 0;
+}
+
+int
+vmdir_uri_is_ldaps(const char *uri)
+{
+	const char *p;
+
+	/* ldap_initialize takes a list: any ldaps:// in it counts. */
+	for (p = uri; *p != '\0'; p++)
+		if (strncasecmp(p, "ldaps://", 8) == 0 &&
+		    (p == uri || p[-1] == ' ' || p[-1] == ','))
+			return 1;
+	return 0;
+}
+
+/*
+ * libldap keeps the reason for a refused certificate out of
+ * LDAP_OPT_DIAGNOSTIC_MESSAGE when it is built with GnuTLS (as Debian's
+ * is): it says "(unknown error code)" there and logs "TLS: peer cert
+ * untrusted or revoked (0x42)" to its debug log, at the trace level. While
+ * a TLS connection is set up, that log goes to tls_log_print, which keeps
+ * the lines about TLS (for the error message, if the connection fails) and
+ * drops the rest: nothing is printed, as before.
+ */
+#define TLS_LOG_LEVEL	0x0001		/* LDAP_DEBUG_TRACE, of ldap_log.h */
+
+static struct buf *tls_log;
+
+static void
+tls_log_print(const char *line)
+{
+	size_t	 n;
+
+	/* GnuTLS's "TLS: peer cert untrusted or revoked (0x42)", "TLS:
+	 * hostname (h) does not match ..."; OpenSSL's "TLS certificate
+	 * verification: Error, unable to get local issuer certificate". */
+	if (tls_log == NULL || tls_log->len > 512 ||
+	    (strncmp(line, "TLS: ", 5) != 0 &&
+	    strncmp(line, "TLS certificate verification: Error", 35) != 0) ||
+	    strncmp(line, "TLS: can't connect", 18) == 0)
+		return;
+	n = strcspn(line, "\n");
+	while (n > 0 && line[n - 1] == '.')
+		n--;
+	buf_printf(tls_log, "%s%.*s", tls_log->len ? "; " : "", (int)n,
+	    line);
+}
+
+static void
+tls_log_start(struct buf *log)
+{
+	int	 level = TLS_LOG_LEVEL;
+
+	tls_log = log;
+	(void)ber_set_option(NULL, LBER_OPT_LOG_PRINT_FN,
+	    (const void *)tls_log_print);
+	(void)ldap_set_option(NULL, LDAP_OPT_DEBUG_LEVEL, &level);
+}
+
+static void
+tls_log_stop(void)
+{
+	int	 level = 0;
+
+	(void)ldap_set_option(NULL, LDAP_OPT_DEBUG_LEVEL, &level);
+	tls_log = NULL;
+}
+
+/* The CA file, read and parsed: "CA file F: why" in err when it is unusable. */
+static int
+tls_ca_check(const char *uri, struct buf *err)
+{
+	STACK_OF(X509) *certs = NULL;
+	const char *why = NULL;
+	char	*text = NULL;
+	size_t	 cap = 0;
+	FILE	*f;
+	int	 ret = -1;
+
+	if (tls.ca_file == NULL) {
+		buf_printf(err, "TLS to %s: no CA file to check the server's "
+		    "certificate with (--ca-file)", uri);
+		return -1;
+	}
+	if ((f = fopen(tls.ca_file, "r")) == NULL) {
+		buf_printf(err, "TLS to %s: CA file %s: %s", uri, tls.ca_file,
+		    strerror(errno));
+		return -1;
+	}
+	if (getdelim(&text, &cap, '\0', f) < 0)
+		why = "cannot read it";
+	else if (cert_parse_pem_chain(text, strlen(text), &certs, &why) == 0)
+		ret = 0;
+	fclose(f);
+	if (ret == 0 && tls.pin == NULL &&
+	    (tls.pinlen = i2d_X509(sk_X509_value(certs, 0), &tls.pin)) <= 0) {
+		tls.pin = NULL;
+		why = "cannot encode its first certificate";
+		ret = -1;
+	}
+	if (ret == -1)
+		buf_printf(err, "TLS to %s: CA file %s: %s", uri, tls.ca_file,
+		    why != NULL ? why : "no PEM certificate");
+	sk_X509_pop_free(certs, X509_free);
+	free(text);
+	return ret;
+}
+
+/*
+ * Certificate checks on for this connection: the server's certificate must
+ * chain to the CA file (and the pin, above), be valid now and name the URI's
+ * host (libldap checks the name whenever a certificate is demanded); TLS 1.2
+ * at least. LDAP_OPT_X_TLS_NEWCTX makes a TLS context of these settings for
+ * this handle; without it, libldap would use the process-wide one.
+ */
+static int
+tls_setup(LDAP *ld, const char *uri, struct buf *err)
+{
+	struct berval pin;
+	int	 demand = LDAP_OPT_X_TLS_DEMAND, server = 0;
+	int	 min = LDAP_OPT_X_TLS_PROTOCOL_TLS1_2;
+
+	if (tls_ca_check(uri, err) == -1)
+		return -1;
+	pin.bv_val = (char *)tls.pin;
+	pin.bv_len = (ber_len_t)tls.pinlen;
+	if (ldap_set_option(ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &demand) !=
+	    LDAP_OPT_SUCCESS ||
+	    ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE, tls.ca_file) !=
+	    LDAP_OPT_SUCCESS ||
+	    ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTDIR, NULL) !=
+	    LDAP_OPT_SUCCESS ||
+	    ldap_set_option(ld, LDAP_OPT_X_TLS_PROTOCOL_MIN, &min) !=
+	    LDAP_OPT_SUCCESS ||
+	    ldap_set_option(ld, LDAP_OPT_X_TLS_CACERT, &pin) !=
+	    LDAP_OPT_SUCCESS) {
+		buf_printf(err, "cannot set the TLS options for %s", uri);
+		return -1;
+	}
+	if (ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &server) !=
+	    LDAP_OPT_SUCCESS) {
+		buf_printf(err, "TLS to %s: cannot use CA file %s", uri,
+		    tls.ca_file);
+		return -1;
+	}
+	return 0;
+}
+
+/* Whether libldap left a diagnostic message on ld. */
+static int
+has_diag(LDAP *ld)
+{
+	char	*diag = NULL;
+	int	 has;
+
+	has = ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag) ==
+	    LDAP_OPT_SUCCESS && diag != NULL && *diag != '\0';
+	ldap_memfree(diag);
+	return has;
+}
+
+/*
+ * GnuTLS's verification status in "TLS: peer cert untrusted or revoked
+ * (0x42)", in words (gnutls_certificate_status_t).
+ */
+static void
+gnutls_status_words(const char *reason, struct buf *out)
+{
+	static const struct {
+		unsigned long	 bit;
+		const char	*what;
+	} bits[] = {
+		{ 1UL << 6, "its issuer is not in the CA file" },
+		{ 1UL << 7, "its issuer is not a CA" },
+		{ 1UL << 10, "it has expired" },
+		{ 1UL << 9, "it is not valid yet" },
+		{ 1UL << 5, "it is revoked" },
+		{ 1UL << 11, "its signature does not verify" },
+		{ 1UL << 8, "it uses an insecure algorithm" },
+	};
+	const char *p = strstr(reason, "untrusted or revoked (0x");
+	unsigned long status;
+	size_t	 i, n = 0;
+
+	if (p == NULL)
+		return;
+	status = strtoul(p + 24, NULL, 16);
+	for (i = 0; i < sizeof(bits) / sizeof(bits[0]); i++)
+		if (status & bits[i].bit)
+			buf_printf(out, "%s%s", n++ ? ", " : ": ", bits[i].what);
+}
+
+/*
+ * "TLS with the directory at URI failed: the server's certificate was
+ * refused: REASON (checked against CA file F and the host name in the
+ * URI)"; without "the server's certificate was refused" when the reason is
+ * not about the certificate (a server that does not speak TLS there).
+ */
+static void
+tls_error(LDAP *ld, int rc, const char *uri, const struct buf *log,
+    struct buf *err)
+{
+	struct buf reason = BUF_INIT;
+	char	*diag = NULL;
+	const char *r;
+
+	if (log->len > 0)
+		buf_printf(&reason, "%s", buf_str(log));
+	else if (ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag) ==
+	    LDAP_OPT_SUCCESS && diag != NULL && *diag != '\0')
+		buf_printf(&reason, "%s", diag);
+	else
+		buf_printf(&reason, "%s", ldap_err2string(rc));
+	ldap_memfree(diag);
+	gnutls_status_words(buf_str(&reason), &reason);
+	r = buf_str(&reason);
+	buf_printf(err, "TLS with the directory at %s failed: %s%s (checked "
+	    "against CA file %s and the host name in the URI)", uri,
+	    strcasestr(r, "cert") != NULL || strcasestr(r, "hostname") !=
+	    NULL ? "the server's certificate was refused: " : "", r,
+	    tls.ca_file);
+	buf_free(&reason);
+}
 
 static void
 ldap_error(LDAP *ld, int rc, const char *what, struct buf *err)
@@ -35,7 +300,8 @@ vmdir_open(struct vmdir **out, const char *uri, const char *bind_dn,
 	struct vmdir *vd = NULL;
 	struct berval cred;
 	struct timeval tv = { 10, 0 };
-	int	 version = LDAP_VERSION3, rc, ret = -1;
+	struct buf tlslog = BUF_INIT;
+	int	 version = LDAP_VERSION3, rc, ret = -1, ldaps, use_tls;
 
 	*out = NULL;
 	if ((vd = calloc(1, sizeof(*vd))) == NULL) {
@@ -59,10 +325,41 @@ vmdir_open(struct vmdir **out, const char *uri, const char *bind_dn,
 		buf_printf(err, "cannot set LDAP options for %s", uri);
 		goto out;
 	}
+	ldaps = vmdir_uri_is_ldaps(uri);
+	use_tls = ldaps || tls.starttls;
+	if (ldaps && tls.starttls) {
+		buf_printf(err, "StartTLS cannot be used with an ldaps:// URI "
+		    "(%s): ldaps is TLS from the start", uri);
+		goto out;
+	}
+	if (use_tls && tls_setup(vd->ld, uri, err) == -1)
+		goto out;
+	if (use_tls)
+		tls_log_start(&tlslog);
+	if (tls.starttls &&
+	    (rc = ldap_start_tls_s(vd->ld, NULL, NULL)) != LDAP_SUCCESS) {
+		tls_log_stop();
+		if ((rc == LDAP_SERVER_DOWN || rc == LDAP_TIMEOUT) &&
+		    tlslog.len == 0) {
+			buf_printf(err, "cannot reach the directory at %s: %s",
+			    uri, ldap_err2string(rc));
+			goto out;
+		}
+		tls_error(vd->ld, rc, uri, &tlslog, err);
+		goto out;
+	}
 	cred.bv_val = (char *)password;
 	cred.bv_len = strlen(password);
 	rc = ldap_sasl_bind_s(vd->ld, bind_dn, LDAP_SASL_SIMPLE, &cred, NULL,
 	    NULL, NULL);
+	if (use_tls)
+		tls_log_stop();
+	if (ldaps && (rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR) &&
+	    (tlslog.len > 0 || has_diag(vd->ld))) {
+		/* ldaps: the handshake is part of the first operation. */
+		tls_error(vd->ld, rc, uri, &tlslog, err);
+		goto out;
+	}
 	if (rc != LDAP_SUCCESS) {
 		struct buf what = BUF_INIT;
 
@@ -81,6 +378,7 @@ vmdir_open(struct vmdir **out, const char *uri, const char *bind_dn,
 	vd = NULL;
 	ret = 0;
 out:
+	buf_free(&tlslog);
 	vmdir_close(vd);
 	return ret;
 }
@@ -90,8 +388,12 @@ vmdir_close(struct vmdir *vd)
 {
 	if (vd == NULL)
 		return;
-	if (vd->ld != NULL)
+	if (vd->ld != NULL) {
+		/* libldap 2.5 does not free a handle's CA certificate (the
+		 * pin) when the handle goes: take it back first. */
+		(void)ldap_set_option(vd->ld, LDAP_OPT_X_TLS_CACERT, NULL);
 		ldap_unbind_ext_s(vd->ld, NULL, NULL);
+	}
 	free(vd);
 }
 
@@ -338,8 +640,11 @@ write_done(struct vmdir *vd, int rc, const char *what, const char *dn,
 {
 	struct buf w = BUF_INIT;
 
-	if (rc == LDAP_SUCCESS)
+	vd->last_rc = rc;
+	if (rc == LDAP_SUCCESS) {
+		fault_done();
 		return 0;
+	}
 	buf_printf(&w, "cannot %s %s", what, dn);
 	ldap_error(vd->ld, rc, buf_str(&w), err);
 	buf_free(&w);
@@ -353,6 +658,8 @@ vmdir_add(struct vmdir *vd, const char *dn, const struct vmdir_attr *attrs,
 	LDAPMod	**mods;
 	int	 rc;
 
+	if (fault_point("ldap add", err) == -1)
+		return -1;
 	if ((mods = mods_new(attrs, nattrs, LDAP_MOD_ADD, NULL)) == NULL) {
 		buf_printf(err, "out of memory");
 		return -1;
@@ -370,6 +677,8 @@ vmdir_replace(struct vmdir *vd, const char *dn,
 	LDAPMod	**mods;
 	int	 rc;
 
+	if (fault_point("ldap modify", err) == -1)
+		return -1;
 	if ((mods = mods_new(attrs, nattrs, LDAP_MOD_REPLACE, drop)) == NULL) {
 		buf_printf(err, "out of memory");
 		return -1;
@@ -382,6 +691,23 @@ vmdir_replace(struct vmdir *vd, const char *dn,
 int
 vmdir_delete(struct vmdir *vd, const char *dn, struct buf *err)
 {
+	if (fault_point("ldap delete", err) == -1)
+		return -1;
 	return write_done(vd, ldap_delete_ext_s(vd->ld, dn, NULL, NULL),
 	    "delete", dn, err);
+}
+
+int
+vmdir_lost(const struct vmdir *vd)
+{
+	switch (vd->last_rc) {
+	case LDAP_SERVER_DOWN:
+	case LDAP_CONNECT_ERROR:
+	case LDAP_TIMEOUT:
+	case LDAP_UNAVAILABLE:
+	case LDAP_BUSY:
+		return 1;
+	default:
+		return 0;
+	}
 }

@@ -39,9 +39,25 @@ struct vmdir_entries {
 enum vmdir_scope { VMDIR_BASE, VMDIR_ONE, VMDIR_SUB };
 
 /*
+ * TLS for every later vmdir_open of this process (config_load sets it):
+ * an ldaps:// URI, or an ldap:// one with starttls (StartTLS before the
+ * bind), verifies the server's certificate against ca_file alone (as it
+ * reads at each connection, plus its first certificate as read at the run's
+ * first TLS connection), and its name against the URI's host; a certificate
+ * that fails is an error, never a fallback to plain LDAP. starttls with an ldaps:// URI is an error.
+ * ca_file NULL: TLS connections fail ("no CA file"). Returns -1 when out of
+ * memory. vmdir_tls_set(0, NULL) forgets the settings.
+ */
+int  vmdir_tls_set(int starttls, const char *ca_file);
+
+/* Whether uri (or one URI of a list) is ldaps://. */
+int  vmdir_uri_is_ldaps(const char *uri);
+
+/*
  * Connects to uri and binds as bind_dn with password (simple bind, LDAPv3, no
- * referrals, 10 s network timeout). On failure returns -1 and writes what
- * failed, in words, to err ("cannot bind as DN: Invalid credentials").
+ * referrals, 10 s network timeout, TLS as vmdir_tls_set says). On failure
+ * returns -1 and writes what failed, in words, to err ("cannot bind as DN:
+ * Invalid credentials", "TLS with the directory at URI failed: REASON").
  */
 int  vmdir_open(struct vmdir **out, const char *uri, const char *bind_dn,
     const char *password, struct buf *err);
@@ -69,6 +85,9 @@ int  vmdir_replace(struct vmdir *vd, const char *dn,
     const struct vmdir_attr *attrs, size_t nattrs, const char *const *drop,
     struct buf *err);
 int  vmdir_delete(struct vmdir *vd, const char *dn, struct buf *err);
+/* Whether the last write failed because the server went away (down,
+ * unreachable, busy): worth a new connection and another try. */
+int  vmdir_lost(const struct vmdir *vd);
 
 /* The attribute of an entry by name (case-insensitive), or NULL. */
 const struct vmdir_attr *vmdir_entry_attr(const struct vmdir_entry *e,

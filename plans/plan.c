@@ -1019,6 +1019,11 @@ check_plan(json_t *plan, struct buf *err)
 		buf_printf(err, "field steps is empty");
 		return -1;
 	}
+	/* plan_render prints them. */
+	if (!strings_ok(json_object_get(plan, "left_alone"), NULL)) {
+		buf_printf(err, "field left_alone must hold strings");
+		return -1;
+	}
 	if (plan_scope_parse(json_string_value(json_object_get(json_object_get(
 	    plan, "policy"), "scope"))) < 0) {
 		buf_printf(err, "field policy.scope: unknown scope");
