@@ -59,6 +59,28 @@ vcr "$lab2" apply "$lab2.plan" --operator demo --ticket CHG0002
 echo "(exit status $?: 1 = failed and rolled back, the appliance is exactly as before)"
 vcr "$lab2" history
 
+banner "Again, and the SSH session dies half-way (kill -9 of vcrotate)"
+tests/lab/labctl fault "$lab2" clear >/dev/null
+vcr "$lab2" plan -o "$lab2.plan" >/dev/null
+echo "# vcrotate apply $lab2.plan &   ... then kill -9 once the first step is done"
+build/vcrotate --root "$lab2" apply "$lab2.plan" --operator demo --ticket CHG0003 >/dev/null 2>&1 &
+pid=$!
+for i in $(seq 200); do
+	grep -qs "^step" "$lab2/var/lib/vcrotate/journal" && break
+	sleep 0.05
+done
+kill -KILL "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+echo "# killed; the journal it left: $lab2/var/lib/vcrotate/journal"
+echo "# vcrotate apply $lab2.plan   (anything that writes is refused until recover)"
+vcr "$lab2" apply "$lab2.plan"
+echo "(exit status $?: 6 = an interrupted transaction waits for vcrotate recover)"
+banner "vcrotate recover: back to the before state (vcrotate recover --forward would finish it)"
+vcr "$lab2" recover
+echo "(exit status $?)"
+vcr "$lab2" recover
+vcr "$lab2" history | head -3
+
 echo
 echo "The labs stay up for you to look at: $lab and $lab2"
 echo "Remove them with: tests/lab/labctl destroy $lab; tests/lab/labctl destroy $lab2"

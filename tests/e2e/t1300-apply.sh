@@ -155,17 +155,18 @@ test_expect 'a plan made before someone changed an entry is refused, naming it; 
 	grep -q "nothing was changed" err
 '
 
-test_expect 'one writer at a time: a held lock refuses apply and restore, naming the holder' '
+test_expect 'one writer at a time: a held lock refuses apply and restore (exit 5), naming the holder' '
 	l=$T/dry && mkdir -p "$l/var/lib/vcrotate" &&
 	echo "pid 4242, transaction T-test" >"$l/var/lib/vcrotate/lock" &&
-	{ flock "$l/var/lib/vcrotate/lock" sleep 3 & } && sleep 0.5 &&
 	"$VC" --root "$l" plan -o lock.plan >/dev/null &&
+	{ flock -o "$l/var/lib/vcrotate/lock" sleep 30 & } && holder=$! &&
+	for i in $(seq 50); do ! flock -n "$l/var/lib/vcrotate/lock" true || { sleep 0.1; continue; }; break; done &&
 	rc=0 && "$VC" --root "$l" apply lock.plan 2>err || rc=$?
-	expect_eq 4 "$rc" &&
+	expect_eq 5 "$rc" &&
 	grep -q "another transaction holds the lock .*(pid 4242, transaction T-test)" err &&
 	rc=0 && "$VC" --root "$l" backup restore snapshots 2>err || rc=$?
-	expect_eq 1 "$rc" && grep -q "holds the lock" err &&
-	wait
+	expect_eq 5 "$rc" && grep -q "holds the lock" err &&
+	kill $holder && { wait $holder || :; }
 '
 
 test_expect 'rollback TXN puts back the before state of a committed transaction' '

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/asn1.h>
 #include <openssl/x509.h>
@@ -20,6 +22,7 @@
 #include "cert.h"
 #include "commands.h"
 #include "inventory.h"
+#include "journal.h"
 #include "vecs.h"
 #include "vmdir.h"
 
@@ -215,6 +218,148 @@ test_damaged_der_and_pem(void **state)
 	assert_string_equal(why, "no PEM certificate");
 }
 
+/* A scratch ROOT with var/lib/vcrotate, for the journal (malloc'd). */
+static char *
+scratch_root(void)
+{
+	char	*root = strdup("/tmp/vcrotate-unit.XXXXXX"), *d = NULL;
+
+	assert_non_null(root);
+	assert_non_null(mkdtemp(root));
+	assert_true(asprintf(&d, "%s/var", root) > 0);
+	assert_int_equal(mkdir(d, 0700), 0);
+	free(d);
+	assert_true(asprintf(&d, "%s/var/lib", root) > 0);
+	assert_int_equal(mkdir(d, 0700), 0);
+	free(d);
+	assert_true(asprintf(&d, "%s/var/lib/vcrotate", root) > 0);
+	assert_int_equal(mkdir(d, 0700), 0);
+	free(d);
+	return root;
+}
+
+static void
+scratch_free(char *root)
+{
+	char	*cmd = NULL;
+
+	assert_true(asprintf(&cmd, "rm -rf '%s'", root) > 0);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	free(root);
+}
+
+/* What is written is read back, word for word, whatever the bytes. */
+static void
+test_journal_round_trip(void **state)
+{
+	static const char *const hdr[] = { JOURNAL_MAGIC, JOURNAL_VERSION };
+	static const char *const odd[] = { "item", "vecs",
+	    "STORE/a b\nc%%d\t\xff", "" };
+	static const char *const step[] = { "step", "1", "sts" };
+	struct journal j, k;
+	struct buf err = BUF_INIT;
+	char	*root = scratch_root();
+
+	(void)state;
+	memset(&j, 0, sizeof(j));
+	assert_int_equal(journal_add(&j, hdr, 2), 0);
+	assert_int_equal(journal_add(&j, odd, 4), 0);
+	assert_int_equal(journal_create(&j, root, &err), 0);
+	assert_int_equal(journal_append(&j, step, 3, &err), 0);
+	/* A second journal is refused. */
+	memset(&k, 0, sizeof(k));
+	k.fd = -1;
+	assert_int_equal(journal_create(&k, root, &err), -1);
+	journal_free(&k);
+	assert_int_equal(journal_load(&k, root, &err), 1);
+	assert_int_equal(k.nrecs, 3);
+	assert_int_equal(k.torn, 0);
+	assert_int_equal(k.recs[1].n, 4);
+	assert_string_equal(k.recs[1].words[2], odd[2]);
+	assert_string_equal(k.recs[1].words[3], "");
+	assert_string_equal(journal_value(&k, "step"), "1");
+	assert_string_equal(journal_last(&k), "step");
+	assert_null(journal_find(&k, "commit"));
+	assert_int_equal(journal_remove(&k, &err), 0);
+	journal_free(&k);
+	assert_int_equal(journal_load(&k, root, &err), 0);
+	journal_free(&k);
+	journal_free(&j);
+	buf_free(&err);
+	scratch_free(root);
+}
+
+/* Appends raw text to the journal under root. */
+static void
+append_raw(const char *root, const char *text)
+{
+	char	*path = journal_path(root);
+	FILE	*f;
+
+	assert_non_null(path);
+	assert_non_null(f = fopen(path, "a"));
+	fputs(text, f);
+	fclose(f);
+	free(path);
+}
+
+/* A torn last line was never written; damage before it is refused. */
+static void
+test_journal_torn_and_damaged(void **state)
+{
+	static const char *const hdr[] = { JOURNAL_MAGIC, JOURNAL_VERSION };
+	static const char *const c[] = { "commit" };
+	struct journal j, k;
+	struct buf err = BUF_INIT;
+	char	*root = scratch_root();
+
+	(void)state;
+	memset(&j, 0, sizeof(j));
+	assert_int_equal(journal_add(&j, hdr, 2), 0);
+	assert_int_equal(journal_create(&j, root, &err), 0);
+	/* A commit without its newline, then one with a wrong sum. */
+	append_raw(root, "commit\t");
+	assert_int_equal(journal_load(&k, root, &err), 1);
+	assert_int_equal(k.torn, 1);
+	assert_null(journal_find(&k, "commit"));
+	journal_free(&k);
+	append_raw(root, "00000000\n");
+	assert_int_equal(journal_load(&k, root, &err), 1);
+	assert_int_equal(k.torn, 1);
+	assert_null(journal_find(&k, "commit"));
+	journal_free(&k);
+	/* The bad line is no longer the last: corruption. */
+	assert_int_equal(journal_append(&j, c, 1, &err), 0);
+	assert_int_equal(journal_load(&k, root, &err), -1);
+	assert_non_null(strstr(buf_str(&err), "line 2 is damaged"));
+	journal_free(&k);
+	journal_free(&j);
+	buf_free(&err);
+	scratch_free(root);
+}
+
+/* Only vcrotate journals of this version. */
+static void
+test_journal_refuses_strangers(void **state)
+{
+	static const char *const v2[] = { JOURNAL_MAGIC, "2" };
+	struct journal j, k;
+	struct buf err = BUF_INIT;
+	char	*root = scratch_root();
+
+	(void)state;
+	memset(&j, 0, sizeof(j));
+	assert_int_equal(journal_add(&j, v2, 2), 0);
+	assert_int_equal(journal_create(&j, root, &err), 0);
+	assert_int_equal(journal_load(&k, root, &err), -1);
+	assert_non_null(strstr(buf_str(&err), "journal version 2"));
+	journal_free(&k);
+	journal_free(&j);
+	buf_free(&err);
+	scratch_free(root);
+}
+
 int
 main(void)
 {
@@ -227,6 +372,9 @@ main(void)
 		cmocka_unit_test(test_uri_host_and_domain_dn),
 		cmocka_unit_test(test_days_left_rounds_down),
 		cmocka_unit_test(test_damaged_der_and_pem),
+		cmocka_unit_test(test_journal_round_trip),
+		cmocka_unit_test(test_journal_torn_and_damaged),
+		cmocka_unit_test(test_journal_refuses_strangers),
 	};
 	int	 rc;
 

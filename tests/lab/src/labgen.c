@@ -23,6 +23,7 @@
 
 #include <dirent.h>
 #include <err.h>
+#include <netdb.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -93,7 +94,8 @@ enum key_slot {
 	K_SOLUTION,
 	K_SOLUTION_BKP = K_SOLUTION + MAX_SOLUTIONS,
 	K_ARTICLE_ROOT = K_SOLUTION_BKP + BACKUP_SOLUTIONS,
-	K_BULK = K_ARTICLE_ROOT + ARTICLE_ROOTS,
+	K_VMDIR_TLS = K_ARTICLE_ROOT + ARTICLE_ROOTS,	/* slapd's TLS key */
+	K_BULK,
 	K_MAX = K_BULK + BULK_KEYS
 };
 
@@ -289,6 +291,7 @@ struct lab {
 	X509			*su_mismatch;	/* vmdir's vpxd-extension */
 	X509			*de;
 	X509			*sms;
+	X509			*vmdir_tls;	/* slapd's server certificate */
 	struct xroot		*xroots;
 	size_t			 nxroots;
 	struct crl		*crls;		/* [0] is the VMCA root's */
@@ -1268,6 +1271,82 @@ out:
 	return x;
 }
 
+static int	valid_hostname(const char *);
+
+/* Appends ", DNS:name" to *san unless it is there already or unusable. */
+static int
+san_add_dns(char **san, const char *name)
+{
+	char	*all = NULL, *item = NULL, *more = NULL;
+	int	 rc = -1;
+
+	if (name == NULL || !valid_hostname(name))
+		return 0;
+	/* Whole items only: "DNS:vm" is not in "DNS:vm2". */
+	if ((all = str_printf(", %s,", *san)) == NULL ||
+	    (item = str_printf(", DNS:%s,", name)) == NULL)
+		goto out;
+	if (strstr(all, item) == NULL) {
+		if ((more = str_printf("%s, DNS:%s", *san, name)) == NULL)
+			goto out;
+		free(*san);
+		*san = more;
+	}
+	rc = 0;
+out:
+	free(all);
+	free(item);
+	return rc;
+}
+
+/*
+ * The directory's TLS server certificate (ldaps and StartTLS), issued by the
+ * VMCA root for the names the tests connect to: 127.0.0.1 and localhost, the
+ * PNID, and this machine's host name. libldap checks a server it reaches as
+ * "localhost" against the local host name (its FQDN), not "localhost" (as
+ * on an appliance, whose host name is the PNID). Valid from a day ago for
+ * two years, clamped to the root, in every scenario: the lab's scenarios are
+ * about the certificates vcrotate replaces, and it does not replace this one.
+ */
+static X509 *
+issue_vmdir_tls(const struct lab *lab)
+{
+	struct certreq	 r;
+	struct addrinfo	 hints, *ai = NULL;
+	X509_NAME	*name = NULL;
+	X509		*x = NULL;
+	char		*san = NULL, host[256];
+
+	if ((san = str_printf("DNS:localhost, IP:127.0.0.1, DNS:%s",
+	    lab->pnid)) == NULL) {
+		warn("vmdir TLS subjectAltName");
+		goto out;
+	}
+	if (gethostname(host, sizeof(host)) == 0) {
+		host[sizeof(host) - 1] = '\0';
+		memset(&hints, 0, sizeof(hints));
+		hints.ai_flags = AI_CANONNAME;
+		if (san_add_dns(&san, host) == -1 ||
+		    (getaddrinfo(host, NULL, &hints, &ai) == 0 &&
+		    ai != NULL && san_add_dns(&san, ai->ai_canonname) == -1)) {
+			warn("vmdir TLS subjectAltName");
+			goto out;
+		}
+	}
+	if ((name = name_new("CN", "localhost", NULL)) == NULL)
+		goto out;
+	certreq_init(&r, name, lab->keys[K_VMDIR_TLS], window(lab->now - DAY,
+	    lab->now + 730 * DAY), KU_TLS, san, "vmdir TLS certificate");
+	r.eku = "serverAuth";
+	x = issue_vmca(lab, &r);
+out:
+	if (ai != NULL)
+		freeaddrinfo(ai);
+	X509_NAME_free(name);
+	free(san);
+	return x;
+}
+
 /*
  * Extra trusted roots: the article's four, then crl-bloat's bulk ones, a mix
  * of valid and expired (one in four). Bulk roots share pool keys, so each
@@ -1466,7 +1545,8 @@ make_certs(struct lab *lab)
 		goto out;
 
 	if ((lab->de = issue_data_encipherment(lab)) == NULL ||
-	    (lab->sms = issue_sms(lab)) == NULL)
+	    (lab->sms = issue_sms(lab)) == NULL ||
+	    (lab->vmdir_tls = issue_vmdir_tls(lab)) == NULL)
 		goto out;
 	if (make_xroots(lab) == -1 || make_crls(lab) == -1)
 		goto out;
@@ -2167,6 +2247,29 @@ out:
 	return rc;
 }
 
+/* slapd's TLS certificate and key (slapd.conf names them). */
+static int
+write_vmdir_tls(const struct lab *lab)
+{
+	char	*cert = NULL, *key = NULL;
+	size_t	 certlen = 0, keylen = 0;
+	int	 rc = -1;
+
+	if ((cert = pem_certs(lab->vmdir_tls, NULL, &certlen)) == NULL ||
+	    (key = pem_key(lab->keys[K_VMDIR_TLS], &keylen)) == NULL)
+		goto out;
+	if (write_lab_file(lab, LAB_VMDIR_DIR "/slapd-tls.crt", cert, certlen,
+	    0644, 0700) == -1 ||
+	    write_lab_file(lab, LAB_VMDIR_DIR "/slapd-tls.key", key, keylen,
+	    0600, 0700) == -1)
+		goto out;
+	rc = 0;
+out:
+	lab_free_secret(key, keylen);
+	free(cert);
+	return rc;
+}
+
 /* A registry value: `\' as `\\', newline as `\n' (labutil.h). */
 static void
 reg_value(BIO *bio, const char *name, const char *value)
@@ -2322,6 +2425,7 @@ lab_free(struct lab *lab)
 		X509_free(lab->su_bkp[i]);
 	X509_free(lab->su_mismatch);
 	X509_free(lab->de);
+	X509_free(lab->vmdir_tls);
 	X509_free(lab->sms);
 	for (i = 0; i < lab->nxroots; i++)
 		X509_free(lab->xroots[i].cert);
@@ -2468,7 +2572,8 @@ cmd_create(int argc, char **argv)
 	    plan_dates(&lab) == -1 || make_certs(&lab) == -1)
 		goto out;
 	if (write_vmca(&lab) == -1 || write_vecs(&lab) == -1 ||
-	    write_seed_ldif(&lab) == -1 || write_registry(&lab) == -1 ||
+	    write_seed_ldif(&lab) == -1 || write_vmdir_tls(&lab) == -1 ||
+	    write_registry(&lab) == -1 ||
 	    write_state(&lab) == -1)
 		goto out;
 	rc = 0;

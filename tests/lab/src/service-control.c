@@ -1447,7 +1447,7 @@ static int
 start_vmdir(const struct lab *lab, char *msg, size_t len)
 {
 	LDAP		*ld = NULL;
-	char		*conf = NULL, *port = NULL, *uri = NULL;
+	char		*conf = NULL, *port = NULL, *uri = NULL, *tport;
 	char		 why[MSGLEN] = "";
 	struct timespec	 ts = { 0, POLL_MS * 1000000L };
 	pid_t		 pid;
@@ -1464,6 +1464,21 @@ start_vmdir(const struct lab *lab, char *msg, size_t len)
 		snprintf(msg, len, VMDIR_DOWN ": no ldap_port in %s",
 		    lab->conf);
 		goto out;
+	}
+	/* vmdir's LDAPS port too, when the lab has one (labctl create). */
+	if ((tport = lab_conf_get(lab->conf, "ldaps_port")) != NULL) {
+		char	*both = NULL;
+
+		if (asprintf(&both, "%s ldaps://127.0.0.1:%s/", uri,
+		    tport) == -1)
+			both = NULL;
+		free(tport);
+		if (both == NULL) {
+			snprintf(msg, len, VMDIR_DOWN ": out of memory");
+			goto out;
+		}
+		free(uri);
+		uri = both;
 	}
 	fflush(NULL);
 	if ((pid = fork()) == -1) {
@@ -1500,7 +1515,7 @@ start_vmdir(const struct lab *lab, char *msg, size_t len)
 		nanosleep(&ts, NULL);
 	}
 	if (ld == NULL) {
-		snprintf(msg, len, VMDIR_DOWN ": %s", why);
+		snprintf(msg, len, VMDIR_DOWN ": %.900s", why);
 		/* Leave no half-started directory behind. */
 		(void)pidfile_stop(lab, SLAPD_PID, "slapd", why, sizeof(why));
 		goto out;

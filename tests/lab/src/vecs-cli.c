@@ -30,10 +30,13 @@
  * at ROOT/var/lib/vmware-lab/faults/vecs-write. Holding N > 1 it is
  * rewritten with N-1 and the command goes on; holding N <= 1 (or anything
  * unreadable) it is removed and the command fails with ERROR_INTERNAL_ERROR
- * before writing anything.
+ * before writing anything. Holding "N down", the Nth write takes the
+ * directory server away instead (faults/slapd-down, then service-control
+ * --stop vmdird) and itself succeeds: vmdir lost in the middle of a change.
  */
 
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -213,6 +216,43 @@ invalid_store(const char *name)
 	return ERR_INVALID_PARAMETER;
 }
 
+/* The "down" fault: vmdird stopped, and kept from starting again. */
+static int
+vmdir_down(const char *root)
+{
+	char	*flag = lab_path(root, LAB_FAULTS_DIR "/slapd-down");
+	char	*sc = lab_path(root, "usr/bin/service-control");
+	pid_t	 pid;
+	int	 st, ret = -1;
+
+	if (flag == NULL || sc == NULL ||
+	    lab_write_file_atomic(flag, "", 0, 0644) == -1) {
+		fprintf(stderr, "vecs-cli: cannot take vmdird down: %s\n",
+		    strerror(errno));
+		goto out;
+	}
+	if ((pid = fork()) == 0) {
+		int	 null = open("/dev/null", O_WRONLY);
+
+		if (null != -1) {
+			dup2(null, 1);
+			dup2(null, 2);
+		}
+		execl(sc, "service-control", "--stop", "vmdird", (char *)NULL);
+		_exit(127);
+	}
+	if (pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
+	    WEXITSTATUS(st) == 0)
+		ret = 0;
+	else
+		fprintf(stderr, "vecs-cli: service-control --stop vmdird "
+		    "failed\n");
+out:
+	free(flag);
+	free(sc);
+	return ret;
+}
+
 /* The lab-only fault: see the comment at the top. Called under the lock. */
 static unsigned
 fault_check(const char *root)
@@ -221,6 +261,7 @@ fault_check(const char *root)
 	size_t		 len = 0;
 	unsigned	 rc = ERR_INTERNAL_ERROR;
 	long		 n;
+	int		 down;
 
 	if ((path = lab_path(root, FAULT_FILE)) == NULL) {
 		fprintf(stderr, "vecs-cli: %s: %s\n", FAULT_FILE,
@@ -239,13 +280,16 @@ fault_check(const char *root)
 	n = strtol(buf, &end, 10);
 	if (errno != 0 || end == buf)
 		n = 1;		/* unreadable: fail now rather than never */
+	down = strncmp(end, " down", 5) == 0;
 	if (n <= 1) {
 		if (unlink(path) == -1 && errno != ENOENT)
 			fprintf(stderr, "vecs-cli: %s: %s\n", path,
 			    strerror(errno));
+		if (down && vmdir_down(root) == 0)
+			rc = 0;
 		goto out;	/* the injected failure */
 	}
-	snprintf(num, sizeof(num), "%ld\n", n - 1);
+	snprintf(num, sizeof(num), "%ld%s\n", n - 1, down ? " down" : "");
 	if (lab_write_file_atomic(path, num, strlen(num), 0644) == -1) {
 		fprintf(stderr, "vecs-cli: %s: %s\n", path, strerror(errno));
 		goto out;

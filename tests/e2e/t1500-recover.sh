@@ -1,0 +1,282 @@
+#!/bin/bash
+# Crash safety on the lab: the journal, vcrotate recover, signals, the lock,
+# the directory server lost half-way, a full disk, and fault injection at
+# every side effect (engine/fault.h) in three modes: the Nth side effect
+# fails, or the process is killed just before or just after it.
+#
+# After every run, and after recover when the run was killed, the lab must
+# be wholly in the before state (byte-identical, as the appliance's own
+# tools show it) or wholly in the after state (equal to the transaction's
+# `applied' snapshot, every certificate valid): never a mix. A second
+# recover must do nothing, and git fsck --strict must pass.
+#
+# make test runs a sample of the fault points; CRASH=all (make test-crash)
+# runs every point of the all-expired and stale-sts-chain plans.
+. "$(dirname "$0")/../lib.sh"
+
+VC=$BUILD/vcrotate
+CRASH=${CRASH:-sample}
+
+# fresh NAME SCENARIO: a started lab, its plan (NAME.plan), its dump. A lab
+# that a run left in its before state (consistent says so) serves again:
+# making a lab costs some thirty RSA keys.
+fresh() {
+	local lab=$T/$1
+	if [ "$(cat "$T/$1.reusable" 2>/dev/null)" = "$2" ]; then
+		rm -f "$T/$1.reusable"
+		return 0
+	fi
+	rm -f "$T/$1.reusable"
+	[ ! -d "$lab" ] || labctl destroy "$lab" >/dev/null
+	lab_create "$lab" --scenario "$2" >/dev/null
+	echo "$2" >"$T/$1.scenario"
+	labctl start "$lab" >/dev/null 2>&1 || :
+	"$VC" --root "$lab" plan -o "$T/$1.plan" >/dev/null
+	lab_dump "$lab" >"$T/$1.before"
+}
+
+repo() { echo "$T/$1/var/lib/vcrotate/backup.git"; }
+
+# The `applied' snapshot of the lab's last transaction, if any.
+applied_of() {
+	git --git-dir="$(repo "$1")" log --format='%H %(trailers:key=Result,valueonly,separator=)' snapshots 2>/dev/null |
+	    awk '$2 == "applied" { print $1; exit }'
+}
+
+# consistent NAME: prints "before" or "after"; fails on a mixed state, a
+# leftover journal or key file, or a repository git fsck does not accept.
+consistent() {
+	local lab=$T/$1 snap
+	[ ! -e "$lab/var/lib/vcrotate/journal" ] || fail "a journal is left"
+	[ -z "$(find "$lab/var/lib/vcrotate" -path '*/apply.*/*' -o -path '*/restore.*/*' 2>/dev/null)" ] ||
+		fail "key files are left: $(find "$lab/var/lib/vcrotate" -path '*/apply.*/*')"
+	if [ -d "$(repo "$1")" ]; then
+		git --git-dir="$(repo "$1")" fsck --strict --no-dangling >/dev/null 2>"$T/fsck.err" ||
+			fail "git fsck: $(cat "$T/fsck.err")"
+	fi
+	lab_dump "$lab" >"$T/$1.now"
+	if cmp -s "$T/$1.before" "$T/$1.now"; then
+		cp "$T/$1.scenario" "$T/$1.reusable"
+		echo before
+		return 0
+	fi
+	snap=$(applied_of "$1")
+	[ -n "$snap" ] || { diff "$T/$1.before" "$T/$1.now" | head -20 >&2; fail "not the before state, and no applied snapshot"; }
+	"$VC" --root "$lab" backup restore "$snap" --dry-run >"$T/$1.dry" 2>&1 ||
+		fail "restore --dry-run: $(cat "$T/$1.dry")"
+	grep -q "^0 changes would be made" "$T/$1.dry" ||
+		{ cat "$T/$1.dry" >&2; fail "MIXED: neither the before state nor the applied snapshot ${snap:0:12}"; }
+	"$VC" --root "$lab" check >/dev/null || fail "the after state does not check clean"
+	echo after
+}
+
+# recover_twice NAME: recover until no journal; the second run is a no-op.
+recover_twice() {
+	local lab=$T/$1
+	"$VC" --root "$lab" recover >"$T/$1.rec1" 2>&1 || { cat "$T/$1.rec1" >&2; fail "recover failed"; }
+	lab_dump "$lab" >"$T/$1.rec-a"
+	"$VC" --root "$lab" recover >"$T/$1.rec2" 2>&1 || fail "second recover failed"
+	grep -q "nothing to recover" "$T/$1.rec2" || fail "second recover did something: $(cat "$T/$1.rec2")"
+	lab_dump "$lab" | cmp -s - "$T/$1.rec-a" || fail "second recover changed the lab"
+}
+
+# points SCENARIO: the side effects of a clean apply, one "N what" a line.
+points() {
+	if [ ! -s "$T/points.$1" ]; then
+		fresh pts "$1"
+		VCROTATE_FAULT_LOG=$T/points.$1.tmp "$VC" --root "$T/pts" apply "$T/pts.plan" >"$T/pts.out" 2>&1 ||
+			{ cat "$T/pts.out" >&2; return 1; }
+		mv "$T/points.$1.tmp" "$T/points.$1"
+	fi
+	cat "$T/points.$1"
+}
+
+# one SCENARIO MODE N: one faulty run, recovered as needed, then judged.
+one() {
+	local rc=0 state
+	fresh f "$1"
+	VCROTATE_FAULT=$2:$3 "$VC" --root "$T/f" apply "$T/f.plan" >"$T/f.out" 2>&1 || rc=$?
+	case $2:$rc in
+	crash-*:137) ;;
+	fail:0|fail:1|fail:4) ;;
+	*) tail -5 "$T/f.out" >&2; fail "$1 $2:$3: exit $rc" ;;
+	esac
+	if [ -e "$T/f/var/lib/vcrotate/journal" ]; then
+		# The journal refuses every other writer, naming the transaction.
+		rc=0; "$VC" --root "$T/f" apply "$T/f.plan" >/dev/null 2>"$T/f.err" || rc=$?
+		expect_eq 6 "$rc" && grep -q "was interrupted.*vcrotate recover" "$T/f.err" ||
+			fail "apply over a journal: exit $rc"
+		recover_twice f
+	fi
+	state=$(consistent f) || return 1
+	echo "$1 $2:$3 -> $state"
+}
+
+# sweep SCENARIO: every point (CRASH=all) or a sample, three modes each.
+sweep() {
+	local scen=$1 k n mode list mixed=0 runs=0
+	points "$scen" >"$T/$scen.points" || return 1
+	k=$(wc -l <"$T/$scen.points")
+	[ "$k" -gt 5 ] || fail "only $k side effects in a clean apply?"
+	if [ "$CRASH" = all ]; then
+		list=$(seq 1 "$k")
+	else
+		# all-expired: the first change, one in the middle, the
+		# commit; stale-sts-chain: the middle only.
+		list=$((k / 2))
+		[ "$scen" != all-expired ] ||
+		list="$(awk '/vecs-cli entry|ldap/ { print $1; exit }' "$T/$scen.points")
+		      $list $(awk '/journal append/ { n = $1 } END { print n }' "$T/$scen.points")"
+	fi
+	for n in $list; do
+		for mode in fail crash-before crash-after; do
+			runs=$((runs + 1))
+			one "$scen" "$mode" "$n" >>"$T/$scen.results" ||
+				{ mixed=$((mixed + 1)); echo "at $mode:$n ($(sed -n "${n}p" "$T/$scen.points"))" >&2; }
+		done
+	done
+	echo "# $scen: $(echo $list | wc -w) of $k points x 3 modes = $runs runs, $mixed mixed or failed"
+	echo "# $(grep -c -- '-> before' "$T/$scen.results") ended in the before state, $(grep -c -- '-> after' "$T/$scen.results") in the after state"
+	[ "$mixed" -eq 0 ]
+}
+
+test_expect 'all-expired: a fault at any side effect ends wholly before or wholly after' '
+	sweep all-expired >&2
+'
+grep "^# all-expired" "$T/.out" 2>/dev/null
+
+test_expect 'stale-sts-chain: a fault at any side effect ends wholly before or wholly after' '
+	sweep stale-sts-chain >&2
+'
+grep "^# stale-sts-chain" "$T/.out" 2>/dev/null
+
+test_expect 'recover --forward finishes a transaction killed after every new item was in place' '
+	points sts-expired >pts.txt &&
+	n=$(awk "/service-control --stop/ { print \$1; exit }" pts.txt) &&
+	fresh s sts-expired &&
+	rc=0 && VCROTATE_FAULT=crash-before:$n "$VC" --root "$T/s" apply s.plan >/dev/null 2>&1 || rc=$?
+	expect_eq 137 "$rc" &&
+	grep -q "^applied" "$T/s/var/lib/vcrotate/journal" &&
+	"$VC" --root "$T/s" recover --forward >out 2>&1 &&
+	grep -q "is committed" out &&
+	expect_eq after "$(consistent s)" &&
+	git --git-dir="$(repo s)" log -1 --format=%B | grep -q "^Result: success (recovered)"
+'
+
+test_expect 'recover --forward is refused before the applied snapshot; --back after the commit point' '
+	fresh s sts-expired &&
+	rc=0 && VCROTATE_FAULT=crash-after:3 "$VC" --root "$T/s" apply s.plan >/dev/null 2>&1 || rc=$?
+	expect_eq 137 "$rc" &&
+	rc=0 && "$VC" --root "$T/s" recover --forward 2>err || rc=$?
+	expect_eq 4 "$rc" && grep -q "can only go back" err &&
+	"$VC" --root "$T/s" recover >/dev/null 2>&1 &&
+	expect_eq before "$(consistent s)" &&
+	points sts-expired >pts.txt &&
+	n=$(awk "/journal remove/ { print \$1 }" pts.txt) &&
+	fresh s sts-expired &&
+	rc=0 && VCROTATE_FAULT=crash-before:$n "$VC" --root "$T/s" apply s.plan >/dev/null 2>&1 || rc=$?
+	expect_eq 137 "$rc" && grep -q "^commit" "$T/s/var/lib/vcrotate/journal" &&
+	rc=0 && "$VC" --root "$T/s" recover --back 2>err || rc=$?
+	expect_eq 4 "$rc" && grep -q "passed its commit point" err &&
+	recover_twice s && expect_eq after "$(consistent s)"
+'
+
+test_expect 'a torn last record is ignored: a half-written commit is no commit' '
+	fresh s sts-expired &&
+	rc=0 && VCROTATE_FAULT=crash-after:3 "$VC" --root "$T/s" apply s.plan >/dev/null 2>&1 || rc=$?
+	expect_eq 137 "$rc" &&
+	printf "commit\t0000" >>"$T/s/var/lib/vcrotate/journal" &&
+	"$VC" --root "$T/s" recover >out 2>&1 &&
+	grep -q "a torn record after it" out && grep -q "is rolled back" out &&
+	expect_eq before "$(consistent s)"
+'
+
+test_expect 'a damaged journal is refused by recover, naming the line, exit 3' '
+	fresh s sts-expired &&
+	rc=0 && VCROTATE_FAULT=crash-after:3 "$VC" --root "$T/s" apply s.plan >/dev/null 2>&1 || rc=$?
+	expect_eq 137 "$rc" &&
+	j=$T/s/var/lib/vcrotate/journal && cp "$j" journal.good &&
+	sed -i "3s/apply/apply-x/" "$j" &&
+	rc=0 && "$VC" --root "$T/s" recover 2>err || rc=$?
+	expect_eq 3 "$rc" && grep -q "line 3 is damaged" err &&
+	cp journal.good "$j" && recover_twice s && expect_eq before "$(consistent s)"
+'
+
+test_expect 'a crash during recover, then recover again, ends consistent' '
+	fresh a all-expired &&
+	rc=0 && VCROTATE_FAULT=crash-after:20 "$VC" --root "$T/a" apply a.plan >/dev/null 2>&1 || rc=$?
+	expect_eq 137 "$rc" &&
+	for n in 3 6; do
+		rc=0; VCROTATE_FAULT=crash-after:$n "$VC" --root "$T/a" recover >/dev/null 2>&1 || rc=$?
+		expect_eq 137 "$rc"
+	done &&
+	recover_twice a && expect_eq before "$(consistent a)"
+'
+
+test_expect 'apply killed with SIGKILL at random moments, then recover: consistent every time' '
+	for i in $(seq "$([ "$CRASH" = all ] && echo 10 || echo 2)"); do
+		fresh a all-expired &&
+		{ "$VC" --root "$T/a" apply a.plan >/dev/null 2>&1 & } &&
+		pid=$! && sleep "$(awk -v s=$RANDOM "BEGIN { printf \"%.2f\", 0.5 + s % 400 / 100 }")" &&
+		{ kill -KILL $pid 2>/dev/null; wait $pid 2>/dev/null || :; } &&
+		[ ! -e "$T/a/var/lib/vcrotate/journal" ] || recover_twice a
+		echo "run $i: $(consistent a)" || exit 1
+	done
+'
+
+test_expect 'SIGINT during apply: the change under way finishes, then a clean rollback, exit 130' '
+	fresh a all-expired &&
+	{ "$VC" --root "$T/a" apply a.plan >out 2>&1 & } && pid=$! &&
+	for i in $(seq 200); do grep -qs "^step" "$T/a/var/lib/vcrotate/journal" && break; sleep 0.05; done &&
+	kill -INT $pid && rc=0 && wait $pid || rc=$?
+	expect_eq 130 "$rc" &&
+	grep -q "interrupted by Interrupt" out && grep -q "rolled back" out &&
+	expect_eq before "$(consistent a)"
+'
+
+test_expect 'a second apply while one runs: exit 5, naming the pid and the transaction' '
+	fresh a all-expired && cp a.plan bz2.plan &&
+	{ "$VC" --root "$T/a" apply a.plan >out 2>&1 & } && pid=$! &&
+	for i in $(seq 100); do [ -e "$T/a/var/lib/vcrotate/journal" ] && break; sleep 0.05; done &&
+	rc=0 && "$VC" --root "$T/a" apply bz2.plan 2>err || rc=$?
+	expect_eq 5 "$rc" &&
+	grep -q "holds the lock .*(pid $pid, transaction [0-9T]*Z-[0-9a-f]*)" err &&
+	wait $pid
+'
+
+test_expect 'vmdir lost half-way: bounded retries, exit 3 with the journal kept; recover finishes' '
+	fresh a all-expired &&
+	labctl fault "$T/a" vecs-write 1 down >/dev/null &&
+	rc=0 && "$VC" --root "$T/a" apply a.plan >out 2>&1 || rc=$?
+	expect_eq 3 "$rc" &&
+	expect_grep "the directory server went away.*(4 of 4)" out &&
+	expect_grep "vcrotate recover" out &&
+	[ -e "$T/a/var/lib/vcrotate/journal" ] &&
+	rc=0 && "$VC" --root "$T/a" recover >out2 2>&1 || rc=$?
+	expect_eq 3 "$rc" && expect_grep "The journal stays" out2 &&
+	labctl fault "$T/a" clear >/dev/null &&
+	recover_twice a && expect_eq before "$(consistent a)"
+'
+
+test_expect 'a full disk for the backup and the journal fails before the first change' '
+	fresh s sts-expired &&
+	r=$T/s/var/lib/vcrotate && mkdir -p "$r" &&
+	mount -t tmpfs -o size=256k,mode=0700 tmpfs "$r" &&
+	rc=0 && "$VC" --root "$T/s" apply s.plan >out 2>&1 || rc=$?
+	umount "$r"
+	expect_eq 4 "$rc" && expect_grep "only [0-9]* KB free" out &&
+	expect_grep "nothing was changed" out &&
+	expect_eq before "$(consistent s)"
+'
+
+test_expect 'a full disk met half-way (injected ENOSPC-like failures) before the first change changes nothing' '
+	points sts-expired >pts.txt &&
+	for n in $(awk "/git ref update|journal|write file/ { print \$1 }" pts.txt | head -2); do
+		fresh s sts-expired &&
+		rc=0 && VCROTATE_FAULT=fail:$n "$VC" --root "$T/s" apply s.plan >out 2>&1 || rc=$?
+		expect_eq 4 "$rc" && grep -q "nothing was changed" out &&
+		expect_eq before "$(consistent s)" || exit 1
+	done
+'
+
+test_done

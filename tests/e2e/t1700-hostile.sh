@@ -1,0 +1,87 @@
+#!/bin/bash
+# Hostile content on the lab: aliases with '/', '..', an escape sequence, 4 KB
+# long or not UTF-8; an 11 MB entry; an alias with a newline (which makes the
+# vecs-cli listing ambiguous); plan files with extra, missing or mistyped
+# fields. Each gets a clear error naming the item, check still reports the
+# rest, nothing reaches the terminal raw, and nothing is written.
+. "$(dirname "$0")/../lib.sh"
+
+VC=$BUILD/vcrotate
+L=$T/lab
+V=$L/usr/lib/vmware-vmafd/bin/vecs-cli
+LONG=$(printf 'A%.0s' $(seq 4096))
+# commits LAB: how many snapshots its backup holds.
+commits() { git --git-dir="$1/var/lib/vcrotate/backup.git" rev-list --count snapshots 2>/dev/null || echo 0; }
+
+test_expect 'a lab with hostile aliases and an 11 MB entry' '
+	lab_create "$L" --scenario healthy >/dev/null &&
+	labctl start "$L" >/dev/null 2>&1 || :
+	a=$($V entry list --store TRUSTED_ROOTS --aliases | sed -n 2p) &&
+	$V entry getcert --store TRUSTED_ROOTS --alias "$a" >root.pem &&
+	$V store create --name HOSTILE >/dev/null &&
+	for a in "a/b" ".." "$LONG" "$(printf "bad\377\376utf")" "$(printf "esc\033[31mred")"; do
+		$V entry create --store HOSTILE --alias "$a" --cert root.pem >/dev/null || exit 1
+	done &&
+	for i in $(seq 8000); do cat root.pem; done >big.pem &&
+	$V store create --name BIG >/dev/null &&
+	$V entry create --store BIG --alias big --cert big.pem >/dev/null
+'
+
+test_expect 'check reads them all; the terminal gets no raw control byte or invalid UTF-8' '
+	rc=0 && "$VC" --root "$L" check >out 2>&1 || rc=$?
+	expect_eq 0 "$rc" &&
+	! grep -q "$(printf "\033")" out && ! LC_ALL=C grep -q "$(printf "\377")" out &&
+	grep -q "^  esc\\\\x1b\[31mred " out && grep -q "^  bad\\\\xff\\\\xfeutf " out &&
+	grep -q "^  a/b " out && grep -q "^  \.\. " out && grep -q "^  AAAA*\.\.\. " out &&
+	grep -A1 "^STORE BIG" out | grep -q "^  big " &&
+	grep -q "^STORE MACHINE_SSL_CERT" out &&
+	"$VC" --root "$L" check --json >out.json &&
+	expect_eq 5 "$(jq "[.certificates[] | select(.store == \"HOSTILE\")] | length" out.json)" &&
+	jq -e ".certificates[] | select(.alias == \"$LONG\")" out.json >/dev/null
+'
+
+test_expect 'snapshot and restore carry them byte for byte, names never becoming paths' '
+	lab_dump "$L" >before &&
+	"$VC" --root "$L" backup snapshot >/dev/null &&
+	"$VC" --root "$L" backup show snapshots >show &&
+	grep -q "HOSTILE/esc\\\\x1b\[31mred" show && ! grep -q "$(printf "\033")" show &&
+	! find "$L/var/lib/vcrotate" -name "b" -path "*a/b*" | grep -q . &&
+	$V store delete --name HOSTILE -y >/dev/null && $V store delete --name BIG -y >/dev/null &&
+	"$VC" --root "$L" backup restore snapshots >/dev/null &&
+	lab_dump "$L" >after && cmp before after
+'
+
+test_expect 'an alias with a newline: the store is named as unreadable, the rest reported, nothing written' '
+	$V store create --name NEWLINE >/dev/null &&
+	$V entry create --store NEWLINE --alias "$(printf "x\ny")" --cert root.pem >/dev/null &&
+	n0=$(commits "$L") &&
+	rc=0 && "$VC" --root "$L" check >out 2>&1 || rc=$?
+	expect_eq 3 "$rc" &&
+	expect_grep "NOT READ VECS: cannot read store NEWLINE" out &&
+	grep -q "^STORE MACHINE_SSL_CERT" out && grep -q "^STORE HOSTILE" out &&
+	rc=0 && "$VC" --root "$L" backup snapshot 2>err || rc=$?
+	expect_eq 1 "$rc" && expect_grep "NEWLINE" err &&
+	expect_eq "$n0" "$(commits "$L")" &&
+	$V store delete --name NEWLINE -y >/dev/null
+'
+
+test_expect 'plans with an extra, a missing or a mistyped field: apply refuses by name, writes nothing' '
+	l2=$T/sts && lab_create "$l2" --scenario sts-expired >/dev/null &&
+	labctl start "$l2" >/dev/null 2>&1 || :
+	"$VC" --root "$l2" plan -o good.plan >/dev/null &&
+	jq ".steps[0].extra = 1" good.plan >extra.plan &&
+	jq "del(.steps[0].kind)" good.plan >missing.plan &&
+	jq ".steps[0].targets[0].place = 7" good.plan >mistyped.plan &&
+	lab_dump "$l2" >before &&
+	for p in extra missing mistyped; do
+		rc=0; "$VC" --root "$l2" apply $p.plan >out 2>err || rc=$?
+		expect_eq 4 "$rc" && expect_grep "refused, nothing was changed" err || exit 1
+	done &&
+	"$VC" --root "$l2" apply extra.plan 2>&1 | grep -q "extra" &&
+	"$VC" --root "$l2" apply missing.plan 2>&1 | grep -q "kind" &&
+	"$VC" --root "$l2" apply mistyped.plan 2>&1 | grep -q "place" &&
+	lab_dump "$l2" >after && cmp before after &&
+	[ ! -e "$l2/var/lib/vcrotate/backup.git" ] && [ ! -e "$l2/var/lib/vcrotate/journal" ]
+'
+
+test_done
