@@ -131,8 +131,12 @@ test-asan: deps
 # check, plan and apply (and recover) on an all-expired lab under valgrind
 # memcheck, on the ordinary build.
 test-valgrind: deps
+	@command -v valgrind >/dev/null || { echo "deps: installing valgrind"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    --no-install-recommends valgrind >/dev/null; }
 	@$(MAKE) --no-print-directory all
 	@bash tests/valgrind.sh
+
 
 # Every fault point of apply (vecs-cli failing on each of its writes), not
 # only the sample make test runs.
