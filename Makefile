@@ -107,11 +107,13 @@ demo: deps
 	@sh tests/demo.sh
 
 # make test runs the suite twice: on build/, then on the sanitized build
-# (below), and ends with one total for both.
+# (below), and ends with one total for both. In the second run the labs of
+# vcrotate's tests are made of build/'s programs (tests/run.sh says why);
+# make test-asan runs everything sanitized.
 test: deps
 	@$(MAKE) --no-print-directory tests
 	@$(MAKE) --no-print-directory asan
-	@VCROTATE_BUILDS="$(B) $(ASAN_B)" sh tests/run.sh
+	@VCROTATE_BUILDS="$(B) $(ASAN_B)" VCROTATE_SAN_LAB=$(B) sh tests/run.sh
 
 # The sanitized build: everything `make tests` makes (vcrotate, the lab's
 # programs, the unit tests), again in $(ASAN_B)/ with AddressSanitizer,

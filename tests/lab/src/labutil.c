@@ -414,20 +414,3 @@ out:
 	free(file);
 	return rc;
 }
-
-/*
- * Sanitized builds (make test-asan): LeakSanitizer's check at exit costs
- * some 70 ms a process, and the lab's programs run thousands of times as
- * fixtures of vcrotate's tests. tests/run.sh sets VCROTATE_LAB_LSAN=0 for
- * those scripts; the lab's own scripts (t0100-t0500) keep the check.
- * LeakSanitizer calls this hook before its check; other builds never do.
- */
-int __lsan_is_turned_off(void);
-
-int
-__lsan_is_turned_off(void)
-{
-	const char *v = getenv("VCROTATE_LAB_LSAN");
-
-	return v != NULL && strcmp(v, "0") == 0;
-}
