@@ -97,6 +97,7 @@ struct txn {
 	json_t		*plan;
 	size_t		 nsteps;
 	struct made	*made;		/* per step (empty for no profile) */
+	struct keygen	*kg;		/* the new keys, in the making */
 	X509		*root;		/* the VMCA root that signs */
 	EVP_PKEY	*root_key;
 	struct appliance app;
@@ -351,26 +352,47 @@ kind_of(json_t *step)
 	return json_string_value(json_object_get(step, "kind"));
 }
 
+/*
+ * Starts making the keys of the plan's new certificates, on other threads,
+ * while the preflight reads the appliance; prepare takes them.
+ */
+static int
+start_keys(struct txn *t)
+{
+	json_t	*s;
+	int	*bits = NULL;
+	size_t	 i;
+	int	 ret;
+
+	if ((bits = calloc(t->nsteps + 1, sizeof(*bits))) == NULL)
+		return -1;
+	json_array_foreach(json_object_get(t->plan, "steps"), i, s)
+		bits[i] = (int)json_integer_value(json_object_get(
+		    json_object_get(json_object_get(s, "profile"), "key"),
+		    "bits"));
+	ret = issue_keys_start(&t->kg, bits, t->nsteps);
+	free(bits);
+	if (ret == -1)
+		buf_printf(&t->err, "out of memory");
+	return ret;
+}
+
 /* Makes and checks every new certificate before anything changes. */
 static int
 prepare(struct txn *t)
 {
 	X509	*signer = t->root;
 	EVP_PKEY *signer_key = t->root_key, **keys = NULL;
-	int	*bits = NULL;
 	json_t	*s;
 	size_t	 i;
-	int	 ret = -1;
+	int	 ret = -1, r;
 
 	if ((t->made = calloc(t->nsteps, sizeof(*t->made))) == NULL ||
-	    (keys = calloc(t->nsteps, sizeof(*keys))) == NULL ||
-	    (bits = calloc(t->nsteps, sizeof(*bits))) == NULL)
+	    (keys = calloc(t->nsteps + 1, sizeof(*keys))) == NULL)
 		goto out;
-	json_array_foreach(json_object_get(t->plan, "steps"), i, s)
-		bits[i] = (int)json_integer_value(json_object_get(
-		    json_object_get(json_object_get(s, "profile"), "key"),
-		    "bits"));
-	if (issue_keys(bits, keys, t->nsteps) == -1) {
+	r = issue_keys_finish(t->kg, keys);
+	t->kg = NULL;
+	if (r == -1) {
 		buf_printf(&t->err, "cannot generate the new RSA keys");
 		goto out;
 	}
@@ -431,7 +453,6 @@ out:
 	for (i = 0; keys != NULL && i < t->nsteps; i++)
 		EVP_PKEY_free(keys[i]);
 	free(keys);
-	free(bits);
 	return ret;
 }
 
@@ -1351,6 +1372,7 @@ txn_free(struct txn *t)
 {
 	size_t	 i;
 
+	issue_keys_abandon(t->kg);
 	for (i = 0; t->made != NULL && i < t->nsteps; i++) {
 		X509_free(t->made[i].cert);
 		EVP_PKEY_free(t->made[i].key);
@@ -1505,6 +1527,8 @@ cmd_apply(int argc, char *argv[], struct config *cfg)
 		ret = r == 1 ? APPLY_REFUSED : r;
 		goto out;
 	}
+	if (start_keys(&t) == -1)
+		goto refused;
 	if (inventory_read(&inv, cfg->root, &t.login, NULL) == -1) {
 		buf_printf(&t.err, "out of memory reading the appliance");
 		goto refused;

@@ -2,6 +2,7 @@
  * issue.c - keys and certificates from plan profiles. See issue.h.
  */
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -83,64 +84,132 @@ issue_from_profile(json_t *profile, X509 *issuer, EVP_PKEY *issuer_key,
 	    key, err);
 }
 
-struct keyjob {
-	const int	*bits;
+/*
+ * Keys in the making: a queue of sizes that worker threads take from one at
+ * a time (RSA generation times vary several-fold, so a fixed share per
+ * thread would leave one core idle at the end), and the finisher joins in.
+ */
+struct keygen {
+	pthread_mutex_t	 mu;
+	int		*bits;
 	EVP_PKEY	**keys;
 	size_t		 n;
-	size_t		 first;
-	size_t		 stride;
+	size_t		 next;		/* the first key nobody took yet */
+	int		 stop;		/* abandoned: take no more */
+	pthread_t	 th[8];
+	size_t		 nth;
 };
 
 static void *
-keyjob_run(void *arg)
+keygen_run(void *arg)
 {
-	struct keyjob *j = arg;
+	struct keygen *kg = arg;
 	size_t	 i;
 
-	for (i = j->first; i < j->n; i += j->stride)
-		if (j->bits[i] > 0)
-			j->keys[i] = EVP_RSA_gen((unsigned int)j->bits[i]);
-	return NULL;
+	for (;;) {
+		pthread_mutex_lock(&kg->mu);
+		while (kg->next < kg->n && kg->bits[kg->next] <= 0)
+			kg->next++;
+		if (kg->stop || kg->next == kg->n) {
+			pthread_mutex_unlock(&kg->mu);
+			return NULL;
+		}
+		i = kg->next++;
+		pthread_mutex_unlock(&kg->mu);
+		/* keys[i] is this thread's alone until the join. */
+		kg->keys[i] = EVP_RSA_gen((unsigned int)kg->bits[i]);
+	}
+}
+
+static void
+keygen_free(struct keygen *kg)
+{
+	size_t	 i;
+
+	for (i = 0; i < kg->n; i++)
+		EVP_PKEY_free(kg->keys[i]);
+	pthread_mutex_destroy(&kg->mu);
+	free(kg->keys);
+	free(kg->bits);
+	free(kg);
 }
 
 int
-issue_keys(const int *bits, EVP_PKEY **keys, size_t n)
+issue_keys_start(struct keygen **out, const int *bits, size_t n)
 {
-	pthread_t th[8];
-	struct keyjob jobs[8];
+	struct keygen *kg = NULL;
+	sigset_t all, old;
 	long	 cores = sysconf(_SC_NPROCESSORS_ONLN);
-	size_t	 nt = cores > 1 ? (size_t)(cores > 8 ? 8 : cores) : 1, i, started;
-	int	 ok = 1;
+	size_t	 want = 0, i;
 
-	memset(keys, 0, n * sizeof(*keys));
-	for (i = 0; i < nt; i++) {
-		jobs[i].bits = bits;
-		jobs[i].keys = keys;
-		jobs[i].n = n;
-		jobs[i].first = i;
-		jobs[i].stride = nt;
-	}
-	/* Thread 0's share runs here; the others on their own threads. */
-	for (started = 1; started < nt; started++)
-		if (pthread_create(&th[started], NULL, keyjob_run,
-		    &jobs[started]) != 0)
-			break;
-	keyjob_run(&jobs[0]);
-	for (i = 1; i < started; i++)
-		pthread_join(th[i], NULL);
-	/* Shares whose thread could not start. */
-	for (i = started; i < nt; i++)
-		keyjob_run(&jobs[i]);
-	for (i = 0; i < n; i++)
-		if (bits[i] > 0 && keys[i] == NULL)
-			ok = 0;
-	if (!ok) {
-		for (i = 0; i < n; i++)
-			EVP_PKEY_free(keys[i]);
-		memset(keys, 0, n * sizeof(*keys));
+	*out = NULL;
+	if ((kg = calloc(1, sizeof(*kg))) == NULL)
+		return -1;
+	if ((kg->bits = calloc(n + 1, sizeof(*kg->bits))) == NULL ||
+	    (kg->keys = calloc(n + 1, sizeof(*kg->keys))) == NULL ||
+	    pthread_mutex_init(&kg->mu, NULL) != 0) {
+		free(kg->bits);
+		free(kg->keys);
+		free(kg);
 		return -1;
 	}
+	kg->n = n;
+	for (i = 0; i < n; i++)
+		if ((kg->bits[i] = bits[i]) > 0)
+			want++;
+	if (cores < 1)
+		cores = 1;
+	if (want > (size_t)cores)
+		want = (size_t)cores;
+	if (want > sizeof(kg->th) / sizeof(kg->th[0]))
+		want = sizeof(kg->th) / sizeof(kg->th[0]);
+	/* The workers take no signal: SIGINT and the like are the main
+	 * thread's, which acts on them between changes. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	for (kg->nth = 0; kg->nth < want; kg->nth++)
+		if (pthread_create(&kg->th[kg->nth], NULL, keygen_run,
+		    kg) != 0)
+			break;	/* issue_keys_finish makes the rest */
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	*out = kg;
 	return 0;
+}
+
+int
+issue_keys_finish(struct keygen *kg, EVP_PKEY **keys)
+{
+	size_t	 i;
+	int	 ok = 1;
+
+	keygen_run(kg);		/* what the workers have not taken yet */
+	for (i = 0; i < kg->nth; i++)
+		pthread_join(kg->th[i], NULL);
+	for (i = 0; i < kg->n; i++)
+		if (kg->bits[i] > 0 && kg->keys[i] == NULL)
+			ok = 0;
+	if (ok) {
+		memcpy(keys, kg->keys, kg->n * sizeof(*keys));
+		memset(kg->keys, 0, kg->n * sizeof(*kg->keys));
+	} else
+		memset(keys, 0, kg->n * sizeof(*keys));
+	keygen_free(kg);
+	return ok ? 0 : -1;
+}
+
+void
+issue_keys_abandon(struct keygen *kg)
+{
+	size_t	 i;
+
+	if (kg == NULL)
+		return;
+	pthread_mutex_lock(&kg->mu);
+	kg->stop = 1;
+	pthread_mutex_unlock(&kg->mu);
+	for (i = 0; i < kg->nth; i++)
+		pthread_join(kg->th[i], NULL);
+	keygen_free(kg);
 }
 
 int

@@ -27,13 +27,24 @@ int issue_from_profile(json_t *profile, X509 *issuer, EVP_PKEY *issuer_key,
 
 /*
  * The same with a key made beforehand (ownership passes to *key on
- * success). issue_keys makes n RSA keys of the given sizes on as many
- * threads as the machine has cores: key generation is most of the time of
- * a transaction. 0, or -1 with every key freed.
+ * success).
  */
 int issue_with_key(json_t *profile, X509 *issuer, EVP_PKEY *issuer_key,
     time_t now, EVP_PKEY *made, X509 **cert, EVP_PKEY **key, struct buf *err);
-int issue_keys(const int *bits, EVP_PKEY **keys, size_t n);
+
+/*
+ * Key generation is most of the time of a transaction, so it runs beside
+ * the rest: issue_keys_start begins making n RSA keys of the sizes in bits
+ * (0: no key for that index) on as many threads as the machine has cores,
+ * and returns at once (-1: out of memory). issue_keys_finish helps with what
+ * is left, waits, and hands over the keys: 0 with keys[i] owned by the
+ * caller, or -1 with every key freed (some could not be made).
+ * issue_keys_abandon stops and frees instead. Either ends the keygen.
+ */
+struct keygen;
+int issue_keys_start(struct keygen **out, const int *bits, size_t n);
+int issue_keys_finish(struct keygen *kg, EVP_PKEY **keys);
+void issue_keys_abandon(struct keygen *kg);
 
 /* DER and PEM encodings (caller frees with free / buf_free_secret). */
 int der_of_cert(X509 *x, unsigned char **der, size_t *len);
