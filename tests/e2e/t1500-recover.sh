@@ -136,7 +136,7 @@ sweep() {
 		done
 	done
 	echo "# $scen: $(echo $list | wc -w) of $k points x 3 modes = $runs runs, $mixed mixed or failed"
-	echo "# $(grep -c -- '-> before' "$T/$scen.results") ended in the before state, $(grep -c -- '-> after' "$T/$scen.results") in the after state"
+	echo "# $scen: $(grep -c -- '-> before' "$T/$scen.results") ended in the before state, $(grep -c -- '-> after' "$T/$scen.results") in the after state"
 	[ "$mixed" -eq 0 ]
 }
 
