@@ -69,15 +69,22 @@ lab_create() {
 	labctl create "$@"
 }
 
-fail() { echo "FAIL: $*" >&2; return 1; }
+# fail WHY: the test fails. In a test's code it ends the test (or the
+# $(...) it runs in) at once: a helper function called in a && chain or an
+# if runs without set -e, where a plain return 1 before its last command
+# would be ignored. Outside a test it returns 1.
+fail() { echo "FAIL: $*" >&2; [ -z "${_in_test:-}" ] || exit 1; return 1; }
 
 # The whole certificate state of lab $1 as the appliance's own tools show
 # it (vecs-cli, ldapsearch as the administrator, the VMCA files), in a
 # stable order: two dumps are equal when the states are byte-identical.
+# A part that cannot be read (vmafdd or slapd down) fails it, and leaves a
+# line in the dump that no readable state has.
 lab_dump() {
-	local l=$1 v=$1/usr/lib/vmware-vmafd/bin/vecs-cli s a uri
+	local l=$1 v=$1/usr/lib/vmware-vmafd/bin/vecs-cli s a uri stores ldif
 	uri=$(sed -n "s/^ldap_uri=//p" "$l/etc/vcrotate/vcrotate.conf")
-	for s in $($v store list | sort); do
+	stores=$($v store list) || { echo "UNREADABLE VECS"; fail "lab_dump: vecs-cli store list failed"; return 1; }
+	for s in $(echo "$stores" | sort); do
 		echo "STORE $s"
 		$v entry list --store "$s" --aliases | tail -n +2 | sort |
 		while IFS= read -r a; do
@@ -86,10 +93,11 @@ lab_dump() {
 			$v entry getkey --store "$s" --alias "$a" 2>/dev/null || :
 		done
 	done
-	ldapsearch -x -H "$uri" -D cn=Administrator,cn=Users,dc=vsphere,dc=local \
+	ldif=$(ldapsearch -x -H "$uri" -D cn=Administrator,cn=Users,dc=vsphere,dc=local \
 	    -y "$l/var/lib/vmware-lab/admin.password" -LLL -o ldif-wrap=no \
-	    -b dc=vsphere,dc=local "(|(objectClass=vmwSTSTenantCredential)(objectClass=vmwSTSTenantTrustedCertificateChain)(objectClass=vmwServicePrincipal)(objectClass=vmwLKUPEndpointRegistration)(objectClass=vmwCertificationAuthority))" |
-	    awk 'BEGIN { RS = ""; ORS = "\n\n" } { print }' | sort
+	    -b dc=vsphere,dc=local "(|(objectClass=vmwSTSTenantCredential)(objectClass=vmwSTSTenantTrustedCertificateChain)(objectClass=vmwServicePrincipal)(objectClass=vmwLKUPEndpointRegistration)(objectClass=vmwCertificationAuthority))") ||
+		{ echo "UNREADABLE VMDIR"; fail "lab_dump: ldapsearch failed"; return 1; }
+	echo "$ldif" | awk 'BEGIN { RS = ""; ORS = "\n\n" } { print }' | sort
 	cat "$l/var/lib/vmware/vmca/root.cer" "$l/var/lib/vmware/vmca/privatekey.pem"
 }
 
@@ -119,7 +127,7 @@ test_expect() {
 	done <<<"${VCROTATE_SAN_SKIP:-}"
 	# Not inside an if: the shell ignores set -e in a condition, and then
 	# a failing line that is not the last of the test would go unnoticed.
-	(cd "$T" || exit 1; set -e; eval "$2") >"$T/.out" 2>&1
+	(cd "$T" || exit 1; _in_test=1; set -e; eval "$2") >"$T/.out" 2>&1
 	_rc=$?
 	san_check >"$T/.san.out" || _rc=1
 	if [ $_rc -eq 0 ]; then

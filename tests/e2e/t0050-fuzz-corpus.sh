@@ -20,7 +20,7 @@ replay() {
 		tail -n 20 "$T/$n.tap"
 		return 1
 	fi
-	expect_eq "1..$want" "$(grep '^1\.\.' "$T/$n.tap")"
+	expect_eq "1..$want" "$(grep '^1\.\.' "$T/$n.tap")" || return 1
 	! grep -q '^not ok' "$T/$n.tap"
 }
 

@@ -536,14 +536,14 @@ test_expect 'crl-bloat: 40 extra roots (valid and expired) and 150 extra CRLs, e
 	slapadd_lab cb
 '
 
-test_expect 'crl-bloat --roots 2000 --crls 5000 takes a few seconds and loads' '
+# Its time is printed, not judged: speed is for make bench.
+test_expect 'crl-bloat --roots 2000 --crls 5000 holds every entry and loads' '
 	t0=$(date +%s%N)
 	mk big crl-bloat --roots 2000 --crls 5000
 	t1=$(date +%s%N)
 	echo $(( (t1 - t0) / 1000000 )) >$T/bloat.ms
 	vecs big entry list --store TRUSTED_ROOTS | grep -q "^Number of entries in store :	2001$"
 	vecs big entry list --store TRUSTED_ROOT_CRLS | grep -q "^Number of entries in store :	5001$"
-	[ $(cat $T/bloat.ms) -lt 20000 ] || fail "took $(cat $T/bloat.ms) ms"
 	slapadd_lab big
 '
 [ -f "$T/bloat.ms" ] && echo "# crl-bloat --roots 2000 --crls 5000: $(cat "$T/bloat.ms") ms"

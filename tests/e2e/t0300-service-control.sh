@@ -58,15 +58,15 @@ vecs_fp() {
 expect_start_fail() {
 	local lab=$1 vmon=$2 svc=$3 short=$4 profile=$5 details=$6 rc=0 line
 	sc "$lab" --start --all >out 2>err || rc=$?
-	expect_eq 1 "$rc"
-	expect_eq 2 "$(wc -l <err)"
+	expect_eq 1 "$rc" || return 1
+	expect_eq 2 "$(wc -l <err)" || return 1
 	line=$(sed -n 1p err)
 	case $line in
 	"Error executing start on service $svc. Details: "$details) ;;
 	*) fail "unexpected first line: $line" ;;
 	esac
 	expect_eq "Service-control failed. Error: Failed to start services in profile $profile. RC=4, stderr=Failed to start $short services." \
-	    "$(sed -n 2p err)"
+	    "$(sed -n 2p err)" || return 1
 	if [ "$profile" = CORE ]; then
 		start_lines "$vmon" | sed "/^Performing start operation on service $svc\.\.\.\$/q" >exp
 	else
@@ -82,12 +82,12 @@ expect_scenario() {
 	lab_create "$lab" --scenario "$1" >/dev/null
 	if [ $# -eq 1 ]; then
 		sc "$lab" --start --all >out 2>err || rc=$?
-		expect_eq 0 "$rc"
+		expect_eq 0 "$rc" || return 1
 		start_lines "$vmon" >exp
-		diff exp out
+		diff exp out || return 1
 		[ ! -s err ] || fail "stderr: $(cat err)"
 	else
-		expect_start_fail "$lab" "$vmon" "$2" "$3" "$4" "$5"
+		expect_start_fail "$lab" "$vmon" "$2" "$3" "$4" "$5" || return 1
 	fi
 	labctl stop "$lab" >/dev/null
 }

@@ -15,9 +15,9 @@ counter() { local v; v=$(sed -n "s/^$2=//p" "$1/var/lib/vmware-lab/counters"); e
 repair() {
 	local name=$1 lab=$T/$1 rc=0
 	shift
-	lab_create "$lab" --scenario "$name" "$@" >/dev/null
+	lab_create "$lab" --scenario "$name" "$@" >/dev/null || fail "labctl create"
 	labctl start "$lab" >/dev/null 2>&1
-	"$VC" --root "$lab" plan -o "$T/$name.plan" >/dev/null
+	"$VC" --root "$lab" plan -o "$T/$name.plan" >/dev/null || fail "plan"
 	c0=$(counter "$lab" cycles)
 	"$VC" --root "$lab" apply "$T/$name.plan" --ticket CHG-1 >"$T/$name.out" 2>&1 || rc=$?
 	expect_eq 0 "$rc" || { tail -5 "$T/$name.out" >&2; return 1; }
@@ -25,7 +25,7 @@ repair() {
 	rc=0; "$VC" --root "$lab" check >"$T/$name.check" || rc=$?
 	expect_eq 0 "$rc" || { grep -A3 "^FINDINGS" "$T/$name.check" >&2; return 1; }
 	rc=0; "$VC" --root "$lab" plan >/dev/null || rc=$?
-	expect_eq 2 "$rc"
+	expect_eq 2 "$rc" || fail "a plan after the repair has something to do"
 	# service-control --status leaves out an empty Stopped: section.
 	"$lab/usr/bin/service-control" --status >"$T/$name.status" &&
 	! grep -q "^Stopped:" "$T/$name.status" || fail "services stopped: $(cat "$T/$name.status")"

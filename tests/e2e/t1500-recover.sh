@@ -28,11 +28,11 @@ fresh() {
 	fi
 	rm -f "$T/$1.reusable"
 	[ ! -d "$lab" ] || labctl destroy "$lab" >/dev/null
-	lab_create "$lab" --scenario "$2" >/dev/null
+	lab_create "$lab" --scenario "$2" >/dev/null || fail "labctl create $2"
 	echo "$2" >"$T/$1.scenario"
 	labctl start "$lab" >/dev/null 2>&1 || :
-	"$VC" --root "$lab" plan -o "$T/$1.plan" >/dev/null
-	lab_dump "$lab" >"$T/$1.before"
+	"$VC" --root "$lab" plan -o "$T/$1.plan" >/dev/null || fail "plan of $2"
+	lab_dump "$lab" >"$T/$1.before" || fail "the before state of $2 cannot be read"
 }
 
 repo() { echo "$T/$1/var/lib/vcrotate/backup.git"; }
@@ -94,7 +94,7 @@ points() {
 # one SCENARIO MODE N: one faulty run, recovered as needed, then judged.
 one() {
 	local rc=0 state
-	fresh f "$1"
+	fresh f "$1" || return 1
 	VCROTATE_FAULT=$2:$3 "$VC" --root "$T/f" apply "$T/f.plan" >"$T/f.out" 2>&1 || rc=$?
 	case $2:$rc in
 	crash-*:137) ;;
@@ -106,7 +106,7 @@ one() {
 		rc=0; "$VC" --root "$T/f" apply "$T/f.plan" >/dev/null 2>"$T/f.err" || rc=$?
 		expect_eq 6 "$rc" && grep -q "was interrupted.*vcrotate recover" "$T/f.err" ||
 			fail "apply over a journal: exit $rc"
-		recover_twice f
+		recover_twice f || return 1
 	fi
 	state=$(consistent f) || return 1
 	echo "$1 $2:$3 -> $state"
@@ -131,7 +131,9 @@ sweep() {
 	for n in $list; do
 		for mode in fail crash-before crash-after; do
 			runs=$((runs + 1))
-			one "$scen" "$mode" "$n" >>"$T/$scen.results" ||
+			# A subshell: a failure (fail ends the code it runs
+			# in) is counted, and the sweep goes on.
+			(one "$scen" "$mode" "$n") >>"$T/$scen.results" ||
 				{ mixed=$((mixed + 1)); echo "at $mode:$n ($(sed -n "${n}p" "$T/$scen.points"))" >&2; }
 		done
 	done
@@ -219,8 +221,8 @@ test_expect 'apply killed with SIGKILL at random moments, then recover: consiste
 		{ "$VC" --root "$T/a" apply a.plan >/dev/null 2>&1 & } &&
 		pid=$! && sleep "$(awk -v s=$RANDOM "BEGIN { printf \"%.2f\", 0.5 + s % 400 / 100 }")" &&
 		{ kill -KILL $pid 2>/dev/null; wait $pid 2>/dev/null || :; } &&
-		[ ! -e "$T/a/var/lib/vcrotate/journal" ] || recover_twice a
-		echo "run $i: $(consistent a)" || exit 1
+		{ [ ! -e "$T/a/var/lib/vcrotate/journal" ] || recover_twice a; } &&
+		state=$(consistent a) && echo "run $i: $state" || exit 1
 	done
 '
 

@@ -80,14 +80,15 @@ test_expect 'no secret in anything a full run printed, the plan, the logs, the c
 '
 
 test_expect 'no key file left after a success or a failure' '
-	[ -z "$(find "$L/var/lib/vcrotate" -name "*.pem" -o -name "*.key")" ] &&
+	# Keys are staged in apply.* and restore.* directories (key.pem, key).
+	[ -z "$(find "$L/var/lib/vcrotate" -name "apply.*" -o -name "restore.*")" ] &&
 	l2=$T/fail && lab_create "$l2" --scenario sts-expired >/dev/null &&
 	labctl start "$l2" >/dev/null 2>&1 || :
 	"$VC" --root "$l2" plan -o f.plan >/dev/null &&
 	labctl fault "$l2" service vmware-vpxd >/dev/null &&
 	rc=0 && "$VC" --root "$l2" apply f.plan >/dev/null 2>&1 || rc=$?
 	expect_eq 1 "$rc" &&
-	[ -z "$(find "$l2/var/lib/vcrotate" -name "*.pem" -o -name "*.key")" ]
+	[ -z "$(find "$l2/var/lib/vcrotate" -name "apply.*" -o -name "restore.*")" ]
 '
 
 test_expect 'a key file a crash left is removed by the next command that writes (recover)' '

@@ -77,9 +77,9 @@ test_expect 'plans with an extra, a missing or a mistyped field: apply refuses b
 		rc=0; "$VC" --root "$l2" apply $p.plan >out 2>err || rc=$?
 		expect_eq 4 "$rc" && expect_grep "refused, nothing was changed" err || exit 1
 	done &&
-	"$VC" --root "$l2" apply extra.plan 2>&1 | grep -q "extra" &&
-	"$VC" --root "$l2" apply missing.plan 2>&1 | grep -q "kind" &&
-	"$VC" --root "$l2" apply mistyped.plan 2>&1 | grep -q "place" &&
+	"$VC" --root "$l2" apply extra.plan 2>&1 | grep -q "unknown field steps\[0\]\.extra$" &&
+	"$VC" --root "$l2" apply missing.plan 2>&1 | grep -q "missing field steps\[0\]\.kind$" &&
+	"$VC" --root "$l2" apply mistyped.plan 2>&1 | grep -q "field steps\[0\]\.targets\[0\]\.place must be a string$" &&
 	lab_dump "$l2" >after && cmp before after &&
 	[ ! -e "$l2/var/lib/vcrotate/backup.git" ] && [ ! -e "$l2/var/lib/vcrotate/journal" ]
 '
