@@ -11,6 +11,7 @@
 #include <openssl/pem.h>
 
 #include "appliance.h"
+#include "fileio.h"
 #include "names.h"
 #include "state.h"
 #include "vecs.h"
@@ -429,34 +430,19 @@ static int
 read_file_item(struct bk_state *st, const char *root, const char *rel,
     const char *path, int secret, struct buf *err)
 {
-	char	*file = app_path(root, rel), *data = NULL;
-	size_t	 cap = 0;
-	ssize_t	 n;
-	FILE	*f = NULL;
+	char	*file = app_path(root, rel);
+	struct buf data = BUF_INIT;
 	int	 ret = -1;
 
 	if (file == NULL)
 		return -1;
-	if ((f = fopen(file, "r")) == NULL) {
-		buf_printf(err, "%s: %s", file, strerror(errno));
+	if (file_read(file, &data, err) == -1)
 		goto out;
-	}
-	if ((n = getdelim(&data, &cap, '\0', f)) < 0 && ferror(f)) {
-		buf_printf(err, "%s: %s", file, strerror(errno));
-		goto out;
-	}
-	/* getdelim stops at a NUL; the VMCA files are text. */
-	if (bk_state_add(st, path, data != NULL ? data : "", n > 0 ?
-	    (size_t)n : 0, secret) == -1)
+	if (bk_state_add(st, path, buf_str(&data), data.len, secret) == -1)
 		goto out;
 	ret = 0;
 out:
-	if (f != NULL)
-		fclose(f);
-	if (data != NULL) {
-		OPENSSL_cleanse(data, cap);
-		free(data);
-	}
+	buf_free_secret(&data);
 	free(file);
 	return ret;
 }

@@ -26,8 +26,19 @@ buf_grow(struct buf *b, size_t extra)
 	ncap = b->cap ? b->cap : 64;
 	while (ncap < need)
 		ncap = ncap > SIZE_MAX / 2 ? need : ncap * 2;
-	if ((n = realloc(b->data, ncap)) == NULL)
+	/*
+	 * Not realloc: a buffer may hold a key or a password that
+	 * buf_free_secret wipes at the end, and realloc would free the old
+	 * block with the secret in it. Doubling keeps the copies linear.
+	 */
+	if ((n = malloc(ncap)) == NULL)
 		return -1;
+	if (b->data != NULL) {
+		memcpy(n, b->data, b->len);
+		OPENSSL_cleanse(b->data, b->cap);
+		free(b->data);
+	}
+	n[b->len] = '\0';
 	b->data = n;
 	b->cap = ncap;
 	return 0;

@@ -1079,6 +1079,39 @@ private_dir(const char *root, const char *what, struct buf *err)
 	return dir;
 }
 
+/* Removes PATH.tmp.* next to ROOT/PATH (fileio.c's temporary names). */
+static void
+tmp_files_sweep(const char *root, const char *path)
+{
+	char	*file = app_path(root, path), *slash, *f = NULL;
+	const char *base;
+	DIR	*dir;
+	struct dirent *e;
+	size_t	 n;
+
+	if (file == NULL || (slash = strrchr(file, '/')) == NULL) {
+		free(file);
+		return;
+	}
+	*slash = '\0';
+	base = slash + 1;
+	n = strlen(base);
+	if ((dir = opendir(file)) != NULL) {
+		while ((e = readdir(dir)) != NULL) {
+			if (strncmp(e->d_name, base, n) != 0 ||
+			    strncmp(e->d_name + n, ".tmp.", 5) != 0 ||
+			    asprintf(&f, "%s/%s", file, e->d_name) == -1)
+				continue;
+			if (unlink(f) == 0)
+				fprintf(stderr, "vcrotate: removed %s, left by "
+				    "an interrupted run\n", f);
+			free(f);
+		}
+		closedir(dir);
+	}
+	free(file);
+}
+
 /* Removes ROOT/var/lib/vcrotate/<what>.XXXXXX directories a killed run
  * left, with any key file still in them. */
 static void
@@ -1117,6 +1150,22 @@ private_dir_sweep(const char *root)
 	free(base);
 }
 
+/*
+ * Removes what a killed run left: the ROOT/var/lib/vcrotate/<what>.XXXXXX
+ * directories with any key file still in them, and the temporary files of
+ * an atomic write of the VMCA files (a copy of a new key, for one).
+ */
+static void
+stale_files_sweep(const char *root)
+{
+	static const char *const vmca[] = { APP_VMCA_KEY, APP_VMCA_ROOT };
+	size_t	 i;
+
+	private_dir_sweep(root);
+	for (i = 0; i < sizeof(vmca) / sizeof(vmca[0]); i++)
+		tmp_files_sweep(root, vmca[i]);
+}
+
 int
 writer_begin(struct config *cfg, const char *who, int recovering,
     int *lockfd, struct buf *err)
@@ -1126,6 +1175,10 @@ writer_begin(struct config *cfg, const char *who, int recovering,
 
 	if (appliance_lock(cfg->root, who, lockfd, err) == -1)
 		return errno == EWOULDBLOCK ? EXIT_BUSY : 1;
+	/* Nobody else runs now: whatever a killed run left is stale, and
+	 * recovery never needs it (it stages again from the snapshots). A
+	 * command refused below for a pending journal removes it too. */
+	stale_files_sweep(cfg->root);
 	if (!recovering) {
 		if ((r = journal_load(&j, cfg->root, err)) == 1) {
 			buf_printf(err, "transaction %s was interrupted (its "
@@ -1143,8 +1196,6 @@ writer_begin(struct config *cfg, const char *who, int recovering,
 			return r == 1 ? EXIT_PENDING : 1;
 		}
 	}
-	/* Nobody else runs now: whatever a killed run left is stale. */
-	private_dir_sweep(cfg->root);
 	if (cfg->backup_repo != NULL)
 		bk_repo_clear_stale_locks(cfg->backup_repo);
 	return 0;

@@ -12,6 +12,7 @@
 
 #include "appliance.h"
 #include "config.h"
+#include "fileio.h"
 #include "vmdir.h"
 
 #define DEFAULT_LDAP_URI "ldap://localhost:389"
@@ -277,34 +278,46 @@ config_free(struct config *cfg)
 	free(cfg->password_file);
 	free(cfg->ca_file);
 	free(cfg->backup_repo);
+	free_secret(cfg->env_password);
 	(void)vmdir_tls_set(0, NULL);
 	memset(cfg, 0, sizeof(*cfg));
+}
+
+int
+config_take_environment(struct config *cfg)
+{
+	char	*v = getenv("VCROTATE_LDAP_PASSWORD");
+
+	if (v == NULL)
+		return 0;
+	if ((cfg->env_password = strdup(v)) == NULL)
+		return -1;
+	/* The bytes stay in the process's first environment block (and in
+	 * /proc/PID/environ) after unsetenv: wipe them there. */
+	OPENSSL_cleanse(v, strlen(v));
+	unsetenv("VCROTATE_LDAP_PASSWORD");
+	return 0;
 }
 
 /* The first line of a password file; the file stays as it is. */
 static char *
 read_password(const char *path, struct buf *err)
 {
-	FILE	*f;
+	struct buf b = BUF_INIT;
 	char	*line = NULL;
-	size_t	 cap = 0;
-	ssize_t	 n;
+	size_t	 n;
 
-	if ((f = fopen(path, "r")) == NULL) {
-		buf_printf(err, "password file %s: %s", path, strerror(errno));
-		return NULL;
-	}
-	n = getline(&line, &cap, f);
-	fclose(f);
-	if (n <= 0) {
+	if (file_read(path, &b, err) == -1)
+		goto out;
+	n = strcspn(buf_str(&b), "\r\n");
+	if (n == 0) {
 		buf_printf(err, "password file %s is empty", path);
-		/* getline leaves the buffer unset at end of file. */
-		if (line != NULL)
-			OPENSSL_cleanse(line, cap);
-		free(line);
-		return NULL;
+		goto out;
 	}
-	line[strcspn(line, "\r\n")] = '\0';
+	if ((line = strndup(b.data, n)) == NULL)
+		buf_printf(err, "out of memory");
+out:
+	buf_free_secret(&b);
 	return line;
 }
 
@@ -330,8 +343,6 @@ int
 config_login(const struct config *cfg, struct vmdir_login *login,
     struct buf *err)
 {
-	const char *env = getenv("VCROTATE_LDAP_PASSWORD");
-
 	memset(login, 0, sizeof(*login));
 	if ((login->uri = strdup(cfg->ldap_uri)) == NULL)
 		return -1;
@@ -341,12 +352,8 @@ config_login(const struct config *cfg, struct vmdir_login *login,
 		if (cfg->password_file != NULL)
 			login->password = read_password(cfg->password_file,
 			    err);
-		else if (env != NULL) {
-			login->password = strdup(env);
-			/* Children (vecs-cli, service-control and the services
-			 * it starts) must not inherit it. */
-			unsetenv("VCROTATE_LDAP_PASSWORD");
-		}
+		else if (cfg->env_password != NULL)
+			login->password = strdup(cfg->env_password);
 		else
 			buf_printf(err, "--bind-dn %s needs --password-file "
 			    "or VCROTATE_LDAP_PASSWORD (a password is never "

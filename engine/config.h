@@ -29,7 +29,16 @@ struct config {
 	int	 crit_days;	/* crit_days, default 30 */
 	char	*backup_repo;	/* --repo > backup_repo > ROOT/var/lib/vcrotate/backup.git */
 	int	 https_port;	/* https_port: where rhttpproxy serves, default 443 */
+	char	*env_password;	/* $VCROTATE_LDAP_PASSWORD, a secret */
 };
+
+/*
+ * Takes $VCROTATE_LDAP_PASSWORD out of the environment, into
+ * cfg->env_password, before anything runs a child: wiped where it was and
+ * unset, so that no tool (vmafd-cli, vecs-cli, service-control and the
+ * services it starts) inherits it. -1: out of memory.
+ */
+int  config_take_environment(struct config *cfg);
 
 /*
  * Options every command accepts, before or after its name: --root DIR,
@@ -52,7 +61,8 @@ void config_free(struct config *cfg);
 
 /*
  * Decides how to log in to vmdir: --bind-dn with --password-file or
- * $VCROTATE_LDAP_PASSWORD, else the machine account from lwregshell.
+ * $VCROTATE_LDAP_PASSWORD (cfg->env_password), else the machine account
+ * from lwregshell.
  * A UPN (administrator@vsphere.local) becomes cn=administrator,cn=users,DDN.
  */
 int  config_login(const struct config *cfg, struct vmdir_login *login,

@@ -31,6 +31,39 @@ write_all(int fd, const void *data, size_t len)
 }
 
 int
+file_read(const char *path, struct buf *out, struct buf *err)
+{
+	ssize_t	 n;
+	int	 fd, ret = -1;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		buf_printf(err, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	for (;;) {
+		if (buf_grow(out, 65536) == -1) {
+			buf_printf(err, "%s: out of memory", path);
+			goto out;
+		}
+		if ((n = read(fd, out->data + out->len, out->cap - out->len -
+		    1)) == -1) {
+			if (errno == EINTR)
+				continue;
+			buf_printf(err, "%s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		out->len += (size_t)n;
+		out->data[out->len] = '\0';
+	}
+	ret = 0;
+out:
+	close(fd);
+	return ret;
+}
+
+int
 file_write_atomic(const char *path, const void *data, size_t len,
     mode_t mode, struct buf *err)
 {

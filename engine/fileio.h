@@ -12,6 +12,14 @@
 
 #include "buf.h"
 
+/*
+ * Reads the whole of path into out (appended, NUL-terminated). Through
+ * read(2) into a buf, not stdio: the file may be a key or a password, and
+ * out is the only copy, which the caller wipes with buf_free_secret. 0, or
+ * -1 with err naming the file.
+ */
+int   file_read(const char *path, struct buf *out, struct buf *err);
+
 /* Replaces path with data, atomically; mode applies to the new file. */
 int   file_write_atomic(const char *path, const void *data, size_t len,
     mode_t mode, struct buf *err);

@@ -50,6 +50,10 @@ main(int argc, char *argv[])
 	cfg.warn_days = cfg.crit_days = -1;
 	/* Children may exit without reading what we write them. */
 	signal(SIGPIPE, SIG_IGN);
+	if (config_take_environment(&cfg) == -1) {
+		fprintf(stderr, "vcrotate: out of memory\n");
+		return 1;
+	}
 	for (i = 1; i < argc; i++) {
 		if ((r = config_option(&cfg, argc, argv, &i)) == -1) {
 			config_free(&cfg);

@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "proc.h"
 
 extern char **environ;
@@ -157,6 +159,8 @@ proc_run(const char *const argv[], const char *input, int timeout_ms,
 		res->status = WEXITSTATUS(wstatus);
 	else
 		res->status = 128 + WTERMSIG(wstatus);
+	/* The last read may be a key (getkey) or a password (lwregshell). */
+	OPENSSL_cleanse(chunk, sizeof(chunk));
 	return 0;
 spawn_fail:
 	if (have_fa)
@@ -175,6 +179,7 @@ fail:
 	errno = saved;
 fail_reaped:
 	saved = errno;
+	OPENSSL_cleanse(chunk, sizeof(chunk));
 	close_pipe(in);
 	close_pipe(out);
 	close_pipe(err);

@@ -428,6 +428,17 @@ vmdir_entries_free(struct vmdir_entries *e)
 	e->n = 0;
 }
 
+/* libldap's copies of values, wiped: one may be vmwSTSPrivateKey. */
+static void
+values_free(struct berval **vals)
+{
+	size_t	 i;
+
+	for (i = 0; vals != NULL && vals[i] != NULL; i++)
+		OPENSSL_cleanse(vals[i]->bv_val, vals[i]->bv_len);
+	ldap_value_free_len(vals);
+}
+
 static int
 copy_attr(LDAP *ld, LDAPMessage *msg, const char *name, struct vmdir_attr *a)
 {
@@ -450,10 +461,10 @@ copy_attr(LDAP *ld, LDAPMessage *msg, const char *name, struct vmdir_attr *a)
 		a->values[i].len = vals[i]->bv_len;
 		a->nvalues++;
 	}
-	ldap_value_free_len(vals);
+	values_free(vals);
 	return 0;
 fail:
-	ldap_value_free_len(vals);
+	values_free(vals);
 	return -1;
 }
 

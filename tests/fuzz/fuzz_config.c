@@ -27,10 +27,10 @@ check_login(const struct config *cfg)
 	/* A password file could be anything (/dev/zero): the environment
 	 * gives the password instead. */
 	c.password_file = NULL;
-	setenv("VCROTATE_LDAP_PASSWORD", "fuzz", 1);
+	c.env_password = (char *)"fuzz";
 	FUZZ_CHECK(config_login(&c, &login, &err) == 0);
-	FUZZ_CHECK(getenv("VCROTATE_LDAP_PASSWORD") == NULL);
-	FUZZ_CHECK(login.bind_dn != NULL && login.password != NULL);
+	FUZZ_CHECK(login.bind_dn != NULL && login.password != NULL &&
+	    strcmp(login.password, "fuzz") == 0);
 	FUZZ_CHECK(strcmp(login.uri, cfg->ldap_uri) == 0);
 	at = strchr(cfg->bind_dn, '@');
 	if (at == NULL || strchr(cfg->bind_dn, '=') != NULL)
