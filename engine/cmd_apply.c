@@ -116,6 +116,7 @@ struct txn {
 	int		 per_step;
 	int		 changed;	/* the first change was made */
 	struct buf	 err;
+	struct buf	 stopped_before; /* services stopped at the start */
 	time_t		 started;
 	const char	*operator;
 	const char	*ticket;
@@ -226,6 +227,99 @@ services(struct txn *t, const char *a1, const char *a2)
 	return ret;
 }
 
+/*
+ * The services service-control --status --all lists as stopped, as
+ * " name name ..." (appliance.md 6: "Stopped:\n <svc> <svc>...\nRunning:\n
+ * <svc> ..."). A read: no fault point. -1 when it cannot be run or fails.
+ */
+static int
+services_stopped(struct txn *t, struct buf *names)
+{
+	struct proc_result res;
+	const char *argv[4], *p, *nl, *end;
+	char	*tool = app_path(t->cfg->root, APP_SERVICE_CONTROL);
+	int	 in_stopped = 0, ret = -1;
+
+	buf_reset(names);
+	if (tool == NULL)
+		return -1;
+	argv[0] = tool;
+	argv[1] = "--status";
+	argv[2] = "--all";
+	argv[3] = NULL;
+	if (proc_run(argv, NULL, 5 * 60 * 1000, &res) == -1) {
+		buf_printf(&t->err, "cannot run %s: %s", tool, strerror(errno));
+		free(tool);
+		return -1;
+	}
+	if (res.status != 0) {
+		buf_printf(&t->err, "service-control --status --all failed: %s",
+		    buf_str(&res.err));
+		goto out;
+	}
+	for (p = buf_str(&res.out), end = p + res.out.len; p < end;
+	    p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		if (p < nl && nl[-1] == ':' && *p != ' ')
+			in_stopped = (size_t)(nl - p) == 8 &&
+			    strncmp(p, "Stopped:", 8) == 0;
+		else if (in_stopped && buf_printf(names, "%s%.*s",
+		    *p == ' ' ? "" : " ", (int)(nl - p), p) == -1)
+			goto out;
+	}
+	ret = 0;
+out:
+	proc_result_free(&res);
+	free(tool);
+	return ret;
+}
+
+/*
+ * After the restart: no service that ran before the transaction is
+ * stopped (vmon's --start --all succeeding says the automatic ones
+ * started; a service stopped by hand before may stay so).
+ */
+static int
+services_as_before(struct txn *t)
+{
+	struct buf now = BUF_INIT, lost = BUF_INIT;
+	char	*copy = NULL, *w, *save = NULL, *pad = NULL;
+	int	 ret = -1;
+
+	if (services_stopped(t, &now) == -1)
+		goto out;
+	if ((copy = strdup(buf_str(&now))) == NULL ||
+	    asprintf(&pad, " %s ", buf_str(&t->stopped_before)) == -1) {
+		pad = NULL;
+		goto out;
+	}
+	for (w = strtok_r(copy, " ", &save); w != NULL;
+	    w = strtok_r(NULL, " ", &save)) {
+		char	*key = NULL;
+		int	 was;
+
+		if (asprintf(&key, " %s ", w) == -1)
+			goto out;
+		was = strstr(pad, key) != NULL;
+		free(key);
+		if (!was)
+			buf_printf(&lost, " %s", w);
+	}
+	if (lost.len > 0) {
+		buf_printf(&t->err, "service-control --status: not running "
+		    "after the restart:%s", buf_str(&lost));
+		goto out;
+	}
+	ret = 0;
+out:
+	free(copy);
+	free(pad);
+	buf_free(&now);
+	buf_free(&lost);
+	return ret;
+}
+
 static int
 restart_all(struct txn *t)
 {
@@ -310,25 +404,36 @@ check_digests(struct txn *t, const struct inventory *inv)
 	return bad == 0 ? 0 : -1;
 }
 
+/*
+ * The VMCA root and key that sign the new certificates, read with the
+ * parsers check uses (no pass phrase prompt, the key only in a wiped buf).
+ */
 static int
 load_vmca(struct txn *t)
 {
 	char	*cf = app_path(t->cfg->root, APP_VMCA_ROOT);
 	char	*kf = app_path(t->cfg->root, APP_VMCA_KEY);
-	FILE	*f = NULL;
+	struct buf cb = BUF_INIT, kb = BUF_INIT;
+	STACK_OF(X509) *chain = NULL;
+	const char *why = NULL;
 	int	 ret = -1;
 
 	if (cf == NULL || kf == NULL)
 		goto out;
-	if ((f = fopen(cf, "r")) == NULL ||
-	    (t->root = PEM_read_X509(f, NULL, NULL, NULL)) == NULL) {
-		buf_printf(&t->err, "%s: not a readable certificate", cf);
+	if (file_read(cf, &cb, &t->err) == -1)
+		goto out;
+	if (cert_parse_pem_chain(cb.data, cb.len, &chain, &why) == -1 ||
+	    (t->root = cert_full(sk_X509_value(chain, 0))) == NULL) {
+		buf_printf(&t->err, "%s: not a readable certificate (%s)", cf,
+		    why != NULL ? why : "out of memory");
 		goto out;
 	}
-	fclose(f);
-	if ((f = fopen(kf, "r")) == NULL ||
-	    (t->root_key = PEM_read_PrivateKey(f, NULL, NULL, NULL)) == NULL) {
-		buf_printf(&t->err, "%s: not a readable private key", kf);
+	if (file_read(kf, &kb, &t->err) == -1)
+		goto out;
+	if (cert_parse_key((unsigned char *)kb.data, kb.len, &t->root_key,
+	    &why) == -1) {
+		buf_printf(&t->err, "%s: not a readable private key (%s)", kf,
+		    why);
 		goto out;
 	}
 	if (EVP_PKEY_eq(X509_get0_pubkey(t->root), t->root_key) != 1) {
@@ -337,8 +442,9 @@ load_vmca(struct txn *t)
 	}
 	ret = 0;
 out:
-	if (f != NULL)
-		fclose(f);
+	sk_X509_pop_free(chain, X509_free);
+	buf_free(&cb);
+	buf_free_secret(&kb);
 	free(cf);
 	free(kf);
 	return ret;
@@ -1089,6 +1195,44 @@ out:
 	return x;
 }
 
+/*
+ * The journal's "after" record: every item's digest as the appliance now
+ * holds it, in the order of the item records (each item's before and after
+ * digest, for the audit; recover goes by the snapshots). "-" where the
+ * inventory keeps no digest (the VMCA key).
+ */
+static int
+after_record(struct txn *t, const struct inventory *inv)
+{
+	const char **w = NULL;
+	json_t	*s, *tg;
+	size_t	 n = 1, i, k;
+	int	 ret;
+
+	json_array_foreach(json_object_get(t->plan, "steps"), i, s)
+		n += json_array_size(json_object_get(s, "targets"));
+	if ((w = calloc(n, sizeof(*w))) == NULL) {
+		buf_printf(&t->err, "out of memory");
+		return -1;
+	}
+	n = 0;
+	w[n++] = "after";
+	json_array_foreach(json_object_get(t->plan, "steps"), i, s)
+	    json_array_foreach(json_object_get(s, "targets"), k, tg) {
+		const char *type = json_string_value(json_object_get(tg,
+		    "type")), *d;
+
+		if (strcmp(type, "services") == 0)
+			continue;
+		d = live_digest(inv, type, json_string_value(
+		    json_object_get(tg, "place")));
+		w[n++] = d != NULL ? d : "-";
+	}
+	ret = t->journaled ? journal_append(&t->j, w, n, &t->err) : 0;
+	free(w);
+	return ret;
+}
+
 static int
 verify(struct txn *t)
 {
@@ -1100,6 +1244,8 @@ verify(struct txn *t)
 	int	 nothing = 0, ret = -1;
 
 	say(t, "verifying");
+	if (services_as_before(t) == -1)
+		return -1;
 	json_array_foreach(json_object_get(t->plan, "steps"), i, s)
 		if (strcmp(kind_of(s), "machine_ssl") == 0) {
 			served = served_cert(t);
@@ -1124,6 +1270,10 @@ verify(struct txn *t)
 		buf_printf(&t->err, "cannot read the appliance again: %s%s%s",
 		    buf_str(&inv.vecs_error), buf_str(&inv.vmdir_error),
 		    buf_str(&inv.vmca_error));
+		inventory_free(&inv);
+		return -1;
+	}
+	if (after_record(t, &inv) == -1) {
 		inventory_free(&inv);
 		return -1;
 	}
@@ -1153,6 +1303,46 @@ verify(struct txn *t)
 	return ret;
 }
 
+/*
+ * recover --forward's check before it commits, without the plan: the
+ * services that ran before run, and the TLS endpoint serves the Machine
+ * SSL certificate that VECS now holds.
+ */
+static int
+verify_forward(struct txn *t)
+{
+	struct inventory inv;
+	X509	*served = NULL, *want = NULL;
+	size_t	 i;
+	int	 ret = -1;
+
+	say(t, "verifying");
+	if (services_as_before(t) == -1)
+		return -1;
+	if (inventory_read(&inv, t->cfg->root, &t->login, NULL) == -1) {
+		buf_printf(&t->err, "cannot read the appliance: out of memory");
+		return -1;
+	}
+	for (i = 0; i < inv.nvecs; i++)
+		if (strcmp(inv.vecs[i].store, "MACHINE_SSL_CERT") == 0 &&
+		    strcmp(inv.vecs[i].alias, "__MACHINE_CERT") == 0 &&
+		    inv.vecs[i].chain != NULL)
+			want = sk_X509_value(inv.vecs[i].chain, 0);
+	if (want == NULL)
+		buf_printf(&t->err, "MACHINE_SSL_CERT/__MACHINE_CERT cannot be "
+		    "read: %s", inv.vecs_error.len ? buf_str(&inv.vecs_error) :
+		    "no certificate");
+	else if ((served = served_cert(t)) == NULL || !cert_equal(served,
+	    want))
+		buf_printf(&t->err, "the TLS endpoint on port %d does not "
+		    "serve MACHINE_SSL_CERT/__MACHINE_CERT", t->cfg->https_port);
+	else
+		ret = 0;
+	X509_free(served);
+	inventory_free(&inv);
+	return ret;
+}
+
 /* ---- the journal ---- */
 
 /* Appends a record of up to three words; nothing before the journal. */
@@ -1175,6 +1365,29 @@ jadd(struct txn *t, const char *w0, const char *w1, const char *w2,
 
 	return journal_add(&t->j, w, w1 == NULL ? 1 : w2 == NULL ? 2 :
 	    w3 == NULL ? 3 : 4);
+}
+
+/* A record of key and the space-separated words of list. */
+static int
+jadd_words(struct txn *t, const char *key, const char *list)
+{
+	const char **w = NULL;
+	char	*copy = strdup(list), *tok, *save = NULL;
+	size_t	 n = 0;
+	int	 ret = -1;
+
+	if (copy == NULL || (w = calloc(strlen(list) / 2 + 2,
+	    sizeof(*w))) == NULL)
+		goto out;
+	w[n++] = key;
+	for (tok = strtok_r(copy, " ", &save); tok != NULL;
+	    tok = strtok_r(NULL, " ", &save))
+		w[n++] = tok;
+	ret = journal_add(&t->j, w, n);
+out:
+	free(w);
+	free(copy);
+	return ret;
 }
 
 /*
@@ -1212,7 +1425,8 @@ txn_begin(struct txn *t, const char *kind, const char *target)
 	    jadd(t, "participant", "vmdir", t->login.uri, NULL) == -1 ||
 	    jadd(t, "participant", "vmca", vmca, NULL) == -1 ||
 	    jadd(t, "participant", "services", sc, NULL) == -1 ||
-	    jadd(t, "participant", "backup", t->cfg->backup_repo, NULL) == -1)
+	    jadd(t, "participant", "backup", t->cfg->backup_repo, NULL) == -1 ||
+	    jadd_words(t, "stopped", buf_str(&t->stopped_before)) == -1)
 		goto oom;
 	json_array_foreach(json_object_get(t->plan, "steps"), i, s)
 	    json_array_foreach(json_object_get(s, "targets"), k, tg) {
@@ -1357,6 +1571,12 @@ out:
 static int
 commit(struct txn *t)
 {
+	/* Never a commit that recover could not finish forward. */
+	if (t->applied[0] == '\0') {
+		buf_printf(&t->err, "no snapshot of the new state was taken: "
+		    "nothing to commit");
+		return -1;
+	}
 	if (interrupted(t) || txn_record(t, "commit", NULL, NULL) == -1)
 		return -1;
 	t->rolling_back = 1;	/* past the commit point: nothing to undo */
@@ -1390,6 +1610,7 @@ txn_free(struct txn *t)
 	json_decref(t->plan);
 	journal_free(&t->j);
 	buf_free(&t->err);
+	buf_free(&t->stopped_before);
 }
 
 static void
@@ -1425,14 +1646,20 @@ txn_lock(struct txn *t, int *lockfd)
 	return writer_begin(t->cfg, who, 0, lockfd, &t->err);
 }
 
-/* Room for the journal and the snapshots, checked before the first change:
- * a full disk half-way would leave a transaction without its record. */
+/*
+ * Room for the journal and the snapshots, checked before the first change:
+ * a full disk half-way would leave a transaction without its record. need
+ * bytes free where the journal and the backup go; *avail (may be NULL) gets
+ * the least free of the two.
+ */
 static int
-enough_space(struct txn *t)
+enough_space(struct txn *t, unsigned long long need,
+    unsigned long long *avail)
 {
 	const char *paths[2];
 	char	*dir = app_path(t->cfg->root, APP_VCROTATE_TMP);
 	struct statvfs sv;
+	unsigned long long least = ~0ULL, f;
 	size_t	 i;
 	int	 ret = 0;
 
@@ -1443,18 +1670,43 @@ enough_space(struct txn *t)
 			buf_printf(&t->err, "%s: %s", paths[i] != NULL ?
 			    paths[i] : "?", strerror(errno));
 			ret = -1;
-		} else if ((unsigned long long)sv.f_bavail * sv.f_frsize <
-		    MIN_FREE_BYTES) {
+			break;
+		}
+		f = (unsigned long long)sv.f_bavail * sv.f_frsize;
+		if (f < least)
+			least = f;
+		if (f < need) {
 			buf_printf(&t->err, "%s: only %llu KB free, the "
-			    "journal and the snapshots need %ld KB: free some "
-			    "space first", paths[i], (unsigned long long)
-			    sv.f_bavail * sv.f_frsize / 1024, MIN_FREE_BYTES /
-			    1024);
+			    "journal and the snapshots need %llu KB: free some "
+			    "space first", paths[i], f / 1024, need / 1024);
 			ret = -1;
 		}
 	}
+	if (avail != NULL)
+		*avail = least;
 	free(dir);
 	return ret;
+}
+
+/*
+ * The before snapshot, with room for it and for what follows. The applied
+ * and after snapshots add at most what the before one took (git keeps an
+ * unchanged item once): room for both, the journal and the staged keys,
+ * or no change at all.
+ */
+static int
+snapshot_before(struct txn *t)
+{
+	unsigned long long free0 = 0, free1 = 0;
+
+	if (enough_space(t, MIN_FREE_BYTES, &free0) == -1 ||
+	    snapshot(t, "before", t->before) == -1)
+		return -1;
+	if (enough_space(t, 0, &free1) == -1 || enough_space(t,
+	    2 * (free0 > free1 ? free0 - free1 : 0) + MIN_FREE_BYTES, NULL) ==
+	    -1)
+		return -1;
+	return 0;
 }
 
 int
@@ -1552,6 +1804,10 @@ cmd_apply(int argc, char *argv[], struct config *cfg)
 		if (!ok)
 			goto refused;
 	}
+	/* What runs now must run after (verify); the journal keeps it for
+	 * recover. */
+	if (services_stopped(&t, &t.stopped_before) == -1)
+		goto refused;
 	/* 2. prepare: every new certificate made and checked */
 	say(&t, "transaction %s: %zu steps from %s", t.id, t.nsteps, file);
 	if (prepare(&t) == -1 || interrupted(&t))
@@ -1566,12 +1822,11 @@ cmd_apply(int argc, char *argv[], struct config *cfg)
 		goto out;
 	}
 	if ((t.tmpdir = private_dir(cfg->root, "apply", &t.err)) == NULL ||
-	    backup_session_open(&t.bk, cfg, &t.err) == -1 ||
-	    enough_space(&t) == -1)
+	    backup_session_open(&t.bk, cfg, &t.err) == -1)
 		goto refused;
 	/* 3. the before state, then the journal: from here on an
 	 * interruption of any kind is finished by vcrotate recover */
-	if (snapshot(&t, "before", t.before) == -1)
+	if (snapshot_before(&t) == -1)
 		goto refused;
 	say(&t, "snapshot of the before state: %.12s", t.before);
 	if (txn_begin(&t, "apply", NULL) == -1 || interrupted(&t))
@@ -1785,7 +2040,7 @@ cmd_rollback(int argc, char *argv[], struct config *cfg)
 	}
 	/* The state now is this transaction's before; the state to put back
 	 * is ready from the start: recover can go either way. */
-	if (enough_space(&t) == -1 || snapshot(&t, "before", t.before) == -1 ||
+	if (snapshot_before(&t) == -1 ||
 	    txn_begin(&t, "rollback", h.before) == -1)
 		goto refused;
 	snprintf(t.applied, sizeof(t.applied), "%s", h.before);
@@ -1847,7 +2102,9 @@ cmd_recover(int argc, char *argv[], struct config *cfg)
 	const char *target, *result, *dir = NULL, *v;
 	char	 pid[24];
 	long	 changes = 0;
-	int	 i, r, lockfd = -1, committed, forward = 0, back = 0;
+	const struct journal_record *last, *stopped;
+	int	 i, r, lockfd = -1, committed, rolled, forward = 0, back = 0;
+	size_t	 k;
 	int	 ret = APPLY_STUCK;
 
 	txn_init(&t, cfg);
@@ -1899,6 +2156,11 @@ cmd_recover(int argc, char *argv[], struct config *cfg)
 	snprintf(t.applied, sizeof(t.applied), "%s", (v = journal_value(&t.j,
 	    "applied")) != NULL ? v : "");
 	committed = journal_find(&t.j, "commit") != NULL;
+	rolled = journal_find(&t.j, "rollback") != NULL;
+	/* No direction given: the one an interrupted recover had taken. */
+	if (!forward && !back && (last = journal_find_last(&t.j,
+	    "recover")) != NULL && last->n > 1)
+		forward = strcmp(last->words[1], "forward") == 0;
 	if (asprintf((char **)&t.reason, "recover of %s", t.id) == -1) {
 		t.reason = NULL;
 		goto fail;
@@ -1907,6 +2169,10 @@ cmd_recover(int argc, char *argv[], struct config *cfg)
 		buf_printf(&t.err, "%s names no before snapshot", t.j.path);
 		goto fail;
 	}
+	if ((stopped = journal_find(&t.j, "stopped")) != NULL)
+		for (k = 1; k < stopped->n; k++)
+			buf_printf(&t.stopped_before, "%s%s", k > 1 ? " " : "",
+			    stopped->words[k]);
 	if (committed && back) {
 		fprintf(stderr, "vcrotate recover: transaction %s passed its "
 		    "commit point: it can only be finished (vcrotate recover), "
@@ -1917,7 +2183,14 @@ cmd_recover(int argc, char *argv[], struct config *cfg)
 	if (forward && t.applied[0] == '\0') {
 		fprintf(stderr, "vcrotate recover: transaction %s stopped "
 		    "before every new item was in place: it can only go back "
-		    "(vcrotate recover)\n", t.id);
+		    "(vcrotate recover --back)\n", t.id);
+		ret = APPLY_REFUSED;
+		goto out;
+	}
+	if (forward && rolled && !committed) {
+		fprintf(stderr, "vcrotate recover: transaction %s failed and "
+		    "its rollback had begun: it can only go back (vcrotate "
+		    "recover --back)\n", t.id);
 		ret = APPLY_REFUSED;
 		goto out;
 	}
@@ -1957,9 +2230,13 @@ cmd_recover(int argc, char *argv[], struct config *cfg)
 			buf_reset(&t.err);
 		}
 	}
-	if (forward && !committed && txn_record(&t, "commit", NULL, NULL) ==
-	    -1)
+	/* Going forward commits: on what apply itself would have checked. */
+	if (forward && !committed && (verify_forward(&t) == -1 ||
+	    txn_record(&t, "commit", NULL, NULL) == -1)) {
+		buf_printf(&t.err, "\nthe new state is not committed; vcrotate "
+		    "recover --back puts the before state back");
 		goto fail;
+	}
 	result = forward ? "success (recovered)" : "rolled back (recovered)";
 	mark(&t, target, result, t.after);
 	txn_end(&t);

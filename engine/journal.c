@@ -205,6 +205,14 @@ journal_append(struct journal *j, const char *const *words, size_t n,
 	}
 	if (fault_point("journal append", err) == -1)
 		goto out;
+	/* A torn line left by a crash goes first: appended to, it would
+	 * become a damaged line in the middle of the journal. */
+	if (j->torn && (ftruncate(j->fd, (off_t)j->good_len) == -1 ||
+	    fdatasync(j->fd) == -1)) {
+		buf_printf(err, "%s: %s", j->path, strerror(errno));
+		goto out;
+	}
+	j->torn = 0;
 	/* One write(2) of one line to an O_APPEND file, then fdatasync: a
 	 * crash leaves the line whole, absent, or torn (and then ignored). */
 	if ((w = write(j->fd, line.data, line.len)) != (ssize_t)line.len ||
@@ -260,6 +268,7 @@ journal_load(struct journal *j, const char *root, struct buf *err)
 			/* A torn last line was never written. */
 			if (nl == NULL || nl + 1 == end) {
 				j->torn = 1;
+				j->good_len = (size_t)(p - text.data);
 				break;
 			}
 			buf_printf(err, "%s: line %zu is damaged: the journal "
@@ -326,6 +335,17 @@ journal_find(const struct journal *j, const char *key)
 	for (i = 0; i < j->nrecs; i++)
 		if (strcmp(j->recs[i].words[0], key) == 0)
 			return &j->recs[i];
+	return NULL;
+}
+
+const struct journal_record *
+journal_find_last(const struct journal *j, const char *key)
+{
+	size_t	 i;
+
+	for (i = j->nrecs; i > 0; i--)
+		if (strcmp(j->recs[i - 1].words[0], key) == 0)
+			return &j->recs[i - 1];
 	return NULL;
 }
 

@@ -42,6 +42,7 @@ struct journal {
 	struct journal_record	*recs;
 	size_t			 nrecs;
 	int			 torn;		/* a torn last line was ignored */
+	size_t			 good_len;	/* bytes before it */
 };
 
 /* The journal's path under root (malloc'd). */
@@ -75,6 +76,9 @@ int  journal_remove(struct journal *j, struct buf *err);
 const struct journal_record *journal_find(const struct journal *j,
     const char *key);
 const char *journal_value(const struct journal *j, const char *key);
+/* The last record whose first word is key, or NULL. */
+const struct journal_record *journal_find_last(const struct journal *j,
+    const char *key);
 /* The last record's first word ("" for an empty journal). */
 const char *journal_last(const struct journal *j);
 

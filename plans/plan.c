@@ -1019,6 +1019,17 @@ check_plan(json_t *plan, struct buf *err)
 		buf_printf(err, "field steps is empty");
 		return -1;
 	}
+	/* The restart is where apply snapshots every new item and after
+	 * which it may commit: once, at the end, as plan_build makes it. */
+	json_array_foreach(steps, i, s)
+		if ((strcmp(json_string_value(json_object_get(s, "kind")),
+		    "restart") == 0) != (i + 1 == json_array_size(steps))) {
+			buf_printf(err, "field steps[%zu].kind: %s", i,
+			    i + 1 == json_array_size(steps) ? "the last step "
+			    "must be the restart" : "a restart before the last "
+			    "step");
+			return -1;
+		}
 	/* plan_render prints them. */
 	if (!strings_ok(json_object_get(plan, "left_alone"), NULL)) {
 		buf_printf(err, "field left_alone must hold strings");
@@ -1136,8 +1147,8 @@ render_list(FILE *out, json_t *arr, const char *sep)
 		fprintf(out, "%s%s", i ? sep : "", json_string_value(v));
 }
 
-int
-plan_render(FILE *out, json_t *plan)
+static int
+render(FILE *out, json_t *plan)
 {
 	json_t	*a = json_object_get(plan, "appliance");
 	json_t	*pol = json_object_get(plan, "policy");
@@ -1203,6 +1214,38 @@ plan_render(FILE *out, json_t *plan)
 	    "refuses to run if any target's content differs from the digest "
 	    "above.\n");
 	return ferror(out) ? -1 : 0;
+}
+
+int
+plan_render(FILE *out, json_t *plan)
+{
+	char	*text = NULL, *p, *end, *nl, *safe;
+	size_t	 len = 0;
+	FILE	*m;
+	int	 ret;
+
+	if ((m = open_memstream(&text, &len)) == NULL)
+		return -1;
+	ret = render(m, plan);
+	if (fclose(m) != 0)
+		ret = -1;
+	/*
+	 * A plan travels through tickets and mail and anyone can seal one
+	 * again: its names reach the terminal shown, never as escape
+	 * sequences or control bytes it would act on.
+	 */
+	for (p = text, end = text + len; ret == 0 && p < end; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		*nl = '\0';
+		if ((safe = text_safe(p)) == NULL)
+			ret = -1;
+		else if (fprintf(out, "%s\n", safe) < 0)
+			ret = -1;
+		free(safe);
+	}
+	free(text);
+	return ret == 0 && !ferror(out) ? 0 : -1;
 }
 
 int

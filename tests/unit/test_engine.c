@@ -339,6 +339,38 @@ test_journal_torn_and_damaged(void **state)
 	scratch_free(root);
 }
 
+/* A journal loaded with a torn last line drops it before its next record:
+ * recover appending to it leaves no damage behind for the run after. */
+static void
+test_journal_torn_then_appended(void **state)
+{
+	static const char *const hdr[] = { JOURNAL_MAGIC, JOURNAL_VERSION };
+	static const char *const rec[] = { "recover", "back", "42" };
+	struct journal j, k;
+	struct buf err = BUF_INIT;
+	char	*root = scratch_root();
+
+	(void)state;
+	memset(&j, 0, sizeof(j));
+	assert_int_equal(journal_add(&j, hdr, 2), 0);
+	assert_int_equal(journal_create(&j, root, &err), 0);
+	journal_free(&j);
+	append_raw(root, "commit\t00");
+	assert_int_equal(journal_load(&k, root, &err), 1);
+	assert_int_equal(k.torn, 1);
+	assert_int_equal(journal_append(&k, rec, 3, &err), 0);
+	journal_free(&k);
+	assert_int_equal(journal_load(&k, root, &err), 1);
+	assert_int_equal(k.torn, 0);
+	assert_int_equal(k.nrecs, 2);
+	assert_string_equal(journal_last(&k), "recover");
+	assert_string_equal(journal_find_last(&k, "recover")->words[1], "back");
+	assert_null(journal_find(&k, "commit"));
+	journal_free(&k);
+	buf_free(&err);
+	scratch_free(root);
+}
+
 /* Only vcrotate journals of this version. */
 static void
 test_journal_refuses_strangers(void **state)
@@ -374,6 +406,7 @@ main(void)
 		cmocka_unit_test(test_damaged_der_and_pem),
 		cmocka_unit_test(test_journal_round_trip),
 		cmocka_unit_test(test_journal_torn_and_damaged),
+		cmocka_unit_test(test_journal_torn_then_appended),
 		cmocka_unit_test(test_journal_refuses_strangers),
 	};
 	int	 rc;
