@@ -463,11 +463,14 @@ findings_evaluate(const struct inventory *inv, const struct policy *p,
 	memset(out, 0, sizeof(*out));
 	eval_roots(&c);
 	eval_vecs(&c);
-	if (inv->vmdir_read) {
+	/* Only a part that was read can be judged: an unread one would look
+	 * empty (no credential, no principal) and raise false findings. */
+	if (inv->vmdir_parts[VMDIR_PART_STS].read)
 		eval_sts(&c);
+	if (inv->vmdir_parts[VMDIR_PART_PRINCIPALS].read)
 		eval_solution_users(&c);
+	if (inv->vmdir_parts[VMDIR_PART_ENDPOINTS].read)
 		eval_endpoints(&c);
-	}
 	if (c.oom || sort_by_severity(out) == -1) {
 		findings_free(out);
 		return -1;

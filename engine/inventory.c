@@ -19,6 +19,27 @@ const char *const solution_users[NSOLUTION_USERS + 1] = {
 	NULL
 };
 
+static const struct {
+	const char	*name;
+	const char	*title;
+} vmdir_parts[VMDIR_NPARTS] = {
+	[VMDIR_PART_STS] = { "sts", "STS credentials" },
+	[VMDIR_PART_PRINCIPALS] = { "solution_users", "solution users" },
+	[VMDIR_PART_ENDPOINTS] = { "endpoints", "Lookup Service endpoints" },
+	[VMDIR_PART_CAS] = { "ca_entries", "CA entries" },
+};
+
+const char *
+vmdir_part_name(enum vmdir_part p)
+{
+	return vmdir_parts[p].name;
+}
+
+const char *
+vmdir_part_title(enum vmdir_part p)
+{
+	return vmdir_parts[p].title;
+}
 
 static void
 digest_hex(EVP_MD_CTX *ctx, char out[DIGEST_LEN])
@@ -566,40 +587,62 @@ out:
 	return ret;
 }
 
+/* Every part unread, for the one reason that none could be read. */
+static void
+vmdir_unread(struct inventory *inv, const char *why)
+{
+	int	 i;
+
+	add_error(&inv->vmdir_error, why);
+	for (i = 0; i < VMDIR_NPARTS; i++)
+		add_error(&inv->vmdir_parts[i].error, why);
+}
+
 static int
 read_vmdir(struct inventory *inv, const struct vmdir_login *login,
     const char *login_error)
 {
+	static int (*const readers[VMDIR_NPARTS])(struct inventory *,
+	    struct vmdir *, struct buf *) = {
+		[VMDIR_PART_STS] = read_sts,
+		[VMDIR_PART_PRINCIPALS] = read_principals,
+		[VMDIR_PART_ENDPOINTS] = read_endpoints,
+		[VMDIR_PART_CAS] = read_cas,
+	};
 	struct vmdir *vd = NULL;
 	struct buf err = BUF_INIT;
-	int	 ret = -1;
+	int	 i, ret = -1;
 
 	if (login == NULL) {
-		add_error(&inv->vmdir_error, login_error != NULL ? login_error :
+		vmdir_unread(inv, login_error != NULL ? login_error :
 		    "no credentials for vmdir");
 		return 0;
 	}
 	if (inv->app.domain_dn == NULL || inv->app.pnid == NULL ||
 	    inv->app.machine_id == NULL) {
-		add_error(&inv->vmdir_error,
+		vmdir_unread(inv,
 		    "vmdir not read: the appliance identity is unknown");
 		return 0;
 	}
 	if (vmdir_open(&vd, login->uri, login->bind_dn, login->password,
 	    &err) == -1) {
-		add_error(&inv->vmdir_error, buf_str(&err));
+		vmdir_unread(inv, buf_str(&err));
 		ret = 0;
 		goto out;
 	}
-	if (read_sts(inv, vd, &err) == -1 ||
-	    read_principals(inv, vd, &err) == -1 ||
-	    read_endpoints(inv, vd, &err) == -1 ||
-	    read_cas(inv, vd, &err) == -1)
-		goto out;
-	if (err.len > 0)
-		add_error(&inv->vmdir_error, buf_str(&err));
-	else
-		inv->vmdir_read = 1;
+	/* One failed search (an ACL, a referral, a server limit) costs its
+	 * own part: the others are still read, and evaluated. */
+	for (i = 0; i < VMDIR_NPARTS; i++) {
+		struct inv_part *p = &inv->vmdir_parts[i];
+
+		if (readers[i](inv, vd, &p->error) == -1)
+			goto out;
+		if (p->error.len > 0)
+			add_error(&inv->vmdir_error, buf_str(&p->error));
+		else
+			p->read = 1;
+	}
+	inv->vmdir_read = inv->vmdir_error.len == 0;
 	ret = 0;
 out:
 	buf_free(&err);
@@ -718,6 +761,8 @@ inventory_free(struct inventory *inv)
 	buf_free(&inv->identity_error);
 	buf_free(&inv->vecs_error);
 	buf_free(&inv->vmdir_error);
+	for (i = 0; i < VMDIR_NPARTS; i++)
+		buf_free(&inv->vmdir_parts[i].error);
 	buf_free(&inv->vmca_error);
 	appliance_free(&inv->app);
 	memset(inv, 0, sizeof(*inv));

@@ -5,8 +5,9 @@
  * CA entries in vmdir and the VMCA root files.
  *
  * Reading goes on past what cannot be read: each source records its own
- * error (vecs_error, vmdir_error, vmca_error) and each item that does not
- * parse carries a reason, so that `check' reports everything else.
+ * error (vecs_error, vmdir_error, vmca_error), each of vmdir's parts (one
+ * search each) whether it was read, and each item that does not parse
+ * carries a reason, so that `check' reports everything else.
  *
  * The inventory owns everything in it; inventory_free releases it all.
  */
@@ -88,6 +89,28 @@ struct inv_ca {
 	char	 digest[DIGEST_LEN];
 };
 
+/*
+ * vmdir is read in parts, one search each: a search that fails loses that
+ * part only, and what the others hold is still evaluated.
+ */
+enum vmdir_part {
+	VMDIR_PART_STS,		/* TenantCredential-N, TrustedCertChain-N */
+	VMDIR_PART_PRINCIPALS,	/* solution-user principals */
+	VMDIR_PART_ENDPOINTS,	/* Lookup Service endpoints */
+	VMDIR_PART_CAS,		/* CA entries */
+	VMDIR_NPARTS
+};
+
+struct inv_part {
+	int		 read;		/* 1: its search succeeded */
+	struct buf	 error;		/* why not, when read is 0 */
+};
+
+/* "sts", "solution_users", ... (the JSON names) and "STS credentials",
+ * "solution users", ... (for people). */
+const char *vmdir_part_name(enum vmdir_part p);
+const char *vmdir_part_title(enum vmdir_part p);
+
 struct inventory {
 	struct appliance	 app;
 	struct buf		 identity_error;
@@ -106,7 +129,9 @@ struct inventory {
 	size_t			 nendpoints;
 	struct inv_ca		*cas;
 	size_t			 ncas;
-	int			 vmdir_read;	/* 1: vmdir was read */
+	struct inv_part		 vmdir_parts[VMDIR_NPARTS];
+	int			 vmdir_read;	/* 1: every part was read */
+	/* Every failed part's error, or the one reason none was read. */
 	struct buf		 vmdir_error;
 
 	STACK_OF(X509)		*vmca_root;	/* root.cer, NULL if unreadable */

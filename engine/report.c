@@ -269,13 +269,18 @@ text_vecs_row(const struct row *row, void *arg)
 	}
 	fputs("  ", t->out);
 	cell(t->out, row->alias, 40);
-	if (row->bad != NULL) {
-		fprintf(t->out, "%s%s: %s%s\n", t->color ? C_RED : "",
-		    row->kind, row->bad, t->color ? C_OFF : "");
-		return 0;
-	}
-	if (row->x == NULL) {
-		fprintf(t->out, "%s, no dates\n", row->kind);
+	if (row->bad != NULL || row->x == NULL) {
+		/* vecs-cli's own words for a type it has no name for */
+		char	*kind = text_safe(row->kind);
+
+		if (row->bad != NULL)
+			fprintf(t->out, "%s%s: %s%s\n", t->color ? C_RED : "",
+			    kind != NULL ? kind : "?", row->bad,
+			    t->color ? C_OFF : "");
+		else
+			fprintf(t->out, "%s, no dates\n",
+			    kind != NULL ? kind : "?");
+		free(kind);
 		return 0;
 	}
 	subj = cert_subject(row->x);
@@ -341,12 +346,11 @@ text_sts(struct text *t)
 }
 
 static void
-text_vmdir(struct text *t)
+text_principals(struct text *t)
 {
 	const struct inventory *inv = t->r->inv;
 	size_t	 i;
 
-	text_sts(t);
 	fprintf(t->out, "\n%sSolution users (vmdir)%s\n",
 	    t->color ? C_BOLD : "", t->color ? C_OFF : "");
 	for (i = 0; i < inv->nprincipals; i++) {
@@ -360,11 +364,55 @@ text_vmdir(struct text *t)
 
 		fprintf(t->out, "  %-20s %s\n", p->solution, state);
 	}
-	fprintf(t->out, "\n%sLookup Service endpoints of %s:%s %zu\n",
-	    t->color ? C_BOLD : "", inv->app.pnid, t->color ? C_OFF : "",
-	    inv->nendpoints);
-	fprintf(t->out, "%sCA entries in vmdir:%s %zu\n",
-	    t->color ? C_BOLD : "", t->color ? C_OFF : "", inv->ncas);
+}
+
+/* The parts of vmdir that were read; text_errors names the others. */
+static void
+text_vmdir(struct text *t)
+{
+	const struct inventory *inv = t->r->inv;
+	const struct inv_part *part = inv->vmdir_parts;
+	char	*pnid;
+
+	if (part[VMDIR_PART_STS].read)
+		text_sts(t);
+	if (part[VMDIR_PART_PRINCIPALS].read)
+		text_principals(t);
+	if (part[VMDIR_PART_ENDPOINTS].read || part[VMDIR_PART_CAS].read)
+		fputc('\n', t->out);
+	if (part[VMDIR_PART_ENDPOINTS].read) {
+		pnid = text_safe(inv->app.pnid);
+		fprintf(t->out, "%sLookup Service endpoints of %s:%s %zu\n",
+		    t->color ? C_BOLD : "", pnid != NULL ? pnid : "?",
+		    t->color ? C_OFF : "", inv->nendpoints);
+		free(pnid);
+	}
+	if (part[VMDIR_PART_CAS].read)
+		fprintf(t->out, "%sCA entries in vmdir:%s %zu\n",
+		    t->color ? C_BOLD : "", t->color ? C_OFF : "", inv->ncas);
+}
+
+static int
+vmdir_some_read(const struct inventory *inv)
+{
+	int	 i;
+
+	for (i = 0; i < VMDIR_NPARTS; i++)
+		if (inv->vmdir_parts[i].read)
+			return 1;
+	return 0;
+}
+
+static void
+text_not_read(struct text *t, const char *what, const char *part,
+    const struct buf *b)
+{
+	char	*why = text_safe(buf_str(b));
+
+	fprintf(t->out, "%sNOT READ%s %s%s%s: %s\n", t->color ? C_RED : "",
+	    t->color ? C_OFF : "", what, part != NULL ? " " : "",
+	    part != NULL ? part : "", why != NULL ? why : "?");
+	free(why);
 }
 
 static void
@@ -381,16 +429,22 @@ text_errors(struct text *t)
 		{ "VMCA", &inv->vmca_error },
 	};
 	size_t	 i;
+	int	 p;
 
-	for (i = 0; i < sizeof(src) / sizeof(src[0]); i++)
-		if (src[i].b->len > 0) {
-			char	*why = text_safe(buf_str(src[i].b));
-
-			fprintf(t->out, "%sNOT READ%s %s: %s\n",
-			    t->color ? C_RED : "", t->color ? C_OFF : "",
-			    src[i].what, why != NULL ? why : "?");
-			free(why);
+	for (i = 0; i < sizeof(src) / sizeof(src[0]); i++) {
+		if (src[i].b->len == 0)
+			continue;
+		/* Some of vmdir was read: name the parts that were not. */
+		if (src[i].b == &inv->vmdir_error && vmdir_some_read(inv)) {
+			for (p = 0; p < VMDIR_NPARTS; p++)
+				if (!inv->vmdir_parts[p].read)
+					text_not_read(t, src[i].what,
+					    vmdir_part_title(p),
+					    &inv->vmdir_parts[p].error);
+			continue;
 		}
+		text_not_read(t, src[i].what, NULL, src[i].b);
+	}
 }
 
 int
@@ -400,14 +454,24 @@ report_text(FILE *out, const struct report *r, int color)
 	const struct inventory *inv = r->inv;
 	const struct findings *f = r->findings;
 	char	 at[64];
+	char	*pnid = NULL, *type = NULL, *domain = NULL;
 	size_t	 i, ncrit = 0, nwarn = 0;
 
 	cert_time_str(r->policy->at, at, sizeof(at));
+	/* vmafd-cli's answers and the first line of deployment.node.type:
+	 * the appliance's words, as every other string of the report. */
+	pnid = text_safe(inv->app.pnid != NULL ? inv->app.pnid :
+	    "unknown PNID");
+	type = text_safe(inv->app.node_type != NULL ? inv->app.node_type :
+	    "unknown type");
+	domain = text_safe(inv->app.domain != NULL ? inv->app.domain :
+	    "unknown");
 	fprintf(out, "vcrotate check: %s (%s, domain %s) at %s\n",
-	    inv->app.pnid != NULL ? inv->app.pnid : "unknown PNID",
-	    inv->app.node_type != NULL ? inv->app.node_type : "unknown type",
-	    inv->app.domain != NULL ? inv->app.domain : "unknown",
-	    at);
+	    pnid != NULL ? pnid : "?", type != NULL ? type : "?",
+	    domain != NULL ? domain : "?", at);
+	free(pnid);
+	free(type);
+	free(domain);
 	fprintf(out, "warning below %d days, critical below %d days\n\n",
 	    r->policy->warn_days, r->policy->crit_days);
 	text_errors(&t);
@@ -417,8 +481,7 @@ report_text(FILE *out, const struct report *r, int color)
 	if (each_row(inv, text_vecs_row, &t) == -1)
 		return -1;
 	flush_crls(&t);
-	if (inv->vmdir_read)
-		text_vmdir(&t);
+	text_vmdir(&t);
 	if (inv->vmca_root != NULL) {
 		char	 when[64];
 		X509	*x = sk_X509_value(inv->vmca_root, 0);
@@ -569,6 +632,22 @@ json_source(const struct buf *err, int read)
 	return o;
 }
 
+/* vmdir as a whole (read: every part was), and each part on its own. */
+static json_t *
+json_vmdir_source(const struct inventory *inv)
+{
+	json_t	*o = json_source(&inv->vmdir_error, inv->vmdir_read);
+	json_t	*parts = json_object();
+	int	 p;
+
+	for (p = 0; p < VMDIR_NPARTS; p++)
+		json_object_set_new(parts, vmdir_part_name(p),
+		    json_source(&inv->vmdir_parts[p].error,
+		    inv->vmdir_parts[p].read));
+	json_object_set_new(o, "parts", parts);
+	return o;
+}
+
 int
 report_json(FILE *out, const struct report *r)
 {
@@ -602,8 +681,7 @@ report_json(FILE *out, const struct report *r)
 	o = json_object();
 	json_object_set_new(o, "identity", json_source(&inv->identity_error, 1));
 	json_object_set_new(o, "vecs", json_source(&inv->vecs_error, 1));
-	json_object_set_new(o, "vmdir", json_source(&inv->vmdir_error,
-	    inv->vmdir_read));
+	json_object_set_new(o, "vmdir", json_vmdir_source(inv));
 	json_object_set_new(o, "vmca", json_source(&inv->vmca_error, 1));
 	json_object_set_new(doc, "sources", o);
 	json_object_set_new(doc, "sts_active", active != NULL ?
@@ -686,6 +764,62 @@ prom_row(const struct row *row, void *arg)
 	return 0;
 }
 
+/* Label values are lower case, as alerting rules spell severities. */
+static const char *
+prom_severity(enum severity s)
+{
+	return s == SEV_CRITICAL ? "critical" : s == SEV_WARNING ? "warning" :
+	    "ok";
+}
+
+/* By code, severity (critical first) and place: the key of a series. */
+static int
+finding_series_cmp(const void *a, const void *b)
+{
+	const struct finding *x = *(const struct finding *const *)a;
+	const struct finding *y = *(const struct finding *const *)b;
+	int	 c;
+
+	if ((c = strcmp(x->code, y->code)) != 0)
+		return c;
+	if (x->sev != y->sev)
+		return x->sev > y->sev ? -1 : 1;
+	return strcmp(x->place, y->place);
+}
+
+/*
+ * One series per code, severity and place, its value how many findings it
+ * stands for: one entry can have a code twice (an STS credential whose key
+ * and one of whose values do not parse), and node_exporter rejects the
+ * whole textfile when a series repeats.
+ */
+static int
+prom_findings(struct buf *b, const struct findings *f)
+{
+	const struct finding **v = NULL;
+	size_t	 i, k;
+
+	if (f->n > 0 && (v = calloc(f->n, sizeof(*v))) == NULL)
+		return -1;
+	for (i = 0; i < f->n; i++)
+		v[i] = &f->v[i];
+	qsort(v, f->n, sizeof(*v), finding_series_cmp);
+	for (i = 0; i < f->n; i = k) {
+		for (k = i + 1; k < f->n &&
+		    finding_series_cmp(&v[i], &v[k]) == 0; k++)
+			;
+		buf_puts(b, "vcrotate_finding{");
+		label(b, "code", v[i]->code);
+		buf_putc(b, ',');
+		label(b, "severity", prom_severity(v[i]->sev));
+		buf_putc(b, ',');
+		label(b, "place", v[i]->place);
+		buf_printf(b, "} %zu\n", k - i);
+	}
+	free(v);
+	return 0;
+}
+
 int
 report_prometheus(const char *path, const struct report *r)
 {
@@ -702,20 +836,15 @@ report_prometheus(const char *path, const struct report *r)
 		n[r->findings->v[i].sev]++;
 	buf_printf(&b, "# HELP vcrotate_findings Findings of the last check, "
 	    "by severity.\n# TYPE vcrotate_findings gauge\n"
-	    "vcrotate_findings{severity=\"critical\"} %zu\n"
-	    "vcrotate_findings{severity=\"warning\"} %zu\n",
-	    n[SEV_CRITICAL], n[SEV_WARNING]);
-	buf_puts(&b, "# HELP vcrotate_finding One per finding of the last "
-	    "check.\n# TYPE vcrotate_finding gauge\n");
-	for (i = 0; i < r->findings->n; i++) {
-		buf_puts(&b, "vcrotate_finding{");
-		label(&b, "code", r->findings->v[i].code);
-		buf_putc(&b, ',');
-		label(&b, "severity", severity_name(r->findings->v[i].sev));
-		buf_putc(&b, ',');
-		label(&b, "place", r->findings->v[i].place);
-		buf_puts(&b, "} 1\n");
-	}
+	    "vcrotate_findings{severity=\"%s\"} %zu\n"
+	    "vcrotate_findings{severity=\"%s\"} %zu\n",
+	    prom_severity(SEV_CRITICAL), n[SEV_CRITICAL],
+	    prom_severity(SEV_WARNING), n[SEV_WARNING]);
+	buf_puts(&b, "# HELP vcrotate_finding Findings of the last check by "
+	    "code, severity and place: how many (usually 1).\n"
+	    "# TYPE vcrotate_finding gauge\n");
+	if (prom_findings(&b, r->findings) == -1)
+		goto out;
 	buf_printf(&b, "# HELP vcrotate_check_status 0 OK, 1 WARNING, "
 	    "2 CRITICAL, 3 UNKNOWN (the exit code of check).\n"
 	    "# TYPE vcrotate_check_status gauge\n"

@@ -7,30 +7,42 @@
 VC=$BUILD/vcrotate
 SCHEMA=$TOP/docs/check.schema.json
 
+# Helpers run without set -e (they are called in && chains): each check in
+# them that is not the last ends with || fail, which ends the test.
+
 # Findings as "CODE SEVERITY PLACE", sorted, with the lab's random parts
 # (machine id, SHA-1 aliases and CA names) replaced by MID and SHA1.
 findings() {
 	local mid
-	mid=$(sed -n 's/^machine_id=//p' "$1/var/lib/vmware-lab/lab.conf")
-	jq -r '.findings[] | "\(.code) \(.severity) \(.place)"' "$2" |
-	    sed -e "s/$mid/MID/g" -E -e 's/[0-9a-f]{40}/SHA1/g' | sort
+	mid=$(sed -n 's/^machine_id=//p' "$1/var/lib/vmware-lab/lab.conf") &&
+	    [ -n "$mid" ] || fail "findings: no machine_id in $1/var/lib/vmware-lab/lab.conf"
+	jq -r '.findings[] | "\(.code) \(.severity) \(.place)"' "$2" >"$2.findings" ||
+		fail "findings: cannot read the findings of $2"
+	sed -e "s/$mid/MID/g" -E -e 's/[0-9a-f]{40}/SHA1/g' "$2.findings" >"$2.findings.mid" ||
+		fail "findings: sed"
+	sort "$2.findings.mid"
 }
 
 # check_scenario NAME EXIT [labctl create options]: expected findings on
-# stdin. The lab is $T/NAME (NAME-2 and so on when NAME is taken).
+# stdin. The lab is $T/NAME (NAME-2 and so on when NAME is taken), its JSON
+# $T/NAME.json. Checked a minute after the lab was made, however long that
+# took: a certificate made to expire at a threshold (crl-bloat's first extra
+# root: in 30 days) gives the same finding every run.
 check_scenario() {
-	local name=$1 want_exit=$2 lab=$T/$1 rc=0 n=1
+	local name=$1 want_exit=$2 lab=$T/$1 rc=0 n=1 created
 	shift 2
 	while [ -e "$lab" ]; do n=$((n + 1)); lab=$T/$name-$n; done
-	sort >"$T/$name.want"
-	lab_create "$lab" --scenario "$name" "$@" >/dev/null
-	labctl start "$lab" >/dev/null 2>&1
-	"$VC" --root "$lab" check --json >"$T/$name.json" || rc=$?
+	sort >"$T/$name.want" || fail "check_scenario: the expected findings"
+	lab_create "$lab" --scenario "$name" "$@" >/dev/null || fail "labctl create $name"
+	labctl start "$lab" >/dev/null 2>&1 || fail "labctl start $name"
+	created=$(sed -n 's/^created=//p' "$lab/var/lib/vmware-lab/lab.conf") &&
+	    [ -n "$created" ] || fail "no created= in the lab.conf of $name"
+	"$VC" --root "$lab" check --json --at "@$((created + 60))" >"$T/$name.json" || rc=$?
 	/usr/bin/python3 -m jsonschema -i "$T/$name.json" "$SCHEMA" ||
 		fail "check --json does not validate against $SCHEMA"
-	findings "$lab" "$T/$name.json" >"$T/$name.got"
+	findings "$lab" "$T/$name.json" >"$T/$name.got" || fail "findings of $name"
 	diff -u "$T/$name.want" "$T/$name.got" || fail "findings of $name"
-	expect_eq "$want_exit" "$rc"
+	expect_eq "$want_exit" "$rc" || fail "exit code of check on $name"
 }
 
 TC=cn=vsphere.local,cn=Tenants,cn=IdentityManager,cn=Services,dc=vsphere,dc=local
@@ -127,27 +139,38 @@ test_expect 'trust-anchor-stale: every endpoint of this PNID, none of the other 
 '
 
 test_expect 'article-vcsa1: its expired trusted root, in VECS and in vmdir' '
-	check_scenario article-vcsa1 2 --pnid vcsa1.example.com <<-EOF
+	check_scenario article-vcsa1 2 --pnid vcsa1.example.com <<-EOF &&
 	ROOT_EXPIRED CRITICAL TRUSTED_ROOTS/SHA1
 	ROOT_EXPIRED CRITICAL cn=SHA1,$CA
 	EOF
 	grep -q "TRUSTED_ROOTS/cb5a495d34f3f2f75d357b47aac3799346665258" "$T/article-vcsa1.json"
 '
 
+# Of 12 extra roots, one in four has expired and the first expires in 30
+# days (critical); the rest in 31 to 40 days. Each is in TRUSTED_ROOTS and
+# has a CA entry in vmdir.
 test_expect 'crl-bloat: CRL_BLOAT, and exactly the expired roots openssl finds' '
-	lab=$T/bloat && lab_create "$lab" --scenario crl-bloat --roots 12 --crls 40 >/dev/null &&
-	labctl start "$lab" >/dev/null 2>&1 &&
-	rc=0 && "$VC" --root "$lab" check --json >bloat.json || rc=$?
-	expect_eq 2 "$rc" &&
-	jq -r ".findings[] | select(.code == \"CRL_BLOAT\") | \"\(.severity) \(.place)\"" bloat.json >got &&
-	expect_eq "WARNING TRUSTED_ROOT_CRLS" "$(cat got)" &&
-	v=$lab/usr/lib/vmware-vmafd/bin/vecs-cli &&
+	{ for i in 1 2 3; do
+		echo "ROOT_EXPIRED CRITICAL TRUSTED_ROOTS/SHA1"
+		echo "ROOT_EXPIRED CRITICAL cn=SHA1,$CA"
+	done
+	echo "EXPIRING CRITICAL TRUSTED_ROOTS/SHA1"
+	echo "EXPIRING CRITICAL cn=SHA1,$CA"
+	for i in 1 2 3 4 5 6 7 8; do
+		echo "EXPIRING WARNING TRUSTED_ROOTS/SHA1"
+		echo "EXPIRING WARNING cn=SHA1,$CA"
+	done
+	echo "CRL_BLOAT WARNING TRUSTED_ROOT_CRLS"; } >want.bloat &&
+	check_scenario crl-bloat 2 --roots 12 --crls 40 <want.bloat &&
+	jq -r ".findings[] | select(.code == \"CRL_BLOAT\") | .message" "$T/crl-bloat.json" |
+	    grep -q "^41 CRLs " &&
+	v=$T/crl-bloat/usr/lib/vmware-vmafd/bin/vecs-cli &&
 	$v entry list --store TRUSTED_ROOTS --aliases | tail -n +2 | while read -r a; do
 		$v entry getcert --store TRUSTED_ROOTS --alias "$a" |
 		    openssl x509 -noout -checkend 0 >/dev/null || echo "TRUSTED_ROOTS/$a"
 	done | sort >want &&
-	[ -s want ] &&
-	jq -r ".findings[] | select(.code == \"ROOT_EXPIRED\") | .place" bloat.json |
+	[ "$(wc -l <want)" -eq 3 ] &&
+	jq -r ".findings[] | select(.code == \"ROOT_EXPIRED\") | .place" "$T/crl-bloat.json" |
 	    grep "^TRUSTED_ROOTS/" | sort >got &&
 	diff -u want got
 '
@@ -157,11 +180,26 @@ H=$T/healthy
 ADMIN="cn=Administrator,cn=Users,dc=vsphere,dc=local"
 uri_of() { sed -n "s/^ldap_uri=//p" "$1/etc/vcrotate/vcrotate.conf"; }
 
+# One vmdir search failing, the others answered: lab $1's CA entries
+# replaced by a referral object, which slapd answers a search under with a
+# referral that vcrotate does not chase.
+break_ca_search() {
+	local u pw=$1/var/lib/vmware-lab/admin.password
+	u=$(uri_of "$1") && [ -n "$u" ] || fail "no ldap_uri for $1"
+	ldapdelete -x -H "$u" -D "$ADMIN" -y "$pw" -r "$CA" ||
+		fail "cannot delete $CA"
+	printf "dn: %s\nobjectClass: referral\nobjectClass: extensibleObject\ncn: Certificate-Authorities\nref: ldap://127.0.0.1:1/%s\n" \
+	    "$CA" "$CA" | ldapadd -x -H "$u" -D "$ADMIN" -y "$pw" >/dev/null ||
+		fail "cannot add a referral at $CA"
+}
+
 test_expect 'a wrong password: vmdir named as not read, VECS still reported, exit 3' '
 	printf "not-the-password\n" >wrong &&
 	{ "$VC" --root "$H" check --bind-dn administrator@vsphere.local \
 	    --password-file wrong --json >out.json; expect_eq 3 $?; } &&
-	jq -e ".sources.vmdir.read == false" out.json >/dev/null &&
+	jq -e ".sources.vmdir.read == false and
+	    [.sources.vmdir.parts[] | .read] == [false, false, false, false] and
+	    .sources.vmdir.parts.sts.error == .sources.vmdir.error" out.json >/dev/null &&
 	jq -r .sources.vmdir.error out.json | grep -qi "cannot bind to .* as $ADMIN: Invalid credentials" &&
 	jq -e "[.certificates[] | select(.source == \"vecs\")] | length > 10" out.json >/dev/null &&
 	{ "$VC" --root "$H" check --bind-dn administrator@vsphere.local \
@@ -195,6 +233,50 @@ test_expect 'a critical finding wins over an unreadable part (exit 2, not 3)' '
 	{ "$VC" --root "$T/sts-expired" check --ldap-uri ldap://127.0.0.1:1 \
 	    --at 2100-01-01 --json >out.json; expect_eq 2 $?; } &&
 	jq -e ".sources.vmdir.read == false and .status == \"CRITICAL\"" out.json >/dev/null
+'
+
+test_expect 'one vmdir search failing: only that part NOT READ, the others and their findings reported' '
+	lab=$T/partial && lab_create "$lab" --scenario stale-sts-chain >/dev/null &&
+	labctl start "$lab" >/dev/null && break_ca_search "$lab" &&
+	rc=0 && "$VC" --root "$lab" check --json >out.json || rc=$?
+	expect_eq 2 "$rc" &&
+	/usr/bin/python3 -m jsonschema -i out.json "$SCHEMA" &&
+	findings "$lab" out.json >got &&
+	printf "STS_STALE_CHAIN CRITICAL cn=TenantCredential-1,%s\nSTS_STALE_CHAIN CRITICAL cn=TrustedCertChain-1,cn=TrustedCertificateChains,%s\n" \
+	    "$TC" "$TC" | sort >want &&
+	diff -u want got &&
+	jq -e ".sources.vmdir.read == false and
+	    ([.sources.vmdir.parts | to_entries[] | \"\(.key)=\(.value.read)\"] ==
+	     [\"sts=true\", \"solution_users=true\", \"endpoints=true\", \"ca_entries=false\"]) and
+	    .sources.vmdir.parts.sts.error == null" out.json >/dev/null &&
+	jq -r .sources.vmdir.parts.ca_entries.error out.json >err &&
+	expect_eq "cannot search $CA: Referral" "$(cat err)" &&
+	expect_eq "cannot search $CA: Referral" "$(jq -r .sources.vmdir.error out.json)" &&
+	jq -e "[.certificates[] | .kind] | (map(select(. == \"TenantCredential\")) | length == 4) and
+	    (map(select(. == \"ServicePrincipal\")) | length == 6) and
+	    (map(select(. == \"EndpointSslTrust\")) | length > 0) and
+	    (map(select(. == \"CertificateAuthority\")) | length == 0)" out.json >/dev/null &&
+	{ "$VC" --root "$lab" check >out.txt; expect_eq 2 $?; } &&
+	expect_grep "^NOT READ vmdir CA entries: cannot search $CA: Referral$" out.txt &&
+	! grep -q "^NOT READ vmdir:" out.txt &&
+	expect_grep "TenantCredential-2 (active)" out.txt &&
+	expect_grep "^Solution users (vmdir)$" out.txt &&
+	expect_grep "^  vpxd  *same as VECS$" out.txt &&
+	expect_grep "^Lookup Service endpoints of vcsa1.example.com: [1-9]" out.txt &&
+	! grep -q "^CA entries in vmdir" out.txt &&
+	expect_grep "^Status: CRITICAL$" out.txt
+'
+
+test_expect 'one vmdir search failing and nothing found in the rest: exit 3 (UNKNOWN)' '
+	lab=$T/partial-ok && lab_create "$lab" --scenario healthy >/dev/null &&
+	labctl start "$lab" >/dev/null && break_ca_search "$lab" &&
+	{ "$VC" --root "$lab" check >out.txt; expect_eq 3 $?; } &&
+	expect_grep "^NOT READ vmdir CA entries: " out.txt &&
+	expect_grep "^FINDINGS: 0 critical, 0 warning$" out.txt &&
+	expect_grep "^Status: UNKNOWN$" out.txt &&
+	{ "$VC" --root "$lab" check --json >out.json; expect_eq 3 $?; } &&
+	jq -e ".status == \"UNKNOWN\" and .findings == [] and
+	    .sources.vmdir.parts.sts.read and .sources.vmdir.parts.solution_users.read" out.json >/dev/null
 '
 
 test_expect 'vecs-cli missing: VECS named as not read, vmdir still reported' '
@@ -317,12 +399,33 @@ test_expect '--prometheus writes a textfile atomically, with every certificate' 
 	[ "$(ls prom)" = vcrotate.prom ] &&
 	grep -q "^vcrotate_check_status 2$" prom/vcrotate.prom &&
 	grep -q "^vcrotate_findings{severity=\"critical\"} 1$" prom/vcrotate.prom &&
-	grep -q "^vcrotate_finding{code=\"EXPIRED\",severity=\"CRITICAL\",place=\"cn=TenantCredential-1," prom/vcrotate.prom &&
+	grep -q "^vcrotate_finding{code=\"EXPIRED\",severity=\"critical\",place=\"cn=TenantCredential-1,.*} 1$" prom/vcrotate.prom &&
+	! grep -q "severity=\"[A-Z]" prom/vcrotate.prom &&
 	na=$("$T/sts-expired/usr/lib/vmware-vmafd/bin/vecs-cli" entry getcert --store MACHINE_SSL_CERT \
 	    --alias __MACHINE_CERT | openssl x509 -noout -enddate | cut -d= -f2) &&
 	grep -q "^vcrotate_certificate_not_after_seconds{source=\"vecs\",place=\"MACHINE_SSL_CERT/__MACHINE_CERT\",.*} $(date -u -d "$na" +%s)$" prom/vcrotate.prom &&
 	n=$(grep -c "^vcrotate_certificate_not_after_seconds" prom/vcrotate.prom) &&
 	[ "$n" -gt 20 ]
+'
+
+test_expect '--prometheus: one series per code, severity and place, counting its findings' '
+	lab=$T/twice && lab_create "$lab" --scenario healthy >/dev/null && labctl start "$lab" >/dev/null &&
+	printf "dn: cn=TenantCredential-1,%s\nchangetype: modify\nadd: userCertificate\nuserCertificate: not a certificate\n-\nreplace: vmwSTSPrivateKey\nvmwSTSPrivateKey: not a key\n" \
+	    "$TC" >twice.ldif &&
+	ldapmodify -x -H "$(uri_of "$lab")" -D "$ADMIN" -y "$lab/var/lib/vmware-lab/admin.password" \
+	    -f twice.ldif >/dev/null &&
+	rc=0 && "$VC" --root "$lab" check --json --prometheus twice.prom >out.json || rc=$?
+	expect_eq 2 "$rc" &&
+	findings "$lab" out.json >got &&
+	printf "UNPARSEABLE CRITICAL cn=TenantCredential-1,%s\nUNPARSEABLE CRITICAL cn=TenantCredential-1,%s\n" \
+	    "$TC" "$TC" >want &&
+	diff -u want got &&
+	grep "^vcrotate_finding{" twice.prom >series &&
+	expect_eq "vcrotate_finding{code=\"UNPARSEABLE\",severity=\"critical\",place=\"cn=TenantCredential-1,$TC\"} 2" \
+	    "$(cat series)" &&
+	expect_grep "^vcrotate_findings{severity=\"critical\"} 2$" twice.prom &&
+	grep -v "^#" twice.prom | sed "s/ [^ ]*$//" | sort | uniq -d >dups &&
+	[ ! -s dups ]
 '
 
 test_expect 'the text report: tables, the STS in checksts terms, the next step; no colour in a pipe' '
@@ -334,6 +437,43 @@ test_expect 'the text report: tables, the STS in checksts terms, the next step; 
 	grep -Eq "^    ROOT \[\] Certificate ([0-9A-F]{2}:){19}[0-9A-F]{2} will expire in [0-9]+ days \([0-9]+ years\)\.$" out.txt &&
 	grep -q "^Next: vcrotate plan" out.txt &&
 	! grep -q "$(printf "\033")" out.txt
+'
+
+# The appliance's own words (vecs-cli's name for a type it does not know,
+# deployment.node.type) reach a terminal as \xHH, never raw.
+test_expect 'control bytes in an entry type and the node type are shown as \xHH' '
+	lab=$T/escapes && lab_create "$lab" --scenario healthy >/dev/null && labctl start "$lab" >/dev/null &&
+	v=$lab/usr/lib/vmware-vmafd/bin/vecs-cli && mv "$v" "$v.real" &&
+	cat >"$v" <<-\EOF &&
+	#!/bin/sh
+	# vecs-cli, but for one store with a type name holding an escape sequence
+	export VCROTATE_LAB_ROOT="${0%/usr/lib/vmware-vmafd/bin/vecs-cli}"
+	if [ "$1 $2 $4" = "entry list APPLMGMT_PASSWORD" ]; then
+		e=$(printf "\033")
+		"$0.real" "$@" | sed "s/^Entry type :\tSecret Key$/Entry type :\tSecret${e}[2JKey/"
+	else
+		exec "$0.real" "$@"
+	fi
+	EOF
+	chmod 0755 "$v" &&
+	printf "embedded\033]0;x\007\n" >"$lab/etc/vmware/deployment.node.type" &&
+	{ "$VC" --root "$lab" check >out.txt; expect_eq 2 $?; } &&
+	! grep -q "$(printf "\033")" out.txt && ! grep -q "$(printf "\007")" out.txt &&
+	grep -qF "vcrotate check: vcsa1.example.com (embedded\x1b]0;x\x07, domain vsphere.local)" out.txt &&
+	grep -qF "location_password_default                Secret\x1b[2JKey: unknown entry type" out.txt &&
+	grep -qF "Secret\x1b[2JKey entry: unknown entry type" out.txt
+'
+
+# script(1) gives check a terminal; -e returns check's exit code.
+test_expect 'colour on a terminal; none with NO_COLOR' '
+	esc=$(printf "\033") &&
+	{ script -qec "$VC --root $T/sts-expired check" /dev/null </dev/null >tty.txt; expect_eq 2 $?; } &&
+	expect_grep "Status: CRITICAL" tty.txt &&
+	expect_grep "${esc}\[1mSTORE MACHINE_SSL_CERT${esc}\[0m" tty.txt &&
+	expect_grep "${esc}\[31mCRITICAL${esc}\[0m" tty.txt &&
+	{ NO_COLOR=1 script -qec "$VC --root $T/sts-expired check" /dev/null </dev/null >tty.txt; expect_eq 2 $?; } &&
+	expect_grep "Status: CRITICAL" tty.txt &&
+	! grep -q "$esc" tty.txt
 '
 
 test_done
