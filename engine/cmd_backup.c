@@ -61,7 +61,8 @@ usage(void)
 static int
 fail(struct ctx *c, const char *what)
 {
-	fprintf(stderr, "vcrotate backup %s: %s\n", what, buf_str(&c->err));
+	text_printf_safe(stderr,
+	    "vcrotate backup %s: %s\n", what, buf_str(&c->err));
 	return 1;
 }
 
@@ -322,7 +323,7 @@ static int
 do_snapshot(struct ctx *c, int argc, char *argv[])
 {
 	struct bk_meta meta = { NULL, NULL, "manual snapshot", NULL, NULL, NULL,
-	    NULL };
+	    NULL, NULL, NULL };
 	struct bk_state st = { NULL, 0, 0 };
 	char	 id[41];
 	size_t	 i, sealed = 0;
@@ -350,7 +351,8 @@ do_snapshot(struct ctx *c, int argc, char *argv[])
 	/* Read first: a snapshot that cannot be complete is not begun. */
 	if (open_live(c) == -1 || bk_state_read(&st, c->cfg->root, &c->app,
 	    &c->login, &c->err) == -1) {
-		fprintf(stderr, "vcrotate backup snapshot: no snapshot made: "
+		text_printf_safe(stderr,
+		    "vcrotate backup snapshot: no snapshot made: "
 		    "%s\n", buf_str(&c->err));
 		goto out;
 	}
@@ -569,9 +571,11 @@ do_diff(struct ctx *c, int argc, char *argv[])
 		}
 		putchar('\n');
 		if (before != NULL)
-			printf("         before: %s\n", before);
+			text_printf_safe(stdout,
+			    "         before: %s\n", before);
 		if (after != NULL)
-			printf("         after:  %s\n", after);
+			text_printf_safe(stdout,
+			    "         after:  %s\n", after);
 		free(before);
 		free(after);
 	}
@@ -1292,7 +1296,8 @@ do_restore(struct ctx *c, int argc, char *argv[])
 	if (rev == NULL)
 		return usage();
 	if (!valid_only(only)) {
-		fprintf(stderr, "vcrotate backup restore: --only %s: one of "
+		text_printf_safe(stderr,
+		    "vcrotate backup restore: --only %s: one of "
 		    "vecs:STORE[/ALIAS], sts, solution-users, trust-anchors\n",
 		    only);
 		return EXIT_USAGE;

@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -218,6 +219,43 @@ text_safe(const char *s)
 			buf_putc(&b, (char)*p);
 	}
 	return buf_detach(&b);
+}
+
+int
+text_put_safe(FILE *out, const char *s)
+{
+	const char *p = s != NULL ? s : "", *nl;
+	char	*line, *safe;
+	int	 ret = 0;
+
+	for (; ret == 0 && *p != '\0'; p = *nl != '\0' ? nl + 1 : nl) {
+		nl = p + strcspn(p, "\n");
+		line = strndup(p, (size_t)(nl - p));
+		safe = line != NULL ? text_safe(line) : NULL;
+		if (safe == NULL || fputs(safe, out) == EOF || (*nl == '\n' &&
+		    fputc('\n', out) == EOF))
+			ret = -1;
+		free(safe);
+		free(line);
+	}
+	return ret;
+}
+
+int
+text_printf_safe(FILE *out, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*s = NULL;
+	int	 n, ret;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -1;
+	ret = text_put_safe(out, s);
+	free(s);
+	return ret;
 }
 
 /* Prints s (made safe) cut to width (with "..." when cut), padded. */

@@ -44,6 +44,11 @@ int report_text(FILE *out, const struct report *r, int color);
 /* s as it may reach a terminal (malloc'd, NULL when out of memory):
  * control bytes, DEL and invalid UTF-8 as \xHH, a backslash as \\. */
 char *text_safe(const char *s);
+/* Writes s through text_safe a line at a time, keeping its newlines; and
+ * the printf form. -1 on an output or memory error. */
+int   text_put_safe(FILE *out, const char *s);
+int   text_printf_safe(FILE *out, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 int report_json(FILE *out, const struct report *r);
 /* Writes the textfile atomically (temporary file, fsync, rename). */
 int report_prometheus(const char *path, const struct report *r);

@@ -1219,7 +1219,7 @@ render(FILE *out, json_t *plan)
 int
 plan_render(FILE *out, json_t *plan)
 {
-	char	*text = NULL, *p, *end, *nl, *safe;
+	char	*text = NULL;
 	size_t	 len = 0;
 	FILE	*m;
 	int	 ret;
@@ -1234,16 +1234,8 @@ plan_render(FILE *out, json_t *plan)
 	 * again: its names reach the terminal shown, never as escape
 	 * sequences or control bytes it would act on.
 	 */
-	for (p = text, end = text + len; ret == 0 && p < end; p = nl + 1) {
-		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
-			nl = end;
-		*nl = '\0';
-		if ((safe = text_safe(p)) == NULL)
-			ret = -1;
-		else if (fprintf(out, "%s\n", safe) < 0)
-			ret = -1;
-		free(safe);
-	}
+	if (ret == 0)
+		ret = text_put_safe(out, text);
 	free(text);
 	return ret == 0 && !ferror(out) ? 0 : -1;
 }
