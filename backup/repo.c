@@ -266,6 +266,8 @@ commit_tree(struct bk_repo *r, git_tree *tree, const char *pnid,
 	trailer(&msg, "Result", meta->result);
 	trailer(&msg, "Plan", meta->plan);
 	trailer(&msg, "Elapsed", meta->elapsed);
+	trailer(&msg, "Steps", meta->steps);
+	trailer(&msg, "Timings", meta->timings);
 	/* The operator is in the message: git_signature_default would need
 	 * a configured user.name. */
 	if (git_signature_now(&sig, "vcrotate", "vcrotate@localhost") != 0) {

@@ -37,6 +37,8 @@ struct bk_meta {
 	const char	*result;	/* may be NULL */
 	const char	*plan;		/* the plan's SHA-256, may be NULL */
 	const char	*elapsed;	/* "12s", may be NULL */
+	const char	*steps;		/* "1 sts 0.41s, 2 ...", may be NULL */
+	const char	*timings;	/* "preflight 0.30s, ...", may be NULL */
 };
 
 /*

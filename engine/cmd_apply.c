@@ -64,6 +64,7 @@
 #include "plan.h"
 #include "proc.h"
 #include "repo.h"
+#include "report.h"
 #include "vecs.h"
 #include "vmdir.h"
 
@@ -117,6 +118,9 @@ struct txn {
 	int		 changed;	/* the first change was made */
 	struct buf	 err;
 	struct buf	 stopped_before; /* services stopped at the start */
+	struct buf	 steps_log;	/* the audit record: each step's time */
+	struct buf	 phases_log;	/* and each phase's */
+	double		 phase_mark;	/* when the phase under way began */
 	time_t		 started;
 	const char	*operator;
 	const char	*ticket;
@@ -174,17 +178,43 @@ change_begins(struct txn *t)
 	return 0;
 }
 
+/* Progress; the names in it are the appliance's or a plan's: made safe. */
 static void
 say(struct txn *t, const char *fmt, ...)
 {
 	va_list	 ap;
+	char	*s = NULL;
 
 	printf("[%3lds] ", (long)(time(NULL) - t->started));
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	if (vasprintf(&s, fmt, ap) == -1)
+		s = NULL;
 	va_end(ap);
+	text_put_safe(stdout, s != NULL ? s : "(out of memory)");
+	free(s);
 	putchar('\n');
 	fflush(stdout);
+}
+
+/* Seconds on the monotonic clock. */
+static double
+now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The phase that just ended, and how long it took, for the audit record. */
+static void
+phase_done(struct txn *t, const char *name)
+{
+	double	 now = now_seconds();
+
+	buf_printf(&t->phases_log, "%s%s %.2fs", t->phases_log.len ? ", " :
+	    "", name, now - t->phase_mark);
+	t->phase_mark = now;
 }
 
 /* ---- service-control ---- */
@@ -607,7 +637,8 @@ vecs_put(struct txn *t, const char *place, const char *action, X509 *leaf,
 		goto out;
 	}
 	if (t->dry) {
-		printf("    vecs-cli entry delete --store %s --alias %s -y\n"
+		text_printf_safe(stdout,
+		    "    vecs-cli entry delete --store %s --alias %s -y\n"
 		    "    vecs-cli entry create --store %s --alias %s --cert "
 		    "(new) --key (new)\n", store, alias, store, alias);
 		ret = 0;
@@ -726,7 +757,8 @@ ldap_put(struct txn *t, const char *dn, const char *action,
 	size_t	 i;
 
 	if (t->dry) {
-		printf("    ldap %s %s:", strcmp(action, "add") == 0 ? "add" :
+		text_printf_safe(stdout,
+		    "    ldap %s %s:", strcmp(action, "add") == 0 ? "add" :
 		    "modify (replace)", dn);
 		for (i = 0; i < (strcmp(action, "add") == 0 ? nattrs : nnew); i++)
 			printf(" %s", attrs[i].name);
@@ -741,7 +773,7 @@ static int
 ldap_del(struct txn *t, const char *dn)
 {
 	if (t->dry) {
-		printf("    ldap delete %s\n", dn);
+		text_printf_safe(stdout, "    ldap delete %s\n", dn);
 		return 0;
 	}
 	return ldap_write(t, dn, "delete", NULL, 0);
@@ -999,7 +1031,8 @@ step_prune(struct txn *t, json_t *step)
 		if (split_place(place, &store, &alias) == -1)
 			return -1;
 		if (t->dry) {
-			printf("    vecs-cli entry delete --store %s --alias %s "
+			text_printf_safe(stdout,
+			    "    vecs-cli entry delete --store %s --alias %s "
 			    "-y\n", store, alias);
 			rc = 0;
 		} else
@@ -1039,7 +1072,8 @@ step_root(struct txn *t, struct made *m)
 		goto out;
 	}
 	if (t->dry) {
-		printf("    write %s and %s (the new root and its key)\n"
+		text_printf_safe(stdout,
+		    "    write %s and %s (the new root and its key)\n"
 		    "    vecs-cli entry create --store TRUSTED_ROOTS --alias %s "
 		    "--cert (new root)\n    ldap add %s: cACertificate\n",
 		    cpath, kpath, alias, dn);
@@ -1105,6 +1139,7 @@ run_steps(struct txn *t, const struct inventory *inv)
 
 	json_array_foreach(json_object_get(t->plan, "steps"), i, s) {
 		const char *kind = kind_of(s);
+		double	 t0 = now_seconds();
 
 		say(t, "step %zu of %zu: %s", i + 1, t->nsteps,
 		    json_string_value(json_object_get(s, "title")));
@@ -1126,7 +1161,8 @@ run_steps(struct txn *t, const struct inventory *inv)
 		else if (strcmp(kind, "prune_roots") == 0)
 			rc = step_prune(t, s);
 		else if (strcmp(kind, "restart") == 0 && t->dry)
-			rc = (printf("    service-control --stop --all; "
+			rc = (text_printf_safe(stdout,
+			    "    service-control --stop --all; "
 			    "service-control --start --all\n"), 0);
 		else if (strcmp(kind, "restart") == 0) {
 			/* Every new item is in place: from here on, recover
@@ -1142,6 +1178,9 @@ run_steps(struct txn *t, const struct inventory *inv)
 			buf_printf(&t->err, "unknown step kind %s", kind);
 			rc = -1;
 		}
+		buf_printf(&t->steps_log, "%s%zu %s %s%.2fs", t->steps_log.len ?
+		    ", " : "", i + 1, kind, rc == -1 ? "failed after " : "",
+		    now_seconds() - t0);
 		if (rc == -1)
 			return -1;
 		if (t->dry)
@@ -1283,6 +1322,17 @@ verify(struct txn *t)
 	    "renew_within_days"));
 	pol.scope = (enum plan_scope)plan_scope_parse(json_string_value(
 	    json_object_get(policy, "scope")));
+	/* A window as long as the new certificates live (--renew-within
+	 * 100000 renews everything) would call them due again: judge them
+	 * on what they are, over less than their life. */
+	for (i = 0; i < t->nsteps; i++)
+		if (t->made != NULL && t->made[i].cert != NULL &&
+		    cert_days_left(t->made[i].cert, pol.at) - 1 <
+		    pol.renew_within)
+			pol.renew_within = (int)cert_days_left(t->made[i].cert,
+			    pol.at) - 1;
+	if (pol.renew_within < 0)
+		pol.renew_within = 0;
 	pol.key_bits = (int)json_integer_value(json_object_get(policy,
 	    "key_bits"));
 	pol.validity_days = (int)json_integer_value(json_object_get(policy,
@@ -1335,7 +1385,8 @@ verify_forward(struct txn *t)
 	else if ((served = served_cert(t)) == NULL || !cert_equal(served,
 	    want))
 		buf_printf(&t->err, "the TLS endpoint on port %d does not "
-		    "serve MACHINE_SSL_CERT/__MACHINE_CERT", t->cfg->https_port);
+		    "serve MACHINE_SSL_CERT/__MACHINE_CERT",
+		    t->cfg->https_port);
 	else
 		ret = 0;
 	X509_free(served);
@@ -1469,6 +1520,8 @@ txn_meta(struct txn *t, const char *result, struct bk_meta *meta,
 	meta->plan = t->plan != NULL ? json_string_value(json_object_get(
 	    t->plan, "sha256")) : journal_value(&t->j, "plan");
 	meta->elapsed = elapsed;
+	meta->steps = t->steps_log.len ? buf_str(&t->steps_log) : NULL;
+	meta->timings = t->phases_log.len ? buf_str(&t->phases_log) : NULL;
 }
 
 static int
@@ -1611,6 +1664,8 @@ txn_free(struct txn *t)
 	journal_free(&t->j);
 	buf_free(&t->err);
 	buf_free(&t->stopped_before);
+	buf_free(&t->steps_log);
+	buf_free(&t->phases_log);
 }
 
 static void
@@ -1632,6 +1687,7 @@ txn_init(struct txn *t, struct config *cfg)
 	t->cfg = cfg;
 	t->j.fd = -1;
 	t->started = time(NULL);
+	t->phase_mark = now_seconds();
 	t->operator = config_operator();
 	new_txn_id(t->id);
 }
@@ -1689,6 +1745,28 @@ enough_space(struct txn *t, unsigned long long need,
 }
 
 /*
+ * At a terminal, the last word is the operator's: the plan was reviewed,
+ * but apply restarts every service of a production appliance. Scripts
+ * (no terminal) and --yes are not asked.
+ */
+static int
+confirm(struct txn *t)
+{
+	char	 line[16];
+
+	if (!isatty(STDIN_FILENO) || !isatty(STDERR_FILENO))
+		return 0;
+	fprintf(stderr, "Apply %zu steps to %s, restarting every service? "
+	    "[y/N] ", t->nsteps, t->app.pnid);
+	if (fgets(line, sizeof(line), stdin) != NULL &&
+	    (strcmp(line, "y\n") == 0 || strcmp(line, "yes\n") == 0 ||
+	    strcmp(line, "Y\n") == 0))
+		return 0;
+	buf_printf(&t->err, "not confirmed (--yes does not ask)");
+	return -1;
+}
+
+/*
  * The before snapshot, with room for it and for what follows. The applied
  * and after snapshots add at most what the before one took (git keeps an
  * unchanged item once): room for both, the journal and the staged keys,
@@ -1716,7 +1794,7 @@ cmd_apply(int argc, char *argv[], struct config *cfg)
 	struct inventory inv;
 	const char *file = NULL, *result = "refused";
 	int	 i, r, have_inv = 0, lockfd = -1, keep = 0, ret = APPLY_REFUSED;
-	int	 json = 0, saved_stdout = -1;
+	int	 json = 0, saved_stdout = -1, yes = 0;
 
 	txn_init(&t, cfg);
 	t.reason = "apply";
@@ -1732,7 +1810,7 @@ cmd_apply(int argc, char *argv[], struct config *cfg)
 		else if (strcmp(a, "--keep-on-failure") == 0)
 			keep = 1;
 		else if (strcmp(a, "--yes") == 0)
-			;	/* no question is asked: the plan was reviewed */
+			yes = 1;
 		else if (strcmp(a, "--json") == 0)
 			json = 1;
 		else if (i + 1 < argc && strcmp(a, "--operator") == 0)
@@ -1760,25 +1838,30 @@ cmd_apply(int argc, char *argv[], struct config *cfg)
 	 * (ours, and restore's) goes to stderr meanwhile. */
 	if (json && ((saved_stdout = dup(STDOUT_FILENO)) == -1 ||
 	    dup2(STDERR_FILENO, STDOUT_FILENO) == -1)) {
-		fprintf(stderr, "vcrotate apply: %s\n", strerror(errno));
+		text_printf_safe(stderr,
+		    "vcrotate apply: %s\n", strerror(errno));
 		ret = 1;
 		goto out;
 	}
 
-	/* 1. preflight: read-only */
+	/* 1. preflight: read-only. The lock and a pending journal first:
+	 * after a crash with the services stopped nothing else answers, and
+	 * "run vcrotate recover" is what the operator must hear. */
 	if (config_load(cfg, &t.err) == -1 ||
-	    (t.plan = plan_load(file, &t.err)) == NULL ||
-	    appliance_identify(&t.app, cfg->root, &t.err) == -1 ||
-	    plan_check_appliance(t.plan, &t.app, &t.err) == -1 ||
-	    config_login(cfg, &t.login, &t.err) == -1)
+	    (t.plan = plan_load(file, &t.err)) == NULL)
 		goto refused;
-	t.nsteps = json_array_size(json_object_get(t.plan, "steps"));
 	if (!t.dry && (r = txn_lock(&t, &lockfd)) != 0) {
-		fprintf(stderr, "vcrotate apply: refused, nothing was changed: "
+		text_printf_safe(stderr,
+		    "vcrotate apply: refused, nothing was changed: "
 		    "%s\n", buf_str(&t.err));
 		ret = r == 1 ? APPLY_REFUSED : r;
 		goto out;
 	}
+	if (appliance_identify(&t.app, cfg->root, &t.err) == -1 ||
+	    plan_check_appliance(t.plan, &t.app, &t.err) == -1 ||
+	    config_login(cfg, &t.login, &t.err) == -1)
+		goto refused;
+	t.nsteps = json_array_size(json_object_get(t.plan, "steps"));
 	if (start_keys(&t) == -1)
 		goto refused;
 	if (inventory_read(&inv, cfg->root, &t.login, NULL) == -1) {
@@ -1808,9 +1891,13 @@ cmd_apply(int argc, char *argv[], struct config *cfg)
 	 * recover. */
 	if (services_stopped(&t, &t.stopped_before) == -1)
 		goto refused;
+	phase_done(&t, "preflight");
 	/* 2. prepare: every new certificate made and checked */
 	say(&t, "transaction %s: %zu steps from %s", t.id, t.nsteps, file);
 	if (prepare(&t) == -1 || interrupted(&t))
+		goto refused;
+	phase_done(&t, "prepare");
+	if (!t.dry && !yes && !json && confirm(&t) == -1)
 		goto refused;
 	if (t.dry) {
 		printf("dry run: these changes would be made (nothing is "
@@ -1831,19 +1918,31 @@ cmd_apply(int argc, char *argv[], struct config *cfg)
 	say(&t, "snapshot of the before state: %.12s", t.before);
 	if (txn_begin(&t, "apply", NULL) == -1 || interrupted(&t))
 		goto refused;
+	phase_done(&t, "snapshot and journal");
 	syslog(LOG_NOTICE, "vcrotate: transaction %s begins (plan %s, "
 	    "operator %s, ticket %s)", t.id, json_string_value(
 	    json_object_get(t.plan, "sha256")), t.operator,
 	    t.ticket != NULL ? t.ticket : "-");
 
 	/* 4, 5: the steps, one restart, verify, the commit point */
-	if (run_steps(&t, &inv) == -1 || verify(&t) == -1 || commit(&t) == -1) {
-		fprintf(stderr, "vcrotate apply: transaction %s failed: %s\n",
+	if ((r = run_steps(&t, &inv)) == 0) {
+		phase_done(&t, "steps");
+		if ((r = verify(&t)) == 0) {
+			phase_done(&t, "verify");
+			r = commit(&t);
+		}
+	}
+	if (r == -1) {
+		phase_done(&t, "until the failure");
+		text_printf_safe(stderr,
+		    "vcrotate apply: transaction %s failed: %s\n",
 		    t.id, buf_str(&t.err));
 		if (!t.changed) {
-			fprintf(stderr, "vcrotate apply: nothing was changed\n");
+			text_printf_safe(stderr,
+			    "vcrotate apply: nothing was changed\n");
 			txn_end(&t);
 			result = "failed, nothing changed";
+			mark(&t, t.before, result, t.after);
 			ret = caught ? 128 + caught : APPLY_REFUSED;
 			goto out;
 		}
@@ -1859,7 +1958,8 @@ cmd_apply(int argc, char *argv[], struct config *cfg)
 			goto out;
 		}
 		if (roll_back(&t) == -1) {
-			fprintf(stderr, "vcrotate apply: the rollback could not "
+			text_printf_safe(stderr,
+			    "vcrotate apply: the rollback could not "
 			    "finish: %s\nThe before state is snapshot %s and "
 			    "the journal %s stays. When vmdird and vmafdd run, "
 			    "finish with:\n  vcrotate recover\n",
@@ -1870,8 +1970,6 @@ cmd_apply(int argc, char *argv[], struct config *cfg)
 		}
 		say(&t, "rolled back: the appliance equals snapshot %.12s",
 		    t.before);
-		syslog(LOG_WARNING, "vcrotate: transaction %s rolled back",
-		    t.id);
 		result = "rolled back";
 		ret = caught ? 128 + caught : APPLY_FAILED;
 		goto out;
@@ -1879,7 +1977,6 @@ cmd_apply(int argc, char *argv[], struct config *cfg)
 	/* 6. done: the after state is the applied snapshot */
 	say(&t, "done: transaction %s, snapshots %.12s (before) and %.12s "
 	    "(after)", t.id, t.before, t.after[0] ? t.after : t.applied);
-	syslog(LOG_NOTICE, "vcrotate: transaction %s committed", t.id);
 	result = "success";
 	buf_reset(&t.err);
 	ret = APPLY_OK;
@@ -1889,13 +1986,18 @@ usage:
 	ret = EXIT_USAGE;
 	goto out;
 refused:
-	fprintf(stderr, "vcrotate apply: refused, nothing was changed: %s\n",
+	text_printf_safe(stderr,
+	    "vcrotate apply: refused, nothing was changed: %s\n",
 	    buf_str(&t.err));
 	txn_end(&t);
 	if (t.before[0] != '\0')
 		mark(&t, t.before, "refused", t.after);
 	ret = caught ? 128 + caught : APPLY_REFUSED;
 out:
+	/* Every transaction that began ends with a line in syslog. */
+	if (t.before[0] != '\0')
+		syslog(ret == APPLY_OK ? LOG_NOTICE : LOG_WARNING, "vcrotate: "
+		    "transaction %s: %s (exit %d)", t.id, result, ret);
 	if (saved_stdout != -1) {
 		json_t	*doc;
 
@@ -1930,67 +2032,231 @@ out:
 
 /* ---- history and rollback ---- */
 
-struct hist {
-	const char	*want;		/* rollback: the transaction */
-	char		 before[41];
-	int		 n;
+/*
+ * The audit records, as the backup's snapshot commits carry them in their
+ * trailers, gathered by transaction: bk_repo_list goes newest first, so the
+ * first commit seen of a transaction holds its outcome.
+ */
+struct hist_txn {
+	char		*txn;
+	char		*result;
+	char		*operator;
+	char		*ticket;
+	char		*reason;
+	char		*plan;
+	char		*elapsed;
+	char		*steps;
+	char		*timings;
+	long long	 when;		/* of the outcome */
+	char		 outcome[41];	/* the newest snapshot */
+	char		 before[41];	/* the "before" snapshot */
+	json_t		*snapshots;	/* newest first */
 };
+
+struct hist {
+	struct hist_txn	*v;
+	size_t		 n;
+};
+
+/* The value of trailer name in a commit message (malloc'd), or NULL. */
+static char *
+trailer_of(const char *message, const char *name)
+{
+	size_t	 n = strlen(name);
+	const char *p;
+
+	for (p = message; (p = strchr(p, '\n')) != NULL; ) {
+		p++;
+		if (strncmp(p, name, n) == 0 && p[n] == ':' && p[n + 1] == ' ')
+			return strndup(p + n + 2, strcspn(p + n + 2, "\n"));
+	}
+	return NULL;
+}
 
 static int
 hist_one(const char *id, long long when, const char *message, void *arg)
 {
 	struct hist *h = arg;
-	const char *txn = strstr(message, "\nTransaction: ");
-	const char *res = strstr(message, "\nResult: ");
-	char	 t[32];
-	time_t	 tt = (time_t)when;
+	struct hist_txn *x = NULL, *nv;
+	char	*txn = trailer_of(message, "Transaction");
+	char	*res = trailer_of(message, "Result");
+	size_t	 i;
+	int	 ret = -1;
 
-	if (txn == NULL)
-		return 0;
-	txn += 14;
-	res = res != NULL ? res + 9 : "?";
-	if (h->want != NULL) {
-		if (strncmp(txn, h->want, strlen(h->want)) == 0 &&
-		    txn[strlen(h->want)] == '\n' && strncmp(res, "before", 6) ==
-		    0) {
-			snprintf(h->before, sizeof(h->before), "%s", id);
-			return 1;
-		}
-		return 0;
+	if (txn == NULL) {
+		free(res);
+		return 0;	/* a snapshot taken by hand */
 	}
-	strftime(t, sizeof(t), "%Y-%m-%d %H:%M:%S", gmtime(&tt));
-	printf("%s UTC  %.*s  %-12.*s snapshot %.12s  %.*s\n", t,
-	    (int)strcspn(txn, "\n"), txn, (int)strcspn(res, "\n"), res, id,
-	    (int)strcspn(message, "\n"), message);
-	h->n++;
-	return 0;
+	for (i = 0; i < h->n && x == NULL; i++)
+		if (strcmp(h->v[i].txn, txn) == 0)
+			x = &h->v[i];
+	if (x == NULL) {
+		if ((nv = reallocarray(h->v, h->n + 1, sizeof(*nv))) == NULL)
+			goto out;
+		h->v = nv;
+		x = &h->v[h->n++];
+		memset(x, 0, sizeof(*x));
+		x->txn = txn;
+		txn = NULL;
+		x->result = res != NULL ? strdup(res) : NULL;
+		x->operator = trailer_of(message, "Operator");
+		x->ticket = trailer_of(message, "Ticket");
+		x->reason = trailer_of(message, "Reason");
+		x->plan = trailer_of(message, "Plan");
+		x->elapsed = trailer_of(message, "Elapsed");
+		x->steps = trailer_of(message, "Steps");
+		x->timings = trailer_of(message, "Timings");
+		x->when = when;
+		snprintf(x->outcome, sizeof(x->outcome), "%s", id);
+		if ((x->snapshots = json_array()) == NULL)
+			goto out;
+	}
+	if (res != NULL && strcmp(res, "before") == 0)
+		snprintf(x->before, sizeof(x->before), "%s", id);
+	if (json_array_append_new(x->snapshots, json_pack("{s:s,s:s?,s:o}",
+	    "commit", id, "result", res, "time", json_time((time_t)when))) ==
+	    -1)
+		goto out;
+	ret = 0;
+out:
+	free(txn);
+	free(res);
+	return ret;
+}
+
+static void
+hist_free(struct hist *h)
+{
+	size_t	 i;
+
+	for (i = 0; i < h->n; i++) {
+		free(h->v[i].txn);
+		free(h->v[i].result);
+		free(h->v[i].operator);
+		free(h->v[i].ticket);
+		free(h->v[i].reason);
+		free(h->v[i].plan);
+		free(h->v[i].elapsed);
+		free(h->v[i].steps);
+		free(h->v[i].timings);
+		json_decref(h->v[i].snapshots);
+	}
+	free(h->v);
+	memset(h, 0, sizeof(*h));
+}
+
+/* Reads every transaction's record from the backup. */
+static int
+hist_read(struct config *cfg, struct hist *h, struct buf *err)
+{
+	struct bk_session *bk = NULL;
+	int	 ret = -1;
+
+	memset(h, 0, sizeof(*h));
+	if (config_load(cfg, err) == -1 ||
+	    backup_session_open(&bk, cfg, err) == -1)
+		goto out;
+	if (backup_session_list(bk, hist_one, h, err) == -1) {
+		if (err->len == 0)
+			buf_printf(err, "out of memory");
+		goto out;
+	}
+	ret = 0;
+out:
+	backup_session_close(bk);
+	return ret;
+}
+
+static void
+hist_text(const struct hist *h)
+{
+	const struct hist_txn *x;
+	char	 t[32], *op, *tk, *rs;
+	time_t	 tt;
+	size_t	 i;
+
+	for (i = 0; i < h->n; i++) {
+		x = &h->v[i];
+		tt = (time_t)x->when;
+		strftime(t, sizeof(t), "%Y-%m-%d %H:%M:%S", gmtime(&tt));
+		/* Trailers hold whatever the operator typed. */
+		op = text_safe(x->operator != NULL ? x->operator : "?");
+		tk = text_safe(x->ticket != NULL ? x->ticket : "-");
+		rs = text_safe(x->reason != NULL ? x->reason : "");
+		printf("%s UTC  %s  %-12s operator %s, ticket %s; before %.12s"
+		    " -> %.12s; %s\n", t, x->txn, x->result != NULL ?
+		    x->result : "?", op != NULL ? op : "?", tk != NULL ? tk :
+		    "?", x->before[0] != '\0' ? x->before : "(none)",
+		    x->outcome, rs != NULL ? rs : "");
+		free(op);
+		free(tk);
+		free(rs);
+	}
+	if (h->n == 0)
+		printf("no transaction yet\n");
+}
+
+static int
+hist_json(const struct hist *h)
+{
+	const struct hist_txn *x;
+	json_t	*doc, *list;
+	size_t	 i;
+	int	 ret = -1;
+
+	if ((list = json_array()) == NULL)
+		return -1;
+	for (i = 0; i < h->n; i++) {
+		x = &h->v[i];
+		if (json_array_append_new(list, json_pack("{s:s,s:s?,s:o,s:s?,"
+		    "s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:s,s:O}",
+		    "transaction", x->txn, "result", x->result,
+		    "time", json_time((time_t)x->when),
+		    "operator", x->operator, "ticket", x->ticket,
+		    "reason", x->reason, "plan_sha256", x->plan,
+		    "elapsed", x->elapsed, "steps", x->steps,
+		    "timings", x->timings,
+		    "before", x->before[0] != '\0' ? x->before : NULL,
+		    "outcome", x->outcome, "snapshots", x->snapshots)) == -1)
+			goto out;
+	}
+	if ((doc = json_pack("{s:s,s:O}", "schema", "vcrotate.history/1",
+	    "transactions", list)) == NULL)
+		goto out;
+	ret = json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	putchar('\n');
+	json_decref(doc);
+out:
+	json_decref(list);
+	return ret;
 }
 
 int
 cmd_history(int argc, char *argv[], struct config *cfg)
 {
-	struct bk_session *bk = NULL;
+	struct hist h;
 	struct buf err = BUF_INIT;
-	struct hist h = { NULL, "", 0 };
-	int	 i, ret = 1;
+	int	 i, json = 0, ret = 1;
 
-	for (i = 1; i < argc; i++)
-		if (config_option(cfg, argc, argv, &i) != 1 &&
-		    strcmp(argv[i], "--json") != 0) {
+	for (i = 1; i < argc; i++) {
+		if (config_option(cfg, argc, argv, &i) == 1)
+			continue;
+		if (strcmp(argv[i], "--json") == 0)
+			json = 1;
+		else {
 			fputs(usage_text, stderr);
 			return EXIT_USAGE;
 		}
-	cfg->warn_days = cfg->crit_days = -1;
-	if (config_load(cfg, &err) == -1 ||
-	    backup_session_open(&bk, cfg, &err) == -1 ||
-	    backup_session_list(bk, hist_one, &h, &err) == -1)
-		fprintf(stderr, "vcrotate history: %s\n", buf_str(&err));
-	else {
-		if (h.n == 0)
-			printf("no transaction yet\n");
-		ret = 0;
 	}
-	backup_session_close(bk);
+	cfg->warn_days = cfg->crit_days = -1;
+	if (hist_read(cfg, &h, &err) == -1)
+		text_printf_safe(stderr,
+		    "vcrotate history: %s\n", buf_str(&err));
+	else if (json ? hist_json(&h) == -1 : (hist_text(&h), 0))
+		text_printf_safe(stderr, "vcrotate history: out of memory\n");
+	else
+		ret = 0;
+	hist_free(&h);
 	buf_free(&err);
 	return ret;
 }
@@ -1999,88 +2265,120 @@ int
 cmd_rollback(int argc, char *argv[], struct config *cfg)
 {
 	struct txn t;
-	struct hist h = { NULL, "", 0 };
+	struct hist h = { NULL, 0 };
+	const struct hist_txn *x = NULL;
+	const char *want = NULL, *result = "refused";
+	char	 before[41] = "";
+	size_t	 k;
 	int	 i, r, lockfd = -1, ret = APPLY_REFUSED;
 
 	txn_init(&t, cfg);
 	for (i = 1; i < argc; i++) {
 		if ((r = config_option(cfg, argc, argv, &i)) == -1)
 			return EXIT_USAGE;
-		if (r == 0 && h.want == NULL && argv[i][0] != '-')
-			h.want = argv[i];
+		if (r == 0 && want == NULL && argv[i][0] != '-')
+			want = argv[i];
 		else if (r == 0) {
 			fputs(usage_text, stderr);
 			return EXIT_USAGE;
 		}
 	}
-	if (h.want == NULL) {
+	if (want == NULL) {
 		fputs(usage_text, stderr);
 		return EXIT_USAGE;
 	}
 	cfg->warn_days = cfg->crit_days = -1;
 	catch_signals();
-	if (asprintf((char **)&t.reason, "rollback of %s", h.want) == -1) {
+	if (asprintf((char **)&t.reason, "rollback of %s", want) == -1) {
 		t.reason = NULL;
 		goto out;
 	}
-	if (config_load(cfg, &t.err) == -1 ||
-	    appliance_identify(&t.app, cfg->root, &t.err) == -1 ||
-	    config_login(cfg, &t.login, &t.err) == -1)
+	if (config_load(cfg, &t.err) == -1)
 		goto refused;
+	/* The lock and a pending journal before anything that needs the
+	 * services (see apply). */
 	if ((r = txn_lock(&t, &lockfd)) != 0) {
 		ret = r == 1 ? APPLY_REFUSED : r;
 		goto refused_code;
 	}
+	if (appliance_identify(&t.app, cfg->root, &t.err) == -1 ||
+	    config_login(cfg, &t.login, &t.err) == -1)
+		goto refused;
 	if (backup_session_open(&t.bk, cfg, &t.err) == -1 ||
 	    backup_session_list(t.bk, hist_one, &h, &t.err) == -1)
 		goto refused;
-	if (h.before[0] == '\0') {
-		buf_printf(&t.err, "no transaction %s in the backup", h.want);
+	for (k = 0; k < h.n && x == NULL; k++)
+		if (strcmp(h.v[k].txn, want) == 0)
+			x = &h.v[k];
+	if (x == NULL || x->before[0] == '\0') {
+		buf_printf(&t.err, "no transaction %s in the backup", want);
 		goto refused;
 	}
+	/* Only a transaction whose new state was left in place. */
+	if (x->result == NULL || (strncmp(x->result, "success", 7) != 0 &&
+	    strcmp(x->result, "failed, kept") != 0)) {
+		buf_printf(&t.err, "transaction %s ended \"%s\": its before "
+		    "state is already what it left", want, x->result != NULL ?
+		    x->result : "?");
+		goto refused;
+	}
+	snprintf(before, sizeof(before), "%s", x->before);
 	/* The state now is this transaction's before; the state to put back
 	 * is ready from the start: recover can go either way. */
 	if (snapshot_before(&t) == -1 ||
-	    txn_begin(&t, "rollback", h.before) == -1)
+	    txn_begin(&t, "rollback", before) == -1)
 		goto refused;
-	snprintf(t.applied, sizeof(t.applied), "%s", h.before);
+	snprintf(t.applied, sizeof(t.applied), "%s", before);
 	say(&t, "transaction %s: putting back the before state of %s "
-	    "(snapshot %.12s)", t.id, h.want, h.before);
+	    "(snapshot %.12s)", t.id, want, before);
+	syslog(LOG_NOTICE, "vcrotate: transaction %s begins (rollback of %s, "
+	    "operator %s)", t.id, want, t.operator);
 	if (change_begins(&t) == -1 ||
-	    backup_session_restore(t.bk, h.before, NULL, &t.err) == -1) {
-		fprintf(stderr, "vcrotate rollback: %s\n", buf_str(&t.err));
+	    backup_session_restore(t.bk, before, NULL, &t.err) == -1) {
+		text_printf_safe(stderr,
+		    "vcrotate rollback: %s\n", buf_str(&t.err));
 		if (roll_back(&t) == -1) {
-			fprintf(stderr, "vcrotate rollback: %s\nThe journal %s "
+			text_printf_safe(stderr,
+			    "vcrotate rollback: %s\nThe journal %s "
 			    "stays: finish with vcrotate recover\n",
 			    buf_str(&t.err), t.j.path);
 			ret = APPLY_STUCK;
-		} else
+			result = "rollback incomplete";
+		} else {
 			ret = caught ? 128 + caught : APPLY_FAILED;
+			result = "rolled back";
+		}
 		goto out;
 	}
 	if (restart_all(&t) == -1)
-		say(&t, "the services are as they were before %s: %s", h.want,
+		say(&t, "the services are as they were before %s: %s", want,
 		    buf_str(&t.err));
 	buf_reset(&t.err);
 	/* Past the restore nothing is undone: the signal waits. */
 	t.rolling_back = 1;
 	if (txn_record(&t, "commit", NULL, NULL) == -1)
 		say(&t, "warning: %s", buf_str(&t.err));
-	mark(&t, h.before, "success", t.after);
+	mark(&t, before, "success", t.after);
 	txn_end(&t);
 	say(&t, "done");
 	ret = APPLY_OK;
+	result = "success";
 	goto out;
 refused:
 	ret = APPLY_REFUSED;
 refused_code:
-	fprintf(stderr, "vcrotate rollback: refused, nothing was changed: %s\n",
+	text_printf_safe(stderr,
+	    "vcrotate rollback: refused, nothing was changed: %s\n",
 	    buf_str(&t.err));
 	txn_end(&t);
 out:
+	if (t.before[0] != '\0')
+		syslog(ret == APPLY_OK ? LOG_NOTICE : LOG_WARNING, "vcrotate: "
+		    "transaction %s: %s (exit %d)", t.id, result, ret);
 	free((char *)t.reason);
 	if (lockfd != -1)
 		close(lockfd);
+	hist_free(&h);
 	txn_free(&t);
 	return ret;
 }
@@ -2133,7 +2431,8 @@ cmd_recover(int argc, char *argv[], struct config *cfg)
 		goto fail;
 	if ((r = writer_begin(cfg, "vcrotate recover", 1, &lockfd,
 	    &t.err)) != 0) {
-		fprintf(stderr, "vcrotate recover: %s\n", buf_str(&t.err));
+		text_printf_safe(stderr,
+		    "vcrotate recover: %s\n", buf_str(&t.err));
 		ret = r == 1 ? APPLY_STUCK : r;
 		goto out;
 	}
@@ -2174,21 +2473,24 @@ cmd_recover(int argc, char *argv[], struct config *cfg)
 			buf_printf(&t.stopped_before, "%s%s", k > 1 ? " " : "",
 			    stopped->words[k]);
 	if (committed && back) {
-		fprintf(stderr, "vcrotate recover: transaction %s passed its "
+		text_printf_safe(stderr,
+		    "vcrotate recover: transaction %s passed its "
 		    "commit point: it can only be finished (vcrotate recover), "
 		    "then undone (vcrotate rollback %s)\n", t.id, t.id);
 		ret = APPLY_REFUSED;
 		goto out;
 	}
 	if (forward && t.applied[0] == '\0') {
-		fprintf(stderr, "vcrotate recover: transaction %s stopped "
+		text_printf_safe(stderr,
+		    "vcrotate recover: transaction %s stopped "
 		    "before every new item was in place: it can only go back "
 		    "(vcrotate recover --back)\n", t.id);
 		ret = APPLY_REFUSED;
 		goto out;
 	}
 	if (forward && rolled && !committed) {
-		fprintf(stderr, "vcrotate recover: transaction %s failed and "
+		text_printf_safe(stderr,
+		    "vcrotate recover: transaction %s failed and "
 		    "its rollback had begun: it can only go back (vcrotate "
 		    "recover --back)\n", t.id);
 		ret = APPLY_REFUSED;
@@ -2247,7 +2549,7 @@ cmd_recover(int argc, char *argv[], struct config *cfg)
 	ret = APPLY_OK;
 	goto out;
 fail:
-	fprintf(stderr, "vcrotate recover: %s%s%s\n", buf_str(&t.err),
+	text_printf_safe(stderr, "vcrotate recover: %s%s%s\n", buf_str(&t.err),
 	    t.journaled ? "\nThe journal stays; run vcrotate recover again "
 	    "once the cause is fixed: " : "", t.journaled ? t.j.path : "");
 	ret = APPLY_STUCK;

@@ -41,7 +41,7 @@ banner "The plan, for review: vcrotate plan -o $lab.plan"
 vcr "$lab" plan -o "$lab.plan"
 
 banner "One transaction, one restart: vcrotate apply $lab.plan"
-vcr "$lab" apply "$lab.plan" --operator demo --ticket CHG0001 --reason "production down"
+vcr "$lab" apply "$lab.plan" --yes --operator demo --ticket CHG0001 --reason "production down"
 echo "(exit status $?)"
 echo "# the lab counted $(sed -n 's/^cycles=//p' "$lab/var/lib/vmware-lab/counters") stop/start cycle(s)"
 "$lab/usr/bin/service-control" --status
@@ -55,7 +55,7 @@ tests/lab/labctl create "$lab2" --scenario all-expired >/dev/null || exit 1
 tests/lab/labctl start "$lab2" >/dev/null 2>&1
 vcr "$lab2" plan -o "$lab2.plan" >/dev/null
 tests/lab/labctl fault "$lab2" service vmware-vpxd
-vcr "$lab2" apply "$lab2.plan" --operator demo --ticket CHG0002
+vcr "$lab2" apply "$lab2.plan" --yes --operator demo --ticket CHG0002
 echo "(exit status $?: 1 = failed and rolled back, the appliance is exactly as before)"
 vcr "$lab2" history
 
@@ -63,7 +63,7 @@ banner "Again, and the SSH session dies half-way (kill -9 of vcrotate)"
 tests/lab/labctl fault "$lab2" clear >/dev/null
 vcr "$lab2" plan -o "$lab2.plan" >/dev/null
 echo "# vcrotate apply $lab2.plan &   ... then kill -9 once the first step is done"
-build/vcrotate --root "$lab2" apply "$lab2.plan" --operator demo --ticket CHG0003 >/dev/null 2>&1 &
+build/vcrotate --root "$lab2" apply "$lab2.plan" --yes --operator demo --ticket CHG0003 >/dev/null 2>&1 &
 pid=$!
 for i in $(seq 200); do
 	grep -qs "^step" "$lab2/var/lib/vcrotate/journal" && break
@@ -73,7 +73,7 @@ kill -KILL "$pid" 2>/dev/null
 wait "$pid" 2>/dev/null
 echo "# killed; the journal it left: $lab2/var/lib/vcrotate/journal"
 echo "# vcrotate apply $lab2.plan   (anything that writes is refused until recover)"
-vcr "$lab2" apply "$lab2.plan"
+vcr "$lab2" apply "$lab2.plan" --yes
 echo "(exit status $?: 6 = an interrupted transaction waits for vcrotate recover)"
 banner "vcrotate recover: back to the before state (vcrotate recover --forward would finish it)"
 vcr "$lab2" recover

@@ -127,7 +127,8 @@ test_expect() {
 	done <<<"${VCROTATE_SAN_SKIP:-}"
 	# Not inside an if: the shell ignores set -e in a condition, and then
 	# a failing line that is not the last of the test would go unnoticed.
-	(cd "$T" || exit 1; _in_test=1; set -e; eval "$2") >"$T/.out" 2>&1
+	# stdin is not the terminal: apply asks there (docs/apply.md).
+	(cd "$T" || exit 1; _in_test=1; set -e; eval "$2") >"$T/.out" 2>&1 </dev/null
 	_rc=$?
 	san_check >"$T/.san.out" || _rc=1
 	if [ $_rc -eq 0 ]; then

@@ -23,7 +23,7 @@ a=$base/a
 "$VC" --root "$a" plan -o "$base/a.plan" >/dev/null
 c0=$(cycles "$a")
 s=$(now)
-"$VC" --root "$a" apply "$base/a.plan" >/dev/null 2>&1 || { echo "apply failed"; exit 1; }
+"$VC" --root "$a" apply "$base/a.plan" --yes >/dev/null 2>&1 || { echo "apply failed"; exit 1; }
 e=$(now)
 c1=$(cycles "$a")
 # The lab's part: one stop/start of every service, timed on its own.
@@ -39,7 +39,7 @@ b=$base/b
 d0=$(cycles "$b")
 for scope in sts solution-users machine-ssl; do
 	"$VC" --root "$b" plan --scope "$scope" -o "$base/b-$scope.plan" >/dev/null
-	"$VC" --root "$b" apply "$base/b-$scope.plan" --keep-on-failure >/dev/null 2>&1
+	"$VC" --root "$b" apply "$base/b-$scope.plan" --keep-on-failure --yes >/dev/null 2>&1
 done
 d1=$(cycles "$b")
 "$VC" --root "$b" check >/dev/null; bstatus=$?

@@ -64,11 +64,13 @@ test_expect 'machine-ssl-no-pnid is repaired, and the TLS endpoint serves the ne
 test_expect 'trust-anchor-stale is repaired' 'repair trust-anchor-stale'
 
 test_expect '--restart per-step restarts after each step (and not again at the end)' '
-	l=$T/perstep && lab_create "$l" --scenario solution-user-mismatch >/dev/null && labctl start "$l" >/dev/null 2>&1
-	"$VC" --root "$l" plan -o ps.plan >/dev/null &&
+	l=$T/perstep && lab_create "$l" --scenario healthy >/dev/null && labctl start "$l" >/dev/null 2>&1
+	# Six solution users, each a group that stands on its own.
+	"$VC" --root "$l" plan --scope solution-users --renew-within 100000 -o ps.plan >/dev/null &&
+	expect_eq 7 "$(jq ".steps | length" ps.plan)" &&
 	c0=$(counter "$l" cycles) &&
 	"$VC" --root "$l" apply ps.plan --restart per-step >out &&
-	expect_eq "$((c0 + 1))" "$(counter "$l" cycles)" &&
+	expect_eq "$((c0 + 6))" "$(counter "$l" cycles)" &&
 	grep -q "already restarted after each step" out &&
 	l2=$T/perstep2 && lab_create "$l2" --scenario all-expired >/dev/null && labctl start "$l2" >/dev/null 2>&1
 	"$VC" --root "$l2" plan -o ps2.plan >/dev/null &&
@@ -89,10 +91,52 @@ test_expect '--json: the result document alone on stdout, progress on stderr' '
 	jq -e ".result == \"refused\" and (.error | test(\"changed since the plan\"))" out.json >/dev/null
 '
 
-test_expect 'history lists the transaction, with its before and after snapshots' '
-	"$VC" --root "$T/all-expired" history >h &&
-	grep -q " success .*snapshot [0-9a-f]\{12\}" h && grep -q " before .*snapshot" h &&
-	git --git-dir="$T/all-expired/var/lib/vcrotate/backup.git" log -1 --format=%B | grep -q "^Ticket: CHG-1$"
+test_expect 'history lists the transaction: its record, its before and after snapshots' '
+	l=$T/all-expired && g="git --git-dir=$l/var/lib/vcrotate/backup.git" &&
+	"$VC" --root "$l" history >h &&
+	expect_eq 1 "$(wc -l <h)" &&
+	before=$($g log --format="%H %(trailers:key=Result,valueonly,separator=)" snapshots | awk "\$2 == \"before\" { print \$1 }") &&
+	after=$($g rev-parse snapshots) &&
+	grep -q "^[-0-9]* [:0-9]* UTC  [0-9T]*Z-[0-9a-f]*  success  *operator [^,]*, ticket CHG-1; before ${before:0:12} -> ${after:0:12}; apply$" h &&
+	"$VC" --root "$l" history --json >h.json &&
+	jq -e --arg b "$before" --arg a "$after" ".schema == \"vcrotate.history/1\" and
+	    (.transactions | length) == 1 and (.transactions[0] |
+	    .result == \"success\" and .ticket == \"CHG-1\" and .before == \$b and .outcome == \$a and
+	    (.plan_sha256 | length) == 64 and (.steps | test(\"^1 sts [0-9.]+s, 2 solution_user\")) and
+	    (.timings | test(\"preflight .*prepare .*snapshot and journal .*steps .*verify \")) and
+	    ([.snapshots[].result] == [\"success\", \"applied\", \"before\"]))" h.json >/dev/null &&
+	$g log -1 --format=%B | grep -q "^Ticket: CHG-1$" &&
+	$g log -1 --format=%B | grep -q "^Steps: 1 sts "
+'
+
+test_expect '--keep-on-failure leaves the new certificates, says so; rollback TXN puts the before state back' '
+	l=$T/keep && lab_create "$l" --scenario sts-expired >/dev/null && labctl start "$l" >/dev/null 2>&1
+	"$VC" --root "$l" plan -o keep.plan >/dev/null &&
+	lab_dump "$l" >before.dump &&
+	labctl fault "$l" service vmware-vpxd >/dev/null &&
+	rc=0 && "$VC" --root "$l" apply keep.plan --keep-on-failure >out 2>err || rc=$?
+	expect_eq 1 "$rc" &&
+	grep -q -- "--keep-on-failure: the new certificates stay" out &&
+	lab_dump "$l" >kept.dump && ! cmp -s before.dump kept.dump &&
+	[ ! -e "$l/var/lib/vcrotate/journal" ] &&
+	txn=$("$VC" --root "$l" history --json | jq -r ".transactions[0] | select(.result == \"failed, kept\") | .transaction") &&
+	[ -n "$txn" ] &&
+	labctl fault "$l" clear >/dev/null &&
+	"$VC" --root "$l" rollback "$txn" >rb.out 2>&1 &&
+	lab_dump "$l" >after.dump && cmp before.dump after.dump
+'
+
+test_expect 'at a terminal apply asks first: anything but y changes nothing' '
+	command -v script >/dev/null || fail "script(1) is missing" &&
+	l=$T/ask && lab_create "$l" --scenario sts-expired >/dev/null && labctl start "$l" >/dev/null 2>&1
+	"$VC" --root "$l" plan -o ask.plan >/dev/null &&
+	lab_dump "$l" >before.dump &&
+	rc=0 && printf "n\n" | script -qec "$VC --root $l apply ask.plan" /dev/null >tty.out 2>&1 || rc=$?
+	expect_eq 4 "$rc" &&
+	grep -q "Apply 2 steps to vcsa1.example.com, restarting every service? \[y/N\]" tty.out &&
+	grep -q "not confirmed" tty.out &&
+	lab_dump "$l" >after.dump && cmp before.dump after.dump &&
+	[ ! -e "$l/var/lib/vcrotate/journal" ]
 '
 
 test_expect 'a service that will not start: rolled back to a byte-identical before state, exit 1, vpxd named' '
@@ -128,17 +172,28 @@ test_expect 'vecs-cli failing on its Nth write: rolled back each time' '
 	done
 ' 3>&1
 
+# Every file of the lab, the backup repository included, but slapd's reader
+# table (lock.mdb), which any search updates.
+sums() { find "$1" -type f ! -name lock.mdb -print0 | sort -z | xargs -0 sha256sum; }
+
 test_expect '--dry-run changes no byte of the lab and writes no backup' '
 	l=$T/dry && lab_create "$l" --scenario all-expired >/dev/null && labctl start "$l" >/dev/null 2>&1
 	"$VC" --root "$l" plan -o dry.plan >/dev/null &&
 	lab_dump "$l" >before.dump &&
+	sums "$l" >before.sums &&
 	"$VC" --root "$l" apply dry.plan --dry-run >out &&
 	grep -q "vecs-cli entry create --store machine --alias machine --cert (new) --key (new)" out &&
 	grep -q "ldap modify (replace) cn=TenantCredential-1,$TC: userCertificate vmwSTSPrivateKey" out &&
 	! grep -q "BEGIN" out &&
 	lab_dump "$l" >after.dump && cmp before.dump after.dump &&
+	sums "$l" >after.sums && diff before.sums after.sums &&
 	[ ! -e "$l/var/lib/vcrotate/backup.git" ] &&
-	expect_eq 0 "$(counter "$l" stop_all)"
+	expect_eq 0 "$(counter "$l" stop_all)" &&
+	# And with a backup repository there already.
+	"$VC" --root "$l" backup snapshot >/dev/null &&
+	sums "$l" >before.sums &&
+	"$VC" --root "$l" apply dry.plan --dry-run >/dev/null &&
+	sums "$l" >after.sums && diff before.sums after.sums
 '
 
 test_expect 'a plan made before someone changed an entry is refused, naming it; exit 4' '
@@ -169,14 +224,24 @@ test_expect 'one writer at a time: a held lock refuses apply and restore (exit 5
 	kill $holder && { wait $holder || :; }
 '
 
-test_expect 'rollback TXN puts back the before state of a committed transaction' '
-	l=$T/sts-expired &&
+test_expect 'rollback TXN puts back the before state of a committed transaction, byte for byte' '
+	l=$T/sts-expired && g="git --git-dir=$l/var/lib/vcrotate/backup.git" &&
 	txn=$("$VC" --root "$l" history | awk "/ success / { print \$4; exit }") &&
 	[ -n "$txn" ] &&
+	before=$("$VC" --root "$l" history --json | jq -r --arg t "$txn" ".transactions[] | select(.transaction == \$t) | .before") &&
+	"$VC" --root "$l" backup restore "$before" --dry-run >dry.out 2>&1 &&
+	! grep -q "^0 changes" dry.out &&
 	"$VC" --root "$l" rollback "$txn" >out 2>&1 &&
+	"$VC" --root "$l" backup restore "$before" --dry-run >dry.out 2>&1 &&
+	grep -q "^0 changes would be made" dry.out &&
 	rc=0 && "$VC" --root "$l" check >/dev/null || rc=$?
 	expect_eq 2 "$rc" &&
-	"$VC" --root "$l" history | grep -q " success .*rollback of $txn: snapshot of"
+	"$VC" --root "$l" history | grep -q " success .*; rollback of $txn$" &&
+	# A transaction that was rolled back already left its before state.
+	f=$(labctl fault "$T/fail" clear >/dev/null; "$VC" --root "$T/fail" history | awk "/ rolled back / { print \$4; exit }") &&
+	[ -n "$f" ] &&
+	rc=0 && "$VC" --root "$T/fail" rollback "$f" 2>err || rc=$?
+	expect_eq 4 "$rc" && grep -q "ended \"rolled back\".*nothing was changed\|nothing was changed.*ended \"rolled back\"" err
 '
 
 test_done

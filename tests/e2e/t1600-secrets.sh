@@ -59,14 +59,24 @@ test_expect 'no secret in the argv or environment of any process vcrotate starts
 	found=$(leaks argv.all) && [ -z "$found" ] || fail "secrets in argv or environment: $found"
 '
 
-test_expect 'a password from VCROTATE_LDAP_PASSWORD reaches no child process' '
+test_expect 'a password from VCROTATE_LDAP_PASSWORD reaches no child process, whatever the command' '
 	pw=$(cat "$L/var/lib/vmware-lab/admin.password") &&
-	VCROTATE_LDAP_PASSWORD=$pw strace -f -b execve -v -s 65536 -e trace=execve -o argv.env \
-	    "$VC" --root "$L" --bind-dn "$ADMIN_DN" check >/dev/null 2>&1 || :
-	[ "$(grep -c "execve(" argv.env)" -gt 3 ] &&
-	n=$(grep -c -F -- "$pw" argv.env) || :
-	# Only vcrotate'"'"'s own environment holds it (the first execve).
-	expect_eq 1 "$n" && ! grep -v "\"$VC\"" argv.env | grep -q -F -- "$pw"
+	printf "%s\n" "$pw" >pw.file && chmod 600 pw.file &&
+	"$VC" --root "$L" plan --scope sts --renew-within 100000 -o sts.plan >/dev/null &&
+	# By the login each names: --bind-dn with the variable, with a file
+	# (the variable then unused), the machine account (the same).
+	for run in "--bind-dn $ADMIN_DN check" "--bind-dn $ADMIN_DN --password-file $T/pw.file check" \
+	    "check" "plan -o $T/p2.plan" "backup snapshot" "--bind-dn $ADMIN_DN apply $T/sts.plan" \
+	    "recover" "history"; do
+		rm -f argv.env &&
+		{ VCROTATE_LDAP_PASSWORD=$pw strace -f -b execve -v -s 65536 -e trace=execve -o argv.env \
+		    "$VC" --root "$L" $run >/dev/null 2>&1 || :; } &&
+		[ -s argv.env ] && n=$(grep -c -F -- "$pw" argv.env) &&
+		# Only vcrotate'"'"'s own environment holds it (the first execve).
+		expect_eq 1 "$n" && ! grep -v "\"$VC\"" argv.env | grep -q -F -- "$pw" ||
+			fail "vcrotate $run: the password reached a child"
+	done &&
+	[ "$(grep -c "execve(" argv.env)" -ge 1 ]
 '
 
 test_expect 'no secret in anything a full run printed, the plan, the logs, the commit messages' '
