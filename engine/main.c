@@ -39,6 +39,21 @@ usage(FILE *f)
 		    commands[i].summary);
 }
 
+/*
+ * The exit code of a usage error: monitoring reads check's codes, where
+ * bad usage is UNKNOWN (3), also when the bad option came before "check".
+ */
+static int
+usage_exit(int argc, char *argv[])
+{
+	int	 i;
+
+	for (i = 1; i < argc; i++)
+		if (strcmp(argv[i], "check") == 0)
+			return 3;
+	return EXIT_USAGE;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -57,7 +72,7 @@ main(int argc, char *argv[])
 	for (i = 1; i < argc; i++) {
 		if ((r = config_option(&cfg, argc, argv, &i)) == -1) {
 			config_free(&cfg);
-			return EXIT_USAGE;
+			return usage_exit(argc, argv);
 		}
 		if (r == 0)
 			break;
@@ -86,5 +101,5 @@ main(int argc, char *argv[])
 		fprintf(stderr, "vcrotate: unknown command '%s'\n", argv[i]);
 	usage(stderr);
 	config_free(&cfg);
-	return EXIT_USAGE;
+	return usage_exit(argc, argv);
 }

@@ -476,4 +476,13 @@ test_expect 'colour on a terminal; none with NO_COLOR' '
 	! grep -q "$esc" tty.txt
 '
 
+test_expect 'bad usage is UNKNOWN (3), also before the word check; 64 elsewhere' '
+	for a in "check --nope" "--bogus check" "--root"; do
+		rc=0; "$VC" $a >/dev/null 2>&1 || rc=$?
+		case $a in --root) expect_eq 64 "$rc" ;; *) expect_eq 3 "$rc" ;; esac || fail "vcrotate $a: exit $rc"
+	done &&
+	rc=0 && "$VC" --root "$T/healthy" check --warn-days x >/dev/null 2>err || rc=$?
+	expect_eq 3 "$rc" && [ -s err ]
+'
+
 test_done
