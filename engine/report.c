@@ -764,27 +764,30 @@ out:
 static void
 label(struct buf *b, const char *name, const char *v)
 {
+	/* The exposition format wants UTF-8: an alias may be anything, so
+	 * the value is text_safe's (\xHH for the rest), then escaped. */
+	char	*safe = text_safe(v), *p;
+
 	buf_printf(b, "%s=\"", name);
-	for (; v != NULL && *v != '\0'; v++) {
-		if (*v == '\\' || *v == '"')
+	for (p = safe; p != NULL && *p != '\0'; p++) {
+		if (*p == '\\' || *p == '"')
 			buf_putc(b, '\\');
-		if (*v == '\n')
-			buf_puts(b, "\\n");
-		else
-			buf_putc(b, *v);
+		buf_putc(b, *p);
 	}
 	buf_putc(b, '"');
+	free(safe);
 }
 
 static int
 prom_row(const struct row *row, void *arg)
 {
 	struct buf *b = arg;
-	char	*subj;
+	char	*subj, *sha1;
 
 	if (row->x == NULL)
 		return 0;
 	subj = cert_subject(row->x);
+	sha1 = cert_sha1_hex(row->x);
 	buf_puts(b, "vcrotate_certificate_not_after_seconds{");
 	label(b, "source", row->source);
 	buf_putc(b, ',');
@@ -797,8 +800,13 @@ prom_row(const struct row *row, void *arg)
 	}
 	buf_putc(b, ',');
 	label(b, "subject", subj);
+	/* Two certificates of one subject at one place (a chain, root.cer)
+	 * would be one series twice, which node_exporter refuses. */
+	buf_putc(b, ',');
+	label(b, "sha1", sha1);
 	buf_printf(b, "} %lld\n", (long long)cert_not_after(row->x));
 	free(subj);
+	free(sha1);
 	return 0;
 }
 

@@ -404,8 +404,12 @@ test_expect '--prometheus writes a textfile atomically, with every certificate' 
 	na=$("$T/sts-expired/usr/lib/vmware-vmafd/bin/vecs-cli" entry getcert --store MACHINE_SSL_CERT \
 	    --alias __MACHINE_CERT | openssl x509 -noout -enddate | cut -d= -f2) &&
 	grep -q "^vcrotate_certificate_not_after_seconds{source=\"vecs\",place=\"MACHINE_SSL_CERT/__MACHINE_CERT\",.*} $(date -u -d "$na" +%s)$" prom/vcrotate.prom &&
+	sha1=$("$T/sts-expired/usr/lib/vmware-vmafd/bin/vecs-cli" entry getcert --store MACHINE_SSL_CERT \
+	    --alias __MACHINE_CERT | openssl x509 -noout -fingerprint -sha1 | cut -d= -f2 | tr -d : | tr A-F a-f) &&
+	grep -q "^vcrotate_certificate_not_after_seconds{source=\"vecs\",place=\"MACHINE_SSL_CERT/__MACHINE_CERT\",.*,sha1=\"$sha1\"} " prom/vcrotate.prom &&
 	n=$(grep -c "^vcrotate_certificate_not_after_seconds" prom/vcrotate.prom) &&
-	[ "$n" -gt 20 ]
+	[ "$n" -gt 20 ] &&
+	grep -v "^#" prom/vcrotate.prom | sed "s/ [^ ]*$//" | sort | uniq -d >dups && [ ! -s dups ]
 '
 
 test_expect '--prometheus: one series per code, severity and place, counting its findings' '

@@ -37,7 +37,14 @@ test_expect 'check reads them all; the terminal gets no raw control byte or inva
 	grep -q "^STORE MACHINE_SSL_CERT" out &&
 	"$VC" --root "$L" check --json >out.json &&
 	expect_eq 5 "$(jq "[.certificates[] | select(.store == \"HOSTILE\")] | length" out.json)" &&
-	jq -e ".certificates[] | select(.alias == \"$LONG\")" out.json >/dev/null
+	jq -e ".certificates[] | select(.alias == \"$LONG\")" out.json >/dev/null &&
+	# The textfile for node_exporter: valid UTF-8, no control byte, every
+	# series once.
+	"$VC" --root "$L" check --prometheus h.prom >/dev/null &&
+	iconv -f UTF-8 -t UTF-8 h.prom >/dev/null &&
+	! grep -q "$(printf "\033")" h.prom &&
+	grep -q "place=\"HOSTILE/bad\\\\\\\\xff\\\\\\\\xfeutf\"" h.prom &&
+	grep -v "^#" h.prom | sed "s/ [^ ]*$//" | sort | uniq -d >dups && [ ! -s dups ]
 '
 
 test_expect 'snapshot and restore carry them byte for byte, names never becoming paths' '
