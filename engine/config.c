@@ -149,6 +149,15 @@ config_tls(struct config *cfg, int cli_uri, int cli_starttls, struct buf *err)
 			return -1;
 		}
 	}
+	/* A password bound over plain LDAP crosses the network in clear:
+	 * only to this machine, as the appliance's own tools do. */
+	if (!ldaps && cfg->starttls != 1 && vmdir_uri_is_local(cfg->ldap_uri) !=
+	    1) {
+		buf_printf(err, "%s is not this machine: the bind password "
+		    "would cross the network in clear; use ldaps://HOST:636 "
+		    "or --starttls (starttls = yes)", cfg->ldap_uri);
+		return -1;
+	}
 	if (cfg->ca_file == NULL &&
 	    (cfg->ca_file = app_path(cfg->root, APP_VMCA_ROOT)) == NULL)
 		return -1;

@@ -60,6 +60,34 @@ vmdir_tls_set(int starttls, const char *ca_file)
 }
 
 int
+vmdir_uri_is_local(const char *uri)
+{
+	LDAPURLDesc *lud = NULL;
+	char	*copy = strdup(uri), *tok, *save = NULL;
+	const char *h;
+	int	 local = 1;
+
+	if (copy == NULL)
+		return -1;
+	for (tok = strtok_r(copy, " ,", &save); tok != NULL && local == 1;
+	    tok = strtok_r(NULL, " ,", &save)) {
+		if (ldap_url_parse(tok, &lud) != LDAP_URL_SUCCESS) {
+			local = -1;
+			break;
+		}
+		h = lud->lud_host != NULL ? lud->lud_host : "";
+		if (strcasecmp(lud->lud_scheme, "ldapi") != 0 && *h != '\0' &&
+		    strcasecmp(h, "localhost") != 0 && strncmp(h, "127.", 4) !=
+		    0 && strcmp(h, "::1") != 0)
+			local = 0;
+		ldap_free_urldesc(lud);
+		lud = NULL;
+	}
+	free(copy);
+	return local;
+}
+
+int
 vmdir_uri_is_ldaps(const char *uri)
 {
 	const char *p;

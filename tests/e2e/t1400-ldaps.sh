@@ -136,6 +136,32 @@ test_expect 'a missing or empty CA file is named' '
 	jq -r .sources.vmdir.error out.json | grep -q "CA file empty.pem"
 '
 
+test_expect 'the host'"'"'s ldap.conf, ~/.ldaprc and LDAPTLS_* do not weaken verification' '
+	# libldap reads them when LDAPNOINIT is unset, as on an appliance.
+	mkdir -p home &&
+	printf "TLS_REQCERT never\nTLS_CACERT %s\n" "$T/other-ca.pem" >home/.ldaprc &&
+	rc=0 && env -u LDAPNOINIT HOME=$T/home LDAPTLS_REQCERT=never LDAPTLS_CACERT=$T/other-ca.pem \
+	    "$VC" --root "$H" check --ldap-uri "$LDAPS" --ca-file other-ca.pem --json >out.json || rc=$?
+	expect_eq 3 "$rc" &&
+	jq -e ".sources.vmdir.read == false" out.json >/dev/null &&
+	jq -r .sources.vmdir.error out.json | grep -q "TLS with the directory at $LDAPS failed" &&
+	# And they do not break what is right either.
+	rc=0 && env -u LDAPNOINIT HOME=$T/home LDAPTLS_REQCERT=never LDAPTLS_CACERT=$T/other-ca.pem \
+	    "$VC" --root "$H" check --ldap-uri "$LDAPS" >/dev/null || rc=$?
+	expect_eq 0 "$rc"
+'
+
+test_expect 'plain LDAP to another machine is refused before any bind: the password would cross in clear' '
+	for u in ldap://psc2.example.com ldap://192.0.2.7:389 "ldap://127.0.0.1:$P ldap://psc2.example.com"; do
+		rc=0; "$VC" --root "$H" --ldap-uri "$u" check >out 2>err || rc=$?
+		expect_eq 3 "$rc" && grep -q "is not this machine: the bind password would cross the network in clear" err ||
+			fail "$u: exit $rc, $(cat err)"
+	done &&
+	rc=0 && "$VC" --root "$H" --ldap-uri ldap://psc2.example.com plan >/dev/null 2>err || rc=$?
+	[ "$rc" -ne 0 ] && grep -q "is not this machine" err &&
+	{ "$VC" --root "$H" --ldap-uri "ldap://localhost:$P" check >/dev/null; expect_eq 0 $?; }
+'
+
 test_expect '--starttls with an ldaps:// URI is a usage error' '
 	{ "$VC" --root "$H" check --ldap-uri "$LDAPS" --starttls >out 2>&1; expect_eq 3 $?; } &&
 	expect_grep "starttls cannot be used with an ldaps:// URI" out &&
