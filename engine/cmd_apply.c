@@ -435,6 +435,49 @@ check_digests(struct txn *t, const struct inventory *inv)
 }
 
 /*
+ * A VECS entry the plan replaces or deletes must be one vecs-cli can write
+ * back, or a rollback could not put it back: vecs-cli refuses a damaged
+ * certificate or key on create. The operator removes such an entry first
+ * (its bytes are in the backup), and the plan then adds one.
+ */
+static int
+check_restorable(struct txn *t, const struct inventory *inv)
+{
+	json_t	*s, *tg;
+	size_t	 i, j, k, bad = 0;
+
+	json_array_foreach(json_object_get(t->plan, "steps"), i, s)
+	    json_array_foreach(json_object_get(s, "targets"), j, tg) {
+		const char *place = json_string_value(json_object_get(tg,
+		    "place"));
+
+		if (strcmp(json_string_value(json_object_get(tg, "type")),
+		    "vecs") != 0 || strcmp(json_string_value(json_object_get(
+		    tg, "action")), "add") == 0)
+			continue;
+		for (k = 0; k < inv->nvecs; k++) {
+			const struct inv_vecs_entry *e = &inv->vecs[k];
+			char	*p = vecs_place(e->store, e->alias);
+			int	 eq = p != NULL && strcmp(p, place) == 0;
+
+			free(p);
+			if (!eq || (e->bad == NULL && e->key_error == NULL))
+				continue;
+			if (bad++ == 0)
+				buf_printf(&t->err, "a rollback could not put "
+				    "back what these entries hold now, as "
+				    "vecs-cli will not write it; take a "
+				    "snapshot (vcrotate backup snapshot), "
+				    "delete them (vecs-cli entry delete --store "
+				    "S --alias A -y) and make a new plan:");
+			buf_printf(&t->err, "\n  %s (%s)", place, e->bad != NULL ?
+			    e->bad : e->key_error);
+		}
+	}
+	return bad == 0 ? 0 : -1;
+}
+
+/*
  * The VMCA root and key that sign the new certificates, read with the
  * parsers check uses (no pass phrase prompt, the key only in a wiped buf).
  */
@@ -1875,7 +1918,8 @@ cmd_apply(int argc, char *argv[], struct config *cfg)
 		    buf_str(&inv.vmca_error));
 		goto refused;
 	}
-	if (check_digests(&t, &inv) == -1 || load_vmca(&t) == -1)
+	if (check_digests(&t, &inv) == -1 || check_restorable(&t, &inv) ==
+	    -1 || load_vmca(&t) == -1)
 		goto refused;
 	{
 		char	*sc = app_path(cfg->root, APP_SERVICE_CONTROL);
@@ -2503,17 +2547,18 @@ cmd_recover(int argc, char *argv[], struct config *cfg)
 	    "%.12s", t.id, (v = journal_value(&t.j, "kind")) != NULL ? v :
 	    "?", journal_last(&t.j), t.j.torn ? ", a torn record after it" :
 	    "", dir, target);
+	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+	if (txn_record(&t, "recover", dir, pid) == -1)
+		goto fail;
+	/* vmafd-cli and vecs-cli need vmafdd, LDAP vmdird: a run killed
+	 * after service-control --stop --all left them stopped. */
+	services(&t, "--start", "vmafdd");
+	services(&t, "--start", "vmdird");
+	buf_reset(&t.err);
 	if (appliance_identify(&t.app, cfg->root, &t.err) == -1 ||
 	    config_login(cfg, &t.login, &t.err) == -1 ||
 	    backup_session_open(&t.bk, cfg, &t.err) == -1)
 		goto fail;
-	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
-	if (txn_record(&t, "recover", dir, pid) == -1)
-		goto fail;
-	/* vecs-cli needs vmafdd, LDAP vmdird. */
-	services(&t, "--start", "vmafdd");
-	services(&t, "--start", "vmdird");
-	buf_reset(&t.err);
 	if (backup_session_restore(t.bk, target, &changes, &t.err) == -1)
 		goto fail;
 	/* Committed, the services were restarted on the after state; else

@@ -353,16 +353,26 @@ eval_solution_users(struct ctx *c)
 		const struct inv_principal *p = NULL;
 		char	*place;
 
-		if (e == NULL || e->chain == NULL)
-			continue;
 		for (i = 0; i < inv->nprincipals; i++)
 			if (strcmp(inv->principals[i].solution, sol) == 0)
 				p = &inv->principals[i];
+		/* A damaged entry is UNPARSEABLE already (eval_vecs). */
+		if (e != NULL && e->chain == NULL)
+			continue;
+		/* No entry and no principal: a solution user this version
+		 * does not have (hvc and wcp before 7.0). No entry in a VECS
+		 * that could not be read: nothing known. */
+		if (e == NULL && (p == NULL || inv->vecs_error.len > 0))
+			continue;
 		if ((place = vecs_place(sol, sol)) == NULL) {
 			c->oom = 1;
 			return;
 		}
-		if (p == NULL)
+		if (e == NULL)
+			add(c, "SOLUTION_USER_MISMATCH", SEV_CRITICAL, place,
+			    "solution user %s has its principal %s in vmdir but "
+			    "no entry %s in VECS", sol, p->dn, place);
+		else if (p == NULL)
 			add(c, "SOLUTION_USER_MISMATCH", SEV_CRITICAL, place,
 			    "solution user %s has no principal "
 			    "cn=%s-%s,cn=ServicePrincipals,%s in vmdir", sol,

@@ -97,6 +97,17 @@ solution_of(const struct inventory *inv, const char *place)
 	return NULL;
 }
 
+static int
+has_principal(const struct inventory *inv, const char *sol)
+{
+	size_t	 i;
+
+	for (i = 0; i < inv->nprincipals; i++)
+		if (strcmp(inv->principals[i].solution, sol) == 0)
+			return 1;
+	return 0;
+}
+
 static enum group
 group_of(const struct inventory *inv, const struct finding *f)
 {
@@ -653,7 +664,11 @@ plan_build(const struct inventory *inv, const struct plan_policy *pol,
 	for (k = 0; solution_users[k] != NULL; k++) {
 		const char *sol = solution_users[k];
 
-		if (inventory_vecs(inv, sol, sol) == NULL)
+		/* Neither in VECS nor in vmdir: one this version has not
+		 * (hvc and wcp before 7.0). Only in vmdir: its entry is
+		 * added. */
+		if (inventory_vecs(inv, sol, sol) == NULL &&
+		    !has_principal(inv, sol))
 			continue;
 		if (b.reset || (in_scope(pol, G_SOLUTION) &&
 		    group_has(&b, G_SOLUTION, sol))) {

@@ -92,8 +92,8 @@ fi
 # with nothing left to recover.
 "$VC" --root "$L" plan -o "$T/plan2" >/dev/null 2>&1
 rc=0
-# (In a subshell whose stderr is dropped: bash's own "Killed" line.)
-(VCROTATE_FAULT=crash-after:3 "$VC" --root "$L" apply "$T/plan2" >"$T/crashed.out" 2>&1) 2>/dev/null || rc=$?
+# (stderr dropped around it: bash's own "Killed" line.)
+{ VCROTATE_FAULT=crash-after:3 "$VC" --root "$L" apply "$T/plan2" >"$T/crashed.out" 2>&1; } 2>/dev/null || rc=$?
 echo "apply      killed after its third side effect (exit $rc), not under valgrind"
 [ -e "$L/var/lib/vcrotate/journal" ] || {
 	echo "recover    no journal after the killed apply: not run  FAILED"

@@ -307,6 +307,22 @@ test_expect 'a userCertificate that is not DER: UNPARSEABLE on its DN, the rest 
 	{ "$VC" --root "$H" check >/dev/null; expect_eq 0 $?; }
 '
 
+test_expect 'a solution user with its principal but no VECS entry: SOLUTION_USER_MISMATCH on STORE/ALIAS' '
+	v=$H/usr/lib/vmware-vmafd/bin/vecs-cli &&
+	$v entry getcert --store vpxd --alias vpxd --output c.pem >/dev/null &&
+	$v entry getkey --store vpxd --alias vpxd --output k.pem >/dev/null &&
+	$v entry delete --store vpxd --alias vpxd -y >/dev/null &&
+	rc=0 && "$VC" --root "$H" check --json >out.json || rc=$?
+	"$VC" --root "$H" plan --json >plan.json 2>/dev/null || :
+	$v entry create --store vpxd --alias vpxd --cert c.pem --key k.pem >/dev/null &&
+	expect_eq 2 "$rc" &&
+	findings "$H" out.json >got &&
+	expect_eq "SOLUTION_USER_MISMATCH CRITICAL vpxd/vpxd" "$(cat got)" &&
+	jq -r ".findings[0].message" out.json | grep -q "has its principal cn=vpxd-.* in vmdir but no entry vpxd/vpxd in VECS" &&
+	jq -e "[.steps[].targets[] | select(.place == \"vpxd/vpxd\") | .action] == [\"add\"]" plan.json >/dev/null &&
+	{ "$VC" --root "$H" check >/dev/null; expect_eq 0 $?; }
+'
+
 test_expect 'a garbage PEM in a store: UNPARSEABLE on STORE/ALIAS, the rest reported' '
 	g=$T/garbage && lab_create "$g" --scenario healthy >/dev/null && labctl start "$g" >/dev/null &&
 	labctl fault "$g" corrupt-entry vpxd vpxd >/dev/null &&

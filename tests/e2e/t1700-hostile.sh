@@ -91,4 +91,38 @@ test_expect 'plans with an extra, a missing or a mistyped field: apply refuses b
 	[ ! -e "$l2/var/lib/vcrotate/backup.git" ] && [ ! -e "$l2/var/lib/vcrotate/journal" ]
 '
 
+test_expect 'a garbage PEM and a userCertificate that is not DER: planned; apply refuses what it could not put back, names it' '
+	g=$T/garbage && lab_create "$g" --scenario healthy >/dev/null && labctl start "$g" >/dev/null 2>&1 || :
+	v=$g/usr/lib/vmware-vmafd/bin/vecs-cli &&
+	labctl fault "$g" corrupt-entry vpxd vpxd >/dev/null &&
+	mid=$(sed -n "s/^machine_id=//p" "$g/var/lib/vmware-lab/lab.conf") &&
+	dn="cn=vsphere-webclient-$mid,cn=ServicePrincipals,dc=vsphere,dc=local" &&
+	uri=$(sed -n "s/^ldap_uri=//p" "$g/etc/vcrotate/vcrotate.conf") &&
+	printf "dn: %s\nchangetype: modify\nreplace: userCertificate\nuserCertificate: not a certificate\n" "$dn" |
+	    ldapmodify -x -H "$uri" -D cn=Administrator,cn=Users,dc=vsphere,dc=local \
+	    -y "$g/var/lib/vmware-lab/admin.password" >/dev/null &&
+	"$VC" --root "$g" plan -o g.plan >/dev/null &&
+	jq -r ".steps[].targets[] | \"\(.action) \(.place)\"" g.plan | sort >places &&
+	printf "%s\n" "replace vpxd/vpxd" "replace vsphere-webclient/vsphere-webclient" "replace $dn" \
+	    "replace cn=vpxd-$mid,cn=ServicePrincipals,dc=vsphere,dc=local" "restart service-control" |
+	    sort >want && diff -u want places &&
+	# vecs-cli will not write the damaged entry back, so a rollback could
+	# not: refused before anything, naming it and what to do.
+	lab_dump "$g" >before &&
+	rc=0 && "$VC" --root "$g" apply g.plan >out 2>err || rc=$?
+	expect_eq 4 "$rc" &&
+	expect_grep "a rollback could not put back what these entries hold now" err &&
+	expect_grep "^  vpxd/vpxd (damaged PEM certificate)$" err &&
+	lab_dump "$g" >after && cmp before after &&
+	# The remedy it names: a snapshot keeps the damaged bytes, the entry
+	# goes, a new plan adds it.
+	"$VC" --root "$g" backup snapshot >/dev/null &&
+	$v entry delete --store vpxd --alias vpxd -y >/dev/null &&
+	"$VC" --root "$g" plan -o g2.plan >/dev/null &&
+	jq -e "[.steps[].targets[] | select(.place == \"vpxd/vpxd\") | .action] == [\"add\"]" g2.plan >/dev/null &&
+	"$VC" --root "$g" apply g2.plan >out 2>&1 &&
+	{ "$VC" --root "$g" check >/dev/null; expect_eq 0 $?; } &&
+	git --git-dir="$g/var/lib/vcrotate/backup.git" log --format=%s snapshots | grep -q "^manual snapshot"
+'
+
 test_done
