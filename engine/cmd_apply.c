@@ -362,24 +362,33 @@ restart_all(struct txn *t)
 
 /* ---- preflight ---- */
 
+/* The VECS entry at a plan's STORE/ALIAS place (escaped as vecs_place
+ * writes it), or NULL. */
+static const struct inv_vecs_entry *
+vecs_at(const struct inventory *inv, const char *place)
+{
+	size_t	 i;
+
+	for (i = 0; i < inv->nvecs; i++) {
+		char	*p = vecs_place(inv->vecs[i].store, inv->vecs[i].alias);
+		int	 eq = p != NULL && strcmp(p, place) == 0;
+
+		free(p);
+		if (eq)
+			return &inv->vecs[i];
+	}
+	return NULL;
+}
+
 /* The live digest of a plan target's place, "" when it does not exist. */
 static const char *
 live_digest(const struct inventory *inv, const char *type, const char *place)
 {
+	const struct inv_vecs_entry *e;
 	size_t	 i;
 
-	if (strcmp(type, "vecs") == 0) {
-		for (i = 0; i < inv->nvecs; i++) {
-			char	*p = vecs_place(inv->vecs[i].store,
-			    inv->vecs[i].alias);
-			int	 eq = p != NULL && strcmp(p, place) == 0;
-
-			free(p);
-			if (eq)
-				return inv->vecs[i].digest;
-		}
-		return "";
-	}
+	if (strcmp(type, "vecs") == 0)
+		return (e = vecs_at(inv, place)) != NULL ? e->digest : "";
 	if (strcmp(type, "file") == 0)
 		return strcmp(place, "/" APP_VMCA_ROOT) == 0 ? inv->vmca_digest :
 		    NULL;
@@ -443,8 +452,9 @@ check_digests(struct txn *t, const struct inventory *inv)
 static int
 check_restorable(struct txn *t, const struct inventory *inv)
 {
+	const struct inv_vecs_entry *e;
 	json_t	*s, *tg;
-	size_t	 i, j, k, bad = 0;
+	size_t	 i, j, bad = 0;
 
 	json_array_foreach(json_object_get(t->plan, "steps"), i, s)
 	    json_array_foreach(json_object_get(s, "targets"), j, tg) {
@@ -453,26 +463,18 @@ check_restorable(struct txn *t, const struct inventory *inv)
 
 		if (strcmp(json_string_value(json_object_get(tg, "type")),
 		    "vecs") != 0 || strcmp(json_string_value(json_object_get(
-		    tg, "action")), "add") == 0)
+		    tg, "action")), "add") == 0 ||
+		    (e = vecs_at(inv, place)) == NULL ||
+		    (e->bad == NULL && e->key_error == NULL))
 			continue;
-		for (k = 0; k < inv->nvecs; k++) {
-			const struct inv_vecs_entry *e = &inv->vecs[k];
-			char	*p = vecs_place(e->store, e->alias);
-			int	 eq = p != NULL && strcmp(p, place) == 0;
-
-			free(p);
-			if (!eq || (e->bad == NULL && e->key_error == NULL))
-				continue;
-			if (bad++ == 0)
-				buf_printf(&t->err, "a rollback could not put "
-				    "back what these entries hold now, as "
-				    "vecs-cli will not write it; take a "
-				    "snapshot (vcrotate backup snapshot), "
-				    "delete them (vecs-cli entry delete --store "
-				    "S --alias A -y) and make a new plan:");
-			buf_printf(&t->err, "\n  %s (%s)", place, e->bad != NULL ?
-			    e->bad : e->key_error);
-		}
+		if (bad++ == 0)
+			buf_printf(&t->err, "a rollback could not put back what "
+			    "these entries hold now, as vecs-cli will not "
+			    "write it; take a snapshot (vcrotate backup "
+			    "snapshot), delete them (vecs-cli entry delete "
+			    "--store S --alias A -y) and make a new plan:");
+		buf_printf(&t->err, "\n  %s (%s)", place, e->bad != NULL ?
+		    e->bad : e->key_error);
 	}
 	return bad == 0 ? 0 : -1;
 }
