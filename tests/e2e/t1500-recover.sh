@@ -11,7 +11,8 @@
 # recover must do nothing, and git fsck --strict must pass.
 #
 # make test runs a sample of the fault points; CRASH=all (make test-crash)
-# runs every point of the all-expired and stale-sts-chain plans.
+# runs every point of the all-expired and stale-sts-chain plans; CRASH=one
+# (the sanitized pass, tests/run.sh) the middle point of each.
 . "$(dirname "$0")/../lib.sh"
 
 VC=$BUILD/vcrotate
@@ -95,7 +96,8 @@ points() {
 one() {
 	local rc=0 state
 	fresh f "$1" || return 1
-	VCROTATE_FAULT=$2:$3 "$VC" --root "$T/f" apply "$T/f.plan" >"$T/f.out" 2>&1 || rc=$?
+	# stderr dropped around it: bash's "Killed" for a crash.
+	{ VCROTATE_FAULT=$2:$3 "$VC" --root "$T/f" apply "$T/f.plan" >"$T/f.out" 2>&1; } 2>/dev/null || rc=$?
 	case $2:$rc in
 	crash-*:137) ;;
 	fail:0|fail:1|fail:4) ;;
@@ -120,6 +122,8 @@ sweep() {
 	[ "$k" -gt 5 ] || fail "only $k side effects in a clean apply?"
 	if [ "$CRASH" = all ]; then
 		list=$(seq 1 "$k")
+	elif [ "$CRASH" = one ]; then
+		list=$((k / 2))
 	else
 		# all-expired: the first change, one in the middle, the
 		# commit; stale-sts-chain: the middle only.
@@ -216,14 +220,85 @@ test_expect 'a crash during recover, then recover again, ends consistent' '
 '
 
 test_expect 'apply killed with SIGKILL at random moments, then recover: consistent every time' '
-	for i in $(seq "$([ "$CRASH" = all ] && echo 10 || echo 2)"); do
+	n=$([ "$CRASH" = all ] && echo 10 || echo 2) && mid=0 &&
+	for i in $(seq "$n"); do
 		fresh a all-expired &&
 		{ "$VC" --root "$T/a" apply a.plan >/dev/null 2>&1 & } &&
-		pid=$! && sleep "$(awk -v s=$RANDOM "BEGIN { printf \"%.2f\", 0.5 + s % 400 / 100 }")" &&
+		pid=$! &&
+		# Half the runs are killed once the journal is there (in the
+		# middle of the changes), the others at a random moment.
+		if [ $((i % 2)) = 1 ]; then
+			for w in $(seq 200); do grep -qs "^step" "$T/a/var/lib/vcrotate/journal" && break; sleep 0.02; done
+		else
+			sleep "$(awk -v s=$RANDOM "BEGIN { printf \"%.2f\", 0.3 + s % 200 / 100 }")"
+		fi &&
 		{ kill -KILL $pid 2>/dev/null; wait $pid 2>/dev/null || :; } &&
-		{ [ ! -e "$T/a/var/lib/vcrotate/journal" ] || recover_twice a; } &&
+		if [ -e "$T/a/var/lib/vcrotate/journal" ]; then mid=$((mid + 1)); recover_twice a; fi &&
 		state=$(consistent a) && echo "run $i: $state" || exit 1
+	done &&
+	[ "$mid" -gt 0 ] || fail "no kill landed in the middle of a transaction"
+'
+
+test_expect 'SIGTERM and SIGHUP during apply: a clean rollback, exit 143 and 129' '
+	for sig in TERM:143 HUP:129; do
+		fresh a all-expired &&
+		{ "$VC" --root "$T/a" apply a.plan >out 2>&1 & } && pid=$! &&
+		for i in $(seq 200); do grep -qs "^step" "$T/a/var/lib/vcrotate/journal" && break; sleep 0.05; done &&
+		kill -${sig%%:*} $pid && rc=0 && { wait $pid || rc=$?; } &&
+		expect_eq "${sig##*:}" "$rc" && grep -q "rolled back" out &&
+		expect_eq before "$(consistent a)" || exit 1
 	done
+'
+
+test_expect 'over a journal every writer refuses (exit 6, naming the transaction); readers read' '
+	fresh a all-expired &&
+	rc=0 && { VCROTATE_FAULT=crash-after:20 "$VC" --root "$T/a" apply a.plan >/dev/null 2>&1; } 2>/dev/null || rc=$?
+	expect_eq 137 "$rc" &&
+	txn=$(sed -n "s/^transaction \([^	]*\)	.*/\1/p" "$T/a/var/lib/vcrotate/journal") && [ -n "$txn" ] &&
+	for cmd in "apply a.plan" "rollback $txn" "backup restore snapshots" "backup snapshot"; do
+		rc=0; "$VC" --root "$T/a" $cmd >/dev/null 2>err || rc=$?
+		expect_eq 6 "$rc" && grep -q "transaction $txn was interrupted.*vcrotate recover" err ||
+			fail "$cmd over a journal: exit $rc, $(cat err)"
+	done &&
+	rc=0 && "$VC" --root "$T/a" check >/dev/null || rc=$?
+	[ "$rc" -le 3 ] && "$VC" --root "$T/a" history >/dev/null &&
+	recover_twice a && expect_eq before "$(consistent a)"
+'
+
+test_expect 'an interrupted recover --forward is continued forward by a plain recover' '
+	points sts-expired >pts.txt &&
+	n=$(awk "/service-control --stop/ { print \$1; exit }" pts.txt) &&
+	fresh s sts-expired &&
+	rc=0 && { VCROTATE_FAULT=crash-before:$n "$VC" --root "$T/s" apply s.plan >/dev/null 2>&1; } 2>/dev/null || rc=$?
+	expect_eq 137 "$rc" && grep -q "^applied" "$T/s/var/lib/vcrotate/journal" &&
+	# recover --forward killed after its first side effect (its record).
+	rc=0 && { VCROTATE_FAULT=crash-after:1 "$VC" --root "$T/s" recover --forward >/dev/null 2>&1; } 2>/dev/null || rc=$?
+	expect_eq 137 "$rc" && grep -q "^recover forward" "$T/s/var/lib/vcrotate/journal" &&
+	"$VC" --root "$T/s" recover >out 2>&1 &&
+	grep -q ": forward to snapshot" out && grep -q "is committed" out &&
+	expect_eq after "$(consistent s)"
+'
+
+test_expect 'recover --forward is refused once apply had begun to roll back' '
+	# A start that fails rolls back; its last write to the appliance is
+	# the rollback'"'"'s, after the applied and rollback records.
+	fresh s sts-expired &&
+	labctl fault "$T/s" service vmware-vpxd >/dev/null &&
+	rc=0 && VCROTATE_FAULT_LOG=$T/rb.points "$VC" --root "$T/s" apply s.plan >/dev/null 2>&1 || rc=$?
+	labctl fault "$T/s" clear >/dev/null &&
+	expect_eq 1 "$rc" &&
+	r=$(awk "/ldap (add|modify|delete)|vecs-cli entry/ { w = \$1 } END { print w }" rb.points) &&
+	[ -n "$r" ] &&
+	expect_eq before "$(consistent s)" &&
+	fresh s sts-expired &&
+	labctl fault "$T/s" service vmware-vpxd >/dev/null &&
+	rc=0 && { VCROTATE_FAULT=crash-before:$r "$VC" --root "$T/s" apply s.plan >/dev/null 2>&1; } 2>/dev/null || rc=$?
+	labctl fault "$T/s" clear >/dev/null &&
+	expect_eq 137 "$rc" && grep -q "^rollback" "$T/s/var/lib/vcrotate/journal" &&
+	grep -q "^applied" "$T/s/var/lib/vcrotate/journal" &&
+	rc=0 && "$VC" --root "$T/s" recover --forward 2>err || rc=$?
+	expect_eq 4 "$rc" && grep -q "its rollback had begun" err &&
+	recover_twice s && expect_eq before "$(consistent s)"
 '
 
 test_expect 'SIGINT during apply: the change under way finishes, then a clean rollback, exit 130' '
