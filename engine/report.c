@@ -845,7 +845,9 @@ prom_findings(struct buf *b, const struct findings *f)
 	const struct finding **v = NULL;
 	size_t	 i, k;
 
-	if (f->n > 0 && (v = calloc(f->n, sizeof(*v))) == NULL)
+	if (f->n == 0)
+		return 0;	/* and qsort never sees a NULL array */
+	if ((v = calloc(f->n, sizeof(*v))) == NULL)
 		return -1;
 	for (i = 0; i < f->n; i++)
 		v[i] = &f->v[i];
