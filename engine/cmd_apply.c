@@ -2506,7 +2506,15 @@ cmd_recover(int argc, char *argv[], struct config *cfg)
 	if (!forward && !back && (last = journal_find_last(&t.j,
 	    "recover")) != NULL && last->n > 1)
 		forward = strcmp(last->words[1], "forward") == 0;
-	if (asprintf((char **)&t.reason, "recover of %s", t.id) == -1) {
+	/* The outcome is the transaction's: its operator, ticket and
+	 * reason stay on its record, with who finished it. */
+	if ((v = journal_value(&t.j, "operator")) != NULL && *v != '\0')
+		t.operator = v;
+	if ((v = journal_value(&t.j, "ticket")) != NULL && *v != '\0')
+		t.ticket = v;
+	if (asprintf((char **)&t.reason, "%s; recovered by %s",
+	    (v = journal_value(&t.j, "reason")) != NULL ? v : "apply",
+	    config_operator()) == -1) {
 		t.reason = NULL;
 		goto fail;
 	}

@@ -252,7 +252,8 @@ test_expect 'SIGTERM and SIGHUP during apply: a clean rollback, exit 143 and 129
 
 test_expect 'over a journal every writer refuses (exit 6, naming the transaction); readers read' '
 	fresh a all-expired &&
-	rc=0 && { VCROTATE_FAULT=crash-after:20 "$VC" --root "$T/a" apply a.plan >/dev/null 2>&1; } 2>/dev/null || rc=$?
+	rc=0 && { VCROTATE_FAULT=crash-after:20 "$VC" --root "$T/a" apply a.plan --operator alice \
+	    --ticket CHG-42 >/dev/null 2>&1; } 2>/dev/null || rc=$?
 	expect_eq 137 "$rc" &&
 	txn=$(sed -n "s/^transaction \([^	]*\)	.*/\1/p" "$T/a/var/lib/vcrotate/journal") && [ -n "$txn" ] &&
 	for cmd in "apply a.plan" "rollback $txn" "backup restore snapshots" "backup snapshot"; do
@@ -262,7 +263,11 @@ test_expect 'over a journal every writer refuses (exit 6, naming the transaction
 	done &&
 	rc=0 && "$VC" --root "$T/a" check >/dev/null || rc=$?
 	[ "$rc" -le 3 ] && "$VC" --root "$T/a" history >/dev/null &&
-	recover_twice a && expect_eq before "$(consistent a)"
+	recover_twice a && expect_eq before "$(consistent a)" &&
+	# The record stays the transaction'"'"'s, and says who finished it.
+	"$VC" --root "$T/a" history --json | jq -e --arg t "$txn" ".transactions[0] |
+	    .transaction == \$t and .result == \"rolled back (recovered)\" and .operator == \"alice\" and
+	    .ticket == \"CHG-42\" and (.reason | test(\"; recovered by \"))" >/dev/null
 '
 
 test_expect 'an interrupted recover --forward is continued forward by a plain recover' '
