@@ -217,6 +217,25 @@ phase_done(struct txn *t, const char *name)
 	t->phase_mark = now;
 }
 
+/*
+ * syslog's line for a transaction that begins. The operator, ticket and
+ * what come from the command line: made safe, so that a newline in them
+ * cannot forge a line of the log.
+ */
+static void
+log_begins(struct txn *t, const char *what, const char *arg)
+{
+	char	*a = text_safe(arg), *op = text_safe(t->operator);
+	char	*tk = text_safe(t->ticket != NULL ? t->ticket : "-");
+
+	syslog(LOG_NOTICE, "vcrotate: transaction %s begins (%s %s, operator "
+	    "%s, ticket %s)", t->id, what, a != NULL ? a : "?", op != NULL ?
+	    op : "?", tk != NULL ? tk : "?");
+	free(a);
+	free(op);
+	free(tk);
+}
+
 /* ---- service-control ---- */
 
 /* Runs service-control with args; its stderr's last lines go to err. */
@@ -271,8 +290,10 @@ services_stopped(struct txn *t, struct buf *names)
 	int	 in_stopped = 0, ret = -1;
 
 	buf_reset(names);
-	if (tool == NULL)
+	if (tool == NULL) {
+		buf_printf(&t->err, "out of memory");
 		return -1;
+	}
 	argv[0] = tool;
 	argv[1] = "--status";
 	argv[2] = "--all";
@@ -306,46 +327,79 @@ out:
 }
 
 /*
- * After the restart: no service that ran before the transaction is
- * stopped (vmon's --start --all succeeding says the automatic ones
- * started; a service stopped by hand before may stay so).
+ * The services of now stopped that ran before the transaction (in lost, as
+ * " name name ..."). -1 when service-control cannot say.
  */
 static int
-services_as_before(struct txn *t)
+services_lost(struct txn *t, struct buf *lost)
 {
-	struct buf now = BUF_INIT, lost = BUF_INIT;
-	char	*copy = NULL, *w, *save = NULL, *pad = NULL;
+	struct buf now = BUF_INIT;
+	char	*copy = NULL, *w, *save = NULL, *pad = NULL, *key;
 	int	 ret = -1;
 
+	buf_reset(lost);
 	if (services_stopped(t, &now) == -1)
 		goto out;
 	if ((copy = strdup(buf_str(&now))) == NULL ||
 	    asprintf(&pad, " %s ", buf_str(&t->stopped_before)) == -1) {
 		pad = NULL;
+		buf_printf(&t->err, "out of memory");
 		goto out;
 	}
 	for (w = strtok_r(copy, " ", &save); w != NULL;
 	    w = strtok_r(NULL, " ", &save)) {
-		char	*key = NULL;
-		int	 was;
-
-		if (asprintf(&key, " %s ", w) == -1)
+		if (asprintf(&key, " %s ", w) == -1) {
+			buf_printf(&t->err, "out of memory");
 			goto out;
-		was = strstr(pad, key) != NULL;
+		}
+		if (strstr(pad, key) == NULL)
+			buf_printf(lost, " %s", w);
 		free(key);
-		if (!was)
-			buf_printf(&lost, " %s", w);
-	}
-	if (lost.len > 0) {
-		buf_printf(&t->err, "service-control --status: not running "
-		    "after the restart:%s", buf_str(&lost));
-		goto out;
 	}
 	ret = 0;
 out:
 	free(copy);
 	free(pad);
 	buf_free(&now);
+	return ret;
+}
+
+/*
+ * After the restart: every service that ran before the transaction runs.
+ * --start --all starts the automatic ones (and fails when one of them does
+ * not come up); one started by hand before is started again by name. A
+ * service stopped before may stay so.
+ */
+static int
+services_as_before(struct txn *t)
+{
+	struct buf lost = BUF_INIT;
+	char	*copy = NULL, *w, *save = NULL;
+	int	 ret = -1;
+
+	if (services_lost(t, &lost) == -1)
+		goto out;
+	if (lost.len > 0) {
+		if ((copy = strdup(buf_str(&lost))) == NULL) {
+			buf_printf(&t->err, "out of memory");
+			goto out;
+		}
+		for (w = strtok_r(copy, " ", &save); w != NULL;
+		    w = strtok_r(NULL, " ", &save))
+			if (services(t, "--start", w) == -1)
+				goto out;
+		if (services_lost(t, &lost) == -1)
+			goto out;
+	}
+	if (lost.len > 0) {
+		buf_printf(&t->err, "service-control --status: not running "
+		    "after the restart, though they ran before:%s",
+		    buf_str(&lost));
+		goto out;
+	}
+	ret = 0;
+out:
+	free(copy);
 	buf_free(&lost);
 	return ret;
 }
@@ -453,8 +507,10 @@ static int
 check_restorable(struct txn *t, const struct inventory *inv)
 {
 	const struct inv_vecs_entry *e;
+	struct buf damaged = BUF_INIT, unread = BUF_INIT;
 	json_t	*s, *tg;
-	size_t	 i, j, bad = 0;
+	size_t	 i, j;
+	int	 ret = 0;
 
 	json_array_foreach(json_object_get(t->plan, "steps"), i, s)
 	    json_array_foreach(json_object_get(s, "targets"), j, tg) {
@@ -467,16 +523,30 @@ check_restorable(struct txn *t, const struct inventory *inv)
 		    (e = vecs_at(inv, place)) == NULL ||
 		    (e->bad == NULL && e->key_error == NULL))
 			continue;
-		if (bad++ == 0)
-			buf_printf(&t->err, "a rollback could not put back what "
-			    "these entries hold now, as vecs-cli will not "
-			    "write it; take a snapshot (vcrotate backup "
-			    "snapshot), delete them (vecs-cli entry delete "
-			    "--store S --alias A -y) and make a new plan:");
-		buf_printf(&t->err, "\n  %s (%s)", place, e->bad != NULL ?
-		    e->bad : e->key_error);
+		/* Not known to be damaged: only not read this time. */
+		if (e->bad == NULL && e->key_unread)
+			buf_printf(&unread, "\n  %s (%s)", place, e->key_error);
+		else
+			buf_printf(&damaged, "\n  %s (%s)", place, e->bad != NULL ?
+			    e->bad : e->key_error);
 	}
-	return bad == 0 ? 0 : -1;
+	if (damaged.len > 0) {
+		buf_printf(&t->err, "a rollback could not put back what these "
+		    "entries hold now, as vecs-cli will not write it; take a "
+		    "snapshot (vcrotate backup snapshot), delete them "
+		    "(vecs-cli entry delete --store S --alias A -y) and make a "
+		    "new plan:%s", buf_str(&damaged));
+		ret = -1;
+	}
+	if (unread.len > 0) {
+		buf_printf(&t->err, "%sthese entries' keys could not be read "
+		    "now (try again):%s", ret == -1 ? "\n" : "",
+		    buf_str(&unread));
+		ret = -1;
+	}
+	buf_free(&damaged);
+	buf_free(&unread);
+	return ret;
 }
 
 /*
@@ -493,8 +563,10 @@ load_vmca(struct txn *t)
 	const char *why = NULL;
 	int	 ret = -1;
 
-	if (cf == NULL || kf == NULL)
+	if (cf == NULL || kf == NULL) {
+		buf_printf(&t->err, "out of memory");
 		goto out;
+	}
 	if (file_read(cf, &cb, &t->err) == -1)
 		goto out;
 	if (cert_parse_pem_chain(cb.data, cb.len, &chain, &why) == -1 ||
@@ -569,8 +641,10 @@ prepare(struct txn *t)
 	int	 ret = -1, r;
 
 	if ((t->made = calloc(t->nsteps, sizeof(*t->made))) == NULL ||
-	    (keys = calloc(t->nsteps + 1, sizeof(*keys))) == NULL)
+	    (keys = calloc(t->nsteps + 1, sizeof(*keys))) == NULL) {
+		buf_printf(&t->err, "out of memory");
 		goto out;
+	}
 	r = issue_keys_finish(t->kg, keys);
 	t->kg = NULL;
 	if (r == -1) {
@@ -1317,10 +1391,14 @@ after_record(struct txn *t, const struct inventory *inv)
 	return ret;
 }
 
+/*
+ * Phase 5, the checks: services, the TLS endpoint, a fresh plan with
+ * nothing to do. On success *after is the appliance as read for it (the
+ * caller frees it).
+ */
 static int
-verify(struct txn *t)
+verify(struct txn *t, struct inventory *after)
 {
-	struct inventory inv;
 	struct plan_policy pol;
 	json_t	*again, *policy = json_object_get(t->plan, "policy"), *s;
 	X509	*served;
@@ -1345,20 +1423,17 @@ verify(struct txn *t)
 		}
 	/* A fresh plan under the same policy must find nothing to do, from a
 	 * complete reading of the appliance. */
-	if (inventory_read(&inv, t->cfg->root, &t->login, NULL) == -1) {
+	if (inventory_read(after, t->cfg->root, &t->login, NULL) == -1) {
 		buf_printf(&t->err, "cannot read the appliance again: out of "
 		    "memory");
 		return -1;
 	}
-	if (inv.vecs_error.len || inv.vmdir_error.len || inv.vmca_error.len) {
+	if (after->vecs_error.len || after->vmdir_error.len ||
+	    after->vmca_error.len) {
 		buf_printf(&t->err, "cannot read the appliance again: %s%s%s",
-		    buf_str(&inv.vecs_error), buf_str(&inv.vmdir_error),
-		    buf_str(&inv.vmca_error));
-		inventory_free(&inv);
-		return -1;
-	}
-	if (after_record(t, &inv) == -1) {
-		inventory_free(&inv);
+		    buf_str(&after->vecs_error), buf_str(&after->vmdir_error),
+		    buf_str(&after->vmca_error));
+		inventory_free(after);
 		return -1;
 	}
 	memset(&pol, 0, sizeof(pol));
@@ -1384,7 +1459,7 @@ verify(struct txn *t)
 	    "validity_days"));
 	if (pol.scope == SCOPE_ROOT)
 		pol.scope = SCOPE_ALL;
-	again = plan_build(&inv, &pol, &nothing);
+	again = plan_build(after, &pol, &nothing);
 	if (again != NULL) {
 		buf_printf(&t->err, "after the change a new plan still has "
 		    "%zu step(s): first \"%s\"",
@@ -1394,7 +1469,9 @@ verify(struct txn *t)
 		json_decref(again);
 	} else if (nothing)
 		ret = 0;
-	inventory_free(&inv);
+	/* What the appliance holds now, for the journal's after record. */
+	if (ret == -1)
+		inventory_free(after);
 	return ret;
 }
 
@@ -1412,7 +1489,9 @@ verify_forward(struct txn *t)
 	int	 ret = -1;
 
 	say(t, "verifying");
-	if (services_as_before(t) == -1)
+	/* A journal without the record cannot say what ran before. */
+	if (journal_find(&t->j, "stopped") != NULL &&
+	    services_as_before(t) == -1)
 		return -1;
 	if (inventory_read(&inv, t->cfg->root, &t->login, NULL) == -1) {
 		buf_printf(&t->err, "cannot read the appliance: out of memory");
@@ -1747,6 +1826,23 @@ txn_lock(struct txn *t, int *lockfd)
 	return writer_begin(t->cfg, who, 0, lockfd, &t->err);
 }
 
+/* --dry-run's look for an interrupted transaction: EXIT_PENDING, 1 when the
+ * journal cannot be read, else 0. */
+static int
+dry_run_pending(struct txn *t)
+{
+	struct journal j;
+	int	 r;
+
+	if ((r = journal_load(&j, t->cfg->root, &t->err)) == 1)
+		buf_printf(&t->err, "transaction %s was interrupted (its "
+		    "journal is %s): run vcrotate recover first",
+		    journal_value(&j, "transaction") != NULL ?
+		    journal_value(&j, "transaction") : "?", j.path);
+	journal_free(&j);
+	return r == 1 ? EXIT_PENDING : r == -1 ? 1 : 0;
+}
+
 /*
  * Room for the journal and the snapshots, checked before the first change:
  * a full disk half-way would leave a transaction without its record. need
@@ -1769,7 +1865,8 @@ enough_space(struct txn *t, unsigned long long need,
 	for (i = 0; i < 2 && ret == 0; i++) {
 		if (paths[i] == NULL || statvfs(paths[i], &sv) == -1) {
 			buf_printf(&t->err, "%s: %s", paths[i] != NULL ?
-			    paths[i] : "?", strerror(errno));
+			    paths[i] : "?", paths[i] != NULL ? strerror(errno) :
+			    "out of memory");
 			ret = -1;
 			break;
 		}
@@ -1801,8 +1898,8 @@ confirm(struct txn *t)
 
 	if (!isatty(STDIN_FILENO) || !isatty(STDERR_FILENO))
 		return 0;
-	fprintf(stderr, "Apply %zu steps to %s, restarting every service? "
-	    "[y/N] ", t->nsteps, t->app.pnid);
+	text_printf_safe(stderr, "Apply %zu steps to %s, restarting every "
+	    "service? [y/N] ", t->nsteps, t->app.pnid);
 	if (fgets(line, sizeof(line), stdin) != NULL &&
 	    (strcmp(line, "y\n") == 0 || strcmp(line, "yes\n") == 0 ||
 	    strcmp(line, "Y\n") == 0))
@@ -1895,7 +1992,9 @@ cmd_apply(int argc, char *argv[], struct config *cfg)
 	if (config_load(cfg, &t.err) == -1 ||
 	    (t.plan = plan_load(file, &t.err)) == NULL)
 		goto refused;
-	if (!t.dry && (r = txn_lock(&t, &lockfd)) != 0) {
+	/* A dry run takes no lock, but says the same of a pending journal:
+	 * what it would show of a half-changed appliance is no plan's. */
+	if ((r = t.dry ? dry_run_pending(&t) : txn_lock(&t, &lockfd)) != 0) {
 		text_printf_safe(stderr,
 		    "vcrotate apply: refused, nothing was changed: "
 		    "%s\n", buf_str(&t.err));
@@ -1965,18 +2064,21 @@ cmd_apply(int argc, char *argv[], struct config *cfg)
 	if (txn_begin(&t, "apply", NULL) == -1 || interrupted(&t))
 		goto refused;
 	phase_done(&t, "snapshot and journal");
-	syslog(LOG_NOTICE, "vcrotate: transaction %s begins (plan %s, "
-	    "operator %s, ticket %s)", t.id, json_string_value(
-	    json_object_get(t.plan, "sha256")), t.operator,
-	    t.ticket != NULL ? t.ticket : "-");
+	log_begins(&t, "plan", json_string_value(json_object_get(t.plan,
+	    "sha256")));
 
 	/* 4, 5: the steps, one restart, verify, the commit point */
 	if ((r = run_steps(&t, &inv)) == 0) {
+		struct inventory after;
+
 		phase_done(&t, "steps");
-		if ((r = verify(&t)) == 0) {
+		if ((r = verify(&t, &after)) == 0) {
 			phase_done(&t, "verify");
-			r = commit(&t);
+			r = after_record(&t, &after);
+			inventory_free(&after);
 		}
+		if (r == 0)
+			r = commit(&t);
 	}
 	if (r == -1) {
 		phase_done(&t, "until the failure");
@@ -2050,7 +2152,8 @@ out:
 		fflush(stdout);
 		dup2(saved_stdout, STDOUT_FILENO);
 		close(saved_stdout);
-		doc = json_pack("{s:s,s:s,s:s,s:i,s:s?,s:s?,s:s?,s:i,s:I,s:s?}",
+		/* The error may quote a tool's bytes: json_string_lossy. */
+		doc = json_pack("{s:s,s:s,s:s,s:i,s:s?,s:s?,s:s?,s:i,s:I,s:o}",
 		    "schema", "vcrotate.apply/1", "transaction", t.id,
 		    "result", result, "exit_code", ret,
 		    "before", t.before[0] ? t.before : NULL,
@@ -2060,7 +2163,8 @@ out:
 		    json_object_get(t.plan, "sha256")) : NULL,
 		    "steps", (int)t.nsteps,
 		    "elapsed_seconds", (json_int_t)(time(NULL) - t.started),
-		    "error", t.err.len > 0 ? buf_str(&t.err) : NULL);
+		    "error", json_string_lossy(t.err.len > 0 ? buf_str(&t.err) :
+		    NULL));
 		if (doc != NULL) {
 			json_dumpf(doc, stdout, JSON_INDENT(2) |
 			    JSON_PRESERVE_ORDER);
@@ -2159,9 +2263,9 @@ hist_one(const char *id, long long when, const char *message, void *arg)
 	}
 	if (res != NULL && strcmp(res, "before") == 0)
 		snprintf(x->before, sizeof(x->before), "%s", id);
-	if (json_array_append_new(x->snapshots, json_pack("{s:s,s:s?,s:o}",
-	    "commit", id, "result", res, "time", json_time((time_t)when))) ==
-	    -1)
+	if (json_array_append_new(x->snapshots, json_pack("{s:s,s:o,s:o}",
+	    "commit", id, "result", json_string_lossy(res), "time",
+	    json_time((time_t)when))) == -1)
 		goto out;
 	ret = 0;
 out:
@@ -2191,17 +2295,25 @@ hist_free(struct hist *h)
 	memset(h, 0, sizeof(*h));
 }
 
-/* Reads every transaction's record from the backup. */
+/*
+ * Reads every transaction's record from the backup: the repository only,
+ * so that history answers when the appliance's tools do not (after a crash
+ * with the services stopped) and makes nothing when there is no backup.
+ */
 static int
 hist_read(struct config *cfg, struct hist *h, struct buf *err)
 {
 	struct bk_session *bk = NULL;
-	int	 ret = -1;
+	int	 r, ret = -1;
 
 	memset(h, 0, sizeof(*h));
 	if (config_load(cfg, err) == -1 ||
-	    backup_session_open(&bk, cfg, err) == -1)
+	    (r = backup_session_open_read(&bk, cfg, err)) == -1)
 		goto out;
+	if (r == 1) {
+		ret = 0;	/* no backup: no transaction */
+		goto out;
+	}
 	if (backup_session_list(bk, hist_one, h, err) == -1) {
 		if (err->len == 0)
 			buf_printf(err, "out of memory");
@@ -2217,7 +2329,7 @@ static void
 hist_text(const struct hist *h)
 {
 	const struct hist_txn *x;
-	char	 t[32], *op, *tk, *rs;
+	char	 t[32];
 	time_t	 tt;
 	size_t	 i;
 
@@ -2225,25 +2337,21 @@ hist_text(const struct hist *h)
 		x = &h->v[i];
 		tt = (time_t)x->when;
 		strftime(t, sizeof(t), "%Y-%m-%d %H:%M:%S", gmtime(&tt));
-		/* Trailers hold whatever the operator typed. */
-		op = text_safe(x->operator != NULL ? x->operator : "?");
-		tk = text_safe(x->ticket != NULL ? x->ticket : "-");
-		rs = text_safe(x->reason != NULL ? x->reason : "");
-		printf("%s UTC  %s  %-12s operator %s, ticket %s; before %.12s"
-		    " -> %.12s; %s\n", t, x->txn, x->result != NULL ?
-		    x->result : "?", op != NULL ? op : "?", tk != NULL ? tk :
-		    "?", x->before[0] != '\0' ? x->before : "(none)",
-		    x->outcome, rs != NULL ? rs : "");
-		free(op);
-		free(tk);
-		free(rs);
+		/* Trailers hold whatever the operator typed, and a backup
+		 * can come from anywhere: made safe. */
+		text_printf_safe(stdout, "%s UTC  %s  %-12s operator %s, "
+		    "ticket %s; before %.12s -> %.12s; %s\n", t, x->txn,
+		    x->result != NULL ? x->result : "?", x->operator != NULL ?
+		    x->operator : "?", x->ticket != NULL ? x->ticket : "-",
+		    x->before[0] != '\0' ? x->before : "(none)", x->outcome,
+		    x->reason != NULL ? x->reason : "");
 	}
 	if (h->n == 0)
 		printf("no transaction yet\n");
 }
 
 static int
-hist_json(const struct hist *h)
+hist_json(const struct hist *h, struct buf *err)
 {
 	const struct hist_txn *x;
 	json_t	*doc, *list;
@@ -2254,17 +2362,24 @@ hist_json(const struct hist *h)
 		return -1;
 	for (i = 0; i < h->n; i++) {
 		x = &h->v[i];
-		if (json_array_append_new(list, json_pack("{s:s,s:s?,s:o,s:s?,"
-		    "s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:s,s:O}",
-		    "transaction", x->txn, "result", x->result,
+		/* Trailers hold what operators typed, in any encoding. */
+		if (json_array_append_new(list, json_pack("{s:o,s:o,s:o,s:o,"
+		    "s:o,s:o,s:o,s:o,s:o,s:o,s:s?,s:s,s:O}",
+		    "transaction", json_string_lossy(x->txn),
+		    "result", json_string_lossy(x->result),
 		    "time", json_time((time_t)x->when),
-		    "operator", x->operator, "ticket", x->ticket,
-		    "reason", x->reason, "plan_sha256", x->plan,
-		    "elapsed", x->elapsed, "steps", x->steps,
-		    "timings", x->timings,
+		    "operator", json_string_lossy(x->operator),
+		    "ticket", json_string_lossy(x->ticket),
+		    "reason", json_string_lossy(x->reason),
+		    "plan_sha256", json_string_lossy(x->plan),
+		    "elapsed", json_string_lossy(x->elapsed),
+		    "steps", json_string_lossy(x->steps),
+		    "timings", json_string_lossy(x->timings),
 		    "before", x->before[0] != '\0' ? x->before : NULL,
-		    "outcome", x->outcome, "snapshots", x->snapshots)) == -1)
+		    "outcome", x->outcome, "snapshots", x->snapshots)) == -1) {
+			buf_printf(err, "cannot make the JSON document");
 			goto out;
+		}
 	}
 	if ((doc = json_pack("{s:s,s:O}", "schema", "vcrotate.history/1",
 	    "transactions", list)) == NULL)
@@ -2298,8 +2413,9 @@ cmd_history(int argc, char *argv[], struct config *cfg)
 	if (hist_read(cfg, &h, &err) == -1)
 		text_printf_safe(stderr,
 		    "vcrotate history: %s\n", buf_str(&err));
-	else if (json ? hist_json(&h) == -1 : (hist_text(&h), 0))
-		text_printf_safe(stderr, "vcrotate history: out of memory\n");
+	else if (json ? hist_json(&h, &err) == -1 : (hist_text(&h), 0))
+		text_printf_safe(stderr, "vcrotate history: %s\n",
+		    err.len ? buf_str(&err) : "out of memory");
 	else
 		ret = 0;
 	hist_free(&h);
@@ -2371,16 +2487,21 @@ cmd_rollback(int argc, char *argv[], struct config *cfg)
 	snprintf(before, sizeof(before), "%s", x->before);
 	/* The state now is this transaction's before; the state to put back
 	 * is ready from the start: recover can go either way. */
-	if (snapshot_before(&t) == -1 ||
+	/* What runs now, for recover --forward's check (see apply). */
+	if (services_stopped(&t, &t.stopped_before) == -1 ||
+	    snapshot_before(&t) == -1 ||
 	    txn_begin(&t, "rollback", before) == -1)
 		goto refused;
 	snprintf(t.applied, sizeof(t.applied), "%s", before);
 	say(&t, "transaction %s: putting back the before state of %s "
 	    "(snapshot %.12s)", t.id, want, before);
-	syslog(LOG_NOTICE, "vcrotate: transaction %s begins (rollback of %s, "
-	    "operator %s)", t.id, want, t.operator);
-	if (change_begins(&t) == -1 ||
-	    backup_session_restore(t.bk, before, NULL, &t.err) == -1) {
+	log_begins(&t, "rollback of", want);
+	if (change_begins(&t) == -1) {
+		/* A signal before the first change: nothing to undo. */
+		ret = 128 + caught;
+		goto refused_code;
+	}
+	if (backup_session_restore(t.bk, before, NULL, &t.err) == -1) {
 		text_printf_safe(stderr,
 		    "vcrotate rollback: %s\n", buf_str(&t.err));
 		if (roll_back(&t) == -1) {
@@ -2417,6 +2538,8 @@ refused_code:
 	    "vcrotate rollback: refused, nothing was changed: %s\n",
 	    buf_str(&t.err));
 	txn_end(&t);
+	if (t.before[0] != '\0')
+		mark(&t, t.before, "refused", t.after);
 out:
 	if (t.before[0] != '\0')
 		syslog(ret == APPLY_OK ? LOG_NOTICE : LOG_WARNING, "vcrotate: "

@@ -1347,6 +1347,31 @@ backup_session_open(struct bk_session **out, struct config *cfg,
 }
 
 int
+backup_session_open_read(struct bk_session **out, struct config *cfg,
+    struct buf *err)
+{
+	struct bk_session *s;
+	struct stat st;
+
+	*out = NULL;
+	if (stat(cfg->backup_repo, &st) == -1 && errno == ENOENT)
+		return 1;
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		buf_printf(err, "out of memory");
+		return -1;
+	}
+	s->c.cfg = cfg;
+	bk_init();
+	if (open_repo(&s->c, 0) == -1) {
+		buf_puts(err, buf_str(&s->c.err));
+		backup_session_close(s);
+		return -1;
+	}
+	*out = s;
+	return 0;
+}
+
+int
 backup_session_snapshot(struct bk_session *s, const struct bk_meta *meta,
     char id[41], struct buf *err)
 {

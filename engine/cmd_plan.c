@@ -12,7 +12,9 @@
 #include <time.h>
 
 #include "commands.h"
+#include "findings.h"
 #include "plan.h"
+#include "report.h"
 
 #define PLAN_NOTHING 2
 #define PLAN_FAILED  1
@@ -100,6 +102,35 @@ out:
 	json_decref(plan);
 	buf_free(&err);
 	return ret;
+}
+
+/*
+ * Why there is no plan: nothing is due, or what is found is nothing a
+ * plan can change (each finding then says what to do by hand).
+ */
+static void
+nothing_to_do(FILE *out, const struct inventory *inv,
+    const struct plan_policy *pol)
+{
+	struct policy fp = { pol->at, pol->renew_within, pol->renew_within };
+	struct findings f;
+	size_t	 i;
+
+	memset(&f, 0, sizeof(f));
+	if (findings_evaluate(inv, &fp, &f) == 0 && f.n > 0) {
+		fprintf(out, "nothing to do: no step a plan can take (scope "
+		    "%s); what check still finds is left to you:\n",
+		    plan_scope_name(pol->scope));
+		for (i = 0; i < f.n && i < 20; i++)
+			text_printf_safe(out, "  %s %s: %s\n", f.v[i].code,
+			    f.v[i].place, f.v[i].message);
+		if (f.n > 20)
+			fprintf(out, "  ... and %zu more (vcrotate check lists "
+			    "them)\n", f.n - 20);
+	} else
+		fprintf(out, "nothing to do: no certificate expires within "
+		    "%d days and nothing is inconsistent\n", pol->renew_within);
+	findings_free(&f);
 }
 
 int
@@ -219,9 +250,7 @@ cmd_plan(int argc, char *argv[], struct config *cfg)
 	if ((plan = plan_build(&inv, &pol, &nothing)) == NULL) {
 		if (nothing) {
 			/* On stderr with --json: stdout stays a document. */
-			fprintf(json ? stderr : stdout, "nothing to do: no "
-			    "certificate expires within %d days and nothing "
-			    "is inconsistent\n", pol.renew_within);
+			nothing_to_do(json ? stderr : stdout, &inv, &pol);
 			ret = PLAN_NOTHING;
 		} else
 			fprintf(stderr, "vcrotate plan: out of memory\n");

@@ -27,6 +27,12 @@ typedef int (*bk_session_list_fn)(const char *id, long long when,
     const char *message, void *arg);
 int  backup_session_open(struct bk_session **out, struct config *cfg,
     struct buf *err);
+/*
+ * A session on the repository alone, to read it (history): no appliance
+ * tool is run, nothing is made. 1 when there is no repository (*out NULL).
+ */
+int  backup_session_open_read(struct bk_session **out, struct config *cfg,
+    struct buf *err);
 int  backup_session_snapshot(struct bk_session *s, const struct bk_meta *meta,
     char id[41], struct buf *err);
 /* Makes the appliance equal to snapshot rev (changes: how many entries

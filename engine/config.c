@@ -149,15 +149,6 @@ config_tls(struct config *cfg, int cli_uri, int cli_starttls, struct buf *err)
 			return -1;
 		}
 	}
-	/* A password bound over plain LDAP crosses the network in clear:
-	 * only to this machine, as the appliance's own tools do. */
-	if (!ldaps && cfg->starttls != 1 && vmdir_uri_is_local(cfg->ldap_uri) !=
-	    1) {
-		buf_printf(err, "%s is not this machine: the bind password "
-		    "would cross the network in clear; use ldaps://HOST:636 "
-		    "or --starttls (starttls = yes)", cfg->ldap_uri);
-		return -1;
-	}
 	if (cfg->ca_file == NULL &&
 	    (cfg->ca_file = app_path(cfg->root, APP_VMCA_ROOT)) == NULL)
 		return -1;
@@ -353,16 +344,35 @@ config_login(const struct config *cfg, struct vmdir_login *login,
     struct buf *err)
 {
 	memset(login, 0, sizeof(*login));
-	if ((login->uri = strdup(cfg->ldap_uri)) == NULL)
+	/* A password bound over plain LDAP crosses the network in clear:
+	 * only to this machine, as the appliance's own tools do. */
+	switch (vmdir_uri_plain_remote(cfg->ldap_uri, cfg->starttls == 1)) {
+	case 1:
+		buf_printf(err, "%s is not this machine: the bind password "
+		    "would cross the network in clear; use ldaps://HOST:636 "
+		    "or --starttls (starttls = yes)", cfg->ldap_uri);
 		return -1;
+	case -1:
+		buf_printf(err, "%s is not an LDAP URI", cfg->ldap_uri);
+		return -1;
+	}
+	if ((login->uri = strdup(cfg->ldap_uri)) == NULL) {
+		buf_printf(err, "out of memory");
+		return -1;
+	}
 	if (cfg->bind_dn != NULL) {
 		if ((login->bind_dn = upn_to_dn(cfg->bind_dn)) == NULL)
 			goto fail;
 		if (cfg->password_file != NULL)
 			login->password = read_password(cfg->password_file,
 			    err);
-		else if (cfg->env_password != NULL)
-			login->password = strdup(cfg->env_password);
+		else if (cfg->env_password != NULL &&
+		    *cfg->env_password == '\0')
+			/* An empty password is an anonymous bind. */
+			buf_printf(err, "VCROTATE_LDAP_PASSWORD is empty");
+		else if (cfg->env_password != NULL &&
+		    (login->password = strdup(cfg->env_password)) == NULL)
+			buf_printf(err, "out of memory");
 		else
 			buf_printf(err, "--bind-dn %s needs --password-file "
 			    "or VCROTATE_LDAP_PASSWORD (a password is never "

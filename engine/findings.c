@@ -368,7 +368,13 @@ eval_solution_users(struct ctx *c)
 			c->oom = 1;
 			return;
 		}
-		if (e == NULL)
+		if (e == NULL && !inventory_has_store(inv, sol))
+			add(c, "SOLUTION_USER_MISMATCH", SEV_CRITICAL, place,
+			    "solution user %s has its principal %s in vmdir but "
+			    "no store %s in VECS: create it (vecs-cli store "
+			    "create --name %s), then plan again", sol, p->dn, sol,
+			    sol);
+		else if (e == NULL)
 			add(c, "SOLUTION_USER_MISMATCH", SEV_CRITICAL, place,
 			    "solution user %s has its principal %s in vmdir but "
 			    "no entry %s in VECS", sol, p->dn, place);

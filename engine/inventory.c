@@ -155,6 +155,7 @@ vecs_entry_read_key(struct inv_vecs_entry *e, const char *root)
 		return;
 	if (vecs_getkey(root, e->store, e->alias, &key, &err) == -1) {
 		e->key_error = "vecs-cli entry getkey failed";
+		e->key_unread = 1;
 		goto out;
 	}
 	if (cert_parse_key((unsigned char *)key.data, key.len, &pk, &why) == -1) {
@@ -790,6 +791,17 @@ inventory_active_sts(const struct inventory *inv)
 		    (best == NULL || inv->sts[i].n > best->n))
 			best = &inv->sts[i];
 	return best;
+}
+
+int
+inventory_has_store(const struct inventory *inv, const char *store)
+{
+	size_t	 i;
+
+	for (i = 0; i < inv->nstores; i++)
+		if (strcmp(inv->stores[i], store) == 0)
+			return 1;
+	return 0;
 }
 
 const struct inv_vecs_entry *

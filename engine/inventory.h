@@ -49,6 +49,7 @@ struct inv_vecs_entry {
 	const char	*bad;		/* why the entry is not what its type says */
 	int		 key_match;	/* Private Key: 1 yes, 0 no, -1 unknown */
 	const char	*key_error;	/* when key_match is -1 */
+	int		 key_unread;	/* key_error: getkey itself failed */
 	char		 digest[DIGEST_LEN];
 };
 
@@ -164,9 +165,11 @@ char *inventory_tenant_dn(const struct inventory *inv);
 /* The highest-N credential, the one the identity service uses, or NULL. */
 const struct inv_sts *inventory_active_sts(const struct inventory *inv);
 
-/* The VECS entry STORE/ALIAS, or NULL. */
+/* The VECS entry STORE/ALIAS, or NULL; whether `vecs-cli store list'
+ * named the store. */
 const struct inv_vecs_entry *inventory_vecs(const struct inventory *inv,
     const char *store, const char *alias);
+int inventory_has_store(const struct inventory *inv, const char *store);
 
 /* Digests (see DIGEST_LEN): of bytes, and of the values of the named
  * attributes of an LDAP entry (each attribute: name, count, then each value

@@ -3,6 +3,7 @@
  */
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -95,10 +96,43 @@ struct keygen {
 	EVP_PKEY	**keys;
 	size_t		 n;
 	size_t		 next;		/* the first key nobody took yet */
-	int		 stop;		/* abandoned: take no more */
+	atomic_int	 stop;		/* abandoned: stop, even mid-key */
 	pthread_t	 th[8];
 	size_t		 nth;
 };
+
+/* OpenSSL calls it as the key is made: 0 stops it. */
+static int
+keygen_cb(EVP_PKEY_CTX *ctx)
+{
+	struct keygen *kg = EVP_PKEY_CTX_get_app_data(ctx);
+
+	return !atomic_load(&kg->stop);
+}
+
+/*
+ * One RSA key; NULL when it could not be made or was abandoned: a 16384-bit
+ * key takes minutes, and a refused apply or a Ctrl+C must not wait for it.
+ */
+static EVP_PKEY *
+rsa_key(struct keygen *kg, int bits)
+{
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+	EVP_PKEY *k = NULL;
+
+	if (ctx == NULL || EVP_PKEY_keygen_init(ctx) <= 0 ||
+	    EVP_PKEY_CTX_set_rsa_keygen_bits(ctx, bits) <= 0)
+		goto out;
+	EVP_PKEY_CTX_set_app_data(ctx, kg);
+	EVP_PKEY_CTX_set_cb(ctx, keygen_cb);
+	if (EVP_PKEY_generate(ctx, &k) <= 0) {
+		EVP_PKEY_free(k);
+		k = NULL;
+	}
+out:
+	EVP_PKEY_CTX_free(ctx);
+	return k;
+}
 
 static void *
 keygen_run(void *arg)
@@ -110,14 +144,14 @@ keygen_run(void *arg)
 		pthread_mutex_lock(&kg->mu);
 		while (kg->next < kg->n && kg->bits[kg->next] <= 0)
 			kg->next++;
-		if (kg->stop || kg->next == kg->n) {
+		if (atomic_load(&kg->stop) || kg->next == kg->n) {
 			pthread_mutex_unlock(&kg->mu);
 			return NULL;
 		}
 		i = kg->next++;
 		pthread_mutex_unlock(&kg->mu);
 		/* keys[i] is this thread's alone until the join. */
-		kg->keys[i] = EVP_RSA_gen((unsigned int)kg->bits[i]);
+		kg->keys[i] = rsa_key(kg, kg->bits[i]);
 	}
 }
 
@@ -145,6 +179,7 @@ issue_keys_start(struct keygen **out, const int *bits, size_t n)
 	*out = NULL;
 	if ((kg = calloc(1, sizeof(*kg))) == NULL)
 		return -1;
+	atomic_init(&kg->stop, 0);
 	if ((kg->bits = calloc(n + 1, sizeof(*kg->bits))) == NULL ||
 	    (kg->keys = calloc(n + 1, sizeof(*kg->keys))) == NULL ||
 	    pthread_mutex_init(&kg->mu, NULL) != 0) {
@@ -204,9 +239,7 @@ issue_keys_abandon(struct keygen *kg)
 
 	if (kg == NULL)
 		return;
-	pthread_mutex_lock(&kg->mu);
-	kg->stop = 1;
-	pthread_mutex_unlock(&kg->mu);
+	atomic_store(&kg->stop, 1);
 	for (i = 0; i < kg->nth; i++)
 		pthread_join(kg->th[i], NULL);
 	keygen_free(kg);

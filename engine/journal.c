@@ -185,6 +185,7 @@ journal_create(struct journal *j, const char *root, struct buf *err)
 	if (file_write_atomic(j->path, text.data, text.len, 0600, err) == -1 ||
 	    open_append(j, err) == -1)
 		goto out;
+	j->good_len = text.len;
 	ret = 0;
 out:
 	buf_free(&text);
@@ -219,8 +220,12 @@ journal_append(struct journal *j, const char *const *words, size_t n,
 	    fdatasync(j->fd) == -1) {
 		buf_printf(err, "%s: %s", j->path, w == -1 || w ==
 		    (ssize_t)line.len ? strerror(errno) : "short write");
+		/* Part of the line may be there (a full disk): the next
+		 * record cuts it off first. */
+		j->torn = 1;
 		goto out;
 	}
+	j->good_len += line.len;
 	fault_done();
 	ret = 0;
 out:
@@ -294,6 +299,8 @@ journal_load(struct journal *j, const char *root, struct buf *err)
 	}
 	if (open_append(j, err) == -1)
 		goto out;
+	if (!j->torn)
+		j->good_len = text.len;
 	ret = 1;
 out:
 	close(fd);

@@ -41,8 +41,8 @@ struct journal {
 	int			 fd;		/* for appending, or -1 */
 	struct journal_record	*recs;
 	size_t			 nrecs;
-	int			 torn;		/* a torn last line was ignored */
-	size_t			 good_len;	/* bytes before it */
+	int			 torn;		/* a torn last line is on disk */
+	size_t			 good_len;	/* the bytes of whole records */
 };
 
 /* The journal's path under root (malloc'd). */

@@ -46,11 +46,22 @@ usage(FILE *f)
 static int
 usage_exit(int argc, char *argv[])
 {
+	static const char *const with_arg[] = { "--root", "--config",
+	    "--ldap-uri", "--bind-dn", "--password-file", "--ca-file", NULL };
+	size_t	 k;
 	int	 i;
 
-	for (i = 1; i < argc; i++)
-		if (strcmp(argv[i], "check") == 0)
-			return 3;
+	/* The command is the first word that is no option nor an option's
+	 * argument. */
+	for (i = 1; i < argc; i++) {
+		if (argv[i][0] != '-')
+			return strcmp(argv[i], "check") == 0 ? 3 : EXIT_USAGE;
+		for (k = 0; with_arg[k] != NULL; k++)
+			if (strcmp(argv[i], with_arg[k]) == 0) {
+				i++;
+				break;
+			}
+	}
 	return EXIT_USAGE;
 }
 

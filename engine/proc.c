@@ -188,9 +188,10 @@ fail_reaped:
 	return -1;
 }
 
+/* Wiped: the output may be a key (getkey) or a password (lwregshell). */
 void
 proc_result_free(struct proc_result *res)
 {
-	buf_free(&res->out);
-	buf_free(&res->err);
+	buf_free_secret(&res->out);
+	buf_free_secret(&res->err);
 }

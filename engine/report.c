@@ -175,10 +175,15 @@ status_color(enum cert_status st)
 	}
 }
 
-/* The length of the valid UTF-8 sequence at p (not an ASCII byte), or 0. */
+/*
+ * The length of the valid UTF-8 sequence at p (not an ASCII byte), or 0:
+ * no overlong form, no surrogate, nothing above U+10FFFF (RFC 3629), and
+ * no C1 control (U+0080-U+009F: some terminals act on them as on ESC).
+ */
 static size_t
 utf8_len(const unsigned char *p)
 {
+	unsigned char lo = 0x80, hi = 0xbf;
 	size_t	 n, i;
 
 	if (p[0] >= 0xc2 && p[0] <= 0xdf)
@@ -189,7 +194,19 @@ utf8_len(const unsigned char *p)
 		n = 4;
 	else
 		return 0;
-	for (i = 1; i < n; i++)
+	if (p[0] == 0xc2)
+		lo = 0xa0;	/* C1 controls */
+	else if (p[0] == 0xe0)
+		lo = 0xa0;	/* overlong */
+	else if (p[0] == 0xed)
+		hi = 0x9f;	/* surrogates */
+	else if (p[0] == 0xf0)
+		lo = 0x90;	/* overlong */
+	else if (p[0] == 0xf4)
+		hi = 0x8f;	/* above U+10FFFF */
+	if (p[1] < lo || p[1] > hi)
+		return 0;
+	for (i = 2; i < n; i++)
 		if ((p[i] & 0xc0) != 0x80)
 			return 0;
 	return n;
@@ -563,8 +580,8 @@ jstr(const char *s)
 }
 
 /* json_string refuses invalid UTF-8: aliases may be anything. */
-static json_t *
-jbytes(const char *s)
+json_t *
+json_string_lossy(const char *s)
 {
 	json_t	*j;
 	struct buf b = BUF_INIT;
@@ -602,22 +619,22 @@ json_row(const struct row *row, void *arg)
 	if ((o = json_object()) == NULL)
 		return -1;
 	json_object_set_new(o, "source", json_string(row->source));
-	json_object_set_new(o, "place", jbytes(row->place));
+	json_object_set_new(o, "place", json_string_lossy(row->place));
 	if (row->store != NULL) {
-		json_object_set_new(o, "store", jbytes(row->store));
-		json_object_set_new(o, "alias", jbytes(row->alias));
+		json_object_set_new(o, "store", json_string_lossy(row->store));
+		json_object_set_new(o, "alias", json_string_lossy(row->alias));
 	}
-	json_object_set_new(o, "kind", jbytes(row->kind));
+	json_object_set_new(o, "kind", json_string_lossy(row->kind));
 	if (row->role != NULL)
 		json_object_set_new(o, "role", json_string(row->role));
 	if (row->bad != NULL)
 		json_object_set_new(o, "error", json_string(row->bad));
 	if (row->x != NULL) {
 		s = cert_subject(row->x);
-		json_object_set_new(o, "subject", jbytes(s));
+		json_object_set_new(o, "subject", json_string_lossy(s));
 		free(s);
 		s = cert_issuer(row->x);
-		json_object_set_new(o, "issuer", jbytes(s));
+		json_object_set_new(o, "issuer", json_string_lossy(s));
 		free(s);
 		s = cert_serial_hex(row->x);
 		json_object_set_new(o, "serial", jstr(s));
@@ -707,11 +724,11 @@ report_json(FILE *out, const struct report *r)
 	json_object_set_new(o, "crit_days", json_integer(r->policy->crit_days));
 	json_object_set_new(doc, "policy", o);
 	o = json_object();
-	json_object_set_new(o, "pnid", jbytes(inv->app.pnid));
-	json_object_set_new(o, "machine_id", jbytes(inv->app.machine_id));
-	json_object_set_new(o, "domain", jbytes(inv->app.domain));
-	json_object_set_new(o, "site", jbytes(inv->app.site));
-	json_object_set_new(o, "node_type", jbytes(inv->app.node_type));
+	json_object_set_new(o, "pnid", json_string_lossy(inv->app.pnid));
+	json_object_set_new(o, "machine_id", json_string_lossy(inv->app.machine_id));
+	json_object_set_new(o, "domain", json_string_lossy(inv->app.domain));
+	json_object_set_new(o, "site", json_string_lossy(inv->app.site));
+	json_object_set_new(o, "node_type", json_string_lossy(inv->app.node_type));
 	json_object_set_new(doc, "appliance", o);
 	json_object_set_new(doc, "status",
 	    json_string(check_exit_name(r->status)));
@@ -740,8 +757,8 @@ report_json(FILE *out, const struct report *r)
 		json_object_set_new(o, "code", json_string(f->code));
 		json_object_set_new(o, "severity",
 		    json_string(severity_name(f->sev)));
-		json_object_set_new(o, "place", jbytes(f->place));
-		json_object_set_new(o, "message", jbytes(f->message));
+		json_object_set_new(o, "place", json_string_lossy(f->place));
+		json_object_set_new(o, "message", json_string_lossy(f->message));
 		json_array_append_new(arr, o);
 	}
 	json_object_set_new(doc, "findings", arr);

@@ -39,6 +39,9 @@ const char *check_exit_name(enum check_exit e);
 
 /* "2026-11-27T23:28:47Z", the form of every time in vcrotate's JSON. */
 json_t *json_time(time_t t);
+/* A JSON string of s, invalid UTF-8 replaced by U+FFFD (json_string
+ * refuses it); JSON null for NULL. */
+json_t *json_string_lossy(const char *s);
 
 int report_text(FILE *out, const struct report *r, int color);
 /* s as it may reach a terminal (malloc'd, NULL when out of memory):

@@ -3,6 +3,9 @@
  */
 #include <sys/time.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,32 +62,48 @@ vmdir_tls_set(int starttls, const char *ca_file)
 	return 0;
 }
 
+/* Whether host (as libldap parsed it: no brackets) is this machine. */
+static int
+host_is_loopback(const char *h)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if (*h == '\0' || strcasecmp(h, "localhost") == 0)
+		return 1;	/* no host: libldap's default, localhost */
+	if (inet_pton(AF_INET, h, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, h, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6);
+	return 0;	/* a name: it may resolve anywhere */
+}
+
 int
-vmdir_uri_is_local(const char *uri)
+vmdir_uri_plain_remote(const char *uri, int starttls)
 {
 	LDAPURLDesc *lud = NULL;
 	char	*copy = strdup(uri), *tok, *save = NULL;
-	const char *h;
-	int	 local = 1;
+	int	 ret = 0;
 
 	if (copy == NULL)
 		return -1;
-	for (tok = strtok_r(copy, " ,", &save); tok != NULL && local == 1;
+	/* ldap_initialize takes a list and tries each in turn: every one
+	 * of them must keep the password off the wire. */
+	for (tok = strtok_r(copy, " ,", &save); tok != NULL && ret == 0;
 	    tok = strtok_r(NULL, " ,", &save)) {
 		if (ldap_url_parse(tok, &lud) != LDAP_URL_SUCCESS) {
-			local = -1;
+			ret = -1;
 			break;
 		}
-		h = lud->lud_host != NULL ? lud->lud_host : "";
-		if (strcasecmp(lud->lud_scheme, "ldapi") != 0 && *h != '\0' &&
-		    strcasecmp(h, "localhost") != 0 && strncmp(h, "127.", 4) !=
-		    0 && strcmp(h, "::1") != 0)
-			local = 0;
+		if (strcasecmp(lud->lud_scheme, "ldap") == 0 && !starttls &&
+		    !host_is_loopback(lud->lud_host != NULL ? lud->lud_host :
+		    ""))
+			ret = 1;
 		ldap_free_urldesc(lud);
 		lud = NULL;
 	}
 	free(copy);
-	return local;
+	return ret;
 }
 
 int

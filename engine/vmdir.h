@@ -53,11 +53,12 @@ int  vmdir_tls_set(int starttls, const char *ca_file);
 /* Whether uri (or one URI of a list) is ldaps://. */
 int  vmdir_uri_is_ldaps(const char *uri);
 /*
- * Whether every server of uri (a list, as ldap_initialize takes) is this
- * machine: ldapi://, localhost, 127.0.0.0/8 or ::1. -1 when it does not
- * parse.
+ * Whether a server of uri (a list, as ldap_initialize takes) would get a
+ * simple bind in clear across the network: ldap:// without StartTLS to a
+ * host other than localhost, 127.0.0.0/8 or ::1 (ldaps:// and ldapi://
+ * never). 1 yes, 0 no, -1 when uri does not parse.
  */
-int  vmdir_uri_is_local(const char *uri);
+int  vmdir_uri_plain_remote(const char *uri, int starttls);
 
 /*
  * Connects to uri and binds as bind_dn with password (simple bind, LDAPv3, no

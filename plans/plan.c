@@ -670,6 +670,11 @@ plan_build(const struct inventory *inv, const struct plan_policy *pol,
 		if (inventory_vecs(inv, sol, sol) == NULL &&
 		    !has_principal(inv, sol))
 			continue;
+		/* vecs-cli makes no entry in a store that is not there: left
+		 * alone, its finding says what to do. */
+		if (inventory_vecs(inv, sol, sol) == NULL &&
+		    !inventory_has_store(inv, sol))
+			continue;
 		if (b.reset || (in_scope(pol, G_SOLUTION) &&
 		    group_has(&b, G_SOLUTION, sol))) {
 			step_solution_user(&b, sol);

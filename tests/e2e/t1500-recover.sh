@@ -250,13 +250,13 @@ test_expect 'SIGTERM and SIGHUP during apply: a clean rollback, exit 143 and 129
 	done
 '
 
-test_expect 'over a journal every writer refuses (exit 6, naming the transaction); readers read' '
+test_expect 'over a journal every writer refuses (exit 6, naming the transaction), and a dry run; readers read' '
 	fresh a all-expired &&
 	rc=0 && { VCROTATE_FAULT=crash-after:20 "$VC" --root "$T/a" apply a.plan --operator alice \
 	    --ticket CHG-42 >/dev/null 2>&1; } 2>/dev/null || rc=$?
 	expect_eq 137 "$rc" &&
 	txn=$(sed -n "s/^transaction \([^	]*\)	.*/\1/p" "$T/a/var/lib/vcrotate/journal") && [ -n "$txn" ] &&
-	for cmd in "apply a.plan" "rollback $txn" "backup restore snapshots" "backup snapshot"; do
+	for cmd in "apply a.plan" "apply a.plan --dry-run" "rollback $txn" "backup restore snapshots" "backup snapshot"; do
 		rc=0; "$VC" --root "$T/a" $cmd >/dev/null 2>err || rc=$?
 		expect_eq 6 "$rc" && grep -q "transaction $txn was interrupted.*vcrotate recover" err ||
 			fail "$cmd over a journal: exit $rc, $(cat err)"
