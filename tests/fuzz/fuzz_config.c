@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "config.h"
 #include "fuzz.h"
+#include "vmdir.h"
 
 static void
 check_login(const struct config *cfg)
@@ -28,6 +29,14 @@ check_login(const struct config *cfg)
 	 * gives the password instead. */
 	c.password_file = NULL;
 	c.env_password = (char *)"fuzz";
+	/* A URI that would carry the password in clear to another host,
+	 * or none at all, is refused with a reason; any other logs in. */
+	if (vmdir_uri_plain_remote(c.ldap_uri, c.starttls == 1) != 0) {
+		FUZZ_CHECK(config_login(&c, &login, &err) == -1 &&
+		    err.len > 0);
+		buf_free(&err);
+		return;
+	}
 	FUZZ_CHECK(config_login(&c, &login, &err) == 0);
 	FUZZ_CHECK(login.bind_dn != NULL && login.password != NULL &&
 	    strcmp(login.password, "fuzz") == 0);
