@@ -183,15 +183,12 @@ static void
 say(struct txn *t, const char *fmt, ...)
 {
 	va_list	 ap;
-	char	*s = NULL;
 
 	printf("[%3lds] ", (long)(time(NULL) - t->started));
 	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) == -1)
-		s = NULL;
+	if (text_vprintf_safe(stdout, fmt, ap) == -1)
+		fputs("(out of memory)", stdout);
 	va_end(ap);
-	text_put_safe(stdout, s != NULL ? s : "(out of memory)");
-	free(s);
 	putchar('\n');
 	fflush(stdout);
 }
@@ -234,6 +231,15 @@ log_begins(struct txn *t, const char *what, const char *arg)
 	free(a);
 	free(op);
 	free(tk);
+}
+
+/* And its end: every transaction that took a before snapshot. */
+static void
+log_outcome(struct txn *t, const char *result, int ret)
+{
+	if (t->before[0] != '\0')
+		syslog(ret == APPLY_OK ? LOG_NOTICE : LOG_WARNING, "vcrotate: "
+		    "transaction %s: %s (exit %d)", t->id, result, ret);
 }
 
 /* ---- service-control ---- */
@@ -1353,6 +1359,20 @@ out:
 	return x;
 }
 
+/* Whether the TLS endpoint serves want (named what in the error). */
+static int
+serves(struct txn *t, X509 *want, const char *what)
+{
+	X509	*served = served_cert(t);
+	int	 ok = served != NULL && cert_equal(served, want);
+
+	X509_free(served);
+	if (!ok)
+		buf_printf(&t->err, "the TLS endpoint on port %d does not "
+		    "serve %s", t->cfg->https_port, what);
+	return ok ? 0 : -1;
+}
+
 /*
  * The journal's "after" record: every item's digest as the appliance now
  * holds it, in the order of the item records (each item's before and after
@@ -1401,7 +1421,6 @@ verify(struct txn *t, struct inventory *after)
 {
 	struct plan_policy pol;
 	json_t	*again, *policy = json_object_get(t->plan, "policy"), *s;
-	X509	*served;
 	size_t	 i;
 	int	 nothing = 0, ret = -1;
 
@@ -1409,18 +1428,10 @@ verify(struct txn *t, struct inventory *after)
 	if (services_as_before(t) == -1)
 		return -1;
 	json_array_foreach(json_object_get(t->plan, "steps"), i, s)
-		if (strcmp(kind_of(s), "machine_ssl") == 0) {
-			served = served_cert(t);
-			if (served == NULL || !cert_equal(served,
-			    t->made[i].cert)) {
-				buf_printf(&t->err, "the TLS endpoint on port "
-				    "%d does not serve the new Machine SSL "
-				    "certificate", t->cfg->https_port);
-				X509_free(served);
-				return -1;
-			}
-			X509_free(served);
-		}
+		if (strcmp(kind_of(s), "machine_ssl") == 0 &&
+		    serves(t, t->made[i].cert, "the new Machine SSL "
+		    "certificate") == -1)
+			return -1;
 	/* A fresh plan under the same policy must find nothing to do, from a
 	 * complete reading of the appliance. */
 	if (inventory_read(after, t->cfg->root, &t->login, NULL) == -1) {
@@ -1484,8 +1495,7 @@ static int
 verify_forward(struct txn *t)
 {
 	struct inventory inv;
-	X509	*served = NULL, *want = NULL;
-	size_t	 i;
+	const struct inv_vecs_entry *m;
 	int	 ret = -1;
 
 	say(t, "verifying");
@@ -1497,23 +1507,14 @@ verify_forward(struct txn *t)
 		buf_printf(&t->err, "cannot read the appliance: out of memory");
 		return -1;
 	}
-	for (i = 0; i < inv.nvecs; i++)
-		if (strcmp(inv.vecs[i].store, "MACHINE_SSL_CERT") == 0 &&
-		    strcmp(inv.vecs[i].alias, "__MACHINE_CERT") == 0 &&
-		    inv.vecs[i].chain != NULL)
-			want = sk_X509_value(inv.vecs[i].chain, 0);
-	if (want == NULL)
+	m = inventory_vecs(&inv, "MACHINE_SSL_CERT", "__MACHINE_CERT");
+	if (m == NULL || m->chain == NULL)
 		buf_printf(&t->err, "MACHINE_SSL_CERT/__MACHINE_CERT cannot be "
 		    "read: %s", inv.vecs_error.len ? buf_str(&inv.vecs_error) :
 		    "no certificate");
-	else if ((served = served_cert(t)) == NULL || !cert_equal(served,
-	    want))
-		buf_printf(&t->err, "the TLS endpoint on port %d does not "
-		    "serve MACHINE_SSL_CERT/__MACHINE_CERT",
-		    t->cfg->https_port);
 	else
-		ret = 0;
-	X509_free(served);
+		ret = serves(t, sk_X509_value(m->chain, 0),
+		    "MACHINE_SSL_CERT/__MACHINE_CERT");
 	inventory_free(&inv);
 	return ret;
 }
@@ -1826,23 +1827,6 @@ txn_lock(struct txn *t, int *lockfd)
 	return writer_begin(t->cfg, who, 0, lockfd, &t->err);
 }
 
-/* --dry-run's look for an interrupted transaction: EXIT_PENDING, 1 when the
- * journal cannot be read, else 0. */
-static int
-dry_run_pending(struct txn *t)
-{
-	struct journal j;
-	int	 r;
-
-	if ((r = journal_load(&j, t->cfg->root, &t->err)) == 1)
-		buf_printf(&t->err, "transaction %s was interrupted (its "
-		    "journal is %s): run vcrotate recover first",
-		    journal_value(&j, "transaction") != NULL ?
-		    journal_value(&j, "transaction") : "?", j.path);
-	journal_free(&j);
-	return r == 1 ? EXIT_PENDING : r == -1 ? 1 : 0;
-}
-
 /*
  * Room for the journal and the snapshots, checked before the first change:
  * a full disk half-way would leave a transaction without its record. need
@@ -1901,8 +1885,7 @@ confirm(struct txn *t)
 	text_printf_safe(stderr, "Apply %zu steps to %s, restarting every "
 	    "service? [y/N] ", t->nsteps, t->app.pnid);
 	if (fgets(line, sizeof(line), stdin) != NULL &&
-	    (strcmp(line, "y\n") == 0 || strcmp(line, "yes\n") == 0 ||
-	    strcmp(line, "Y\n") == 0))
+	    (strcasecmp(line, "y\n") == 0 || strcasecmp(line, "yes\n") == 0))
 		return 0;
 	buf_printf(&t->err, "not confirmed (--yes does not ask)");
 	return -1;
@@ -1994,7 +1977,8 @@ cmd_apply(int argc, char *argv[], struct config *cfg)
 		goto refused;
 	/* A dry run takes no lock, but says the same of a pending journal:
 	 * what it would show of a half-changed appliance is no plan's. */
-	if ((r = t.dry ? dry_run_pending(&t) : txn_lock(&t, &lockfd)) != 0) {
+	if ((r = t.dry ? journal_pending(cfg->root, &t.err) :
+	    txn_lock(&t, &lockfd)) != 0) {
 		text_printf_safe(stderr,
 		    "vcrotate apply: refused, nothing was changed: "
 		    "%s\n", buf_str(&t.err));
@@ -2142,10 +2126,7 @@ refused:
 		mark(&t, t.before, "refused", t.after);
 	ret = caught ? 128 + caught : APPLY_REFUSED;
 out:
-	/* Every transaction that began ends with a line in syslog. */
-	if (t.before[0] != '\0')
-		syslog(ret == APPLY_OK ? LOG_NOTICE : LOG_WARNING, "vcrotate: "
-		    "transaction %s: %s (exit %d)", t.id, result, ret);
+	log_outcome(&t, result, ret);
 	if (saved_stdout != -1) {
 		json_t	*doc;
 
@@ -2541,9 +2522,7 @@ refused_code:
 	if (t.before[0] != '\0')
 		mark(&t, t.before, "refused", t.after);
 out:
-	if (t.before[0] != '\0')
-		syslog(ret == APPLY_OK ? LOG_NOTICE : LOG_WARNING, "vcrotate: "
-		    "transaction %s: %s (exit %d)", t.id, result, ret);
+	log_outcome(&t, result, ret);
 	free((char *)t.reason);
 	if (lockfd != -1)
 		close(lockfd);

@@ -1083,39 +1083,6 @@ private_dir(const char *root, const char *what, struct buf *err)
 	return dir;
 }
 
-/* Removes PATH.tmp.* next to ROOT/PATH (fileio.c's temporary names). */
-static void
-tmp_files_sweep(const char *root, const char *path)
-{
-	char	*file = app_path(root, path), *slash, *f = NULL;
-	const char *base;
-	DIR	*dir;
-	struct dirent *e;
-	size_t	 n;
-
-	if (file == NULL || (slash = strrchr(file, '/')) == NULL) {
-		free(file);
-		return;
-	}
-	*slash = '\0';
-	base = slash + 1;
-	n = strlen(base);
-	if ((dir = opendir(file)) != NULL) {
-		while ((e = readdir(dir)) != NULL) {
-			if (strncmp(e->d_name, base, n) != 0 ||
-			    strncmp(e->d_name + n, ".tmp.", 5) != 0 ||
-			    asprintf(&f, "%s/%s", file, e->d_name) == -1)
-				continue;
-			if (unlink(f) == 0)
-				fprintf(stderr, "vcrotate: removed %s, left by "
-				    "an interrupted run\n", f);
-			free(f);
-		}
-		closedir(dir);
-	}
-	free(file);
-}
-
 /* Removes ROOT/var/lib/vcrotate/<what>.XXXXXX directories a killed run
  * left, with any key file still in them. */
 static void
@@ -1165,16 +1132,37 @@ stale_files_sweep(const char *root)
 	static const char *const vmca[] = { APP_VMCA_KEY, APP_VMCA_ROOT };
 	size_t	 i;
 
+	char	*path;
+
 	private_dir_sweep(root);
 	for (i = 0; i < sizeof(vmca) / sizeof(vmca[0]); i++)
-		tmp_files_sweep(root, vmca[i]);
+		if ((path = app_path(root, vmca[i])) != NULL) {
+			file_sweep_tmp(path);
+			free(path);
+		}
+}
+
+int
+journal_pending(const char *root, struct buf *err)
+{
+	struct journal j;
+	int	 r;
+
+	if ((r = journal_load(&j, root, err)) == 1)
+		buf_printf(err, "transaction %s was interrupted (its journal "
+		    "is %s); nothing else may change the appliance until it "
+		    "is finished: run vcrotate recover (back to the before "
+		    "state) or vcrotate recover --forward", journal_value(&j,
+		    "transaction") != NULL ? journal_value(&j, "transaction") :
+		    "?", j.path);
+	journal_free(&j);
+	return r == 1 ? EXIT_PENDING : r == -1 ? 1 : 0;
 }
 
 int
 writer_begin(struct config *cfg, const char *who, int recovering,
     int *lockfd, struct buf *err)
 {
-	struct journal j;
 	int	 r;
 
 	if (appliance_lock(cfg->root, who, lockfd, err) == -1)
@@ -1183,22 +1171,10 @@ writer_begin(struct config *cfg, const char *who, int recovering,
 	 * recovery never needs it (it stages again from the snapshots). A
 	 * command refused below for a pending journal removes it too. */
 	stale_files_sweep(cfg->root);
-	if (!recovering) {
-		if ((r = journal_load(&j, cfg->root, err)) == 1) {
-			buf_printf(err, "transaction %s was interrupted (its "
-			    "journal is %s); nothing else may change the "
-			    "appliance until it is finished: run vcrotate "
-			    "recover (back to the before state) or vcrotate "
-			    "recover --forward", journal_value(&j,
-			    "transaction") != NULL ? journal_value(&j,
-			    "transaction") : "?", j.path);
-		}
-		journal_free(&j);
-		if (r != 0) {
-			close(*lockfd);
-			*lockfd = -1;
-			return r == 1 ? EXIT_PENDING : 1;
-		}
+	if (!recovering && (r = journal_pending(cfg->root, err)) != 0) {
+		close(*lockfd);
+		*lockfd = -1;
+		return r;
 	}
 	if (cfg->backup_repo != NULL)
 		bk_repo_clear_stale_locks(cfg->backup_repo);

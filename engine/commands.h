@@ -56,6 +56,9 @@ char *private_dir(const char *root, const char *what, struct buf *err);
  */
 int  writer_begin(struct config *cfg, const char *who, int recovering,
     int *lockfd, struct buf *err);
+/* Whether an interrupted transaction waits for recover: 0 no, EXIT_PENDING
+ * (err names it and what to run), 1 when its journal cannot be read. */
+int  journal_pending(const char *root, struct buf *err);
 
 /* "2026-11-27", "2026-11-27T10:00:00Z", "2026-11-27 10:00", "@1790000000". */
 int parse_time(const char *s, time_t *out);

@@ -1,6 +1,7 @@
 /*
  * fileio.c - atomic and staged file writes. See fileio.h.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -11,6 +12,9 @@
 
 #include "fault.h"
 #include "fileio.h"
+
+/* file_write_atomic's temporary name: PATH.tmp.PID. */
+#define TMP_INFIX	".tmp."
 
 static int
 write_all(int fd, const void *data, size_t len)
@@ -72,7 +76,7 @@ file_write_atomic(const char *path, const void *data, size_t len,
 
 	if (fault_point("write file", err) == -1)
 		return -1;
-	if (asprintf(&tmp, "%s.tmp.%ld", path, (long)getpid()) == -1) {
+	if (asprintf(&tmp, "%s" TMP_INFIX "%ld", path, (long)getpid()) == -1) {
 		tmp = NULL;
 		buf_printf(err, "out of memory");
 		goto out;
@@ -112,6 +116,39 @@ out:
 	free(tmp);
 	free(dir);
 	return ret;
+}
+
+void
+file_sweep_tmp(const char *path)
+{
+	char	*dir = strdup(path), *slash, *f = NULL;
+	const char *base;
+	DIR	*d;
+	struct dirent *e;
+	size_t	 n;
+
+	if (dir == NULL || (slash = strrchr(dir, '/')) == NULL) {
+		free(dir);
+		return;
+	}
+	*slash = '\0';
+	base = slash + 1;
+	n = strlen(base);
+	if ((d = opendir(*dir != '\0' ? dir : "/")) != NULL) {
+		while ((e = readdir(d)) != NULL) {
+			if (strncmp(e->d_name, base, n) != 0 ||
+			    strncmp(e->d_name + n, TMP_INFIX,
+			    strlen(TMP_INFIX)) != 0 ||
+			    asprintf(&f, "%s/%s", dir, e->d_name) == -1)
+				continue;
+			if (unlink(f) == 0)
+				fprintf(stderr, "vcrotate: removed %s, left by "
+				    "an interrupted run\n", f);
+			free(f);
+		}
+		closedir(d);
+	}
+	free(dir);
 }
 
 char *

@@ -24,6 +24,9 @@ int   file_read(const char *path, struct buf *out, struct buf *err);
 int   file_write_atomic(const char *path, const void *data, size_t len,
     mode_t mode, struct buf *err);
 
+/* Removes the temporary files a killed file_write_atomic of path left. */
+void  file_sweep_tmp(const char *path);
+
 /*
  * Writes data to dir/name (mode 0600, replacing a leftover of the same
  * name) and returns the path (malloc'd). file_unstage removes and frees it.

@@ -345,17 +345,14 @@ static void
 eval_solution_users(struct ctx *c)
 {
 	const struct inventory *inv = c->inv;
-	size_t	 i, k;
+	size_t	 k;
 
 	for (k = 0; solution_users[k] != NULL && !c->oom; k++) {
 		const char *sol = solution_users[k];
 		const struct inv_vecs_entry *e = inventory_vecs(inv, sol, sol);
-		const struct inv_principal *p = NULL;
+		const struct inv_principal *p = inventory_principal(inv, sol);
 		char	*place;
 
-		for (i = 0; i < inv->nprincipals; i++)
-			if (strcmp(inv->principals[i].solution, sol) == 0)
-				p = &inv->principals[i];
 		/* A damaged entry is UNPARSEABLE already (eval_vecs). */
 		if (e != NULL && e->chain == NULL)
 			continue;

@@ -793,6 +793,18 @@ inventory_active_sts(const struct inventory *inv)
 	return best;
 }
 
+const struct inv_principal *
+inventory_principal(const struct inventory *inv, const char *sol)
+{
+	const struct inv_principal *p = NULL;
+	size_t	 i;
+
+	for (i = 0; i < inv->nprincipals; i++)
+		if (strcmp(inv->principals[i].solution, sol) == 0)
+			p = &inv->principals[i];
+	return p;
+}
+
 int
 inventory_has_store(const struct inventory *inv, const char *store)
 {

@@ -170,6 +170,9 @@ const struct inv_sts *inventory_active_sts(const struct inventory *inv);
 const struct inv_vecs_entry *inventory_vecs(const struct inventory *inv,
     const char *store, const char *alias);
 int inventory_has_store(const struct inventory *inv, const char *store);
+/* The principal of solution user sol in vmdir, or NULL. */
+const struct inv_principal *inventory_principal(const struct inventory *inv,
+    const char *sol);
 
 /* Digests (see DIGEST_LEN): of bytes, and of the values of the named
  * attributes of an LDAP entry (each attribute: name, count, then each value

@@ -40,29 +40,29 @@ usage(FILE *f)
 }
 
 /*
- * The exit code of a usage error: monitoring reads check's codes, where
- * bad usage is UNKNOWN (3), also when the bad option came before "check".
+ * The exit code of a usage error at argv[i]: monitoring reads check's
+ * codes, where bad usage is UNKNOWN (3), also when the bad word came before
+ * "check" (vcrotate --bogus check). The command is the first word after it
+ * that config_option does not take for an option or its argument.
  */
 static int
-usage_exit(int argc, char *argv[])
+usage_exit(int argc, char *argv[], int i)
 {
-	static const char *const with_arg[] = { "--root", "--config",
-	    "--ldap-uri", "--bind-dn", "--password-file", "--ca-file", NULL };
-	size_t	 k;
-	int	 i;
+	struct config scratch;
+	int	 r, ret = EXIT_USAGE;
 
-	/* The command is the first word that is no option nor an option's
-	 * argument. */
-	for (i = 1; i < argc; i++) {
-		if (argv[i][0] != '-')
-			return strcmp(argv[i], "check") == 0 ? 3 : EXIT_USAGE;
-		for (k = 0; with_arg[k] != NULL; k++)
-			if (strcmp(argv[i], with_arg[k]) == 0) {
-				i++;
-				break;
-			}
+	memset(&scratch, 0, sizeof(scratch));
+	for (i++; i < argc; i++) {
+		if ((r = config_option(&scratch, argc, argv, &i)) == -1)
+			break;
+		if (r == 1 || argv[i][0] == '-')
+			continue;
+		if (strcmp(argv[i], "check") == 0)
+			ret = 3;
+		break;
 	}
-	return EXIT_USAGE;
+	config_free(&scratch);
+	return ret;
 }
 
 int
@@ -83,7 +83,7 @@ main(int argc, char *argv[])
 	for (i = 1; i < argc; i++) {
 		if ((r = config_option(&cfg, argc, argv, &i)) == -1) {
 			config_free(&cfg);
-			return usage_exit(argc, argv);
+			return usage_exit(argc, argv, i);
 		}
 		if (r == 0)
 			break;
@@ -112,5 +112,5 @@ main(int argc, char *argv[])
 		fprintf(stderr, "vcrotate: unknown command '%s'\n", argv[i]);
 	usage(stderr);
 	config_free(&cfg);
-	return usage_exit(argc, argv);
+	return usage_exit(argc, argv, i);
 }

@@ -259,19 +259,27 @@ text_put_safe(FILE *out, const char *s)
 }
 
 int
-text_printf_safe(FILE *out, const char *fmt, ...)
+text_vprintf_safe(FILE *out, const char *fmt, va_list ap)
 {
-	va_list	 ap;
 	char	*s = NULL;
-	int	 n, ret;
+	int	 ret;
 
-	va_start(ap, fmt);
-	n = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	if (n < 0)
+	if (vasprintf(&s, fmt, ap) < 0)
 		return -1;
 	ret = text_put_safe(out, s);
 	free(s);
+	return ret;
+}
+
+int
+text_printf_safe(FILE *out, const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 ret;
+
+	va_start(ap, fmt);
+	ret = text_vprintf_safe(out, fmt, ap);
+	va_end(ap);
 	return ret;
 }
 

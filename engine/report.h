@@ -7,6 +7,7 @@
 #ifndef VCR_REPORT_H
 #define VCR_REPORT_H
 
+#include <stdarg.h>
 #include <stdio.h>
 
 #include <jansson.h>
@@ -52,6 +53,8 @@ char *text_safe(const char *s);
 int   text_put_safe(FILE *out, const char *s);
 int   text_printf_safe(FILE *out, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+int   text_vprintf_safe(FILE *out, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 int report_json(FILE *out, const struct report *r);
 /* Writes the textfile atomically (temporary file, fsync, rename). */
 int report_prometheus(const char *path, const struct report *r);

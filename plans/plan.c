@@ -97,17 +97,6 @@ solution_of(const struct inventory *inv, const char *place)
 	return NULL;
 }
 
-static int
-has_principal(const struct inventory *inv, const char *sol)
-{
-	size_t	 i;
-
-	for (i = 0; i < inv->nprincipals; i++)
-		if (strcmp(inv->principals[i].solution, sol) == 0)
-			return 1;
-	return 0;
-}
-
 static enum group
 group_of(const struct inventory *inv, const struct finding *f)
 {
@@ -384,15 +373,11 @@ step_solution_user(struct build *b, const char *sol)
 	    "keyEncipherment", "dataEncipherment", NULL };
 	static const char *const none[] = { NULL };
 	const struct inventory *inv = b->inv;
-	const struct inv_principal *p = NULL;
+	const struct inv_principal *p = inventory_principal(inv, sol);
 	json_t	*t = json_array();
 	char	*subject = NULL, *dcs = domain_rdns(inv->app.domain), *title;
-	size_t	 i;
 	int	 wcp = strcmp(sol, "wcp") == 0;
 
-	for (i = 0; i < inv->nprincipals; i++)
-		if (strcmp(inv->principals[i].solution, sol) == 0)
-			p = &inv->principals[i];
 	json_array_append_new(t, vecs_target(inv, sol, sol, "replace"));
 	if (p != NULL)
 		json_array_append_new(t, target("vmdir", p->dn, "replace",
@@ -666,14 +651,11 @@ plan_build(const struct inventory *inv, const struct plan_policy *pol,
 
 		/* Neither in VECS nor in vmdir: one this version has not
 		 * (hvc and wcp before 7.0). Only in vmdir: its entry is
-		 * added. */
+		 * added, but vecs-cli makes none in a store that is not
+		 * there (left alone: its finding says what to do). */
 		if (inventory_vecs(inv, sol, sol) == NULL &&
-		    !has_principal(inv, sol))
-			continue;
-		/* vecs-cli makes no entry in a store that is not there: left
-		 * alone, its finding says what to do. */
-		if (inventory_vecs(inv, sol, sol) == NULL &&
-		    !inventory_has_store(inv, sol))
+		    (inventory_principal(inv, sol) == NULL ||
+		    !inventory_has_store(inv, sol)))
 			continue;
 		if (b.reset || (in_scope(pol, G_SOLUTION) &&
 		    group_has(&b, G_SOLUTION, sol))) {
