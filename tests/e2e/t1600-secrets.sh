@@ -111,9 +111,13 @@ test_expect 'a key file a crash left is removed by the next command that writes 
 	expect_eq 137 "$rc" &&
 	left=$(find "$l3/var/lib/vcrotate" -path "*/apply.*/*.pem") && [ -n "$left" ] &&
 	[ "$(stat -c %a "$(dirname "$(echo "$left" | head -1)")")" = 700 ] &&
+	# And the copy of a VMCA key a kill between write and rename leaves.
+	cp "$l3/var/lib/vmware/vmca/privatekey.pem" "$l3/var/lib/vmware/vmca/privatekey.pem.tmp.4242" &&
 	"$VC" --root "$l3" recover >rec.out 2>&1 &&
 	grep -q "removed .*apply\..*left by an interrupted run" rec.out &&
-	[ -z "$(find "$l3/var/lib/vcrotate" -path "*/apply.*")" ]
+	[ -z "$(find "$l3/var/lib/vcrotate" -path "*/apply.*")" ] &&
+	[ ! -e "$l3/var/lib/vmware/vmca/privatekey.pem.tmp.4242" ] &&
+	[ -e "$l3/var/lib/vmware/vmca/privatekey.pem" ]
 '
 
 test_done

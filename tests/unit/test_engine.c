@@ -290,6 +290,19 @@ test_journal_round_trip(void **state)
 	scratch_free(root);
 }
 
+/* A journal under root holding its header only (of version). */
+static void
+header_only(struct journal *j, const char *root, const char *version)
+{
+	const char *const hdr[] = { JOURNAL_MAGIC, version };
+	struct buf err = BUF_INIT;
+
+	memset(j, 0, sizeof(*j));
+	assert_int_equal(journal_add(j, hdr, 2), 0);
+	assert_int_equal(journal_create(j, root, &err), 0);
+	buf_free(&err);
+}
+
 /* Appends raw text to the journal under root. */
 static void
 append_raw(const char *root, const char *text)
@@ -308,16 +321,13 @@ append_raw(const char *root, const char *text)
 static void
 test_journal_torn_and_damaged(void **state)
 {
-	static const char *const hdr[] = { JOURNAL_MAGIC, JOURNAL_VERSION };
 	static const char *const c[] = { "commit" };
 	struct journal j, k;
 	struct buf err = BUF_INIT;
 	char	*root = scratch_root();
 
 	(void)state;
-	memset(&j, 0, sizeof(j));
-	assert_int_equal(journal_add(&j, hdr, 2), 0);
-	assert_int_equal(journal_create(&j, root, &err), 0);
+	header_only(&j, root, JOURNAL_VERSION);
 	/* A commit without its newline, then one with a wrong sum. */
 	append_raw(root, "commit\t");
 	assert_int_equal(journal_load(&k, root, &err), 1);
@@ -344,16 +354,13 @@ test_journal_torn_and_damaged(void **state)
 static void
 test_journal_torn_then_appended(void **state)
 {
-	static const char *const hdr[] = { JOURNAL_MAGIC, JOURNAL_VERSION };
 	static const char *const rec[] = { "recover", "back", "42" };
 	struct journal j, k;
 	struct buf err = BUF_INIT;
 	char	*root = scratch_root();
 
 	(void)state;
-	memset(&j, 0, sizeof(j));
-	assert_int_equal(journal_add(&j, hdr, 2), 0);
-	assert_int_equal(journal_create(&j, root, &err), 0);
+	header_only(&j, root, JOURNAL_VERSION);
 	journal_free(&j);
 	append_raw(root, "commit\t00");
 	assert_int_equal(journal_load(&k, root, &err), 1);
@@ -375,15 +382,12 @@ test_journal_torn_then_appended(void **state)
 static void
 test_journal_refuses_strangers(void **state)
 {
-	static const char *const v2[] = { JOURNAL_MAGIC, "2" };
 	struct journal j, k;
 	struct buf err = BUF_INIT;
 	char	*root = scratch_root();
 
 	(void)state;
-	memset(&j, 0, sizeof(j));
-	assert_int_equal(journal_add(&j, v2, 2), 0);
-	assert_int_equal(journal_create(&j, root, &err), 0);
+	header_only(&j, root, "2");
 	assert_int_equal(journal_load(&k, root, &err), -1);
 	assert_non_null(strstr(buf_str(&err), "journal version 2"));
 	journal_free(&k);
