@@ -11,6 +11,7 @@
 #include <openssl/pem.h>
 
 #include "appliance.h"
+#include "cert.h"
 #include "fileio.h"
 #include "names.h"
 #include "state.h"
@@ -276,10 +277,14 @@ add_entry(struct bk_state *st, const char *group,
 		goto out;
 	for (i = 0; i < e->nattrs; i++) {
 		const struct vmdir_attr *a = &e->attrs[i];
-		const char *label = pem_label(a->name);
 		int	 secret = is_secret_attr(a->name);
 
 		for (j = 0; j < a->nvalues; j++) {
+			/* A value that is PEM text already (Lightwave's CA
+			 * entries) is kept as it is, byte for byte. */
+			const char *label = cert_value_is_pem(a->values[j].data,
+			    a->values[j].len) ? NULL : pem_label(a->name);
+
 			free(name);
 			if (asprintf(&name, "%s.%zu.%s", a->name, j,
 			    secret ? "key" : label != NULL ? "pem" : "txt") ==

@@ -185,6 +185,31 @@ cert_parse_der(const unsigned char *der, size_t len, X509 **out,
 }
 
 int
+cert_value_is_pem(const unsigned char *data, size_t len)
+{
+	static const char begin[] = "-----BEGIN ";
+
+	return len >= sizeof(begin) - 1 &&
+	    memcmp(data, begin, sizeof(begin) - 1) == 0;
+}
+
+int
+cert_parse_value(const unsigned char *data, size_t len, X509 **out,
+    const char **why)
+{
+	STACK_OF(X509) *sk = NULL;
+
+	if (!cert_value_is_pem(data, len))
+		return cert_parse_der(data, len, out, why);
+	*out = NULL;
+	if (cert_parse_pem_chain((const char *)data, len, &sk, why) == -1)
+		return -1;
+	*out = sk_X509_shift(sk);
+	sk_X509_pop_free(sk, X509_free);
+	return 0;
+}
+
+int
 cert_parse_key(const unsigned char *data, size_t len, EVP_PKEY **out,
     const char **why)
 {
@@ -419,6 +444,29 @@ cert_serial_hex(X509 *x)
 	}
 	BN_free(bn);
 	return s;
+}
+
+char *
+cert_ski_hex(X509 *x, int upper)
+{
+	const ASN1_OCTET_STRING *id = X509_get0_subject_key_id(x);
+	const unsigned char *d;
+	char	*s;
+	int	 i, n;
+
+	if (id == NULL || (n = ASN1_STRING_length(id)) <= 0 ||
+	    (s = malloc((size_t)n * 2 + 1)) == NULL)
+		return NULL;
+	d = ASN1_STRING_get0_data(id);
+	for (i = 0; i < n; i++)
+		sprintf(s + 2 * i, upper ? "%02X" : "%02x", d[i]);
+	return s;
+}
+
+char *
+cert_subject_compat(X509 *x)
+{
+	return name_str(X509_get_subject_name(x), XN_FLAG_COMPAT);
 }
 
 /* Pushes a decoded copy of x onto sk. */

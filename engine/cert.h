@@ -25,6 +25,16 @@ int cert_parse_pem_chain(const char *pem, size_t len, STACK_OF(X509) **out,
 /* One DER certificate (trailing bytes are an error). */
 int cert_parse_der(const unsigned char *der, size_t len, X509 **out,
     const char **why);
+/*
+ * A directory value that holds one certificate, as DER or as PEM text:
+ * Lightwave's VMCA and dir-cli write a CA entry's cACertificate as the PEM
+ * string (vmca/common/ldap.c, VMCAUpdatePkiCAAttribute), other tools DER.
+ * Of a PEM text, the first certificate.
+ */
+int cert_parse_value(const unsigned char *data, size_t len, X509 **out,
+    const char **why);
+/* Whether a value is PEM text ("-----BEGIN " first), not DER. */
+int cert_value_is_pem(const unsigned char *data, size_t len);
 /* A private key from PEM (PKCS#8 or traditional) or DER (PKCS#8). */
 int cert_parse_key(const unsigned char *data, size_t len, EVP_PKEY **out,
     const char **why);
@@ -64,6 +74,12 @@ char  *cert_subject_rfc2253(X509 *x);
 char  *cert_sha1_colons(X509 *x);
 char  *cert_sha1_hex(X509 *x);
 char  *cert_serial_hex(X509 *x);
+/* The subject key identifier in hex (upper or lower case); NULL if none. */
+char  *cert_ski_hex(X509 *x, int upper);
+/* The subject as X509_NAME_print writes it (XN_FLAG_COMPAT: "DC=local,
+ * DC=vsphere, C=US, ..., CN=CA", DER order), the form of a CA entry's
+ * cACertificateDN (vmca/common/ldap.c, VMCAGetX509Name). */
+char  *cert_subject_compat(X509 *x);
 
 /*
  * Verifies leaf against trusted roots at time `at' (CERT_ANY_TIME: dates are

@@ -1170,27 +1170,85 @@ step_prune(struct txn *t, json_t *step)
 	return 0;
 }
 
+/*
+ * The attributes of a new CA entry for x, in the form of the appliance's own
+ * entries (model), or Lightwave's when there are none: objectClass, cn (the
+ * subject key id in the model's case), cACertificate (PEM text or DER) and,
+ * where the model has one, cACertificateDN. Values point into pem, der and
+ * the strings set in *ski and *subject (caller frees).
+ */
+#define CA_NATTRS 4
+static const char *const lightwave_ca_classes[] = { "top", "pkiCA",
+    "vmwCertificationAuthority", NULL };
+
+static int
+ca_entry_attrs(const struct inv_ca *model, X509 *x, const struct buf *pem,
+    unsigned char *der, size_t dl, struct vmdir_value oc[], size_t noc,
+    struct vmdir_value v[3], struct vmdir_attr attrs[CA_NATTRS], char **ski,
+    char **subject, size_t *nattrs)
+{
+	const char *const *cls = model != NULL ?
+	    (const char *const *)model->classes : lightwave_ca_classes;
+	size_t	 n;
+
+	*subject = NULL;
+	if ((*ski = cert_ski_hex(x, model == NULL || model->upper)) == NULL)
+		return -1;
+	for (n = 0; cls[n] != NULL && n < noc; n++)
+		str_value(&oc[n], cls[n]);
+	attr_set(&attrs[0], "objectClass", oc, n);
+	str_value(&v[0], *ski);
+	attr_set(&attrs[1], "cn", &v[0], 1);
+	if (model == NULL || model->pem) {
+		/* VMCA's own form drops PEM's last newline (Lightwave
+		 * vmca/common/pkcs_openssl.c VMCACertToPEM). */
+		v[1].data = (unsigned char *)pem->data;
+		v[1].len = pem->len;
+		if ((model == NULL || !model->pem_newline) && v[1].len > 0 &&
+		    pem->data[v[1].len - 1] == '\n')
+			v[1].len--;
+	} else {
+		v[1].data = der;
+		v[1].len = dl;
+	}
+	attr_set(&attrs[2], "cACertificate", &v[1], 1);
+	*nattrs = 3;
+	if (model == NULL || model->subject_dn) {
+		if ((*subject = cert_subject_compat(x)) == NULL)
+			return -1;
+		str_value(&v[2], *subject);
+		attr_set(&attrs[3], "cACertificateDN", &v[2], 1);
+		*nattrs = 4;
+	}
+	return 0;
+}
+
 /* A new VMCA root: its files, TRUSTED_ROOTS and a CA entry in vmdir. */
 static int
-step_root(struct txn *t, struct made *m)
+step_root(struct txn *t, struct made *m, const struct inventory *inv)
 {
 	struct buf pem = BUF_INIT, key = BUF_INIT;
-	struct vmdir_value oc[2], cnv, cav;
-	struct vmdir_attr attrs[3];
+	struct vmdir_value oc[8], v[3];
+	struct vmdir_attr attrs[CA_NATTRS];
 	unsigned char *der = NULL;
-	char	*cf = NULL, *alias = NULL, *ski = NULL, *dn = NULL;
+	char	*cf = NULL, *alias = NULL, *ski = NULL, *subject = NULL;
+	char	*dn = NULL;
 	char	*cpath = app_path(t->cfg->root, APP_VMCA_ROOT);
 	char	*kpath = app_path(t->cfg->root, APP_VMCA_KEY);
-	const ASN1_OCTET_STRING *id = X509_get0_subject_key_id(m->cert);
-	size_t	 dl;
-	int	 i, ret = -1;
+	size_t	 dl, nattrs;
+	int	 ret = -1;
 
-	if (cpath == NULL || kpath == NULL || id == NULL ||
+	if (cpath == NULL || kpath == NULL ||
 	    (alias = cert_sha1_hex(m->cert)) == NULL ||
-	    (ski = calloc(1, (size_t)ASN1_STRING_length(id) * 2 + 1)) == NULL)
+	    pem_of_cert(m->cert, &pem) == -1 ||
+	    der_of_cert(m->cert, &der, &dl) == -1 ||
+	    ca_entry_attrs(inventory_ca_model(inv), m->cert, &pem, der, dl, oc,
+	    sizeof(oc) / sizeof(oc[0]), v, attrs, &ski, &subject,
+	    &nattrs) == -1) {
+		buf_printf(&t->err, "cannot encode the new VMCA root's CA "
+		    "entry (no subject key id, or out of memory)");
 		goto out;
-	for (i = 0; i < ASN1_STRING_length(id); i++)
-		sprintf(ski + 2 * i, "%02x", ASN1_STRING_get0_data(id)[i]);
+	}
 	if (asprintf(&dn, "cn=%s,cn=Certificate-Authorities,cn=Configuration,"
 	    "%s", ski, t->app.domain_dn) == -1) {
 		dn = NULL;
@@ -1200,13 +1258,12 @@ step_root(struct txn *t, struct made *m)
 		text_printf_safe(stdout,
 		    "    write %s and %s (the new root and its key)\n"
 		    "    vecs-cli entry create --store TRUSTED_ROOTS --alias %s "
-		    "--cert (new root)\n    ldap add %s: cACertificate\n",
-		    cpath, kpath, alias, dn);
+		    "--cert (new root)\n    ldap add %s: cACertificate (%s)\n",
+		    cpath, kpath, alias, dn, v[1].data == der ? "DER" : "PEM");
 		ret = 0;
 		goto out;
 	}
-	if (pem_of_cert(m->cert, &pem) == -1 || pem_of_key(m->key, &key) == -1 ||
-	    der_of_cert(m->cert, &der, &dl) == -1)
+	if (pem_of_key(m->key, &key) == -1)
 		goto out;
 	/* Publish first, then switch the files: a root is trusted before
 	 * anything it signs is installed. */
@@ -1215,13 +1272,7 @@ step_root(struct txn *t, struct made *m)
 	if (vecs_entry_create(t->cfg->root, "TRUSTED_ROOTS", alias, cf, NULL,
 	    &t->err) == -1)
 		goto out;
-	str_value(&cnv, ski);
-	cav.data = der;
-	cav.len = dl;
-	classes(&attrs[0], oc, "vmwCertificationAuthority");
-	attr_set(&attrs[1], "cn", &cnv, 1);
-	attr_set(&attrs[2], "cACertificate", &cav, 1);
-	if (ldap_put(t, dn, "add", attrs, 3, 0) == -1)
+	if (ldap_put(t, dn, "add", attrs, nattrs, 0) == -1)
 		goto out;
 	/* Each file replaced atomically (the key first: a root.cer without
 	 * its key would stop VMCA, a key without its root.cer not yet). */
@@ -1244,6 +1295,7 @@ out:
 	free(der);
 	free(alias);
 	free(ski);
+	free(subject);
 	free(dn);
 	free(cpath);
 	free(kpath);
@@ -1269,7 +1321,7 @@ run_steps(struct txn *t, const struct inventory *inv)
 		say(t, "step %zu of %zu: %s", i + 1, t->nsteps,
 		    json_string_value(json_object_get(s, "title")));
 		if (strcmp(kind, "vmca_root") == 0)
-			rc = step_root(t, &t->made[i]);
+			rc = step_root(t, &t->made[i], inv);
 		else if (strcmp(kind, "sts") == 0)
 			rc = step_sts(t, s, &t->made[i]);
 		else if (strcmp(kind, "solution_user") == 0)

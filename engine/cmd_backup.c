@@ -255,7 +255,8 @@ unit_cert_summary(const struct unit *u)
 {
 	static const char *const names[] = { "cert.pem",
 	    "userCertificate.0.pem", "cACertificate.0.pem",
-	    "vmwLKUPSslTrustAnchor.0.pem", "root.cer", NULL };
+	    "cACertificate.0.txt", "vmwLKUPSslTrustAnchor.0.pem", "root.cer",
+	    NULL };
 	const struct bk_item *it = NULL;
 	STACK_OF(X509) *sk = NULL;
 	const char *why;

@@ -555,11 +555,40 @@ out:
 	return ret;
 }
 
+static void
+strv_free(char **v)
+{
+	char	**p;
+
+	for (p = v; p != NULL && *p != NULL; p++)
+		free(*p);
+	free(v);
+}
+
+/* The objectClass values of e, NULL-terminated (malloc'd), or NULL. */
+static char **
+classes_of(const struct vmdir_entry *e)
+{
+	const struct vmdir_attr *a = vmdir_entry_attr(e, "objectClass");
+	char	**v;
+	size_t	 i, n = a != NULL ? a->nvalues : 0;
+
+	if ((v = calloc(n + 1, sizeof(*v))) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++)
+		if ((v[i] = strndup((const char *)a->values[i].data,
+		    a->values[i].len)) == NULL) {
+			strv_free(v);
+			return NULL;
+		}
+	return v;
+}
+
 static int
 read_cas(struct inventory *inv, struct vmdir *vd, struct buf *err)
 {
-	const char *attrs[] = { "cACertificate", "certificateRevocationList",
-	    NULL };
+	const char *attrs[] = { "cn", "objectClass", "cACertificate",
+	    "cACertificateDN", "certificateRevocationList", NULL };
 	struct vmdir_entries es = { NULL, 0 };
 	size_t	 i;
 	int	 ret = -1;
@@ -571,16 +600,32 @@ read_cas(struct inventory *inv, struct vmdir *vd, struct buf *err)
 		goto out;
 	for (i = 0; i < es.n; i++) {
 		const struct vmdir_entry *e = &es.entries[i];
-		const struct vmdir_attr *crl;
-		struct inv_ca *ca = &inv->cas[inv->ncas++];
+		const struct vmdir_attr *crl, *ca;
+		struct inv_ca *c = &inv->cas[inv->ncas++];
+		const char *cn = first_str(e, "cn"), *p;
 
-		if ((ca->dn = strdup(e->dn)) == NULL)
+		if ((c->dn = strdup(e->dn)) == NULL ||
+		    (c->classes = classes_of(e)) == NULL)
 			goto out;
-		inventory_digest_entry(e, ca_digested, ca->digest);
+		inventory_digest_entry(e, ca_digested, c->digest);
 		if ((crl = vmdir_entry_attr(e, "certificateRevocationList")))
-			ca->ncrls = crl->nvalues;
-		ca->cert = first_der(e, "cACertificate", "no cACertificate",
-		    &ca->bad);
+			c->ncrls = crl->nvalues;
+		c->subject_dn = vmdir_entry_attr(e, "cACertificateDN") != NULL;
+		c->upper = 1;
+		for (p = cn; p != NULL && *p != '\0'; p++)
+			if (*p >= 'a' && *p <= 'f')
+				c->upper = 0;
+		if ((ca = vmdir_entry_attr(e, "cACertificate")) == NULL ||
+		    ca->nvalues == 0) {
+			c->bad = "no cACertificate";
+			continue;
+		}
+		c->pem = cert_value_is_pem(ca->values[0].data,
+		    ca->values[0].len);
+		c->pem_newline = c->pem &&
+		    ca->values[0].data[ca->values[0].len - 1] == '\n';
+		(void)cert_parse_value(ca->values[0].data, ca->values[0].len,
+		    &c->cert, &c->bad);
 	}
 	ret = 0;
 out:
@@ -755,6 +800,7 @@ inventory_free(struct inventory *inv)
 	for (i = 0; i < inv->ncas; i++) {
 		free(inv->cas[i].dn);
 		X509_free(inv->cas[i].cert);
+		strv_free(inv->cas[i].classes);
 	}
 	free(inv->cas);
 	sk_X509_pop_free(inv->vmca_root, X509_free);
@@ -803,6 +849,25 @@ inventory_principal(const struct inventory *inv, const char *sol)
 		if (strcmp(inv->principals[i].solution, sol) == 0)
 			p = &inv->principals[i];
 	return p;
+}
+
+const struct inv_ca *
+inventory_ca_model(const struct inventory *inv)
+{
+	X509	*root = inv->vmca_root != NULL ? sk_X509_value(inv->vmca_root, 0) :
+	    NULL;
+	const struct inv_ca *first = NULL;
+	size_t	 i;
+
+	for (i = 0; i < inv->ncas; i++) {
+		if (inv->cas[i].cert == NULL)
+			continue;
+		if (root != NULL && cert_equal(inv->cas[i].cert, root))
+			return &inv->cas[i];
+		if (first == NULL)
+			first = &inv->cas[i];
+	}
+	return first;
 }
 
 int

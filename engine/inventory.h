@@ -82,11 +82,25 @@ struct inv_endpoint {
 	char	 digest[DIGEST_LEN];
 };
 
+/*
+ * A CA entry under cn=Certificate-Authorities, and the form it was written
+ * in. Lightwave's VMCA and dir-cli name it by the upper-case hex subject key
+ * id, give it objectClass top, pkiCA and vmwCertificationAuthority and a
+ * cACertificateDN, and store the certificate and its CRL as PEM text; other
+ * tools may have left DER and lower-case names. vcrotate reads both and
+ * writes a new entry in the form of the appliance's own (inventory_ca_model).
+ */
 struct inv_ca {
 	char	*dn;
 	X509	*cert;
 	const char *bad;
 	size_t	 ncrls;
+	int	 pem;			/* cACertificate is PEM text */
+	int	 pem_newline;		/* ... ending in a newline (dir-cli's;
+					 * VMCA's has none) */
+	int	 upper;			/* the cn has no lower-case hex digit */
+	int	 subject_dn;		/* it has a cACertificateDN */
+	char	**classes;		/* objectClass values, NULL-terminated */
 	char	 digest[DIGEST_LEN];
 };
 
@@ -173,6 +187,13 @@ int inventory_has_store(const struct inventory *inv, const char *store);
 /* The principal of solution user sol in vmdir, or NULL. */
 const struct inv_principal *inventory_principal(const struct inventory *inv,
     const char *sol);
+
+/*
+ * The CA entry whose form a new CA entry copies: the current VMCA root's,
+ * else the first whose certificate parsed; NULL when there is none (a new
+ * entry then takes Lightwave's form, see struct inv_ca).
+ */
+const struct inv_ca *inventory_ca_model(const struct inventory *inv);
 
 /* Digests (see DIGEST_LEN): of bytes, and of the values of the named
  * attributes of an LDAP entry (each attribute: name, count, then each value

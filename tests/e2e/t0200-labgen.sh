@@ -281,14 +281,50 @@ test_expect 'healthy: the STS credential is leaf + root with the leaf key; one c
 	expect_eq "$(na $(root_of h))" "$(na sts.pem)"
 '
 
-test_expect 'healthy: CA entry named by the root key id, with its CRL' '
+test_expect 'healthy: CA entry as VMCA writes it: upper-case key id, pkiCA, cACertificateDN, PEM text' '
 	r=$(root_of h)
+	ski=$(ext $r subjectKeyIdentifier | tr -d :)
+	expect_eq "$ski" "$(echo "$ski" | tr a-f A-F)"
+	dn="cn=$ski,cn=Certificate-Authorities,cn=Configuration,$DDN"
+	expect_eq "vmwCertificationAuthority pkiCA top" "$(lv h "$dn" objectClass | tr "\n" " " | sed "s/ $//")"
+	expect_eq "$ski" "$(lv h "$dn" cn)"
+	# X509_NAME_print: the one-line form, its slashes as ", "
+	expect_eq "$(openssl x509 -in $r -noout -subject -nameopt compat | sed "s/^subject=\///; s/\//, /g")" \
+	    "$(lv h "$dn" cACertificateDN)"
+	# PEM text, without the last newline (VMCACertToPEM).
+	lv h "$dn" cACertificate | base64 -d >ca.txt
+	expect_eq "-----END CERTIFICATE-----" "$(tail -c 25 ca.txt)"
+	expect_eq "$(openssl x509 -in $r)" "$(cat ca.txt)"
+	lv h "$dn" certificateRevocationList | base64 -d >crl.txt
+	expect_eq 1 "$(lv h "$dn" certificateRevocationList | wc -l)"
+	expect_eq "-----END X509 CRL-----" "$(tail -c 22 crl.txt)"
+	openssl crl -in crl.txt -CAfile $r -noout 2>&1 | grep -q "verify OK"
+'
+
+test_expect '--ca-entries der: DER values, a lower-case key id, no cACertificateDN' '
+	mk hd healthy --ca-entries der
+	expect_eq der "$(conf hd ca_entries)"
+	expect_eq pem "$(conf h ca_entries)"
+	r=$(root_of hd)
 	ski=$(ext $r subjectKeyIdentifier | tr -d : | tr A-F a-f)
 	dn="cn=$ski,cn=Certificate-Authorities,cn=Configuration,$DDN"
-	lv h "$dn" cACertificate | b64pem >ca.pem
+	lv hd "$dn" cACertificate | b64pem >ca.pem
 	expect_eq "$(fp $r)" "$(fp ca.pem)"
-	lv h "$dn" certificateRevocationList | base64 -d >crl.der
+	expect_eq "" "$(lv hd "$dn" cACertificateDN)"
+	lv hd "$dn" objectClass | grep -qx pkiCA
+	lv hd "$dn" certificateRevocationList | base64 -d >crl.der
 	openssl crl -inform DER -in crl.der -CAfile $r -noout 2>&1 | grep -q "verify OK"
+	! "$LABGEN" create "$T/bad" --scenario healthy --keypool "$POOL" --ca-entries ber 2>err.txt
+	expect_grep "ca-entries ber" err.txt
+'
+
+test_expect 'VECS CRLs are stored as vmafdd keeps them: no last newline' '
+	for a in $(aliases h TRUSTED_ROOT_CRLS); do
+		# getcert adds one newline to what is stored (vmafd vecs-cli)
+		vecs h entry getcert --store TRUSTED_ROOT_CRLS --alias "$a" --output crl.out
+		expect_eq "2d0a" "$(tail -c 2 crl.out | od -An -tx1 | tr -d " \n")"
+		openssl crl -in crl.out -noout
+	done
 '
 
 test_expect 'healthy: Lookup Service endpoints of the PNID trust Machine SSL; psc2 trusts its own' '

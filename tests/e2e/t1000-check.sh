@@ -18,7 +18,7 @@ findings() {
 	    [ -n "$mid" ] || fail "findings: no machine_id in $1/var/lib/vmware-lab/lab.conf"
 	jq -r '.findings[] | "\(.code) \(.severity) \(.place)"' "$2" >"$2.findings" ||
 		fail "findings: cannot read the findings of $2"
-	sed -e "s/$mid/MID/g" -E -e 's/[0-9a-f]{40}/SHA1/g' "$2.findings" >"$2.findings.mid" ||
+	sed -e "s/$mid/MID/g" -E -e 's/[0-9a-fA-F]{40}/SHA1/g' "$2.findings" >"$2.findings.mid" ||
 		fail "findings: sed"
 	sort "$2.findings.mid"
 }

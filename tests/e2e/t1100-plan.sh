@@ -17,7 +17,7 @@ steps() {
 	mid=$(sed -n 's/^machine_id=//p' "$1/var/lib/vmware-lab/lab.conf")
 	jq -r '.steps[] | .n as $n | .kind as $k | .targets[] |
 	    "\($n) \($k) \(.action) \(.place)"' "$2" |
-	    sed -e "s/$mid/MID/g" -E -e 's/[0-9a-f]{40}/SHA1/g'
+	    sed -e "s/$mid/MID/g" -E -e 's/[0-9a-fA-F]{40}/SHA1/g'
 }
 
 # plan_scenario NAME EXIT [labctl create options] -- [plan options]: expected

@@ -25,6 +25,7 @@
 #include <err.h>
 #include <netdb.h>
 #include <errno.h>
+#include <ctype.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -266,6 +267,7 @@ struct lab {
 	long			 nbulk_crls;
 	long			 nbulk_roots;
 	time_t			 now;
+	int			 ca_der;	/* --ca-entries der */
 
 	/* Who the appliance is. */
 	char			 machine_id[37];
@@ -312,7 +314,8 @@ usage(void)
 	    "       labgen create DIR --scenario NAME --keypool POOL "
 	    "[--version 6.7|7.0|8.0]\n"
 	    "           [--pnid NAME] [--crls N] [--roots N] "
-	    "[--now EPOCH]\n");
+	    "[--now EPOCH]\n"
+	    "           [--ca-entries pem|der]\n");
 	exit(EX_USAGE);
 }
 
@@ -592,6 +595,20 @@ cert_ski_hex(X509 *x, char *out, size_t outsz)
 out:
 	ASN1_OCTET_STRING_free(ski);
 	return rc;
+}
+
+/* Subject as X509_NAME_print writes it (XN_FLAG_COMPAT), the form of
+ * cACertificateDN (vmca/common/ldap.c:966, VMCAGetX509Name), malloc'd. */
+static char *
+subject_compat(X509 *x)
+{
+	BIO	*bio = NULL;
+	int	 ok;
+
+	ok = (bio = BIO_new(BIO_s_mem())) != NULL &&
+	    X509_NAME_print_ex(bio, X509_get_subject_name(x), 0,
+	    XN_FLAG_COMPAT) == 1;
+	return bio_done(bio, ok, "printing a subject", NULL);
 }
 
 /* Subject in RFC 2253 form, as vmwSTSSubjectDN holds it, malloc'd. */
@@ -1630,6 +1647,11 @@ fill_crls(const struct lab *lab, struct vecs_store *s)
 			goto out;
 		if ((pem = pem_crl(lab->crls[i].crl, &len)) == NULL)
 			goto out;
+		/* As vmafdd keeps a CRL: VecsX509CRLToPEM drops the last
+		 * newline (vmafd/common/ssl.c:1358-1361), as the lab's
+		 * vecs-cli does on entry create. */
+		if (len > 0 && pem[len - 1] == '\n')
+			len--;
 		if (vecs_store_add(s, sha1, VECS_ENTRY_CRL, pem, len, NULL,
 		    0) == -1) {
 			warn("VECS %s/%s", s->name, sha1);
@@ -2038,18 +2060,74 @@ ldif_tenant(const struct lab *lab, struct ldif *l)
 	return 0;
 }
 
-static int
-ldif_ca(struct ldif *l, X509 *x, X509_CRL *crl)
+/*
+ * A PEM text as Lightwave writes it into vmdir: VMCA's VMCACertToPEM and
+ * VMCACRLToPEM, and vmafd's VecsX509CRLToPEM, copy all of OpenSSL's PEM but
+ * its last newline (vmca/common/pkcs_openssl.c:311-314 and 372-375,
+ * vmafd/common/ssl.c:1358-1361); dir-cli's VecsCertToPEM keeps it
+ * (vmafd/common/ssl.c:1298-1306).
+ */
+static void
+ldif_pem(struct ldif *l, const char *attr, const char *pem, size_t len,
+    int newline)
 {
-	char	ski[2 * EVP_MAX_MD_SIZE + 1], dn[256];
+	if (pem == NULL) {
+		l->failed = 1;
+		return;
+	}
+	if (!newline && len > 0 && pem[len - 1] == '\n')
+		len--;
+	ldif_value(l, attr, pem, len, 0);
+}
+
+/*
+ * A CA entry under cn=Certificate-Authorities. As Lightwave's VMCA writes
+ * its root (vmca/common/ldap.c: VMCAUpdatePkiCAAttribute 916-1046, the cn
+ * from VMCAGenerateCACNForLdap 790-862 in upper-case hex, the classes of
+ * VMCACreateCAObject 1195-1233, cACertificateDN in X509_NAME_print form
+ * 966, the CRL of VMCAUpdateCrlCAAttribute 660-764) and dir-cli publishes
+ * other roots (vmafd/tools/dir-cli/cli.c 1060-1180): PEM text values. With
+ * --ca-entries der, the shape other tools leave: DER values, a lower-case
+ * cn, no cACertificateDN (pkiCA stays: vmdir's schema allows cACertificate
+ * through it only). vmca: written by VMCA (no final newline), else dir-cli.
+ */
+static int
+ldif_ca(const struct lab *lab, struct ldif *l, X509 *x, X509_CRL *crl,
+    int vmca)
+{
+	char	 ski[2 * EVP_MAX_MD_SIZE + 1], dn[256], *p, *pem, *subject;
+	size_t	 len;
 
 	if (cert_ski_hex(x, ski, sizeof(ski)) == -1)
 		return -1;
+	if (!lab->ca_der)
+		for (p = ski; *p != '\0'; p++)
+			*p = (char)toupper((unsigned char)*p);
 	snprintf(dn, sizeof(dn), "cn=%s," CA_DN, ski);
-	ldif_entry(l, dn, "vmwCertificationAuthority");
-	ldif_cert(l, "cACertificate", x);
-	if (crl != NULL)
-		ldif_crl(l, "certificateRevocationList", crl);
+	ldif_puts(l, "\n");
+	ldif_str(l, "dn", dn);
+	ldif_str(l, "objectClass", "vmwCertificationAuthority");
+	ldif_str(l, "objectClass", "pkiCA");
+	ldif_str(l, "objectClass", "top");
+	ldif_str(l, "cn", ski);
+	if (lab->ca_der) {
+		ldif_cert(l, "cACertificate", x);
+		if (crl != NULL)
+			ldif_crl(l, "certificateRevocationList", crl);
+		return 0;
+	}
+	if ((subject = subject_compat(x)) == NULL)
+		return -1;
+	ldif_str(l, "cACertificateDN", subject);
+	free(subject);
+	pem = pem_certs(x, NULL, &len);
+	ldif_pem(l, "cACertificate", pem, len, !vmca);
+	free(pem);
+	if (crl != NULL) {
+		pem = pem_crl(crl, &len);
+		ldif_pem(l, "certificateRevocationList", pem, len, 0);
+		free(pem);
+	}
 	return 0;
 }
 
@@ -2132,11 +2210,11 @@ ldif_build(const struct lab *lab, struct ldif *l)
 
 	ldif_container(l, "cn=Configuration," DDN);
 	ldif_container(l, CA_DN);
-	if (ldif_ca(l, lab->root, lab->crls[0].crl) == -1)
+	if (ldif_ca(lab, l, lab->root, lab->crls[0].crl, 1) == -1)
 		return -1;
 	for (i = 0; i < lab->nxroots; i++)
-		if (ldif_ca(l, lab->xroots[i].cert, lab->xroots[i].crl == -1 ?
-		    NULL : lab->crls[lab->xroots[i].crl].crl) == -1)
+		if (ldif_ca(lab, l, lab->xroots[i].cert, lab->xroots[i].crl ==
+		    -1 ? NULL : lab->crls[lab->xroots[i].crl].crl, 0) == -1)
 			return -1;
 
 	ldif_container(l, "cn=Sites,cn=Configuration," DDN);
@@ -2356,6 +2434,8 @@ write_state(const struct lab *lab)
 	    lab_conf_set(conf, "domain", DOMAIN) == -1 ||
 	    lab_conf_set(conf, "machine_id", lab->machine_id) == -1 ||
 	    lab_conf_set(conf, "site", SITE) == -1 ||
+	    lab_conf_set(conf, "ca_entries", lab->ca_der ? "der" : "pem") ==
+	    -1 ||
 	    lab_conf_set(conf, "created", created) == -1) {
 		warn("%s", conf);
 		goto out;
@@ -2478,6 +2558,7 @@ cmd_create(int argc, char **argv)
 		{ "crls",	required_argument, NULL, 'c' },
 		{ "roots",	required_argument, NULL, 'r' },
 		{ "now",	required_argument, NULL, 'n' },
+		{ "ca-entries",	required_argument, NULL, 'a' },
 		{ NULL,		0,		   NULL, 0 }
 	};
 	struct lab	 lab;
@@ -2512,6 +2593,14 @@ cmd_create(int argc, char **argv)
 		case 'r':
 			if (parse_long(optarg, 0, 1000000, &roots) == -1) {
 				warnx("--roots %s: not a count", optarg);
+				usage();
+			}
+			break;
+		case 'a':
+			if (strcmp(optarg, "der") == 0)
+				lab.ca_der = 1;
+			else if (strcmp(optarg, "pem") != 0) {
+				warnx("--ca-entries %s: pem or der", optarg);
 				usage();
 			}
 			break;
