@@ -376,7 +376,7 @@ static const struct {
 	    { "cn", "userCertificate", "vmwSTSSubjectDN", NULL },
 	    keep_principal },
 	{ "endpoints", "cn=Sites,cn=Configuration", VMDIR_SUB,
-	    "(objectClass=vmwLKUPEndpointRegistration)",
+	    VMDIR_ENDPOINT_FILTER,
 	    { "vmwLKUPURI", "vmwLKUPEndpointSslTrust", "vmwLKUPSslTrustAnchor",
 	    NULL }, keep_endpoint },
 	{ "cas", "cn=Certificate-Authorities,cn=Configuration", VMDIR_ONE,

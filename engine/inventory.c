@@ -495,17 +495,30 @@ out:
 	return ret;
 }
 
+/* Whether e has objectClass cls. */
+static int
+has_class(const struct vmdir_entry *e, const char *cls)
+{
+	const struct vmdir_attr *a = vmdir_entry_attr(e, "objectClass");
+	size_t	 i;
+
+	for (i = 0; a != NULL && i < a->nvalues; i++)
+		if (strcasecmp((const char *)a->values[i].data, cls) == 0)
+			return 1;
+	return 0;
+}
+
 static int
 read_endpoints(struct inventory *inv, struct vmdir *vd, struct buf *err)
 {
-	const char *attrs[] = { "vmwLKUPURI", "vmwLKUPEndpointSslTrust",
-	    "vmwLKUPSslTrustAnchor", NULL };
+	const char *attrs[] = { "objectClass", "vmwLKUPURI",
+	    "vmwLKUPEndpointSslTrust", "vmwLKUPSslTrustAnchor", NULL };
 	struct vmdir_entries es = { NULL, 0 };
 	size_t	 i;
 	int	 ret = -1;
 
 	if (search_under(inv, vd, "cn=Sites,cn=Configuration", VMDIR_SUB,
-	    "(objectClass=vmwLKUPEndpointRegistration)", attrs, &es, err) == -1)
+	    VMDIR_ENDPOINT_FILTER, attrs, &es, err) == -1)
 		return -1;
 	if (es.n > 0 &&
 	    (inv->endpoints = calloc(es.n, sizeof(*inv->endpoints))) == NULL)
@@ -531,7 +544,8 @@ read_endpoints(struct inventory *inv, struct vmdir *vd, struct buf *err)
 		    (ep->uri = strdup(uri)) == NULL)
 			goto out;
 		inventory_digest_entry(e, endpoint_digested, ep->digest);
-		if ((t = vmdir_entry_attr(e, "vmwLKUPEndpointSslTrust")) != NULL &&
+		if (!has_class(e, VMDIR_LEGACY_ENDPOINT_CLASS) &&
+		    (t = vmdir_entry_attr(e, "vmwLKUPEndpointSslTrust")) != NULL &&
 		    t->nvalues > 0) {
 			der = b64_decode(t->values[0].data, t->values[0].len,
 			    &derlen);
@@ -543,8 +557,8 @@ read_endpoints(struct inventory *inv, struct vmdir *vd, struct buf *err)
 			free(der);
 		} else {
 			/* Legacy (5.5-style) endpoints: binary DER. */
-			ep->legacy = vmdir_entry_attr(e,
-			    "vmwLKUPSslTrustAnchor") != NULL;
+			ep->legacy = has_class(e, VMDIR_LEGACY_ENDPOINT_CLASS) ||
+			    vmdir_entry_attr(e, "vmwLKUPSslTrustAnchor") != NULL;
 			ep->trust = first_der(e, "vmwLKUPSslTrustAnchor",
 			    "no SSL trust", &ep->bad);
 		}

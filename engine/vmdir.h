@@ -100,6 +100,16 @@ int  vmdir_lost(const struct vmdir *vd);
 const struct vmdir_attr *vmdir_entry_attr(const struct vmdir_entry *e,
     const char *name);
 
+/*
+ * Lookup Service endpoints, of both classes vmdir has: endpoint
+ * registrations (vmwLKUPEndpointSslTrust, one line of base64 DER) and the
+ * legacy 5.5-style service endpoints 6.x left behind (vmwLKUPSslTrustAnchor,
+ * binary DER), under cn=Sites,cn=Configuration.
+ */
+#define VMDIR_ENDPOINT_FILTER "(|(objectClass=vmwLKUPEndpointRegistration)" \
+	"(objectClass=vmwLKUPServiceEndpoint))"
+#define VMDIR_LEGACY_ENDPOINT_CLASS "vmwLKUPServiceEndpoint"
+
 /* "vsphere.local" -> "dc=vsphere,dc=local" (malloc'd). */
 char *vmdir_domain_dn(const char *domain);
 

@@ -95,7 +95,7 @@ lab_dump() {
 	done
 	ldif=$(ldapsearch -x -H "$uri" -D cn=Administrator,cn=Users,dc=vsphere,dc=local \
 	    -y "$l/var/lib/vmware-lab/admin.password" -LLL -o ldif-wrap=no \
-	    -b dc=vsphere,dc=local "(|(objectClass=vmwSTSTenantCredential)(objectClass=vmwSTSTenantTrustedCertificateChain)(objectClass=vmwServicePrincipal)(objectClass=vmwLKUPEndpointRegistration)(objectClass=vmwCertificationAuthority))") ||
+	    -b dc=vsphere,dc=local "(|(objectClass=vmwSTSTenantCredential)(objectClass=vmwSTSTenantTrustedCertificateChain)(objectClass=vmwServicePrincipal)(objectClass=vmwLKUPEndpointRegistration)(objectClass=vmwLKUPServiceEndpoint)(objectClass=vmwCertificationAuthority))") ||
 		{ echo "UNREADABLE VMDIR"; fail "lab_dump: ldapsearch failed"; return 1; }
 	echo "$ldif" | awk 'BEGIN { RS = ""; ORS = "\n\n" } { print }' | sort
 	cat "$l/var/lib/vmware/vmca/root.cer" "$l/var/lib/vmware/vmca/privatekey.pem"

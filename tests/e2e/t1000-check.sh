@@ -133,7 +133,6 @@ test_expect 'trust-anchor-stale: every endpoint of this PNID, none of the other 
 	TRUST_ANCHOR_STALE CRITICAL cn=Endpoint2,cn=MID_com.vmware.cis.cs.identity.sso,$LS
 	TRUST_ANCHOR_STALE CRITICAL cn=Endpoint1,cn=MID_com.vmware.vcenterserver,$LS
 	TRUST_ANCHOR_STALE CRITICAL cn=Endpoint1,cn=MID_com.vmware.cis.cs.identity.sts,$LS
-	TRUST_ANCHOR_STALE CRITICAL cn=Endpoint2,cn=MID_com.vmware.cis.cs.identity.sts,$LS
 	TRUST_ANCHOR_STALE CRITICAL cn=Endpoint1,cn=MID_com.vmware.cis.lookupservice,$LS
 	EOF
 '

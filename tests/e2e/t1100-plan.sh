@@ -78,7 +78,6 @@ test_expect 'all-expired: STS, every solution user, Machine SSL and its trust, o
 	9 trust_anchors replace cn=Endpoint2,cn=MID_com.vmware.cis.cs.identity.sso,$LS
 	9 trust_anchors replace cn=Endpoint1,cn=MID_com.vmware.vcenterserver,$LS
 	9 trust_anchors replace cn=Endpoint1,cn=MID_com.vmware.cis.cs.identity.sts,$LS
-	9 trust_anchors replace cn=Endpoint2,cn=MID_com.vmware.cis.cs.identity.sts,$LS
 	9 trust_anchors replace cn=Endpoint1,cn=MID_com.vmware.cis.lookupservice,$LS
 	10 restart restart service-control
 	EOF
@@ -129,7 +128,6 @@ test_expect 'root-expired: the full reset, root first, the expired old root remo
 	11 trust_anchors replace cn=Endpoint2,cn=MID_com.vmware.cis.cs.identity.sso,$LS
 	11 trust_anchors replace cn=Endpoint1,cn=MID_com.vmware.vcenterserver,$LS
 	11 trust_anchors replace cn=Endpoint1,cn=MID_com.vmware.cis.cs.identity.sts,$LS
-	11 trust_anchors replace cn=Endpoint2,cn=MID_com.vmware.cis.cs.identity.sts,$LS
 	11 trust_anchors replace cn=Endpoint1,cn=MID_com.vmware.cis.lookupservice,$LS
 	12 prune_roots delete TRUSTED_ROOTS/SHA1
 	12 prune_roots delete cn=SHA1,$CA
@@ -152,7 +150,6 @@ test_expect 'machine-ssl-no-pnid: a new Machine SSL certificate with the PNID (a
 	2 trust_anchors replace cn=Endpoint2,cn=MID_com.vmware.cis.cs.identity.sso,$LS
 	2 trust_anchors replace cn=Endpoint1,cn=MID_com.vmware.vcenterserver,$LS
 	2 trust_anchors replace cn=Endpoint1,cn=MID_com.vmware.cis.cs.identity.sts,$LS
-	2 trust_anchors replace cn=Endpoint2,cn=MID_com.vmware.cis.cs.identity.sts,$LS
 	2 trust_anchors replace cn=Endpoint1,cn=MID_com.vmware.cis.lookupservice,$LS
 	3 restart restart service-control
 	EOF
@@ -167,7 +164,6 @@ test_expect 'trust-anchor-stale: only the endpoints, pointed at the current Mach
 	1 trust_anchors replace cn=Endpoint2,cn=MID_com.vmware.cis.cs.identity.sso,$LS
 	1 trust_anchors replace cn=Endpoint1,cn=MID_com.vmware.vcenterserver,$LS
 	1 trust_anchors replace cn=Endpoint1,cn=MID_com.vmware.cis.cs.identity.sts,$LS
-	1 trust_anchors replace cn=Endpoint2,cn=MID_com.vmware.cis.cs.identity.sts,$LS
 	1 trust_anchors replace cn=Endpoint1,cn=MID_com.vmware.cis.lookupservice,$LS
 	2 restart restart service-control
 	EOF

@@ -54,6 +54,10 @@
 #define DAY		86400L
 
 #define DOMAIN		"vsphere.local"
+#define DOMAIN_UPPER	"VSPHERE.LOCAL"
+/* groupType of the built-in groups: a guess (Active Directory's built-in
+ * local security group, 0x80000005). */
+#define GROUP_TYPE	"-2147483643"
 #define DDN		"dc=vsphere,dc=local"
 #define SITE		"default-site"
 #define TENANT_DN	"cn=" DOMAIN ",cn=Tenants,cn=IdentityManager," \
@@ -110,7 +114,8 @@ enum scenario_id {
 	SC_MACHINE_SSL_NO_PNID,
 	SC_TRUST_ANCHOR_STALE,
 	SC_CRL_BLOAT,
-	SC_ARTICLE_VCSA1
+	SC_ARTICLE_VCSA1,
+	SC_LEGACY_ENDPOINTS
 };
 
 struct scenario {
@@ -131,6 +136,7 @@ static const struct scenario scenarios[] = {
 	{ "trust-anchor-stale",		SC_TRUST_ANCHOR_STALE,		0,   0 },
 	{ "crl-bloat",			SC_CRL_BLOAT,			150, 40 },
 	{ "article-vcsa1",		SC_ARTICLE_VCSA1,		0,   0 },
+	{ "legacy-endpoints",		SC_LEGACY_ENDPOINTS,		0,   0 },
 };
 
 static const char *const solutions[MAX_SOLUTIONS] = {
@@ -204,39 +210,66 @@ static const struct fixed_root article_roots[ARTICLE_ROOTS] = {
 };
 
 /*
- * Lookup Service registrations of a node: cn=<machine id>_<service>, each
- * with endpoints cn=Endpoint1.. A legacy endpoint carries its trust as
- * binary vmwLKUPSslTrustAnchor (5.5 style) instead of base64 text.
+ * Lookup Service registrations of a node: cn=<machine id>_<service>
+ * (vmwLKUPServiceRegistration: version, product, type, owner, deployment
+ * node id), each with endpoints cn=Endpoint1.. (vmwLKUPEndpointRegistration:
+ * type, protocol, URI, base64 trust). Legacy endpoints, left by 6.x (the
+ * 5.5-style lookup service), are vmwLKUPServiceEndpoint entries with the
+ * trust as binary vmwLKUPSslTrustAnchor (vmdirschema.ldif 20402-20413);
+ * 6.7 labs carry the STS one on port 7444, legacy-endpoints labs (an 8.0
+ * upgraded from 6.x) more. Types and protocols are those lstool prints;
+ * see docs/lab.md for which values are guesses.
  */
+enum legacy {
+	EP_MODERN,		/* every lab */
+	EP_LEGACY_67,		/* 6.7 and legacy-endpoints labs */
+	EP_LEGACY_UPGRADED	/* legacy-endpoints labs only */
+};
+
 struct endpoint {
 	const char	*uri;		/* after "https://<host>" */
-	int		 legacy;
+	const char	*type;		/* vmwLKUPEndpointType */
+	const char	*protocol;	/* vmwLKUPEndpointProtocol */
+	enum legacy	 legacy;
 };
 
 struct registration {
 	const char	*service;
-	struct endpoint	 ep[2];		/* uri NULL: no second endpoint */
+	const char	*type;		/* vmwLKUPType */
+	const char	*owner;		/* solution user of vmwLKUPOwnerId */
+	struct endpoint	 ep[3];		/* uri NULL: no more endpoints */
 };
 
 static const struct registration node_registrations[] = {
-	{ "com.vmware.cis.cs.identity.sso", {
-	    { ":443/sts/STSService/" DOMAIN, 0 },
-	    { ":443/sso-adminserver/sdk/" DOMAIN, 0 } } },
-	{ "com.vmware.vcenterserver", {
-	    { ":443/sdk", 0 },
-	    { NULL, 0 } } },
-	{ "com.vmware.cis.cs.identity.sts", {
-	    { ":443/sts/STSService", 0 },
-	    { ":7444/sts/STSService/" DOMAIN, 1 } } },
-	{ "com.vmware.cis.lookupservice", {
-	    { ":443/lookupservice/sdk", 0 },
-	    { NULL, 0 } } },
+	{ "com.vmware.cis.cs.identity.sso", "cs.identity", "machine", {
+	    { ":443/sts/STSService/" DOMAIN,
+	      "com.vmware.cis.cs.identity.sso", "wsTrust", EP_MODERN },
+	    { ":443/sso-adminserver/sdk/" DOMAIN,
+	      "com.vmware.cis.cs.identity.admin", "vmomi", EP_MODERN },
+	    { ":7444/sso-adminserver/sdk/" DOMAIN, NULL, NULL,
+	      EP_LEGACY_UPGRADED } } },
+	{ "com.vmware.vcenterserver", "vcenterserver", "vpxd", {
+	    { ":443/sdk", "com.vmware.vim", "vmomi", EP_MODERN },
+	    { ":443/sdk", NULL, NULL, EP_LEGACY_UPGRADED },
+	    { NULL, NULL, NULL, EP_MODERN } } },
+	{ "com.vmware.cis.cs.identity.sts", "sso:sts", "machine", {
+	    { ":443/sts/STSService", "com.vmware.cis.cs.identity.sso",
+	      "wsTrust", EP_MODERN },
+	    { ":7444/sts/STSService/" DOMAIN, NULL, NULL, EP_LEGACY_67 },
+	    { NULL, NULL, NULL, EP_MODERN } } },
+	{ "com.vmware.cis.lookupservice", "cs.lookup", "machine", {
+	    { ":443/lookupservice/sdk", "com.vmware.cis.cs.lookup.sdk",
+	      "vmomi", EP_MODERN },
+	    { NULL, NULL, NULL, EP_MODERN },
+	    { NULL, NULL, NULL, EP_MODERN } } },
 };
 
 static const struct registration psc2_registrations[] = {
-	{ "com.vmware.cis.cs.identity.sso", {
-	    { ":443/sts/STSService/" DOMAIN, 0 },
-	    { NULL, 0 } } },
+	{ "com.vmware.cis.cs.identity.sso", "cs.identity", "machine", {
+	    { ":443/sts/STSService/" DOMAIN,
+	      "com.vmware.cis.cs.identity.sso", "wsTrust", EP_MODERN },
+	    { NULL, NULL, NULL, EP_MODERN },
+	    { NULL, NULL, NULL, EP_MODERN } } },
 };
 
 struct window {
@@ -272,6 +305,9 @@ struct lab {
 	/* Who the appliance is. */
 	char			 machine_id[37];
 	char			 psc2_id[37];
+	char			 machine_guid[37];	/* vmwMachineGuid */
+	char			 ldu_guid[37];		/* vmwLDUGuid */
+	char			 invocation_id[37];	/* of its vmdir */
 	char			*short_name;
 	char			*admin_pw;
 	char			*dc_pw;
@@ -1860,9 +1896,10 @@ ldif_str(struct ldif *l, const char *attr, const char *v)
 	ldif_value(l, attr, v, strlen(v), 0);
 }
 
-/* Starts an entry: dn, objectClass top and class, and its naming value. */
+/* Starts an entry: dn, objectClass top and the classes (NULL-terminated),
+ * and its naming value. */
 static void
-ldif_entry(struct ldif *l, const char *dn, const char *class)
+ldif_entryv(struct ldif *l, const char *dn, const char *const *classes)
 {
 	char	 rdn[256];
 	const char *eq, *comma;
@@ -1870,7 +1907,8 @@ ldif_entry(struct ldif *l, const char *dn, const char *class)
 	ldif_puts(l, "\n");
 	ldif_str(l, "dn", dn);
 	ldif_str(l, "objectClass", "top");
-	ldif_str(l, "objectClass", class);
+	for (; *classes != NULL; classes++)
+		ldif_str(l, "objectClass", *classes);
 	/* The naming attribute's value is the RDN's: cn=X or ou=X or dc=X,
 	 * and no RDN of ours holds an escaped comma. */
 	eq = strchr(dn, '=');
@@ -1884,6 +1922,14 @@ ldif_entry(struct ldif *l, const char *dn, const char *class)
 	if (comma == NULL)
 		comma = dn + strlen(dn);
 	ldif_value(l, rdn, eq + 1, (size_t)(comma - eq - 1), 0);
+}
+
+static void
+ldif_entry(struct ldif *l, const char *dn, const char *class)
+{
+	const char *classes[] = { class, NULL };
+
+	ldif_entryv(l, dn, classes);
 }
 
 static void
@@ -1951,18 +1997,75 @@ out:
 	return out;
 }
 
+/*
+ * An account as vmdir keeps it: users top, person, organizationalPerson,
+ * user; a domain controller's machine account also computer, with its
+ * vmwMachineGuid and vmwLDUGuid (vmdir/server/vmdir/promote/dcactmgmt.c
+ * 121-163, vmdir/client/ldaputil.c 1262-1300).
+ */
 static int
-ldif_user(struct ldif *l, const char *dn, const char *name, const char *pw)
+ldif_user(const struct lab *lab, struct ldif *l, const char *dn,
+    const char *name, const char *pw, int computer)
 {
-	char	*hash = NULL;
+	static const char *const user[] = { "person", "organizationalPerson",
+	    "user", NULL };
+	static const char *const dc[] = { "person", "organizationalPerson",
+	    "user", "computer", NULL };
+	char	*hash = NULL, *upn = NULL;
+	int	 rc = -1;
 
-	if ((hash = ssha(pw)) == NULL)
-		return -1;
-	ldif_entry(l, dn, "vmwUser");
+	if ((hash = ssha(pw)) == NULL ||
+	    (upn = str_printf("%s@%s", name, DOMAIN_UPPER)) == NULL)
+		goto out;
+	ldif_entryv(l, dn, computer ? dc : user);
 	ldif_str(l, "sAMAccountName", name);
+	ldif_str(l, "userPrincipalName", upn);
+	if (computer) {
+		ldif_str(l, "vmwMachineGuid", lab->machine_guid);
+		ldif_str(l, "vmwLDUGuid", lab->ldu_guid);
+	}
 	ldif_str(l, "userPassword", hash);
+	rc = 0;
+out:
 	free(hash);
-	return 0;
+	free(upn);
+	return rc;
+}
+
+/*
+ * The built-in groups vmdir makes on the first node (vmdir/server/vmdir/
+ * instance.c 1040-1110): DCAdmins (the domain controllers, added by
+ * dcactmgmt.c 80-92), DCClients, and CAAdmins (the administrator and both
+ * groups); and this node's directory server object under cn=Servers of its
+ * site (vmdir/server/common/nodeidentity.c 26-40).
+ */
+static void
+ldif_builtin(const struct lab *lab, struct ldif *l, const char *dc_dn)
+{
+	static const char *const group[] = { "group", NULL };
+	char	dn[512];
+
+	ldif_container(l, "cn=Builtin," DDN);
+	ldif_entryv(l, "cn=DCAdmins,cn=Builtin," DDN, group);
+	ldif_str(l, "groupType", GROUP_TYPE);
+	ldif_str(l, "member", dc_dn);
+	ldif_entryv(l, "cn=DCClients,cn=Builtin," DDN, group);
+	ldif_str(l, "groupType", GROUP_TYPE);
+	ldif_entryv(l, "cn=CAAdmins,cn=Builtin," DDN, group);
+	ldif_str(l, "groupType", GROUP_TYPE);
+	ldif_str(l, "member", "cn=Administrator,cn=Users," DDN);
+	ldif_str(l, "member", "cn=DCAdmins,cn=Builtin," DDN);
+	ldif_str(l, "member", "cn=DCClients,cn=Builtin," DDN);
+
+	ldif_container(l, "cn=Servers,cn=" SITE ",cn=Sites,cn=Configuration,"
+	    DDN);
+	snprintf(dn, sizeof(dn), "cn=%s,cn=Servers,cn=" SITE
+	    ",cn=Sites,cn=Configuration," DDN, lab->pnid);
+	ldif_entry(l, dn, "vmwDirServer");
+	ldif_str(l, "serverId", "1");
+	ldif_str(l, "invocationId", lab->invocation_id);
+	ldif_str(l, "replInterval", "60");
+	ldif_str(l, "replPageSize", "1000");
 }
 
 static int
@@ -2131,58 +2234,102 @@ ldif_ca(const struct lab *lab, struct ldif *l, X509 *x, X509_CRL *crl,
 	return 0;
 }
 
+/* Whether an endpoint of this kind is in the lab. */
 static int
-ldif_registrations(struct ldif *l, const char *host, const char *id,
-    const struct registration *regs, size_t nregs, X509 *trust)
+endpoint_present(const struct lab *lab, enum legacy legacy)
 {
-	unsigned char	*der = NULL;
+	switch (legacy) {
+	case EP_MODERN:
+		return 1;
+	case EP_LEGACY_67:
+		return lab->sc->id == SC_LEGACY_ENDPOINTS ||
+		    strcmp(lab->ver->name, "6.7") == 0;
+	case EP_LEGACY_UPGRADED:
+		return lab->sc->id == SC_LEGACY_ENDPOINTS;
+	}
+	return 0;
+}
+
+/*
+ * The registrations of one node (host, machine id). Modern endpoints trust
+ * `trust', legacy ones `legacy_trust' (they differ where a tool updated only
+ * vmwLKUPEndpointSslTrust).
+ */
+static int
+ldif_registrations(const struct lab *lab, struct ldif *l, const char *host,
+    const char *id, const struct registration *regs, size_t nregs,
+    X509 *trust, X509 *legacy_trust)
+{
+	unsigned char	*der = NULL, *lder = NULL;
 	char		*b64 = NULL, *sid = NULL, *dn = NULL, *uri = NULL;
-	size_t		 i, e;
-	int		 len, rc = -1;
+	char		*owner = NULL;
+	size_t		 i, e, n;
+	int		 len, llen, rc = -1;
 
 	if ((len = i2d_X509(trust, &der)) <= 0 ||
+	    (llen = i2d_X509(legacy_trust, &lder)) <= 0 ||
 	    (b64 = base64(der, (size_t)len)) == NULL) {
 		sslwarnx("Lookup Service trust");
 		goto out;
 	}
 	for (i = 0; i < nregs; i++) {
 		if ((sid = str_printf("%s_%s", id, regs[i].service)) == NULL ||
-		    (dn = str_printf("cn=%s," LS_DN, sid)) == NULL) {
+		    (dn = str_printf("cn=%s," LS_DN, sid)) == NULL ||
+		    (owner = str_printf("%s-%s@" DOMAIN, regs[i].owner,
+		    id)) == NULL) {
 			warn("registration %s", regs[i].service);
 			goto out;
 		}
 		ldif_entry(l, dn, "vmwLKUPServiceRegistration");
-		ldif_str(l, "vmwLKUPServiceId", sid);
-		for (e = 0; e < 2 && regs[i].ep[e].uri != NULL; e++) {
+		ldif_str(l, "vmwLKUPVersion", "1.0");
+		ldif_str(l, "vmwLKUPProduct", "com.vmware.cis");
+		ldif_str(l, "vmwLKUPType", regs[i].type);
+		ldif_str(l, "vmwLKUPOwnerId", owner);
+		ldif_str(l, "vmwLKUPDeploymentNodeId", id);
+		for (e = 0, n = 0; e < 3 && regs[i].ep[e].uri != NULL; e++) {
+			const struct endpoint *ep = &regs[i].ep[e];
+
+			if (!endpoint_present(lab, ep->legacy))
+				continue;
 			free(dn);
 			if ((dn = str_printf("cn=Endpoint%zu,cn=%s," LS_DN,
-			    e + 1, sid)) == NULL ||
+			    ++n, sid)) == NULL ||
 			    (uri = str_printf("https://%s%s", host,
-			    regs[i].ep[e].uri)) == NULL) {
+			    ep->uri)) == NULL) {
 				warn("endpoint of %s", regs[i].service);
 				goto out;
 			}
-			ldif_entry(l, dn, "vmwLKUPEndpointRegistration");
-			ldif_str(l, "vmwLKUPURI", uri);
-			if (regs[i].ep[e].legacy)
-				ldif_value(l, "vmwLKUPSslTrustAnchor", der,
-				    (size_t)len, 0);
-			else
+			if (ep->legacy != EP_MODERN) {
+				ldif_entry(l, dn, "vmwLKUPServiceEndpoint");
+				ldif_str(l, "vmwLKUPURI", uri);
+				ldif_str(l, "vmwLKUPProtocol", "1");
+				ldif_value(l, "vmwLKUPSslTrustAnchor", lder,
+				    (size_t)llen, 0);
+			} else {
+				ldif_entry(l, dn, "vmwLKUPEndpointRegistration");
+				ldif_str(l, "vmwLKUPEndpointType", ep->type);
+				ldif_str(l, "vmwLKUPEndpointProtocol",
+				    ep->protocol);
+				ldif_str(l, "vmwLKUPURI", uri);
 				ldif_str(l, "vmwLKUPEndpointSslTrust", b64);
+			}
 			free(uri);
 			uri = NULL;
 		}
 		free(sid);
 		free(dn);
-		sid = dn = NULL;
+		free(owner);
+		sid = dn = owner = NULL;
 	}
 	rc = 0;
 out:
 	OPENSSL_free(der);
+	OPENSSL_free(lder);
 	free(b64);
 	free(sid);
 	free(dn);
 	free(uri);
+	free(owner);
 	return rc;
 }
 
@@ -2197,12 +2344,12 @@ ldif_build(const struct lab *lab, struct ldif *l)
 	ldif_entry(l, DDN, "vmwDomain");
 
 	ldif_container(l, "cn=Users," DDN);
-	if (ldif_user(l, "cn=Administrator,cn=Users," DDN, "Administrator",
-	    lab->admin_pw) == -1)
+	if (ldif_user(lab, l, "cn=Administrator,cn=Users," DDN,
+	    "Administrator", lab->admin_pw, 0) == -1)
 		return -1;
 	ldif_entry(l, DC_OU_DN, "vmwOrganizationalUnit");
 	snprintf(dn, sizeof(dn), "cn=%s," DC_OU_DN, lab->pnid);
-	if (ldif_user(l, dn, lab->pnid, lab->dc_pw) == -1)
+	if (ldif_user(lab, l, dn, lab->pnid, lab->dc_pw, 1) == -1)
 		return -1;
 
 	if (ldif_principals(lab, l) == -1 || ldif_tenant(lab, l) == -1)
@@ -2219,17 +2366,23 @@ ldif_build(const struct lab *lab, struct ldif *l)
 
 	ldif_container(l, "cn=Sites,cn=Configuration," DDN);
 	ldif_container(l, "cn=" SITE ",cn=Sites,cn=Configuration," DDN);
+	snprintf(dn, sizeof(dn), "cn=%s," DC_OU_DN, lab->pnid);
+	ldif_builtin(lab, l, dn);
 	ldif_container(l, "cn=LookupService,cn=" SITE
 	    ",cn=Sites,cn=Configuration," DDN);
 	ldif_container(l, LS_DN);
+	/* trust-anchor-stale: every endpoint of the PNID trusts the backup
+	 * Machine SSL; legacy-endpoints: only the legacy ones do, as a tool
+	 * that updates vmwLKUPEndpointSslTrust alone leaves them. */
 	trust = lab->sc->id == SC_TRUST_ANCHOR_STALE ? lab->mssl_bkp :
 	    lab->mssl;
-	if (ldif_registrations(l, lab->pnid, lab->machine_id,
+	if (ldif_registrations(lab, l, lab->pnid, lab->machine_id,
 	    node_registrations, sizeof(node_registrations) /
-	    sizeof(node_registrations[0]), trust) == -1 ||
-	    ldif_registrations(l, PSC2, lab->psc2_id, psc2_registrations,
+	    sizeof(node_registrations[0]), trust,
+	    lab->sc->id == SC_LEGACY_ENDPOINTS ? lab->mssl_bkp : trust) == -1 ||
+	    ldif_registrations(lab, l, PSC2, lab->psc2_id, psc2_registrations,
 	    sizeof(psc2_registrations) / sizeof(psc2_registrations[0]),
-	    lab->psc2) == -1)
+	    lab->psc2, lab->psc2) == -1)
 		return -1;
 	return 0;
 }
@@ -2527,7 +2680,10 @@ make_identity(struct lab *lab)
 	size_t	n;
 
 	if (random_uuid(lab->machine_id) == -1 ||
-	    random_uuid(lab->psc2_id) == -1)
+	    random_uuid(lab->psc2_id) == -1 ||
+	    random_uuid(lab->machine_guid) == -1 ||
+	    random_uuid(lab->ldu_guid) == -1 ||
+	    random_uuid(lab->invocation_id) == -1)
 		return -1;
 	n = strcspn(lab->pnid, ".");
 	if ((lab->short_name = strndup(lab->pnid, n)) == NULL) {

@@ -1391,7 +1391,8 @@ check_lookupsvc(const struct lab *lab, char *msg, size_t len)
 	}
 	EVP_EncodeBlock((unsigned char *)b64, der, derlen);
 	if ((rc = dir_search(dc.ld, base, LDAP_SCOPE_SUBTREE,
-	    "(objectClass=vmwLKUPEndpointRegistration)", attrs, &dc.res, msg,
+	    "(|(objectClass=vmwLKUPEndpointRegistration)"
+	    "(objectClass=vmwLKUPServiceEndpoint))", attrs, &dc.res, msg,
 	    len)) == -1)
 		goto out;
 	if (rc == 1) {
