@@ -25,9 +25,11 @@ PKG_LIBS   := -Wl,--as-needed $(shell pkg-config --libs $(PKGS) 2>/dev/null || e
 ALL_CFLAGS  = $(WARN) $(DEFS) $(PKG_CFLAGS) $(CFLAGS)
 
 B = build
-LAB_COMMON = $(B)/obj/lab/labutil.o $(B)/obj/lab/vecsdb.o
+LAB_COMMON = $(B)/obj/lab/labutil.o $(B)/obj/lab/vecsdb.o \
+             $(B)/obj/lab/labdir.o $(B)/obj/lab/rootsync.o
 LAB_PROGS  = $(B)/lab/vecs-cli $(B)/lab/vmafd-cli $(B)/lab/lwregshell \
-             $(B)/lab/service-control $(B)/lab/labgen
+             $(B)/lab/service-control $(B)/lab/labgen \
+             $(B)/lab/certool $(B)/lab/dir-cli $(B)/lab/ldapwrap
 ENGINE_OBJS = $(B)/obj/engine/main.o $(B)/obj/engine/cmd_check.o \
               $(B)/obj/engine/cmd_plan.o $(B)/obj/engine/cmd_backup.o \
               $(B)/obj/engine/cmd_apply.o \
@@ -67,6 +69,9 @@ $(B)/obj/plans/%.o: plans/%.c engine/*.h plans/*.h
 	@mkdir -p $(@D)
 	@echo "  CC      $@"
 	@$(CC) $(ALL_CFLAGS) -Iengine -c -o $@ $<
+
+# certool and dir-cli write vmdir CA entries as Lightwave does (labca.c).
+$(B)/lab/certool $(B)/lab/dir-cli: $(B)/obj/lab/labca.o
 
 $(B)/lab/%: $(B)/obj/lab/%.o $(LAB_COMMON)
 	@mkdir -p $(@D)
@@ -152,6 +157,14 @@ test-crash: deps
 	@$(MAKE) --no-print-directory tests
 	@CRASH=all sh tests/run.sh tests/e2e/t1500-recover.sh
 
+# The suites of vcrotate (t1000 on) again on labs whose vmdir CA entries are
+# DER under lower-case names (labctl create --ca-entries der), the form other
+# tools leave; make test runs the default, Lightwave's PEM form, and t1800
+# both.
+test-der: deps
+	@$(MAKE) --no-print-directory tests
+	@VCROTATE_LAB_CA_ENTRIES=der sh tests/run.sh $$(ls tests/e2e/t1[0-9]*.sh)
+
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@bash tests/bench/check.sh
@@ -166,7 +179,7 @@ clean:
 	rm -rf $(B) $(ASAN_B)
 
 .PHONY: all tests deps demo test test-faults test-crash bench install clean asan \
-        test-asan test-valgrind
+        test-asan test-valgrind test-der
 .SECONDARY:
 
 # ---- fuzzing (issue 8) -------------------------------------------------

@@ -186,20 +186,16 @@ test_expect 'a certificate chain is kept whole' '
 	cmp want out
 '
 
-test_expect 'a CRL becomes a Certification Revocation List entry' '
+test_expect 'a CRL given to entry create is refused: no alias from it, no certificate in it' '
 	run store create --name TRUSTED_ROOT_CRLS
 	run entry create --store TRUSTED_ROOT_CRLS --cert crl.pem
-	expect_eq 0 "$rc"
-	sha=$(openssl crl -in crl.pem -outform DER | sha1sum | cut -d" " -f1)
+	expect_eq 87 "$rc"
+	expect_grep "^Error: Could not generate alias from certificate$" err
+	run entry create --store TRUSTED_ROOT_CRLS --alias mycrl --cert crl.pem
+	expect_eq 11 "$rc"
+	expect_grep "^vecs-cli failed. Error 11: Operation failed with error ERROR_BAD_FORMAT (11) $" err
 	run entry list --store TRUSTED_ROOT_CRLS
-	expect_grep "^Alias :	$sha$" out
-	expect_grep "^Entry type :	Certification Revocation List$" out
-	expect_grep "^Certificate :	-----BEGIN X509 CRL-----$" out
-	run entry list --store TRUSTED_ROOT_CRLS --text
-	expect_eq 0 "$rc"
-	expect_eq "Number of entries in store :	1
-Alias :	$sha
-Entry type :	Certification Revocation List" "$(cat out)"
+	expect_eq "Number of entries in store :	0" "$(cat out)"
 '
 
 test_expect 'a secret key: listed without certificate, getcert fails with 87' '
@@ -222,21 +218,116 @@ vecs-cli failed. Error 87: Operation failed with error ERROR_INVALID_PARAMETER (
 	expect_grep "Error: No key was found for entry \[chain\] of type \[Trusted Cert\]" err
 '
 
-test_expect 'a missing store or alias is 4312' '
+test_expect 'a missing store or alias is 4312, with each command its own message' '
+	E="vecs-cli failed. Error 4312: Operation failed with error ERROR_OBJECT_NOT_FOUND (4312) "
 	run entry list --store NOPE
 	expect_eq 216 "$rc"
-	expect_eq "Error : Store [NOPE] does not exist
-vecs-cli failed. Error 4312: Operation failed with error ERROR_OBJECT_NOT_FOUND (4312) " "$(cat err)"
+	expect_eq "$E" "$(cat err)"
 	run entry getcert --store machine --alias nope
 	expect_eq 216 "$rc"
-	expect_eq "vecs-cli failed. Error 4312: Operation failed with error ERROR_OBJECT_NOT_FOUND (4312) " "$(cat err)"
+	expect_eq "$E" "$(cat err)"
+	run entry getcert --store NOPE --alias x
+	expect_eq 216 "$rc"
+	expect_eq "Error: Failed to open the store.
+$E" "$(cat err)"
+	run entry getkey --store NOPE --alias x
+	expect_eq "Error: Failed to open the store.
+$E" "$(cat err)"
 	run entry create --store NOPE --alias x --cert c.pem
 	expect_eq 216 "$rc"
+	expect_eq "Error: Failed to open the store.
+$E" "$(cat err)"
 	run store delete --name NOPE -y
 	expect_eq 216 "$rc"
-	expect_grep "^Error : Store \[NOPE\] does not exist$" err
+	expect_eq "Error : Store [NOPE] does not exist
+$E" "$(cat err)"
 	run entry delete --store NOPE --alias x -y
 	expect_eq 216 "$rc"
+	expect_eq "Error: Failed to open the store
+$E" "$(cat err)"
+	run store get-permissions --name NOPE
+	expect_eq 216 "$rc"
+	expect_eq "Error: Failed to open the store
+$E" "$(cat err)"
+	run store permission --name NOPE --user vpxd --grant read
+	expect_eq 216 "$rc"
+	expect_eq "Error: Failed to open the store
+$E" "$(cat err)"
+'
+
+test_expect 'a store name longer than 128 characters is refused with 154' '
+	n=$(head -c 129 /dev/zero | tr "\0" b)
+	run store create --name "$n"
+	expect_eq 154 "$rc"
+	expect_eq "vecs-cli failed. Error 154: Operation failed with error ERROR_LABEL_TOO_LONG (154) " "$(cat err)"
+	"$V" store list >names
+	! grep -qx "$n" names
+'
+
+test_expect 'store create, delete and get-permissions take the last --name; entry commands the first --store' '
+	run store create --name first --name LASTNAME
+	expect_eq 0 "$rc"
+	expect_eq "Successfully created store [LASTNAME]" "$(cat out)"
+	"$V" store list >names
+	grep -qx LASTNAME names
+	! grep -qx first names
+	run entry list --store LASTNAME --store NOPE
+	expect_eq 0 "$rc"
+	run store delete --name NOPE --name LASTNAME -y
+	expect_eq 0 "$rc"
+	expect_eq "Successfully deleted store [LASTNAME]" "$(cat out)"
+'
+
+test_expect 'store permission grants and revokes; get-permissions lists them' '
+	"$V" store create --name PERMS >/dev/null
+	run store get-permissions --name PERMS
+	expect_eq 0 "$rc"
+	expect_eq "PERMISSIONS FOR STORE: [PERMS]
+OWNER : root
+USER		ACCESS" "$(cat out)"
+	run store permission --name PERMS --user vpxd --grant read
+	expect_eq 0 "$rc"
+	printf "Permissions for store [PERMS] set  successfully\n " >want
+	cmp want out
+	"$V" store permission --name PERMS --user vpxd --grant write >/dev/null
+	"$V" store permission --name PERMS --user vsphere-ui --grant read >/dev/null
+	run store get-permissions --name PERMS
+	expect_eq "PERMISSIONS FOR STORE: [PERMS]
+OWNER : root
+USER		ACCESS
+vpxd	read,write
+vsphere-ui	read" "$(cat out)"
+	"$V" store permission --name PERMS --user vpxd --revoke read >/dev/null
+	"$V" store permission --name PERMS --user vsphere-ui --revoke read >/dev/null
+	run store get-permissions --name PERMS
+	expect_eq "PERMISSIONS FOR STORE: [PERMS]
+OWNER : root
+USER		ACCESS
+vpxd	write" "$(cat out)"
+	run store permission --name PERMS --user vpxd --grant read --revoke write
+	expect_eq 87 "$rc"
+	run store permission --name PERMS --user vpxd --grant execute
+	expect_eq 87 "$rc"
+'
+
+test_expect '--server and --upn: both or neither, then a password prompt and a login' '
+	mkdir -p "$LAB/var/lib/likewise" &&
+	printf "%s\n" "[HKEY_THIS_MACHINE\\Services\\vmafd\\Parameters]" \
+	    PNID=vcsa1.example.com DomainName=vsphere.local >"$LAB/var/lib/likewise/registry"
+	printf "s3cret" >"$LAB/var/lib/vmware-lab/admin.password"
+	run store list --server localhost
+	expect_eq 159 "$rc"
+	expect_eq "Error: You have to provide both server and upn 
+vecs-cli failed. Error 5023: Operation failed with error ERROR_INVALID_STATE (5023) " "$(cat err)"
+	rc=0; echo s3cret | "$V" store list --server vcsa1.example.com --upn administrator@vsphere.local >out 2>err || rc=$?
+	expect_eq 0 "$rc"
+	expect_eq "Enter password:	" "$(head -n 1 out)"
+	grep -qx PERMS out
+	rc=0; echo wrong | "$V" entry list --store PERMS --server localhost --upn administrator@vsphere.local >out 2>err || rc=$?
+	expect_eq 46 "$rc"
+	expect_grep "^Error: Failed to establish connection to remote server $" err
+	rc=0; echo s3cret | "$V" store list --server other.example.com --upn administrator@vsphere.local >out 2>err || rc=$?
+	expect_eq 246 "$rc"
 '
 
 test_expect '--text gives the OpenSSL dump with its Not After line' '
@@ -315,7 +406,8 @@ alpha" "$(cat out)"
 '
 
 test_expect 'hostile store names and aliases round-trip and never become paths' '
-	long=$(head -c 4096 /dev/zero | tr "\0" a)
+	# the longest store name vmafd takes (STORE_LABEL_MAX_LENGTH)
+	long=$(head -c 128 /dev/zero | tr "\0" a)
 	for n in "../../etc/passwd" "a/b" ".." ". ." "with space" \
 	    $'"'"'new\nline'"'"' "$long" $'"'"'\xff\xfe'"'"' "%41" "-y"; do
 		run store create --name "$n"
@@ -352,8 +444,11 @@ test_expect 'hostile store names and aliases round-trip and never become paths' 
 	    -e "^storage/db/vmware-vmafd/vecs\$" \
 	    -e "^storage/db/vmware-vmafd/vecs/stores\$" \
 	    -e "^storage/db/vmware-vmafd/vecs/\.lock\$" \
+	    -e "^storage/db/vmware-vmafd/vecs/permissions\$" \
 	    -e "^storage/db/vmware-vmafd/vecs/[0-9a-f]\{64\}\$" \
 	    -e "^var\$" -e "^var/lib\$" -e "^var/lib/vmware-lab\$" \
+	    -e "^var/lib/vmware-lab/admin\.password\$" \
+	    -e "^var/lib/likewise\$" -e "^var/lib/likewise/registry\$" \
 	    -e "^var/lib/vmware-lab/faults\$" >stray || true
 	expect_eq "" "$(cat stray)"
 	expect_eq "$("$V" store list | wc -l)" \
@@ -413,7 +508,7 @@ test_expect 'a damaged store file fails cleanly with 1359' '
 	expect_eq 79 "$rc"
 '
 
-test_expect 'usage errors: 87 with the usage on stdout; help and force-refresh' '
+test_expect 'usage errors: 87 with the usage on stdout; help; force-refresh without vmdir' '
 	run
 	expect_eq 87 "$rc"
 	expect_grep "^Usage: vecs-cli" out
@@ -429,9 +524,11 @@ test_expect 'usage errors: 87 with the usage on stdout; help and force-refresh' 
 	run help
 	expect_eq 0 "$rc"
 	expect_grep "^Usage: vecs-cli" out
+	# force-refresh is one root sync pass: with no directory to read
+	# here, it fails as vmafdd does when vmdir cannot be reached
 	run force-refresh
-	expect_eq 0 "$rc"
-	expect_eq "" "$(cat out err)"
+	expect_eq 79 "$rc"
+	expect_grep "^Failed to trigger root cert refresh $" err
 '
 
 test_done

@@ -26,9 +26,12 @@ repair() {
 	expect_eq 0 "$rc" || { grep -A3 "^FINDINGS" "$T/$name.check" >&2; return 1; }
 	rc=0; "$VC" --root "$lab" plan >/dev/null || rc=$?
 	expect_eq 2 "$rc" || fail "a plan after the repair has something to do"
-	# service-control --status leaves out an empty Stopped: section.
+	# service-control --status leaves out an empty Stopped: section; the
+	# manual vmware-imagebuilder, not running before, may stay stopped.
 	"$lab/usr/bin/service-control" --status >"$T/$name.status" &&
-	! grep -q "^Stopped:" "$T/$name.status" || fail "services stopped: $(cat "$T/$name.status")"
+	[ "$(sed -n "/^Stopped:/{n;p}" "$T/$name.status")" = "" ] ||
+	[ "$(sed -n "/^Stopped:/{n;p}" "$T/$name.status")" = " vmware-imagebuilder" ] ||
+		fail "services stopped: $(cat "$T/$name.status")"
 }
 
 test_expect 'all-expired: one apply, one restart, check clean, nothing left to plan' '
@@ -146,7 +149,8 @@ test_expect 'a service that will not start: rolled back to a byte-identical befo
 	labctl fault "$l" service vmware-vpxd >/dev/null &&
 	rc=0 && "$VC" --root "$l" apply fail.plan >out 2>err || rc=$?
 	expect_eq 1 "$rc" &&
-	grep -q "vmware-vpxd. Details: injected fault" err &&
+	# vmon names every service that failed: vpxd, and eam that needs it.
+	grep -q "Failed to start vpxd, eam services" err &&
 	grep -q "rolled back: the appliance equals snapshot" out &&
 	lab_dump "$l" >after.dump &&
 	cmp before.dump after.dump &&

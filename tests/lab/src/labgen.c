@@ -2185,11 +2185,13 @@ ldif_pem(struct ldif *l, const char *attr, const char *pem, size_t len,
 
 /*
  * A CA entry under cn=Certificate-Authorities. As Lightwave's VMCA writes
- * its root (vmca/common/ldap.c: VMCAUpdatePkiCAAttribute 916-1046, the cn
- * from VMCAGenerateCACNForLdap 790-862 in upper-case hex, the classes of
- * VMCACreateCAObject 1195-1233, cACertificateDN in X509_NAME_print form
- * 966, the CRL of VMCAUpdateCrlCAAttribute 660-764) and dir-cli publishes
- * other roots (vmafd/tools/dir-cli/cli.c 1060-1180): PEM text values. With
+ * its root (vmca/common/ldap.c: VMCAUpdatePkiCAAttribute 928-1046, the cn
+ * from VMCAGenerateCACNForLdap 796-862 in upper-case hex, the classes of
+ * VMCACreateCAObject 1193-1233, cACertificateDN in X509_NAME_print form
+ * 966, the CRL of VMCAUpdateCrlCAAttribute 661-764; written by VMCA's
+ * directory sync, vmca/service/dirsync.c 340-424) and dir-cli publishes
+ * other roots (vmafd/tools/dir-cli/cli.c DirCliPublishCertA 995-1195): PEM
+ * text values. With
  * --ca-entries der, the shape other tools leave: DER values, a lower-case
  * cn, no cACertificateDN (pkiCA stays: vmdir's schema allows cACertificate
  * through it only). vmca: written by VMCA (no final newline), else dir-cli.

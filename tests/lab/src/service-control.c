@@ -80,7 +80,9 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "labdir.h"
 #include "labutil.h"
+#include "rootsync.h"
 #include "vecsdb.h"
 
 #define MSGLEN		1024
@@ -93,6 +95,9 @@
 #define SLAPD_PID	LAB_VMDIR_DIR "/slapd.pid"
 #define PROXY_PID	LAB_STATE_DIR "/rhttpproxy.pid"
 #define PROXY_LOG	LAB_LOG_DIR "/rhttpproxy.log"
+#define VMAFD_PID	LAB_STATE_DIR "/vmafdd.pid"
+#define VMAFD_LOG	LAB_LOG_DIR "/vmafdd.log"
+#define SYNC_TICK_MS	100	/* how soon the daemon sees a TERM or a new interval */
 #define SLAPD_LOG	LAB_LOG_DIR "/slapd.log"
 #define SC_LOG		LAB_LOG_DIR "/service-control.log"
 #define SC_LOCK		LAB_STATE_DIR "/service-control.lock"
@@ -127,12 +132,20 @@ enum svc_kind {
 	KIND_MARKER,	/* running iff its marker file exists */
 	KIND_VMDIR,	/* the lab's slapd */
 	KIND_PROXY,	/* the TLS server behind 443 */
+	KIND_VMAFD,	/* a marker, and the root-sync daemon (rootsync.h) */
+};
+
+enum startup {
+	AUTOMATIC,	/* started by --start --all */
+	MANUAL,		/* started only by name */
 };
 
 struct service {
 	const char	*name;
+	const char	*display;	/* as --list-services shows it */
 	const char	*vmon;		/* vmon's short name; NULL: core */
 	enum svc_kind	 kind;
+	enum startup	 startup;
 	int		 since;		/* first major version that has it */
 	const char	*needs;		/* must be running first, or NULL */
 	const char	*users[2];	/* solution users it logs in as */
@@ -142,35 +155,57 @@ struct service {
 static int	check_vmcad(const struct lab *, char *, size_t);
 static int	check_sts(const struct lab *, char *, size_t);
 static int	check_lookupsvc(const struct lab *, char *, size_t);
-static int	check_sts_chains(const struct lab *, char *, size_t);
+static int	check_vpxd_svcs(const struct lab *, char *, size_t);
 
-/* Start order; stops go in reverse. */
+#define A	AUTOMATIC
+/*
+ * Start order; stops go in reverse. Display names: service-control
+ * --list-services of 6.5 (KB 2147152) and 6.7 listings; those of
+ * lookupsvc, hvc, wcp and envoy are guesses. envoy (7.0 on) holds port 443
+ * in front of rhttpproxy, which configures it (vSphere 7.0 Security guide,
+ * "TLS Configurator"); the lab's TLS server stays rhttpproxy's.
+ */
 static const struct service services[] = {
-	{ "lwsmd", NULL, KIND_MARKER, 0, NULL, { NULL }, NULL },
-	{ "vmafdd", NULL, KIND_MARKER, 0, NULL, { NULL }, NULL },
-	{ "vmdird", NULL, KIND_VMDIR, 0, NULL, { NULL }, NULL },
-	{ "vmcad", NULL, KIND_MARKER, 0, NULL, { NULL }, check_vmcad },
-	{ "vmware-sts-idmd", NULL, KIND_MARKER, 0, NULL, { NULL }, NULL },
-	{ "vmware-stsd", NULL, KIND_MARKER, 0, "vmdird", { NULL }, check_sts },
-	{ "vmdnsd", NULL, KIND_MARKER, 0, NULL, { NULL }, NULL },
-	{ "vmware-rhttpproxy", "rhttpproxy", KIND_PROXY, 0, NULL, { NULL },
-	    NULL },
-	{ "vmware-lookupsvc", "lookupsvc", KIND_MARKER, 0, "vmware-stsd",
-	    { "machine" }, check_lookupsvc },
-	{ "vmware-vpxd-svcs", "vpxd-svcs", KIND_MARKER, 0, "vmware-stsd",
-	    { "machine", "vpxd-extension" }, check_sts_chains },
-	{ "vmware-vpxd", "vpxd", KIND_MARKER, 0, "vmware-vpxd-svcs",
-	    { "vpxd", "vpxd-extension" }, NULL },
-	{ "vmware-eam", "eam", KIND_MARKER, 0, "vmware-vpxd",
-	    { "vpxd-extension" }, NULL },
-	{ "vsphere-ui", "vsphere-ui", KIND_MARKER, 0, "vmware-vpxd-svcs",
-	    { "vsphere-webclient" }, NULL },
-	{ "vmware-hvc", "hvc", KIND_MARKER, 7, NULL, { "hvc" }, NULL },
-	{ "wcp", "wcp", KIND_MARKER, 7, NULL, { "wcp" }, NULL },
+	{ "lwsmd", "Likewise Service Manager", NULL, KIND_MARKER, A, 0,
+	    NULL, { NULL }, NULL },
+	{ "vmafdd", "VMware Authentication Framework", NULL, KIND_VMAFD, A,
+	    0, NULL, { NULL }, NULL },
+	{ "vmdird", "VMware Directory Service", NULL, KIND_VMDIR, A, 0, NULL,
+	    { NULL }, NULL },
+	{ "vmcad", "VMware Certificate Service", NULL, KIND_MARKER, A, 0,
+	    NULL, { NULL }, check_vmcad },
+	{ "vmware-sts-idmd", "VMware Identity Management Service", NULL,
+	    KIND_MARKER, A, 0, NULL, { NULL }, NULL },
+	{ "vmware-stsd", "VMware Security Token Service", NULL, KIND_MARKER,
+	    A, 0, "vmdird", { NULL }, check_sts },
+	{ "vmdnsd", "VMware Domain Name Service", NULL, KIND_MARKER, A, 0,
+	    NULL, { NULL }, NULL },
+	{ "vmware-rhttpproxy", "VMware HTTP Reverse Proxy", "rhttpproxy",
+	    KIND_PROXY, A, 0, NULL, { NULL }, NULL },
+	{ "vmware-envoy", "VMware Envoy Proxy", "envoy", KIND_MARKER, A, 7,
+	    "vmware-rhttpproxy", { NULL }, NULL },
+	{ "vmware-lookupsvc", "VMware Lookup Service", "lookupsvc",
+	    KIND_MARKER, A, 0, "vmware-stsd", { "machine" }, check_lookupsvc },
+	{ "vmware-vpxd-svcs", "VMware vCenter-Services", "vpxd-svcs",
+	    KIND_MARKER, A, 0, "vmware-stsd", { "machine", "vpxd-extension" },
+	    check_vpxd_svcs },
+	{ "vmware-vpxd", "VMware vCenter Server", "vpxd", KIND_MARKER, A, 0,
+	    "vmware-vpxd-svcs", { "vpxd", "vpxd-extension" }, NULL },
+	{ "vmware-eam", "VMware ESX Agent Manager", "eam", KIND_MARKER, A, 0,
+	    "vmware-vpxd", { "vpxd-extension" }, NULL },
+	{ "vsphere-ui", "VMware vSphere Client", "vsphere-ui", KIND_MARKER, A,
+	    0, "vmware-vpxd-svcs", { "vsphere-webclient" }, NULL },
+	{ "vmware-hvc", "VMware Hybrid VC Service", "hvc", KIND_MARKER, A, 7,
+	    NULL, { "hvc" }, NULL },
+	{ "wcp", "Workload Control Plane", "wcp", KIND_MARKER, A, 7, NULL,
+	    { "wcp" }, NULL },
+	{ "vmware-imagebuilder", "VMware Image Builder Manager",
+	    "imagebuilder", KIND_MARKER, MANUAL, 0, NULL, { NULL }, NULL },
 };
+#undef A
 #define NSERVICES	(sizeof(services) / sizeof(services[0]))
 
-/* The one global: how the TLS daemon's signal handler ends its loop. */
+/* The one global: how a daemon's signal handler ends its loop. */
 static volatile sig_atomic_t proxy_quit;
 
 static void
@@ -179,7 +214,8 @@ usage(void)
 	fprintf(stderr,
 	    "usage: service-control --start --all | --start <service>\n"
 	    "       service-control --stop --all | --stop <service>\n"
-	    "       service-control --status [--all | <service>]\n");
+	    "       service-control --status [--all | <service>]\n"
+	    "       service-control --list-services | --list\n");
 }
 
 static void
@@ -464,54 +500,6 @@ ident_free(struct ident *id)
 	memset(id, 0, sizeof(*id));
 }
 
-/* RFC 4514 escaping of one attribute value, malloc'd. */
-static char *
-dn_escape(const char *v)
-{
-	size_t	 i, n = strlen(v);
-	char	*out = NULL, *p = NULL;
-
-	if ((out = malloc(2 * n + 1)) == NULL)
-		return NULL;
-	for (i = 0, p = out; i < n; i++) {
-		if (strchr(",+\"\\<>;=", v[i]) != NULL ||
-		    (i == 0 && (v[i] == '#' || v[i] == ' ')) ||
-		    (i == n - 1 && v[i] == ' '))
-			*p++ = '\\';
-		*p++ = v[i];
-	}
-	*p = '\0';
-	return out;
-}
-
-/* "vsphere.local" -> "dc=vsphere,dc=local" */
-static char *
-domain_dn(const char *domain)
-{
-	char	*copy = NULL, *label = NULL, *rest = NULL, *esc = NULL;
-	char	*dn = NULL, *ndn = NULL;
-
-	if ((copy = strdup(domain)) == NULL || (dn = strdup("")) == NULL)
-		goto fail;
-	for (rest = copy; (label = strsep(&rest, ".")) != NULL;) {
-		if ((esc = dn_escape(label)) == NULL)
-			goto fail;
-		ndn = NULL;
-		if (asprintf(&ndn, "%s%sdc=%s", dn, *dn ? "," : "", esc) == -1)
-			ndn = NULL;
-		free(esc);
-		free(dn);
-		if ((dn = ndn) == NULL)
-			goto fail;
-	}
-	free(copy);
-	return dn;
-fail:
-	free(copy);
-	free(dn);
-	return NULL;
-}
-
 static int
 reg_vmafd(const struct lab *lab, const char *name, char **out, char *msg,
     size_t len)
@@ -533,7 +521,7 @@ ident_load(const struct lab *lab, struct ident *id, char *msg, size_t len)
 	    reg_vmafd(lab, "MachineID", &id->mid, msg, len) == -1 ||
 	    reg_vmafd(lab, "SiteName", &id->site, msg, len) == -1)
 		goto fail;
-	if ((id->ddn = domain_dn(id->domain)) == NULL) {
+	if ((id->ddn = lab_domain_dn(id->domain)) == NULL) {
 		snprintf(msg, len, "out of memory");
 		goto fail;
 	}
@@ -833,64 +821,7 @@ out:
 static int
 dir_open(const struct lab *lab, LDAP **out, char *msg, size_t len)
 {
-	LDAP		*ld = NULL;
-	char		*port = NULL, *uri = NULL, *dn = NULL, *pw = NULL;
-	struct berval	 cred;
-	struct timeval	 net = { 2, 0 }, op = { 10, 0 };
-	int		 version = LDAP_VERSION3, rc, ret = -1;
-
-	*out = NULL;
-	if ((port = lab_conf_get(lab->conf, "ldap_port")) == NULL) {
-		snprintf(msg, len, "%s: no ldap_port", lab->conf);
-		goto out;
-	}
-	if (asprintf(&uri, "ldap://127.0.0.1:%s/", port) == -1) {
-		uri = NULL;
-		snprintf(msg, len, "out of memory");
-		goto out;
-	}
-	if ((dn = lab_reg_get(lab->root, LAB_REG_VMDIR, "dcAccountDN")) ==
-	    NULL || (pw = lab_reg_get(lab->root, LAB_REG_VMDIR,
-	    "dcAccountPassword")) == NULL) {
-		snprintf(msg, len, "registry [%s] has no dcAccountDN or "
-		    "dcAccountPassword", LAB_REG_VMDIR);
-		goto out;
-	}
-	if ((rc = ldap_initialize(&ld, uri)) != LDAP_SUCCESS) {
-		snprintf(msg, len, "%s: %s", uri, ldap_err2string(rc));
-		goto out;
-	}
-	if (ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &version) !=
-	    LDAP_OPT_SUCCESS ||
-	    ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &net) !=
-	    LDAP_OPT_SUCCESS ||
-	    ldap_set_option(ld, LDAP_OPT_TIMEOUT, &op) != LDAP_OPT_SUCCESS ||
-	    ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF) !=
-	    LDAP_OPT_SUCCESS) {
-		snprintf(msg, len, "%s: cannot set LDAP options", uri);
-		goto out;
-	}
-	cred.bv_val = pw;
-	cred.bv_len = strlen(pw);
-	rc = ldap_sasl_bind_s(ld, dn, LDAP_SASL_SIMPLE, &cred, NULL, NULL,
-	    NULL);
-	if (rc != LDAP_SUCCESS) {
-		snprintf(msg, len, "cannot bind to %s as %s: %s", uri, dn,
-		    ldap_err2string(rc));
-		goto out;
-	}
-	*out = ld;
-	ld = NULL;
-	ret = 0;
-out:
-	if (pw != NULL)
-		lab_free_secret(pw, strlen(pw));
-	if (ld != NULL)
-		ldap_unbind_ext_s(ld, NULL, NULL);
-	free(port);
-	free(uri);
-	free(dn);
-	return ret;
+	return lab_dir_open(lab->root, out, msg, len);
 }
 
 /*
@@ -1011,7 +942,7 @@ tenant_dn(const struct ident *id)
 {
 	char	*esc = NULL, *dn = NULL;
 
-	if ((esc = dn_escape(id->domain)) == NULL)
+	if ((esc = lab_dn_escape(id->domain)) == NULL)
 		return NULL;
 	if (asprintf(&dn, "cn=%s,cn=Tenants,cn=IdentityManager,cn=Services,%s",
 	    esc, id->ddn) == -1)
@@ -1047,7 +978,7 @@ check_solution_user(const struct lab *lab, const char *user, char *msg,
 	    certkey_check(lab, who, &ck, msg, len) == -1 ||
 	    dirconn_open(lab, &dc, msg, len) == -1)
 		goto out;
-	if ((esc = dn_escape(dc.id.mid)) == NULL ||
+	if ((esc = lab_dn_escape(dc.id.mid)) == NULL ||
 	    asprintf(&base, "cn=%s-%s,cn=ServicePrincipals,%s", user, esc,
 	    dc.id.ddn) == -1) {
 		base = NULL;
@@ -1320,6 +1251,28 @@ out:
 	return ret;
 }
 
+/*
+ * vmware-vpxd-svcs: the services that talk to this node over TLS verify the
+ * certificate rhttpproxy serves (valid now, chaining to TRUSTED_ROOTS, the
+ * PNID in its SAN), so an expired or foreign Machine SSL certificate fails
+ * here, not in rhttpproxy (appliance.md 6; field reports of expired Machine
+ * SSL on 7.0 name vpxd-svcs), then the stale chains above.
+ */
+static int
+check_vpxd_svcs(const struct lab *lab, char *msg, size_t len)
+{
+	struct certkey	 ck = { NULL, NULL, NULL };
+	int		 ret = -1;
+
+	if (machine_ssl_load(lab, &ck, msg, len) == -1 ||
+	    machine_ssl_check(lab, &ck, msg, len) == -1)
+		goto out;
+	ret = check_sts_chains(lab, msg, len);
+out:
+	certkey_free(&ck);
+	return ret;
+}
+
 /* 1 when the host of an https://host[:port]/... URI is pnid. */
 static int
 uri_is_host(const char *uri, size_t ulen, const char *pnid)
@@ -1382,7 +1335,7 @@ check_lookupsvc(const struct lab *lab, char *msg, size_t len)
 		goto out;
 	if ((derlen = i2d_X509(ck.leaf, &der)) <= 0 ||
 	    (b64 = malloc(4 * (((size_t)derlen + 2) / 3) + 1)) == NULL ||
-	    (esc = dn_escape(dc.id.site)) == NULL ||
+	    (esc = lab_dn_escape(dc.id.site)) == NULL ||
 	    asprintf(&base, "cn=ServiceRegistrations,cn=LookupService,cn=%s,"
 	    "cn=Sites,cn=Configuration,%s", esc, dc.id.ddn) == -1) {
 		base = NULL;
@@ -1674,27 +1627,26 @@ fail:
 	return NULL;
 }
 
+/*
+ * Forks a lab daemon, run(arg, ready), which writes a byte to `ready' once
+ * it has its name (then pidfile_alive recognises it), and records its pid in
+ * pidrel. On failure the child is killed and msg says why, naming `what'
+ * and its log.
+ */
 static int
-start_proxy(const struct lab *lab, char *msg, size_t len)
+spawn_daemon(const struct lab *lab, const char *pidrel, const char *what,
+    const char *log, void (*run)(void *, int), void *arg, char *msg,
+    size_t len)
 {
-	struct certkey	 ck = { NULL, NULL, NULL };
-	SSL_CTX		*sctx = NULL;
 	struct pollfd	 pfd;
-	char		*port = NULL, *pidpath = NULL, pidbuf[32], byte;
-	pid_t		 pid = -1;
-	int		 lfd = -1, pipefd[2] = { -1, -1 }, ret = -1;
+	char		*pidpath = NULL, pidbuf[32], byte;
+	pid_t		 pid;
+	int		 pipefd[2] = { -1, -1 }, ret = -1;
 
-	if (machine_ssl_load(lab, &ck, msg, len) == -1 ||
-	    machine_ssl_check(lab, &ck, msg, len) == -1 ||
-	    (sctx = proxy_ctx(&ck, msg, len)) == NULL)
-		goto out;
-	if ((port = lab_conf_get(lab->conf, "rhttpproxy_port")) == NULL ||
-	    (pidpath = lab_path(lab->root, PROXY_PID)) == NULL) {
-		snprintf(msg, len, "%s: no rhttpproxy_port", lab->conf);
+	if ((pidpath = lab_path(lab->root, pidrel)) == NULL) {
+		snprintf(msg, len, "out of memory");
 		goto out;
 	}
-	if ((lfd = proxy_listen(port, msg, len)) == -1)
-		goto out;
 	if (pipe(pipefd) == -1) {
 		snprintf(msg, len, "pipe: %s", strerror(errno));
 		goto out;
@@ -1706,16 +1658,15 @@ start_proxy(const struct lab *lab, char *msg, size_t len)
 	}
 	if (pid == 0) {
 		close(pipefd[0]);
-		proxy_daemon(lab, sctx, lfd, pipefd[1]);
+		run(arg, pipefd[1]);
+		_exit(1);
 	}
 	close(pipefd[1]);
 	pipefd[1] = -1;
-	/* Ready once it has its name: then pidfile_alive recognises it. */
 	pfd.fd = pipefd[0];
 	pfd.events = POLLIN;
 	if (poll(&pfd, 1, STOP_WAIT_MS) != 1 || read(pipefd[0], &byte, 1) != 1) {
-		snprintf(msg, len, "the TLS server did not come up (see %s)",
-		    PROXY_LOG);
+		snprintf(msg, len, "%s did not come up (see %s)", what, log);
 		(void)kill(pid, SIGKILL);
 		goto out;
 	}
@@ -1732,13 +1683,147 @@ out:
 		close(pipefd[0]);
 	if (pipefd[1] != -1)
 		close(pipefd[1]);
+	free(pidpath);
+	return ret;
+}
+
+struct proxy_args {
+	const struct lab *lab;
+	SSL_CTX		*sctx;
+	int		 lfd;
+};
+
+static void
+proxy_run(void *arg, int ready)
+{
+	struct proxy_args *pa = arg;
+
+	proxy_daemon(pa->lab, pa->sctx, pa->lfd, ready);
+}
+
+static int
+start_proxy(const struct lab *lab, char *msg, size_t len)
+{
+	struct certkey	 ck = { NULL, NULL, NULL };
+	struct proxy_args pa;
+	SSL_CTX		*sctx = NULL;
+	char		*port = NULL;
+	int		 lfd = -1, ret = -1;
+
+	/*
+	 * rhttpproxy serves whatever certificate loads with its key, expired
+	 * or not (appliance.md 6): the services that verify it fail instead.
+	 */
+	if (machine_ssl_load(lab, &ck, msg, len) == -1 ||
+	    (sctx = proxy_ctx(&ck, msg, len)) == NULL)
+		goto out;
+	if ((port = lab_conf_get(lab->conf, "rhttpproxy_port")) == NULL) {
+		snprintf(msg, len, "%s: no rhttpproxy_port", lab->conf);
+		goto out;
+	}
+	if ((lfd = proxy_listen(port, msg, len)) == -1)
+		goto out;
+	pa.lab = lab;
+	pa.sctx = sctx;
+	pa.lfd = lfd;
+	if (spawn_daemon(lab, PROXY_PID, "the TLS server", PROXY_LOG,
+	    proxy_run, &pa, msg, len) == -1)
+		goto out;
+	ret = 0;
+out:
 	if (lfd != -1)
 		close(lfd);
 	SSL_CTX_free(sctx);
 	certkey_free(&ck);
 	free(port);
-	free(pidpath);
 	return ret;
+}
+
+/* ------------------------------------------------------------------ */
+/* vmafdd: the root sync's thread (rootfetch.c VmAfdHandleCertUpdates). */
+
+static long long
+now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * The daemon: never returns. Like vmafdd's thread it runs a pass at once,
+ * then one every root_sync_interval seconds (lab.conf, read again at each
+ * tick, so that labctl root-sync takes effect at once); "off" runs none.
+ */
+static void
+vmafd_daemon(const struct lab *lab, int ready)
+{
+	struct sigaction	 sa;
+	struct rootsync_stats	 st;
+	struct timespec		 tick = { 0, SYNC_TICK_MS * 1000000L };
+	char			 msg[MSGLEN];
+	long long		 last = 0;
+	long			 interval;
+	unsigned		 code;
+	int			 first = 1, warned = 0;
+
+	(void)setsid();
+	(void)prctl(PR_SET_NAME, "vmafdd", 0, 0, 0);
+	child_stdio(lab, VMAFD_LOG);
+	close_fds_but(ready, -1);
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = proxy_onsignal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	fprintf(stderr, "vmafdd: pid %ld: root sync running\n", (long)getpid());
+	if (write(ready, "1", 1) != 1)
+		_exit(1);
+	close(ready);
+	while (!proxy_quit) {
+		if ((interval = lab_rootsync_interval(lab->root)) == -1) {
+			if (!warned)
+				fprintf(stderr, "vmafdd: bad root_sync_interval "
+				    "in lab.conf; using %d s\n",
+				    ROOTSYNC_DEFAULT_INTERVAL);
+			warned = 1;
+			interval = ROOTSYNC_DEFAULT_INTERVAL;
+		}
+		if (interval > 0 &&
+		    (first || now_ms() - last >= interval * 1000LL)) {
+			first = 0;
+			code = lab_rootsync(lab->root, &st, msg, sizeof(msg));
+			last = now_ms();
+			if (code != 0)
+				fprintf(stderr, "vmafdd: Failed to update "
+				    "trusted roots. Error [%u]: %s\n", code, msg);
+			else if (st.certs_added + st.certs_removed +
+			    st.crls_added + st.crls_removed > 0)
+				fprintf(stderr, "vmafdd: root sync: TRUSTED_ROOTS "
+				    "+%u -%u, TRUSTED_ROOT_CRLS +%u -%u\n",
+				    st.certs_added, st.certs_removed,
+				    st.crls_added, st.crls_removed);
+		}
+		nanosleep(&tick, NULL);
+	}
+	fprintf(stderr, "vmafdd: pid %ld stopped\n", (long)getpid());
+	_exit(0);
+}
+
+static void
+vmafd_run(void *arg, int ready)
+{
+	vmafd_daemon(arg, ready);
+}
+
+/* Forks the daemon and records its pid once it has its name. */
+static int
+start_vmafd_daemon(const struct lab *lab, char *msg, size_t len)
+{
+	return spawn_daemon(lab, VMAFD_PID, "the root sync", VMAFD_LOG,
+	    vmafd_run, (void *)lab, msg, len);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1766,6 +1851,7 @@ svc_running(const struct lab *lab, const struct service *svc)
 	case KIND_PROXY:
 		return pidfile_alive(lab, PROXY_PID, "rhttpproxy");
 	case KIND_MARKER:
+	case KIND_VMAFD:
 		break;
 	}
 	return lab_service_running(lab->root, svc->name) == 1;
@@ -1807,6 +1893,7 @@ svc_start(const struct lab *lab, const struct service *svc, char *msg,
 		ret = start_proxy(lab, msg, len);
 		goto out;
 	case KIND_MARKER:
+	case KIND_VMAFD:
 		break;
 	}
 	if (svc->check != NULL && svc->check(lab, msg, len) == -1)
@@ -1820,6 +1907,13 @@ svc_start(const struct lab *lab, const struct service *svc, char *msg,
 	    lab_write_file_atomic(path, stamp, strlen(stamp), 0644) == -1) {
 		snprintf(msg, len, "cannot record the service as running: %s",
 		    strerror(errno));
+		goto out;
+	}
+	/* A daemon left over from a vmafdd that died is replaced. */
+	if (svc->kind == KIND_VMAFD &&
+	    (pidfile_stop(lab, VMAFD_PID, "vmafdd", msg, len) == -1 ||
+	    start_vmafd_daemon(lab, msg, len) == -1)) {
+		(void)unlink(path);
 		goto out;
 	}
 	ret = 0;
@@ -1843,6 +1937,10 @@ svc_stop(const struct lab *lab, const struct service *svc, char *msg,
 	case KIND_PROXY:
 		ret = pidfile_stop(lab, PROXY_PID, "rhttpproxy", msg, len);
 		goto out;
+	case KIND_VMAFD:
+		if (pidfile_stop(lab, VMAFD_PID, "vmafdd", msg, len) == -1)
+			goto out;
+		break;
 	case KIND_MARKER:
 		break;
 	}
@@ -1943,11 +2041,11 @@ svc_run(const struct lab *lab, const char *op, const struct service *svc,
 }
 
 /*
- * Starts (in start order) or stops (reversed) the core services or those of
- * vmon's profile; 0, or 1 at the first failure.
+ * Starts (in start order) or stops (reversed) the core services, one by one
+ * with their own lines: 0, or 1 at the first failure.
  */
 static int
-svc_group(const struct lab *lab, const char *op, int core)
+svc_core(const struct lab *lab, const char *op)
 {
 	const struct service	*svc;
 	size_t			 k;
@@ -1955,12 +2053,53 @@ svc_group(const struct lab *lab, const char *op, int core)
 
 	for (k = 0; k < NSERVICES; k++) {
 		svc = &services[start ? k : NSERVICES - 1 - k];
-		if ((svc->vmon == NULL) != core || lab->major < svc->since)
+		if (svc->vmon != NULL || lab->major < svc->since)
 			continue;
-		if ((ret = svc_run(lab, op, svc, core)) != 0)
+		if ((ret = svc_run(lab, op, svc, 1)) != 0)
 			return ret;
 	}
 	return 0;
+}
+
+/*
+ * vmon's profile ALL: every automatic service is started (a manual one is
+ * left alone; stop takes every service), and a failure does not stop the
+ * others, as vmon starts them in parallel. vmon prints no line per service
+ * and reports all failures in one line, by short name (a 6.7 listing:
+ * "RC=5, stderr=Failed to start eam, vsphere-client, vsphere-ui, vpxd-svcs
+ * services."); why each failed goes to the log only. 0, or 1.
+ */
+static int
+svc_profile(const struct lab *lab, const char *op)
+{
+	const struct service	*svc;
+	char			 msg[MSGLEN], failed[MSGLEN] = "";
+	size_t			 k, off = 0;
+	int			 start = strcmp(op, "start") == 0, rc;
+
+	for (k = 0; k < NSERVICES; k++) {
+		svc = &services[start ? k : NSERVICES - 1 - k];
+		if (svc->vmon == NULL || lab->major < svc->since ||
+		    (start && svc->startup != AUTOMATIC))
+			continue;
+		rc = start ? svc_start(lab, svc, msg, sizeof(msg)) :
+		    svc_stop(lab, svc, msg, sizeof(msg));
+		if (rc == 0)
+			continue;
+		lab_log(lab, "%s failed: service %s (profile ALL): %s", op,
+		    svc->name, msg);
+		if (off < sizeof(failed))
+			off += (size_t)snprintf(failed + off,
+			    sizeof(failed) - off, "%s%s", off > 0 ? ", " : "",
+			    svc->vmon);
+	}
+	if (off == 0)
+		return 0;
+	fflush(stdout);
+	fprintf(stderr, "Service-control failed. Error: Failed to %s services "
+	    "in profile ALL. RC=4, stderr=Failed to %s %s services.\n", op,
+	    op, failed);
+	return 1;
 }
 
 /* --all: the core services come up before vmon's profile and go after it. */
@@ -1972,14 +2111,27 @@ cmd_all(const struct lab *lab, const char *op)
 	counters_all(lab, op);
 	lab_log(lab, "%s --all", op);
 	printf("Operation not cancellable. Please wait for it to finish...\n");
-	if (start && (ret = svc_group(lab, op, 1)) != 0)
+	if (start && (ret = svc_core(lab, op)) != 0)
 		return ret;
 	printf("Performing %s operation on profile: ALL...\n", op);
-	if ((ret = svc_group(lab, op, 0)) != 0)
+	if ((ret = svc_profile(lab, op)) != 0)
 		return ret;
 	printf("Successfully %s profile: ALL.\n",
 	    start ? "started" : "stopped");
-	return start ? 0 : svc_group(lab, op, 1);
+	return start ? 0 : svc_core(lab, op);
+}
+
+/* --list-services (--list, its old name): "name (Display Name)" a line. */
+static int
+cmd_list(const struct lab *lab)
+{
+	size_t	i;
+
+	for (i = 0; i < NSERVICES; i++)
+		if (lab->major >= services[i].since)
+			printf("%s (%s)\n", services[i].name,
+			    services[i].display);
+	return 0;
 }
 
 static int
@@ -2056,10 +2208,13 @@ main(int argc, char *argv[])
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--start") == 0 ||
 		    strcmp(argv[i], "--stop") == 0 ||
-		    strcmp(argv[i], "--status") == 0) {
+		    strcmp(argv[i], "--status") == 0 ||
+		    strcmp(argv[i], "--list") == 0 ||
+		    strcmp(argv[i], "--list-services") == 0) {
 			if (op != NULL)
 				goto usage;
-			op = argv[i] + 2;
+			op = strcmp(argv[i], "--list-services") == 0 ? "list" :
+			    argv[i] + 2;
 		} else if (strcmp(argv[i], "--all") == 0)
 			all = 1;
 		else if (argv[i][0] == '-' || target != NULL)
@@ -2068,7 +2223,9 @@ main(int argc, char *argv[])
 			target = argv[i];
 	}
 	if (op == NULL || (all && target != NULL) ||
-	    (strcmp(op, "status") != 0 && !all && target == NULL))
+	    (strcmp(op, "list") == 0 && (all || target != NULL)) ||
+	    (strcmp(op, "status") != 0 && strcmp(op, "list") != 0 && !all &&
+	    target == NULL))
 		goto usage;
 
 	/* Only the lab's files configure the LDAP client. */
@@ -2086,6 +2243,10 @@ main(int argc, char *argv[])
 	}
 	if (strcmp(op, "status") == 0) {
 		ret = cmd_status(&lab, svc);
+		goto out;
+	}
+	if (strcmp(op, "list") == 0) {
+		ret = cmd_list(&lab);
 		goto out;
 	}
 	if ((lockfd = lab_lock(&lab)) == -1)

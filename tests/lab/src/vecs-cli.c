@@ -19,9 +19,8 @@
  *    of its (first) certificate, as TRUSTED_ROOTS aliases are.
  *
  * Lab differences: no --server/--upn/--password (one local node, no
- * encrypted keys); force-refresh succeeds silently instead of re-reading
- * vmdir; `entry create --cert` with an X509 CRL PEM makes a Certification
- * Revocation List entry (vmafdd makes those itself when it syncs CRLs); a
+ * encrypted keys); force-refresh runs the lab's root sync (rootsync.h) in
+ * vecs-cli's own process rather than in vmafdd's; a
  * missing store prints "Error : Store [S] does not exist" for every command
  * (appliance.md), not only for store delete; and the fault injection below.
  *
@@ -54,13 +53,18 @@
 #include <openssl/x509.h>
 
 #include "labutil.h"
+#include "rootsync.h"
 #include "vecsdb.h"
 
 /* Windows / vmafd error codes, as vmafd's client returns them. */
 #define ERR_FILE_NOT_FOUND	2
 #define ERR_ACCESS_DENIED	5
+#define ERR_BAD_FORMAT		11
 #define ERR_INVALID_PARAMETER	87
+#define ERR_LABEL_TOO_LONG	154
 #define ERR_ALREADY_EXISTS	183
+#define ERR_LOGON_FAILURE	1326
+#define ERR_INVALID_STATE	5023
 #define ERR_INTERNAL_ERROR	1359
 #define ERR_OBJECT_NOT_FOUND	4312
 #define ERR_PRIVATE_KEY_MISMATCH 90018	/* VECS_BASE_ERROR + 18 */
@@ -78,8 +82,12 @@ static const struct vcli_error {
 } vcli_errors[] = {
 	{ ERR_FILE_NOT_FOUND, "ERROR_FILE_NOT_FOUND", NULL },
 	{ ERR_ACCESS_DENIED, "ERROR_ACCESS_DENIED", NULL },
+	{ ERR_BAD_FORMAT, "ERROR_BAD_FORMAT", NULL },
 	{ ERR_INVALID_PARAMETER, "ERROR_INVALID_PARAMETER", NULL },
+	{ ERR_LABEL_TOO_LONG, "ERROR_LABEL_TOO_LONG", NULL },
 	{ ERR_ALREADY_EXISTS, "ERROR_ALREADY_EXISTS", NULL },
+	{ ERR_LOGON_FAILURE, "ERROR_LOGON_FAILURE", NULL },
+	{ ERR_INVALID_STATE, "ERROR_INVALID_STATE", NULL },
 	{ ERR_INTERNAL_ERROR, "ERROR_INTERNAL_ERROR", NULL },
 	{ ERR_OBJECT_NOT_FOUND, "ERROR_OBJECT_NOT_FOUND", NULL },
 	{ ERR_PRIVATE_KEY_MISMATCH, NULL,
@@ -100,6 +108,11 @@ static const struct vcli_error {
 #define O_TEXT		0x040
 #define O_ALIASES	0x080
 #define O_YES		0x100
+#define O_SERVER	0x200	/* --server and --upn */
+#define O_PASSWORD	0x400	/* the key's password (entry create, get*) */
+#define O_USER		0x800	/* store permission: --user, --grant, --revoke */
+#define O_LASTNAME	0x1000	/* the last --name wins, not the first */
+#define STORE_LABEL_MAX_LENGTH	128	/* vmafd vmafddefines.h */
 
 struct opts {
 	const char	*name;
@@ -111,6 +124,12 @@ struct opts {
 	int		 text;
 	int		 aliases;
 	int		 yes;
+	const char	*server;
+	const char	*upn;
+	const char	*password;
+	const char	*user;
+	unsigned	 grant;		/* READ_STORE 1 | WRITE_STORE 2 */
+	unsigned	 revoke;
 };
 
 struct cmd {
@@ -128,6 +147,10 @@ usage(void)
 	    "\tstore create --name <name>\n"
 	    "\tstore list\n"
 	    "\tstore delete --name <name> [-y]\n"
+	    "\tstore permission --name <name>\n"
+	    "\t                 --user <username>\n"
+	    "\t                 --grant|--revoke  read|write\n"
+	    "\tstore get-permissions --name <name>\n"
 	    "\tentry create --store <store-name>\n"
 	    "\t             --alias <alias>\n"
 	    "\t             --cert <file-path>\n"
@@ -322,15 +345,30 @@ begin_write(const char *root, int *lockfd)
 	return rc;
 }
 
+/* What each command says of a missing store (vmafd vecs-cli cli.c). */
+enum missing {
+	MISSING_SILENT,		/* entry list: only the final error line */
+	MISSING_DOES_NOT_EXIST,	/* store delete */
+	MISSING_OPEN_DOT,	/* entry create, getcert, getkey */
+	MISSING_OPEN,		/* entry delete, store permission, get-permissions */
+};
+
 /*
  * The message and code of a store that could not be read or deleted (errno);
- * a missing one gets the appliance's message.
+ * a missing one gets the message of the command (cli.c 157, 396, 468, 579,
+ * 689, 743, 810).
  */
 static unsigned
-store_error(const char *name)
+store_error(const char *name, enum missing how)
 {
 	if (errno == ENOENT) {
-		fprintf(stderr, "Error : Store [%s] does not exist\n", name);
+		if (how == MISSING_DOES_NOT_EXIST)
+			fprintf(stderr, "Error : Store [%s] does not exist\n",
+			    name);
+		else if (how == MISSING_OPEN_DOT)
+			fprintf(stderr, "Error: Failed to open the store.\n");
+		else if (how == MISSING_OPEN)
+			fprintf(stderr, "Error: Failed to open the store\n");
 		return ERR_OBJECT_NOT_FOUND;
 	}
 	fprintf(stderr, "vecs-cli: store [%s]: %s\n", name, strerror(errno));
@@ -338,11 +376,12 @@ store_error(const char *name)
 }
 
 static unsigned
-load_store(const char *root, const char *name, struct vecs_store **out)
+load_store(const char *root, const char *name, enum missing how,
+    struct vecs_store **out)
 {
 	if (vecsdb_store_load(root, name, out) == 0)
 		return 0;
-	return store_error(name);
+	return store_error(name, how);
 }
 
 static unsigned
@@ -406,6 +445,9 @@ cmd_store_create(const char *root, const struct opts *o)
 
 	if (is_empty(o->name))
 		return invalid_store(o->name);
+	/* vmafd's client refuses it before asking vmafdd (vecsclient.c 197). */
+	if (strlen(o->name) > STORE_LABEL_MAX_LENGTH)
+		return ERR_LABEL_TOO_LONG;
 	if ((rc = begin_write(root, &lockfd)) != 0)
 		goto out;
 	if (vecsdb_store_create(root, o->name) == -1) {
@@ -434,9 +476,12 @@ cmd_store_delete(const char *root, const struct opts *o)
 	if ((rc = begin_write(root, &lockfd)) != 0)
 		goto out;
 	if (vecsdb_store_delete(root, o->name) == -1) {
-		rc = store_error(o->name);
+		rc = store_error(o->name, MISSING_DOES_NOT_EXIST);
 		goto out;
 	}
+	if (lab_rootsync_forget(root, o->name, NULL) == -1)
+		fprintf(stderr, "vecs-cli: %s: %s\n", LAB_AUTOREFRESH,
+		    strerror(errno));
 	printf("Successfully deleted store [%s]\n", o->name);
 out:
 	vecsdb_unlock(lockfd);
@@ -471,7 +516,7 @@ cmd_entry_list(const char *root, const struct opts *o)
 
 	if (is_empty(o->store))
 		return invalid_store(o->store);
-	if ((rc = load_store(root, o->store, &s)) != 0)
+	if ((rc = load_store(root, o->store, MISSING_SILENT, &s)) != 0)
 		goto out;
 	if (o->text && (out = BIO_new_fp(stdout, BIO_NOCLOSE)) == NULL) {
 		fprintf(stderr, "vecs-cli: BIO_new_fp failed\n");
@@ -568,7 +613,7 @@ load_entry(const char *root, const struct opts *o, struct vecs_store **s,
 		    o->alias ? o->alias : "");
 		return ERR_INVALID_PARAMETER;
 	}
-	if ((rc = load_store(root, o->store, s)) != 0)
+	if ((rc = load_store(root, o->store, MISSING_OPEN_DOT, s)) != 0)
 		return rc;
 	if ((*e = vecs_store_find(*s, o->alias)) == NULL)
 		return ERR_OBJECT_NOT_FOUND;
@@ -737,36 +782,6 @@ out:
 	return rc;
 }
 
-/* A CRL as vmafdd stores it: re-encoded, without the final newline. */
-static int
-canonical_crl(const char *pem, size_t len, char **out, size_t *outlen,
-    X509_CRL **crl)
-{
-	BIO	*in = NULL, *mem = NULL;
-	int	 rc = -1;
-
-	*crl = NULL;
-	if (len > INT_MAX || (in = BIO_new_mem_buf(pem, (int)len)) == NULL ||
-	    (mem = BIO_new(BIO_s_mem())) == NULL)
-		goto out;
-	if ((*crl = PEM_read_bio_X509_CRL(in, NULL, NULL, NULL)) == NULL ||
-	    PEM_write_bio_X509_CRL(mem, *crl) != 1 ||
-	    bio_take(mem, out, outlen) == -1)
-		goto out;
-	if (*outlen > 0 && (*out)[*outlen - 1] == '\n')
-		(*out)[--*outlen] = '\0';
-	rc = 0;
-out:
-	ERR_clear_error();
-	if (rc == -1) {
-		X509_CRL_free(*crl);
-		*crl = NULL;
-	}
-	BIO_free(in);
-	BIO_free(mem);
-	return rc;
-}
-
 /*
  * The private key as vmafdd stores it: an RSA key, unencrypted PKCS#8 PEM,
  * which must match the certificate. Returns an error code.
@@ -807,20 +822,16 @@ out:
 	return rc;
 }
 
-/* Lowercase hex SHA-1 of the DER certificate or CRL: the default alias. */
+/* Lowercase hex SHA-1 of the DER certificate: the default alias. */
 static char *
-fingerprint_alias(X509 *x, X509_CRL *crl)
+fingerprint_alias(X509 *x)
 {
 	unsigned char	  md[EVP_MAX_MD_SIZE];
 	unsigned int	  mdlen = 0;
 	char		 *alias = NULL;
-	int		  ok;
 
-	if (x != NULL)
-		ok = X509_digest(x, EVP_sha1(), md, &mdlen);
-	else
-		ok = X509_CRL_digest(crl, EVP_sha1(), md, &mdlen);
-	if (ok != 1 || (alias = malloc(2 * mdlen + 1)) == NULL)
+	if (X509_digest(x, EVP_sha1(), md, &mdlen) != 1 ||
+	    (alias = malloc(2 * mdlen + 1)) == NULL)
 		return NULL;
 	lab_hex(md, mdlen, alias);
 	return alias;
@@ -832,7 +843,6 @@ cmd_entry_create(const char *root, const struct opts *o)
 	struct vecs_store	*s = NULL;
 	enum vecs_entry_type	 type;
 	X509			*x = NULL;
-	X509_CRL		*crl = NULL;
 	char			*certin = NULL, *keyin = NULL;
 	char			*cert = NULL, *key = NULL, *alias = NULL;
 	size_t			 certinlen = 0, keyinlen = 0;
@@ -863,8 +873,7 @@ cmd_entry_create(const char *root, const struct opts *o)
 	if (!has_cert)
 		type = VECS_ENTRY_SECRET_KEY;
 	else if (!has_key)
-		type = strstr(certin, PEM_CRL_BEGIN) != NULL ?
-		    VECS_ENTRY_CRL : VECS_ENTRY_TRUSTED_CERT;
+		type = VECS_ENTRY_TRUSTED_CERT;	/* cli.c VecsCliGetEntryType */
 	else
 		type = VECS_ENTRY_PRIVATE_KEY;
 	if (type == VECS_ENTRY_SECRET_KEY && is_empty(o->alias)) {
@@ -876,17 +885,29 @@ cmd_entry_create(const char *root, const struct opts *o)
 
 	if ((rc = begin_write(root, &lockfd)) != 0)
 		goto out;
-	if ((rc = load_store(root, o->store, &s)) != 0)
+	if ((rc = load_store(root, o->store, MISSING_OPEN_DOT, &s)) != 0)
 		goto out;
 
 	rc = ERR_INVALID_PARAMETER;
 	switch (type) {
-	case VECS_ENTRY_CRL:
-		if (canonical_crl(certin, certinlen, &cert, &certlen,
-		    &crl) == -1)
-			goto out;
-		break;
 	case VECS_ENTRY_TRUSTED_CERT:
+		/*
+		 * A CRL file is no certificate: vecs-cli cannot name it
+		 * (VecsComputeCertAliasA fails), and given an alias vmafdd
+		 * refuses it, as VecsValidateAndFormatCert finds no X509 in
+		 * it (vecsserviceapi.c 636-645, ssl.c 146-149: ERROR_BAD_FORMAT).
+		 * Only vmafdd's root sync makes CRL entries.
+		 */
+		if (strstr(certin, PEM_CRL_BEGIN) != NULL) {
+			if (is_empty(o->alias)) {
+				fprintf(stderr, "Error: Could not generate "
+				    "alias from certificate\n");
+				goto out;
+			}
+			rc = ERR_BAD_FORMAT;
+			goto out;
+		}
+		/* FALLTHROUGH */
 	case VECS_ENTRY_PRIVATE_KEY:
 		if (canonical_certs(certin, certinlen, &cert, &certlen,
 		    &x) == -1)
@@ -909,7 +930,7 @@ cmd_entry_create(const char *root, const struct opts *o)
 	if (!is_empty(o->alias))
 		alias = strdup(o->alias);
 	else
-		alias = fingerprint_alias(x, crl);
+		alias = fingerprint_alias(x);
 	if (alias == NULL) {
 		fprintf(stderr, "vecs-cli: alias: %s\n", strerror(errno));
 		rc = ERR_INTERNAL_ERROR;
@@ -930,7 +951,6 @@ out:
 	vecsdb_unlock(lockfd);
 	vecs_store_free(s);
 	X509_free(x);
-	X509_CRL_free(crl);
 	free(certin);
 	free(cert);
 	free(alias);
@@ -957,12 +977,16 @@ cmd_entry_delete(const char *root, const struct opts *o)
 	}
 	if ((rc = begin_write(root, &lockfd)) != 0)
 		goto out;
-	if ((rc = load_store(root, o->store, &s)) != 0)
+	if ((rc = load_store(root, o->store, MISSING_OPEN, &s)) != 0)
 		goto out;
 	/* vmafdd deletes a missing alias successfully: nothing to save. */
 	if (vecs_store_remove(s, o->alias) == 0 &&
 	    (rc = save_store(root, s)) != 0)
 		goto out;
+	/* The row goes, its root-sync mark with it (rootsync.h). */
+	if (lab_rootsync_forget(root, o->store, o->alias) == -1)
+		fprintf(stderr, "vecs-cli: %s: %s\n", LAB_AUTOREFRESH,
+		    strerror(errno));
 	printf("Deleted entry with alias [%s] in store [%s] successfully\n ",
 	    o->alias, o->store);
 out:
@@ -974,30 +998,302 @@ out:
 static unsigned
 cmd_force_refresh(const char *root, const struct opts *o)
 {
-	/* The lab has no vmdir sync to trigger: labgen fills the stores. */
-	(void)root;
+	char		msg[1024];
+	unsigned	rc;
+
+	/*
+	 * vmafdd runs one root-sync pass and returns its result
+	 * (ipclocalapi.c VmAfdIpcTriggerRootCertsRefresh), which vecs-cli
+	 * reports after its own line (vecs-cli main.c, force-refresh).
+	 */
 	(void)o;
-	return 0;
+	if ((rc = lab_rootsync(root, NULL, msg, sizeof(msg))) != 0) {
+		fprintf(stderr, "Failed to trigger root cert refresh \n");
+		fprintf(stderr, "vecs-cli: root sync: %s\n", msg);
+	}
+	return rc;
+}
+
+/*
+ * Store permissions (vmafdd's AceTable): ROOT/<LAB_VECS_DIR>/permissions,
+ * lines "<hex of the store name> <user> <mask>" (read 1, write 2), changed
+ * under the VECS lock. The owner is root, who made every store.
+ */
+#define PERM_FILE	LAB_VECS_DIR "/permissions"
+
+struct perm {
+	char		*store;		/* hex */
+	char		*user;
+	unsigned	 mask;
+};
+
+static void
+perms_free(struct perm *p, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		free(p[i].store);
+		free(p[i].user);
+	}
+	free(p);
+}
+
+static int
+perms_load(const char *root, struct perm **out, size_t *n)
+{
+	char		*path = lab_path(root, PERM_FILE), *buf = NULL, *line;
+	char		*save = NULL, st[260], us[260];
+	struct perm	*p = NULL, *np;
+	unsigned	 mask;
+	int		 rc = -1;
+
+	*out = NULL;
+	*n = 0;
+	if (path == NULL)
+		return -1;
+	if (lab_read_file(path, &buf, NULL) == -1) {
+		rc = errno == ENOENT ? 0 : -1;
+		goto out;
+	}
+	for (line = strtok_r(buf, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		if (sscanf(line, "%259s %259s %u", st, us, &mask) != 3)
+			continue;
+		if ((np = realloc(p, (*n + 1) * sizeof(*p))) == NULL)
+			goto out;
+		p = np;
+		p[*n].store = strdup(st);
+		p[*n].user = strdup(us);
+		p[*n].mask = mask;
+		(*n)++;
+		if (p[*n - 1].store == NULL || p[*n - 1].user == NULL)
+			goto out;
+	}
+	rc = 0;
+out:
+	if (rc == 0) {
+		*out = p;
+		p = NULL;
+	} else {
+		perms_free(p, *n);
+		*n = 0;
+	}
+	free(path);
+	free(buf);
+	return rc;
+}
+
+static int
+perms_save(const char *root, const struct perm *p, size_t n)
+{
+	char	*path = lab_path(root, PERM_FILE), *buf = NULL;
+	size_t	 len = 0, i;
+	FILE	*f;
+	int	 rc = -1;
+
+	if (path == NULL || (f = open_memstream(&buf, &len)) == NULL)
+		goto out;
+	for (i = 0; i < n; i++)
+		if (p[i].mask != 0)
+			fprintf(f, "%s %s %u\n", p[i].store, p[i].user,
+			    p[i].mask);
+	if (fclose(f) == 0)
+		rc = lab_write_file_atomic(path, buf, len, 0600);
+out:
+	free(path);
+	free(buf);
+	return rc;
+}
+
+static char *
+store_hex(const char *name)
+{
+	char	*h = malloc(2 * strlen(name) + 1);
+
+	if (h != NULL)
+		lab_hex(name, strlen(name), h);
+	return h;
+}
+
+/* cli.c VecsCliPrintAccess */
+static const char *
+access_name(unsigned mask)
+{
+	if (mask >= 3)
+		return "read,write";
+	return mask == 2 ? "write" : "read";
+}
+
+static unsigned
+cmd_store_permission(const char *root, const struct opts *o)
+{
+	struct perm	*p = NULL, *np;
+	char		*hex = NULL;
+	size_t		 n = 0, i;
+	unsigned	 rc = ERR_INVALID_PARAMETER;
+	int		 lockfd = -1;
+
+	if (is_empty(o->name) || is_empty(o->user) ||
+	    (o->grant == 0 && o->revoke == 0) ||
+	    strpbrk(o->user, " \t\n") != NULL)
+		return ERR_INVALID_PARAMETER;
+	if ((lockfd = vecsdb_lock(root)) == -1) {
+		rc = ERR_INTERNAL_ERROR;
+		goto out;
+	}
+	if (vecsdb_store_exists(root, o->name) != 1) {
+		errno = ENOENT;
+		rc = store_error(o->name, MISSING_OPEN);
+		goto out;
+	}
+	rc = ERR_INTERNAL_ERROR;
+	if ((hex = store_hex(o->name)) == NULL || perms_load(root, &p, &n) == -1)
+		goto out;
+	for (i = 0; i < n; i++)
+		if (strcmp(p[i].store, hex) == 0 && strcmp(p[i].user,
+		    o->user) == 0)
+			break;
+	if (i == n) {
+		if ((np = realloc(p, (n + 1) * sizeof(*p))) == NULL)
+			goto out;
+		p = np;
+		p[n].store = hex;
+		p[n].user = strdup(o->user);
+		p[n].mask = 0;
+		hex = NULL;
+		n++;
+		if (p[i].user == NULL)
+			goto out;
+	}
+	p[i].mask = (p[i].mask | o->grant) & ~o->revoke;
+	if (perms_save(root, p, n) == -1) {
+		fprintf(stderr, "vecs-cli: %s: %s\n", PERM_FILE,
+		    strerror(errno));
+		goto out;
+	}
+	printf("Permissions for store [%s] set  successfully\n ", o->name);
+	rc = 0;
+out:
+	vecsdb_unlock(lockfd);
+	perms_free(p, n);
+	free(hex);
+	return rc;
+}
+
+static unsigned
+cmd_store_get_permissions(const char *root, const struct opts *o)
+{
+	struct perm	*p = NULL;
+	char		*hex = NULL;
+	size_t		 n = 0, i;
+	unsigned	 rc = ERR_INTERNAL_ERROR;
+
+	if (is_empty(o->name))
+		return ERR_INVALID_PARAMETER;
+	if (vecsdb_store_exists(root, o->name) != 1) {
+		errno = ENOENT;
+		return store_error(o->name, MISSING_OPEN);
+	}
+	if ((hex = store_hex(o->name)) == NULL || perms_load(root, &p, &n) == -1)
+		goto out;
+	printf("PERMISSIONS FOR STORE: [%s]\nOWNER : root\nUSER\t\tACCESS\n",
+	    o->name);
+	for (i = 0; i < n; i++)
+		if (strcmp(p[i].store, hex) == 0)
+			printf("%s\t%s\n", p[i].user, access_name(p[i].mask));
+	rc = 0;
+out:
+	perms_free(p, n);
+	free(hex);
+	return rc;
+}
+
+/*
+ * --server and --upn (main.c): both or neither; with them vecs-cli asks
+ * "Enter password:\t" and logs in to vmafdd on that server. The lab has one
+ * node (localhost, 127.0.0.1 or the PNID) and one login, the domain's
+ * administrator with the lab's admin.password.
+ */
+static unsigned
+remote_login(const char *root, const struct opts *o)
+{
+	char		 line[256], *pnid = NULL, *domain = NULL, *want = NULL;
+	char		*pwfile = NULL, *pw = NULL;
+	size_t		 len = 0, pwlen = 0;
+	unsigned	 rc = ERR_LOGON_FAILURE;
+
+	if (is_empty(o->server) != is_empty(o->upn)) {
+		fprintf(stderr, "Error: You have to provide both server and "
+		    "upn \n");
+		return ERR_INVALID_STATE;
+	}
+	if (is_empty(o->server))
+		return 0;
+	fputs("Enter password:\t", stdout);
+	fflush(stdout);
+	line[0] = '\0';
+	if (fgets(line, sizeof(line), stdin) != NULL)
+		len = strcspn(line, "\r\n");
+	line[len] = '\0';
+	fputs("\n", stdout);
+	pnid = lab_reg_get(root, LAB_REG_VMAFD, "PNID");
+	domain = lab_reg_get(root, LAB_REG_VMAFD, "DomainName");
+	if (strcasecmp(o->server, "localhost") != 0 &&
+	    strcmp(o->server, "127.0.0.1") != 0 &&
+	    (pnid == NULL || strcasecmp(o->server, pnid) != 0)) {
+		rc = ERR_RPC_CONNECT;
+		goto fail;
+	}
+	if (domain == NULL || asprintf(&want, "administrator@%s", domain) == -1) {
+		want = NULL;
+		goto fail;
+	}
+	if ((pwfile = lab_path(root, LAB_ADMIN_PASSWORD)) == NULL ||
+	    lab_read_file(pwfile, &pw, &pwlen) == -1 ||
+	    strcasecmp(o->upn, want) != 0 || strcmp(line, pw) != 0)
+		goto fail;
+	rc = 0;
+	goto out;
+fail:
+	fprintf(stderr, "Error: Failed to establish connection to remote "
+	    "server \n");
+out:
+	explicit_bzero(line, sizeof(line));
+	lab_free_secret(pw, pwlen);
+	free(pwfile);
+	free(pnid);
+	free(domain);
+	free(want);
+	return rc;
 }
 
 static const struct cmd cmds[] = {
-	{ "store", "list", 0, cmd_store_list },
-	{ "store", "create", O_NAME, cmd_store_create },
-	{ "store", "delete", O_NAME | O_YES, cmd_store_delete },
-	{ "entry", "list", O_STORE | O_TEXT | O_ALIASES, cmd_entry_list },
-	{ "entry", "getcert", O_STORE | O_ALIAS | O_OUTPUT | O_TEXT,
-	    cmd_entry_getcert },
-	{ "entry", "getkey", O_STORE | O_ALIAS | O_OUTPUT | O_TEXT,
-	    cmd_entry_getkey },
-	{ "entry", "create", O_STORE | O_ALIAS | O_CERT | O_KEY,
-	    cmd_entry_create },
-	{ "entry", "delete", O_STORE | O_ALIAS | O_YES, cmd_entry_delete },
+	{ "store", "list", O_SERVER, cmd_store_list },
+	{ "store", "create", O_NAME | O_SERVER | O_LASTNAME, cmd_store_create },
+	{ "store", "delete", O_NAME | O_YES | O_SERVER | O_LASTNAME,
+	    cmd_store_delete },
+	{ "store", "get-permissions", O_NAME | O_SERVER | O_LASTNAME,
+	    cmd_store_get_permissions },
+	{ "store", "permission", O_NAME | O_USER, cmd_store_permission },
+	{ "entry", "list", O_STORE | O_TEXT | O_ALIASES | O_SERVER,
+	    cmd_entry_list },
+	{ "entry", "getcert", O_STORE | O_ALIAS | O_OUTPUT | O_TEXT |
+	    O_SERVER | O_PASSWORD, cmd_entry_getcert },
+	{ "entry", "getkey", O_STORE | O_ALIAS | O_OUTPUT | O_TEXT |
+	    O_SERVER | O_PASSWORD, cmd_entry_getkey },
+	{ "entry", "create", O_STORE | O_ALIAS | O_CERT | O_KEY | O_SERVER |
+	    O_PASSWORD, cmd_entry_create },
+	{ "entry", "delete", O_STORE | O_ALIAS | O_YES | O_SERVER,
+	    cmd_entry_delete },
 	{ "force-refresh", NULL, 0, cmd_force_refresh },
 };
 
 /*
- * Parses the options after the command. As in vecs-cli the first of a
- * repeated option wins and an option without its value is an error.
+ * Parses the options after the command. As in vecs-cli (main.c) the first
+ * of a repeated option wins, except --name of store create, delete and
+ * get-permissions, where the last does; an option without its value is an
+ * error. --grant and --revoke take read or write, and only one of the two.
  */
 static int
 parse_opts(int argc, char **argv, unsigned allowed, struct opts *o)
@@ -1009,6 +1305,8 @@ parse_opts(int argc, char **argv, unsigned allowed, struct opts *o)
 		{ "--name", O_NAME }, { "--store", O_STORE },
 		{ "--alias", O_ALIAS }, { "--cert", O_CERT },
 		{ "--key", O_KEY }, { "--output", O_OUTPUT },
+		{ "--server", O_SERVER }, { "--upn", O_SERVER },
+		{ "--password", O_PASSWORD }, { "--user", O_USER },
 	};
 	const char	**slot;
 	size_t		  j;
@@ -1027,6 +1325,23 @@ parse_opts(int argc, char **argv, unsigned allowed, struct opts *o)
 		}
 		if (strcmp(argv[i], "-y") == 0 && (allowed & O_YES)) {
 			o->yes = 1;
+			continue;
+		}
+		if ((strcmp(argv[i], "--grant") == 0 ||
+		    strcmp(argv[i], "--revoke") == 0) && (allowed & O_USER)) {
+			unsigned *mask = argv[i][2] == 'g' ? &o->grant :
+			    &o->revoke;
+
+			if ((argv[i][2] == 'g' ? o->revoke : o->grant) != 0 ||
+			    i + 1 >= argc)
+				return -1;
+			if (strcmp(argv[i + 1], "read") == 0)
+				*mask |= 1;
+			else if (strcmp(argv[i + 1], "write") == 0)
+				*mask |= 2;
+			else
+				return -1;
+			i++;
 			continue;
 		}
 		for (j = 0; j < sizeof(valued) / sizeof(valued[0]); j++)
@@ -1051,11 +1366,22 @@ parse_opts(int argc, char **argv, unsigned allowed, struct opts *o)
 		case O_KEY:
 			slot = &o->key;
 			break;
+		case O_SERVER:
+			slot = strcmp(argv[i], "--upn") == 0 ? &o->upn :
+			    &o->server;
+			break;
+		case O_PASSWORD:
+			slot = &o->password;
+			break;
+		case O_USER:
+			slot = &o->user;
+			break;
 		default:
 			slot = &o->output;
 			break;
 		}
-		if (*slot == NULL)
+		if (*slot == NULL ||
+		    (slot == &o->name && (allowed & O_LASTNAME)))
 			*slot = argv[i + 1];
 		i++;
 	}
@@ -1105,6 +1431,8 @@ run(int argc, char **argv)
 		rc = ERR_RPC_CONNECT;
 		goto out;
 	}
+	if ((rc = remote_login(root, &o)) != 0)
+		goto out;
 	rc = c->run(root, &o);
 out:
 	free(root);
