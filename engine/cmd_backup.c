@@ -49,6 +49,7 @@ struct ctx {
 	struct appliance app;
 	struct vmdir_login login;
 	struct buf	 err;
+	int		 refresh;	/* CRL entries for vmafdd to remake */
 };
 
 static int
@@ -935,6 +936,16 @@ out:
 }
 
 /* Applies one unit's difference. want: the snapshot's, live: now. */
+/* Whether a VECS entry unit holds a CRL (TRUSTED_ROOT_CRLS). */
+static int
+is_crl_unit(const struct unit *u)
+{
+	const struct bk_item *t = unit_item(u, "type");
+
+	return t != NULL && t->len == strlen(VECS_CRL_TYPE) &&
+	    memcmp(t->data, VECS_CRL_TYPE, t->len) == 0;
+}
+
 static int
 apply_unit(struct ctx *c, struct vmdir **vd, const struct unit *want,
     const struct unit *live, const char *tmpdir)
@@ -961,7 +972,14 @@ apply_unit(struct ctx *c, struct vmdir **vd, const struct unit *want,
 			    &c->err) == -1)
 				goto out;
 		}
-		ret = want != NULL ? vecs_create_unit(c, want, tmpdir) : 0;
+		/* A CRL entry only vmafdd makes, from vmdir's CA entries:
+		 * restore_pass asks for that once vmdir is put back. */
+		if (want != NULL && is_crl_unit(want)) {
+			c->refresh = 1;
+			ret = 0;
+		} else
+			ret = want != NULL ? vecs_create_unit(c, want, tmpdir) :
+			    0;
 		goto out;
 	}
 	if (strncmp(u->prefix, "vmdir/", 6) == 0) {
@@ -997,6 +1015,19 @@ out:
 	return ret;
 }
 
+/* The pass of restore_pass that makes unit u exist (want) or go. */
+static int
+restore_phase(const struct unit *u, int want)
+{
+	int	 vmdir = strncmp(u->prefix, "vmdir/", 6) == 0;
+
+	if (is_store_unit(u))
+		return want ? 0 : 4;	/* new stores first, old ones last */
+	if (vmdir)
+		return want ? 3 : 1;
+	return 2;			/* VECS entries, VMCA files */
+}
+
 /* The differences between want and live within the scope; with apply,
  * carried out. Returns the number of differences, -1 on failure. */
 static long
@@ -1015,15 +1046,22 @@ restore_pass(struct ctx *c, const struct bk_state *want_st,
 		n = -1;
 		goto out;
 	}
-	/* Stores are created before their entries and deleted after. */
-	for (pass = 0; pass < 3 && n >= 0; pass++) {
+	/*
+	 * Stores are created before their entries and deleted after. vmafdd
+	 * copies vmdir's CA entries into TRUSTED_ROOTS and TRUSTED_ROOT_CRLS
+	 * while it runs (Lightwave vmafd/server/vmafd/rootfetch.c), so vmdir
+	 * entries go before VECS entries are removed (a root deleted from
+	 * VECS first could come back), and are added after them (a root
+	 * published first could reach VECS before its own create, which then
+	 * fails).
+	 */
+	for (pass = 0; pass < 5 && n >= 0; pass++) {
 		for (i = 0, j = 0; i < nw || j < nl;) {
 			int	 cmp = i >= nw ? 1 : j >= nl ? -1 :
 			    unit_cmp(&uw[i], &ul[j]);
 			const struct unit *w = cmp <= 0 ? &uw[i] : NULL;
 			const struct unit *l = cmp >= 0 ? &ul[j] : NULL;
 			const struct unit *u = w != NULL ? w : l;
-			int	 store = is_store_unit(u);
 
 			if (cmp <= 0)
 				i++;
@@ -1032,10 +1070,7 @@ restore_pass(struct ctx *c, const struct bk_state *want_st,
 			if (!in_scope(u, only) || (w != NULL && l != NULL &&
 			    unit_equal(w, l)))
 				continue;
-			/* pass 0: new stores; 1: entries; 2: old stores */
-			if ((pass == 0 && !(store && w != NULL)) ||
-			    (pass == 1 && store) ||
-			    (pass == 2 && !(store && w == NULL)))
+			if (pass != restore_phase(u, w != NULL))
 				continue;
 			n++;
 			if (verbose) {
@@ -1048,6 +1083,15 @@ restore_pass(struct ctx *c, const struct bk_state *want_st,
 				n = -1;
 				break;
 			}
+		}
+		/* vmdir's CA entries are back: vmafdd remakes their CRLs. */
+		if (pass == 3 && apply && c->refresh && n >= 0) {
+			c->refresh = 0;
+			if (verbose)
+				printf("refresh  TRUSTED_ROOT_CRLS from vmdir "
+				    "(vecs-cli force-refresh)\n");
+			if (vecs_force_refresh(c->cfg->root, &c->err) == -1)
+				n = -1;
 		}
 	}
 out:

@@ -325,8 +325,7 @@ text_vecs_row(const struct row *row, void *arg)
 		free(name);
 		t->cur_store = row->store;
 	}
-	if (row->bad == NULL && strcmp(row->kind,
-	    "Certification Revocation List") == 0) {
+	if (row->bad == NULL && strcmp(row->kind, VECS_CRL_TYPE) == 0) {
 		t->crls++;
 		return 0;
 	}

@@ -18,7 +18,7 @@ static const struct {
 	{ "Private Key",			VECS_PRIVATE_KEY },
 	{ "Secret Key",				VECS_SECRET_KEY },
 	{ "Trusted Cert",			VECS_TRUSTED_CERT },
-	{ "Certification Revocation List",	VECS_CRL },
+	{ VECS_CRL_TYPE,				VECS_CRL },
 	{ "Encrypted Private Key",		VECS_ENCRYPTED_PRIVATE_KEY },
 };
 
@@ -377,6 +377,14 @@ int
 vecs_store_create(const char *root, const char *store, struct buf *err)
 {
 	const char *args[] = { "store", "create", "--name", store, NULL };
+
+	return vecs_write(root, args, err);
+}
+
+int
+vecs_force_refresh(const char *root, struct buf *err)
+{
+	const char *args[] = { "force-refresh", NULL };
 
 	return vecs_write(root, args, err);
 }

@@ -12,6 +12,9 @@
 
 #include "buf.h"
 
+/* How vecs-cli names a CRL entry's type. */
+#define VECS_CRL_TYPE "Certification Revocation List"
+
 enum vecs_type {
 	VECS_PRIVATE_KEY,
 	VECS_SECRET_KEY,
@@ -68,6 +71,10 @@ int  vecs_entry_create(const char *root, const char *store, const char *alias,
 int  vecs_entry_delete(const char *root, const char *store, const char *alias,
     struct buf *err);
 int  vecs_store_create(const char *root, const char *store, struct buf *err);
+/* One pass of vmafdd's root sync now (vmdir's CA entries and their CRLs
+ * into TRUSTED_ROOTS and TRUSTED_ROOT_CRLS): the only way a CRL entry is
+ * made, as vmafdd refuses a CRL given to entry create. */
+int  vecs_force_refresh(const char *root, struct buf *err);
 int  vecs_store_delete(const char *root, const char *store, struct buf *err);
 
 #endif

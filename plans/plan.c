@@ -476,7 +476,11 @@ step_trust(struct build *b, int all)
 	    "certificate", why_of(b, G_TRUST, NULL), NULL, t);
 }
 
-/* Targets deleting root from TRUSTED_ROOTS and vmdir's CA entries. */
+/*
+ * Targets deleting root from vmdir's CA entries, then from TRUSTED_ROOTS:
+ * in that order, as vmafdd copies every CA entry of vmdir back into VECS
+ * while it runs (rootfetch.c).
+ */
 static void
 root_targets(struct build *b, X509 *x, json_t *t)
 {
@@ -484,6 +488,10 @@ root_targets(struct build *b, X509 *x, json_t *t)
 	size_t	 i;
 	char	*place;
 
+	for (i = 0; i < inv->ncas; i++)
+		if (inv->cas[i].cert != NULL && cert_equal(inv->cas[i].cert, x))
+			json_array_append_new(t, target("vmdir", inv->cas[i].dn,
+			    "delete", inv->cas[i].digest));
 	for (i = 0; i < inv->nvecs; i++) {
 		const struct inv_vecs_entry *e = &inv->vecs[i];
 
@@ -495,10 +503,21 @@ root_targets(struct build *b, X509 *x, json_t *t)
 		    e->digest));
 		free(place);
 	}
-	for (i = 0; i < inv->ncas; i++)
-		if (inv->cas[i].cert != NULL && cert_equal(inv->cas[i].cert, x))
-			json_array_append_new(t, target("vmdir", inv->cas[i].dn,
-			    "delete", inv->cas[i].digest));
+}
+
+/* Whether TRUSTED_ROOTS holds x before entry `before' (two aliases of one
+ * root: an imported one and the SHA-1 one vmafdd's sync adds). */
+static int
+seen_root(const struct inventory *inv, X509 *x, size_t before)
+{
+	size_t	 i;
+
+	for (i = 0; i < before; i++)
+		if (strcmp(inv->vecs[i].store, "TRUSTED_ROOTS") == 0 &&
+		    inv->vecs[i].chain != NULL &&
+		    cert_equal(sk_X509_value(inv->vecs[i].chain, 0), x))
+			return 1;
+	return 0;
 }
 
 /* Whether root issued a certificate still in use (outside BACKUP_STORE). */
@@ -547,7 +566,7 @@ step_prune(struct build *b)
 		x = sk_X509_value(e->chain, 0);
 		if (cert_not_after(x) >= b->pol->at ||
 		    (vmca != NULL && cert_equal(x, vmca)) ||
-		    signs_live(inv, x))
+		    signs_live(inv, x) || seen_root(inv, x, i))
 			continue;
 		root_targets(b, x, t);
 	}

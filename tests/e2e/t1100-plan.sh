@@ -129,8 +129,8 @@ test_expect 'root-expired: the full reset, root first, the expired old root remo
 	11 trust_anchors replace cn=Endpoint1,cn=MID_com.vmware.vcenterserver,$LS
 	11 trust_anchors replace cn=Endpoint1,cn=MID_com.vmware.cis.cs.identity.sts,$LS
 	11 trust_anchors replace cn=Endpoint1,cn=MID_com.vmware.cis.lookupservice,$LS
-	12 prune_roots delete TRUSTED_ROOTS/SHA1
 	12 prune_roots delete cn=SHA1,$CA
+	12 prune_roots delete TRUSTED_ROOTS/SHA1
 	13 restart restart service-control
 	EOF
 '
@@ -176,8 +176,8 @@ test_expect 'crl-bloat: nothing to do by default (CRLs are not certificates to r
 test_expect 'article-vcsa1: nothing to do; with --prune-expired-roots, its expired root goes' '
 	plan_scenario article-vcsa1 2 </dev/null &&
 	plan_scenario article-vcsa1 0 -- --prune-expired-roots <<-EOF
-	1 prune_roots delete TRUSTED_ROOTS/SHA1
 	1 prune_roots delete cn=SHA1,$CA
+	1 prune_roots delete TRUSTED_ROOTS/SHA1
 	2 restart restart service-control
 	EOF
 	grep -q "TRUSTED_ROOTS/cb5a495d34f3f2f75d357b47aac3799346665258" "$T/article-vcsa1.json"

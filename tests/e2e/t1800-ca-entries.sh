@@ -34,7 +34,7 @@ newlab() {
 
 for v in 6.7 7.0 8.0; do
 	test_expect "healthy $v with Lightwave's CA entries: check finds nothing (exit 0)" "
-		newlab h$v healthy --version $v &&
+		newlab h$v healthy --version $v --ca-entries pem &&
 		r=\$T/h$v/var/lib/vmware/vmca/root.cer &&
 		value \$T/h$v cn=\$(ski \$r),$CA cACertificate | grep -q '^-----BEGIN CERTIFICATE-----\$' &&
 		rc=0 && \"\$VC\" --root \$T/h$v check >out 2>&1 || rc=\$? &&
@@ -77,7 +77,7 @@ replace_root() {
 	expect_eq 0 "$rc"
 }
 
-test_expect 'root-expired (PEM entries): the new root is published as VMCA would publish it' '
+test_expect 'root-expired (PEM entries): the new root is published as VMCA would publish it, dir-cli lists it' '
 	replace_root rpem pem &&
 	r=$T/rpem/var/lib/vmware/vmca/root.cer && id=$(ski "$r") &&
 	expect_eq "$id" "$(echo "$id" | tr a-f A-F)" &&
@@ -90,7 +90,13 @@ test_expect 'root-expired (PEM entries): the new root is published as VMCA would
 	expect_eq "$(openssl x509 -in "$r")" "$(cat ca.txt)" &&
 	expect_eq "2d" "$(tail -c 1 ca.txt | od -An -tx1 | tr -d " ")" &&
 	# the old root entry is gone; one CA entry is left
-	expect_eq 1 "$(ldap $T/rpem -b "$CA" -s one dn | grep -c "^dn: ")"
+	expect_eq 1 "$(ldap $T/rpem -b "$CA" -s one dn | grep -c "^dn: ")" &&
+	# and the appliance'"'"'s own tool lists it (the password on stdin)
+	{ cat $T/rpem/var/lib/vmware-lab/admin.password; echo; } |
+	    $T/rpem/usr/lib/vmware-vmafd/bin/dir-cli trustedcert list --login administrator >list.out &&
+	expect_grep "^Number of certificates:	1$" list.out &&
+	grep -q "^CN(id):		$id$" list.out &&
+	grep -q "^Subject DN:	$(compat "$r")$" list.out
 '
 
 test_expect 'root-expired (DER entries): the new root is published in the DER form the appliance has' '
@@ -116,7 +122,7 @@ for f in pem der; do
 done
 
 test_expect 'backup restore of a snapshot puts PEM CA entries back byte for byte, and shows them' '
-	newlab art article-vcsa1 &&
+	newlab art article-vcsa1 --ca-entries pem &&
 	l=$T/art && lab_dump "$l" >before &&
 	snap=$("$VC" --root "$l" backup snapshot 2>/dev/null | awk "/^snapshot / { print \$2 }") &&
 	[ -n "$snap" ] &&
