@@ -9,9 +9,11 @@
 VC=$BUILD/vcrotate
 CA=cn=Certificate-Authorities,cn=Configuration,dc=vsphere,dc=local
 
-# A lab with the sync every second, started.
+# A lab with the sync every second, started. Its CA entries are PEM, as
+# Lightwave writes them: vmafd's sync reads nothing else (a DER value fails
+# every pass, docs/lab.md), so make test-der does not change them here.
 synced_lab() {
-	lab_create "$1" --scenario "$2" "${@:3}" >/dev/null || fail "labctl create"
+	lab_create "$1" --scenario "$2" --ca-entries pem "${@:3}" >/dev/null || fail "labctl create"
 	labctl root-sync "$1" 1 >/dev/null &&
 	labctl start "$1" >/dev/null 2>&1
 	settle "$1"
@@ -131,6 +133,24 @@ test_expect 'rollback TXN of a kept failure (root-expired): the before state, wi
 	settle "$l" &&
 	lab_dump "$l" >after.dump &&
 	diff before.dump after.dump >rb.diff || { head -30 rb.diff; fail "not the before state"; }
+'
+
+test_expect 'DER CA entries: every pass fails as in vmafd (error 11), so nothing comes back' '
+	l=$T/der &&
+	lab_create "$l" --scenario healthy --ca-entries der >/dev/null &&
+	labctl root-sync "$l" 1 >/dev/null && labctl start "$l" >/dev/null 2>&1 &&
+	v=$l/usr/lib/vmware-vmafd/bin/vecs-cli &&
+	rc=0 && "$v" force-refresh 2>err || rc=$? &&
+	expect_eq 11 "$rc" &&
+	expect_grep "^Failed to trigger root cert refresh $" err &&
+	a=$(aliases "$l" TRUSTED_ROOTS | head -n 1) &&
+	"$v" entry delete --store TRUSTED_ROOTS --alias "$a" -y >/dev/null &&
+	sleep 2.5 &&
+	! aliases "$l" TRUSTED_ROOTS | grep -qx "$a" &&
+	# the lab-only decode setting reads DER, and the root comes back
+	echo root_sync_der=decode >>"$l/var/lib/vmware-lab/lab.conf" &&
+	"$v" force-refresh &&
+	aliases "$l" TRUSTED_ROOTS | grep -qx "$a"
 '
 
 test_done
