@@ -174,6 +174,8 @@ bench: deps
 install: $(B)/vcrotate
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(B)/vcrotate $(DESTDIR)$(PREFIX)/bin/vcrotate
+	install -d $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 0644 docs/vcrotate.8 $(DESTDIR)$(PREFIX)/share/man/man8/vcrotate.8
 
 clean:
 	rm -rf $(B) $(ASAN_B)

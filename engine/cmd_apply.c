@@ -73,14 +73,6 @@
 #define APPLY_STUCK	3
 #define APPLY_REFUSED	4
 
-static const char usage_text[] =
-    "usage: vcrotate [--root DIR] apply PLAN [--dry-run] [--operator NAME]\n"
-    "                [--ticket ID] [--reason TEXT] [--restart once|per-step]\n"
-    "                [--keep-on-failure] [--yes] [--json]\n"
-    "       vcrotate [--root DIR] history\n"
-    "       vcrotate [--root DIR] rollback TXN\n"
-    "       vcrotate [--root DIR] recover [--back | --forward]\n";
-
 /* Free space the backup and the journal need before a first change. */
 #define MIN_FREE_BYTES	(1024L * 1024)
 /* Tries of an LDAP write when the server went away, and the first pause. */
@@ -1228,7 +1220,7 @@ static int
 step_root(struct txn *t, struct made *m, const struct inventory *inv)
 {
 	struct buf pem = BUF_INIT, key = BUF_INIT;
-	struct vmdir_value oc[8], v[3];
+	struct vmdir_value oc[8], v[3];	/* a model's first 8 classes */
 	struct vmdir_attr attrs[CA_NATTRS];
 	unsigned char *der = NULL;
 	char	*cf = NULL, *alias = NULL, *ski = NULL, *subject = NULL;
@@ -1965,50 +1957,36 @@ snapshot_before(struct txn *t)
 }
 
 int
-cmd_apply(int argc, char *argv[], struct config *cfg)
+cmd_apply(const struct cmdline *cl, struct config *cfg)
 {
 	struct txn t;
 	struct inventory inv;
-	const char *file = NULL, *result = "refused";
-	int	 i, r, have_inv = 0, lockfd = -1, keep = 0, ret = APPLY_REFUSED;
-	int	 json = 0, saved_stdout = -1, yes = 0;
+	const char *file = cl->operand[0], *result = "refused", *v;
+	int	 r, have_inv = 0, lockfd = -1, keep, ret = APPLY_REFUSED;
+	int	 json, saved_stdout = -1, yes;
 
 	txn_init(&t, cfg);
 	t.reason = "apply";
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if ((r = config_option(cfg, argc, argv, &i)) == -1)
-			goto usage;
-		if (r == 1)
-			continue;
-		if (strcmp(a, "--dry-run") == 0)
-			t.dry = 1;
-		else if (strcmp(a, "--keep-on-failure") == 0)
-			keep = 1;
-		else if (strcmp(a, "--yes") == 0)
-			yes = 1;
-		else if (strcmp(a, "--json") == 0)
-			json = 1;
-		else if (i + 1 < argc && strcmp(a, "--operator") == 0)
-			t.operator = argv[++i];
-		else if (i + 1 < argc && strcmp(a, "--ticket") == 0)
-			t.ticket = argv[++i];
-		else if (i + 1 < argc && strcmp(a, "--reason") == 0)
-			t.reason = argv[++i];
-		else if (i + 1 < argc && strcmp(a, "--restart") == 0) {
-			i++;
-			if (strcmp(argv[i], "per-step") == 0)
-				t.per_step = 1;
-			else if (strcmp(argv[i], "once") != 0)
-				goto usage;
-		} else if (file == NULL && a[0] != '-')
-			file = a;
-		else
-			goto usage;
+	t.dry = cmdline_get(cl, "--dry-run") != NULL;
+	keep = cmdline_get(cl, "--keep-on-failure") != NULL;
+	yes = cmdline_get(cl, "--yes") != NULL;
+	json = cmdline_get(cl, "--json") != NULL;
+	if ((v = cmdline_get(cl, "--operator")) != NULL)
+		t.operator = v;
+	if ((v = cmdline_get(cl, "--ticket")) != NULL)
+		t.ticket = v;
+	if ((v = cmdline_get(cl, "--reason")) != NULL)
+		t.reason = v;
+	if ((v = cmdline_get(cl, "--restart")) != NULL) {
+		if (strcmp(v, "per-step") == 0)
+			t.per_step = 1;
+		else if (strcmp(v, "once") != 0) {
+			fprintf(stderr, "vcrotate apply: --restart must be once "
+			    "or per-step, not '%s'\n", v);
+			ret = EXIT_USAGE;
+			goto out;
+		}
 	}
-	if (file == NULL)
-		goto usage;
 	cfg->warn_days = cfg->crit_days = -1;
 	catch_signals();
 	/* With --json, stdout carries the result document alone: progress
@@ -2164,10 +2142,6 @@ cmd_apply(int argc, char *argv[], struct config *cfg)
 	result = "success";
 	buf_reset(&t.err);
 	ret = APPLY_OK;
-	goto out;
-usage:
-	fputs(usage_text, stderr);
-	ret = EXIT_USAGE;
 	goto out;
 refused:
 	text_printf_safe(stderr,
@@ -2426,22 +2400,12 @@ out:
 }
 
 int
-cmd_history(int argc, char *argv[], struct config *cfg)
+cmd_history(const struct cmdline *cl, struct config *cfg)
 {
 	struct hist h;
 	struct buf err = BUF_INIT;
-	int	 i, json = 0, ret = 1;
+	int	 json = cmdline_get(cl, "--json") != NULL, ret = 1;
 
-	for (i = 1; i < argc; i++) {
-		if (config_option(cfg, argc, argv, &i) == 1)
-			continue;
-		if (strcmp(argv[i], "--json") == 0)
-			json = 1;
-		else {
-			fputs(usage_text, stderr);
-			return EXIT_USAGE;
-		}
-	}
 	cfg->warn_days = cfg->crit_days = -1;
 	if (hist_read(cfg, &h, &err) == -1)
 		text_printf_safe(stderr,
@@ -2457,31 +2421,17 @@ cmd_history(int argc, char *argv[], struct config *cfg)
 }
 
 int
-cmd_rollback(int argc, char *argv[], struct config *cfg)
+cmd_rollback(const struct cmdline *cl, struct config *cfg)
 {
 	struct txn t;
 	struct hist h = { NULL, 0 };
 	const struct hist_txn *x = NULL;
-	const char *want = NULL, *result = "refused";
+	const char *want = cl->operand[0], *result = "refused";
 	char	 before[41] = "";
 	size_t	 k;
-	int	 i, r, lockfd = -1, ret = APPLY_REFUSED;
+	int	 r, lockfd = -1, ret = APPLY_REFUSED;
 
 	txn_init(&t, cfg);
-	for (i = 1; i < argc; i++) {
-		if ((r = config_option(cfg, argc, argv, &i)) == -1)
-			return EXIT_USAGE;
-		if (r == 0 && want == NULL && argv[i][0] != '-')
-			want = argv[i];
-		else if (r == 0) {
-			fputs(usage_text, stderr);
-			return EXIT_USAGE;
-		}
-	}
-	if (want == NULL) {
-		fputs(usage_text, stderr);
-		return EXIT_USAGE;
-	}
 	cfg->warn_days = cfg->crit_days = -1;
 	catch_signals();
 	if (asprintf((char **)&t.reason, "rollback of %s", want) == -1) {
@@ -2594,34 +2544,23 @@ out:
  * run finds no journal and does nothing.
  */
 int
-cmd_recover(int argc, char *argv[], struct config *cfg)
+cmd_recover(const struct cmdline *cl, struct config *cfg)
 {
 	struct txn t;
 	const char *target, *result, *dir = NULL, *v;
 	char	 pid[24];
 	long	 changes = 0;
 	const struct journal_record *last, *stopped;
-	int	 i, r, lockfd = -1, committed, rolled, forward = 0, back = 0;
+	int	 r, lockfd = -1, committed, rolled, forward = 0, back = 0;
 	size_t	 k;
 	int	 ret = APPLY_STUCK;
 
 	txn_init(&t, cfg);
-	for (i = 1; i < argc; i++) {
-		if ((r = config_option(cfg, argc, argv, &i)) == -1)
-			return EXIT_USAGE;
-		if (r == 1)
-			continue;
-		if (strcmp(argv[i], "--forward") == 0)
-			forward = 1;
-		else if (strcmp(argv[i], "--back") == 0)
-			back = 1;
-		else {
-			fputs(usage_text, stderr);
-			return EXIT_USAGE;
-		}
-	}
+	forward = cmdline_get(cl, "--forward") != NULL;
+	back = cmdline_get(cl, "--back") != NULL;
 	if (forward && back) {
-		fputs(usage_text, stderr);
+		fprintf(stderr, "vcrotate recover: --back and --forward cannot "
+		    "be used together\n");
 		return EXIT_USAGE;
 	}
 	cfg->warn_days = cfg->crit_days = -1;

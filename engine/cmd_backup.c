@@ -32,16 +32,6 @@
 #include "vecs.h"
 #include "vmdir.h"
 
-static const char usage_text[] =
-    "usage: vcrotate [--root DIR] [--repo DIR] backup snapshot [--operator NAME]\n"
-    "                [--ticket ID] [--reason TEXT]\n"
-    "       vcrotate backup list [--json]\n"
-    "       vcrotate backup show REF [--json]\n"
-    "       vcrotate backup diff REF1 REF2\n"
-    "       vcrotate backup restore REF [--only vecs:STORE[/ALIAS] | --only sts |\n"
-    "                --only solution-users | --only trust-anchors] [--dry-run]\n"
-    "       vcrotate backup verify\n";
-
 struct ctx {
 	struct config	*cfg;
 	unsigned char	 key[BK_KEY_LEN];
@@ -51,13 +41,6 @@ struct ctx {
 	struct buf	 err;
 	int		 refresh;	/* CRL entries for vmafdd to remake */
 };
-
-static int
-usage(void)
-{
-	fputs(usage_text, stderr);
-	return EXIT_USAGE;
-}
 
 static int
 fail(struct ctx *c, const char *what)
@@ -322,7 +305,7 @@ print_unit(FILE *f, const struct unit *u)
 /* ---- snapshot ---- */
 
 static int
-do_snapshot(struct ctx *c, int argc, char *argv[])
+do_snapshot(struct ctx *c, const struct cmdline *cl)
 {
 	struct bk_meta meta = { NULL, NULL, "manual snapshot", NULL, NULL, NULL,
 	    NULL, NULL, NULL };
@@ -332,18 +315,11 @@ do_snapshot(struct ctx *c, int argc, char *argv[])
 	int	 k, ret = 1, lockfd = -1;
 
 	meta.operator = config_operator();
-	for (k = 1; k < argc; k++) {
-		if (k + 1 >= argc)
-			return usage();
-		if (strcmp(argv[k], "--operator") == 0)
-			meta.operator = argv[++k];
-		else if (strcmp(argv[k], "--ticket") == 0)
-			meta.ticket = argv[++k];
-		else if (strcmp(argv[k], "--reason") == 0)
-			meta.reason = argv[++k];
-		else
-			return usage();
-	}
+	if (cmdline_get(cl, "--operator") != NULL)
+		meta.operator = cmdline_get(cl, "--operator");
+	meta.ticket = cmdline_get(cl, "--ticket");
+	if (cmdline_get(cl, "--reason") != NULL)
+		meta.reason = cmdline_get(cl, "--reason");
 	/* One writer of the repository at a time. */
 	if ((k = writer_begin(c->cfg, "backup snapshot", 0, &lockfd,
 	    &c->err)) != 0) {
@@ -420,14 +396,12 @@ list_one(const char *id, long long when, const char *message, void *arg)
 }
 
 static int
-do_list(struct ctx *c, int argc, char *argv[])
+do_list(struct ctx *c, const struct cmdline *cl)
 {
 	json_t	*arr = NULL;
 	int	 ret = 0;
 
-	if (argc > 2 || (argc == 2 && strcmp(argv[1], "--json") != 0))
-		return usage();
-	if (argc == 2 && (arr = json_array()) == NULL)
+	if (cmdline_get(cl, "--json") != NULL && (arr = json_array()) == NULL)
 		return 1;
 	if (open_repo(c, 0) == -1 ||
 	    bk_repo_list(c->repo, list_one, arr, &c->err) == -1)
@@ -441,18 +415,16 @@ do_list(struct ctx *c, int argc, char *argv[])
 }
 
 static int
-do_show(struct ctx *c, int argc, char *argv[])
+do_show(struct ctx *c, const struct cmdline *cl)
 {
 	struct bk_state st = { NULL, 0, 0 };
 	struct unit *u = NULL;
 	json_t	*man = NULL, *app, *doc = NULL, *entries = NULL;
 	char	 id[41];
 	size_t	 i, nu = 0, sealed = 0;
-	int	 json = argc == 3 && strcmp(argv[2], "--json") == 0;
+	int	 json = cmdline_get(cl, "--json") != NULL;
 
-	if (argc != 2 && !json)
-		return usage();
-	if (open_repo(c, 0) == -1 || bk_repo_read(c->repo, argv[1], c->key,
+	if (open_repo(c, 0) == -1 || bk_repo_read(c->repo, cl->operand[0], c->key,
 	    &st, &man, id, &c->err) == -1)
 		return fail(c, "show");
 	app = json_object_get(man, "appliance");
@@ -509,12 +481,11 @@ do_show(struct ctx *c, int argc, char *argv[])
 }
 
 static int
-do_verify(struct ctx *c, int argc)
+do_verify(struct ctx *c, const struct cmdline *cl)
 {
 	size_t	 n = 0;
 
-	if (argc != 1)
-		return usage();
+	(void)cl;
 	if (open_repo(c, 0) == -1 ||
 	    bk_repo_verify(c->repo, c->key, &n, &c->err) == -1)
 		return fail(c, "verify");
@@ -527,7 +498,7 @@ do_verify(struct ctx *c, int argc)
 /* ---- diff ---- */
 
 static int
-do_diff(struct ctx *c, int argc, char *argv[])
+do_diff(struct ctx *c, const struct cmdline *cl)
 {
 	struct bk_state a = { NULL, 0, 0 }, b = { NULL, 0, 0 };
 	json_t	*ma = NULL, *mb = NULL;
@@ -536,11 +507,9 @@ do_diff(struct ctx *c, int argc, char *argv[])
 	char	 ida[41], idb[41];
 	int	 ret = 1;
 
-	if (argc != 3)
-		return usage();
-	if (open_repo(c, 0) == -1 ||
-	    bk_repo_read(c->repo, argv[1], c->key, &a, &ma, ida, &c->err) == -1 ||
-	    bk_repo_read(c->repo, argv[2], c->key, &b, &mb, idb, &c->err) == -1) {
+	if (open_repo(c, 0) == -1 || bk_repo_read(c->repo, cl->operand[0],
+	    c->key, &a, &ma, ida, &c->err) == -1 || bk_repo_read(c->repo,
+	    cl->operand[1], c->key, &b, &mb, idb, &c->err) == -1) {
 		ret = fail(c, "diff");
 		goto out;
 	}
@@ -935,7 +904,6 @@ out:
 	return ret;
 }
 
-/* Applies one unit's difference. want: the snapshot's, live: now. */
 /* Whether a VECS entry unit holds a CRL (TRUSTED_ROOT_CRLS). */
 static int
 is_crl_unit(const struct unit *u)
@@ -946,6 +914,7 @@ is_crl_unit(const struct unit *u)
 	    memcmp(t->data, VECS_CRL_TYPE, t->len) == 0;
 }
 
+/* Applies one unit's difference. want: the snapshot's, live: now. */
 static int
 apply_unit(struct ctx *c, struct vmdir **vd, const struct unit *want,
     const struct unit *live, const char *tmpdir)
@@ -1298,24 +1267,12 @@ out:
 }
 
 static int
-do_restore(struct ctx *c, int argc, char *argv[])
+do_restore(struct ctx *c, const struct cmdline *cl)
 {
-	const char *rev = NULL, *only = NULL;
+	const char *rev = cl->operand[0], *only = cmdline_get(cl, "--only");
 	long	 n;
-	int	 k, dry = 0, lockfd = -1;
+	int	 k, dry = cmdline_get(cl, "--dry-run") != NULL, lockfd = -1;
 
-	for (k = 1; k < argc; k++) {
-		if (strcmp(argv[k], "--dry-run") == 0)
-			dry = 1;
-		else if (strcmp(argv[k], "--only") == 0 && k + 1 < argc)
-			only = argv[++k];
-		else if (rev == NULL && argv[k][0] != '-')
-			rev = argv[k];
-		else
-			return usage();
-	}
-	if (rev == NULL)
-		return usage();
 	if (!valid_only(only)) {
 		text_printf_safe(stderr,
 		    "vcrotate backup restore: --only %s: one of "
@@ -1451,65 +1408,39 @@ backup_session_close(struct bk_session *s)
 }
 
 int
-cmd_backup(int argc, char *argv[], struct config *cfg)
+cmd_backup(const struct cmdline *cl, struct config *cfg)
 {
 	static const struct {
 		const char *name;
-		int	    live;	/* reads the appliance */
+		int	  (*run)(struct ctx *, const struct cmdline *);
 	} subs[] = {
-		{ "snapshot", 1 }, { "list", 0 }, { "show", 0 }, { "diff", 0 },
-		{ "restore", 1 }, { "verify", 0 },
+		{ "backup snapshot", do_snapshot }, { "backup list", do_list },
+		{ "backup show", do_show }, { "backup diff", do_diff },
+		{ "backup restore", do_restore }, { "backup verify", do_verify },
 	};
 	struct ctx c;
-	char	**args = NULL;
 	size_t	 k;
-	int	 i, r, n = 0, ret;
+	int	 ret;
 
-	memset(&c, 0, sizeof(c));
-	c.cfg = cfg;
-	/* Common options may come anywhere after the command name. */
-	if ((args = calloc((size_t)argc + 1, sizeof(*args))) == NULL)
-		return 1;
-	for (i = 1; i < argc; i++) {
-		if ((r = config_option(cfg, argc, argv, &i)) == -1) {
-			free(args);
-			return usage();
-		}
-		if (r == 0)
-			args[n++] = argv[i];
-	}
-	cfg->warn_days = cfg->crit_days = -1;
-	if (n == 0) {
-		free(args);
-		return usage();
-	}
 	for (k = 0; k < sizeof(subs) / sizeof(subs[0]); k++)
-		if (strcmp(args[0], subs[k].name) == 0)
+		if (strcmp(cl->syn->name, subs[k].name) == 0)
 			break;
 	if (k == sizeof(subs) / sizeof(subs[0])) {
-		free(args);
-		return usage();
+		fprintf(stderr, "vcrotate: %s is not a backup command\n",
+		    cl->syn->name);
+		return EXIT_USAGE;
 	}
+	memset(&c, 0, sizeof(c));
+	c.cfg = cfg;
+	cfg->warn_days = cfg->crit_days = -1;
 	if (config_load(cfg, &c.err) == -1) {
-		ret = fail(&c, args[0]);
+		ret = fail(&c, cl->syn->name + strlen("backup "));
 		goto out;
 	}
 	bk_init();
-	if (strcmp(args[0], "snapshot") == 0)
-		ret = do_snapshot(&c, n, args);
-	else if (strcmp(args[0], "list") == 0)
-		ret = do_list(&c, n, args);
-	else if (strcmp(args[0], "show") == 0)
-		ret = do_show(&c, n, args);
-	else if (strcmp(args[0], "diff") == 0)
-		ret = do_diff(&c, n, args);
-	else if (strcmp(args[0], "restore") == 0)
-		ret = do_restore(&c, n, args);
-	else
-		ret = do_verify(&c, n);
+	ret = subs[k].run(&c, cl);
 	bk_shutdown();
 out:
 	ctx_free(&c);
-	free(args);
 	return ret;
 }

@@ -14,12 +14,6 @@
 #include "inventory.h"
 #include "report.h"
 
-static const char usage_text[] =
-    "usage: vcrotate [--root DIR] [--config FILE] check [--json]\n"
-    "                [--prometheus FILE] [--warn-days N] [--crit-days N]\n"
-    "                [--at DATE] [--ldap-uri URI] [--bind-dn DN]\n"
-    "                [--password-file FILE] [--starttls] [--ca-file FILE]\n";
-
 int
 parse_time(const char *s, time_t *out)
 {
@@ -52,8 +46,24 @@ parse_time(const char *s, time_t *out)
 	return -1;
 }
 
+/* --warn-days or --crit-days N: N, or -1 (said why) when it is not days. */
+static int
+days_option(const struct cmdline *cl, const char *name, int *out)
+{
+	const char *v = cmdline_get(cl, name);
+
+	if (v == NULL)
+		return 0;
+	if ((*out = parse_days(v)) < 0) {
+		fprintf(stderr, "vcrotate check: %s must be a number of days, "
+		    "not '%s'\n", name, v);
+		return -1;
+	}
+	return 0;
+}
+
 int
-cmd_check(int argc, char *argv[], struct config *cfg)
+cmd_check(const struct cmdline *cl, struct config *cfg)
 {
 	struct inventory inv;
 	struct findings f = { NULL, 0 };
@@ -61,47 +71,19 @@ cmd_check(int argc, char *argv[], struct config *cfg)
 	struct policy pol;
 	struct report rep;
 	struct buf err = BUF_INIT, login_err = BUF_INIT;
-	const char *prom = NULL;
-	int	 i, r, json = 0, have_login = 0, have_inv = 0, d;
-	int	 ret = CHECK_UNKNOWN;
+	const char *prom = cmdline_get(cl, "--prometheus"), *v;
+	int	 r, json = cmdline_get(cl, "--json") != NULL;
+	int	 have_login = 0, have_inv = 0, ret = CHECK_UNKNOWN;
 	int	 warn = -1, crit = -1;
 	time_t	 at = time(NULL);
 
-	for (i = 1; i < argc; i++) {
-		if ((r = config_option(cfg, argc, argv, &i)) == -1)
-			goto usage;
-		if (r == 1)
-			continue;
-		if (strcmp(argv[i], "--json") == 0)
-			json = 1;
-		else if (strcmp(argv[i], "--prometheus") == 0 && i + 1 < argc)
-			prom = argv[++i];
-		else if ((strcmp(argv[i], "--warn-days") == 0 ||
-		    strcmp(argv[i], "--crit-days") == 0) && i + 1 < argc) {
-			if ((d = parse_days(argv[i + 1])) < 0) {
-				fprintf(stderr, "vcrotate check: %s must be a "
-				    "number of days, not '%s'\n", argv[i],
-				    argv[i + 1]);
-				return CHECK_UNKNOWN;
-			}
-			if (argv[i][2] == 'w')
-				warn = d;
-			else
-				crit = d;
-			i++;
-		} else if (strcmp(argv[i], "--at") == 0 && i + 1 < argc) {
-			if (parse_time(argv[++i], &at) == -1) {
-				fprintf(stderr, "vcrotate check: --at: cannot "
-				    "read '%s' as a date (YYYY-MM-DD[THH:MM:SS], "
-				    "UTC, or @EPOCH)\n", argv[i]);
-				return CHECK_UNKNOWN;
-			}
-		} else if (strcmp(argv[i], "-h") == 0 ||
-		    strcmp(argv[i], "--help") == 0) {
-			fputs(usage_text, stdout);
-			return CHECK_OK;
-		} else
-			goto usage;
+	if (days_option(cl, "--warn-days", &warn) == -1 ||
+	    days_option(cl, "--crit-days", &crit) == -1)
+		return CHECK_UNKNOWN;
+	if ((v = cmdline_get(cl, "--at")) != NULL && parse_time(v, &at) == -1) {
+		fprintf(stderr, "vcrotate check: --at: cannot read '%s' as a "
+		    "date (YYYY-MM-DD[THH:MM:SS], UTC, or @EPOCH)\n", v);
+		return CHECK_UNKNOWN;
 	}
 	cfg->warn_days = warn;
 	cfg->crit_days = crit;
@@ -151,10 +133,6 @@ cmd_check(int argc, char *argv[], struct config *cfg)
 		goto out;
 	}
 	ret = rep.status;
-	goto out;
-usage:
-	fputs(usage_text, stderr);
-	ret = CHECK_UNKNOWN;
 out:
 	findings_free(&f);
 	if (have_inv)

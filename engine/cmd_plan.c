@@ -19,21 +19,6 @@
 #define PLAN_NOTHING 2
 #define PLAN_FAILED  1
 
-static const char usage_text[] =
-    "usage: vcrotate [--root DIR] plan [--renew-within DAYS]\n"
-    "                [--scope all|root|sts|solution-users|machine-ssl]\n"
-    "                [--reset-all] [--san NAME ...] [--key-bits 2048|3072|4096]\n"
-    "                [--validity-days N] [--prune-expired-roots] [--at DATE]\n"
-    "                [-o FILE] [--json]\n"
-    "       vcrotate [--root DIR] plan show FILE\n";
-
-static int
-usage(void)
-{
-	fputs(usage_text, stderr);
-	return EXIT_USAGE;
-}
-
 /* Refuses an inventory with a part missing: a plan must see everything. */
 static int
 complete(const struct inventory *inv)
@@ -63,25 +48,14 @@ complete(const struct inventory *inv)
 }
 
 static int
-cmd_plan_show(int argc, char *argv[], struct config *cfg)
+cmd_plan_show(const struct cmdline *cl, struct config *cfg)
 {
 	struct appliance app;
 	struct buf err = BUF_INIT;
 	json_t	*plan = NULL;
-	const char *file = NULL;
-	int	 i, r, ret = PLAN_FAILED;
+	const char *file = cl->operand[0];
+	int	 ret = PLAN_FAILED;
 
-	for (i = 1; i < argc; i++) {
-		if ((r = config_option(cfg, argc, argv, &i)) == -1)
-			return usage();
-		if (r == 1)
-			continue;
-		if (file != NULL || argv[i][0] == '-')
-			return usage();
-		file = argv[i];
-	}
-	if (file == NULL)
-		return usage();
 	memset(&app, 0, sizeof(app));
 	if ((plan = plan_load(file, &err)) == NULL) {
 		fprintf(stderr, "vcrotate plan show: %s\n", buf_str(&err));
@@ -133,102 +107,100 @@ nothing_to_do(FILE *out, const struct inventory *inv,
 	findings_free(&f);
 }
 
+/*
+ * The values of plan's options, into pol; -1 when one is not acceptable
+ * (named on stderr).
+ */
+static int
+plan_options(const struct cmdline *cl, struct plan_policy *pol,
+    const char **san)
+{
+	static const char *const num[] = { "--renew-within",
+	    "--validity-days", "--key-bits" };
+	const char *v;
+	size_t	 k;
+	int	 d;
+
+	pol->reset_all = cmdline_get(cl, "--reset-all") != NULL;
+	pol->prune_expired_roots =
+	    cmdline_get(cl, "--prune-expired-roots") != NULL;
+	for (k = 0; k < cl->ngiven; k++) {
+		if (strcmp(cl->given[k].opt->name, "--san") != 0)
+			continue;
+		v = cl->given[k].val;
+		if (*v == '\0' || strspn(v, "abcdefghijklmnopqrstuvwxyz"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-*") != strlen(v)) {
+			fprintf(stderr, "vcrotate plan: --san %s: not a DNS "
+			    "name\n", v);
+			return -1;
+		}
+		san[pol->nsan++] = v;
+	}
+	if ((v = cmdline_get(cl, "--scope")) != NULL) {
+		if ((d = plan_scope_parse(v)) < 0) {
+			fprintf(stderr, "vcrotate plan: unknown scope '%s' (all, "
+			    "root, sts, solution-users, machine-ssl)\n", v);
+			return -1;
+		}
+		pol->scope = (enum plan_scope)d;
+	}
+	for (k = 0; k < sizeof(num) / sizeof(num[0]); k++) {
+		const char *a = num[k];
+
+		if ((v = cmdline_get(cl, a)) == NULL)
+			continue;
+		d = parse_days(v);
+		if (d < 0 || (a[2] == 'k' && d != 2048 && d != 3072 &&
+		    d != 4096) || (a[2] == 'v' && (d < 1 || d > 3650))) {
+			fprintf(stderr, "vcrotate plan: %s %s: %s\n", a, v,
+			    a[2] == 'k' ? "2048, 3072 or 4096" : a[2] == 'v' ?
+			    "a number of days from 1 to 3650" :
+			    "a number of days");
+			return -1;
+		}
+		if (a[2] == 'r')
+			pol->renew_within = d;
+		else if (a[2] == 'v')
+			pol->validity_days = d;
+		else
+			pol->key_bits = d;
+	}
+	if ((v = cmdline_get(cl, "--at")) != NULL &&
+	    parse_time(v, &pol->at) == -1) {
+		fprintf(stderr, "vcrotate plan: --at: cannot read '%s' as a "
+		    "date\n", v);
+		return -1;
+	}
+	return 0;
+}
+
 int
-cmd_plan(int argc, char *argv[], struct config *cfg)
+cmd_plan(const struct cmdline *cl, struct config *cfg)
 {
 	struct plan_policy pol;
 	struct inventory inv;
 	struct vmdir_login login = { NULL, NULL, NULL };
 	struct buf err = BUF_INIT, login_err = BUF_INIT;
-	const char **san = NULL, *out_file = NULL;
+	const char **san = NULL, *out_file;
 	json_t	*plan = NULL;
-	int	 i, r, d, json = 0, nothing = 0, have_inv = 0;
+	int	 json, nothing = 0, have_inv = 0;
 	int	 ret = PLAN_FAILED;
 
-	if (argc > 1 && strcmp(argv[1], "show") == 0)
-		return cmd_plan_show(argc - 1, argv + 1, cfg);
+	if (strcmp(cl->syn->name, "plan show") == 0)
+		return cmd_plan_show(cl, cfg);
+	json = cmdline_get(cl, "--json") != NULL;
+	out_file = cmdline_get(cl, "-o");
 	memset(&pol, 0, sizeof(pol));
 	pol.at = time(NULL);
 	pol.renew_within = 30;
 	pol.scope = SCOPE_ALL;
 	pol.key_bits = 2048;
 	pol.validity_days = 730;
-	if ((san = calloc((size_t)argc, sizeof(*san))) == NULL)
+	if ((san = calloc(cl->ngiven + 1, sizeof(*san))) == NULL)
 		goto out;
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-
-		if ((r = config_option(cfg, argc, argv, &i)) == -1) {
-			ret = usage();
-			goto out;
-		}
-		if (r == 1)
-			continue;
-		if (strcmp(a, "--json") == 0)
-			json = 1;
-		else if (strcmp(a, "--reset-all") == 0)
-			pol.reset_all = 1;
-		else if (strcmp(a, "--prune-expired-roots") == 0)
-			pol.prune_expired_roots = 1;
-		else if (v == NULL) {
-			ret = usage();
-			goto out;
-		} else if (strcmp(a, "-o") == 0) {
-			out_file = v;
-			i++;
-		} else if (strcmp(a, "--san") == 0) {
-			if (*v == '\0' || strspn(v, "abcdefghijklmnopqrstuvwxyz"
-			    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-*") !=
-			    strlen(v)) {
-				fprintf(stderr, "vcrotate plan: --san %s: not a "
-				    "DNS name\n", v);
-				ret = EXIT_USAGE;
-				goto out;
-			}
-			san[pol.nsan++] = v;
-			i++;
-		} else if (strcmp(a, "--scope") == 0) {
-			if ((d = plan_scope_parse(v)) < 0) {
-				fprintf(stderr, "vcrotate plan: unknown scope "
-				    "'%s' (all, root, sts, solution-users, "
-				    "machine-ssl)\n", v);
-				ret = EXIT_USAGE;
-				goto out;
-			}
-			pol.scope = (enum plan_scope)d;
-			i++;
-		} else if (strcmp(a, "--renew-within") == 0 ||
-		    strcmp(a, "--validity-days") == 0 ||
-		    strcmp(a, "--key-bits") == 0) {
-			d = parse_days(v);
-			if (d < 0 || (a[2] == 'k' && d != 2048 && d != 3072 &&
-			    d != 4096) || (a[2] == 'v' && (d < 1 || d > 3650))) {
-				fprintf(stderr, "vcrotate plan: %s %s: %s\n", a,
-				    v, a[2] == 'k' ? "2048, 3072 or 4096" :
-				    a[2] == 'v' ? "a number of days from 1 to "
-				    "3650" : "a number of days");
-				ret = EXIT_USAGE;
-				goto out;
-			}
-			if (a[2] == 'r')
-				pol.renew_within = d;
-			else if (a[2] == 'v')
-				pol.validity_days = d;
-			else
-				pol.key_bits = d;
-			i++;
-		} else if (strcmp(a, "--at") == 0) {
-			if (parse_time(v, &pol.at) == -1) {
-				fprintf(stderr, "vcrotate plan: --at: cannot "
-				    "read '%s' as a date\n", v);
-				ret = EXIT_USAGE;
-				goto out;
-			}
-			i++;
-		} else {
-			ret = usage();
-			goto out;
-		}
+	if (plan_options(cl, &pol, san) == -1) {
+		ret = EXIT_USAGE;
+		goto out;
 	}
 	pol.san = san;
 	cfg->warn_days = cfg->crit_days = -1;

@@ -56,62 +56,299 @@ set_str(char **field, const char *value)
 	return 0;
 }
 
+/*
+ * The options of every command, one table: help prints it, config_option
+ * reads it. off: the field of struct config an argument goes to.
+ */
+static const struct {
+	struct cmd_opt	 o;
+	size_t		 off;
+} common[] = {
+	{ { "--root", "DIR", "the appliance's root file system (default /; "
+	    "a lab's folder)" }, offsetof(struct config, root) },
+	{ { "--config", "FILE", "the configuration file (default "
+	    "ROOT/etc/vcrotate/vcrotate.conf)" },
+	    offsetof(struct config, config_file) },
+	{ { "--ldap-uri", "URI", "vmdir: ldap:// or ldaps:// (default "
+	    "ldap://localhost:389)" }, offsetof(struct config, ldap_uri) },
+	{ { "--bind-dn", "DN", "bind to vmdir as DN or user@domain, not as "
+	    "the machine account" }, offsetof(struct config, bind_dn) },
+	{ { "--password-file", "FILE", "the --bind-dn password: the file's "
+	    "first line" }, offsetof(struct config, password_file) },
+	{ { "--repo", "DIR", "the backup repository (default "
+	    "ROOT/var/lib/vcrotate/backup.git)" },
+	    offsetof(struct config, backup_repo) },
+	{ { "--ca-file", "FILE", "the CA certificates vmdir's TLS certificate "
+	    "must chain to (default the VMCA root)" },
+	    offsetof(struct config, ca_file) },
+	{ { "--starttls", NULL, "StartTLS on an ldap:// URI, before the "
+	    "bind" }, 0 },
+};
+
+const struct cmd_opt *
+config_common_option(size_t i)
+{
+	return i < sizeof(common) / sizeof(common[0]) ? &common[i].o : NULL;
+}
+
 /* --starttls with --ldap-uri ldaps://... is a usage error: -1, else 1. */
 static int
-usage_tls(const struct config *cfg)
+usage_tls(const struct config *cfg, const char *who)
 {
 	if (cfg->starttls != 1 || cfg->ldap_uri == NULL ||
 	    !vmdir_uri_is_ldaps(cfg->ldap_uri))
 		return 1;
-	fprintf(stderr, "vcrotate: --starttls cannot be used with an "
+	fprintf(stderr, "%s: --starttls cannot be used with an "
 	    "ldaps:// URI (%s): ldaps is TLS from the start; use one or the "
-	    "other\n", cfg->ldap_uri);
+	    "other\n", who, cfg->ldap_uri);
 	return -1;
 }
 
-int
-config_option(struct config *cfg, int argc, char *argv[], int *i)
+/*
+ * Whether arg is option o ("--root", "--root=DIR"): 0 no; 1 yes, *val its
+ * argument when written with '=' (else NULL).
+ */
+static int
+option_is(const struct cmd_opt *o, const char *arg, const char **val)
 {
-	static const struct {
-		const char *name;
-		size_t	    off;
-	} opts[] = {
-		{ "--root",		offsetof(struct config, root) },
-		{ "--config",		offsetof(struct config, config_file) },
-		{ "--ldap-uri",		offsetof(struct config, ldap_uri) },
-		{ "--bind-dn",		offsetof(struct config, bind_dn) },
-		{ "--password-file",	offsetof(struct config, password_file) },
-		{ "--repo",		offsetof(struct config, backup_repo) },
-		{ "--ca-file",		offsetof(struct config, ca_file) },
-	};
-	size_t	 k, n;
-	const char *arg = argv[*i], *val;
+	size_t	 n = strlen(o->name);
 
-	if (strcmp(arg, "--starttls") == 0) {
-		cfg->starttls = 1;
-		return usage_tls(cfg);
+	*val = NULL;
+	if (strncmp(arg, o->name, n) != 0)
+		return 0;
+	if (arg[n] == '=' && o->arg != NULL)
+		*val = arg + n + 1;
+	else if (arg[n] != '\0')
+		return 0;
+	return 1;
+}
+
+/* The argument of option o at argv[*i]: after '=', else the next word. */
+static const char *
+option_arg(const struct cmd_opt *o, const char *who, int argc, char *argv[],
+    int *i, const char *val)
+{
+	if (val != NULL)
+		return val;
+	if (*i + 1 >= argc) {
+		fprintf(stderr, "%s: %s needs an argument\n", who, o->name);
+		return NULL;
 	}
+	return argv[++*i];
+}
 
-	for (k = 0; k < sizeof(opts) / sizeof(opts[0]); k++) {
-		n = strlen(opts[k].name);
-		if (strncmp(arg, opts[k].name, n) != 0)
-			continue;
-		if (arg[n] == '=')
-			val = arg + n + 1;
-		else if (arg[n] == '\0') {
-			if (*i + 1 >= argc) {
-				fprintf(stderr, "vcrotate: %s needs an "
-				    "argument\n", opts[k].name);
-				return -1;
-			}
-			val = argv[++*i];
-		} else
-			continue;
-		if (set_str((char **)((char *)cfg + opts[k].off), val) == -1)
+int
+config_option(struct config *cfg, const char *who, int argc, char *argv[],
+    int *i)
+{
+	const struct cmd_opt *o;
+	const char *val;
+	size_t	 k;
+
+	for (k = 0; (o = config_common_option(k)) != NULL; k++)
+		if (option_is(o, argv[*i], &val))
+			break;
+	if (o == NULL)
+		return 0;
+	if (o->arg == NULL) {
+		cfg->starttls = 1;
+		return usage_tls(cfg, who);
+	}
+	if ((val = option_arg(o, who, argc, argv, i, val)) == NULL)
+		return -1;
+	if (set_str((char **)((char *)cfg + common[k].off), val) == -1) {
+		fprintf(stderr, "%s: out of memory\n", who);
+		return -1;
+	}
+	return usage_tls(cfg, who);
+}
+
+/* The option of syn named by arg, its value written with '=' in *val. */
+static const struct cmd_opt *
+syntax_option(const struct cmd_syntax *syn, const char *arg, const char **val)
+{
+	const struct cmd_opt *o;
+
+	for (o = syn->opts; o->name != NULL; o++)
+		if (option_is(o, arg, val))
+			return o;
+	return NULL;
+}
+
+/* The closest option of syn to a mistyped one, or NULL. */
+static const char *
+nearest_option(const struct cmd_syntax *syn, const char *arg)
+{
+	const struct cmd_opt *o;
+	const char *best = NULL;
+	size_t	 d, bestd = 3, k;
+
+	for (o = syn->opts; o->name != NULL; o++)
+		if ((d = edit_distance(arg, o->name)) < bestd) {
+			bestd = d;
+			best = o->name;
+		}
+	for (k = 0; (o = config_common_option(k)) != NULL; k++)
+		if ((d = edit_distance(arg, o->name)) < bestd) {
+			bestd = d;
+			best = o->name;
+		}
+	return best;
+}
+
+/* The n-th word (from 0) of syn's operands, into out (size len). */
+static const char *
+operand_name(const struct cmd_syntax *syn, size_t n, char *out, size_t len)
+{
+	const char *p = syn->operands;
+	size_t	 w;
+
+	for (; n > 0 && (p = strchr(p, ' ')) != NULL; n--)
+		p++;
+	if (p == NULL)
+		p = "ARGUMENT";
+	w = strcspn(p, " ");
+	snprintf(out, len, "%.*s", (int)w, p);
+	return out;
+}
+
+static size_t
+operand_count(const struct cmd_syntax *syn)
+{
+	const char *p;
+	size_t	 n = 0;
+
+	for (p = syn->operands; *p != '\0'; p += strspn(p, " "), n++)
+		p += strcspn(p, " ");
+	return n;
+}
+
+/* One word of a command line: an option of the command, or an operand. */
+static int
+cmdline_word(struct cmdline *cl, const char *who, int argc, char *argv[],
+    int *i)
+{
+	const struct cmd_opt *o;
+	const char *arg = argv[*i], *val, *near;
+
+	if (arg[0] != '-') {
+		if (cl->noperand == operand_count(cl->syn)) {
+			fprintf(stderr, "%s: unexpected argument '%s'\n", who,
+			    arg);
 			return -1;
-		return usage_tls(cfg);
+		}
+		cl->operand[cl->noperand++] = arg;
+		return 0;
+	}
+	if ((o = syntax_option(cl->syn, arg, &val)) == NULL) {
+		if (strchr(arg, '=') == NULL &&
+		    (near = nearest_option(cl->syn, arg)) != NULL)
+			fprintf(stderr, "%s: unknown option %s; did you mean "
+			    "%s?\n", who, arg, near);
+		else
+			fprintf(stderr, "%s: unknown option %s\n", who, arg);
+		return -1;
+	}
+	if (o->arg == NULL)
+		val = o->name;
+	else if ((val = option_arg(o, who, argc, argv, i, val)) == NULL)
+		return -1;
+	cl->given[cl->ngiven].opt = o;
+	cl->given[cl->ngiven++].val = val;
+	return 0;
+}
+
+int
+cmdline_parse(struct cmdline *cl, const struct cmd_syntax *syn, int argc,
+    char *argv[], struct config *cfg)
+{
+	char	 who[64], name[32];
+	int	 i, r;
+
+	memset(cl, 0, sizeof(*cl));
+	cl->syn = syn;
+	snprintf(who, sizeof(who), "vcrotate %s", syn->name);
+	if ((cl->given = calloc((size_t)argc, sizeof(*cl->given))) == NULL ||
+	    (cl->operand = calloc((size_t)argc, sizeof(*cl->operand))) ==
+	    NULL) {
+		fprintf(stderr, "%s: out of memory\n", who);
+		return -1;
+	}
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0)
+			return 1;
+		if ((r = config_option(cfg, who, argc, argv, &i)) == -1)
+			return -1;
+		if (r == 0 && cmdline_word(cl, who, argc, argv, &i) == -1)
+			return -1;
+	}
+	if (cl->noperand < operand_count(syn)) {
+		fprintf(stderr, "%s: missing %s\n", who,
+		    operand_name(syn, cl->noperand, name, sizeof(name)));
+		return -1;
 	}
 	return 0;
+}
+
+void
+cmdline_free(struct cmdline *cl)
+{
+	free(cl->given);
+	free(cl->operand);
+	memset(cl, 0, sizeof(*cl));
+}
+
+const char *
+cmdline_get(const struct cmdline *cl, const char *name)
+{
+	const struct cmd_opt *o;
+	const char *val = NULL;
+	size_t	 k;
+
+	for (o = cl->syn->opts; o->name != NULL; o++)
+		if (strcmp(o->name, name) == 0)
+			break;
+	if (o->name == NULL) {
+		fprintf(stderr, "vcrotate %s: no option %s in its table\n",
+		    cl->syn->name, name);
+		abort();
+	}
+	for (k = 0; k < cl->ngiven; k++)
+		if (cl->given[k].opt == o)
+			val = cl->given[k].val;
+	return val;
+}
+
+size_t
+edit_distance(const char *a, const char *b)
+{
+	size_t	 la = strlen(a), lb = strlen(b), i, j, c, best;
+	size_t	 d[3][64], *p2, *p1, *cur;
+
+	if (lb >= 64 || la >= 64)
+		return (size_t)-1;
+	for (j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (i = 1; i <= la; i++) {
+		p2 = d[(i + 1) % 3];	/* row i - 2 */
+		p1 = d[(i + 2) % 3];	/* row i - 1 */
+		cur = d[i % 3];
+		cur[0] = i;
+		for (j = 1; j <= lb; j++) {
+			c = a[i - 1] != b[j - 1];
+			best = p1[j - 1] + c;
+			if (p1[j] + 1 < best)
+				best = p1[j] + 1;
+			if (cur[j - 1] + 1 < best)
+				best = cur[j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+			    a[i - 2] == b[j - 1] && p2[j - 2] + 1 < best)
+				best = p2[j - 2] + 1;
+			cur[j] = best;
+		}
+	}
+	return d[la % 3][lb];
 }
 
 static char *

@@ -41,13 +41,77 @@ struct config {
 int  config_take_environment(struct config *cfg);
 
 /*
- * Options every command accepts, before or after its name: --root DIR,
- * --config FILE, --ldap-uri URI, --bind-dn DN, --password-file FILE,
- * --starttls, --ca-file FILE.
- * Returns 1 when argv[*i] was one of them (consuming its argument), 0 when
- * it was not, -1 on a missing argument (message printed).
+ * One option of a command line: its name ("--json", "-o"), the name of its
+ * argument (NULL: it takes none), what it does in one line. The help and
+ * the parser read the same tables (main.c has each command's).
  */
-int  config_option(struct config *cfg, int argc, char *argv[], int *i);
+struct cmd_opt {
+	const char	*name;
+	const char	*arg;
+	const char	*help;
+};
+
+/*
+ * The options every command accepts, before or after its name: --root DIR,
+ * --config FILE, --ldap-uri URI, --bind-dn DN, --password-file FILE,
+ * --repo DIR, --ca-file FILE, --starttls. The i-th of them, NULL after the
+ * last.
+ */
+const struct cmd_opt *config_common_option(size_t i);
+
+/*
+ * Takes argv[*i] when it is one of them (and its argument: "--root DIR" or
+ * "--root=DIR"). 1 when it was, 0 when it was not, -1 on a usage error: a
+ * missing argument, --starttls with an ldaps:// URI (named on stderr after
+ * `who', "vcrotate apply").
+ */
+int  config_option(struct config *cfg, const char *who, int argc,
+    char *argv[], int *i);
+
+/*
+ * A command's line, as its table says (main.c): name, operands (each word
+ * one required operand: "PLAN", "REF1 REF2"; "" none), options (ended by
+ * a NULL name), one line of what it does, and the exit code of bad usage.
+ */
+struct cmd_syntax {
+	const char	*name;		/* "apply", "backup restore" */
+	const char	*operands;
+	const struct cmd_opt *opts;
+	const char	*summary;
+	int		 usage_exit;	/* EXIT_USAGE; check: UNKNOWN (3) */
+};
+
+/* A parsed command line. Values and operands point into argv. */
+struct cmdline {
+	const struct cmd_syntax *syn;
+	struct cmdline_opt {
+		const struct cmd_opt *opt;
+		const char	*val;	/* a flag's: its name */
+	}		*given;		/* in the order given */
+	size_t		 ngiven;
+	const char	**operand;
+	size_t		 noperand;
+};
+
+/*
+ * Parses argv[1..argc) (argv[0] is the command's last word) against syn:
+ * its options, the common ones (into cfg), its operands. 0: parsed; 1:
+ * --help or -h was given; -1: a usage error, named on stderr ("vcrotate
+ * apply: unknown option --frobnicate"): the caller prints the usage and
+ * exits syn->usage_exit. cmdline_free in every case.
+ */
+int  cmdline_parse(struct cmdline *cl, const struct cmd_syntax *syn,
+    int argc, char *argv[], struct config *cfg);
+void cmdline_free(struct cmdline *cl);
+/*
+ * The value of option `name' given last (a flag's: its name), NULL when it
+ * was not given. A name not in the command's table is a bug: abort().
+ */
+const char *cmdline_get(const struct cmdline *cl, const char *name);
+
+/* The edit distance of a and b (a transposition counts one), for "did you
+ * mean". */
+size_t edit_distance(const char *a, const char *b);
 
 /*
  * Reads the configuration file; command-line values already set win. Then
