@@ -165,6 +165,17 @@ test-der: deps
 	@$(MAKE) --no-print-directory tests
 	@VCROTATE_LAB_CA_ENTRIES=der sh tests/run.sh $$(ls tests/e2e/t1[0-9]*.sh)
 
+# The static release (docs/install.md): build/release/vcrotate-VERSION-
+# linux-x86_64 and its .sha256, linked with musl against OpenSSL, libldap,
+# libgit2 and jansson built from Debian's source packages; the libraries
+# are built once and cached (tests/release/build.sh). test-release runs it,
+# and the lab's programs of the same build, in an empty root.
+release:
+	@sh tests/release/build.sh
+
+test-release: deps release
+	@sh tests/run.sh tests/release/run.sh
+
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@bash tests/bench/check.sh
@@ -181,7 +192,7 @@ clean:
 	rm -rf $(B) $(ASAN_B)
 
 .PHONY: all tests deps demo test test-faults test-crash bench install clean asan \
-        test-asan test-valgrind test-der
+        test-asan test-valgrind test-der release test-release
 .SECONDARY:
 
 # ---- fuzzing (issue 8) -------------------------------------------------

@@ -977,7 +977,7 @@ cmd_getrootca(struct ctx *c)
 		goto out;
 	}
 	X509_print(out, ca);
-	BIO_flush(out);
+	(void)BIO_flush(out);
 	printf("\n");
 	if (nonempty(c->a.opt[O_CERT]))
 		printf("Certificate written to file : %s\n", c->a.opt[O_CERT]);

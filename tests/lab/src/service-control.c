@@ -452,8 +452,16 @@ close_fds_but(int keep, int keep2)
 	struct dirent	*de = NULL;
 	int		 fd;
 
-	if ((d = opendir("/proc/self/fd")) == NULL)
+	if ((d = opendir("/proc/self/fd")) == NULL) {
+		/* No /proc (an empty root, tests/release/run.sh): every
+		 * descriptor up to the limit, so that no lock is inherited. */
+		long	 max = sysconf(_SC_OPEN_MAX);
+
+		for (fd = 3; fd < (max > 0 && max < 65536 ? max : 1024); fd++)
+			if (fd != keep && fd != keep2)
+				close(fd);
 		return;
+	}
 	while ((de = readdir(d)) != NULL) {
 		fd = atoi(de->d_name);
 		if (de->d_name[0] < '0' || de->d_name[0] > '9' || fd <= 2 ||
@@ -1397,6 +1405,32 @@ out:
 /* ------------------------------------------------------------------ */
 /* vmdird: the lab's slapd. */
 
+/*
+ * Runs the lab's slapd in this (forked) process: Debian's /usr/sbin/slapd,
+ * or, when lab.conf names a slapd_sys directory (relative to the lab root),
+ * the copy there through its own dynamic loader: DIR/slapd is ld.so (so
+ * the process is still called slapd), DIR/slapd.bin the server, DIR/lib its
+ * libraries. make test-release uses that to run the lab where no /lib
+ * exists (tests/release/run.sh). Never returns.
+ */
+static void
+exec_slapd(const struct lab *lab, const char *conf, const char *uri)
+{
+	char	*sys, *dir = NULL, *ld = NULL, *lib = NULL, *bin = NULL;
+
+	if ((sys = lab_conf_get(lab->conf, "slapd_sys")) == NULL)
+		execl(SLAPD, "slapd", "-f", conf, "-h", uri, (char *)NULL);
+	else if ((dir = lab_path(lab->root, sys)) != NULL &&
+	    asprintf(&ld, "%s/slapd", dir) != -1 &&
+	    asprintf(&lib, "%s/lib", dir) != -1 &&
+	    asprintf(&bin, "%s/slapd.bin", dir) != -1)
+		execl(ld, "slapd", "--library-path", lib, bin, "-f", conf,
+		    "-h", uri, (char *)NULL);
+	dprintf(2, "service-control: %s: %s\n", ld != NULL ? ld : SLAPD,
+	    strerror(errno));
+	_exit(127);
+}
+
 static int
 start_vmdir(const struct lab *lab, char *msg, size_t len)
 {
@@ -1446,9 +1480,7 @@ start_vmdir(const struct lab *lab, char *msg, size_t len)
 		 * open for as long as the directory runs.
 		 */
 		close_fds_but(-1, -1);
-		execl(SLAPD, "slapd", "-f", conf, "-h", uri, (char *)NULL);
-		dprintf(2, "service-control: %s: %s\n", SLAPD, strerror(errno));
-		_exit(127);
+		exec_slapd(lab, conf, uri);
 	}
 	/* slapd forks its daemon and exits 0 once it is listening. */
 	while (waitpid(pid, &status, 0) == -1)
