@@ -4,7 +4,9 @@
  */
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <arpa/inet.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -80,6 +82,78 @@ vmafd_get(const char *root, const char *cmd, struct buf *err)
 	return val;
 }
 
+static int
+dns_name_ok(const char *s, int wildcard)
+{
+	size_t	 len = strlen(s), label = 0, i;
+	int	 digits = 1;
+
+	if (wildcard && strncmp(s, "*.", 2) == 0) {
+		s += 2;
+		len -= 2;
+	}
+	if (len == 0 || len > 253)
+		return 0;
+	for (i = 0; i <= len; i++) {
+		if (s[i] == '.' || s[i] == '\0') {
+			if (label == 0 || label > 63 || s[i - 1] == '-')
+				return 0;
+			if (s[i] == '\0')
+				break;
+			label = 0;
+			digits = 1;
+			continue;
+		}
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-')
+			return 0;
+		if (label == 0 && s[i] == '-')
+			return 0;
+		if (!isdigit((unsigned char)s[i]))
+			digits = 0;
+		label++;
+	}
+	/* 192.0.2.300 is no address, and no name either. */
+	return !digits;
+}
+
+int
+app_name_kind(const char *s, int wildcard)
+{
+	unsigned char	 a[16];
+
+	if (inet_pton(AF_INET, s, a) == 1 || inet_pton(AF_INET6, s, a) == 1)
+		return APP_NAME_IP;
+	return dns_name_ok(s, wildcard) ? APP_NAME_DNS : 0;
+}
+
+char *
+app_san_entry(const char *s, int wildcard)
+{
+	char	*e = NULL;
+
+	switch (app_name_kind(s, wildcard)) {
+	case APP_NAME_DNS:
+		if (asprintf(&e, "DNS:%s", s) == -1)
+			e = NULL;
+		break;
+	case APP_NAME_IP:
+		if (asprintf(&e, "IP:%s", s) == -1)
+			e = NULL;
+		break;
+	}
+	return e;
+}
+
+int
+app_san_entry_ok(const char *entry)
+{
+	if (strncmp(entry, "DNS:", 4) == 0)
+		return app_name_kind(entry + 4, 1) == APP_NAME_DNS;
+	if (strncmp(entry, "IP:", 3) == 0)
+		return app_name_kind(entry + 3, 0) == APP_NAME_IP;
+	return 0;
+}
+
 int
 appliance_identify(struct appliance *app, const char *root, struct buf *err)
 {
@@ -104,6 +178,13 @@ appliance_identify(struct appliance *app, const char *root, struct buf *err)
 			ret = -1;
 			break;
 		}
+	}
+	/* The PNID goes into the CN and SAN of new certificates and into
+	 * LDAP filters: a name or an address, nothing else. */
+	if (ret == 0 && app_name_kind(app->pnid, 0) == 0) {
+		buf_printf(err, "the PNID \"%s\" (vmafd-cli get-pnid) is not a "
+		    "DNS name or an IP address", app->pnid);
+		ret = -1;
 	}
 	if (app->domain != NULL &&
 	    (app->domain_dn = vmdir_domain_dn(app->domain)) == NULL)

@@ -50,6 +50,19 @@ int  appliance_identify(struct appliance *app, const char *root,
 void appliance_free(struct appliance *app);
 
 /*
+ * Host names that go into certificates (the PNID, --san): a DNS name (LDH
+ * labels of 1 to 63 characters, 253 in all, the last not all digits; with
+ * wildcard, "*." may stand first) or an IPv4 or IPv6 address.
+ */
+#define APP_NAME_DNS	1
+#define APP_NAME_IP	2
+int   app_name_kind(const char *s, int wildcard);
+/* "DNS:s" or "IP:s" (malloc'd); NULL when s is neither. */
+char *app_san_entry(const char *s, int wildcard);
+/* Whether a subjectAltName entry is "DNS:" or "IP:" of such a name. */
+int   app_san_entry_ok(const char *entry);
+
+/*
  * The machine account (dcAccountDN, dcAccountPassword) from lwregshell.
  * *password is a secret: the caller wipes it (free_secret).
  */

@@ -1,6 +1,7 @@
 /*
  * cert.c - certificate helpers over OpenSSL 3. See cert.h.
  */
+#include <arpa/inet.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -314,6 +315,37 @@ cert_san_has_dns(X509 *x, const char *name)
 		n = ASN1_STRING_length(g->d.dNSName);
 		if (n >= 0 && (size_t)n == strlen(name) &&
 		    strncasecmp((const char *)s, name, (size_t)n) == 0)
+			found = 1;
+	}
+	GENERAL_NAMES_free(gens);
+	return found;
+}
+
+int
+cert_san_has(X509 *x, const char *entry)
+{
+	GENERAL_NAMES *gens;
+	unsigned char ip[16];
+	int	 i, n = 0, found = 0;
+
+	if (strncmp(entry, "DNS:", 4) == 0)
+		return cert_san_has_dns(x, entry + 4);
+	if (strncmp(entry, "IP:", 3) != 0)
+		return 0;
+	if (inet_pton(AF_INET, entry + 3, ip) == 1)
+		n = 4;
+	else if (inet_pton(AF_INET6, entry + 3, ip) == 1)
+		n = 16;
+	else
+		return 0;
+	gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+	for (i = 0; gens != NULL && i < sk_GENERAL_NAME_num(gens); i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+
+		if (g->type == GEN_IPADD &&
+		    ASN1_STRING_length(g->d.iPAddress) == n &&
+		    memcmp(ASN1_STRING_get0_data(g->d.iPAddress), ip,
+		    (size_t)n) == 0)
 			found = 1;
 	}
 	GENERAL_NAMES_free(gens);

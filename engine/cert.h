@@ -59,6 +59,9 @@ long   cert_days_left(const X509 *x, time_t at);
 int    cert_key_matches(X509 *x, EVP_PKEY *key);
 /* Whether the SAN of x holds DNS name `name' (case-insensitive). */
 int    cert_san_has_dns(X509 *x, const char *name);
+/* Whether the SAN of x holds entry, "DNS:name" or "IP:address" (an IPv4
+ * or IPv6 address compared as bytes). */
+int    cert_san_has(X509 *x, const char *entry);
 /* Whether a and b are the same certificate, byte for byte. */
 int    cert_equal(X509 *a, X509 *b);
 /* Whether x is self-signed: self-issued, key ids equal where present. */

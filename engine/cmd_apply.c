@@ -37,6 +37,7 @@
 #include <sys/time.h>
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -688,8 +689,8 @@ prepare(struct txn *t)
 		}
 		san = json_object_get(p, "san");
 		for (k = 0; k < json_array_size(san); k++)
-			if (!cert_san_has_dns(m->cert, json_string_value(
-			    json_array_get(san, k)) + 4)) {
+			if (!cert_san_has(m->cert, json_string_value(
+			    json_array_get(san, k)))) {
 				buf_printf(&t->err, "step %zu: the new "
 				    "certificate lacks %s", i + 1,
 				    json_string_value(json_array_get(san, k)));
@@ -1956,12 +1957,46 @@ snapshot_before(struct txn *t)
 	return 0;
 }
 
+/* Whether s is 64 hexadecimal digits. */
+static int
+is_sha256_hex(const char *s)
+{
+	size_t	 i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (!isxdigit((unsigned char)s[i]))
+			return 0;
+	return i == 64;
+}
+
+/*
+ * With --expect: the plan must be the one approved, the SHA-256 plan printed
+ * when it was made (any case). A plan edited and sealed again has another.
+ */
+static int
+plan_is_expected(json_t *plan, const char *file, const char *expect,
+    struct buf *err)
+{
+	const char *sha = json_string_value(json_object_get(plan, "sha256"));
+
+	if (expect == NULL)
+		return 0;
+	if (sha == NULL || strcasecmp(sha, expect) != 0) {
+		buf_printf(err, "%s is not the approved plan: its SHA-256 is "
+		    "%s, --expect says %s", file, sha != NULL ? sha : "missing",
+		    expect);
+		return -1;
+	}
+	return 0;
+}
+
 int
 cmd_apply(const struct cmdline *cl, struct config *cfg)
 {
 	struct txn t;
 	struct inventory inv;
 	const char *file = cl->operand[0], *result = "refused", *v;
+	const char *expect = cmdline_get(cl, "--expect");
 	int	 r, have_inv = 0, lockfd = -1, keep, ret = APPLY_REFUSED;
 	int	 json, saved_stdout = -1, yes;
 
@@ -1987,6 +2022,13 @@ cmd_apply(const struct cmdline *cl, struct config *cfg)
 			goto out;
 		}
 	}
+	if (expect != NULL && !is_sha256_hex(expect)) {
+		text_printf_safe(stderr, "vcrotate apply: --expect %s: not a "
+		    "SHA-256 (64 hexadecimal digits, as plan prints it)\n",
+		    expect);
+		ret = EXIT_USAGE;
+		goto out;
+	}
 	cfg->warn_days = cfg->crit_days = -1;
 	catch_signals();
 	/* With --json, stdout carries the result document alone: progress
@@ -2003,7 +2045,8 @@ cmd_apply(const struct cmdline *cl, struct config *cfg)
 	 * after a crash with the services stopped nothing else answers, and
 	 * "run vcrotate recover" is what the operator must hear. */
 	if (config_load(cfg, &t.err) == -1 ||
-	    (t.plan = plan_load(file, &t.err)) == NULL)
+	    (t.plan = plan_load(file, &t.err)) == NULL ||
+	    plan_is_expected(t.plan, file, expect, &t.err) == -1)
 		goto refused;
 	/* A dry run takes no lock, but says the same of a pending journal:
 	 * what it would show of a half-changed appliance is no plan's. */

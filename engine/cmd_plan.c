@@ -128,10 +128,9 @@ plan_options(const struct cmdline *cl, struct plan_policy *pol,
 		if (strcmp(cl->given[k].opt->name, "--san") != 0)
 			continue;
 		v = cl->given[k].val;
-		if (*v == '\0' || strspn(v, "abcdefghijklmnopqrstuvwxyz"
-		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-*") != strlen(v)) {
-			fprintf(stderr, "vcrotate plan: --san %s: not a DNS "
-			    "name\n", v);
+		if (app_name_kind(v, 1) == 0) {
+			text_printf_safe(stderr, "vcrotate plan: --san %s: not a "
+			    "DNS name or an IP address\n", v);
 			return -1;
 		}
 		san[pol->nsan++] = v;

@@ -79,6 +79,18 @@ is_solution_user_store(const char *store)
 	return 0;
 }
 
+/* Whether the SAN of x holds the PNID: a DNS name, or an IP address as an
+ * IP entry (appliance.h). */
+static int
+san_has_pnid(X509 *x, const char *pnid)
+{
+	char	*entry = app_san_entry(pnid, 0);
+	int	 has = entry != NULL && cert_san_has(x, entry);
+
+	free(entry);
+	return has;
+}
+
 static void
 add(struct ctx *c, const char *code, enum severity sev, const char *place,
     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
@@ -243,7 +255,7 @@ eval_vecs(struct ctx *c)
 		    strcmp(e->alias, "__MACHINE_CERT") == 0 &&
 		    (strcmp(e->store, "MACHINE_SSL_CERT") == 0 ||
 		    strcmp(e->store, "STS_INTERNAL_SSL_CERT") == 0) &&
-		    !cert_san_has_dns(leaf, inv->app.pnid))
+		    !san_has_pnid(leaf, inv->app.pnid))
 			add(c, "PNID_NOT_IN_SAN", SEV_CRITICAL, place,
 			    "the Subject Alternative Name does not hold the "
 			    "PNID %s", inv->app.pnid);

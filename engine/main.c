@@ -66,6 +66,8 @@ static const struct cmd_opt plan_opts[] = {
 static const struct cmd_opt apply_opts[] = {
 	{ "--dry-run", NULL, "check and prepare everything, print each "
 	    "change, change nothing" },
+	{ "--expect", "SHA256", "apply only the plan of this SHA-256 (as "
+	    "plan prints it): the one that was approved" },
 	AUDIT_OPTS,
 	{ "--restart", "once|per-step", "restart every service once, at the "
 	    "end (default), or after each step" },

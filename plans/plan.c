@@ -224,14 +224,14 @@ profile(struct build *b, const char *subject, int with_pnid,
 	size_t	 i;
 
 	json_object_set_new(p, "subject", json_string(subject));
-	if (with_pnid) {
-		if (asprintf(&dns, "DNS:%s", b->inv->app.pnid) != -1) {
-			json_array_append_new(san, json_string(dns));
-			free(dns);
-		}
+	/* DNS:name or IP:address, as each is (appliance.h). */
+	if (with_pnid &&
+	    (dns = app_san_entry(b->inv->app.pnid, 0)) != NULL) {
+		json_array_append_new(san, json_string(dns));
+		free(dns);
 	}
 	for (i = 0; with_pnid == 2 && i < pol->nsan; i++)
-		if (asprintf(&dns, "DNS:%s", pol->san[i]) != -1) {
+		if ((dns = app_san_entry(pol->san[i], 1)) != NULL) {
 			json_array_append_new(san, json_string(dns));
 			free(dns);
 		}
@@ -916,6 +916,20 @@ strings_ok(json_t *arr, const char *prefix)
 	return 1;
 }
 
+/* Every entry "DNS:name" or "IP:address" of a valid name (appliance.h). */
+static int
+sans_ok(json_t *arr)
+{
+	json_t	*v;
+	size_t	 i;
+
+	json_array_foreach(arr, i, v)
+		if (!json_is_string(v) ||
+		    !app_san_entry_ok(json_string_value(v)))
+			return 0;
+	return 1;
+}
+
 /* What a step of each kind must hold: the plan is what apply does, so
  * nothing it would trip on gets past loading. */
 static int
@@ -962,13 +976,13 @@ check_step(json_t *s, size_t i, struct buf *err)
 			    "RSA of 2048 to 16384 bits", i);
 			return -1;
 		}
-		if (!strings_ok(json_object_get(p, "san"), "DNS:") ||
+		if (!sans_ok(json_object_get(p, "san")) ||
 		    !strings_ok(json_object_get(p, "key_usage"), NULL) ||
 		    !strings_ok(json_object_get(p, "extended_key_usage"),
 		    NULL)) {
 			buf_printf(err, "field steps[%zu].profile: san, "
 			    "key_usage and extended_key_usage must hold strings "
-			    "(san: DNS:name)", i);
+			    "(san: DNS:name or IP:address)", i);
 			return -1;
 		}
 		if (json_integer_value(json_object_get(p, "validity_days")) <
