@@ -165,6 +165,19 @@ trim_pem(struct vecs_item *it)
 		it->pem[it->pem_len] = '\0';
 }
 
+/* *s = *s "\n" line (reallocated). */
+static int
+append_line(char **s, const char *line)
+{
+	char	*n;
+
+	if (asprintf(&n, "%s\n%s", *s, line) == -1)
+		return -1;
+	free(*s);
+	*s = n;
+	return 0;
+}
+
 int
 vecs_parse_list(const char *text, size_t len, struct vecs_list *out,
     const char **why)
@@ -173,7 +186,7 @@ vecs_parse_list(const char *text, size_t len, struct vecs_list *out,
 	struct vecs_item *it = NULL;
 	struct buf pem = BUF_INIT, line = BUF_INIT;
 	long	 expect = -1;
-	int	 in_cert = 0;
+	int	 in_cert = 0, in_alias = 0;
 	size_t	 i, cap = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -205,8 +218,21 @@ vecs_parse_list(const char *text, size_t len, struct vecs_list *out,
 			    (it->alias = strdup(rest)) == NULL)
 				goto fail;
 			in_cert = 0;
+			in_alias = 1;
 			continue;
 		}
+		/*
+		 * Until its entry type, a line is the alias's own: vecs-cli
+		 * prints an alias with a newline as it is. One that mimics a
+		 * key line splits or doubles an entry, which the entry count
+		 * and the one-type rule below catch.
+		 */
+		if (in_alias && !starts(line.data, "Entry type :\t", &rest)) {
+			if (append_line(&it->alias, line.data) == -1)
+				goto fail;
+			continue;
+		}
+		in_alias = 0;
 		if (it != NULL && !in_cert &&
 		    starts(line.data, "Entry type :\t", &rest)) {
 			/* A second one comes from an alias with a newline. */
@@ -248,7 +274,7 @@ vecs_parse_list(const char *text, size_t len, struct vecs_list *out,
 		*why = "no entry count in vecs-cli output";
 		goto fail;
 	}
-	/* An alias with a newline in it would split an entry in two. */
+	/* An alias that mimics an "Alias :" line splits an entry in two. */
 	if ((size_t)expect != out->n) {
 		*why = "entry count does not match the entries listed";
 		goto fail;
