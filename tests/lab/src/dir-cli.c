@@ -520,29 +520,37 @@ out:
 	return rc;
 }
 
+/* The service principals (cn=ServicePrincipals) with attrs: 0 or a code. */
+static unsigned
+search_principals(struct session *s, char **attrs, LDAPMessage **res)
+{
+	char	*base = NULL;
+	int	 lrc;
+
+	*res = NULL;
+	if (asprintf(&base, "cn=ServicePrincipals,%s", s->ddn) == -1)
+		return ERR_INVALID_STATE;
+	lrc = ldap_search_ext_s(s->ld, base, LDAP_SCOPE_ONELEVEL,
+	    "(objectClass=vmwServicePrincipal)", attrs, 0, NULL, NULL, NULL, 0,
+	    res);
+	free(base);
+	return lrc == LDAP_SUCCESS ? 0 : (unsigned)lrc;
+}
+
 /* DirCliListServiceA: "N. <sAMAccountName>" per service principal. */
 static unsigned
 cmd_service_list(struct session *s, const struct opts *o)
 {
 	LDAPMessage	*res = NULL, *e;
 	struct berval	*name = NULL;
-	char		*base = NULL, *attrs[] = { "sAMAccountName", NULL };
+	char		*attrs[] = { "sAMAccountName", NULL };
 	unsigned	 rc;
-	int		 i = 0, lrc;
+	int		 i = 0;
 
 	if ((rc = session_open(s, o)) != 0)
 		goto out;
-	if (asprintf(&base, "cn=ServicePrincipals,%s", s->ddn) == -1) {
-		base = NULL;
-		rc = ERR_INVALID_STATE;
+	if ((rc = search_principals(s, attrs, &res)) != 0)
 		goto out;
-	}
-	if ((lrc = ldap_search_ext_s(s->ld, base, LDAP_SCOPE_ONELEVEL,
-	    "(objectClass=vmwServicePrincipal)", attrs, 0, NULL, NULL, NULL, 0,
-	    &res)) != LDAP_SUCCESS) {
-		rc = (unsigned)lrc;
-		goto out;
-	}
 	for (e = ldap_first_entry(s->ld, res); e != NULL;
 	    e = ldap_next_entry(s->ld, e)) {
 		if (!first_value(s->ld, e, "sAMAccountName", &name))
@@ -552,7 +560,6 @@ cmd_service_list(struct session *s, const struct opts *o)
 		name = NULL;
 	}
 out:
-	free(base);
 	ldap_msgfree(res);
 	return rc;
 }
@@ -586,7 +593,7 @@ cmd_service_update(struct session *s, const struct opts *o)
 	LDAPMessage	*res = NULL, *e;
 	struct berval	*cur = NULL, *acct = NULL, der = { 0, NULL };
 	struct berval	*ders[] = { &der, NULL };
-	char		*base = NULL, *dn = NULL, *subject = NULL;
+	char		*dn = NULL, *subject = NULL;
 	char		*attrs[] = { "sAMAccountName", "userCertificate",
 		    "vmwSTSSubjectDN", NULL };
 	char		*subj[] = { NULL, NULL };
@@ -607,16 +614,8 @@ cmd_service_update(struct session *s, const struct opts *o)
 		goto out;
 	der.bv_len = (ber_len_t)len;
 	der.bv_val = (char *)p;
-	if (asprintf(&base, "cn=ServicePrincipals,%s", s->ddn) == -1) {
-		base = NULL;
+	if ((rc = search_principals(s, attrs, &res)) != 0)
 		goto out;
-	}
-	if ((lrc = ldap_search_ext_s(s->ld, base, LDAP_SCOPE_ONELEVEL,
-	    "(objectClass=vmwServicePrincipal)", attrs, 0, NULL, NULL, NULL, 0,
-	    &res)) != LDAP_SUCCESS) {
-		rc = (unsigned)lrc;
-		goto out;
-	}
 	for (e = ldap_first_entry(s->ld, res); e != NULL;
 	    e = ldap_next_entry(s->ld, e)) {
 		char	*cn = dn_cn(s->ld, e);
@@ -672,7 +671,6 @@ out:
 	ber_bvfree(acct);
 	ldap_memfree(dn);
 	ldap_msgfree(res);
-	free(base);
 	free(subject);
 	return rc;
 }
