@@ -152,10 +152,142 @@ why_of(struct build *b, enum group g, const char *sol)
 		if (asprintf(&s, "%s %s: %s", f->code, f->place,
 		    f->message) == -1)
 			continue;
-		json_array_append_new(why, json_string(s));
+		/* Text for the reviewer: an alias not UTF-8 shows escaped. */
+		json_array_append_new(why, json_string_lossy(s));
 		free(s);
 	}
 	return why;
+}
+
+/*
+ * A place in the plan file. JSON holds UTF-8 only; a place that is not (an
+ * alias of other bytes) is written as U+0000, then the place with every
+ * byte outside printable ASCII, and '%', as %XX. A place read from the
+ * appliance never holds U+0000, so the mark is unambiguous; plan_load turns
+ * such a place back into its bytes after the seal is checked.
+ */
+static json_t *
+place_json(const char *place)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	json_t	*j;
+	char	*e, *q;
+	const unsigned char *p;
+
+	if ((j = json_string(place)) != NULL)
+		return j;
+	if ((e = malloc(3 * strlen(place) + 2)) == NULL)
+		return NULL;
+	q = e;
+	*q++ = '\0';
+	for (p = (const unsigned char *)place; *p != '\0'; p++)
+		if (*p > 0x20 && *p < 0x7f && *p != '%')
+			*q++ = (char)*p;
+		else {
+			*q++ = '%';
+			*q++ = hex[*p >> 4];
+			*q++ = hex[*p & 0xf];
+		}
+	j = json_stringn(e, (size_t)(q - e));
+	free(e);
+	return j;
+}
+
+/* The text of a place as the file holds it: past the mark, if any. */
+static const char *
+place_text(json_t *place)
+{
+	const char *s = json_string_value(place);
+
+	return s != NULL && json_string_length(place) > 0 && *s == '\0' ?
+	    s + 1 : s;
+}
+
+static int
+unhex(int c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ?
+	    c - 'A' + 10 : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/*
+ * Whether any string of v holds U+0000 where no mark may be: anywhere but
+ * at the start of a "place" value (place, when v is one). 1 or 0.
+ */
+static int
+nul_where(json_t *v, int place)
+{
+	const char *k;
+	json_t	*c;
+	size_t	 i, n;
+
+	switch (json_typeof(v)) {
+	case JSON_STRING:
+		n = json_string_length(v);
+		for (i = place ? 1 : 0; i < n; i++)
+			if (json_string_value(v)[i] == '\0')
+				return 1;
+		return 0;
+	case JSON_OBJECT:
+		json_object_foreach(v, k, c)
+			if (nul_where(c, strcmp(k, "place") == 0))
+				return 1;
+		return 0;
+	case JSON_ARRAY:
+		json_array_foreach(v, i, c)
+			if (nul_where(c, 0))
+				return 1;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* Marked places (place_json) back to their bytes. -1 on a bad one. */
+static int
+places_decode(json_t *plan, struct buf *err)
+{
+	json_t	*s, *t, *v;
+	size_t	 i, j, k, n;
+	char	*raw;
+	const char *e;
+
+	json_array_foreach(json_object_get(plan, "steps"), i, s)
+		json_array_foreach(json_object_get(s, "targets"), j, t) {
+			v = json_object_get(t, "place");
+			if (json_string_length(v) == 0 ||
+			    *json_string_value(v) != '\0')
+				continue;
+			e = json_string_value(v) + 1;
+			n = json_string_length(v) - 1;
+			if ((raw = malloc(n + 1)) == NULL)
+				return -1;
+			for (k = 0; n > 0; n--, e++) {
+				int	 hi, lo;
+
+				if (*e != '%' && *e != '\0') {
+					raw[k++] = *e;
+					continue;
+				}
+				/* %XX, and never a NUL: no alias holds one. */
+				if (*e == '\0' || n < 3 ||
+				    (hi = unhex(e[1])) < 0 ||
+				    (lo = unhex(e[2])) < 0 || (hi | lo) == 0) {
+					free(raw);
+					buf_printf(err, "field steps[%zu]."
+					    "targets[%zu].place: a bad %%XX "
+					    "escape", i, j);
+					return -1;
+				}
+				raw[k++] = (char)(hi << 4 | lo);
+				e += 2;
+				n -= 2;
+			}
+			json_object_set_new(t, "place",
+			    json_stringn_nocheck(raw, k));
+			free(raw);
+		}
+	return 0;
 }
 
 static json_t *
@@ -165,7 +297,7 @@ target(const char *type, const char *place, const char *action,
 	json_t	*t = json_object();
 
 	json_object_set_new(t, "type", json_string(type));
-	json_object_set_new(t, "place", json_string(place));
+	json_object_set_new(t, "place", place_json(place));
 	json_object_set_new(t, "action", json_string(action));
 	json_object_set_new(t, "digest", digest != NULL && *digest ?
 	    json_string(digest) : json_null());
@@ -998,7 +1130,7 @@ check_step(json_t *s, size_t i, struct buf *err)
 		    types) || !one_of(json_string_value(json_object_get(t,
 		    "action")), actions) || (strcmp(json_string_value(
 		    json_object_get(t, "type")), "vecs") == 0 &&
-		    strchr(json_string_value(json_object_get(t, "place")),
+		    strchr(place_text(json_object_get(t, "place")),
 		    '/') == NULL)) {
 			buf_printf(err, "field steps[%zu].targets[%zu]: unknown "
 			    "type or action, or a VECS place without "
@@ -1085,8 +1217,9 @@ plan_load(const char *path, struct buf *err)
 	json_t	*plan = NULL, *schema;
 	char	 hex[65];
 
-	if ((plan = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr)) ==
-	    NULL) {
+	/* U+0000 only as the mark of a place (place_json), checked below. */
+	if ((plan = json_load_file(path, JSON_REJECT_DUPLICATES |
+	    JSON_ALLOW_NUL, &jerr)) == NULL) {
 		if (jerr.line <= 0)
 			buf_printf(err, "%s: %s", path, jerr.text);
 		else
@@ -1098,6 +1231,11 @@ plan_load(const char *path, struct buf *err)
 	if (!json_is_object(plan)) {
 		buf_printf(err, "%s: not a plan (a JSON object is expected)",
 		    path);
+		goto fail;
+	}
+	if (nul_where(plan, 0) != 0) {
+		buf_printf(err, "%s: a string holds U+0000 (only a place may "
+		    "start with it)", path);
 		goto fail;
 	}
 	schema = json_object_get(plan, "schema");
@@ -1132,6 +1270,15 @@ plan_load(const char *path, struct buf *err)
 		buf_printf(err, "%s: the plan was changed after it was made "
 		    "(its SHA-256 does not match its content); make a new one "
 		    "with vcrotate plan", path);
+		goto fail;
+	}
+	if (places_decode(plan, err) == -1) {
+		struct buf m = BUF_INIT;
+
+		buf_printf(&m, "%s: %s", path, buf_str(err));
+		buf_reset(err);
+		buf_puts(err, buf_str(&m));
+		buf_free(&m);
 		goto fail;
 	}
 	return plan;

@@ -13,6 +13,18 @@ newlab() {
 	labctl start "$T/$1" >/dev/null 2>&1 || :
 }
 sha_of() { sed -n "s/^SHA-256: //p" "$1"; }
+# A plan sealed again as plan seals it: keys sorted, compact, non-ASCII as
+# \uXXXX in upper case (jansson's JSON_ENSURE_ASCII).
+reseal_ascii() {
+	python3 -c "
+import hashlib, json, re, sys
+p = json.load(open(sys.argv[1]))
+p.pop(\"sha256\", None)
+s = json.dumps(p, sort_keys=True, separators=(\",\", \":\"), ensure_ascii=True)
+s = re.sub(r\"\\\\u([0-9a-f]{4})\", lambda m: \"\\\\u\" + m.group(1).upper(), s)
+p[\"sha256\"] = hashlib.sha256(s.encode()).hexdigest()
+print(json.dumps(p))" "$1"
+}
 
 test_expect 'apply --expect: the plan whose SHA-256 plan printed is applied' '
 	newlab ok sts-expired &&
@@ -97,6 +109,41 @@ test_expect 'a plan edited to carry a hostile SAN and sealed again is refused at
 	rc=0 && "$VC" --root "$l" plan show hostile.plan >/dev/null 2>err || rc=$?
 	expect_eq 1 "$rc" &&
 	grep -q "san: DNS:name or IP:address" err
+'
+
+test_expect 'an expired root under an alias that is not UTF-8: planned, shown, pruned, rolled back exactly' '
+	newlab art article-vcsa1 &&
+	l=$T/art && v=$l/usr/lib/vmware-vmafd/bin/vecs-cli &&
+	old=$(jq -r ".findings[] | select(.code == \"ROOT_EXPIRED\" and (.place | startswith(\"TRUSTED_ROOTS/\"))) | .place" \
+	    <("$VC" --root "$l" check --json 2>/dev/null) | head -n 1 | sed "s|TRUSTED_ROOTS/||") &&
+	[ -n "$old" ] &&
+	$v entry getcert --store TRUSTED_ROOTS --alias "$old" --output old.pem &&
+	bad=$(printf "old\377\376root") &&
+	$v entry create --store TRUSTED_ROOTS --alias "$bad" --cert old.pem >/dev/null &&
+	lab_dump "$l" >before &&
+	"$VC" --root "$l" plan --prune-expired-roots -o bad.plan >/dev/null &&
+	# the place is marked and escaped, and loads again
+	grep -q "\\\\u0000TRUSTED_ROOTS/old%FF%FEroot" bad.plan &&
+	"$VC" --root "$l" plan show bad.plan >show.out &&
+	grep -qF "TRUSTED_ROOTS/old\xff\xferoot" show.out &&
+	"$VC" --root "$l" apply bad.plan --yes >apply.out 2>&1 &&
+	! $v entry list --store TRUSTED_ROOTS --aliases | grep -qF "$bad" &&
+	txn=$("$VC" --root "$l" history | awk "/ success / { print \$4; exit }") &&
+	"$VC" --root "$l" rollback "$txn" >rb.out 2>&1 &&
+	lab_dump "$l" >after &&
+	diff -u before after &&
+	$v entry getcert --store TRUSTED_ROOTS --alias "$bad" >back.pem &&
+	cmp <(openssl x509 -in old.pem -outform DER) <(openssl x509 -in back.pem -outform DER)
+'
+
+test_expect 'a marked place with a bad escape or a NUL is refused at load' '
+	l=$T/art &&
+	for esc in "%GG" "%00" "%F"; do
+		jq ".steps[0].targets[0].place = (\"\\u0000TRUSTED_ROOTS/x\" + \"$esc\")" bad.plan >e.json &&
+		reseal_ascii e.json >e.plan &&
+		rc=0 && "$VC" --root "$l" plan show e.plan >/dev/null 2>err || rc=$?
+		expect_eq 1 "$rc" && grep -q "a bad %XX escape" err || exit 1
+	done
 '
 
 test_done
