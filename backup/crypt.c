@@ -25,6 +25,8 @@
 
 static const char enc_label[] = "vcrotate-backup enc v1";
 static const char iv_label[] = "vcrotate-backup iv v1";
+static const char mac_label[] = "vcrotate-backup mac v1";
+static const char id_label[] = "vcrotate-backup key id";
 
 struct part {
 	const void	*data;
@@ -223,6 +225,94 @@ out:
 	EVP_CIPHER_CTX_free(ctx);
 	EVP_CIPHER_free(cipher);
 	ERR_clear_error();
+	return ret;
+}
+
+void
+bk_key_id(const unsigned char key[BK_KEY_LEN], char id[BK_KEY_ID_LEN + 1])
+{
+	static const char hexdig[] = "0123456789abcdef";
+	struct part p = { id_label, sizeof(id_label) - 1 };
+	unsigned char h[32];
+	size_t	 i;
+
+	if (hmac(key, &p, 1, h) == -1) {
+		/* Never equal to a recorded id (those are hex). */
+		snprintf(id, BK_KEY_ID_LEN + 1, "%s", "(unknown)");
+		return;
+	}
+	for (i = 0; i < BK_KEY_ID_LEN / 2; i++) {
+		id[2 * i] = hexdig[h[i] >> 4];
+		id[2 * i + 1] = hexdig[h[i] & 0xf];
+	}
+	id[BK_KEY_ID_LEN] = '\0';
+}
+
+struct bk_mac {
+	EVP_MAC		*mac;
+	EVP_MAC_CTX	*ctx;
+	int		 failed;
+};
+
+struct bk_mac *
+bk_mac_new(const unsigned char key[BK_KEY_LEN])
+{
+	struct part p = { mac_label, sizeof(mac_label) - 1 };
+	char	 digest[] = "SHA256";
+	unsigned char k_mac[32];
+	OSSL_PARAM params[2];
+	struct bk_mac *m = NULL;
+
+	if (hmac(key, &p, 1, k_mac) == -1 ||
+	    (m = calloc(1, sizeof(*m))) == NULL)
+		goto fail;
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+	    digest, 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if ((m->mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL ||
+	    (m->ctx = EVP_MAC_CTX_new(m->mac)) == NULL ||
+	    !EVP_MAC_init(m->ctx, k_mac, sizeof(k_mac), params))
+		goto fail;
+	OPENSSL_cleanse(k_mac, sizeof(k_mac));
+	return m;
+fail:
+	OPENSSL_cleanse(k_mac, sizeof(k_mac));
+	if (m != NULL) {
+		EVP_MAC_CTX_free(m->ctx);
+		EVP_MAC_free(m->mac);
+		free(m);
+	}
+	ERR_clear_error();
+	return NULL;
+}
+
+void
+bk_mac_update(struct bk_mac *m, const void *data, size_t len)
+{
+	if (m == NULL || m->failed || len == 0)
+		return;
+	if (!EVP_MAC_update(m->ctx, data, len))
+		m->failed = 1;
+}
+
+int
+bk_mac_final(struct bk_mac *m, unsigned char out[BK_MAC_LEN])
+{
+	size_t	 outlen = 0;
+	int	 ret = -1;
+
+	if (m == NULL)
+		return -1;
+	if (!m->failed && EVP_MAC_final(m->ctx, out, &outlen, BK_MAC_LEN) &&
+	    outlen == BK_MAC_LEN)
+		ret = 0;
+	/* The context holds the key: OpenSSL cleanses it on free. */
+	EVP_MAC_CTX_free(m->ctx);
+	EVP_MAC_free(m->mac);
+	free(m);
+	ERR_clear_error();
+	if (ret == -1)
+		OPENSSL_cleanse(out, BK_MAC_LEN);
 	return ret;
 }
 

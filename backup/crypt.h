@@ -38,6 +38,8 @@
 #define BK_NONCE_LEN	12
 #define BK_TAG_LEN	16
 #define BK_OVERHEAD	(BK_MAGIC_LEN + BK_NONCE_LEN + BK_TAG_LEN)
+#define BK_KEY_ID_LEN	16	/* hex digits */
+#define BK_MAC_LEN	32
 
 /*
  * Reads the backup key at path: 64 hex digits and a newline (a missing
@@ -72,5 +74,26 @@ int bk_seal(const unsigned char key[BK_KEY_LEN], const char *path,
  */
 int bk_open(const unsigned char key[BK_KEY_LEN], const char *path,
     const unsigned char *blob, size_t len, struct buf *out, struct buf *err);
+
+/*
+ * The key's id: the first 16 hex digits of HMAC-SHA256(key, "vcrotate-backup
+ * key id"), recorded in every snapshot commit so that a replaced key is
+ * named as such. It says which key, and nothing of the key.
+ */
+void bk_key_id(const unsigned char key[BK_KEY_LEN],
+    char id[BK_KEY_ID_LEN + 1]);
+
+/*
+ * The MAC of a whole snapshot (repo.c says over what): HMAC-SHA256 under
+ * k_mac = HMAC-SHA256(key, "vcrotate-backup mac v1"), a key of its own,
+ * apart from the sealing keys. bk_mac_new returns NULL when OpenSSL fails;
+ * bk_mac_update may be given a NULL context (it then does nothing) and
+ * bk_mac_final fails for it (-1), so a caller checks once, at the end.
+ * bk_mac_final frees the context, whatever it returns.
+ */
+struct bk_mac;
+struct bk_mac *bk_mac_new(const unsigned char key[BK_KEY_LEN]);
+void bk_mac_update(struct bk_mac *m, const void *data, size_t len);
+int  bk_mac_final(struct bk_mac *m, unsigned char out[BK_MAC_LEN]);
 
 #endif

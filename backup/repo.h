@@ -9,6 +9,15 @@
  * sealed) and `created', the time of the snapshot (a file of its own so
  * that the manifest of an unchanged appliance is unchanged too).
  *
+ * Each snapshot commit is authenticated as a whole: its message ends with
+ * the trailers Vcrotate-Key-Id (the backup key's id) and Vcrotate-MAC, an
+ * HMAC-SHA256 under a key derived from the backup key (crypt.h) of the
+ * commit's parents, its message before the MAC, the manifest, `created'
+ * and every item's path, sealed flag and blob digest (repo.c, snap_mac).
+ * Every reader checks it before anything of the snapshot is used; a commit
+ * without one is accepted only when it was made before snapshots were
+ * authenticated (docs/backup.md, "Authentication").
+ *
  * The repository is created 0700 with fsync and a reflog for every ref
  * update. Writers must hold the appliance lock (one writer at a time):
  * libgit2's ref update is compare-and-swap, not a lock.
@@ -25,6 +34,10 @@
 #define BK_MANIFEST	"manifest.json"
 #define BK_CREATED	"created"
 #define BK_SCHEMA	"vcrotate.snapshot/1"
+/* Trailers of a snapshot commit's message: the backup key's id (crypt.h)
+ * and, as the message's last line, the snapshot's MAC (64 hex digits). */
+#define BK_TRAILER_KEY_ID	"Vcrotate-Key-Id"
+#define BK_TRAILER_MAC		"Vcrotate-MAC"
 
 struct bk_repo;
 
@@ -66,18 +79,23 @@ int  bk_repo_snapshot(struct bk_repo *r, const struct bk_state *st,
 /*
  * Commits the tree of the snapshot at rev again, with meta's message: a
  * transaction's outcome recorded on a state already stored, without reading
- * the appliance again.
+ * the appliance again. Refused when rev does not authenticate (a MAC is
+ * never put on a tree that had none it could be trusted by).
  */
-int  bk_repo_mark(struct bk_repo *r, const char *rev, const char *pnid,
+int  bk_repo_mark(struct bk_repo *r, const char *rev,
+    const unsigned char key[32], const char *pnid,
     const struct bk_meta *meta, char out_id[41], struct buf *err);
 /* Removes lock files an interrupted writer left in the repository at path.
  * Only with the appliance lock held. */
 void bk_repo_clear_stale_locks(const char *path);
 /*
  * Reads the snapshot at rev (a commit id, "snapshots~2", a tag...): its
- * items, unsealed, and its manifest (caller json_decref's). Every stored
- * blob is checked against the manifest digest and every sealed item must
- * open: any mismatch fails the read.
+ * items, unsealed, and its manifest (caller json_decref's), with "created"
+ * and "authenticated" (false for a snapshot made before snapshots were
+ * authenticated, which the caller warns of) added. The commit's MAC is
+ * checked before any item is opened, every stored blob against the
+ * manifest digest, and every sealed item must open: any mismatch fails the
+ * read, with err naming the commit.
  */
 int  bk_repo_read(struct bk_repo *r, const char *rev,
     const unsigned char key[32], struct bk_state *st, json_t **manifest,
@@ -89,9 +107,35 @@ typedef int (*bk_list_fn)(const char *id, long long when, const char *message,
 int  bk_repo_list(struct bk_repo *r, bk_list_fn fn, void *arg,
     struct buf *err);
 
-/* Reads every object of every snapshot (bk_repo_read of each). */
+/*
+ * Whether the snapshot at rev authenticates, without opening its sealed
+ * items: 0 its MAC verifies, 1 made before snapshots were authenticated
+ * and accepted, -1 refused (err names the commit and says why).
+ */
+int  bk_repo_check(struct bk_repo *r, const char *rev,
+    const unsigned char key[32], struct buf *err);
+
+/*
+ * Whether key is the key of the repository: the newest key id its
+ * snapshots record, or, in a repository made before key ids were recorded,
+ * whether a sealed item of its newest snapshot opens. 0, or -1 with err
+ * saying which key ids differ and what to do.
+ */
+int  bk_repo_key_check(struct bk_repo *r, const unsigned char key[32],
+    struct buf *err);
+
+/*
+ * Reads every object of every snapshot (bk_repo_read of each), going on
+ * after a snapshot that fails: err gets one line per such snapshot, naming
+ * it. 0 when every one read, -1 otherwise.
+ */
+struct bk_verify {
+	size_t		 n;		/* snapshots read */
+	size_t		 legacy;	/* of which made before MACs */
+	size_t		 bad;		/* refused */
+};
 int  bk_repo_verify(struct bk_repo *r, const unsigned char key[32],
-    size_t *nsnapshots, struct buf *err);
+    struct bk_verify *out, struct buf *err);
 
 /* libgit2 set-up and tear-down, once per process. */
 void bk_init(void);

@@ -71,6 +71,23 @@ bk_state_sort(struct bk_state *st)
 	return 0;
 }
 
+int
+bk_path_secret(const char *path)
+{
+	const char *base = strrchr(path, '/'), *p;
+	size_t	 depth = 0, len = strlen(path);
+
+	for (p = path; *p != '\0'; p++)
+		depth += *p == '/';
+	if (strcmp(path, "vmca/privatekey.pem") == 0)
+		return 1;
+	if (strncmp(path, "vecs/", 5) == 0)
+		return depth == 3 && strcmp(base, "/key") == 0;
+	if (strncmp(path, "vmdir/", 6) == 0)
+		return len > 4 && strcmp(path + len - 4, ".key") == 0;
+	return 0;
+}
+
 const struct bk_item *
 bk_state_get(const struct bk_state *st, const char *path)
 {

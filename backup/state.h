@@ -46,6 +46,12 @@ int  bk_state_add(struct bk_state *st, const char *path, const void *data,
     size_t len, int secret);
 /* Sorts by path; two items at one path is an error (-1). */
 int  bk_state_sort(struct bk_state *st);
+/*
+ * Whether the item at path is a key by what it is (vecs/<S>/<A>/key, a
+ * vmdir value kept as .key, vmca/privatekey.pem): sealed in a snapshot,
+ * written 0600 when restored, whatever a manifest says.
+ */
+int  bk_path_secret(const char *path);
 const struct bk_item *bk_state_get(const struct bk_state *st,
     const char *path);
 void bk_state_free(struct bk_state *st);

@@ -2253,9 +2253,20 @@ struct hist_txn {
 	json_t		*snapshots;	/* newest first */
 };
 
+/* A commit that does not authenticate: never an outcome or a before. */
+struct hist_bad {
+	char		 id[41];
+	long long	 when;
+	char		*why;
+	char		*txn;		/* what it claims, may be NULL */
+	char		*result;
+};
+
 struct hist {
 	struct hist_txn	*v;
 	size_t		 n;
+	struct hist_bad	*bad;
+	size_t		 nbad;
 };
 
 /* The value of trailer name in a commit message (malloc'd), or NULL. */
@@ -2274,15 +2285,32 @@ trailer_of(const char *message, const char *name)
 }
 
 static int
-hist_one(const char *id, long long when, const char *message, void *arg)
+hist_one(const char *id, long long when, const char *message,
+    const char *bad, void *arg)
 {
 	struct hist *h = arg;
 	struct hist_txn *x = NULL, *nv;
+	struct hist_bad *b;
 	char	*txn = trailer_of(message, "Transaction");
 	char	*res = trailer_of(message, "Result");
 	size_t	 i;
 	int	 ret = -1;
 
+	/* Its trailers say what a forger wrote: kept apart, named. */
+	if (bad != NULL) {
+		if ((b = reallocarray(h->bad, h->nbad + 1,
+		    sizeof(*b))) == NULL)
+			goto out;
+		h->bad = b;
+		b = &h->bad[h->nbad++];
+		memset(b, 0, sizeof(*b));
+		snprintf(b->id, sizeof(b->id), "%s", id);
+		b->when = when;
+		b->why = strdup(bad);
+		b->txn = txn;
+		b->result = res;
+		return b->why != NULL ? 0 : -1;
+	}
 	if (txn == NULL) {
 		free(res);
 		return 0;	/* a snapshot taken by hand */
@@ -2341,6 +2369,12 @@ hist_free(struct hist *h)
 		free(h->v[i].timings);
 		json_decref(h->v[i].snapshots);
 	}
+	for (i = 0; i < h->nbad; i++) {
+		free(h->bad[i].why);
+		free(h->bad[i].txn);
+		free(h->bad[i].result);
+	}
+	free(h->bad);
 	free(h->v);
 	memset(h, 0, sizeof(*h));
 }
@@ -2398,13 +2432,22 @@ hist_text(const struct hist *h)
 	}
 	if (h->n == 0)
 		printf("no transaction yet\n");
+	for (i = 0; i < h->nbad; i++) {
+		tt = (time_t)h->bad[i].when;
+		strftime(t, sizeof(t), "%Y-%m-%d %H:%M:%S", gmtime(&tt));
+		text_printf_safe(stdout, "%s UTC  %.12s  FORGED or damaged: "
+		    "not an outcome of any transaction (it claims transaction "
+		    "%s, result %s): %s\n", t, h->bad[i].id, h->bad[i].txn !=
+		    NULL ? h->bad[i].txn : "-", h->bad[i].result != NULL ?
+		    h->bad[i].result : "-", h->bad[i].why);
+	}
 }
 
 static int
 hist_json(const struct hist *h, struct buf *err)
 {
 	const struct hist_txn *x;
-	json_t	*doc, *list;
+	json_t	*doc, *list, *rejected = NULL;
 	size_t	 i;
 	int	 ret = -1;
 
@@ -2431,13 +2474,26 @@ hist_json(const struct hist *h, struct buf *err)
 			goto out;
 		}
 	}
-	if ((doc = json_pack("{s:s,s:O}", "schema", "vcrotate.history/1",
-	    "transactions", list)) == NULL)
+	if ((rejected = json_array()) == NULL)
+		goto out;
+	for (i = 0; i < h->nbad; i++)
+		if (json_array_append_new(rejected, json_pack("{s:s,s:o,s:o,"
+		    "s:o,s:o}", "commit", h->bad[i].id, "time",
+		    json_time((time_t)h->bad[i].when), "why",
+		    json_string_lossy(h->bad[i].why), "claims_transaction",
+		    json_string_lossy(h->bad[i].txn), "claims_result",
+		    json_string_lossy(h->bad[i].result))) == -1) {
+			buf_printf(err, "cannot make the JSON document");
+			goto out;
+		}
+	if ((doc = json_pack("{s:s,s:O,s:O}", "schema", "vcrotate.history/1",
+	    "transactions", list, "forged_or_damaged", rejected)) == NULL)
 		goto out;
 	ret = json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	putchar('\n');
 	json_decref(doc);
 out:
+	json_decref(rejected);
 	json_decref(list);
 	return ret;
 }
@@ -2456,6 +2512,11 @@ cmd_history(const struct cmdline *cl, struct config *cfg)
 	else if (json ? hist_json(&h, &err) == -1 : (hist_text(&h), 0))
 		text_printf_safe(stderr, "vcrotate history: %s\n",
 		    err.len ? buf_str(&err) : "out of memory");
+	else if (h.nbad > 0)
+		fprintf(stderr, "vcrotate history: %zu snapshot commit%s of the "
+		    "backup do%s not authenticate (FORGED or damaged): see "
+		    "vcrotate backup verify\n", h.nbad, h.nbad == 1 ? "" : "s",
+		    h.nbad == 1 ? "es" : "");
 	else
 		ret = 0;
 	hist_free(&h);
@@ -2467,7 +2528,7 @@ int
 cmd_rollback(const struct cmdline *cl, struct config *cfg)
 {
 	struct txn t;
-	struct hist h = { NULL, 0 };
+	struct hist h = { NULL, 0, NULL, 0 };
 	const struct hist_txn *x = NULL;
 	const char *want = cl->operand[0], *result = "refused";
 	char	 before[41] = "";
@@ -2498,6 +2559,13 @@ cmd_rollback(const struct cmdline *cl, struct config *cfg)
 	for (k = 0; k < h.n && x == NULL; k++)
 		if (strcmp(h.v[k].txn, want) == 0)
 			x = &h.v[k];
+	for (k = 0; x == NULL && k < h.nbad; k++)
+		if (h.bad[k].txn != NULL && strcmp(h.bad[k].txn, want) == 0) {
+			buf_printf(&t.err, "transaction %s is claimed by a "
+			    "snapshot that does not authenticate: %s", want,
+			    h.bad[k].why);
+			goto refused;
+		}
 	if (x == NULL || x->before[0] == '\0') {
 		buf_printf(&t.err, "no transaction %s in the backup", want);
 		goto refused;

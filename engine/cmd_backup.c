@@ -52,7 +52,10 @@ fail(struct ctx *c, const char *what)
 
 /*
  * The repository and its key. A key is made only together with a new
- * repository: an existing repository without its key is refused.
+ * repository: an existing repository without its key, or with a key that
+ * is not the one its snapshots were made with, is refused, saying what to
+ * do; a snapshot sealed with another key would be unreadable with the
+ * repository's, and the other way round.
  */
 static int
 open_repo(struct ctx *c, int create)
@@ -83,11 +86,25 @@ open_repo(struct ctx *c, int create)
 		}
 		free(dir);
 	}
+	if (exists && stat(keyfile, &st) == -1 && errno == ENOENT) {
+		buf_printf(&c->err, "backup key %s is missing: the snapshots "
+		    "in %s cannot be read or added to without the key they "
+		    "were made with, and a new key is never made for an "
+		    "existing repository; restore the key from where "
+		    "docs/backup.md says to keep a copy", keyfile,
+		    c->cfg->backup_repo);
+		goto out;
+	}
 	if (bk_key_load(keyfile, c->key, create && !exists, &c->err) == -1)
 		goto out;
 	if (bk_repo_open(&c->repo, c->cfg->backup_repo, create, &created,
 	    &c->err) == -1)
 		goto out;
+	if (!created && bk_repo_key_check(c->repo, c->key, &c->err) == -1) {
+		buf_printf(&c->err, " (%s, repository %s)", keyfile,
+		    c->cfg->backup_repo);
+		goto out;
+	}
 	ret = 0;
 out:
 	free(keyfile);
@@ -111,6 +128,17 @@ ctx_free(struct ctx *c)
 	appliance_free(&c->app);
 	vmdir_login_free(&c->login);
 	buf_free(&c->err);
+}
+
+/* A snapshot read without a MAC (repo.h, bk_repo_read) is said so. */
+static void
+warn_unauthenticated(const json_t *man, const char *id)
+{
+	if (!json_is_true(json_object_get(man, "authenticated")))
+		fprintf(stderr, "vcrotate: warning: snapshot %.12s was made "
+		    "before snapshots were authenticated (no MAC): it is "
+		    "trusted because the first authenticated snapshot "
+		    "vouches for it, or none exists yet\n", id);
 }
 
 /* The unit an item belongs to: an entry, a store marker, a file. */
@@ -427,6 +455,7 @@ do_show(struct ctx *c, const struct cmdline *cl)
 	if (open_repo(c, 0) == -1 || bk_repo_read(c->repo, cl->operand[0], c->key,
 	    &st, &man, id, &c->err) == -1)
 		return fail(c, "show");
+	warn_unauthenticated(man, id);
 	app = json_object_get(man, "appliance");
 	if (!json)
 		printf("snapshot %s\nappliance %s (machine id %s)\nmade %s by "
@@ -483,15 +512,33 @@ do_show(struct ctx *c, const struct cmdline *cl)
 static int
 do_verify(struct ctx *c, const struct cmdline *cl)
 {
-	size_t	 n = 0;
+	struct bk_verify v;
+	const char *line, *nl;
 
 	(void)cl;
-	if (open_repo(c, 0) == -1 ||
-	    bk_repo_verify(c->repo, c->key, &n, &c->err) == -1)
+	if (open_repo(c, 0) == -1)
 		return fail(c, "verify");
-	printf("%zu snapshot%s verified: every object read, every digest "
-	    "matches its manifest, every sealed item opens\n", n,
-	    n == 1 ? "" : "s");
+	if (bk_repo_verify(c->repo, c->key, &v, &c->err) == -1) {
+		if (v.bad == 0)
+			return fail(c, "verify");
+		/* One line per snapshot refused, each naming its commit. */
+		for (line = buf_str(&c->err); *line != '\0'; line = nl + 1) {
+			if ((nl = strchr(line, '\n')) == NULL)
+				nl = line + strlen(line) - 1;
+			text_printf_safe(stderr, "vcrotate backup verify: "
+			    "%.*s\n", (int)(nl - line), line);
+		}
+		fprintf(stderr, "vcrotate backup verify: %zu of %zu snapshot%s "
+		    "failed\n", v.bad, v.n, v.n == 1 ? "" : "s");
+		return 1;
+	}
+	printf("%zu snapshot%s verified: every MAC verifies, every object "
+	    "read, every digest matches its manifest, every sealed item "
+	    "opens\n", v.n, v.n == 1 ? "" : "s");
+	if (v.legacy > 0)
+		printf("of which %zu made before snapshots were authenticated "
+		    "(no MAC), vouched for by the first authenticated one\n",
+		    v.legacy);
 	return 0;
 }
 
@@ -513,6 +560,8 @@ do_diff(struct ctx *c, const struct cmdline *cl)
 		ret = fail(c, "diff");
 		goto out;
 	}
+	warn_unauthenticated(ma, ida);
+	warn_unauthenticated(mb, idb);
 	if ((ua = units_of(&a, &na)) == NULL || (ub = units_of(&b, &nb)) == NULL)
 		goto out;
 	printf("from %.12s to %.12s\n", ida, idb);
@@ -969,10 +1018,13 @@ apply_unit(struct ctx *c, struct vmdir **vd, const struct unit *want,
 			buf_printf(&c->err, "%.*s: not a VMCA file", (int)u->plen,
 			    u->prefix);
 
+		/* The mode is what the file is: the VMCA key is 0600, whatever
+		 * a manifest said of it. */
 		if (path != NULL)
 			ret = file_write_atomic(path, want->items[0].data,
-			    want->items[0].len, want->items[0].secret ? 0600 :
-			    0644, &c->err);
+			    want->items[0].len, strcmp(rel, APP_VMCA_KEY) == 0 ||
+			    bk_path_secret(want->items[0].path) ? 0600 : 0644,
+			    &c->err);
 		free(path);
 		goto out;
 	}
@@ -1213,6 +1265,7 @@ restore_core(struct ctx *c, const char *rev, const char *only, int dry,
 	*changes = 0;
 	if (bk_repo_read(c->repo, rev, c->key, &want, &man, id, &c->err) == -1)
 		goto out;
+	warn_unauthenticated(man, id);
 	if (json_string_value(json_object_get(json_object_get(man,
 	    "appliance"), "machine_id")) == NULL ||
 	    strcmp(json_string_value(json_object_get(json_object_get(man,
@@ -1387,14 +1440,42 @@ int
 backup_session_mark(struct bk_session *s, const char *rev,
     const struct bk_meta *meta, char id[41], struct buf *err)
 {
-	return bk_repo_mark(s->c.repo, rev, s->c.app.pnid, meta, id, err);
+	return bk_repo_mark(s->c.repo, rev, s->c.key, s->c.app.pnid, meta, id,
+	    err);
+}
+
+struct session_list {
+	struct bk_session *s;
+	bk_session_list_fn fn;
+	void		*arg;
+	struct buf	 why;
+};
+
+/* Each commit with whether it authenticates (bk_repo_check). */
+static int
+session_list_one(const char *id, long long when, const char *message,
+    void *arg)
+{
+	struct session_list *l = arg;
+
+	buf_reset(&l->why);
+	if (bk_repo_check(l->s->c.repo, id, l->s->c.key, &l->why) != -1)
+		return l->fn(id, when, message, NULL, l->arg);
+	if (l->why.len == 0)
+		buf_printf(&l->why, "snapshot %.12s does not read", id);
+	return l->fn(id, when, message, buf_str(&l->why), l->arg);
 }
 
 int
-backup_session_list(struct bk_session *s, bk_list_fn fn, void *arg,
+backup_session_list(struct bk_session *s, bk_session_list_fn fn, void *arg,
     struct buf *err)
 {
-	return bk_repo_list(s->c.repo, fn, arg, err);
+	struct session_list l = { s, fn, arg, BUF_INIT };
+	int	 rc;
+
+	rc = bk_repo_list(s->c.repo, session_list_one, &l, err);
+	buf_free(&l.why);
+	return rc;
 }
 
 void

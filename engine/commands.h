@@ -24,8 +24,10 @@ int cmd_recover(const struct cmdline *cl, struct config *cfg);
  */
 struct bk_session;
 struct bk_meta;
+/* bad: NULL when the commit authenticates (or was made before snapshots
+ * were, and is accepted), else why it is refused (naming it). */
 typedef int (*bk_session_list_fn)(const char *id, long long when,
-    const char *message, void *arg);
+    const char *message, const char *bad, void *arg);
 int  backup_session_open(struct bk_session **out, struct config *cfg,
     struct buf *err);
 /*

@@ -163,7 +163,7 @@ test_expect 'a wrong or missing key, loose permissions: refused by name, nothing
 	grep -q "backup key .*backup.key is missing" err && [ ! -e "$k" ] &&
 	openssl rand -hex 32 >"$k" && chmod 600 "$k" &&
 	{ "$VC" --root "$L" backup verify 2>err; expect_eq 1 $?; } &&
-	grep -q "cannot decrypt" err &&
+	grep -q "backup.key is not the key this repository was made with (key id [0-9a-f]\{16\}, repository [0-9a-f]\{16\})" err &&
 	cp -p key.saved "$k" && chmod 644 "$k" &&
 	{ "$VC" --root "$L" backup list 2>err; expect_eq 1 $?; } &&
 	grep -q "group or others" err &&
