@@ -2409,6 +2409,28 @@ out:
 	return ret;
 }
 
+/* The rollback that undid x as a later transaction ("undoing ... x"), or
+ * NULL. */
+static const char *
+undone_by(const struct hist *h, const struct hist_txn *x)
+{
+	const char *u, *e;
+	size_t	 k, n = strlen(x->txn);
+
+	for (k = 0; k < h->n; k++) {
+		if (h->v[k].reason == NULL || strncmp(h->v[k].reason,
+		    "rollback of ", 12) != 0 ||
+		    (u = strstr(h->v[k].reason, ", undoing ")) == NULL)
+			continue;
+		e = u + 10 + strcspn(u + 10, ":");
+		for (u += 10; u < e; u += strcspn(u, " :") + 1)
+			if ((size_t)(e - u) >= n && strncmp(u, x->txn, n) == 0 &&
+			    (u[n] == ' ' || u[n] == ':' || u[n] == '\0'))
+				return h->v[k].txn;
+	}
+	return NULL;
+}
+
 static void
 hist_text(const struct hist *h)
 {
@@ -2424,11 +2446,13 @@ hist_text(const struct hist *h)
 		/* Trailers hold whatever the operator typed, and a backup
 		 * can come from anywhere: made safe. */
 		text_printf_safe(stdout, "%s UTC  %s  %-12s operator %s, "
-		    "ticket %s; before %.12s -> %.12s; %s\n", t, x->txn,
+		    "ticket %s; before %.12s -> %.12s; %s%s%s\n", t, x->txn,
 		    x->result != NULL ? x->result : "?", x->operator != NULL ?
 		    x->operator : "?", x->ticket != NULL ? x->ticket : "-",
 		    x->before[0] != '\0' ? x->before : "(none)", x->outcome,
-		    x->reason != NULL ? x->reason : "");
+		    x->reason != NULL ? x->reason : "", undone_by(h, x) !=
+		    NULL ? "; rolled back by " : "", undone_by(h, x) != NULL ?
+		    undone_by(h, x) : "");
 	}
 	if (h->n == 0)
 		printf("no transaction yet\n");
@@ -2457,7 +2481,7 @@ hist_json(const struct hist *h, struct buf *err)
 		x = &h->v[i];
 		/* Trailers hold what operators typed, in any encoding. */
 		if (json_array_append_new(list, json_pack("{s:o,s:o,s:o,s:o,"
-		    "s:o,s:o,s:o,s:o,s:o,s:o,s:s?,s:s,s:O}",
+		    "s:o,s:o,s:o,s:o,s:o,s:o,s:s?,s:s,s:O,s:o}",
 		    "transaction", json_string_lossy(x->txn),
 		    "result", json_string_lossy(x->result),
 		    "time", json_time((time_t)x->when),
@@ -2469,7 +2493,9 @@ hist_json(const struct hist *h, struct buf *err)
 		    "steps", json_string_lossy(x->steps),
 		    "timings", json_string_lossy(x->timings),
 		    "before", x->before[0] != '\0' ? x->before : NULL,
-		    "outcome", x->outcome, "snapshots", x->snapshots)) == -1) {
+		    "outcome", x->outcome, "snapshots", x->snapshots,
+		    "rolled_back_by", json_string_lossy(undone_by(h, x)))) ==
+		    -1) {
 			buf_printf(err, "cannot make the JSON document");
 			goto out;
 		}
@@ -2524,18 +2550,94 @@ cmd_history(const struct cmdline *cl, struct config *cfg)
 	return ret;
 }
 
+/*
+ * Whether the appliance still holds what transaction x left: the entries x
+ * changed must be as x left them in the state just snapshotted (t->before).
+ * If a later transaction changed some, rolling x back would undo it too:
+ * refused, naming them and the transactions since, unless force, which
+ * names them in the rollback's reason ("undoing T2 T3") for history.
+ */
+static int
+later_changes(struct txn *t, const struct hist *h, const struct hist_txn *x,
+    int force)
+{
+	struct buf names = BUF_INIT, since = BUF_INIT;
+	char	*reason = NULL;
+	size_t	 k;
+	int	 n, ret = -1;
+
+	if ((n = backup_session_overlap(t->bk, x->before, x->outcome,
+	    t->before, &names, &t->err)) == -1)
+		goto out;
+	if (n == 0) {
+		ret = 0;
+		goto out;
+	}
+	/* History is newest first: what stands before x came after it. */
+	for (k = 0; k < (size_t)(x - h->v); k++)
+		if (h->v[k].result != NULL &&
+		    (strncmp(h->v[k].result, "success", 7) == 0 ||
+		    strcmp(h->v[k].result, "failed, kept") == 0))
+			buf_printf(&since, " %s", h->v[k].txn);
+	if (!force) {
+		buf_printf(&t->err, "the appliance no longer holds what %s "
+		    "left: %d entr%s changed since (%s)%s%s; rolling %s back "
+		    "would undo %s too. --force does it anyway", x->txn, n,
+		    n == 1 ? "y" : "ies", buf_str(&names), since.len > 0 ?
+		    ", by" : "", buf_str(&since), x->txn, since.len > 0 ?
+		    "those" : "that");
+		goto out;
+	}
+	if (since.len > 0) {
+		if (asprintf(&reason, "%s, undoing%s", t->reason,
+		    buf_str(&since)) == -1)
+			goto out;
+		free((char *)t->reason);
+		t->reason = reason;
+	}
+	say(t, "warning: %d entr%s changed since %s (%s) go back too", n,
+	    n == 1 ? "y" : "ies", x->txn, buf_str(&names));
+	ret = 0;
+out:
+	buf_free(&names);
+	buf_free(&since);
+	return ret;
+}
+
+/* The operator's --reason after what the rollback is ("rollback of T1,
+ * undoing T2: REASON"). */
+static int
+reason_add(struct txn *t, const char *why)
+{
+	char	*r;
+
+	if (why == NULL)
+		return 0;
+	if (asprintf(&r, "%s: %s", t->reason, why) == -1)
+		return -1;
+	free((char *)t->reason);
+	t->reason = r;
+	return 0;
+}
+
 int
 cmd_rollback(const struct cmdline *cl, struct config *cfg)
 {
 	struct txn t;
 	struct hist h = { NULL, 0, NULL, 0 };
 	const struct hist_txn *x = NULL;
-	const char *want = cl->operand[0], *result = "refused";
+	const char *want = cl->operand[0], *result = "refused", *v, *why;
 	char	 before[41] = "";
 	size_t	 k;
-	int	 r, lockfd = -1, ret = APPLY_REFUSED;
+	int	 r, lockfd = -1, ret = APPLY_REFUSED, force;
 
 	txn_init(&t, cfg);
+	force = cmdline_get(cl, "--force") != NULL;
+	why = cmdline_get(cl, "--reason");
+	if ((v = cmdline_get(cl, "--operator")) != NULL)
+		t.operator = v;
+	if ((v = cmdline_get(cl, "--ticket")) != NULL)
+		t.ticket = v;
 	cfg->warn_days = cfg->crit_days = -1;
 	catch_signals();
 	if (asprintf((char **)&t.reason, "rollback of %s", want) == -1) {
@@ -2584,6 +2686,8 @@ cmd_rollback(const struct cmdline *cl, struct config *cfg)
 	/* What runs now, for recover --forward's check (see apply). */
 	if (services_stopped(&t, &t.stopped_before) == -1 ||
 	    snapshot_before(&t) == -1 ||
+	    later_changes(&t, &h, x, force) == -1 ||
+	    reason_add(&t, why) == -1 ||
 	    txn_begin(&t, "rollback", before) == -1)
 		goto refused;
 	snprintf(t.applied, sizeof(t.applied), "%s", before);

@@ -295,17 +295,15 @@ unit_cert_summary(const struct unit *u)
 }
 
 /* Prints a unit as a person knows it: STORE/ALIAS, a DN, or its path. */
-static void
-print_unit(FILE *f, const struct unit *u)
+/* A unit as a person knows it: STORE/ALIAS, a DN, or its path (malloc'd,
+ * raw: it may hold any byte). */
+static char *
+unit_name(const struct unit *u)
 {
-	char	*store = NULL, *alias = NULL;
+	char	*store = NULL, *alias = NULL, *name = NULL;
 	char	*dn = item_text(unit_item(u, "@dn"));
-
 	char	*sname = is_store_unit(u) ? item_text(&u->items[0]) : NULL;
 
-	char	*name = NULL, *safe;
-
-	/* Names come from the appliance: made safe for a terminal. */
 	if (dn != NULL)
 		name = strdup(dn);
 	else if (sname != NULL) {
@@ -320,14 +318,23 @@ print_unit(FILE *f, const struct unit *u)
 			name = NULL;
 	} else
 		name = strndup(u->prefix, u->plen);
-	safe = text_safe(name);
-	fputs(safe != NULL ? safe : "?", f);
-	free(safe);
-	free(name);
 	free(store);
 	free(alias);
 	free(sname);
 	free(dn);
+	return name;
+}
+
+/* Prints a unit's name, made safe for a terminal (it comes from the
+ * appliance). */
+static void
+print_unit(FILE *f, const struct unit *u)
+{
+	char	*name = unit_name(u), *safe = text_safe(name);
+
+	fputs(safe != NULL ? safe : "?", f);
+	free(safe);
+	free(name);
 }
 
 /* ---- snapshot ---- */
@@ -1434,6 +1441,89 @@ backup_session_restore(struct bk_session *s, const char *rev, long *changes,
 	if (changes != NULL)
 		*changes = n;
 	return 0;
+}
+
+/* The unit of sorted array u[n] at key's path, or NULL. */
+static const struct unit *
+unit_find(const struct unit *u, size_t n, const struct unit *key)
+{
+	size_t	 lo = 0, hi = n, mid;
+	int	 c;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if ((c = unit_cmp(&u[mid], key)) == 0)
+			return &u[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* Whether a unit differs between two states: present in one only, or not
+ * equal. */
+static int
+unit_differs(const struct unit *a, size_t na, const struct unit *b,
+    size_t nb, const struct unit *key)
+{
+	const struct unit *x = unit_find(a, na, key), *y = unit_find(b, nb, key);
+
+	return (x == NULL) != (y == NULL) ||
+	    (x != NULL && y != NULL && !unit_equal(x, y));
+}
+
+int
+backup_session_overlap(struct bk_session *s, const char *base,
+    const char *changed, const char *now, struct buf *names, struct buf *err)
+{
+	struct bk_state st[3] = { { NULL, 0, 0 }, { NULL, 0, 0 },
+	    { NULL, 0, 0 } };
+	const char *rev[3] = { base, changed, now };
+	struct unit *u[3] = { NULL, NULL, NULL };
+	size_t	 n[3] = { 0, 0, 0 }, i, k;
+	json_t	*man = NULL;
+	char	 id[41], *name;
+	int	 found = -1;
+
+	for (k = 0; k < 3; k++) {
+		json_decref(man);
+		man = NULL;
+		if (bk_repo_read(s->c.repo, rev[k], s->c.key, &st[k], &man, id,
+		    err) == -1)
+			goto out;
+		if ((u[k] = units_of(&st[k], &n[k])) == NULL) {
+			buf_printf(err, "out of memory");
+			goto out;
+		}
+	}
+	/* What base -> changed changed, and now holds otherwise. */
+	found = 0;
+	for (k = 0; k < 2; k++)
+		for (i = 0; i < n[k]; i++) {
+			const struct unit *key = &u[k][i];
+
+			if (k == 1 && unit_find(u[0], n[0], key) != NULL)
+				continue;	/* seen from base */
+			if (!unit_differs(u[0], n[0], u[1], n[1], key) ||
+			    !unit_differs(u[1], n[1], u[2], n[2], key))
+				continue;
+			if (found++ < 5 && (name = unit_name(key)) != NULL) {
+				buf_printf(names, "%s%s", found > 1 ? ", " :
+				    "", name);
+				free(name);
+			}
+		}
+	if (found > 5)
+		buf_printf(names, " and %d more", found - 5);
+out:
+	json_decref(man);
+	for (k = 0; k < 3; k++) {
+		free(u[k]);
+		bk_state_free(&st[k]);
+	}
+	return found;
 }
 
 int

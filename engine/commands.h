@@ -42,6 +42,14 @@ int  backup_session_snapshot(struct bk_session *s, const struct bk_meta *meta,
  * were rewritten; may be NULL). */
 int  backup_session_restore(struct bk_session *s, const char *rev,
     long *changes, struct buf *err);
+/*
+ * How many entries the change from snapshot base to snapshot changed also
+ * differ between changed and now (a later change touched them): names gets
+ * the first few. -1 on failure.
+ */
+int  backup_session_overlap(struct bk_session *s, const char *base,
+    const char *changed, const char *now, struct buf *names,
+    struct buf *err);
 /* Records an outcome on the state of snapshot rev (bk_repo_mark). */
 int  backup_session_mark(struct bk_session *s, const char *rev,
     const struct bk_meta *meta, char id[41], struct buf *err);

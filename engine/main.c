@@ -79,6 +79,13 @@ static const struct cmd_opt apply_opts[] = {
 	{ NULL, NULL, NULL },
 };
 
+static const struct cmd_opt rollback_opts[] = {
+	AUDIT_OPTS,
+	{ "--force", NULL, "put the before state back even where a later "
+	    "transaction changed the same entries (undoing it too)" },
+	{ NULL, NULL, NULL },
+};
+
 static const struct cmd_opt json_opts[] = {
 	{ "--json", NULL, "as JSON" },
 	{ NULL, NULL, NULL },
@@ -136,7 +143,7 @@ static const struct command {
 	    "transaction", EXIT_USAGE }, cmd_apply, APPLY_EXITS },
 	{ { "history", "", json_opts, "the transactions so far, newest first",
 	    EXIT_USAGE }, cmd_history, "0 done, 1 failed, 64 bad usage" },
-	{ { "rollback", "TXN", no_opts, "put back the state before a "
+	{ { "rollback", "TXN", rollback_opts, "put back the state before a "
 	    "transaction", EXIT_USAGE },
 	    cmd_rollback, APPLY_EXITS },
 	{ { "recover", "", recover_opts, "finish a transaction that was "

@@ -1,0 +1,56 @@
+#!/bin/bash
+# rollback T1 after a later T2 changed the same entries: refused, naming
+# them and T2, unless --force, which puts T1's before state back, says in
+# the audit record that it undoes T2 (with the operator, ticket and reason
+# given), and history then shows T2 as rolled back by it.
+. "$(dirname "$0")/../lib.sh"
+
+VC=$BUILD/vcrotate
+L=$T/lab
+
+txn_of() { jq -r ".transactions[] | select(.plan_sha256 == \"$(jq -r .sha256 "$1")\") | .transaction" hist.json | head -n 1; }
+
+test_expect 'two transactions on the same STS credential: T1, then T2' '
+	lab_create "$L" --scenario sts-expired >/dev/null &&
+	labctl start "$L" >/dev/null 2>&1 || :
+	"$VC" --root "$L" plan -o t1.plan >/dev/null &&
+	"$VC" --root "$L" apply t1.plan --yes >/dev/null 2>&1 &&
+	"$VC" --root "$L" plan --renew-within 4000 --scope sts -o t2.plan >/dev/null &&
+	"$VC" --root "$L" apply t2.plan --yes >/dev/null 2>&1 &&
+	"$VC" --root "$L" history --json >hist.json &&
+	[ -n "$(txn_of t1.plan)" ] && [ -n "$(txn_of t2.plan)" ]
+'
+
+test_expect 'rollback T1: refused, naming the entries and T2; the appliance unchanged' '
+	t1=$(txn_of t1.plan) && t2=$(txn_of t2.plan) &&
+	lab_dump "$L" >before &&
+	rc=0 && "$VC" --root "$L" rollback "$t1" >out 2>err || rc=$?
+	expect_eq 4 "$rc" &&
+	expect_grep "no longer holds what $t1 left" err &&
+	expect_grep "TenantCredential" err &&
+	expect_grep "by $t2" err &&
+	expect_grep "\-\-force" err &&
+	lab_dump "$L" >after &&
+	diff -u before after &&
+	[ ! -e "$L/var/lib/vcrotate/journal" ]
+'
+
+test_expect 'rollback T1 --force: the before state of T1, recorded as undoing T2, with who and why' '
+	t1=$(txn_of t1.plan) && t2=$(txn_of t2.plan) &&
+	"$VC" --root "$L" rollback "$t1" --force --operator bob --ticket CHG-42 --reason "back out the change" >out 2>&1 &&
+	before=$(jq -r --arg t "$t1" ".transactions[] | select(.transaction == \$t) | .before" hist.json) &&
+	"$VC" --root "$L" backup restore "$before" --dry-run >dry.out 2>&1 &&
+	grep -q "^0 changes would be made" dry.out &&
+	"$VC" --root "$L" history --json >h2.json &&
+	r=$(jq -r --arg t "$t1" ".transactions[] | select(.result == \"success\" and (.reason | startswith(\"rollback of \" + \$t))) | .transaction" h2.json) &&
+	[ -n "$r" ] &&
+	expect_eq "rollback of $t1, undoing $t2: back out the change" \
+	    "$(jq -r --arg r "$r" ".transactions[] | select(.transaction == \$r) | .reason" h2.json)" &&
+	expect_eq bob "$(jq -r --arg r "$r" ".transactions[] | select(.transaction == \$r) | .operator" h2.json)" &&
+	expect_eq CHG-42 "$(jq -r --arg r "$r" ".transactions[] | select(.transaction == \$r) | .ticket" h2.json)" &&
+	expect_eq "$r" "$(jq -r --arg t "$t2" ".transactions[] | select(.transaction == \$t) | .rolled_back_by" h2.json)" &&
+	"$VC" --root "$L" history | grep "  $t2  " | grep -q "; rolled back by $r$" &&
+	git --git-dir="$L/var/lib/vcrotate/backup.git" log --format=%B snapshots | grep -q "^Ticket: CHG-42$"
+'
+
+test_done
