@@ -1923,14 +1923,15 @@ enough_space(struct txn *t, unsigned long long need,
 static int
 confirm(struct txn *t)
 {
-	char	 line[16];
+	char	*q = NULL;
+	int	 yes;
 
-	if (!isatty(STDIN_FILENO) || !isatty(STDERR_FILENO))
-		return 0;
-	text_printf_safe(stderr, "Apply %zu steps to %s, restarting every "
-	    "service? [y/N] ", t->nsteps, t->app.pnid);
-	if (fgets(line, sizeof(line), stdin) != NULL &&
-	    (strcasecmp(line, "y\n") == 0 || strcasecmp(line, "yes\n") == 0))
+	if (asprintf(&q, "Apply %zu steps to %s, restarting every service? "
+	    "[y/N] ", t->nsteps, t->app.pnid) == -1)
+		return -1;
+	yes = ask_terminal(q);
+	free(q);
+	if (yes)
 		return 0;
 	buf_printf(&t->err, "not confirmed (--yes does not ask)");
 	return -1;

@@ -261,9 +261,10 @@ item_text(const struct bk_item *it)
 	return it != NULL ? strndup((const char *)it->data, it->len) : NULL;
 }
 
-/* A one-line description of the certificate a unit holds, if any. */
-static char *
-unit_cert_summary(const struct unit *u)
+/* The certificate a unit holds (the first of its chain), or NULL (caller
+ * frees). */
+static X509 *
+unit_cert(const struct unit *u)
 {
 	static const char *const names[] = { "cert.pem",
 	    "userCertificate.0.pem", "cACertificate.0.pem",
@@ -272,7 +273,7 @@ unit_cert_summary(const struct unit *u)
 	const struct bk_item *it = NULL;
 	STACK_OF(X509) *sk = NULL;
 	const char *why;
-	char	*subj = NULL, *serial = NULL, *s = NULL, when[64];
+	X509	*x;
 	size_t	 i;
 
 	for (i = 0; it == NULL && names[i] != NULL; i++)
@@ -282,19 +283,51 @@ unit_cert_summary(const struct unit *u)
 	if (it == NULL || it->secret || cert_parse_pem_chain((const char *)
 	    it->data, it->len, &sk, &why) == -1)
 		return NULL;
-	subj = cert_subject(sk_X509_value(sk, 0));
-	serial = cert_serial_hex(sk_X509_value(sk, 0));
-	cert_time_str(cert_not_after(sk_X509_value(sk, 0)), when, sizeof(when));
+	x = sk_X509_shift(sk);
+	sk_X509_pop_free(sk, X509_free);
+	return x;
+}
+
+/* A one-line description of the certificate a unit holds, if any. */
+static char *
+unit_cert_summary(const struct unit *u)
+{
+	X509	*x = unit_cert(u);
+	char	*subj, *serial, *s = NULL, when[64];
+
+	if (x == NULL)
+		return NULL;
+	subj = cert_subject(x);
+	serial = cert_serial_hex(x);
+	cert_time_str(cert_not_after(x), when, sizeof(when));
 	if (asprintf(&s, "%s, serial %s, not after %s", subj != NULL ? subj :
 	    "?", serial != NULL ? serial : "?", when) == -1)
 		s = NULL;
 	free(subj);
 	free(serial);
-	sk_X509_pop_free(sk, X509_free);
+	X509_free(x);
 	return s;
 }
 
-/* Prints a unit as a person knows it: STORE/ALIAS, a DN, or its path. */
+/* The unit of sorted array u[n] at key's path, or NULL. */
+static const struct unit *
+unit_find(const struct unit *u, size_t n, const struct unit *key)
+{
+	size_t	 lo = 0, hi = n, mid;
+	int	 c;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if ((c = unit_cmp(&u[mid], key)) == 0)
+			return &u[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
 /* A unit as a person knows it: STORE/ALIAS, a DN, or its path (malloc'd,
  * raw: it may hold any byte). */
 static char *
@@ -1326,12 +1359,76 @@ out:
 	return ret;
 }
 
+/*
+ * Before a restore: warns of every certificate it would put back that is
+ * expired or expires within 30 days (putting an outage back is allowed, but
+ * said), and returns how many entries it would change; -1 on failure. id
+ * gets the commit rev names now ("HEAD" moves with the snapshot that
+ * follows).
+ */
+static long
+restore_preview(struct ctx *c, const char *rev, const char *only,
+    char id[41])
+{
+	struct bk_state want = { NULL, 0, 0 }, live = { NULL, 0, 0 };
+	struct unit *uw = NULL, *ul = NULL;
+	json_t	*man = NULL;
+	char	 when[64], *name;
+	size_t	 nw = 0, nl = 0, i;
+	long	 n = -1;
+	X509	*x;
+
+	if (bk_repo_read(c->repo, rev, c->key, &want, &man, id, &c->err) ==
+	    -1 || bk_state_read(&live, c->cfg->root, &c->app, &c->login,
+	    &c->err) == -1)
+		goto out;
+	if ((n = restore_pass(c, &want, &live, only, 0, NULL, 0)) < 0 ||
+	    (uw = units_of(&want, &nw)) == NULL ||
+	    (ul = units_of(&live, &nl)) == NULL)
+		goto out;
+	for (i = 0; i < nw; i++) {
+		const struct unit *l = unit_find(ul, nl, &uw[i]);
+
+		if (!in_scope(&uw[i], only) || (l != NULL &&
+		    unit_equal(&uw[i], l)) || (x = unit_cert(&uw[i])) == NULL)
+			continue;
+		if (cert_days_left(x, time(NULL)) < 30 &&
+		    (name = unit_name(&uw[i])) != NULL) {
+			cert_time_str(cert_not_after(x), when, sizeof(when));
+			text_printf_safe(stderr, "vcrotate backup restore: "
+			    "warning: puts back %s, %s %s\n", name,
+			    cert_not_after(x) < time(NULL) ? "expired on" :
+			    "expiring on", when);
+			free(name);
+		}
+		X509_free(x);
+	}
+out:
+	free(uw);
+	free(ul);
+	json_decref(man);
+	bk_state_free(&want);
+	bk_state_free(&live);
+	return n;
+}
+
+/*
+ * backup restore writes as apply does, with an audit record: the state it
+ * replaces is snapshotted first (Result: before), a terminal is asked
+ * (--yes does not ask), and the restored state is recorded (Result:
+ * success), each with the operator, ticket and reason.
+ */
 static int
 do_restore(struct ctx *c, const struct cmdline *cl)
 {
 	const char *rev = cl->operand[0], *only = cmdline_get(cl, "--only");
+	struct bk_meta meta = { NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+	    NULL };
+	struct bk_state st = { NULL, 0, 0 };
+	char	*reason = NULL, *q = NULL, id[41], target[41];
 	long	 n;
 	int	 k, dry = cmdline_get(cl, "--dry-run") != NULL, lockfd = -1;
+	int	 ret = 1;
 
 	if (!valid_only(only)) {
 		text_printf_safe(stderr,
@@ -1340,22 +1437,66 @@ do_restore(struct ctx *c, const struct cmdline *cl)
 		    only);
 		return EXIT_USAGE;
 	}
+	meta.operator = cmdline_get(cl, "--operator") != NULL ?
+	    cmdline_get(cl, "--operator") : config_operator();
+	meta.ticket = cmdline_get(cl, "--ticket");
+	if (asprintf(&reason, "backup restore of %s%s%s", rev,
+	    cmdline_get(cl, "--reason") != NULL ? ": " : "",
+	    cmdline_get(cl, "--reason") != NULL ? cmdline_get(cl, "--reason") :
+	    "") == -1)
+		return 1;
+	meta.reason = reason;
 	/* A restore writes: never at the same time as apply or another
 	 * restore, nor over an interrupted transaction. */
 	if (!dry && (k = writer_begin(c->cfg, "backup restore", 0, &lockfd,
 	    &c->err)) != 0) {
 		fail(c, "restore");
+		free(reason);
 		return k;
 	}
-	if (open_repo(c, 0) == -1 || open_live(c) == -1 ||
-	    restore_core(c, rev, only, dry, &n) == -1) {
-		if (lockfd != -1)
-			close(lockfd);
-		return fail(c, "restore");
+	if (open_repo(c, 0) == -1 || open_live(c) == -1)
+		goto failed;
+	if (dry) {
+		ret = restore_core(c, rev, only, 1, &n) == -1 ? fail(c,
+		    "restore") : 0;
+		goto out;
 	}
+	if ((n = restore_preview(c, rev, only, target)) < 0)
+		goto failed;
+	if (n > 0 && cmdline_get(cl, "--yes") == NULL) {
+		if (asprintf(&q, "Restore snapshot %s: %ld change%s to %s? "
+		    "[y/N] ", rev, n, n == 1 ? "" : "s", c->app.pnid) == -1)
+			goto failed;
+		if (!ask_terminal(q)) {
+			buf_printf(&c->err, "not confirmed (--yes does not "
+			    "ask); nothing was changed");
+			goto failed;
+		}
+	}
+	meta.result = "before";
+	if (n > 0 && (bk_state_read(&st, c->cfg->root, &c->app, &c->login,
+	    &c->err) == -1 || bk_repo_snapshot(c->repo, &st, c->key,
+	    c->app.pnid, c->app.machine_id, &meta, id, &c->err) == -1))
+		goto failed;
+	if (n > 0)
+		printf("snapshot %s: the state this restore replaces\n", id);
+	if (restore_core(c, target, only, 0, &n) == -1)
+		goto failed;
+	meta.result = "success";
+	if (n > 0 && bk_repo_mark(c->repo, target, c->key, c->app.pnid, &meta,
+	    id, &c->err) == -1)
+		goto failed;
+	ret = 0;
+	goto out;
+failed:
+	ret = fail(c, "restore");
+out:
 	if (lockfd != -1)
 		close(lockfd);
-	return 0;
+	bk_state_free(&st);
+	free(reason);
+	free(q);
+	return ret;
 }
 
 /* ---- for apply: a backup session ---- */
@@ -1441,25 +1582,6 @@ backup_session_restore(struct bk_session *s, const char *rev, long *changes,
 	if (changes != NULL)
 		*changes = n;
 	return 0;
-}
-
-/* The unit of sorted array u[n] at key's path, or NULL. */
-static const struct unit *
-unit_find(const struct unit *u, size_t n, const struct unit *key)
-{
-	size_t	 lo = 0, hi = n, mid;
-	int	 c;
-
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if ((c = unit_cmp(&u[mid], key)) == 0)
-			return &u[mid];
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
 }
 
 /* Whether a unit differs between two states: present in one only, or not

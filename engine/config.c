@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 
@@ -16,6 +18,18 @@
 #include "vmdir.h"
 
 #define DEFAULT_LDAP_URI "ldap://localhost:389"
+
+int
+ask_terminal(const char *question)
+{
+	char	 line[16];
+
+	if (!isatty(STDIN_FILENO) || !isatty(STDERR_FILENO))
+		return 1;
+	fputs(question, stderr);
+	return fgets(line, sizeof(line), stdin) != NULL &&
+	    (strcasecmp(line, "y\n") == 0 || strcasecmp(line, "yes\n") == 0);
+}
 
 const char *
 config_operator(void)

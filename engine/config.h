@@ -135,6 +135,13 @@ void vmdir_login_free(struct vmdir_login *login);
 
 /* Who runs vcrotate, for the audit record: $SUDO_USER, $USER, or root. */
 const char *config_operator(void);
+/*
+ * At a terminal (stdin and stderr both), asks question ("... [y/N] ", text
+ * the caller made safe for a terminal) and
+ * reads the answer: 1 for y or yes in any case, else 0. Not at a terminal
+ * (a script, cron): 1 without asking; --yes skips the call.
+ */
+int  ask_terminal(const char *question);
 
 /* Parses a non-negative decimal int; -1 when s is not one. */
 int  parse_days(const char *s);

@@ -108,6 +108,8 @@ static const struct cmd_opt restore_opts[] = {
 	{ "--only", "WHAT", "vecs:STORE[/ALIAS], sts, solution-users or "
 	    "trust-anchors" },
 	{ "--dry-run", NULL, "print each change, make none" },
+	AUDIT_OPTS,
+	{ "--yes", NULL, "do not ask for confirmation at a terminal" },
 	{ NULL, NULL, NULL },
 };
 

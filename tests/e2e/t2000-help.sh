@@ -29,7 +29,7 @@ declare -A OPTS=(
 	[backup list]="--json"
 	[backup show]="--json"
 	[backup diff]=""
-	[backup restore]="--only --dry-run"
+	[backup restore]="--only --dry-run --operator --ticket --reason --yes"
 	[backup verify]=""
 )
 declare -A OPERANDS=([plan show]="FILE" [apply]="PLAN" [rollback]="TXN"

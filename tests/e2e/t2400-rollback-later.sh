@@ -53,4 +53,24 @@ test_expect 'rollback T1 --force: the before state of T1, recorded as undoing T2
 	git --git-dir="$L/var/lib/vcrotate/backup.git" log --format=%B snapshots | grep -q "^Ticket: CHG-42$"
 '
 
+test_expect 'backup restore: the state it replaces snapshotted, an expired certificate named, the audit record' '
+	t1=$(txn_of t1.plan) &&
+	before=$(jq -r --arg t "$t1" ".transactions[] | select(.transaction == \$t) | .before" hist.json) &&
+	"$VC" --root "$L" plan -o t3.plan >/dev/null 2>&1 || :
+	"$VC" --root "$L" apply t3.plan --yes >/dev/null 2>&1 || :
+	g="git --git-dir=$L/var/lib/vcrotate/backup.git" &&
+	n0=$($g rev-list --count snapshots) &&
+	"$VC" --root "$L" backup restore "$before" --ticket CHG-43 --operator carol --reason "test restore" >out 2>err &&
+	expect_grep "state this restore replaces" out &&
+	grep -q "warning: puts back cn=TenantCredential-1,.*, expired on " err &&
+	expect_eq "$((n0 + 2))" "$($g rev-list --count snapshots)" &&
+	$g log -2 --format=%B snapshots >log &&
+	grep -q "^Result: success$" log && grep -q "^Result: before$" log &&
+	expect_eq 2 "$(grep -c "^Ticket: CHG-43$" log)" &&
+	expect_eq 2 "$(grep -c "^Operator: carol$" log)" &&
+	grep -q "^Reason: backup restore of $before: test restore$" log &&
+	"$VC" --root "$L" backup restore "$before" --dry-run >dry.out 2>&1 &&
+	grep -q "^0 changes would be made" dry.out
+'
+
 test_done
