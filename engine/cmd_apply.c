@@ -2605,6 +2605,30 @@ out:
 	return ret;
 }
 
+/*
+ * What the rollback would put back, an expired or expiring certificate
+ * named (backup_session_preview), then the question at a terminal.
+ */
+static int
+rollback_confirm(struct txn *t, const char *want, const char *before)
+{
+	char	 id[41], *q = NULL;
+	long	 n;
+	int	 yes;
+
+	if ((n = backup_session_preview(t->bk, before, id, &t->err)) < 0)
+		return -1;
+	if (asprintf(&q, "Roll back %s: %ld change%s to %s, restarting every "
+	    "service? [y/N] ", want, n, n == 1 ? "" : "s", t->app.pnid) == -1)
+		return -1;
+	yes = ask_terminal(q);
+	free(q);
+	if (yes)
+		return 0;
+	buf_printf(&t->err, "not confirmed (--yes does not ask)");
+	return -1;
+}
+
 /* The operator's --reason after what the rollback is ("rollback of T1,
  * undoing T2: REASON"). */
 static int
@@ -2630,10 +2654,11 @@ cmd_rollback(const struct cmdline *cl, struct config *cfg)
 	const char *want = cl->operand[0], *result = "refused", *v, *why;
 	char	 before[41] = "";
 	size_t	 k;
-	int	 r, lockfd = -1, ret = APPLY_REFUSED, force;
+	int	 r, lockfd = -1, ret = APPLY_REFUSED, force, yes;
 
 	txn_init(&t, cfg);
 	force = cmdline_get(cl, "--force") != NULL;
+	yes = cmdline_get(cl, "--yes") != NULL;
 	why = cmdline_get(cl, "--reason");
 	if ((v = cmdline_get(cl, "--operator")) != NULL)
 		t.operator = v;
@@ -2682,6 +2707,8 @@ cmd_rollback(const struct cmdline *cl, struct config *cfg)
 		goto refused;
 	}
 	snprintf(before, sizeof(before), "%s", x->before);
+	if (!yes && rollback_confirm(&t, want, before) == -1)
+		goto refused;
 	/* The state now is this transaction's before; the state to put back
 	 * is ready from the start: recover can go either way. */
 	/* What runs now, for recover --forward's check (see apply). */

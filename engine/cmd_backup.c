@@ -1648,6 +1648,18 @@ out:
 	return found;
 }
 
+long
+backup_session_preview(struct bk_session *s, const char *rev, char id[41],
+    struct buf *err)
+{
+	long	 n;
+
+	buf_reset(&s->c.err);
+	if ((n = restore_preview(&s->c, rev, NULL, id)) < 0)
+		buf_puts(err, buf_str(&s->c.err));
+	return n;
+}
+
 int
 backup_session_mark(struct bk_session *s, const char *rev,
     const struct bk_meta *meta, char id[41], struct buf *err)

@@ -50,6 +50,13 @@ int  backup_session_restore(struct bk_session *s, const char *rev,
 int  backup_session_overlap(struct bk_session *s, const char *base,
     const char *changed, const char *now, struct buf *names,
     struct buf *err);
+/*
+ * What restoring snapshot rev would do: how many entries it would change
+ * (-1 on failure), with a warning on stderr for every certificate it would
+ * put back that is expired or expires within 30 days; id gets rev's commit.
+ */
+long backup_session_preview(struct bk_session *s, const char *rev,
+    char id[41], struct buf *err);
 /* Records an outcome on the state of snapshot rev (bk_repo_mark). */
 int  backup_session_mark(struct bk_session *s, const char *rev,
     const struct bk_meta *meta, char id[41], struct buf *err);

@@ -83,6 +83,7 @@ static const struct cmd_opt rollback_opts[] = {
 	AUDIT_OPTS,
 	{ "--force", NULL, "put the before state back even where a later "
 	    "transaction changed the same entries (undoing it too)" },
+	{ "--yes", NULL, "do not ask for confirmation at a terminal" },
 	{ NULL, NULL, NULL },
 };
 

@@ -38,6 +38,8 @@ test_expect 'rollback T1: refused, naming the entries and T2; the appliance unch
 test_expect 'rollback T1 --force: the before state of T1, recorded as undoing T2, with who and why' '
 	t1=$(txn_of t1.plan) && t2=$(txn_of t2.plan) &&
 	"$VC" --root "$L" rollback "$t1" --force --operator bob --ticket CHG-42 --reason "back out the change" >out 2>&1 &&
+	# T1 fixed an expired STS: putting its before state back is said
+	grep -q "warning: puts back cn=TenantCredential-1,.*, expired on " out &&
 	before=$(jq -r --arg t "$t1" ".transactions[] | select(.transaction == \$t) | .before" hist.json) &&
 	"$VC" --root "$L" backup restore "$before" --dry-run >dry.out 2>&1 &&
 	grep -q "^0 changes would be made" dry.out &&
