@@ -325,6 +325,7 @@ appliance_lock(const char *root, const char *who, int *fd, struct buf *err)
 {
 	char	*dir = app_path(root, APP_VCROTATE_TMP), *path = NULL;
 	char	 holder[128];
+	struct stat st;
 	ssize_t	 n;
 	int	 ret = -1, busy = 0;
 
@@ -337,8 +338,24 @@ appliance_lock(const char *root, const char *who, int *fd, struct buf *err)
 		buf_printf(err, "%s: %s", dir, strerror(errno));
 		goto out;
 	}
-	if ((*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1) {
-		buf_printf(err, "%s: %s", path, strerror(errno));
+	/* Never through a symlink, never a link to another file: the lock
+	 * is truncated and written. */
+	if ((*fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+	    0600)) == -1) {
+		if (errno == ELOOP)
+			buf_printf(err, "%s: a symlink: refusing to follow "
+			    "it", path);
+		else
+			buf_printf(err, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (fstat(*fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_nlink != 1 || st.st_uid != geteuid()) {
+		buf_printf(err, "%s: not a lock file of ours (a regular file "
+		    "with one link, owned by uid %ld): refusing to use it",
+		    path, (long)geteuid());
+		close(*fd);
+		*fd = -1;
 		goto out;
 	}
 	if (flock(*fd, LOCK_EX | LOCK_NB) == -1) {

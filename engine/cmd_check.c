@@ -70,7 +70,7 @@ cmd_check(const struct cmdline *cl, struct config *cfg)
 	struct vmdir_login login = { NULL, NULL, NULL };
 	struct policy pol;
 	struct report rep;
-	struct buf err = BUF_INIT, login_err = BUF_INIT;
+	struct buf err = BUF_INIT, login_err = BUF_INIT, perr = BUF_INIT;
 	const char *prom = cmdline_get(cl, "--prometheus"), *v;
 	int	 r, json = cmdline_get(cl, "--json") != NULL;
 	int	 have_login = 0, have_inv = 0, ret = CHECK_UNKNOWN;
@@ -127,9 +127,11 @@ cmd_check(const struct cmdline *cl, struct config *cfg)
 		fprintf(stderr, "vcrotate check: cannot write the report\n");
 		goto out;
 	}
-	if (prom != NULL && report_prometheus(prom, &rep) == -1) {
-		fprintf(stderr, "vcrotate check: %s: cannot write the "
-		    "Prometheus textfile: %m\n", prom);
+	if (prom != NULL && report_prometheus(prom, &rep, &perr) == -1) {
+		if (perr.len == 0)
+			buf_printf(&perr, "%s: out of memory", prom);
+		fprintf(stderr, "vcrotate check: cannot write the Prometheus "
+		    "textfile: %s\n", buf_str(&perr));
 		goto out;
 	}
 	ret = rep.status;
@@ -140,5 +142,6 @@ out:
 	vmdir_login_free(&login);
 	buf_free(&err);
 	buf_free(&login_err);
+	buf_free(&perr);
 	return ret;
 }

@@ -150,7 +150,8 @@ fail:
 static int
 open_append(struct journal *j, struct buf *err)
 {
-	if ((j->fd = open(j->path, O_WRONLY | O_APPEND | O_CLOEXEC)) == -1) {
+	if ((j->fd = open(j->path, O_WRONLY | O_APPEND | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1) {
 		buf_printf(err, "%s: %s", j->path, strerror(errno));
 		return -1;
 	}

@@ -4,6 +4,10 @@
  * (cmdline_parse, config.c) and the help read; the options common to every
  * command; then the command's function.
  */
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -570,12 +574,34 @@ usage_exit(int argc, char *argv[], int i)
 	return EXIT_USAGE;
 }
 
+/*
+ * Before anything reads a secret (the environment's password, first): no
+ * core file and no ptrace by other users, so neither a crash nor a
+ * debugger of the same uid gets the keys in our memory. A failure is
+ * worth a warning, not a refusal.
+ */
+static void
+no_dumps(void)
+{
+	const struct rlimit none = { 0, 0 };
+
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+		fprintf(stderr, "vcrotate: warning: prctl(PR_SET_DUMPABLE, "
+		    "0): %s; a crash may leave a core dump holding keys\n",
+		    strerror(errno));
+	if (setrlimit(RLIMIT_CORE, &none) == -1)
+		fprintf(stderr, "vcrotate: warning: setrlimit(RLIMIT_CORE, "
+		    "0): %s; a crash may leave a core dump holding keys\n",
+		    strerror(errno));
+}
+
 int
 main(int argc, char *argv[])
 {
 	struct config cfg;
 	int	 i, r, ret;
 
+	no_dumps();
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.warn_days = cfg.crit_days = -1;
 	/* Children may exit without reading what we write them. */

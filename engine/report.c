@@ -893,9 +893,9 @@ prom_findings(struct buf *b, const struct findings *f)
 }
 
 int
-report_prometheus(const char *path, const struct report *r)
+report_prometheus(const char *path, const struct report *r, struct buf *err)
 {
-	struct buf b = BUF_INIT, err = BUF_INIT;
+	struct buf b = BUF_INIT;
 	size_t	 i, n[3] = { 0, 0, 0 };
 	int	 ret = -1, saved;
 
@@ -928,12 +928,11 @@ report_prometheus(const char *path, const struct report *r)
 	    (int)r->status, (long long)r->policy->at);
 	/* node_exporter reads the directory at any time: never a partial
 	 * file under the final name. */
-	if (file_write_atomic(path, b.data, b.len, 0644, &err) == -1)
+	if (file_write_atomic(path, b.data, b.len, 0644, err) == -1)
 		goto out;
 	ret = 0;
 out:
 	saved = errno;
-	buf_free(&err);
 	buf_free(&b);
 	errno = saved;
 	return ret;

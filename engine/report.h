@@ -56,7 +56,9 @@ int   text_printf_safe(FILE *out, const char *fmt, ...)
 int   text_vprintf_safe(FILE *out, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
 int report_json(FILE *out, const struct report *r);
-/* Writes the textfile atomically (temporary file, fsync, rename). */
-int report_prometheus(const char *path, const struct report *r);
+/* Writes the textfile atomically (temporary file, fsync, rename, as
+ * file_write_atomic); -1 with err saying why (empty: out of memory). */
+int report_prometheus(const char *path, const struct report *r,
+    struct buf *err);
 
 #endif
