@@ -1210,6 +1210,18 @@ check_plan(json_t *plan, struct buf *err)
 	return 0;
 }
 
+/* Puts the file's name before a field message: "PATH: MESSAGE". */
+static void
+prefix_path(struct buf *err, const char *path)
+{
+	struct buf m = BUF_INIT;
+
+	buf_printf(&m, "%s: %s", path, buf_str(err));
+	buf_reset(err);
+	buf_puts(err, buf_str(&m));
+	buf_free(&m);
+}
+
 json_t *
 plan_load(const char *path, struct buf *err)
 {
@@ -1252,13 +1264,7 @@ plan_load(const char *path, struct buf *err)
 		goto fail;
 	}
 	if (check_plan(plan, err) == -1) {
-		/* Prefix the file name to the field message. */
-		struct buf m = BUF_INIT;
-
-		buf_printf(&m, "%s: %s", path, buf_str(err));
-		buf_reset(err);
-		buf_puts(err, buf_str(&m));
-		buf_free(&m);
+		prefix_path(err, path);
 		goto fail;
 	}
 	if (plan_digest(plan, hex) == -1) {
@@ -1273,12 +1279,7 @@ plan_load(const char *path, struct buf *err)
 		goto fail;
 	}
 	if (places_decode(plan, err) == -1) {
-		struct buf m = BUF_INIT;
-
-		buf_printf(&m, "%s: %s", path, buf_str(err));
-		buf_reset(err);
-		buf_puts(err, buf_str(&m));
-		buf_free(&m);
+		prefix_path(err, path);
 		goto fail;
 	}
 	return plan;
