@@ -3,6 +3,7 @@
  * wrong with it, for people (text) and for monitoring (JSON, a Prometheus
  * textfile, and exit codes as monitoring plugins use them).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,8 +124,11 @@ cmd_check(const struct cmdline *cl, struct config *cfg)
 	else
 		r = report_text(stdout, &rep, isatty(STDOUT_FILENO) &&
 		    getenv("NO_COLOR") == NULL);
-	if (r == -1 || fflush(stdout) == EOF) {
-		fprintf(stderr, "vcrotate check: cannot write the report\n");
+	/* A reader that stopped reading (check | head) chose to: the status
+	 * is still the appliance's, as the monitoring plugins' rule is. */
+	if ((r == -1 || fflush(stdout) == EOF) && errno != EPIPE) {
+		fprintf(stderr, "vcrotate check: cannot write the report: "
+		    "%s\n", strerror(errno));
 		goto out;
 	}
 	if (prom != NULL && report_prometheus(prom, &rep, &perr) == -1) {

@@ -504,4 +504,17 @@ test_expect 'bad usage is UNKNOWN (3), also before the word check; 64 elsewhere'
 	expect_eq 3 "$rc" && [ -s err ]
 '
 
+test_expect 'check | head: a reader that stops early leaves the status as it is' '
+	lab=$T/big && lab_create "$lab" --scenario crl-bloat --roots 1000 >/dev/null &&
+	labctl start "$lab" >/dev/null 2>&1 || :
+	want=0 && { "$VC" --root "$lab" check >full.txt 2>/dev/null || want=$?; }
+	# more than a pipe holds, so the writer sees the reader go
+	[ "$(wc -c <full.txt)" -gt 131072 ] &&
+	"$VC" --root "$lab" check 2>err.txt | head -n 1 >first.txt; got=${PIPESTATUS[0]}
+	expect_eq "$want" "$got" &&
+	[ "$want" -ne 3 ] &&
+	! grep -q "cannot write" err.txt &&
+	grep -q "^vcrotate check: " first.txt
+'
+
 test_done
