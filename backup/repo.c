@@ -731,10 +731,30 @@ keys_sealed(const struct loaded *l, struct buf *err)
  * trailer, found once per repository handle: the first authenticated
  * snapshot, which vouches for the older ones through its parent's id.
  */
+/* *c becomes its first parent: 1, or 0 at the first commit (*c kept); -1
+ * on failure (*c freed). */
+static int
+older(git_commit **c, struct buf *err)
+{
+	git_commit *p = NULL;
+
+	if (git_commit_parentcount(*c) == 0)
+		return 0;
+	if (git_commit_parent(&p, *c, 0) != 0) {
+		lg_error(err, "walking the snapshots");
+		git_commit_free(*c);
+		*c = NULL;
+		return -1;
+	}
+	git_commit_free(*c);
+	*c = p;
+	return 1;
+}
+
 static int
 first_authenticated(struct bk_repo *r, struct buf *err)
 {
-	git_commit *c = NULL, *p = NULL;
+	git_commit *c = NULL;
 	git_oid	 oid;
 	int	 rc;
 
@@ -754,22 +774,14 @@ first_authenticated(struct bk_repo *r, struct buf *err)
 		lg_error(err, BK_REF);
 		return -1;
 	}
-	for (;;) {
+	do {
 		if (has_mac(c)) {
 			git_oid_cpy(&r->first, git_commit_id(c));
 			r->has_first = 1;
 		}
-		if (git_commit_parentcount(c) == 0)
-			break;
-		if (git_commit_parent(&p, c, 0) != 0) {
-			lg_error(err, "walking the snapshots");
-			git_commit_free(c);
-			return -1;
-		}
-		git_commit_free(c);
-		c = p;
-		p = NULL;
-	}
+	} while ((rc = older(&c, err)) == 1);
+	if (rc == -1)
+		return -1;
 	git_commit_free(c);
 	r->first_known = 1;
 	return 0;
@@ -791,9 +803,9 @@ legacy(struct bk_repo *r, struct loaded *l, const unsigned char *key,
 {
 	struct loaded fl;
 	struct buf ferr = BUF_INIT;
-	git_commit *c = NULL, *p = NULL;
+	git_commit *c = NULL;
 	char	 fid[41];
-	int	 rc, dummy;
+	int	 rc, dummy, n;
 
 	if (first_authenticated(r, err) == -1)
 		return -1;
@@ -805,15 +817,10 @@ legacy(struct bk_repo *r, struct loaded *l, const unsigned char *key,
 			return -1;
 		}
 		while (c != NULL && !(rc = has_mac(c))) {
-			if (git_commit_parentcount(c) == 0)
-				break;
-			if (git_commit_parent(&p, c, 0) != 0) {
-				lg_error(err, "walking the snapshots");
-				git_commit_free(c);
+			if ((n = older(&c, err)) == -1)
 				return -1;
-			}
-			git_commit_free(c);
-			c = p;
+			if (n == 0)
+				break;
 		}
 		if (rc) {
 			buf_printf(err, "snapshot %.12s: FORGED or damaged: "

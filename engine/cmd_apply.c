@@ -39,6 +39,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -1920,14 +1921,17 @@ enough_space(struct txn *t, unsigned long long need,
  * but apply restarts every service of a production appliance. Scripts
  * (no terminal) and --yes are not asked.
  */
-static int
-confirm(struct txn *t)
+static int __attribute__((format(printf, 2, 3)))
+confirm(struct txn *t, const char *fmt, ...)
 {
+	va_list	 ap;
 	char	*q = NULL;
-	int	 yes;
+	int	 r, yes;
 
-	if (asprintf(&q, "Apply %zu steps to %s, restarting every service? "
-	    "[y/N] ", t->nsteps, t->app.pnid) == -1)
+	va_start(ap, fmt);
+	r = vasprintf(&q, fmt, ap);
+	va_end(ap);
+	if (r == -1)
 		return -1;
 	yes = ask_terminal(q);
 	free(q);
@@ -2100,7 +2104,8 @@ cmd_apply(const struct cmdline *cl, struct config *cfg)
 	if (prepare(&t) == -1 || interrupted(&t))
 		goto refused;
 	phase_done(&t, "prepare");
-	if (!t.dry && !yes && !json && confirm(&t) == -1)
+	if (!t.dry && !yes && !json && confirm(&t, "Apply %zu steps to %s, "
+	    "restarting every service? [y/N] ", t.nsteps, t.app.pnid) == -1)
 		goto refused;
 	if (t.dry) {
 		printf("dry run: these changes would be made (nothing is "
@@ -2612,21 +2617,13 @@ out:
 static int
 rollback_confirm(struct txn *t, const char *want, const char *before)
 {
-	char	 id[41], *q = NULL;
+	char	 id[41];
 	long	 n;
-	int	 yes;
 
 	if ((n = backup_session_preview(t->bk, before, id, &t->err)) < 0)
 		return -1;
-	if (asprintf(&q, "Roll back %s: %ld change%s to %s, restarting every "
-	    "service? [y/N] ", want, n, n == 1 ? "" : "s", t->app.pnid) == -1)
-		return -1;
-	yes = ask_terminal(q);
-	free(q);
-	if (yes)
-		return 0;
-	buf_printf(&t->err, "not confirmed (--yes does not ask)");
-	return -1;
+	return confirm(t, "Roll back %s: %ld change%s to %s, restarting every "
+	    "service? [y/N] ", want, n, n == 1 ? "" : "s", t->app.pnid);
 }
 
 /* The operator's --reason after what the rollback is ("rollback of T1,
