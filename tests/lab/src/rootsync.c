@@ -426,7 +426,8 @@ crl_entry(const char *val, size_t vlen, int der_ok, char **pem,
 		code = ROOTSYNC_INTERNAL;
 		goto fail;
 	}
-	/* vmafdd keeps a CRL without its last newline (vecs-cli.c). */
+	/* vmafdd keeps a CRL without its last newline (VecsX509CRLToPEM,
+	 * vmafd/common/ssl.c:1358-1361). */
 	if (*pemlen > 0 && (*pem)[*pemlen - 1] == '\n')
 		(*pem)[--*pemlen] = '\0';
 	lab_hex(md, mdlen, alias);

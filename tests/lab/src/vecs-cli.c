@@ -13,16 +13,17 @@
  *    it as already deleted) and, like the real one, its success line ends
  *    in "\n " (a newline, then a space);
  *  - certificates are stored re-encoded as vmafdd does (every certificate of
- *    the chain through PEM_write_bio_X509), CRLs re-encoded without the last
- *    newline, private keys (RSA only) as unencrypted PKCS#8 PEM;
+ *    the chain through PEM_write_bio_X509), private keys (RSA only) as
+ *    unencrypted PKCS#8 PEM; a CRL given to entry create is refused
+ *    (ERROR_BAD_FORMAT): only the root sync (rootsync.h) makes CRL entries;
  *  - without --alias a certificate entry is named by the lowercase hex SHA-1
- *    of its (first) certificate, as TRUSTED_ROOTS aliases are.
+ *    of its (first) certificate, as TRUSTED_ROOTS aliases are;
+ *  - each command's own message for a missing store.
  *
- * Lab differences: no --server/--upn/--password (one local node, no
- * encrypted keys); force-refresh runs the lab's root sync (rootsync.h) in
- * vecs-cli's own process rather than in vmafdd's; a
- * missing store prints "Error : Store [S] does not exist" for every command
- * (appliance.md), not only for store delete; and the fault injection below.
+ * Lab differences: --server/--upn log in to this node only and --password
+ * is ignored (no encrypted keys); force-refresh runs the lab's root sync in
+ * vecs-cli's own process rather than in vmafdd's; and the fault injection
+ * below.
  *
  * Fault injection: every write command (store create/delete, entry
  * create/delete) that gets past argument checks looks, under the VECS lock,
