@@ -410,8 +410,7 @@ read_vmdir(struct bk_state *st, const struct appliance *app,
 	size_t	 g, i;
 	int	 ret = -1;
 
-	if (vmdir_open(&vd, login->uri, login->bind_dn, login->password,
-	    err) == -1)
+	if (vmdir_open(&vd, login, err) == -1)
 		return -1;
 	for (g = 0; g < sizeof(groups) / sizeof(groups[0]); g++) {
 		free(rdns);

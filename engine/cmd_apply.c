@@ -794,8 +794,7 @@ vmdir_conn(struct txn *t)
 {
 	if (t->vd != NULL)
 		return 0;
-	return vmdir_open(&t->vd, t->login.uri, t->login.bind_dn,
-	    t->login.password, &t->err);
+	return vmdir_open(&t->vd, &t->login, &t->err);
 }
 
 /* A value borrowing a string. */

@@ -1041,8 +1041,7 @@ apply_unit(struct ctx *c, struct vmdir **vd, const struct unit *want,
 		goto out;
 	}
 	if (strncmp(u->prefix, "vmdir/", 6) == 0) {
-		if (*vd == NULL && vmdir_open(vd, c->login.uri,
-		    c->login.bind_dn, c->login.password, &c->err) == -1)
+		if (*vd == NULL && vmdir_open(vd, &c->login, &c->err) == -1)
 			goto out;
 		ret = vmdir_unit(c, *vd, want, live);
 		goto out;

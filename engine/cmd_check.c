@@ -68,7 +68,7 @@ cmd_check(const struct cmdline *cl, struct config *cfg)
 {
 	struct inventory inv;
 	struct findings f = { NULL, 0 };
-	struct vmdir_login login = { NULL, NULL, NULL };
+	struct vmdir_login login = { 0 };
 	struct policy pol;
 	struct report rep;
 	struct buf err = BUF_INIT, login_err = BUF_INIT, perr = BUF_INIT;

@@ -178,7 +178,7 @@ cmd_plan(const struct cmdline *cl, struct config *cfg)
 {
 	struct plan_policy pol;
 	struct inventory inv;
-	struct vmdir_login login = { NULL, NULL, NULL };
+	struct vmdir_login login = { 0 };
 	struct buf err = BUF_INIT, login_err = BUF_INIT;
 	const char **san = NULL, *out_file;
 	json_t	*plan = NULL;

@@ -403,7 +403,7 @@ config_tls(struct config *cfg, int cli_uri, int cli_starttls, struct buf *err)
 	if (cfg->ca_file == NULL &&
 	    (cfg->ca_file = app_path(cfg->root, APP_VMCA_ROOT)) == NULL)
 		return -1;
-	return vmdir_tls_set(cfg->starttls == 1, cfg->ca_file);
+	return 0;
 }
 
 int
@@ -530,7 +530,6 @@ config_free(struct config *cfg)
 	free(cfg->ca_file);
 	free(cfg->backup_repo);
 	free_secret(cfg->env_password);
-	(void)vmdir_tls_set(0, NULL);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -607,7 +606,8 @@ config_login(const struct config *cfg, struct vmdir_login *login,
 		buf_printf(err, "%s is not an LDAP URI", cfg->ldap_uri);
 		return -1;
 	}
-	if ((login->uri = strdup(cfg->ldap_uri)) == NULL) {
+	if ((login->uri = strdup(cfg->ldap_uri)) == NULL ||
+	    vmdir_login_tls(login, cfg->starttls == 1, cfg->ca_file) == -1) {
 		buf_printf(err, "out of memory");
 		return -1;
 	}
@@ -639,13 +639,4 @@ config_login(const struct config *cfg, struct vmdir_login *login,
 fail:
 	vmdir_login_free(login);
 	return -1;
-}
-
-void
-vmdir_login_free(struct vmdir_login *login)
-{
-	free(login->uri);
-	free(login->bind_dn);
-	free_secret(login->password);
-	memset(login, 0, sizeof(*login));
 }

@@ -115,8 +115,8 @@ size_t edit_distance(const char *a, const char *b);
 
 /*
  * Reads the configuration file; command-line values already set win. Then
- * sets TLS for vmdir (vmdir_tls_set): StartTLS when asked, the CA file or by
- * default the VMCA root. --starttls with an ldaps:// URI is an error; so is
+ * decides TLS for vmdir (config_login hands it to each login): StartTLS when
+ * asked, the CA file or by default the VMCA root. --starttls with an ldaps:// URI is an error; so is
  * starttls = yes in the file with ldaps:// in the file (an ldaps:// URI from
  * the command line overrides the file's starttls).
  */
@@ -131,7 +131,6 @@ void config_free(struct config *cfg);
  */
 int  config_login(const struct config *cfg, struct vmdir_login *login,
     struct buf *err);
-void vmdir_login_free(struct vmdir_login *login);
 
 /* Who runs vcrotate, for the audit record: $SUDO_USER, $USER, or root. */
 const char *config_operator(void);

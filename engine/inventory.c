@@ -684,8 +684,7 @@ read_vmdir(struct inventory *inv, const struct vmdir_login *login,
 		    "vmdir not read: the appliance identity is unknown");
 		return 0;
 	}
-	if (vmdir_open(&vd, login->uri, login->bind_dn, login->password,
-	    &err) == -1) {
+	if (vmdir_open(&vd, login, &err) == -1) {
 		vmdir_unread(inv, buf_str(&err));
 		ret = 0;
 		goto out;

@@ -21,13 +21,7 @@
 #include "appliance.h"
 #include "buf.h"
 #include "vecs.h"
-
-/* How to reach vmdir. password is a secret (wiped by inventory_free). */
-struct vmdir_login {
-	char	*uri;
-	char	*bind_dn;
-	char	*password;
-};
+#include "vmdir.h"
 
 /*
  * Each item carries a digest of its current content, "sha256:<hex>": for a

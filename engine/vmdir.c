@@ -27,40 +27,16 @@ struct vmdir {
 };
 
 /*
- * TLS settings for every connection of this process (vmdir_tls_set). The
- * CA file is the only trust anchor: libldap's defaults (ldap.conf's
- * TLS_CACERT, TLS_CACERTDIR, TLS_REQCERT) are overridden per connection.
- *
- * The file's first certificate as read for the first TLS connection stays
- * trusted for the rest of the run (`pin', DER), beside what the file holds
- * at each connection: an apply that writes a new VMCA root to root.cer (the
- * default CA file) must still reach vmdir, which serves a certificate of the
- * old root until the restart, and must be able to roll back.
+ * The CA file's first certificate as the login's first TLS connection read
+ * it (DER): it stays trusted for the rest of the run, beside what the file
+ * holds at each connection. An apply that writes a new VMCA root to root.cer
+ * (the default CA file) must still reach vmdir, which serves a certificate
+ * of the old root until the restart, and must be able to roll back.
  */
-static struct {
-	int		 starttls;
-	char		*ca_file;
-	unsigned char	*pin;
-	int		 pinlen;
-} tls;
-
-int
-vmdir_tls_set(int starttls, const char *ca_file)
-{
-	char	*c = NULL;
-
-	if (ca_file != NULL && (c = strdup(ca_file)) == NULL)
-		return -1;
-	if (c == NULL || tls.ca_file == NULL || strcmp(c, tls.ca_file) != 0) {
-		OPENSSL_free(tls.pin);
-		tls.pin = NULL;
-		tls.pinlen = 0;
-	}
-	free(tls.ca_file);
-	tls.ca_file = c;
-	tls.starttls = starttls;
-	return 0;
-}
+struct vmdir_pin {
+	unsigned char	*der;
+	int		 len;
+};
 
 /* Whether host (as libldap parsed it: no brackets) is this machine. */
 static int
@@ -174,7 +150,7 @@ tls_log_stop(void)
 
 /* The CA file, read and parsed: "CA file F: why" in err when it is unusable. */
 static int
-tls_ca_check(const char *uri, struct buf *err)
+tls_ca_check(const struct vmdir_login *login, struct buf *err)
 {
 	STACK_OF(X509) *certs = NULL;
 	const char *why = NULL;
@@ -183,14 +159,14 @@ tls_ca_check(const char *uri, struct buf *err)
 	FILE	*f;
 	int	 ret = -1;
 
-	if (tls.ca_file == NULL) {
+	if (login->ca_file == NULL || login->pin == NULL) {
 		buf_printf(err, "TLS to %s: no CA file to check the server's "
-		    "certificate with (--ca-file)", uri);
+		    "certificate with (--ca-file)", login->uri);
 		return -1;
 	}
-	if ((f = fopen(tls.ca_file, "r")) == NULL) {
-		buf_printf(err, "TLS to %s: CA file %s: %s", uri, tls.ca_file,
-		    strerror(errno));
+	if ((f = fopen(login->ca_file, "r")) == NULL) {
+		buf_printf(err, "TLS to %s: CA file %s: %s", login->uri,
+		    login->ca_file, strerror(errno));
 		return -1;
 	}
 	if (getdelim(&text, &cap, '\0', f) < 0)
@@ -198,15 +174,15 @@ tls_ca_check(const char *uri, struct buf *err)
 	else if (cert_parse_pem_chain(text, strlen(text), &certs, &why) == 0)
 		ret = 0;
 	fclose(f);
-	if (ret == 0 && tls.pin == NULL &&
-	    (tls.pinlen = i2d_X509(sk_X509_value(certs, 0), &tls.pin)) <= 0) {
-		tls.pin = NULL;
+	if (ret == 0 && login->pin->der == NULL && (login->pin->len =
+	    i2d_X509(sk_X509_value(certs, 0), &login->pin->der)) <= 0) {
+		login->pin->der = NULL;
 		why = "cannot encode its first certificate";
 		ret = -1;
 	}
 	if (ret == -1)
-		buf_printf(err, "TLS to %s: CA file %s: %s", uri, tls.ca_file,
-		    why != NULL ? why : "no PEM certificate");
+		buf_printf(err, "TLS to %s: CA file %s: %s", login->uri,
+		    login->ca_file, why != NULL ? why : "no PEM certificate");
 	sk_X509_pop_free(certs, X509_free);
 	free(text);
 	return ret;
@@ -220,19 +196,19 @@ tls_ca_check(const char *uri, struct buf *err)
  * this handle; without it, libldap would use the process-wide one.
  */
 static int
-tls_setup(LDAP *ld, const char *uri, struct buf *err)
+tls_setup(LDAP *ld, const struct vmdir_login *login, struct buf *err)
 {
 	struct berval pin;
 	int	 demand = LDAP_OPT_X_TLS_DEMAND, server = 0;
 	int	 min = LDAP_OPT_X_TLS_PROTOCOL_TLS1_2;
 
-	if (tls_ca_check(uri, err) == -1)
+	if (tls_ca_check(login, err) == -1)
 		return -1;
-	pin.bv_val = (char *)tls.pin;
-	pin.bv_len = (ber_len_t)tls.pinlen;
+	pin.bv_val = (char *)login->pin->der;
+	pin.bv_len = (ber_len_t)login->pin->len;
 	if (ldap_set_option(ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &demand) !=
 	    LDAP_OPT_SUCCESS ||
-	    ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE, tls.ca_file) !=
+	    ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE, login->ca_file) !=
 	    LDAP_OPT_SUCCESS ||
 	    ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTDIR, NULL) !=
 	    LDAP_OPT_SUCCESS ||
@@ -240,13 +216,14 @@ tls_setup(LDAP *ld, const char *uri, struct buf *err)
 	    LDAP_OPT_SUCCESS ||
 	    ldap_set_option(ld, LDAP_OPT_X_TLS_CACERT, &pin) !=
 	    LDAP_OPT_SUCCESS) {
-		buf_printf(err, "cannot set the TLS options for %s", uri);
+		buf_printf(err, "cannot set the TLS options for %s",
+		    login->uri);
 		return -1;
 	}
 	if (ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &server) !=
 	    LDAP_OPT_SUCCESS) {
-		buf_printf(err, "TLS to %s: cannot use CA file %s", uri,
-		    tls.ca_file);
+		buf_printf(err, "TLS to %s: cannot use CA file %s", login->uri,
+		    login->ca_file);
 		return -1;
 	}
 	return 0;
@@ -303,8 +280,8 @@ gnutls_status_words(const char *reason, struct buf *out)
  * not about the certificate (a server that does not speak TLS there).
  */
 static void
-tls_error(LDAP *ld, int rc, const char *uri, const struct buf *log,
-    struct buf *err)
+tls_error(LDAP *ld, int rc, const struct vmdir_login *login,
+    const struct buf *log, struct buf *err)
 {
 	struct buf reason = BUF_INIT;
 	char	*diag = NULL;
@@ -321,10 +298,10 @@ tls_error(LDAP *ld, int rc, const char *uri, const struct buf *log,
 	gnutls_status_words(buf_str(&reason), &reason);
 	r = buf_str(&reason);
 	buf_printf(err, "TLS with the directory at %s failed: %s%s (checked "
-	    "against CA file %s and the host name in the URI)", uri,
+	    "against CA file %s and the host name in the URI)", login->uri,
 	    strcasestr(r, "cert") != NULL || strcasestr(r, "hostname") !=
 	    NULL ? "the server's certificate was refused: " : "", r,
-	    tls.ca_file);
+	    login->ca_file);
 	buf_free(&reason);
 }
 
@@ -341,9 +318,10 @@ ldap_error(LDAP *ld, int rc, const char *what, struct buf *err)
 }
 
 int
-vmdir_open(struct vmdir **out, const char *uri, const char *bind_dn,
-    const char *password, struct buf *err)
+vmdir_open(struct vmdir **out, const struct vmdir_login *login,
+    struct buf *err)
 {
+	const char *uri = login->uri, *bind_dn = login->bind_dn;
 	struct vmdir *vd = NULL;
 	struct berval cred;
 	struct timeval tv = { 10, 0 };
@@ -373,17 +351,17 @@ vmdir_open(struct vmdir **out, const char *uri, const char *bind_dn,
 		goto out;
 	}
 	ldaps = vmdir_uri_is_ldaps(uri);
-	use_tls = ldaps || tls.starttls;
-	if (ldaps && tls.starttls) {
+	use_tls = ldaps || login->starttls;
+	if (ldaps && login->starttls) {
 		buf_printf(err, "StartTLS cannot be used with an ldaps:// URI "
 		    "(%s): ldaps is TLS from the start", uri);
 		goto out;
 	}
-	if (use_tls && tls_setup(vd->ld, uri, err) == -1)
+	if (use_tls && tls_setup(vd->ld, login, err) == -1)
 		goto out;
 	if (use_tls)
 		tls_log_start(&tlslog);
-	if (tls.starttls &&
+	if (login->starttls &&
 	    (rc = ldap_start_tls_s(vd->ld, NULL, NULL)) != LDAP_SUCCESS) {
 		tls_log_stop();
 		if ((rc == LDAP_SERVER_DOWN || rc == LDAP_TIMEOUT) &&
@@ -392,11 +370,11 @@ vmdir_open(struct vmdir **out, const char *uri, const char *bind_dn,
 			    uri, ldap_err2string(rc));
 			goto out;
 		}
-		tls_error(vd->ld, rc, uri, &tlslog, err);
+		tls_error(vd->ld, rc, login, &tlslog, err);
 		goto out;
 	}
-	cred.bv_val = (char *)password;
-	cred.bv_len = strlen(password);
+	cred.bv_val = login->password;
+	cred.bv_len = strlen(login->password);
 	rc = ldap_sasl_bind_s(vd->ld, bind_dn, LDAP_SASL_SIMPLE, &cred, NULL,
 	    NULL, NULL);
 	if (use_tls)
@@ -404,7 +382,7 @@ vmdir_open(struct vmdir **out, const char *uri, const char *bind_dn,
 	if (ldaps && (rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR) &&
 	    (tlslog.len > 0 || has_diag(vd->ld))) {
 		/* ldaps: the handshake is part of the first operation. */
-		tls_error(vd->ld, rc, uri, &tlslog, err);
+		tls_error(vd->ld, rc, login, &tlslog, err);
 		goto out;
 	}
 	if (rc != LDAP_SUCCESS) {
@@ -428,6 +406,32 @@ out:
 	buf_free(&tlslog);
 	vmdir_close(vd);
 	return ret;
+}
+
+int
+vmdir_login_tls(struct vmdir_login *login, int starttls, const char *ca_file)
+{
+	login->starttls = starttls;
+	if ((ca_file != NULL && (login->ca_file = strdup(ca_file)) == NULL) ||
+	    (login->pin = calloc(1, sizeof(*login->pin))) == NULL)
+		return -1;
+	return 0;
+}
+
+void
+vmdir_login_free(struct vmdir_login *login)
+{
+	free(login->uri);
+	free(login->bind_dn);
+	if (login->password != NULL) {
+		explicit_bzero(login->password, strlen(login->password));
+		free(login->password);
+	}
+	free(login->ca_file);
+	if (login->pin != NULL)
+		OPENSSL_free(login->pin->der);
+	free(login->pin);
+	memset(login, 0, sizeof(*login));
 }
 
 void

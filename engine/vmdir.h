@@ -39,16 +39,30 @@ struct vmdir_entries {
 enum vmdir_scope { VMDIR_BASE, VMDIR_ONE, VMDIR_SUB };
 
 /*
- * TLS for every later vmdir_open of this process (config_load sets it):
- * an ldaps:// URI, or an ldap:// one with starttls (StartTLS before the
- * bind), verifies the server's certificate against ca_file alone (as it
- * reads at each connection, plus its first certificate as read at the run's
- * first TLS connection), and its name against the URI's host; a certificate
- * that fails is an error, never a fallback to plain LDAP. starttls with an ldaps:// URI is an error.
- * ca_file NULL: TLS connections fail ("no CA file"). Returns -1 when out of
- * memory. vmdir_tls_set(0, NULL) forgets the settings.
+ * How to reach vmdir: one per session (config_login makes it). password is
+ * a secret. TLS: an ldaps:// URI, or an ldap:// one with starttls (StartTLS
+ * before the bind), verifies the server's certificate against ca_file
+ * alone (as it reads at each connection, plus its first certificate as the
+ * login's first TLS connection read it: pin), and its name against the
+ * URI's host; a certificate that fails is an error, never a fallback to
+ * plain LDAP. starttls with an ldaps:// URI is an error; ca_file NULL makes
+ * TLS connections fail ("no CA file").
  */
-int  vmdir_tls_set(int starttls, const char *ca_file);
+struct vmdir_pin;
+struct vmdir_login {
+	char		*uri;
+	char		*bind_dn;
+	char		*password;
+	int		 starttls;
+	char		*ca_file;
+	struct vmdir_pin *pin;	/* set by the first TLS vmdir_open */
+};
+
+/* Sets the TLS part of a login (-1: out of memory). */
+int  vmdir_login_tls(struct vmdir_login *login, int starttls,
+    const char *ca_file);
+/* Frees a login, the password wiped. */
+void vmdir_login_free(struct vmdir_login *login);
 
 /* Whether uri (or one URI of a list) is ldaps://. */
 int  vmdir_uri_is_ldaps(const char *uri);
@@ -61,13 +75,14 @@ int  vmdir_uri_is_ldaps(const char *uri);
 int  vmdir_uri_plain_remote(const char *uri, int starttls);
 
 /*
- * Connects to uri and binds as bind_dn with password (simple bind, LDAPv3, no
- * referrals, 10 s network timeout, TLS as vmdir_tls_set says). On failure
+ * Connects to login's URI and binds as its bind DN with its password (simple
+ * bind, LDAPv3, no referrals, 10 s network timeout, TLS as login says; the
+ * login keeps the pin, so it is the session's). On failure
  * returns -1 and writes what failed, in words, to err ("cannot bind as DN:
  * Invalid credentials", "TLS with the directory at URI failed: REASON").
  */
-int  vmdir_open(struct vmdir **out, const char *uri, const char *bind_dn,
-    const char *password, struct buf *err);
+int  vmdir_open(struct vmdir **out, const struct vmdir_login *login,
+    struct buf *err);
 void vmdir_close(struct vmdir *vd);
 
 /*
