@@ -67,6 +67,7 @@
 #include "proc.h"
 #include "repo.h"
 #include "report.h"
+#include "safetext.h"
 #include "vecs.h"
 #include "vmdir.h"
 

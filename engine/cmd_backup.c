@@ -27,6 +27,7 @@
 #include "journal.h"
 #include "names.h"
 #include "report.h"
+#include "safetext.h"
 #include "repo.h"
 #include "state.h"
 #include "vecs.h"

@@ -15,6 +15,7 @@
 #include "findings.h"
 #include "plan.h"
 #include "report.h"
+#include "safetext.h"
 
 #define PLAN_NOTHING 2
 #define PLAN_FAILED  1

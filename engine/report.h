@@ -7,7 +7,6 @@
 #ifndef VCR_REPORT_H
 #define VCR_REPORT_H
 
-#include <stdarg.h>
 #include <stdio.h>
 
 #include <jansson.h>
@@ -38,23 +37,7 @@ enum check_exit report_status(const struct inventory *inv,
     const struct findings *f);
 const char *check_exit_name(enum check_exit e);
 
-/* "2026-11-27T23:28:47Z", the form of every time in vcrotate's JSON. */
-json_t *json_time(time_t t);
-/* A JSON string of s, invalid UTF-8 replaced by U+FFFD (json_string
- * refuses it); JSON null for NULL. */
-json_t *json_string_lossy(const char *s);
-
 int report_text(FILE *out, const struct report *r, int color);
-/* s as it may reach a terminal (malloc'd, NULL when out of memory):
- * control bytes, DEL and invalid UTF-8 as \xHH, a backslash as \\. */
-char *text_safe(const char *s);
-/* Writes s through text_safe a line at a time, keeping its newlines; and
- * the printf form. -1 on an output or memory error. */
-int   text_put_safe(FILE *out, const char *s);
-int   text_printf_safe(FILE *out, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-int   text_vprintf_safe(FILE *out, const char *fmt, va_list ap)
-    __attribute__((format(printf, 2, 0)));
 int report_json(FILE *out, const struct report *r);
 /* Writes the textfile atomically (temporary file, fsync, rename, as
  * file_write_atomic); -1 with err saying why (empty: out of memory). */

@@ -16,7 +16,7 @@
 #include "fileio.h"
 #include "findings.h"
 #include "plan.h"
-#include "report.h"
+#include "safetext.h"
 
 #define ROOT_VALIDITY_DAYS 3650
 #define VMCA_ROOT_FILE	"/var/lib/vmware/vmca/root.cer"
