@@ -5,7 +5,8 @@
  * O_NOFOLLOW in its final directory and its final mode: a name that is
  * already taken (a leftover, a planted file or symlink) is never opened,
  * so nothing is ever written through a link to somewhere else. Directories
- * another user can write are refused first (dir_safe).
+ * another user can write, own, or could rename away (one above them is
+ * theirs or writable by them) are refused first (dir_safe).
  */
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -140,6 +141,63 @@ who_can_write(mode_t m)
 }
 
 /*
+ * Whether the directory and each above it, up to /, is beyond other users'
+ * reach: owned by us or by root, and not writable by others unless sticky
+ * (like /tmp). Whoever owns a directory, or can write a non-sticky one above
+ * it, can rename it away and put one of theirs in its place between our
+ * checks and our rename. Walked with "..", from the descriptor: no path is
+ * resolved again. st: the directory's own.
+ */
+static int
+dir_chain_safe(const struct dir *d, const struct stat *st, struct buf *err)
+{
+	struct stat cur = *st, up;
+	int	 fd = -1, next, depth, ret = -1;
+	uid_t	 me = geteuid();
+
+	for (depth = 0; depth < 256; depth++) {
+		if (cur.st_uid != me && cur.st_uid != 0) {
+			buf_printf(err, "refusing to write %s%s: %s%s belongs "
+			    "to uid %ld, who could replace what is written "
+			    "there; write it to a directory of root's or "
+			    "ours", d->prefix, d->base, depth == 0 ? "the "
+			    "directory " : "a directory above ", d->name,
+			    (long)cur.st_uid);
+			goto out;
+		}
+		if (depth > 0 && (cur.st_mode & (S_IWGRP | S_IWOTH)) != 0 &&
+		    (cur.st_mode & S_ISVTX) == 0) {
+			buf_printf(err, "refusing to write %s%s: a directory "
+			    "above %s is writable by %s (mode %04o) and not "
+			    "sticky, so another user could replace %s", d->prefix,
+			    d->base, d->name, who_can_write(cur.st_mode),
+			    (unsigned)(cur.st_mode & 07777), d->name);
+			goto out;
+		}
+		if ((next = openat(fd != -1 ? fd : d->fd, "..", O_RDONLY |
+		    O_DIRECTORY | O_CLOEXEC)) == -1 || fstat(next, &up) == -1) {
+			buf_printf(err, "%s/..: %s", d->name, strerror(errno));
+			if (next != -1)
+				close(next);
+			goto out;
+		}
+		if (fd != -1)
+			close(fd);
+		fd = next;
+		if (up.st_dev == cur.st_dev && up.st_ino == cur.st_ino) {
+			ret = 0;	/* / is its own parent */
+			goto out;
+		}
+		cur = up;
+	}
+	buf_printf(err, "%s: too deep", d->name);
+out:
+	if (fd != -1)
+		close(fd);
+	return ret;
+}
+
+/*
  * Whether d->base may be created or replaced in d. In a directory that
  * others can write they could rename, replace or delete what we put there
  * (a plan, metrics), so it is refused, unless it is sticky like /tmp: then
@@ -155,6 +213,8 @@ dir_safe(const struct dir *d, struct buf *err)
 		buf_printf(err, "%s: %s", d->name, strerror(errno));
 		return -1;
 	}
+	if (dir_chain_safe(d, &st, err) == -1)
+		return -1;
 	if ((st.st_mode & (S_IWGRP | S_IWOTH)) == 0)
 		return 0;
 	if ((st.st_mode & S_ISVTX) == 0) {

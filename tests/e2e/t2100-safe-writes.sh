@@ -3,7 +3,9 @@
 # created with O_EXCL|O_NOFOLLOW in its final directory, so a symlink or a
 # file planted at the temporary name (PATH.tmp.PID) or at the destination
 # is never written through; a destination directory another user can write
-# is refused unless it is sticky and the file there is ours; and vcrotate is
+# is refused unless it is sticky and the file there is ours, and so is one
+# another user owns or could rename away (one above it theirs or writable
+# by them and not sticky); and vcrotate is
 # not dumpable and has no core limit, so a crash leaves no core holding keys.
 #
 # The temporary name holds vcrotate's PID: each command is run as
@@ -112,6 +114,27 @@ test_expect 'check --prometheus: a directory others can write, not sticky, is re
 	exits 3 vc --root "$L" check --prometheus grp/m.prom &&
 	expect_grep "the directory grp is writable by its group (mode 0775) and not sticky" "$T/err" &&
 	expect_eq "" "$(ls -A grp)"
+'
+
+test_expect 'check --prometheus: a directory another user owns, or could rename away, is refused by name' '
+	mkdir -m 755 theirs && chown $NOBODY theirs &&
+	exits 3 vc --root "$L" check --prometheus theirs/m.prom &&
+	expect_grep "refusing to write theirs/m.prom: the directory theirs belongs to uid $NOBODY" "$T/err" &&
+	expect_eq "" "$(ls -A theirs)" &&
+	# root'"'"'s directory inside theirs: they can rename it and put one of theirs there
+	mkdir -m 755 theirs/ours &&
+	exits 3 vc --root "$L" check --prometheus theirs/ours/m.prom &&
+	expect_grep "refusing to write theirs/ours/m.prom: a directory above theirs/ours belongs to uid $NOBODY" "$T/err" &&
+	expect_eq "" "$(ls -A theirs/ours)" &&
+	# root'"'"'s directory inside one every user can write, not sticky
+	mkdir -m 777 wide && mkdir -m 755 wide/ours &&
+	exits 3 vc --root "$L" check --prometheus wide/ours/m.prom &&
+	expect_grep "refusing to write wide/ours/m.prom: a directory above wide/ours is writable by its group and every user (mode 0777) and not sticky" "$T/err" &&
+	expect_eq "" "$(ls -A wide/ours)" &&
+	# inside a sticky one (/tmp), ours: written
+	mkdir -m 1777 sticky2 && mkdir -m 700 sticky2/ours &&
+	exits 2 vc --root "$L" check --prometheus sticky2/ours/m.prom &&
+	regular sticky2/ours/m.prom 644
 '
 
 test_expect 'check --prometheus: in a sticky directory, a file of another user is not replaced; ours is' '
