@@ -41,6 +41,7 @@ ENGINE_LIB  = $(B)/obj/engine/buf.o $(B)/obj/engine/proc.o \
               $(B)/obj/engine/inventory.o $(B)/obj/engine/findings.o \
               $(B)/obj/engine/config.o $(B)/obj/engine/report.o \
               $(B)/obj/engine/issue.o $(B)/obj/engine/fileio.o \
+              $(B)/obj/engine/services.o \
               $(B)/obj/plans/plan.o $(BACKUP_OBJS)
 BACKUP_OBJS = $(B)/obj/backup/crypt.o $(B)/obj/backup/names.o \
               $(B)/obj/backup/state.o $(B)/obj/backup/repo.o

@@ -33,15 +33,11 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <sys/socket.h>
-#include <sys/time.h>
 
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,20 +49,18 @@
 
 #include <openssl/pem.h>
 #include <openssl/rand.h>
-#include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
 #include "cert.h"
 #include "commands.h"
-#include "fault.h"
 #include "fileio.h"
 #include "findings.h"
 #include "issue.h"
 #include "journal.h"
 #include "plan.h"
-#include "proc.h"
 #include "repo.h"
 #include "report.h"
+#include "services.h"
 #include "vecs.h"
 #include "vmdir.h"
 
@@ -236,182 +230,14 @@ log_outcome(struct txn *t, const char *result, int ret)
 		    "transaction %s: %s (exit %d)", t->id, result, ret);
 }
 
-/* ---- service-control ---- */
-
-/* Runs service-control with args; its stderr's last lines go to err. */
-static int
-services(struct txn *t, const char *a1, const char *a2)
-{
-	struct proc_result res;
-	const char *argv[4];
-	char	*tool = app_path(t->cfg->root, APP_SERVICE_CONTROL);
-	int	 ret = -1;
-
-	if (tool == NULL)
-		return -1;
-	argv[0] = tool;
-	argv[1] = a1;
-	argv[2] = a2;
-	argv[3] = NULL;
-	if (fault_point(strcmp(a1, "--stop") == 0 ? "service-control --stop" :
-	    "service-control --start", &t->err) == -1) {
-		free(tool);
-		return -1;
-	}
-	if (proc_run(argv, NULL, 30 * 60 * 1000, &res) == -1) {
-		buf_printf(&t->err, "cannot run %s: %s", tool, strerror(errno));
-		free(tool);
-		return -1;
-	}
-	if (res.status != 0)
-		/* The appliance's own words: which service, its message. */
-		buf_printf(&t->err, "service-control %s %s failed: %s", a1,
-		    a2 != NULL ? a2 : "", buf_str(&res.err));
-	else {
-		fault_done();
-		ret = 0;
-	}
-	proc_result_free(&res);
-	free(tool);
-	return ret;
-}
-
-/*
- * The services service-control --status --all lists as stopped, as
- * " name name ..." (appliance.md 6: "Stopped:\n <svc> <svc>...\nRunning:\n
- * <svc> ..."). A read: no fault point. -1 when it cannot be run or fails.
- */
-static int
-services_stopped(struct txn *t, struct buf *names)
-{
-	struct proc_result res;
-	const char *argv[4], *p, *nl, *end;
-	char	*tool = app_path(t->cfg->root, APP_SERVICE_CONTROL);
-	int	 in_stopped = 0, ret = -1;
-
-	buf_reset(names);
-	if (tool == NULL) {
-		buf_printf(&t->err, "out of memory");
-		return -1;
-	}
-	argv[0] = tool;
-	argv[1] = "--status";
-	argv[2] = "--all";
-	argv[3] = NULL;
-	if (proc_run(argv, NULL, 5 * 60 * 1000, &res) == -1) {
-		buf_printf(&t->err, "cannot run %s: %s", tool, strerror(errno));
-		free(tool);
-		return -1;
-	}
-	if (res.status != 0) {
-		buf_printf(&t->err, "service-control --status --all failed: %s",
-		    buf_str(&res.err));
-		goto out;
-	}
-	for (p = buf_str(&res.out), end = p + res.out.len; p < end;
-	    p = nl + 1) {
-		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
-			nl = end;
-		if (p < nl && nl[-1] == ':' && *p != ' ')
-			in_stopped = (size_t)(nl - p) == 8 &&
-			    strncmp(p, "Stopped:", 8) == 0;
-		else if (in_stopped && buf_printf(names, "%s%.*s",
-		    *p == ' ' ? "" : " ", (int)(nl - p), p) == -1)
-			goto out;
-	}
-	ret = 0;
-out:
-	proc_result_free(&res);
-	free(tool);
-	return ret;
-}
-
-/*
- * The services of now stopped that ran before the transaction (in lost, as
- * " name name ..."). -1 when service-control cannot say.
- */
-static int
-services_lost(struct txn *t, struct buf *lost)
-{
-	struct buf now = BUF_INIT;
-	char	*copy = NULL, *w, *save = NULL, *pad = NULL, *key;
-	int	 ret = -1;
-
-	buf_reset(lost);
-	if (services_stopped(t, &now) == -1)
-		goto out;
-	if ((copy = strdup(buf_str(&now))) == NULL ||
-	    asprintf(&pad, " %s ", buf_str(&t->stopped_before)) == -1) {
-		pad = NULL;
-		buf_printf(&t->err, "out of memory");
-		goto out;
-	}
-	for (w = strtok_r(copy, " ", &save); w != NULL;
-	    w = strtok_r(NULL, " ", &save)) {
-		if (asprintf(&key, " %s ", w) == -1) {
-			buf_printf(&t->err, "out of memory");
-			goto out;
-		}
-		if (strstr(pad, key) == NULL)
-			buf_printf(lost, " %s", w);
-		free(key);
-	}
-	ret = 0;
-out:
-	free(copy);
-	free(pad);
-	buf_free(&now);
-	return ret;
-}
-
-/*
- * After the restart: every service that ran before the transaction runs.
- * --start --all starts the automatic ones (and fails when one of them does
- * not come up); one started by hand before is started again by name. A
- * service stopped before may stay so.
- */
-static int
-services_as_before(struct txn *t)
-{
-	struct buf lost = BUF_INIT;
-	char	*copy = NULL, *w, *save = NULL;
-	int	 ret = -1;
-
-	if (services_lost(t, &lost) == -1)
-		goto out;
-	if (lost.len > 0) {
-		if ((copy = strdup(buf_str(&lost))) == NULL) {
-			buf_printf(&t->err, "out of memory");
-			goto out;
-		}
-		for (w = strtok_r(copy, " ", &save); w != NULL;
-		    w = strtok_r(NULL, " ", &save))
-			if (services(t, "--start", w) == -1)
-				goto out;
-		if (services_lost(t, &lost) == -1)
-			goto out;
-	}
-	if (lost.len > 0) {
-		buf_printf(&t->err, "service-control --status: not running "
-		    "after the restart, though they ran before:%s",
-		    buf_str(&lost));
-		goto out;
-	}
-	ret = 0;
-out:
-	free(copy);
-	buf_free(&lost);
-	return ret;
-}
+/* ---- service-control (services.h) ---- */
 
 static int
 restart_all(struct txn *t)
 {
 	say(t, "restarting every service (service-control --stop --all, "
 	    "--start --all)");
-	if (services(t, "--stop", "--all") == -1)
-		return -1;
-	return services(t, "--start", "--all");
+	return services_restart_all(t->cfg->root, &t->err);
 }
 
 /* ---- preflight ---- */
@@ -1368,48 +1194,12 @@ run_steps(struct txn *t, const struct inventory *inv)
 
 /* ---- verify ---- */
 
-/* The certificate served on 127.0.0.1:https_port, or NULL. */
-static X509 *
-served_cert(struct txn *t)
-{
-	struct sockaddr_in sin;
-	struct timeval tv = { 10, 0 };
-	SSL_CTX	*ctx = NULL;
-	SSL	*ssl = NULL;
-	X509	*x = NULL;
-	int	 fd = -1;
-
-	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL ||
-	    (fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		goto out;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t)t->cfg->https_port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1)
-		goto out;
-	/* Which certificate is live is the question, not whether it is
-	 * trusted: no verification here. */
-	if ((ssl = SSL_new(ctx)) == NULL || !SSL_set_fd(ssl, fd) ||
-	    !SSL_set_tlsext_host_name(ssl, t->app.pnid) || SSL_connect(ssl) != 1)
-		goto out;
-	x = SSL_get1_peer_certificate(ssl);
-out:
-	if (ssl != NULL)
-		SSL_free(ssl);
-	if (fd != -1)
-		close(fd);
-	SSL_CTX_free(ctx);
-	return x;
-}
-
 /* Whether the TLS endpoint serves want (named what in the error). */
 static int
 serves(struct txn *t, X509 *want, const char *what)
 {
-	X509	*served = served_cert(t);
+	X509	*served = services_served_cert(t->cfg->https_port,
+	    t->app.pnid);
 	int	 ok = served != NULL && cert_equal(served, want);
 
 	X509_free(served);
@@ -1471,7 +1261,8 @@ verify(struct txn *t, struct inventory *after)
 	int	 nothing = 0, ret = -1;
 
 	say(t, "verifying");
-	if (services_as_before(t) == -1)
+	if (services_as_before(t->cfg->root, buf_str(&t->stopped_before),
+	    &t->err) == -1)
 		return -1;
 	json_array_foreach(json_object_get(t->plan, "steps"), i, s)
 		if (strcmp(kind_of(s), "machine_ssl") == 0 &&
@@ -1547,7 +1338,8 @@ verify_forward(struct txn *t)
 	say(t, "verifying");
 	/* A journal without the record cannot say what ran before. */
 	if (journal_find(&t->j, "stopped") != NULL &&
-	    services_as_before(t) == -1)
+	    services_as_before(t->cfg->root, buf_str(&t->stopped_before),
+	    &t->err) == -1)
 		return -1;
 	if (inventory_read(&inv, t->cfg->root, &t->login, NULL) == -1) {
 		buf_printf(&t->err, "cannot read the appliance: out of memory");
@@ -1767,8 +1559,7 @@ roll_back(struct txn *t)
 		buf_reset(&t->err);
 	vmdir_close(t->vd);
 	t->vd = NULL;
-	services(t, "--start", "vmafdd");
-	services(t, "--start", "vmdird");
+	services_start_vmafd_vmdir(t->cfg->root, &t->err);
 	buf_reset(&t->err);
 	if (backup_session_restore(t->bk, t->before, NULL, &t->err) == -1)
 		goto out;
@@ -2084,19 +1875,11 @@ cmd_apply(const struct cmdline *cl, struct config *cfg)
 	if (check_digests(&t, &inv) == -1 || check_restorable(&t, &inv) ==
 	    -1 || load_vmca(&t) == -1)
 		goto refused;
-	{
-		char	*sc = app_path(cfg->root, APP_SERVICE_CONTROL);
-		int	 ok = sc != NULL && access(sc, X_OK) == 0;
-
-		if (!ok)
-			buf_printf(&t.err, "%s: not found", sc);
-		free(sc);
-		if (!ok)
-			goto refused;
-	}
+	if (services_check(cfg->root, &t.err) == -1)
+		goto refused;
 	/* What runs now must run after (verify); the journal keeps it for
 	 * recover. */
-	if (services_stopped(&t, &t.stopped_before) == -1)
+	if (services_stopped(cfg->root, &t.stopped_before, &t.err) == -1)
 		goto refused;
 	phase_done(&t, "preflight");
 	/* 2. prepare: every new certificate made and checked */
@@ -2709,7 +2492,7 @@ cmd_rollback(const struct cmdline *cl, struct config *cfg)
 	/* The state now is this transaction's before; the state to put back
 	 * is ready from the start: recover can go either way. */
 	/* What runs now, for recover --forward's check (see apply). */
-	if (services_stopped(&t, &t.stopped_before) == -1 ||
+	if (services_stopped(cfg->root, &t.stopped_before, &t.err) == -1 ||
 	    snapshot_before(&t) == -1 ||
 	    later_changes(&t, &h, x, force) == -1 ||
 	    reason_add(&t, why) == -1 ||
@@ -2895,8 +2678,7 @@ cmd_recover(const struct cmdline *cl, struct config *cfg)
 		goto fail;
 	/* vmafd-cli and vecs-cli need vmafdd, LDAP vmdird: a run killed
 	 * after service-control --stop --all left them stopped. */
-	services(&t, "--start", "vmafdd");
-	services(&t, "--start", "vmdird");
+	services_start_vmafd_vmdir(cfg->root, &t.err);
 	buf_reset(&t.err);
 	if (appliance_identify(&t.app, cfg->root, &t.err) == -1 ||
 	    config_login(cfg, &t.login, &t.err) == -1 ||

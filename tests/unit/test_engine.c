@@ -1,7 +1,9 @@
 /*
  * test_engine.c - unit tests of the engine's parsers of outside input:
  * vecs-cli's entry listing, lwregshell's value lines, dates given to --at,
- * LDAP URIs and domains, and certificate day counts.
+ * LDAP URIs and domains, certificate day counts, and service-control's
+ * status listing (with services.c run against a service-control of a few
+ * shell lines).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,6 +25,7 @@
 #include "commands.h"
 #include "inventory.h"
 #include "journal.h"
+#include "services.h"
 #include "vecs.h"
 #include "vmdir.h"
 
@@ -396,6 +399,124 @@ test_journal_refuses_strangers(void **state)
 	scratch_free(root);
 }
 
+/* What service-control --status --all lists under "Stopped:", and only. */
+static void
+test_services_status_parse(void **state)
+{
+	static const char status[] =
+	    "Stopped:\n vmcam vmware-imagebuilder\n vsan-health\n"
+	    "Running:\n vmafdd vmdird\n"
+	    "StartPending:\n vpxd\n";
+	static const char none[] = "Running:\n vmafdd vmdird\nStopped:\n";
+	static const char odd[] = "Stopped:\nvmcam\n Stopped: x\n";
+	struct buf names = BUF_INIT;
+
+	(void)state;
+	assert_int_equal(services_parse_stopped(status, strlen(status),
+	    &names), 0);
+	assert_string_equal(buf_str(&names),
+	    " vmcam vmware-imagebuilder vsan-health");
+	buf_reset(&names);
+	assert_int_equal(services_parse_stopped(none, strlen(none), &names), 0);
+	assert_string_equal(buf_str(&names), "");
+	/* A name without its blank is still a name; a line starting with a
+	 * blank never heads a section. */
+	assert_int_equal(services_parse_stopped(odd, strlen(odd), &names), 0);
+	assert_string_equal(buf_str(&names), " vmcam Stopped: x");
+	buf_reset(&names);
+	/* No newline at the end, and a length short of the text. */
+	assert_int_equal(services_parse_stopped("Stopped:\n a b", 11, &names),
+	    0);
+	assert_string_equal(buf_str(&names), " a");
+	buf_free(&names);
+}
+
+/* The names stopped now that ran before, whole words only. */
+static void
+test_services_missing(void **state)
+{
+	struct buf out = BUF_INIT;
+
+	(void)state;
+	assert_int_equal(services_missing(" vmcam vpxd vsan", " vmcam", &out),
+	    0);
+	assert_string_equal(buf_str(&out), " vpxd vsan");
+	buf_reset(&out);
+	assert_int_equal(services_missing(" vsan-health", " vsan", &out), 0);
+	assert_string_equal(buf_str(&out), " vsan-health");
+	buf_reset(&out);
+	assert_int_equal(services_missing(" vsan", " vsan-health vsan", &out),
+	    0);
+	assert_string_equal(buf_str(&out), "");
+	assert_int_equal(services_missing("", "", &out), 0);
+	assert_string_equal(buf_str(&out), "");
+	buf_free(&out);
+}
+
+/*
+ * A service-control of a few lines under root: --status --all lists the
+ * names in ROOT/stopped as stopped; --start NAME takes NAME out of it,
+ * except "broken", which never starts.
+ */
+static void
+fake_service_control(const char *root, const char *stopped)
+{
+	static const char script[] = "#!/bin/sh\n"
+	    "s=\"${0%/usr/bin/service-control}/stopped\"\n"
+	    "case \"$1 $2\" in\n"
+	    "'--status --all') printf 'Stopped:\\n %s\\nRunning:\\n x\\n' "
+	    "\"$(cat \"$s\")\" ;;\n"
+	    "'--start broken') echo 'broken: cannot start' >&2; exit 1 ;;\n"
+	    "--start*) sed \"s/ *\\<$2\\>//\" \"$s\" >\"$s.new\" && "
+	    "mv \"$s.new\" \"$s\" ;;\n"
+	    "*) exit 2 ;;\n"
+	    "esac\n";
+	char	*p = NULL;
+	FILE	*f;
+
+	assert_true(asprintf(&p, "mkdir -p '%s/usr/bin'", root) > 0);
+	assert_int_equal(system(p), 0);
+	free(p);
+	assert_true(asprintf(&p, "%s/usr/bin/service-control", root) > 0);
+	assert_non_null(f = fopen(p, "w"));
+	fputs(script, f);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(chmod(p, 0755), 0);
+	free(p);
+	assert_true(asprintf(&p, "%s/stopped", root) > 0);
+	assert_non_null(f = fopen(p, "w"));
+	fputs(stopped, f);
+	assert_int_equal(fclose(f), 0);
+	free(p);
+}
+
+/* A service that ran before is started by name; one that will not start
+ * fails, named. */
+static void
+test_services_as_before(void **state)
+{
+	struct buf err = BUF_INIT, now = BUF_INIT;
+	char	*root = scratch_root();
+
+	(void)state;
+	fake_service_control(root, "vmcam vpxd");
+	assert_int_equal(services_check(root, &err), 0);
+	assert_int_equal(services_stopped(root, &now, &err), 0);
+	assert_string_equal(buf_str(&now), " vmcam vpxd");
+	assert_int_equal(services_as_before(root, " vmcam", &err), 0);
+	assert_int_equal(services_stopped(root, &now, &err), 0);
+	assert_string_equal(buf_str(&now), " vmcam");
+	assert_int_equal(err.len, 0);
+
+	fake_service_control(root, "broken vmcam");
+	assert_int_equal(services_as_before(root, "", &err), -1);
+	assert_non_null(strstr(buf_str(&err), "service-control --start "
+	    "broken failed: broken: cannot start"));
+	buf_free(&err);
+	buf_free(&now);
+	scratch_free(root);
+}
+
 int
 main(void)
 {
@@ -412,6 +533,9 @@ main(void)
 		cmocka_unit_test(test_journal_torn_and_damaged),
 		cmocka_unit_test(test_journal_torn_then_appended),
 		cmocka_unit_test(test_journal_refuses_strangers),
+		cmocka_unit_test(test_services_status_parse),
+		cmocka_unit_test(test_services_missing),
+		cmocka_unit_test(test_services_as_before),
 	};
 	int	 rc;
 
