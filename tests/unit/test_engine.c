@@ -1,9 +1,9 @@
 /*
  * test_engine.c - unit tests of the engine's parsers of outside input:
  * vecs-cli's entry listing, lwregshell's value lines, dates given to --at,
- * LDAP URIs and domains, certificate day counts, and service-control's
- * status listing (with services.c run against a service-control of a few
- * shell lines).
+ * LDAP URIs and domains, certificate day counts, service-control's status
+ * listing (with services.c run against a service-control of a few shell
+ * lines), and the backup commits' trailers that history reads.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -24,6 +24,7 @@
 #include "cert.h"
 #include "commands.h"
 #include "inventory.h"
+#include "history.h"
 #include "journal.h"
 #include "services.h"
 #include "vecs.h"
@@ -517,6 +518,51 @@ test_services_as_before(void **state)
 	scratch_free(root);
 }
 
+/*
+ * The backup's commits, newest first, gathered by transaction: its first
+ * commit is its outcome, the one marked "before" its before; a commit that
+ * does not authenticate is kept apart; trailers are read after the subject
+ * only (the subject holds the operator's reason).
+ */
+static void
+test_history_from_trailers(void **state)
+{
+	static const char done[] = "Result: lie: snapshot of vc\n\n"
+	    "Operator: ann\nReason: Result: lie\nTransaction: T1\n"
+	    "Result: success\nSteps: 1 sts 0.4s\nVcrotate-MAC: 00\n";
+	static const char before[] = "Ticket: CHG-1: snapshot of vc\n\n"
+	    "Operator: ann\nReason: Ticket: CHG-1\nTransaction: T1\n"
+	    "Result: before\n";
+	static const char by_hand[] = "snapshot: snapshot of vc\n\n"
+	    "Operator: bob\n";
+	struct hist h;
+
+	(void)state;
+	memset(&h, 0, sizeof(h));
+	assert_int_equal(hist_add("c3", 30, "x\n\nTransaction: T9\n"
+	    "Result: success\n", "snapshot c3: FORGED", &h), 0);
+	assert_int_equal(hist_add("c2", 20, done, NULL, &h), 0);
+	assert_int_equal(hist_add("c1", 10, before, NULL, &h), 0);
+	assert_int_equal(hist_add("c0", 5, by_hand, NULL, &h), 0);
+	assert_int_equal(h.n, 1);
+	assert_string_equal(h.v[0].txn, "T1");
+	assert_string_equal(h.v[0].result, "success");
+	assert_string_equal(h.v[0].operator, "ann");
+	assert_string_equal(h.v[0].reason, "Result: lie");
+	assert_null(h.v[0].ticket);
+	assert_string_equal(h.v[0].steps, "1 sts 0.4s");
+	assert_int_equal(h.v[0].when, 20);
+	assert_string_equal(h.v[0].outcome, "c2");
+	assert_string_equal(h.v[0].before, "c1");
+	assert_int_equal(json_array_size(h.v[0].snapshots), 2);
+	assert_int_equal(h.nbad, 1);
+	assert_string_equal(h.bad[0].id, "c3");
+	assert_string_equal(h.bad[0].txn, "T9");
+	assert_string_equal(h.bad[0].why, "snapshot c3: FORGED");
+	hist_free(&h);
+	assert_int_equal(h.n, 0);
+}
+
 int
 main(void)
 {
@@ -536,6 +582,7 @@ main(void)
 		cmocka_unit_test(test_services_status_parse),
 		cmocka_unit_test(test_services_missing),
 		cmocka_unit_test(test_services_as_before),
+		cmocka_unit_test(test_history_from_trailers),
 	};
 	int	 rc;
 
