@@ -32,7 +32,7 @@ LAB_PROGS  = $(B)/lab/vecs-cli $(B)/lab/vmafd-cli $(B)/lab/lwregshell \
              $(B)/lab/certool $(B)/lab/dir-cli $(B)/lab/ldapwrap
 ENGINE_OBJS = $(B)/obj/engine/main.o $(B)/obj/engine/cmd_check.o \
               $(B)/obj/engine/cmd_plan.o $(B)/obj/engine/cmd_backup.o \
-              $(B)/obj/engine/cmd_apply.o \
+              $(B)/obj/engine/cmd_apply.o $(B)/obj/engine/cmd_history.o \
               $(ENGINE_LIB)
 ENGINE_LIB  = $(B)/obj/engine/buf.o $(B)/obj/engine/proc.o \
               $(B)/obj/engine/fault.o $(B)/obj/engine/journal.o \
@@ -42,6 +42,7 @@ ENGINE_LIB  = $(B)/obj/engine/buf.o $(B)/obj/engine/proc.o \
               $(B)/obj/engine/config.o $(B)/obj/engine/report.o \
               $(B)/obj/engine/safetext.o \
               $(B)/obj/engine/issue.o $(B)/obj/engine/fileio.o \
+              $(B)/obj/engine/services.o $(B)/obj/engine/history.o \
               $(B)/obj/plans/plan.o $(BACKUP_OBJS)
 BACKUP_OBJS = $(B)/obj/backup/crypt.o $(B)/obj/backup/names.o \
               $(B)/obj/backup/state.o $(B)/obj/backup/repo.o

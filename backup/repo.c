@@ -350,6 +350,21 @@ is_trailer(const char *line, const char *name)
 	    line[n + 1] == ' ';
 }
 
+char *
+bk_trailer(const char *msg, const char *name)
+{
+	const char *p, *v;
+
+	for (p = msg; (p = strchr(p, '\n')) != NULL; ) {
+		p++;
+		if (is_trailer(p, name)) {
+			v = p + strlen(name) + 2;
+			return strndup(v, strcspn(v, "\n"));
+		}
+	}
+	return NULL;
+}
+
 /* The start of the first line of msg that is trailer name, or NULL. */
 static const char *
 find_trailer(const char *msg, const char *name)

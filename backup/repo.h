@@ -101,6 +101,13 @@ int  bk_repo_read(struct bk_repo *r, const char *rev,
     const unsigned char key[32], struct bk_state *st, json_t **manifest,
     char out_id[41], struct buf *err);
 
+/*
+ * The value of trailer name ("Name: value") in a snapshot commit's message,
+ * after its subject line (which holds the operator's reason), malloc'd;
+ * NULL when there is none, or out of memory. The first such line counts.
+ */
+char *bk_trailer(const char *msg, const char *name);
+
 /* Calls fn for each snapshot, newest first. */
 typedef int (*bk_list_fn)(const char *id, long long when, const char *message,
     void *arg);

@@ -20,9 +20,8 @@
  * snapshot (every new item, taken before the restart). SIGINT, SIGTERM and
  * SIGHUP are held until the change under way is done, then roll back.
  *
- * Also vcrotate history (the transactions in the backup), vcrotate
- * rollback TXN (the before state of a transaction, as a new transaction),
- * and vcrotate recover.
+ * Also vcrotate rollback TXN (the before state of a transaction, as a new
+ * transaction) and vcrotate recover.
  *
  * Exit: 0 done; 1 failed and rolled back (or, with --keep-on-failure, left
  * as it was at the failure); 3 the rollback could not finish (the journal
@@ -33,15 +32,11 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <sys/socket.h>
-#include <sys/time.h>
 
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,21 +48,19 @@
 
 #include <openssl/pem.h>
 #include <openssl/rand.h>
-#include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
 #include "cert.h"
 #include "commands.h"
-#include "fault.h"
 #include "fileio.h"
 #include "findings.h"
+#include "history.h"
 #include "issue.h"
 #include "journal.h"
 #include "plan.h"
-#include "proc.h"
 #include "repo.h"
-#include "report.h"
 #include "safetext.h"
+#include "services.h"
 #include "vecs.h"
 #include "vmdir.h"
 
@@ -237,182 +230,14 @@ log_outcome(struct txn *t, const char *result, int ret)
 		    "transaction %s: %s (exit %d)", t->id, result, ret);
 }
 
-/* ---- service-control ---- */
-
-/* Runs service-control with args; its stderr's last lines go to err. */
-static int
-services(struct txn *t, const char *a1, const char *a2)
-{
-	struct proc_result res;
-	const char *argv[4];
-	char	*tool = app_path(t->cfg->root, APP_SERVICE_CONTROL);
-	int	 ret = -1;
-
-	if (tool == NULL)
-		return -1;
-	argv[0] = tool;
-	argv[1] = a1;
-	argv[2] = a2;
-	argv[3] = NULL;
-	if (fault_point(strcmp(a1, "--stop") == 0 ? "service-control --stop" :
-	    "service-control --start", &t->err) == -1) {
-		free(tool);
-		return -1;
-	}
-	if (proc_run(argv, NULL, 30 * 60 * 1000, &res) == -1) {
-		buf_printf(&t->err, "cannot run %s: %s", tool, strerror(errno));
-		free(tool);
-		return -1;
-	}
-	if (res.status != 0)
-		/* The appliance's own words: which service, its message. */
-		buf_printf(&t->err, "service-control %s %s failed: %s", a1,
-		    a2 != NULL ? a2 : "", buf_str(&res.err));
-	else {
-		fault_done();
-		ret = 0;
-	}
-	proc_result_free(&res);
-	free(tool);
-	return ret;
-}
-
-/*
- * The services service-control --status --all lists as stopped, as
- * " name name ..." (appliance.md 6: "Stopped:\n <svc> <svc>...\nRunning:\n
- * <svc> ..."). A read: no fault point. -1 when it cannot be run or fails.
- */
-static int
-services_stopped(struct txn *t, struct buf *names)
-{
-	struct proc_result res;
-	const char *argv[4], *p, *nl, *end;
-	char	*tool = app_path(t->cfg->root, APP_SERVICE_CONTROL);
-	int	 in_stopped = 0, ret = -1;
-
-	buf_reset(names);
-	if (tool == NULL) {
-		buf_printf(&t->err, "out of memory");
-		return -1;
-	}
-	argv[0] = tool;
-	argv[1] = "--status";
-	argv[2] = "--all";
-	argv[3] = NULL;
-	if (proc_run(argv, NULL, 5 * 60 * 1000, &res) == -1) {
-		buf_printf(&t->err, "cannot run %s: %s", tool, strerror(errno));
-		free(tool);
-		return -1;
-	}
-	if (res.status != 0) {
-		buf_printf(&t->err, "service-control --status --all failed: %s",
-		    buf_str(&res.err));
-		goto out;
-	}
-	for (p = buf_str(&res.out), end = p + res.out.len; p < end;
-	    p = nl + 1) {
-		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
-			nl = end;
-		if (p < nl && nl[-1] == ':' && *p != ' ')
-			in_stopped = (size_t)(nl - p) == 8 &&
-			    strncmp(p, "Stopped:", 8) == 0;
-		else if (in_stopped && buf_printf(names, "%s%.*s",
-		    *p == ' ' ? "" : " ", (int)(nl - p), p) == -1)
-			goto out;
-	}
-	ret = 0;
-out:
-	proc_result_free(&res);
-	free(tool);
-	return ret;
-}
-
-/*
- * The services of now stopped that ran before the transaction (in lost, as
- * " name name ..."). -1 when service-control cannot say.
- */
-static int
-services_lost(struct txn *t, struct buf *lost)
-{
-	struct buf now = BUF_INIT;
-	char	*copy = NULL, *w, *save = NULL, *pad = NULL, *key;
-	int	 ret = -1;
-
-	buf_reset(lost);
-	if (services_stopped(t, &now) == -1)
-		goto out;
-	if ((copy = strdup(buf_str(&now))) == NULL ||
-	    asprintf(&pad, " %s ", buf_str(&t->stopped_before)) == -1) {
-		pad = NULL;
-		buf_printf(&t->err, "out of memory");
-		goto out;
-	}
-	for (w = strtok_r(copy, " ", &save); w != NULL;
-	    w = strtok_r(NULL, " ", &save)) {
-		if (asprintf(&key, " %s ", w) == -1) {
-			buf_printf(&t->err, "out of memory");
-			goto out;
-		}
-		if (strstr(pad, key) == NULL)
-			buf_printf(lost, " %s", w);
-		free(key);
-	}
-	ret = 0;
-out:
-	free(copy);
-	free(pad);
-	buf_free(&now);
-	return ret;
-}
-
-/*
- * After the restart: every service that ran before the transaction runs.
- * --start --all starts the automatic ones (and fails when one of them does
- * not come up); one started by hand before is started again by name. A
- * service stopped before may stay so.
- */
-static int
-services_as_before(struct txn *t)
-{
-	struct buf lost = BUF_INIT;
-	char	*copy = NULL, *w, *save = NULL;
-	int	 ret = -1;
-
-	if (services_lost(t, &lost) == -1)
-		goto out;
-	if (lost.len > 0) {
-		if ((copy = strdup(buf_str(&lost))) == NULL) {
-			buf_printf(&t->err, "out of memory");
-			goto out;
-		}
-		for (w = strtok_r(copy, " ", &save); w != NULL;
-		    w = strtok_r(NULL, " ", &save))
-			if (services(t, "--start", w) == -1)
-				goto out;
-		if (services_lost(t, &lost) == -1)
-			goto out;
-	}
-	if (lost.len > 0) {
-		buf_printf(&t->err, "service-control --status: not running "
-		    "after the restart, though they ran before:%s",
-		    buf_str(&lost));
-		goto out;
-	}
-	ret = 0;
-out:
-	free(copy);
-	buf_free(&lost);
-	return ret;
-}
+/* ---- service-control (services.h) ---- */
 
 static int
 restart_all(struct txn *t)
 {
 	say(t, "restarting every service (service-control --stop --all, "
 	    "--start --all)");
-	if (services(t, "--stop", "--all") == -1)
-		return -1;
-	return services(t, "--start", "--all");
+	return services_restart_all(t->cfg->root, &t->err);
 }
 
 /* ---- preflight ---- */
@@ -1368,48 +1193,12 @@ run_steps(struct txn *t, const struct inventory *inv)
 
 /* ---- verify ---- */
 
-/* The certificate served on 127.0.0.1:https_port, or NULL. */
-static X509 *
-served_cert(struct txn *t)
-{
-	struct sockaddr_in sin;
-	struct timeval tv = { 10, 0 };
-	SSL_CTX	*ctx = NULL;
-	SSL	*ssl = NULL;
-	X509	*x = NULL;
-	int	 fd = -1;
-
-	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL ||
-	    (fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		goto out;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t)t->cfg->https_port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1)
-		goto out;
-	/* Which certificate is live is the question, not whether it is
-	 * trusted: no verification here. */
-	if ((ssl = SSL_new(ctx)) == NULL || !SSL_set_fd(ssl, fd) ||
-	    !SSL_set_tlsext_host_name(ssl, t->app.pnid) || SSL_connect(ssl) != 1)
-		goto out;
-	x = SSL_get1_peer_certificate(ssl);
-out:
-	if (ssl != NULL)
-		SSL_free(ssl);
-	if (fd != -1)
-		close(fd);
-	SSL_CTX_free(ctx);
-	return x;
-}
-
 /* Whether the TLS endpoint serves want (named what in the error). */
 static int
 serves(struct txn *t, X509 *want, const char *what)
 {
-	X509	*served = served_cert(t);
+	X509	*served = services_served_cert(t->cfg->https_port,
+	    t->app.pnid);
 	int	 ok = served != NULL && cert_equal(served, want);
 
 	X509_free(served);
@@ -1471,7 +1260,8 @@ verify(struct txn *t, struct inventory *after)
 	int	 nothing = 0, ret = -1;
 
 	say(t, "verifying");
-	if (services_as_before(t) == -1)
+	if (services_as_before(t->cfg->root, buf_str(&t->stopped_before),
+	    &t->err) == -1)
 		return -1;
 	json_array_foreach(json_object_get(t->plan, "steps"), i, s)
 		if (strcmp(kind_of(s), "machine_ssl") == 0 &&
@@ -1547,7 +1337,8 @@ verify_forward(struct txn *t)
 	say(t, "verifying");
 	/* A journal without the record cannot say what ran before. */
 	if (journal_find(&t->j, "stopped") != NULL &&
-	    services_as_before(t) == -1)
+	    services_as_before(t->cfg->root, buf_str(&t->stopped_before),
+	    &t->err) == -1)
 		return -1;
 	if (inventory_read(&inv, t->cfg->root, &t->login, NULL) == -1) {
 		buf_printf(&t->err, "cannot read the appliance: out of memory");
@@ -1767,8 +1558,7 @@ roll_back(struct txn *t)
 		buf_reset(&t->err);
 	vmdir_close(t->vd);
 	t->vd = NULL;
-	services(t, "--start", "vmafdd");
-	services(t, "--start", "vmdird");
+	services_start_vmafd_vmdir(t->cfg->root, &t->err);
 	buf_reset(&t->err);
 	if (backup_session_restore(t->bk, t->before, NULL, &t->err) == -1)
 		goto out;
@@ -2084,19 +1874,11 @@ cmd_apply(const struct cmdline *cl, struct config *cfg)
 	if (check_digests(&t, &inv) == -1 || check_restorable(&t, &inv) ==
 	    -1 || load_vmca(&t) == -1)
 		goto refused;
-	{
-		char	*sc = app_path(cfg->root, APP_SERVICE_CONTROL);
-		int	 ok = sc != NULL && access(sc, X_OK) == 0;
-
-		if (!ok)
-			buf_printf(&t.err, "%s: not found", sc);
-		free(sc);
-		if (!ok)
-			goto refused;
-	}
+	if (services_check(cfg->root, &t.err) == -1)
+		goto refused;
 	/* What runs now must run after (verify); the journal keeps it for
 	 * recover. */
-	if (services_stopped(&t, &t.stopped_before) == -1)
+	if (services_stopped(cfg->root, &t.stopped_before, &t.err) == -1)
 		goto refused;
 	phase_done(&t, "preflight");
 	/* 2. prepare: every new certificate made and checked */
@@ -2236,325 +2018,7 @@ out:
 	return ret;
 }
 
-/* ---- history and rollback ---- */
-
-/*
- * The audit records, as the backup's snapshot commits carry them in their
- * trailers, gathered by transaction: bk_repo_list goes newest first, so the
- * first commit seen of a transaction holds its outcome.
- */
-struct hist_txn {
-	char		*txn;
-	char		*result;
-	char		*operator;
-	char		*ticket;
-	char		*reason;
-	char		*plan;
-	char		*elapsed;
-	char		*steps;
-	char		*timings;
-	long long	 when;		/* of the outcome */
-	char		 outcome[41];	/* the newest snapshot */
-	char		 before[41];	/* the "before" snapshot */
-	json_t		*snapshots;	/* newest first */
-};
-
-/* A commit that does not authenticate: never an outcome or a before. */
-struct hist_bad {
-	char		 id[41];
-	long long	 when;
-	char		*why;
-	char		*txn;		/* what it claims, may be NULL */
-	char		*result;
-};
-
-struct hist {
-	struct hist_txn	*v;
-	size_t		 n;
-	struct hist_bad	*bad;
-	size_t		 nbad;
-};
-
-/* The value of trailer name in a commit message (malloc'd), or NULL. */
-static char *
-trailer_of(const char *message, const char *name)
-{
-	size_t	 n = strlen(name);
-	const char *p;
-
-	for (p = message; (p = strchr(p, '\n')) != NULL; ) {
-		p++;
-		if (strncmp(p, name, n) == 0 && p[n] == ':' && p[n + 1] == ' ')
-			return strndup(p + n + 2, strcspn(p + n + 2, "\n"));
-	}
-	return NULL;
-}
-
-static int
-hist_one(const char *id, long long when, const char *message,
-    const char *bad, void *arg)
-{
-	struct hist *h = arg;
-	struct hist_txn *x = NULL, *nv;
-	struct hist_bad *b;
-	char	*txn = trailer_of(message, "Transaction");
-	char	*res = trailer_of(message, "Result");
-	size_t	 i;
-	int	 ret = -1;
-
-	/* Its trailers say what a forger wrote: kept apart, named. */
-	if (bad != NULL) {
-		if ((b = reallocarray(h->bad, h->nbad + 1,
-		    sizeof(*b))) == NULL)
-			goto out;
-		h->bad = b;
-		b = &h->bad[h->nbad++];
-		memset(b, 0, sizeof(*b));
-		snprintf(b->id, sizeof(b->id), "%s", id);
-		b->when = when;
-		b->why = strdup(bad);
-		b->txn = txn;
-		b->result = res;
-		return b->why != NULL ? 0 : -1;
-	}
-	if (txn == NULL) {
-		free(res);
-		return 0;	/* a snapshot taken by hand */
-	}
-	for (i = 0; i < h->n && x == NULL; i++)
-		if (strcmp(h->v[i].txn, txn) == 0)
-			x = &h->v[i];
-	if (x == NULL) {
-		if ((nv = reallocarray(h->v, h->n + 1, sizeof(*nv))) == NULL)
-			goto out;
-		h->v = nv;
-		x = &h->v[h->n++];
-		memset(x, 0, sizeof(*x));
-		x->txn = txn;
-		txn = NULL;
-		x->result = res != NULL ? strdup(res) : NULL;
-		x->operator = trailer_of(message, "Operator");
-		x->ticket = trailer_of(message, "Ticket");
-		x->reason = trailer_of(message, "Reason");
-		x->plan = trailer_of(message, "Plan");
-		x->elapsed = trailer_of(message, "Elapsed");
-		x->steps = trailer_of(message, "Steps");
-		x->timings = trailer_of(message, "Timings");
-		x->when = when;
-		snprintf(x->outcome, sizeof(x->outcome), "%s", id);
-		if ((x->snapshots = json_array()) == NULL)
-			goto out;
-	}
-	if (res != NULL && strcmp(res, "before") == 0)
-		snprintf(x->before, sizeof(x->before), "%s", id);
-	if (json_array_append_new(x->snapshots, json_pack("{s:s,s:o,s:o}",
-	    "commit", id, "result", json_string_lossy(res), "time",
-	    json_time((time_t)when))) == -1)
-		goto out;
-	ret = 0;
-out:
-	free(txn);
-	free(res);
-	return ret;
-}
-
-static void
-hist_free(struct hist *h)
-{
-	size_t	 i;
-
-	for (i = 0; i < h->n; i++) {
-		free(h->v[i].txn);
-		free(h->v[i].result);
-		free(h->v[i].operator);
-		free(h->v[i].ticket);
-		free(h->v[i].reason);
-		free(h->v[i].plan);
-		free(h->v[i].elapsed);
-		free(h->v[i].steps);
-		free(h->v[i].timings);
-		json_decref(h->v[i].snapshots);
-	}
-	for (i = 0; i < h->nbad; i++) {
-		free(h->bad[i].why);
-		free(h->bad[i].txn);
-		free(h->bad[i].result);
-	}
-	free(h->bad);
-	free(h->v);
-	memset(h, 0, sizeof(*h));
-}
-
-/*
- * Reads every transaction's record from the backup: the repository only,
- * so that history answers when the appliance's tools do not (after a crash
- * with the services stopped) and makes nothing when there is no backup.
- */
-static int
-hist_read(struct config *cfg, struct hist *h, struct buf *err)
-{
-	struct bk_session *bk = NULL;
-	int	 r, ret = -1;
-
-	memset(h, 0, sizeof(*h));
-	if (config_load(cfg, err) == -1 ||
-	    (r = backup_session_open_read(&bk, cfg, err)) == -1)
-		goto out;
-	if (r == 1) {
-		ret = 0;	/* no backup: no transaction */
-		goto out;
-	}
-	if (backup_session_list(bk, hist_one, h, err) == -1) {
-		if (err->len == 0)
-			buf_printf(err, "out of memory");
-		goto out;
-	}
-	ret = 0;
-out:
-	backup_session_close(bk);
-	return ret;
-}
-
-/* The rollback that undid x as a later transaction ("undoing ... x"), or
- * NULL. */
-static const char *
-undone_by(const struct hist *h, const struct hist_txn *x)
-{
-	const char *u, *e;
-	size_t	 k, n = strlen(x->txn);
-
-	for (k = 0; k < h->n; k++) {
-		if (h->v[k].reason == NULL || strncmp(h->v[k].reason,
-		    "rollback of ", 12) != 0 ||
-		    (u = strstr(h->v[k].reason, ", undoing ")) == NULL)
-			continue;
-		e = u + 10 + strcspn(u + 10, ":");
-		for (u += 10; u < e; u += strcspn(u, " :") + 1)
-			if ((size_t)(e - u) >= n && strncmp(u, x->txn, n) == 0 &&
-			    (u[n] == ' ' || u[n] == ':' || u[n] == '\0'))
-				return h->v[k].txn;
-	}
-	return NULL;
-}
-
-static void
-hist_text(const struct hist *h)
-{
-	const struct hist_txn *x;
-	char	 t[32];
-	time_t	 tt;
-	size_t	 i;
-
-	for (i = 0; i < h->n; i++) {
-		x = &h->v[i];
-		tt = (time_t)x->when;
-		strftime(t, sizeof(t), "%Y-%m-%d %H:%M:%S", gmtime(&tt));
-		/* Trailers hold whatever the operator typed, and a backup
-		 * can come from anywhere: made safe. */
-		text_printf_safe(stdout, "%s UTC  %s  %-12s operator %s, "
-		    "ticket %s; before %.12s -> %.12s; %s%s%s\n", t, x->txn,
-		    x->result != NULL ? x->result : "?", x->operator != NULL ?
-		    x->operator : "?", x->ticket != NULL ? x->ticket : "-",
-		    x->before[0] != '\0' ? x->before : "(none)", x->outcome,
-		    x->reason != NULL ? x->reason : "", undone_by(h, x) !=
-		    NULL ? "; rolled back by " : "", undone_by(h, x) != NULL ?
-		    undone_by(h, x) : "");
-	}
-	if (h->n == 0)
-		printf("no transaction yet\n");
-	for (i = 0; i < h->nbad; i++) {
-		tt = (time_t)h->bad[i].when;
-		strftime(t, sizeof(t), "%Y-%m-%d %H:%M:%S", gmtime(&tt));
-		text_printf_safe(stdout, "%s UTC  %.12s  FORGED or damaged: "
-		    "not an outcome of any transaction (it claims transaction "
-		    "%s, result %s): %s\n", t, h->bad[i].id, h->bad[i].txn !=
-		    NULL ? h->bad[i].txn : "-", h->bad[i].result != NULL ?
-		    h->bad[i].result : "-", h->bad[i].why);
-	}
-}
-
-static int
-hist_json(const struct hist *h, struct buf *err)
-{
-	const struct hist_txn *x;
-	json_t	*doc, *list, *rejected = NULL;
-	size_t	 i;
-	int	 ret = -1;
-
-	if ((list = json_array()) == NULL)
-		return -1;
-	for (i = 0; i < h->n; i++) {
-		x = &h->v[i];
-		/* Trailers hold what operators typed, in any encoding. */
-		if (json_array_append_new(list, json_pack("{s:o,s:o,s:o,s:o,"
-		    "s:o,s:o,s:o,s:o,s:o,s:o,s:s?,s:s,s:O,s:o}",
-		    "transaction", json_string_lossy(x->txn),
-		    "result", json_string_lossy(x->result),
-		    "time", json_time((time_t)x->when),
-		    "operator", json_string_lossy(x->operator),
-		    "ticket", json_string_lossy(x->ticket),
-		    "reason", json_string_lossy(x->reason),
-		    "plan_sha256", json_string_lossy(x->plan),
-		    "elapsed", json_string_lossy(x->elapsed),
-		    "steps", json_string_lossy(x->steps),
-		    "timings", json_string_lossy(x->timings),
-		    "before", x->before[0] != '\0' ? x->before : NULL,
-		    "outcome", x->outcome, "snapshots", x->snapshots,
-		    "rolled_back_by", json_string_lossy(undone_by(h, x)))) ==
-		    -1) {
-			buf_printf(err, "cannot make the JSON document");
-			goto out;
-		}
-	}
-	if ((rejected = json_array()) == NULL)
-		goto out;
-	for (i = 0; i < h->nbad; i++)
-		if (json_array_append_new(rejected, json_pack("{s:s,s:o,s:o,"
-		    "s:o,s:o}", "commit", h->bad[i].id, "time",
-		    json_time((time_t)h->bad[i].when), "why",
-		    json_string_lossy(h->bad[i].why), "claims_transaction",
-		    json_string_lossy(h->bad[i].txn), "claims_result",
-		    json_string_lossy(h->bad[i].result))) == -1) {
-			buf_printf(err, "cannot make the JSON document");
-			goto out;
-		}
-	if ((doc = json_pack("{s:s,s:O,s:O}", "schema", "vcrotate.history/1",
-	    "transactions", list, "forged_or_damaged", rejected)) == NULL)
-		goto out;
-	ret = json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	putchar('\n');
-	json_decref(doc);
-out:
-	json_decref(rejected);
-	json_decref(list);
-	return ret;
-}
-
-int
-cmd_history(const struct cmdline *cl, struct config *cfg)
-{
-	struct hist h;
-	struct buf err = BUF_INIT;
-	int	 json = cmdline_get(cl, "--json") != NULL, ret = 1;
-
-	cfg->warn_days = cfg->crit_days = -1;
-	if (hist_read(cfg, &h, &err) == -1)
-		text_printf_safe(stderr,
-		    "vcrotate history: %s\n", buf_str(&err));
-	else if (json ? hist_json(&h, &err) == -1 : (hist_text(&h), 0))
-		text_printf_safe(stderr, "vcrotate history: %s\n",
-		    err.len ? buf_str(&err) : "out of memory");
-	else if (h.nbad > 0)
-		fprintf(stderr, "vcrotate history: %zu snapshot commit%s of the "
-		    "backup do%s not authenticate (FORGED or damaged): see "
-		    "vcrotate backup verify\n", h.nbad, h.nbad == 1 ? "" : "s",
-		    h.nbad == 1 ? "es" : "");
-	else
-		ret = 0;
-	hist_free(&h);
-	buf_free(&err);
-	return ret;
-}
+/* ---- rollback of a transaction (which: history.h) ---- */
 
 /*
  * Whether the appliance still holds what transaction x left: the entries x
@@ -2679,7 +2143,7 @@ cmd_rollback(const struct cmdline *cl, struct config *cfg)
 	    config_login(cfg, &t.login, &t.err) == -1)
 		goto refused;
 	if (backup_session_open(&t.bk, cfg, &t.err) == -1 ||
-	    backup_session_list(t.bk, hist_one, &h, &t.err) == -1)
+	    backup_session_list(t.bk, hist_add, &h, &t.err) == -1)
 		goto refused;
 	for (k = 0; k < h.n && x == NULL; k++)
 		if (strcmp(h.v[k].txn, want) == 0)
@@ -2709,7 +2173,7 @@ cmd_rollback(const struct cmdline *cl, struct config *cfg)
 	/* The state now is this transaction's before; the state to put back
 	 * is ready from the start: recover can go either way. */
 	/* What runs now, for recover --forward's check (see apply). */
-	if (services_stopped(&t, &t.stopped_before) == -1 ||
+	if (services_stopped(cfg->root, &t.stopped_before, &t.err) == -1 ||
 	    snapshot_before(&t) == -1 ||
 	    later_changes(&t, &h, x, force) == -1 ||
 	    reason_add(&t, why) == -1 ||
@@ -2895,8 +2359,7 @@ cmd_recover(const struct cmdline *cl, struct config *cfg)
 		goto fail;
 	/* vmafd-cli and vecs-cli need vmafdd, LDAP vmdird: a run killed
 	 * after service-control --stop --all left them stopped. */
-	services(&t, "--start", "vmafdd");
-	services(&t, "--start", "vmdird");
+	services_start_vmafd_vmdir(cfg->root, &t.err);
 	buf_reset(&t.err);
 	if (appliance_identify(&t.app, cfg->root, &t.err) == -1 ||
 	    config_login(cfg, &t.login, &t.err) == -1 ||

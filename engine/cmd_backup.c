@@ -429,21 +429,14 @@ trailers(const char *message)
 	static const char *const names[] = { "Operator", "Ticket", "Reason",
 	    "Transaction", "Result", "Plan", "Elapsed", NULL };
 	json_t	*o = json_object();
-	const char *line = message, *nl;
-	size_t	 i, n;
+	char	*v;
+	size_t	 i;
 
-	for (; line != NULL && *line != '\0'; line = nl != NULL ? nl + 1 : NULL) {
-		nl = strchr(line, '\n');
-		for (i = 0; names[i] != NULL; i++) {
-			n = strlen(names[i]);
-			if (strncmp(line, names[i], n) == 0 &&
-			    strncmp(line + n, ": ", 2) == 0)
-				json_object_set_new(o, names[i], json_stringn(
-				    line + n + 2, nl != NULL ?
-				    (size_t)(nl - line - n - 2) :
-				    strlen(line + n + 2)));
+	for (i = 0; names[i] != NULL; i++)
+		if ((v = bk_trailer(message, names[i])) != NULL) {
+			json_object_set_new(o, names[i], json_string(v));
+			free(v);
 		}
-	}
 	return o;
 }
 

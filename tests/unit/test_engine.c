@@ -1,7 +1,9 @@
 /*
  * test_engine.c - unit tests of the engine's parsers of outside input:
  * vecs-cli's entry listing, lwregshell's value lines, dates given to --at,
- * LDAP URIs and domains, and certificate day counts.
+ * LDAP URIs and domains, certificate day counts, service-control's status
+ * listing (with services.c run against a service-control of a few shell
+ * lines), and the backup commits' trailers that history reads.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,7 +24,9 @@
 #include "cert.h"
 #include "commands.h"
 #include "inventory.h"
+#include "history.h"
 #include "journal.h"
+#include "services.h"
 #include "vecs.h"
 #include "vmdir.h"
 
@@ -396,6 +400,169 @@ test_journal_refuses_strangers(void **state)
 	scratch_free(root);
 }
 
+/* What service-control --status --all lists under "Stopped:", and only. */
+static void
+test_services_status_parse(void **state)
+{
+	static const char status[] =
+	    "Stopped:\n vmcam vmware-imagebuilder\n vsan-health\n"
+	    "Running:\n vmafdd vmdird\n"
+	    "StartPending:\n vpxd\n";
+	static const char none[] = "Running:\n vmafdd vmdird\nStopped:\n";
+	static const char odd[] = "Stopped:\nvmcam\n Stopped: x\n";
+	struct buf names = BUF_INIT;
+
+	(void)state;
+	assert_int_equal(services_parse_stopped(status, strlen(status),
+	    &names), 0);
+	assert_string_equal(buf_str(&names),
+	    " vmcam vmware-imagebuilder vsan-health");
+	buf_reset(&names);
+	assert_int_equal(services_parse_stopped(none, strlen(none), &names), 0);
+	assert_string_equal(buf_str(&names), "");
+	/* A name without its blank is still a name; a line starting with a
+	 * blank never heads a section. */
+	assert_int_equal(services_parse_stopped(odd, strlen(odd), &names), 0);
+	assert_string_equal(buf_str(&names), " vmcam Stopped: x");
+	buf_reset(&names);
+	/* No newline at the end, and a length short of the text. */
+	assert_int_equal(services_parse_stopped("Stopped:\n a b", 11, &names),
+	    0);
+	assert_string_equal(buf_str(&names), " a");
+	buf_free(&names);
+}
+
+/* The names stopped now that ran before, whole words only. */
+static void
+test_services_missing(void **state)
+{
+	struct buf out = BUF_INIT;
+
+	(void)state;
+	assert_int_equal(services_missing(" vmcam vpxd vsan", " vmcam", &out),
+	    0);
+	assert_string_equal(buf_str(&out), " vpxd vsan");
+	buf_reset(&out);
+	assert_int_equal(services_missing(" vsan-health", " vsan", &out), 0);
+	assert_string_equal(buf_str(&out), " vsan-health");
+	buf_reset(&out);
+	assert_int_equal(services_missing(" vsan", " vsan-health vsan", &out),
+	    0);
+	assert_string_equal(buf_str(&out), "");
+	assert_int_equal(services_missing("", "", &out), 0);
+	assert_string_equal(buf_str(&out), "");
+	buf_free(&out);
+}
+
+/*
+ * A service-control of a few lines under root: --status --all lists the
+ * names in ROOT/stopped as stopped; --start NAME takes NAME out of it,
+ * except "broken", which never starts.
+ */
+static void
+fake_service_control(const char *root, const char *stopped)
+{
+	static const char script[] = "#!/bin/sh\n"
+	    "s=\"${0%/usr/bin/service-control}/stopped\"\n"
+	    "case \"$1 $2\" in\n"
+	    "'--status --all') printf 'Stopped:\\n %s\\nRunning:\\n x\\n' "
+	    "\"$(cat \"$s\")\" ;;\n"
+	    "'--start broken') echo 'broken: cannot start' >&2; exit 1 ;;\n"
+	    "--start*) sed \"s/ *\\<$2\\>//\" \"$s\" >\"$s.new\" && "
+	    "mv \"$s.new\" \"$s\" ;;\n"
+	    "*) exit 2 ;;\n"
+	    "esac\n";
+	char	*p = NULL;
+	FILE	*f;
+
+	assert_true(asprintf(&p, "mkdir -p '%s/usr/bin'", root) > 0);
+	assert_int_equal(system(p), 0);
+	free(p);
+	assert_true(asprintf(&p, "%s/usr/bin/service-control", root) > 0);
+	assert_non_null(f = fopen(p, "w"));
+	fputs(script, f);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(chmod(p, 0755), 0);
+	free(p);
+	assert_true(asprintf(&p, "%s/stopped", root) > 0);
+	assert_non_null(f = fopen(p, "w"));
+	fputs(stopped, f);
+	assert_int_equal(fclose(f), 0);
+	free(p);
+}
+
+/* A service that ran before is started by name; one that will not start
+ * fails, named. */
+static void
+test_services_as_before(void **state)
+{
+	struct buf err = BUF_INIT, now = BUF_INIT;
+	char	*root = scratch_root();
+
+	(void)state;
+	fake_service_control(root, "vmcam vpxd");
+	assert_int_equal(services_check(root, &err), 0);
+	assert_int_equal(services_stopped(root, &now, &err), 0);
+	assert_string_equal(buf_str(&now), " vmcam vpxd");
+	assert_int_equal(services_as_before(root, " vmcam", &err), 0);
+	assert_int_equal(services_stopped(root, &now, &err), 0);
+	assert_string_equal(buf_str(&now), " vmcam");
+	assert_int_equal(err.len, 0);
+
+	fake_service_control(root, "broken vmcam");
+	assert_int_equal(services_as_before(root, "", &err), -1);
+	assert_non_null(strstr(buf_str(&err), "service-control --start "
+	    "broken failed: broken: cannot start"));
+	buf_free(&err);
+	buf_free(&now);
+	scratch_free(root);
+}
+
+/*
+ * The backup's commits, newest first, gathered by transaction: its first
+ * commit is its outcome, the one marked "before" its before; a commit that
+ * does not authenticate is kept apart; trailers are read after the subject
+ * only (the subject holds the operator's reason).
+ */
+static void
+test_history_from_trailers(void **state)
+{
+	static const char done[] = "Result: lie: snapshot of vc\n\n"
+	    "Operator: ann\nReason: Result: lie\nTransaction: T1\n"
+	    "Result: success\nSteps: 1 sts 0.4s\nVcrotate-MAC: 00\n";
+	static const char before[] = "Ticket: CHG-1: snapshot of vc\n\n"
+	    "Operator: ann\nReason: Ticket: CHG-1\nTransaction: T1\n"
+	    "Result: before\n";
+	static const char by_hand[] = "snapshot: snapshot of vc\n\n"
+	    "Operator: bob\n";
+	struct hist h;
+
+	(void)state;
+	memset(&h, 0, sizeof(h));
+	assert_int_equal(hist_add("c3", 30, "x\n\nTransaction: T9\n"
+	    "Result: success\n", "snapshot c3: FORGED", &h), 0);
+	assert_int_equal(hist_add("c2", 20, done, NULL, &h), 0);
+	assert_int_equal(hist_add("c1", 10, before, NULL, &h), 0);
+	assert_int_equal(hist_add("c0", 5, by_hand, NULL, &h), 0);
+	assert_int_equal(h.n, 1);
+	assert_string_equal(h.v[0].txn, "T1");
+	assert_string_equal(h.v[0].result, "success");
+	assert_string_equal(h.v[0].operator, "ann");
+	assert_string_equal(h.v[0].reason, "Result: lie");
+	assert_null(h.v[0].ticket);
+	assert_string_equal(h.v[0].steps, "1 sts 0.4s");
+	assert_int_equal(h.v[0].when, 20);
+	assert_string_equal(h.v[0].outcome, "c2");
+	assert_string_equal(h.v[0].before, "c1");
+	assert_int_equal(json_array_size(h.v[0].snapshots), 2);
+	assert_int_equal(h.nbad, 1);
+	assert_string_equal(h.bad[0].id, "c3");
+	assert_string_equal(h.bad[0].txn, "T9");
+	assert_string_equal(h.bad[0].why, "snapshot c3: FORGED");
+	hist_free(&h);
+	assert_int_equal(h.n, 0);
+}
+
 int
 main(void)
 {
@@ -412,6 +579,10 @@ main(void)
 		cmocka_unit_test(test_journal_torn_and_damaged),
 		cmocka_unit_test(test_journal_torn_then_appended),
 		cmocka_unit_test(test_journal_refuses_strangers),
+		cmocka_unit_test(test_services_status_parse),
+		cmocka_unit_test(test_services_missing),
+		cmocka_unit_test(test_services_as_before),
+		cmocka_unit_test(test_history_from_trailers),
 	};
 	int	 rc;
 
