@@ -33,6 +33,8 @@ LAB_PROGS  = $(B)/lab/vecs-cli $(B)/lab/vmafd-cli $(B)/lab/lwregshell \
 ENGINE_OBJS = $(B)/obj/engine/main.o $(B)/obj/engine/cmd_check.o \
               $(B)/obj/engine/cmd_plan.o $(B)/obj/engine/cmd_backup.o \
               $(B)/obj/engine/cmd_apply.o $(B)/obj/engine/cmd_history.o \
+              $(B)/obj/engine/cmd_rollback.o $(B)/obj/engine/cmd_recover.o \
+              $(B)/obj/engine/txn.o \
               $(ENGINE_LIB)
 ENGINE_LIB  = $(B)/obj/engine/buf.o $(B)/obj/engine/proc.o \
               $(B)/obj/engine/fault.o $(B)/obj/engine/journal.o \

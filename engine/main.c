@@ -97,6 +97,7 @@ static const struct cmd_opt json_opts[] = {
 };
 
 static const struct cmd_opt recover_opts[] = {
+	AUDIT_OPTS,
 	{ "--back", NULL, "to the before snapshot (the default before the "
 	    "commit point)" },
 	{ "--forward", NULL, "to the applied snapshot: keep the new "

@@ -2,7 +2,8 @@
 # The plan applied is the plan approved (apply --expect SHA256), and only
 # real names reach a certificate: the PNID and every --san must be a DNS
 # name or an IP address (an address becomes an IP SAN), in a plan made here
-# or in one edited and sealed again.
+# or in one edited and sealed again. recover takes the audit options of
+# whoever finishes a transaction.
 . "$(dirname "$0")/../lib.sh"
 
 VC=$BUILD/vcrotate
@@ -144,6 +145,21 @@ test_expect 'a marked place with a bad escape or a NUL is refused at load' '
 		rc=0 && "$VC" --root "$l" plan show e.plan >/dev/null 2>err || rc=$?
 		expect_eq 1 "$rc" && grep -q "a bad %XX escape" err || exit 1
 	done
+'
+
+test_expect 'recover --operator --ticket --reason: who finished it, on the transaction'"'"'s own record' '
+	newlab rec sts-expired &&
+	"$VC" --root "$T/rec" plan -o rec.plan >/dev/null &&
+	rc=0 && { VCROTATE_FAULT=crash-after:3 "$VC" --root "$T/rec" apply rec.plan --yes \
+	    --operator alice --ticket CHG-7 --reason "night fix" >rec.out 2>&1; } 2>/dev/null || rc=$?
+	expect_eq 137 "$rc" &&
+	[ -e "$T/rec/var/lib/vcrotate/journal" ] &&
+	"$VC" --root "$T/rec" recover --operator bob --ticket INC-9 --reason "after the crash" >recover.out 2>&1 &&
+	"$VC" --root "$T/rec" history --json >h.json &&
+	jq -e ".transactions[0] | .operator == \"alice\" and .ticket == \"CHG-7\" and
+	    .reason == \"night fix; recovered by bob, ticket INC-9: after the crash\" and
+	    (.result | startswith(\"rolled back (recovered)\"))" h.json >/dev/null ||
+		{ jq ".transactions[0]" h.json >&2; false; }
 '
 
 test_done
