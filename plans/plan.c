@@ -1,6 +1,7 @@
 /*
- * plan.c - builds, seals, loads, checks and renders replacement plans.
- * See plan.h and docs/plans.md.
+ * plan.c - builds, seals, loads, checks and renders replacement plans, and
+ * the names the file gives kinds, types, actions and usages (one table
+ * each). See plan.h and docs/plans.md.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,12 +16,8 @@
 #include "cert.h"
 #include "fileio.h"
 #include "findings.h"
-#include "plan.h"
+#include "plan-int.h"
 #include "report.h"
-
-#define ROOT_VALIDITY_DAYS 3650
-#define VMCA_ROOT_FILE	"/var/lib/vmware/vmca/root.cer"
-#define VMCA_KEY_FILE	"/var/lib/vmware/vmca/privatekey.pem"
 
 static const char *const scope_names[] = {
 	"all", "root", "sts", "solution-users", "machine-ssl", NULL
@@ -41,6 +38,124 @@ const char *
 plan_scope_name(enum plan_scope s)
 {
 	return scope_names[s];
+}
+
+/* ---- names: one table each, for the builder, the loader and apply ---- */
+
+static const char *const kind_names[STEP__MAX] = {
+	[STEP_VMCA_ROOT] = "vmca_root",
+	[STEP_STS] = "sts",
+	[STEP_SOLUTION_USER] = "solution_user",
+	[STEP_DATA_ENCIPHERMENT] = "data_encipherment",
+	[STEP_MACHINE_SSL] = "machine_ssl",
+	[STEP_TRUST_ANCHORS] = "trust_anchors",
+	[STEP_PRUNE_ROOTS] = "prune_roots",
+	[STEP_RESTART] = "restart",
+};
+static const char *const type_names[TARGET__MAX] = {
+	[TARGET_VECS] = "vecs",
+	[TARGET_VMDIR] = "vmdir",
+	[TARGET_FILE] = "file",
+	[TARGET_SERVICES] = "services",
+};
+static const char *const action_names[ACTION__MAX] = {
+	[ACTION_REPLACE] = "replace",
+	[ACTION_ADD] = "add",
+	[ACTION_DELETE] = "delete",
+	[ACTION_RESTART] = "restart",
+};
+
+struct usage {
+	unsigned	 bit;
+	const char	*name;
+};
+
+/* In the order the file lists them. */
+static const struct usage ku_names[] = {
+	{ PLAN_KU_DIGITAL_SIGNATURE, "digitalSignature" },
+	{ PLAN_KU_KEY_ENCIPHERMENT, "keyEncipherment" },
+	{ PLAN_KU_DATA_ENCIPHERMENT, "dataEncipherment" },
+	{ PLAN_KU_KEY_CERT_SIGN, "keyCertSign" },
+	{ PLAN_KU_CRL_SIGN, "cRLSign" },
+	{ 0, NULL },
+};
+static const struct usage eku_names[] = {
+	{ PLAN_EKU_SERVER_AUTH, "serverAuth" },
+	{ PLAN_EKU_CLIENT_AUTH, "clientAuth" },
+	{ 0, NULL },
+};
+
+static int
+name_index(const char *s, const char *const *names, int n)
+{
+	int	 i;
+
+	for (i = 0; s != NULL && i < n; i++)
+		if (strcmp(s, names[i]) == 0)
+			return i;
+	return -1;
+}
+
+const char *
+plan_kind_name(enum step_kind k)
+{
+	return kind_names[k];
+}
+
+const char *
+plan_type_name(enum target_type t)
+{
+	return type_names[t];
+}
+
+const char *
+plan_action_name(enum target_action a)
+{
+	return action_names[a];
+}
+
+int
+plan_kind_parse(const char *s)
+{
+	return name_index(s, kind_names, STEP__MAX);
+}
+
+int
+plan_type_parse(const char *s)
+{
+	return name_index(s, type_names, TARGET__MAX);
+}
+
+int
+plan_action_parse(const char *s)
+{
+	return name_index(s, action_names, ACTION__MAX);
+}
+
+unsigned
+plan_usage_parse(const char *s, int extended)
+{
+	const struct usage *u;
+
+	for (u = extended ? eku_names : ku_names; u->name != NULL; u++)
+		if (strcmp(s, u->name) == 0)
+			return u->bit;
+	return 0;
+}
+
+char *
+plan_usage_names(unsigned bits, int extended, const char *sep)
+{
+	struct buf b = BUF_INIT;
+	const struct usage *u;
+
+	for (u = extended ? eku_names : ku_names; u->name != NULL; u++)
+		if ((bits & u->bit) && buf_printf(&b, "%s%s", b.len ? sep : "",
+		    u->name) == -1) {
+			buf_free(&b);
+			return NULL;
+		}
+	return buf_detach(&b);
 }
 
 /* ---- building ---- */
@@ -291,14 +406,14 @@ places_decode(json_t *plan, struct buf *err)
 }
 
 static json_t *
-target(const char *type, const char *place, const char *action,
+target(enum target_type type, const char *place, enum target_action action,
     const char *digest)
 {
 	json_t	*t = json_object();
 
-	json_object_set_new(t, "type", json_string(type));
+	json_object_set_new(t, "type", json_string(type_names[type]));
 	json_object_set_new(t, "place", place_json(place));
-	json_object_set_new(t, "action", json_string(action));
+	json_object_set_new(t, "action", json_string(action_names[action]));
 	json_object_set_new(t, "digest", digest != NULL && *digest ?
 	    json_string(digest) : json_null());
 	return t;
@@ -306,25 +421,28 @@ target(const char *type, const char *place, const char *action,
 
 static json_t *
 vecs_target(const struct inventory *inv, const char *store, const char *alias,
-    const char *action)
+    enum target_action action)
 {
 	const struct inv_vecs_entry *e = inventory_vecs(inv, store, alias);
 	char	*place = vecs_place(store, alias);
 	json_t	*t;
 
-	t = target("vecs", place, e != NULL ? action : "add",
+	t = target(TARGET_VECS, place, e != NULL ? action : ACTION_ADD,
 	    e != NULL ? e->digest : NULL);
 	free(place);
 	return t;
 }
 
+/* The names of the usages in bits, as an array. */
 static json_t *
-strings(const char *const *v)
+usages(unsigned bits, int extended)
 {
+	const struct usage *u;
 	json_t	*a = json_array();
 
-	for (; *v != NULL; v++)
-		json_array_append_new(a, json_string(*v));
+	for (u = extended ? eku_names : ku_names; u->name != NULL; u++)
+		if (bits & u->bit)
+			json_array_append_new(a, json_string(u->name));
 	return a;
 }
 
@@ -346,16 +464,64 @@ domain_rdns(const char *domain)
 	return buf_detach(&b);
 }
 
+/*
+ * The subject of a step's certificate (the loader holds a plan to the same):
+ * the VMCA root and the solution users as VMCA names them, the rest by
+ * purpose.
+ */
+char *
+plan_subject(enum step_kind k, const struct appliance *app, const char *sol)
+{
+	char	*s = NULL, *dcs = NULL;
+
+	switch (k) {
+	case STEP_VMCA_ROOT:
+		if (asprintf(&s, "CN=CA, DC=%s, C=US, ST=California, O=%s, "
+		    "OU=VMware Engineering", app->domain, app->pnid) == -1)
+			s = NULL;
+		break;
+	case STEP_STS:
+		s = strdup("CN=ssoserverSign");
+		break;
+	case STEP_SOLUTION_USER:
+		if ((dcs = domain_rdns(app->domain)) == NULL ||
+		    asprintf(&s, "CN=%s, OU=mID-%s, %s", sol, app->machine_id,
+		    dcs) == -1)
+			s = NULL;
+		free(dcs);
+		break;
+	case STEP_DATA_ENCIPHERMENT:
+		s = strdup("CN=data-encipherment");
+		break;
+	case STEP_MACHINE_SSL:
+		if (asprintf(&s, "CN=%s", app->pnid) == -1)
+			s = NULL;
+		break;
+	case STEP_TRUST_ANCHORS:
+	case STEP_PRUNE_ROOTS:
+	case STEP_RESTART:
+	case STEP__MAX:
+		break;
+	}
+	return s;
+}
+
 static json_t *
-profile(struct build *b, const char *subject, int with_pnid,
-    const char *const *ku, const char *const *eku, int ca)
+profile(struct build *b, enum step_kind kind, const char *sol, int with_pnid,
+    unsigned ku, unsigned eku, int ca)
 {
 	const struct plan_policy *pol = b->pol;
 	json_t	*p = json_object(), *san = json_array();
-	char	*dns;
+	char	*dns, *subject = plan_subject(kind, &b->inv->app, sol);
 	size_t	 i;
 
+	if (subject == NULL) {
+		b->oom = 1;
+		json_decref(san);
+		return p;
+	}
 	json_object_set_new(p, "subject", json_string(subject));
+	free(subject);
 	/* DNS:name or IP:address, as each is (appliance.h). */
 	if (with_pnid &&
 	    (dns = app_san_entry(b->inv->app.pnid, 0)) != NULL) {
@@ -368,13 +534,13 @@ profile(struct build *b, const char *subject, int with_pnid,
 			free(dns);
 		}
 	json_object_set_new(p, "san", san);
-	json_object_set_new(p, "key_usage", strings(ku));
-	json_object_set_new(p, "extended_key_usage", strings(eku));
+	json_object_set_new(p, "key_usage", usages(ku, 0));
+	json_object_set_new(p, "extended_key_usage", usages(eku, 1));
 	json_object_set_new(p, "ca", json_boolean(ca));
 	json_object_set_new(p, "key", json_pack("{s:s,s:i}", "type", "RSA",
 	    "bits", pol->key_bits));
-	json_object_set_new(p, "issuer", json_string(ca ? "self" :
-	    b->reset ? "the new VMCA root" : "the VMCA root"));
+	json_object_set_new(p, "issuer", json_string(ca ? ISSUER_SELF :
+	    b->reset ? ISSUER_NEW_ROOT : ISSUER_ROOT));
 	json_object_set_new(p, "validity_days", json_integer(ca ?
 	    ROOT_VALIDITY_DAYS : pol->validity_days));
 	json_object_set_new(p, "not_after_max", json_time(ca ?
@@ -383,7 +549,7 @@ profile(struct build *b, const char *subject, int with_pnid,
 }
 
 static void
-add_step(struct build *b, const char *kind, const char *title, json_t *why,
+add_step(struct build *b, enum step_kind kind, const char *title, json_t *why,
     json_t *prof, json_t *targets)
 {
 	json_t	*s = json_object();
@@ -398,7 +564,7 @@ add_step(struct build *b, const char *kind, const char *title, json_t *why,
 	}
 	json_object_set_new(s, "n", json_integer(
 	    (json_int_t)json_array_size(b->steps) + 1));
-	json_object_set_new(s, "kind", json_string(kind));
+	json_object_set_new(s, "kind", json_string(kind_names[kind]));
 	json_object_set_new(s, "title", json_string(title));
 	json_object_set_new(s, "why", why);
 	json_object_set_new(s, "profile", prof != NULL ? prof : json_null());
@@ -421,35 +587,26 @@ group_has(struct build *b, enum group g, const char *sol)
 static void
 step_root(struct build *b)
 {
-	static const char *const ku[] = { "keyCertSign", "cRLSign", NULL };
-	static const char *const none[] = { NULL };
 	const struct inventory *inv = b->inv;
 	json_t	*t = json_array();
-	char	*subject = NULL;
 
-	json_array_append_new(t, target("file", VMCA_ROOT_FILE, "replace",
-	    inv->vmca_digest));
-	json_array_append_new(t, target("file", VMCA_KEY_FILE, "replace",
+	json_array_append_new(t, target(TARGET_FILE, VMCA_ROOT_FILE,
+	    ACTION_REPLACE, inv->vmca_digest));
+	json_array_append_new(t, target(TARGET_FILE, VMCA_KEY_FILE,
+	    ACTION_REPLACE, NULL));
+	json_array_append_new(t, target(TARGET_VECS, NEW_ROOT_VECS, ACTION_ADD,
 	    NULL));
-	json_array_append_new(t, target("vecs",
-	    "TRUSTED_ROOTS/(SHA-1 of the new root)", "add", NULL));
-	json_array_append_new(t, target("vmdir", "cn=(key id of the new root),"
-	    "cn=Certificate-Authorities,cn=Configuration", "add", NULL));
-	if (asprintf(&subject, "CN=CA, DC=%s, C=US, ST=California, O=%s, "
-	    "OU=VMware Engineering", inv->app.domain, inv->app.pnid) == -1)
-		subject = NULL;
-	add_step(b, "vmca_root", "regenerate the VMCA root, publish it to "
+	json_array_append_new(t, target(TARGET_VMDIR, NEW_ROOT_CA, ACTION_ADD,
+	    NULL));
+	add_step(b, STEP_VMCA_ROOT, "regenerate the VMCA root, publish it to "
 	    "TRUSTED_ROOTS and vmdir, and reissue everything it signs",
-	    why_of(b, G_ROOT, NULL), profile(b, subject != NULL ? subject :
-	    "CN=CA", 0, ku, none, 1), t);
-	free(subject);
+	    why_of(b, G_ROOT, NULL), profile(b, STEP_VMCA_ROOT, NULL, 0,
+	    PLAN_KU_KEY_CERT_SIGN | PLAN_KU_CRL_SIGN, 0, 1), t);
 }
 
 static void
 step_sts(struct build *b)
 {
-	static const char *const ku[] = { "digitalSignature", NULL };
-	static const char *const none[] = { NULL };
 	const struct inventory *inv = b->inv;
 	json_t	*t = json_array();
 	char	*tenant = inventory_tenant_dn(inv), *dn = NULL;
@@ -471,8 +628,8 @@ step_sts(struct build *b)
 		for (i = 0; i < inv->nsts; i++)
 			if (inv->sts[i].n == 1 && inv->sts[i].is_credential)
 				s = &inv->sts[i];
-		json_array_append_new(t, target("vmdir", dn, have_cred ?
-		    "replace" : "add", s != NULL ? s->digest : NULL));
+		json_array_append_new(t, target(TARGET_VMDIR, dn, have_cred ?
+		    ACTION_REPLACE : ACTION_ADD, s != NULL ? s->digest : NULL));
 		free(dn);
 	}
 	if (asprintf(&dn, "cn=TrustedCertChain-1,cn=TrustedCertificateChains,"
@@ -482,99 +639,82 @@ step_sts(struct build *b)
 		for (i = 0; i < inv->nsts; i++)
 			if (inv->sts[i].n == 1 && !inv->sts[i].is_credential)
 				s = &inv->sts[i];
-		json_array_append_new(t, target("vmdir", dn, have_chain ?
-		    "replace" : "add", s != NULL ? s->digest : NULL));
+		json_array_append_new(t, target(TARGET_VMDIR, dn, have_chain ?
+		    ACTION_REPLACE : ACTION_ADD, s != NULL ? s->digest : NULL));
 		free(dn);
 	}
 	for (i = 0; i < inv->nsts; i++)
 		if (inv->sts[i].n != 1)
-			json_array_append_new(t, target("vmdir", inv->sts[i].dn,
-			    "delete", inv->sts[i].digest));
-	add_step(b, "sts", "a new STS signing credential; the stale ones "
-	    "removed", why_of(b, G_STS, NULL), profile(b, "CN=ssoserverSign",
-	    1, ku, none, 0), t);
+			json_array_append_new(t, target(TARGET_VMDIR,
+			    inv->sts[i].dn, ACTION_DELETE, inv->sts[i].digest));
+	add_step(b, STEP_STS, "a new STS signing credential; the stale ones "
+	    "removed", why_of(b, G_STS, NULL), profile(b, STEP_STS, NULL, 1,
+	    PLAN_KU_DIGITAL_SIGNATURE, 0, 0), t);
 	free(tenant);
 }
 
 static void
 step_solution_user(struct build *b, const char *sol)
 {
-	static const char *const ku[] = { "digitalSignature",
-	    "keyEncipherment", NULL };
-	static const char *const ku_wcp[] = { "digitalSignature",
-	    "keyEncipherment", "dataEncipherment", NULL };
-	static const char *const none[] = { NULL };
 	const struct inventory *inv = b->inv;
 	const struct inv_principal *p = inventory_principal(inv, sol);
 	json_t	*t = json_array();
-	char	*subject = NULL, *dcs = domain_rdns(inv->app.domain), *title;
+	char	*title;
 	int	 wcp = strcmp(sol, "wcp") == 0;
 
-	json_array_append_new(t, vecs_target(inv, sol, sol, "replace"));
+	json_array_append_new(t, vecs_target(inv, sol, sol, ACTION_REPLACE));
 	if (p != NULL)
-		json_array_append_new(t, target("vmdir", p->dn, "replace",
-		    p->digest));
+		json_array_append_new(t, target(TARGET_VMDIR, p->dn,
+		    ACTION_REPLACE, p->digest));
 	else {
 		char	*dn = NULL;
 
 		if (asprintf(&dn, "cn=%s-%s,cn=ServicePrincipals,%s", sol,
 		    inv->app.machine_id, inv->app.domain_dn) != -1) {
-			json_array_append_new(t, target("vmdir", dn, "add",
-			    NULL));
+			json_array_append_new(t, target(TARGET_VMDIR, dn,
+			    ACTION_ADD, NULL));
 			free(dn);
 		}
 	}
-	if (asprintf(&subject, "CN=%s, OU=mID-%s, %s", sol,
-	    inv->app.machine_id, dcs != NULL ? dcs : "") == -1)
-		subject = NULL;
 	if (asprintf(&title, "a new certificate for solution user %s, in "
 	    "VECS and vmdir", sol) == -1)
 		title = NULL;
-	add_step(b, "solution_user", title != NULL ? title : sol,
-	    why_of(b, G_SOLUTION, sol), profile(b, subject != NULL ? subject :
-	    sol, !wcp, wcp ? ku_wcp : ku, none, 0), t);
+	add_step(b, STEP_SOLUTION_USER, title != NULL ? title : sol,
+	    why_of(b, G_SOLUTION, sol), profile(b, STEP_SOLUTION_USER, sol,
+	    !wcp, PLAN_KU_DIGITAL_SIGNATURE | PLAN_KU_KEY_ENCIPHERMENT |
+	    (wcp ? PLAN_KU_DATA_ENCIPHERMENT : 0), 0, 0), t);
 	free(title);
-	free(subject);
-	free(dcs);
 }
 
 static void
 step_machine_ssl(struct build *b)
 {
-	static const char *const ku[] = { "digitalSignature",
-	    "keyEncipherment", NULL };
-	static const char *const eku[] = { "serverAuth", NULL };
 	const struct inventory *inv = b->inv;
 	json_t	*t = json_array();
-	char	*subject = NULL;
 
 	json_array_append_new(t, vecs_target(inv, "MACHINE_SSL_CERT",
-	    "__MACHINE_CERT", "replace"));
+	    "__MACHINE_CERT", ACTION_REPLACE));
 	if (inventory_vecs(inv, "STS_INTERNAL_SSL_CERT", "__MACHINE_CERT"))
 		json_array_append_new(t, vecs_target(inv,
-		    "STS_INTERNAL_SSL_CERT", "__MACHINE_CERT", "replace"));
-	if (asprintf(&subject, "CN=%s", inv->app.pnid) == -1)
-		subject = NULL;
-	add_step(b, "machine_ssl", "a new Machine SSL certificate",
-	    why_of(b, G_MACHINE_SSL, NULL), profile(b, subject != NULL ?
-	    subject : "CN=?", 2, ku, eku, 0), t);
-	free(subject);
+		    "STS_INTERNAL_SSL_CERT", "__MACHINE_CERT", ACTION_REPLACE));
+	add_step(b, STEP_MACHINE_SSL, "a new Machine SSL certificate",
+	    why_of(b, G_MACHINE_SSL, NULL), profile(b, STEP_MACHINE_SSL, NULL,
+	    2, PLAN_KU_DIGITAL_SIGNATURE | PLAN_KU_KEY_ENCIPHERMENT, PLAN_EKU_SERVER_AUTH, 0),
+	    t);
 }
 
 /* On a reset, data-encipherment (signed by the old root too) is reissued. */
 static void
 step_data_encipherment(struct build *b)
 {
-	static const char *const ku[] = { "digitalSignature",
-	    "keyEncipherment", "dataEncipherment", NULL };
-	static const char *const none[] = { NULL };
 	json_t	*t = json_array();
 
 	json_array_append_new(t, vecs_target(b->inv, "data-encipherment",
-	    "data-encipherment", "replace"));
-	add_step(b, "data_encipherment", "a new data-encipherment "
+	    "data-encipherment", ACTION_REPLACE));
+	add_step(b, STEP_DATA_ENCIPHERMENT, "a new data-encipherment "
 	    "certificate, signed by the new root", json_array(),
-	    profile(b, "CN=data-encipherment", 0, ku, none, 0), t);
+	    profile(b, STEP_DATA_ENCIPHERMENT, NULL, 0, PLAN_KU_DIGITAL_SIGNATURE |
+	    PLAN_KU_KEY_ENCIPHERMENT | PLAN_KU_DATA_ENCIPHERMENT, 0, 0), t);
 }
 
 /* Endpoints of this PNID: all when the Machine SSL certificate changes,
@@ -594,15 +734,15 @@ step_trust(struct build *b, int all)
 			    strcmp(b->f.v[k].place, inv->endpoints[i].dn) == 0)
 				stale = 1;
 		if (all || stale)
-			json_array_append_new(t, target("vmdir",
-			    inv->endpoints[i].dn, "replace",
+			json_array_append_new(t, target(TARGET_VMDIR,
+			    inv->endpoints[i].dn, ACTION_REPLACE,
 			    inv->endpoints[i].digest));
 	}
 	if (json_array_size(t) == 0) {
 		json_decref(t);
 		return;
 	}
-	add_step(b, "trust_anchors", all ? "every Lookup Service endpoint of "
+	add_step(b, STEP_TRUST_ANCHORS, all ? "every Lookup Service endpoint of "
 	    "this node trusts the new Machine SSL certificate" :
 	    "the stale Lookup Service endpoints trust the Machine SSL "
 	    "certificate", why_of(b, G_TRUST, NULL), NULL, t);
@@ -622,8 +762,8 @@ root_targets(struct build *b, X509 *x, json_t *t)
 
 	for (i = 0; i < inv->ncas; i++)
 		if (inv->cas[i].cert != NULL && cert_equal(inv->cas[i].cert, x))
-			json_array_append_new(t, target("vmdir", inv->cas[i].dn,
-			    "delete", inv->cas[i].digest));
+			json_array_append_new(t, target(TARGET_VMDIR,
+			    inv->cas[i].dn, ACTION_DELETE, inv->cas[i].digest));
 	for (i = 0; i < inv->nvecs; i++) {
 		const struct inv_vecs_entry *e = &inv->vecs[i];
 
@@ -631,8 +771,8 @@ root_targets(struct build *b, X509 *x, json_t *t)
 		    !cert_equal(sk_X509_value(e->chain, 0), x) ||
 		    (place = vecs_place(e->store, e->alias)) == NULL)
 			continue;
-		json_array_append_new(t, target("vecs", place, "delete",
-		    e->digest));
+		json_array_append_new(t, target(TARGET_VECS, place,
+		    ACTION_DELETE, e->digest));
 		free(place);
 	}
 }
@@ -706,7 +846,7 @@ step_prune(struct build *b)
 		json_decref(t);
 		return;
 	}
-	add_step(b, "prune_roots", "remove expired trusted roots that sign "
+	add_step(b, STEP_PRUNE_ROOTS, "remove expired trusted roots that sign "
 	    "nothing in use", why_of(b, G_PRUNE, NULL), NULL, t);
 }
 
@@ -721,7 +861,7 @@ step_retire_root(struct build *b, X509 *old)
 		json_decref(t);
 		return;
 	}
-	add_step(b, "prune_roots", "remove the expired old VMCA root, which "
+	add_step(b, STEP_PRUNE_ROOTS, "remove the expired old VMCA root, which "
 	    "signs nothing after the reset", json_array(), NULL, t);
 }
 
@@ -760,16 +900,52 @@ left_alone(struct build *b)
 	return a;
 }
 
+/* The plan's "appliance": who it was made for. */
+static json_t *
+appliance_json(const struct appliance *app)
+{
+	json_t	*o = json_object();
+
+	json_object_set_new(o, "pnid", json_string(app->pnid));
+	json_object_set_new(o, "machine_id", json_string(app->machine_id));
+	json_object_set_new(o, "domain", json_string(app->domain));
+	json_object_set_new(o, "site", json_string(app->site));
+	json_object_set_new(o, "node_type", app->node_type != NULL ?
+	    json_string(app->node_type) : json_null());
+	return o;
+}
+
+/* The plan's "policy": the options it was made with. */
+static json_t *
+policy_json(const struct plan_policy *pol)
+{
+	json_t	*o = json_object(), *san = json_array();
+	size_t	 i;
+
+	for (i = 0; i < pol->nsan; i++)
+		json_array_append_new(san, json_string(pol->san[i]));
+	json_object_set_new(o, "renew_within_days",
+	    json_integer(pol->renew_within));
+	json_object_set_new(o, "scope", json_string(plan_scope_name(pol->scope)));
+	json_object_set_new(o, "reset_all", json_boolean(pol->reset_all));
+	json_object_set_new(o, "key_bits", json_integer(pol->key_bits));
+	json_object_set_new(o, "validity_days", json_integer(pol->validity_days));
+	json_object_set_new(o, "prune_expired_roots",
+	    json_boolean(pol->prune_expired_roots));
+	json_object_set_new(o, "san", san);
+	return o;
+}
+
 json_t *
 plan_build(const struct inventory *inv, const struct plan_policy *pol,
     int *nothing)
 {
 	struct build b;
 	struct policy fp = { pol->at, pol->renew_within, pol->renew_within };
-	json_t	*plan = NULL, *o, *san;
+	json_t	*plan = NULL;
 	X509	*root = inv->vmca_root != NULL ?
 	    sk_X509_value(inv->vmca_root, 0) : NULL;
-	size_t	 i, k;
+	size_t	 k;
 
 	*nothing = 0;
 	memset(&b, 0, sizeof(b));
@@ -837,10 +1013,10 @@ plan_build(const struct inventory *inv, const struct plan_policy *pol,
 		*nothing = 1;
 		goto out;
 	}
-	add_step(&b, "restart", "restart every service once, after all "
+	add_step(&b, STEP_RESTART, "restart every service once, after all "
 	    "changes (service-control --stop --all, then --start --all)",
-	    json_array(), NULL, json_pack("[o]", target("services",
-	    "service-control", "restart", NULL)));
+	    json_array(), NULL, json_pack("[o]", target(TARGET_SERVICES,
+	    "service-control", ACTION_RESTART, NULL)));
 	if (b.oom)
 		goto out;
 
@@ -850,28 +1026,8 @@ plan_build(const struct inventory *inv, const struct plan_policy *pol,
 	json_object_set_new(plan, "created", json_time(pol->at));
 	json_object_set_new(plan, "vcrotate_version",
 	    json_string(VCROTATE_VERSION));
-	o = json_object();
-	json_object_set_new(o, "pnid", json_string(inv->app.pnid));
-	json_object_set_new(o, "machine_id", json_string(inv->app.machine_id));
-	json_object_set_new(o, "domain", json_string(inv->app.domain));
-	json_object_set_new(o, "site", json_string(inv->app.site));
-	json_object_set_new(o, "node_type", inv->app.node_type != NULL ?
-	    json_string(inv->app.node_type) : json_null());
-	json_object_set_new(plan, "appliance", o);
-	o = json_object();
-	san = json_array();
-	for (i = 0; i < pol->nsan; i++)
-		json_array_append_new(san, json_string(pol->san[i]));
-	json_object_set_new(o, "renew_within_days",
-	    json_integer(pol->renew_within));
-	json_object_set_new(o, "scope", json_string(plan_scope_name(pol->scope)));
-	json_object_set_new(o, "reset_all", json_boolean(pol->reset_all));
-	json_object_set_new(o, "key_bits", json_integer(pol->key_bits));
-	json_object_set_new(o, "validity_days", json_integer(pol->validity_days));
-	json_object_set_new(o, "prune_expired_roots",
-	    json_boolean(pol->prune_expired_roots));
-	json_object_set_new(o, "san", san);
-	json_object_set_new(plan, "policy", o);
+	json_object_set_new(plan, "appliance", appliance_json(&inv->app));
+	json_object_set_new(plan, "policy", policy_json(pol));
 	json_object_set_new(plan, "steps", b.steps);
 	b.steps = NULL;
 	json_object_set_new(plan, "left_alone", left_alone(&b));
@@ -888,7 +1044,7 @@ out:
 /* ---- sealing and loading ---- */
 
 /* SHA-256 over the canonical form of everything but "sha256". */
-static int
+int
 plan_digest(json_t *plan, char out[65])
 {
 	json_t	*copy = NULL;

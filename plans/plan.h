@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 
+#include "appliance.h"
 #include "buf.h"
 #include "inventory.h"
 
@@ -45,6 +46,57 @@ struct plan_policy {
 /* "all", "root", ... <-> enum; -1 when unknown. */
 int         plan_scope_parse(const char *s);
 const char *plan_scope_name(enum plan_scope s);
+
+/* The kinds of step, in the order a plan holds them. */
+enum step_kind {
+	STEP_VMCA_ROOT,
+	STEP_STS,
+	STEP_SOLUTION_USER,
+	STEP_DATA_ENCIPHERMENT,
+	STEP_MACHINE_SSL,
+	STEP_TRUST_ANCHORS,
+	STEP_PRUNE_ROOTS,
+	STEP_RESTART,
+	STEP__MAX
+};
+
+enum target_type {
+	TARGET_VECS,		/* place: STORE/ALIAS */
+	TARGET_VMDIR,		/* place: a DN */
+	TARGET_FILE,		/* place: an appliance path */
+	TARGET_SERVICES,	/* place: service-control */
+	TARGET__MAX
+};
+
+enum target_action {
+	ACTION_REPLACE,
+	ACTION_ADD,
+	ACTION_DELETE,
+	ACTION_RESTART,
+	ACTION__MAX
+};
+
+/* The file's names ("vmca_root", "vecs", "replace"). */
+const char *plan_kind_name(enum step_kind k);
+const char *plan_type_name(enum target_type t);
+const char *plan_action_name(enum target_action a);
+
+/* Key usage and extended key usage, as bits of a profile. */
+#define PLAN_KU_DIGITAL_SIGNATURE	0x01
+#define PLAN_KU_KEY_ENCIPHERMENT	0x02
+#define PLAN_KU_DATA_ENCIPHERMENT	0x04
+#define PLAN_KU_KEY_CERT_SIGN	0x08
+#define PLAN_KU_CRL_SIGN		0x10
+#define PLAN_EKU_SERVER_AUTH		0x01
+#define PLAN_EKU_CLIENT_AUTH		0x02
+
+/*
+ * The names of the usages set in bits (extended: PLAN_EKU_*, else
+ * PLAN_KU_*), as the file and OpenSSL's configuration spell them, in a
+ * fixed order, joined by sep: malloc'd, "" when none, NULL when out of
+ * memory.
+ */
+char *plan_usage_names(unsigned bits, int extended, const char *sep);
 
 /*
  * Builds the plan for an inventory that was read completely (the caller
