@@ -1,8 +1,8 @@
 /*
  * plan-int.h - what the parts of plans/ share and nobody else needs: the
- * places and forms plan_build writes, and the names of kinds, types,
- * actions and usages, so that what writes a plan and what reads it cannot
- * drift apart; and the canonical digest behind the seal.
+ * places and forms plan_build writes (plan.c) and plan_load holds a plan to
+ * (load.c), so that the builder and the rules cannot drift apart; and the
+ * canonical digest behind the seal.
  */
 #ifndef VCR_PLAN_INT_H
 #define VCR_PLAN_INT_H
@@ -16,6 +16,8 @@
 #define NEW_ROOT_VECS	"TRUSTED_ROOTS/(SHA-1 of the new root)"
 #define NEW_ROOT_CA	"cn=(key id of the new root),cn=Certificate-Authorities," \
 			"cn=Configuration"
+/* In a plan_target while loading: the file's digest is not one. */
+#define DIGEST_BAD	"!"
 #define ISSUER_SELF	"self"
 #define ISSUER_ROOT	"the VMCA root"
 #define ISSUER_NEW_ROOT	"the new VMCA root"
