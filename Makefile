@@ -48,6 +48,9 @@ ENGINE_LIB  = $(B)/obj/engine/buf.o $(B)/obj/engine/proc.o \
               $(B)/obj/plans/plan.o $(BACKUP_OBJS)
 BACKUP_OBJS = $(B)/obj/backup/crypt.o $(B)/obj/backup/names.o \
               $(B)/obj/backup/state.o $(B)/obj/backup/repo.o
+# plans/: building and rendering (plan.c), reading back and the rules
+# (load.c), the plan against the appliance as it is (live.c).
+ENGINE_LIB += $(B)/obj/plans/load.o $(B)/obj/plans/live.o
 UNIT_TESTS  = $(B)/tests/test_labutil $(B)/tests/test_engine $(B)/tests/test_backup
 
 all: $(B)/vcrotate $(LAB_PROGS)

@@ -83,9 +83,10 @@ struct made {
 
 struct txn {
 	struct config	*cfg;
-	json_t		*plan;
+	struct plan	*plan;		/* decoded and checked by plan_load */
 	size_t		 nsteps;
 	struct made	*made;		/* per step (empty for no profile) */
+	const struct inventory *inv;	/* as preflight read it: the steps */
 	struct keygen	*kg;		/* the new keys, in the making */
 	X509		*root;		/* the VMCA root that signs */
 	EVP_PKEY	*root_key;
@@ -242,139 +243,6 @@ restart_all(struct txn *t)
 
 /* ---- preflight ---- */
 
-/* The VECS entry at a plan's STORE/ALIAS place (escaped as vecs_place
- * writes it), or NULL. */
-static const struct inv_vecs_entry *
-vecs_at(const struct inventory *inv, const char *place)
-{
-	size_t	 i;
-
-	for (i = 0; i < inv->nvecs; i++) {
-		char	*p = vecs_place(inv->vecs[i].store, inv->vecs[i].alias);
-		int	 eq = p != NULL && strcmp(p, place) == 0;
-
-		free(p);
-		if (eq)
-			return &inv->vecs[i];
-	}
-	return NULL;
-}
-
-/* The live digest of a plan target's place, "" when it does not exist. */
-static const char *
-live_digest(const struct inventory *inv, const char *type, const char *place)
-{
-	const struct inv_vecs_entry *e;
-	size_t	 i;
-
-	if (strcmp(type, "vecs") == 0)
-		return (e = vecs_at(inv, place)) != NULL ? e->digest : "";
-	if (strcmp(type, "file") == 0)
-		return strcmp(place, "/" APP_VMCA_ROOT) == 0 ? inv->vmca_digest :
-		    NULL;
-	for (i = 0; i < inv->nsts; i++)
-		if (strcasecmp(inv->sts[i].dn, place) == 0)
-			return inv->sts[i].digest;
-	for (i = 0; i < inv->nprincipals; i++)
-		if (strcasecmp(inv->principals[i].dn, place) == 0)
-			return inv->principals[i].digest;
-	for (i = 0; i < inv->nendpoints; i++)
-		if (strcasecmp(inv->endpoints[i].dn, place) == 0)
-			return inv->endpoints[i].digest;
-	for (i = 0; i < inv->ncas; i++)
-		if (strcasecmp(inv->cas[i].dn, place) == 0)
-			return inv->cas[i].digest;
-	return "";
-}
-
-/* Every target as the plan saw it; else name what changed. */
-static int
-check_digests(struct txn *t, const struct inventory *inv)
-{
-	json_t	*s, *tg;
-	size_t	 i, j, bad = 0;
-
-	json_array_foreach(json_object_get(t->plan, "steps"), i, s)
-	    json_array_foreach(json_object_get(s, "targets"), j, tg) {
-		const char *type = json_string_value(json_object_get(tg,
-		    "type"));
-		const char *place = json_string_value(json_object_get(tg,
-		    "place"));
-		const char *want = json_string_value(json_object_get(tg,
-		    "digest"));
-		const char *action = json_string_value(json_object_get(tg,
-		    "action"));
-		const char *now;
-
-		if (strcmp(type, "services") == 0)
-			continue;	/* not content */
-		if ((now = live_digest(inv, type, place)) == NULL)
-			continue;	/* a key file: never digested */
-		if (want == NULL && strcmp(action, "add") == 0 && *now == '\0')
-			continue;
-		if (want != NULL && strcmp(want, now) == 0)
-			continue;
-		if (bad++ == 0)
-			buf_printf(&t->err, "the appliance changed since the "
-			    "plan was made; make a new plan. Changed:");
-		buf_printf(&t->err, "\n  %s (%s)", place, *now == '\0' ?
-		    "gone" : want == NULL ? "now exists" : "content differs");
-	}
-	return bad == 0 ? 0 : -1;
-}
-
-/*
- * A VECS entry the plan replaces or deletes must be one vecs-cli can write
- * back, or a rollback could not put it back: vecs-cli refuses a damaged
- * certificate or key on create. The operator removes such an entry first
- * (its bytes are in the backup), and the plan then adds one.
- */
-static int
-check_restorable(struct txn *t, const struct inventory *inv)
-{
-	const struct inv_vecs_entry *e;
-	struct buf damaged = BUF_INIT, unread = BUF_INIT;
-	json_t	*s, *tg;
-	size_t	 i, j;
-	int	 ret = 0;
-
-	json_array_foreach(json_object_get(t->plan, "steps"), i, s)
-	    json_array_foreach(json_object_get(s, "targets"), j, tg) {
-		const char *place = json_string_value(json_object_get(tg,
-		    "place"));
-
-		if (strcmp(json_string_value(json_object_get(tg, "type")),
-		    "vecs") != 0 || strcmp(json_string_value(json_object_get(
-		    tg, "action")), "add") == 0 ||
-		    (e = vecs_at(inv, place)) == NULL ||
-		    (e->bad == NULL && e->key_error == NULL))
-			continue;
-		/* Not known to be damaged: only not read this time. */
-		if (e->bad == NULL && e->key_unread)
-			buf_printf(&unread, "\n  %s (%s)", place, e->key_error);
-		else
-			buf_printf(&damaged, "\n  %s (%s)", place, e->bad != NULL ?
-			    e->bad : e->key_error);
-	}
-	if (damaged.len > 0) {
-		buf_printf(&t->err, "a rollback could not put back what these "
-		    "entries hold now, as vecs-cli will not write it; take a "
-		    "snapshot (vcrotate backup snapshot), delete them "
-		    "(vecs-cli entry delete --store S --alias A -y) and make a "
-		    "new plan:%s", buf_str(&damaged));
-		ret = -1;
-	}
-	if (unread.len > 0) {
-		buf_printf(&t->err, "%sthese entries' keys could not be read "
-		    "now (try again):%s", ret == -1 ? "\n" : "",
-		    buf_str(&unread));
-		ret = -1;
-	}
-	buf_free(&damaged);
-	buf_free(&unread);
-	return ret;
-}
-
 /*
  * The VMCA root and key that sign the new certificates, read with the
  * parsers check uses (no pass phrase prompt, the key only in a wiped buf).
@@ -425,12 +293,6 @@ out:
 
 /* ---- prepare ---- */
 
-static const char *
-kind_of(json_t *step)
-{
-	return json_string_value(json_object_get(step, "kind"));
-}
-
 /*
  * Starts making the keys of the plan's new certificates, on other threads,
  * while the preflight reads the appliance; prepare takes them.
@@ -438,22 +300,61 @@ kind_of(json_t *step)
 static int
 start_keys(struct txn *t)
 {
-	json_t	*s;
 	int	*bits = NULL;
 	size_t	 i;
 	int	 ret;
 
 	if ((bits = calloc(t->nsteps + 1, sizeof(*bits))) == NULL)
 		return -1;
-	json_array_foreach(json_object_get(t->plan, "steps"), i, s)
-		bits[i] = (int)json_integer_value(json_object_get(
-		    json_object_get(json_object_get(s, "profile"), "key"),
-		    "bits"));
+	for (i = 0; i < t->nsteps; i++)
+		if (t->plan->steps[i].profile != NULL)
+			bits[i] = t->plan->steps[i].profile->key_bits;
 	ret = issue_keys_start(&t->kg, bits, t->nsteps);
 	free(bits);
 	if (ret == -1)
 		buf_printf(&t->err, "out of memory");
 	return ret;
+}
+
+/* Whether step i's new certificate is what apply will need: its key, a
+ * chain to the root that signs it, every SAN asked for, not outliving it. */
+static int
+check_made(struct txn *t, size_t i, X509 *signer)
+{
+	const struct cert_profile *p = t->plan->steps[i].profile;
+	struct made *m = &t->made[i];
+	STACK_OF(X509) *trusted = NULL;
+	const char *why;
+	size_t	 k;
+	int	 ok;
+
+	/* The checks apply would otherwise learn from the services. */
+	if ((trusted = sk_X509_new_null()) == NULL ||
+	    !sk_X509_push(trusted, signer)) {
+		sk_X509_free(trusted);
+		buf_printf(&t->err, "out of memory");
+		return -1;
+	}
+	ok = cert_key_matches(m->cert, m->key) &&
+	    cert_verify(m->cert, NULL, trusted, time(NULL), &why);
+	sk_X509_free(trusted);
+	if (!ok) {
+		buf_printf(&t->err, "step %zu: the new certificate does not "
+		    "verify against the VMCA root", i + 1);
+		return -1;
+	}
+	for (k = 0; k < p->nsan; k++)
+		if (!cert_san_has(m->cert, p->san[k].entry)) {
+			buf_printf(&t->err, "step %zu: the new certificate "
+			    "lacks %s", i + 1, p->san[k].entry);
+			return -1;
+		}
+	if (cert_not_after(m->cert) > cert_not_after(signer)) {
+		buf_printf(&t->err, "step %zu: the new certificate outlives its "
+		    "root", i + 1);
+		return -1;
+	}
+	return 0;
 }
 
 /* Makes and checks every new certificate before anything changes. */
@@ -462,7 +363,6 @@ prepare(struct txn *t)
 {
 	X509	*signer = t->root;
 	EVP_PKEY *signer_key = t->root_key, **keys = NULL;
-	json_t	*s;
 	size_t	 i;
 	int	 ret = -1, r;
 
@@ -477,57 +377,26 @@ prepare(struct txn *t)
 		buf_printf(&t->err, "cannot generate the new RSA keys");
 		goto out;
 	}
-	json_array_foreach(json_object_get(t->plan, "steps"), i, s) {
-		json_t	*p = json_object_get(s, "profile");
-		json_t	*san;
+	for (i = 0; i < t->nsteps; i++) {
+		const struct plan_step *s = &t->plan->steps[i];
 		struct made *m = &t->made[i];
-		const char *why;
-		STACK_OF(X509) *trusted = NULL;
-		size_t	 k;
-		int	 ok;
+		int	 root = s->kind == STEP_VMCA_ROOT;
 
-		if (!json_is_object(p))
+		if (s->profile == NULL)
 			continue;
-		if (issue_with_key(p, strcmp(kind_of(s), "vmca_root") == 0 ?
-		    NULL : signer, strcmp(kind_of(s), "vmca_root") == 0 ?
+		if (issue_with_key(s->profile, root ? NULL : signer, root ?
 		    NULL : signer_key, time(NULL), keys[i], &m->cert, &m->key,
 		    &t->err) == -1)
 			goto out;
 		keys[i] = NULL;		/* m->key owns it */
-		if (strcmp(kind_of(s), "vmca_root") == 0) {
+		if (root) {
 			/* Everything after is signed by the new root. */
 			signer = m->cert;
 			signer_key = m->key;
 			continue;
 		}
-		/* The checks apply would otherwise learn from the services. */
-		if ((trusted = sk_X509_new_null()) == NULL ||
-		    !sk_X509_push(trusted, signer)) {
-			sk_X509_free(trusted);
+		if (check_made(t, i, signer) == -1)
 			goto out;
-		}
-		ok = cert_key_matches(m->cert, m->key) &&
-		    cert_verify(m->cert, NULL, trusted, time(NULL), &why);
-		sk_X509_free(trusted);
-		if (!ok) {
-			buf_printf(&t->err, "step %zu: the new certificate does "
-			    "not verify against the VMCA root", i + 1);
-			goto out;
-		}
-		san = json_object_get(p, "san");
-		for (k = 0; k < json_array_size(san); k++)
-			if (!cert_san_has(m->cert, json_string_value(
-			    json_array_get(san, k)))) {
-				buf_printf(&t->err, "step %zu: the new "
-				    "certificate lacks %s", i + 1,
-				    json_string_value(json_array_get(san, k)));
-				goto out;
-			}
-		if (cert_not_after(m->cert) > cert_not_after(signer)) {
-			buf_printf(&t->err, "step %zu: the new certificate "
-			    "outlives its root", i + 1);
-			goto out;
-		}
 	}
 	ret = 0;
 out:
@@ -569,8 +438,8 @@ split_place(const char *place, char **store, const char **alias)
 
 /* Replaces (or adds) a VECS entry: delete, then create. */
 static int
-vecs_put(struct txn *t, const char *place, const char *action, X509 *leaf,
-    X509 *root, int with_root, EVP_PKEY *key)
+vecs_put(struct txn *t, const char *place, enum target_action action,
+    X509 *leaf, X509 *root, int with_root, EVP_PKEY *key)
 {
 	struct buf cert = BUF_INIT, k = BUF_INIT;
 	char	*store = NULL, *cf = NULL, *kf = NULL;
@@ -602,7 +471,7 @@ vecs_put(struct txn *t, const char *place, const char *action, X509 *leaf,
 	 * deleted the entry and still fail. */
 	if (change_begins(t) == -1)
 		goto out;
-	if (strcmp(action, "replace") == 0 &&
+	if (action == ACTION_REPLACE &&
 	    vecs_entry_delete(t->cfg->root, store, alias, &t->err) == -1)
 		goto out;
 	ret = vecs_entry_create(t->cfg->root, store, alias, cf, kf, &t->err);
@@ -658,7 +527,7 @@ attr_set(struct vmdir_attr *a, const char *name, struct vmdir_value *v,
  * undo everything. After LDAP_TRIES the step fails.
  */
 static int
-ldap_write(struct txn *t, const char *dn, const char *action,
+ldap_write(struct txn *t, const char *dn, enum target_action action,
     struct vmdir_attr *attrs, size_t n)
 {
 	struct timespec ts;
@@ -682,9 +551,9 @@ ldap_write(struct txn *t, const char *dn, const char *action,
 		}
 		if (vmdir_conn(t) == -1)
 			continue;	/* still away */
-		if (strcmp(action, "add") == 0)
+		if (action == ACTION_ADD)
 			rc = vmdir_add(t->vd, dn, attrs, n, &t->err);
-		else if (strcmp(action, "delete") == 0)
+		else if (action == ACTION_DELETE)
 			rc = vmdir_delete(t->vd, dn, &t->err);
 		else
 			rc = vmdir_replace(t->vd, dn, attrs, n, NULL, &t->err);
@@ -694,23 +563,23 @@ ldap_write(struct txn *t, const char *dn, const char *action,
 	return -1;
 }
 
+/* An add writes nattrs attributes, a replace the first nnew of them. */
 static int
-ldap_put(struct txn *t, const char *dn, const char *action,
+ldap_put(struct txn *t, const char *dn, enum target_action action,
     struct vmdir_attr *attrs, size_t nattrs, size_t nnew)
 {
-	size_t	 i;
+	size_t	 i, n = action == ACTION_ADD ? nattrs : nnew;
 
 	if (t->dry) {
 		text_printf_safe(stdout,
-		    "    ldap %s %s:", strcmp(action, "add") == 0 ? "add" :
+		    "    ldap %s %s:", action == ACTION_ADD ? "add" :
 		    "modify (replace)", dn);
-		for (i = 0; i < (strcmp(action, "add") == 0 ? nattrs : nnew); i++)
+		for (i = 0; i < n; i++)
 			printf(" %s", attrs[i].name);
 		putchar('\n');
 		return 0;
 	}
-	return ldap_write(t, dn, action, attrs, strcmp(action, "add") == 0 ?
-	    nattrs : nnew);
+	return ldap_write(t, dn, action, attrs, n);
 }
 
 static int
@@ -720,7 +589,7 @@ ldap_del(struct txn *t, const char *dn)
 		text_printf_safe(stdout, "    ldap delete %s\n", dn);
 		return 0;
 	}
-	return ldap_write(t, dn, "delete", NULL, 0);
+	return ldap_write(t, dn, ACTION_DELETE, NULL, 0);
 }
 
 /* The leading "cn=X" of a DN as X (malloc'd). */
@@ -735,14 +604,15 @@ first_cn(const char *dn)
 }
 
 static int
-step_sts(struct txn *t, json_t *step, struct made *m)
+step_sts(struct txn *t, size_t n)
 {
+	const struct plan_step *s = &t->plan->steps[n];
+	struct made *m = &t->made[n];
 	struct vmdir_value certs[2], keyv, cnv, ocv[2];
 	struct vmdir_attr attrs[3];
 	struct buf keyder = BUF_INIT;
 	unsigned char *leaf = NULL, *root = NULL;
 	size_t	 ll, rl, i;
-	json_t	*tg;
 	int	 ret = -1;
 
 	if (der_of_cert(m->cert, &leaf, &ll) == -1 ||
@@ -761,14 +631,13 @@ step_sts(struct txn *t, json_t *step, struct made *m)
 	/* New entries first, deletions last: the domain is never left
 	 * without a signing credential (VMware's script does it the other
 	 * way round). */
-	json_array_foreach(json_object_get(step, "targets"), i, tg) {
-		const char *dn = json_string_value(json_object_get(tg, "place"));
-		const char *action = json_string_value(json_object_get(tg,
-		    "action"));
+	for (i = 0; i < s->ntargets; i++) {
+		const char *dn = s->targets[i].place;
+		enum target_action action = s->targets[i].action;
 		int	 cred = strncasecmp(dn, "cn=TenantCredential-", 20) == 0;
 		char	*cn;
 
-		if (strcmp(action, "delete") == 0)
+		if (action == ACTION_DELETE)
 			continue;
 		attr_set(&attrs[0], "userCertificate", certs, 2);
 		attr_set(&attrs[1], "vmwSTSPrivateKey", &keyv, 1);
@@ -777,7 +646,7 @@ step_sts(struct txn *t, json_t *step, struct made *m)
 			goto out;
 		}
 		str_value(&cnv, cn);
-		if (strcmp(action, "add") == 0) {
+		if (action == ACTION_ADD) {
 			struct vmdir_attr all[4];
 
 			classes(&all[0], ocv, cred ? "vmwSTSTenantCredential" :
@@ -792,10 +661,9 @@ step_sts(struct txn *t, json_t *step, struct made *m)
 		if (ret == -1)
 			goto out;
 	}
-	json_array_foreach(json_object_get(step, "targets"), i, tg)
-		if (strcmp(json_string_value(json_object_get(tg, "action")),
-		    "delete") == 0 && ldap_del(t, json_string_value(
-		    json_object_get(tg, "place"))) == -1)
+	for (i = 0; i < s->ntargets; i++)
+		if (s->targets[i].action == ACTION_DELETE &&
+		    ldap_del(t, s->targets[i].place) == -1)
 			goto out;
 	ret = 0;
 out:
@@ -806,14 +674,15 @@ out:
 }
 
 static int
-step_solution_user(struct txn *t, json_t *step, struct made *m)
+step_solution_user(struct txn *t, size_t n)
 {
+	const struct plan_step *s = &t->plan->steps[n];
+	struct made *m = &t->made[n];
 	struct vmdir_value cv, sv;
 	struct vmdir_attr attrs[2];
 	unsigned char *der = NULL;
 	char	*sdn = NULL;
 	size_t	 dl, i;
-	json_t	*tg;
 	int	 ret = -1;
 
 	if (der_of_cert(m->cert, &der, &dl) == -1 ||
@@ -825,14 +694,11 @@ step_solution_user(struct txn *t, json_t *step, struct made *m)
 	cv.data = der;
 	cv.len = dl;
 	str_value(&sv, sdn);
-	json_array_foreach(json_object_get(step, "targets"), i, tg) {
-		const char *type = json_string_value(json_object_get(tg, "type"));
-		const char *place = json_string_value(json_object_get(tg,
-		    "place"));
-		const char *action = json_string_value(json_object_get(tg,
-		    "action"));
+	for (i = 0; i < s->ntargets; i++) {
+		const char *place = s->targets[i].place;
+		enum target_action action = s->targets[i].action;
 
-		if (strcmp(type, "vecs") == 0) {
+		if (s->targets[i].type == TARGET_VECS) {
 			if (vecs_put(t, place, action, m->cert, t->root, 0,
 			    m->key) == -1)
 				goto out;
@@ -840,7 +706,7 @@ step_solution_user(struct txn *t, json_t *step, struct made *m)
 		}
 		attr_set(&attrs[0], "userCertificate", &cv, 1);
 		attr_set(&attrs[1], "vmwSTSSubjectDN", &sv, 1);
-		if (strcmp(action, "add") == 0) {
+		if (action == ACTION_ADD) {
 			/* A missing principal is registered anew. */
 			struct vmdir_value oc[2], cn;
 			struct vmdir_attr all[5];
@@ -857,11 +723,12 @@ step_solution_user(struct txn *t, json_t *step, struct made *m)
 			attr_set(&all[2], "sAMAccountName", &cn, 1);
 			all[3] = attrs[0];
 			all[4] = attrs[1];
-			rc = ldap_put(t, place, "add", all, 5, 0);
+			rc = ldap_put(t, place, ACTION_ADD, all, 5, 0);
 			free(c);
 			if (rc == -1)
 				goto out;
-		} else if (ldap_put(t, place, "replace", attrs, 2, 2) == -1)
+		} else if (ldap_put(t, place, ACTION_REPLACE, attrs, 2, 2) ==
+		    -1)
 			goto out;
 	}
 	ret = 0;
@@ -871,18 +738,31 @@ out:
 	return ret;
 }
 
+/* Step n's new certificate into each of its VECS targets (with_root: its
+ * chain too, as Machine SSL holds it). */
 static int
-step_machine_ssl(struct txn *t, json_t *step, struct made *m)
+vecs_put_all(struct txn *t, size_t n, int with_root)
 {
-	json_t	*tg;
+	const struct plan_step *s = &t->plan->steps[n];
 	size_t	 i;
 
-	json_array_foreach(json_object_get(step, "targets"), i, tg)
-		if (vecs_put(t, json_string_value(json_object_get(tg, "place")),
-		    json_string_value(json_object_get(tg, "action")), m->cert,
-		    t->root, 1, m->key) == -1)
+	for (i = 0; i < s->ntargets; i++)
+		if (vecs_put(t, s->targets[i].place, s->targets[i].action,
+		    t->made[n].cert, t->root, with_root, t->made[n].key) == -1)
 			return -1;
 	return 0;
+}
+
+static int
+step_machine_ssl(struct txn *t, size_t n)
+{
+	return vecs_put_all(t, n, 1);
+}
+
+static int
+step_data_encipherment(struct txn *t, size_t n)
+{
+	return vecs_put_all(t, n, 0);
 }
 
 /* The Machine SSL certificate the endpoints must trust: the new one if
@@ -891,11 +771,10 @@ static X509 *
 machine_ssl(struct txn *t, const struct inventory *inv)
 {
 	const struct inv_vecs_entry *e;
-	json_t	*s;
 	size_t	 i;
 
-	json_array_foreach(json_object_get(t->plan, "steps"), i, s)
-		if (strcmp(kind_of(s), "machine_ssl") == 0)
+	for (i = 0; i < t->nsteps; i++)
+		if (t->plan->steps[i].kind == STEP_MACHINE_SSL)
 			return t->made[i].cert;
 	e = inventory_vecs(inv, "MACHINE_SSL_CERT", "__MACHINE_CERT");
 	return e != NULL && e->chain != NULL ? sk_X509_value(e->chain, 0) :
@@ -903,15 +782,16 @@ machine_ssl(struct txn *t, const struct inventory *inv)
 }
 
 static int
-step_trust(struct txn *t, json_t *step, const struct inventory *inv)
+step_trust(struct txn *t, size_t n)
 {
+	const struct plan_step *s = &t->plan->steps[n];
+	const struct inventory *inv = t->inv;
 	X509	*live = machine_ssl(t, inv);
 	unsigned char *der = NULL;
 	char	*b64 = NULL;
 	struct vmdir_value v;
 	struct vmdir_attr a;
 	size_t	 dl, i, k;
-	json_t	*tg;
 	int	 ret = -1;
 
 	if (live == NULL) {
@@ -926,8 +806,8 @@ step_trust(struct txn *t, json_t *step, const struct inventory *inv)
 		goto out;
 	}
 	EVP_EncodeBlock((unsigned char *)b64, der, (int)dl);
-	json_array_foreach(json_object_get(step, "targets"), i, tg) {
-		const char *dn = json_string_value(json_object_get(tg, "place"));
+	for (i = 0; i < s->ntargets; i++) {
+		const char *dn = s->targets[i].place;
 		int	 legacy = 0;
 
 		for (k = 0; k < inv->nendpoints; k++)
@@ -943,7 +823,7 @@ step_trust(struct txn *t, json_t *step, const struct inventory *inv)
 			v.len = strlen(b64);
 			attr_set(&a, "vmwLKUPEndpointSslTrust", &v, 1);
 		}
-		if (ldap_put(t, dn, "replace", &a, 1, 1) == -1)
+		if (ldap_put(t, dn, ACTION_REPLACE, &a, 1, 1) == -1)
 			goto out;
 	}
 	ret = 0;
@@ -954,20 +834,18 @@ out:
 }
 
 static int
-step_prune(struct txn *t, json_t *step)
+step_prune(struct txn *t, size_t n)
 {
-	json_t	*tg;
+	const struct plan_step *s = &t->plan->steps[n];
 	size_t	 i;
 
-	json_array_foreach(json_object_get(step, "targets"), i, tg) {
-		const char *place = json_string_value(json_object_get(tg,
-		    "place"));
+	for (i = 0; i < s->ntargets; i++) {
+		const char *place = s->targets[i].place;
 		char	*store = NULL;
 		const char *alias;
 		int	 rc;
 
-		if (strcmp(json_string_value(json_object_get(tg, "type")),
-		    "vmdir") == 0) {
+		if (s->targets[i].type == TARGET_VMDIR) {
 			if (ldap_del(t, place) == -1)
 				return -1;
 			continue;
@@ -1044,8 +922,9 @@ ca_entry_attrs(const struct inv_ca *model, X509 *x, const struct buf *pem,
 
 /* A new VMCA root: its files, TRUSTED_ROOTS and a CA entry in vmdir. */
 static int
-step_root(struct txn *t, struct made *m, const struct inventory *inv)
+step_root(struct txn *t, size_t n)
 {
+	struct made *m = &t->made[n];
 	struct buf pem = BUF_INIT, key = BUF_INIT;
 	struct vmdir_value oc[8], v[3];	/* a model's first 8 classes */
 	struct vmdir_attr attrs[CA_NATTRS];
@@ -1061,7 +940,7 @@ step_root(struct txn *t, struct made *m, const struct inventory *inv)
 	    (alias = cert_sha1_hex(m->cert)) == NULL ||
 	    pem_of_cert(m->cert, &pem) == -1 ||
 	    der_of_cert(m->cert, &der, &dl) == -1 ||
-	    ca_entry_attrs(inventory_ca_model(inv), m->cert, &pem, der, dl, oc,
+	    ca_entry_attrs(inventory_ca_model(t->inv), m->cert, &pem, der, dl, oc,
 	    sizeof(oc) / sizeof(oc[0]), v, attrs, &ski, &subject,
 	    &nattrs) == -1) {
 		buf_printf(&t->err, "cannot encode the new VMCA root's CA "
@@ -1091,7 +970,7 @@ step_root(struct txn *t, struct made *m, const struct inventory *inv)
 	if (vecs_entry_create(t->cfg->root, "TRUSTED_ROOTS", alias, cf, NULL,
 	    &t->err) == -1)
 		goto out;
-	if (ldap_put(t, dn, "add", attrs, nattrs, 0) == -1)
+	if (ldap_put(t, dn, ACTION_ADD, attrs, nattrs, 0) == -1)
 		goto out;
 	/* Each file replaced atomically (the key first: a root.cer without
 	 * its key would stop VMCA, a key without its root.cer not yet). */
@@ -1125,55 +1004,53 @@ static int txn_applied(struct txn *t);
 static int txn_record(struct txn *t, const char *w0, const char *w1,
     const char *w2);
 
+/* Every new item is in place: from here on, recover can go forward as well
+ * as back. Then the one restart. */
+static int
+step_restart(struct txn *t, size_t n)
+{
+	(void)n;
+	if (t->dry) {
+		text_printf_safe(stdout, "    service-control --stop --all; "
+		    "service-control --start --all\n");
+		return 0;
+	}
+	if (txn_applied(t) == -1)
+		return -1;
+	if (t->per_step) {
+		say(t, "already restarted after each step");
+		return 0;
+	}
+	return interrupted(t) ? -1 : restart_all(t);
+}
+
+/* The executor of each kind of step: step n of t's plan. */
+static int (*const run[STEP__MAX])(struct txn *t, size_t n) = {
+	[STEP_VMCA_ROOT] = step_root,
+	[STEP_STS] = step_sts,
+	[STEP_SOLUTION_USER] = step_solution_user,
+	[STEP_DATA_ENCIPHERMENT] = step_data_encipherment,
+	[STEP_MACHINE_SSL] = step_machine_ssl,
+	[STEP_TRUST_ANCHORS] = step_trust,
+	[STEP_PRUNE_ROOTS] = step_prune,
+	[STEP_RESTART] = step_restart,
+};
+
 static int
 run_steps(struct txn *t, const struct inventory *inv)
 {
-	json_t	*s;
 	char	 num[24];
 	size_t	 i;
 	int	 rc = 0;
 
-	json_array_foreach(json_object_get(t->plan, "steps"), i, s) {
-		const char *kind = kind_of(s);
+	t->inv = inv;
+	for (i = 0; i < t->nsteps; i++) {
+		const struct plan_step *s = &t->plan->steps[i];
+		const char *kind = plan_kind_name(s->kind);
 		double	 t0 = now_seconds();
 
-		say(t, "step %zu of %zu: %s", i + 1, t->nsteps,
-		    json_string_value(json_object_get(s, "title")));
-		if (strcmp(kind, "vmca_root") == 0)
-			rc = step_root(t, &t->made[i], inv);
-		else if (strcmp(kind, "sts") == 0)
-			rc = step_sts(t, s, &t->made[i]);
-		else if (strcmp(kind, "solution_user") == 0)
-			rc = step_solution_user(t, s, &t->made[i]);
-		else if (strcmp(kind, "machine_ssl") == 0)
-			rc = step_machine_ssl(t, s, &t->made[i]);
-		else if (strcmp(kind, "data_encipherment") == 0)
-			rc = vecs_put(t, json_string_value(json_object_get(
-			    json_array_get(json_object_get(s, "targets"), 0),
-			    "place")), "replace", t->made[i].cert, t->root, 0,
-			    t->made[i].key);
-		else if (strcmp(kind, "trust_anchors") == 0)
-			rc = step_trust(t, s, inv);
-		else if (strcmp(kind, "prune_roots") == 0)
-			rc = step_prune(t, s);
-		else if (strcmp(kind, "restart") == 0 && t->dry)
-			rc = (text_printf_safe(stdout,
-			    "    service-control --stop --all; "
-			    "service-control --start --all\n"), 0);
-		else if (strcmp(kind, "restart") == 0) {
-			/* Every new item is in place: from here on, recover
-			 * can go forward as well as back. */
-			rc = txn_applied(t);
-			if (rc == 0 && t->per_step)
-				say(t, "already restarted after each step");
-			else if (rc == 0 && !interrupted(t))
-				rc = restart_all(t);
-			else if (rc == 0)
-				rc = -1;
-		} else {
-			buf_printf(&t->err, "unknown step kind %s", kind);
-			rc = -1;
-		}
+		say(t, "step %zu of %zu: %s", i + 1, t->nsteps, s->title);
+		rc = run[s->kind](t, i);
 		buf_printf(&t->steps_log, "%s%zu %s %s%.2fs", t->steps_log.len ?
 		    ", " : "", i + 1, kind, rc == -1 ? "failed after " : "",
 		    now_seconds() - t0);
@@ -1184,7 +1061,7 @@ run_steps(struct txn *t, const struct inventory *inv)
 		snprintf(num, sizeof(num), "%zu", i + 1);
 		if (txn_record(t, "step", num, kind) == -1)
 			return -1;
-		if (t->per_step && strcmp(kind, "restart") != 0 &&
+		if (t->per_step && s->kind != STEP_RESTART &&
 		    (interrupted(t) || restart_all(t) == -1))
 			return -1;
 	}
@@ -1217,30 +1094,26 @@ serves(struct txn *t, X509 *want, const char *what)
 static int
 after_record(struct txn *t, const struct inventory *inv)
 {
-	const char **w = NULL;
-	json_t	*s, *tg;
+	const struct plan_step *s;
+	const char **w = NULL, *d;
 	size_t	 n = 1, i, k;
 	int	 ret;
 
-	json_array_foreach(json_object_get(t->plan, "steps"), i, s)
-		n += json_array_size(json_object_get(s, "targets"));
+	for (i = 0; i < t->nsteps; i++)
+		n += t->plan->steps[i].ntargets;
 	if ((w = calloc(n, sizeof(*w))) == NULL) {
 		buf_printf(&t->err, "out of memory");
 		return -1;
 	}
 	n = 0;
 	w[n++] = "after";
-	json_array_foreach(json_object_get(t->plan, "steps"), i, s)
-	    json_array_foreach(json_object_get(s, "targets"), k, tg) {
-		const char *type = json_string_value(json_object_get(tg,
-		    "type")), *d;
-
-		if (strcmp(type, "services") == 0)
-			continue;
-		d = live_digest(inv, type, json_string_value(
-		    json_object_get(tg, "place")));
-		w[n++] = d != NULL ? d : "-";
-	}
+	for (i = 0; i < t->nsteps; i++)
+		for (s = &t->plan->steps[i], k = 0; k < s->ntargets; k++) {
+			if (s->targets[k].type == TARGET_SERVICES)
+				continue;
+			d = plan_live_digest(inv, s, &s->targets[k]);
+			w[n++] = d != NULL ? d : "-";
+		}
 	ret = t->journaled ? journal_append(&t->j, w, n, &t->err) : 0;
 	free(w);
 	return ret;
@@ -1255,7 +1128,7 @@ static int
 verify(struct txn *t, struct inventory *after)
 {
 	struct plan_policy pol;
-	json_t	*again, *policy = json_object_get(t->plan, "policy"), *s;
+	json_t	*again;
 	size_t	 i;
 	int	 nothing = 0, ret = -1;
 
@@ -1263,8 +1136,8 @@ verify(struct txn *t, struct inventory *after)
 	if (services_as_before(t->cfg->root, buf_str(&t->stopped_before),
 	    &t->err) == -1)
 		return -1;
-	json_array_foreach(json_object_get(t->plan, "steps"), i, s)
-		if (strcmp(kind_of(s), "machine_ssl") == 0 &&
+	for (i = 0; i < t->nsteps; i++)
+		if (t->plan->steps[i].kind == STEP_MACHINE_SSL &&
 		    serves(t, t->made[i].cert, "the new Machine SSL "
 		    "certificate") == -1)
 			return -1;
@@ -1285,10 +1158,8 @@ verify(struct txn *t, struct inventory *after)
 	}
 	memset(&pol, 0, sizeof(pol));
 	pol.at = time(NULL);
-	pol.renew_within = (int)json_integer_value(json_object_get(policy,
-	    "renew_within_days"));
-	pol.scope = (enum plan_scope)plan_scope_parse(json_string_value(
-	    json_object_get(policy, "scope")));
+	pol.renew_within = t->plan->policy.renew_within;
+	pol.scope = t->plan->policy.scope;
 	/* A window as long as the new certificates live (--renew-within
 	 * 100000 renews everything) would call them due again: judge them
 	 * on what they are, over less than their life. */
@@ -1300,10 +1171,8 @@ verify(struct txn *t, struct inventory *after)
 			    pol.at) - 1;
 	if (pol.renew_within < 0)
 		pol.renew_within = 0;
-	pol.key_bits = (int)json_integer_value(json_object_get(policy,
-	    "key_bits"));
-	pol.validity_days = (int)json_integer_value(json_object_get(policy,
-	    "validity_days"));
+	pol.key_bits = t->plan->policy.key_bits;
+	pol.validity_days = t->plan->policy.validity_days;
 	if (pol.scope == SCOPE_ROOT)
 		pol.scope = SCOPE_ALL;
 	again = plan_build(after, &pol, &nothing);
@@ -1381,7 +1250,7 @@ txn_begin(struct txn *t, const char *kind, const char *target)
 	    APP_VECS_CLI), *sc = app_path(t->cfg->root, APP_SERVICE_CONTROL);
 	char	*vmca = app_path(t->cfg->root, APP_VMCA_ROOT);
 	time_t	 now = time(NULL);
-	json_t	*s, *tg;
+	const struct plan_step *s;
 	size_t	 i, k;
 	int	 ret = -1;
 
@@ -1397,8 +1266,8 @@ txn_begin(struct txn *t, const char *kind, const char *target)
 	    jadd(t, "ticket", t->ticket != NULL ? t->ticket : "", NULL,
 	    NULL) == -1 ||
 	    jadd(t, "reason", t->reason, NULL, NULL) == -1 ||
-	    jadd(t, "plan", t->plan != NULL ? json_string_value(
-	    json_object_get(t->plan, "sha256")) : "", NULL, NULL) == -1 ||
+	    jadd(t, "plan", t->plan != NULL ? t->plan->sha256 : "", NULL,
+	    NULL) == -1 ||
 	    jadd(t, "before", t->before, NULL, NULL) == -1 ||
 	    jadd(t, "participant", "vecs", vecs, NULL) == -1 ||
 	    jadd(t, "participant", "vmdir", t->login.uri, NULL) == -1 ||
@@ -1407,17 +1276,12 @@ txn_begin(struct txn *t, const char *kind, const char *target)
 	    jadd(t, "participant", "backup", t->cfg->backup_repo, NULL) == -1 ||
 	    jadd_words(t, "stopped", buf_str(&t->stopped_before)) == -1)
 		goto oom;
-	json_array_foreach(json_object_get(t->plan, "steps"), i, s)
-	    json_array_foreach(json_object_get(s, "targets"), k, tg) {
-		const char *d = json_string_value(json_object_get(tg,
-		    "digest"));
-
-		if (strcmp(json_string_value(json_object_get(tg, "type")),
-		    "services") != 0 && jadd(t, "item", json_string_value(
-		    json_object_get(tg, "type")), json_string_value(
-		    json_object_get(tg, "place")), d != NULL ? d : "") == -1)
-			goto oom;
-	}
+	for (i = 0; t->plan != NULL && i < t->plan->nsteps; i++)
+		for (s = &t->plan->steps[i], k = 0; k < s->ntargets; k++)
+			if (s->targets[k].type != TARGET_SERVICES &&
+			    jadd(t, "item", plan_type_name(s->targets[k].type),
+			    s->targets[k].place, s->targets[k].digest) == -1)
+				goto oom;
 	if (target != NULL && jadd(t, "applied", target, NULL, NULL) == -1)
 		goto oom;
 	if (journal_create(&t->j, t->cfg->root, &t->err) == -1)
@@ -1445,8 +1309,8 @@ txn_meta(struct txn *t, const char *result, struct bk_meta *meta,
 	meta->reason = t->reason;
 	meta->transaction = t->id;
 	meta->result = result;
-	meta->plan = t->plan != NULL ? json_string_value(json_object_get(
-	    t->plan, "sha256")) : journal_value(&t->j, "plan");
+	meta->plan = t->plan != NULL ? t->plan->sha256 :
+	    journal_value(&t->j, "plan");
 	meta->elapsed = elapsed;
 	meta->steps = t->steps_log.len ? buf_str(&t->steps_log) : NULL;
 	meta->timings = t->phases_log.len ? buf_str(&t->phases_log) : NULL;
@@ -1587,7 +1451,7 @@ txn_free(struct txn *t)
 	if (t->tmpdir != NULL)
 		rmdir(t->tmpdir);
 	free(t->tmpdir);
-	json_decref(t->plan);
+	plan_free(t->plan);
 	journal_free(&t->j);
 	buf_free(&t->err);
 	buf_free(&t->stopped_before);
@@ -1735,17 +1599,14 @@ is_sha256_hex(const char *s)
  * when it was made (any case). A plan edited and sealed again has another.
  */
 static int
-plan_is_expected(json_t *plan, const char *file, const char *expect,
-    struct buf *err)
+plan_is_expected(const struct plan *plan, const char *file,
+    const char *expect, struct buf *err)
 {
-	const char *sha = json_string_value(json_object_get(plan, "sha256"));
-
 	if (expect == NULL)
 		return 0;
-	if (sha == NULL || strcasecmp(sha, expect) != 0) {
+	if (strcasecmp(plan->sha256, expect) != 0) {
 		buf_printf(err, "%s is not the approved plan: its SHA-256 is "
-		    "%s, --expect says %s", file, sha != NULL ? sha : "missing",
-		    expect);
+		    "%s, --expect says %s", file, plan->sha256, expect);
 		return -1;
 	}
 	return 0;
@@ -1806,7 +1667,7 @@ cmd_apply(const struct cmdline *cl, struct config *cfg)
 	 * after a crash with the services stopped nothing else answers, and
 	 * "run vcrotate recover" is what the operator must hear. */
 	if (config_load(cfg, &t.err) == -1 ||
-	    (t.plan = plan_load(file, &t.err)) == NULL ||
+	    plan_load(&t.plan, file, &t.err) == -1 ||
 	    plan_is_expected(t.plan, file, expect, &t.err) == -1)
 		goto refused;
 	/* A dry run takes no lock, but says the same of a pending journal:
@@ -1823,7 +1684,7 @@ cmd_apply(const struct cmdline *cl, struct config *cfg)
 	    plan_check_appliance(t.plan, &t.app, &t.err) == -1 ||
 	    config_login(cfg, &t.login, &t.err) == -1)
 		goto refused;
-	t.nsteps = json_array_size(json_object_get(t.plan, "steps"));
+	t.nsteps = t.plan->nsteps;
 	if (start_keys(&t) == -1)
 		goto refused;
 	if (inventory_read(&inv, cfg->root, &t.login, NULL) == -1) {
@@ -1837,8 +1698,7 @@ cmd_apply(const struct cmdline *cl, struct config *cfg)
 		    buf_str(&inv.vmca_error));
 		goto refused;
 	}
-	if (check_digests(&t, &inv) == -1 || check_restorable(&t, &inv) ==
-	    -1 || load_vmca(&t) == -1)
+	if (plan_check_live(t.plan, &inv, &t.err) == -1 || load_vmca(&t) == -1)
 		goto refused;
 	if (services_check(cfg->root, &t.err) == -1)
 		goto refused;
@@ -1875,8 +1735,7 @@ cmd_apply(const struct cmdline *cl, struct config *cfg)
 	if (txn_begin(&t, "apply", NULL) == -1 || interrupted(&t))
 		goto refused;
 	phase_done(&t, "snapshot and journal");
-	log_begins(&t, "plan", json_string_value(json_object_get(t.plan,
-	    "sha256")));
+	log_begins(&t, "plan", t.plan->sha256);
 
 	/* 4, 5: the steps, one restart, verify, the commit point */
 	if ((r = run_steps(&t, &inv)) == 0) {
@@ -1963,8 +1822,7 @@ out:
 		    "before", t.before[0] ? t.before : NULL,
 		    "after", t.after[0] ? t.after : ret == APPLY_OK ?
 		    t.applied : NULL,
-		    "plan_sha256", t.plan != NULL ? json_string_value(
-		    json_object_get(t.plan, "sha256")) : NULL,
+		    "plan_sha256", t.plan != NULL ? t.plan->sha256 : NULL,
 		    "steps", (int)t.nsteps,
 		    "elapsed_seconds", (json_int_t)(time(NULL) - t.started),
 		    "error", json_string_lossy(t.err.len > 0 ? buf_str(&t.err) :

@@ -53,28 +53,30 @@ cmd_plan_show(const struct cmdline *cl, struct config *cfg)
 {
 	struct appliance app;
 	struct buf err = BUF_INIT;
-	json_t	*plan = NULL;
+	struct plan *plan = NULL;
 	const char *file = cl->operand[0];
 	int	 ret = PLAN_FAILED;
 
 	memset(&app, 0, sizeof(app));
-	if ((plan = plan_load(file, &err)) == NULL) {
-		fprintf(stderr, "vcrotate plan show: %s\n", buf_str(&err));
+	/* The reason may quote a place of the plan: any bytes. */
+	if (plan_load(&plan, file, &err) == -1) {
+		text_printf_safe(stderr, "vcrotate plan show: %s\n",
+		    buf_str(&err));
 		goto out;
 	}
 	if (cfg->root == NULL && (cfg->root = strdup("/")) == NULL)
 		goto out;
 	if (appliance_identify(&app, cfg->root, &err) == -1 ||
 	    plan_check_appliance(plan, &app, &err) == -1) {
-		fprintf(stderr, "vcrotate plan show: %s: %s\n", file,
+		text_printf_safe(stderr, "vcrotate plan show: %s: %s\n", file,
 		    buf_str(&err));
 		goto out;
 	}
-	if (plan_render(stdout, plan) == 0)
+	if (plan_render(stdout, plan->doc) == 0)
 		ret = 0;
 out:
 	appliance_free(&app);
-	json_decref(plan);
+	plan_free(plan);
 	buf_free(&err);
 	return ret;
 }

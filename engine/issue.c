@@ -1,5 +1,6 @@
 /*
- * issue.c - keys and certificates from plan profiles. See issue.h.
+ * issue.c - keys and certificates from plan profiles (struct cert_profile).
+ * See issue.h.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -48,17 +49,23 @@ fail:
 	return NULL;
 }
 
-/* "a, b, c" from a JSON array of strings; NULL when empty. */
+/* "DNS:a,IP:b", the SAN entries for OpenSSL's configuration; NULL when
+ * there are none (or out of memory: *oom). */
 static char *
-joined(json_t *arr, const char *sep)
+san_list(const struct cert_profile *p, int *oom)
 {
 	struct buf b = BUF_INIT;
-	json_t	*v;
 	size_t	 i;
 
-	json_array_foreach(arr, i, v)
-		buf_printf(&b, "%s%s", i ? sep : "", json_string_value(v));
-	return b.len > 0 ? buf_detach(&b) : (buf_free(&b), NULL);
+	*oom = 0;
+	for (i = 0; i < p->nsan; i++)
+		if (buf_printf(&b, "%s%s", i ? "," : "", p->san[i].entry) ==
+		    -1) {
+			*oom = 1;
+			buf_free(&b);
+			return NULL;
+		}
+	return b.len > 0 ? buf_detach(&b) : NULL;
 }
 
 static int
@@ -78,8 +85,9 @@ add_ext(X509 *x, X509 *issuer, int nid, const char *value)
 }
 
 int
-issue_from_profile(json_t *profile, X509 *issuer, EVP_PKEY *issuer_key,
-    time_t now, X509 **cert, EVP_PKEY **key, struct buf *err)
+issue_from_profile(const struct cert_profile *profile, X509 *issuer,
+    EVP_PKEY *issuer_key, time_t now, X509 **cert, EVP_PKEY **key,
+    struct buf *err)
 {
 	return issue_with_key(profile, issuer, issuer_key, now, NULL, cert,
 	    key, err);
@@ -246,8 +254,9 @@ issue_keys_abandon(struct keygen *kg)
 }
 
 int
-issue_with_key(json_t *profile, X509 *issuer, EVP_PKEY *issuer_key,
-    time_t now, EVP_PKEY *made, X509 **cert, EVP_PKEY **key, struct buf *err)
+issue_with_key(const struct cert_profile *profile, X509 *issuer,
+    EVP_PKEY *issuer_key, time_t now, EVP_PKEY *made, X509 **cert,
+    EVP_PKEY **key, struct buf *err)
 {
 	X509	*x = NULL;
 	EVP_PKEY *k = NULL;
@@ -255,19 +264,15 @@ issue_with_key(json_t *profile, X509 *issuer, EVP_PKEY *issuer_key,
 	BIGNUM	*serial = NULL;
 	unsigned char rnd[16];
 	char	*ku = NULL, *eku = NULL, *san = NULL, *v = NULL;
-	json_int_t bits = json_integer_value(json_object_get(json_object_get(
-	    profile, "key"), "bits"));
-	json_int_t days = json_integer_value(json_object_get(profile,
-	    "validity_days"));
-	int	 ca = json_is_true(json_object_get(profile, "ca"));
+	int	 bits = profile->key_bits, days = profile->validity_days;
+	int	 ca = profile->ca, oom;
 	time_t	 nb = now - SKEW_SECONDS, na = now + (time_t)days * 86400;
 	int	 ret = -1;
 
 	*cert = NULL;
 	*key = NULL;
 	if (bits < 2048 || bits > 16384 || days < 1) {
-		buf_printf(err, "profile asks for RSA %lld, %lld days",
-		    (long long)bits, (long long)days);
+		buf_printf(err, "profile asks for RSA %d, %d days", bits, days);
 		goto out;
 	}
 	if (issuer != NULL && cert_not_after(issuer) < na)
@@ -275,14 +280,11 @@ issue_with_key(json_t *profile, X509 *issuer, EVP_PKEY *issuer_key,
 	if (made != NULL)
 		k = made;
 	else if ((k = EVP_RSA_gen((unsigned int)bits)) == NULL) {
-		buf_printf(err, "cannot generate an RSA %lld key",
-		    (long long)bits);
+		buf_printf(err, "cannot generate an RSA %d key", bits);
 		goto out;
 	}
-	if ((subj = parse_subject(json_string_value(json_object_get(profile,
-	    "subject")))) == NULL) {
-		buf_printf(err, "cannot use subject %s",
-		    json_string_value(json_object_get(profile, "subject")));
+	if ((subj = parse_subject(profile->subject)) == NULL) {
+		buf_printf(err, "cannot use subject %s", profile->subject);
 		goto out;
 	}
 	if ((x = X509_new()) == NULL || !X509_set_version(x, 2) ||
@@ -306,8 +308,11 @@ issue_with_key(json_t *profile, X509 *issuer, EVP_PKEY *issuer_key,
 	    (issuer != NULL && !add_ext(x, issuer,
 	    NID_authority_key_identifier, "keyid:always")))
 		goto ossl;
-	if ((ku = joined(json_object_get(profile, "key_usage"), ",")) !=
-	    NULL) {
+	if ((ku = plan_usage_names(profile->key_usage, 0, ",")) == NULL ||
+	    (eku = plan_usage_names(profile->ext_key_usage, 1, ",")) == NULL ||
+	    ((san = san_list(profile, &oom)) == NULL && oom))
+		goto ossl;
+	if (*ku != '\0') {
 		if (asprintf(&v, "critical,%s", ku) == -1) {
 			v = NULL;
 			goto ossl;
@@ -315,11 +320,9 @@ issue_with_key(json_t *profile, X509 *issuer, EVP_PKEY *issuer_key,
 		if (!add_ext(x, issuer, NID_key_usage, v))
 			goto ossl;
 	}
-	if ((eku = joined(json_object_get(profile, "extended_key_usage"),
-	    ",")) != NULL && !add_ext(x, issuer, NID_ext_key_usage, eku))
+	if (*eku != '\0' && !add_ext(x, issuer, NID_ext_key_usage, eku))
 		goto ossl;
-	if ((san = joined(json_object_get(profile, "san"), ",")) != NULL &&
-	    !add_ext(x, issuer, NID_subject_alt_name, san))
+	if (san != NULL && !add_ext(x, issuer, NID_subject_alt_name, san))
 		goto ossl;
 	if (!X509_sign(x, issuer_key != NULL ? issuer_key : k, EVP_sha256()))
 		goto ossl;
@@ -331,7 +334,7 @@ issue_with_key(json_t *profile, X509 *issuer, EVP_PKEY *issuer_key,
 	goto out;
 ossl:
 	buf_printf(err, "cannot build the certificate %s: %s",
-	    json_string_value(json_object_get(profile, "subject")),
+	    profile->subject,
 	    ERR_reason_error_string(ERR_peek_last_error()) != NULL ?
 	    ERR_reason_error_string(ERR_peek_last_error()) : "OpenSSL error");
 out:

@@ -1,36 +1,39 @@
 /*
  * issue.h - making keys and certificates as VMCA does: the profiles of a
- * plan's steps turned into X.509 certificates signed by the VMCA root (or
- * self-signed, for a new root). The caller owns what comes back (X509_free,
- * EVP_PKEY_free).
+ * plan's steps (struct cert_profile, decoded and checked by plan_load)
+ * turned into X.509 certificates signed by the VMCA root (or self-signed,
+ * for a new root). The profile is the caller's; what comes back is the
+ * caller's too (X509_free, EVP_PKEY_free).
  */
 #ifndef VCR_ISSUE_H
 #define VCR_ISSUE_H
 
 #include <time.h>
 
-#include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
 #include "buf.h"
+#include "plan.h"
 
 /*
- * Issues a certificate for a plan profile (plans/plan.h: subject, san,
- * key_usage, extended_key_usage, ca, key.bits, validity_days) with a new RSA
- * key, valid from a few minutes before `now' (clock skew) for validity_days
- * and never past the issuer's notAfter. issuer and issuer_key NULL: self-
- * signed (a root).
+ * Issues a certificate for a plan profile (subject, san, key_usage,
+ * ext_key_usage, ca, key_bits, validity_days) with a new RSA key, valid
+ * from a few minutes before `now' (clock skew) for validity_days and never
+ * past the issuer's notAfter. issuer and issuer_key NULL: self-signed (a
+ * root).
  */
-int issue_from_profile(json_t *profile, X509 *issuer, EVP_PKEY *issuer_key,
-    time_t now, X509 **cert, EVP_PKEY **key, struct buf *err);
+int issue_from_profile(const struct cert_profile *profile, X509 *issuer,
+    EVP_PKEY *issuer_key, time_t now, X509 **cert, EVP_PKEY **key,
+    struct buf *err);
 
 /*
  * The same with a key made beforehand (ownership passes to *key on
  * success).
  */
-int issue_with_key(json_t *profile, X509 *issuer, EVP_PKEY *issuer_key,
-    time_t now, EVP_PKEY *made, X509 **cert, EVP_PKEY **key, struct buf *err);
+int issue_with_key(const struct cert_profile *profile, X509 *issuer,
+    EVP_PKEY *issuer_key, time_t now, EVP_PKEY *made, X509 **cert,
+    EVP_PKEY **key, struct buf *err);
 
 /*
  * Key generation is most of the time of a transaction, so it runs beside

@@ -1,6 +1,8 @@
 /*
- * plan.c - builds, seals, loads, checks and renders replacement plans.
- * See plan.h and docs/plans.md.
+ * plan.c - builds, seals and renders replacement plans, and the names the
+ * file gives kinds, types, actions and usages. Reading a plan back is
+ * load.c's, holding it against the appliance live.c's. See plan.h and
+ * docs/plans.md.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,12 +17,8 @@
 #include "cert.h"
 #include "fileio.h"
 #include "findings.h"
-#include "plan.h"
+#include "plan-int.h"
 #include "safetext.h"
-
-#define ROOT_VALIDITY_DAYS 3650
-#define VMCA_ROOT_FILE	"/var/lib/vmware/vmca/root.cer"
-#define VMCA_KEY_FILE	"/var/lib/vmware/vmca/privatekey.pem"
 
 static const char *const scope_names[] = {
 	"all", "root", "sts", "solution-users", "machine-ssl", NULL
@@ -41,6 +39,124 @@ const char *
 plan_scope_name(enum plan_scope s)
 {
 	return scope_names[s];
+}
+
+/* ---- names: one table each, for the builder, the loader and apply ---- */
+
+static const char *const kind_names[STEP__MAX] = {
+	[STEP_VMCA_ROOT] = "vmca_root",
+	[STEP_STS] = "sts",
+	[STEP_SOLUTION_USER] = "solution_user",
+	[STEP_DATA_ENCIPHERMENT] = "data_encipherment",
+	[STEP_MACHINE_SSL] = "machine_ssl",
+	[STEP_TRUST_ANCHORS] = "trust_anchors",
+	[STEP_PRUNE_ROOTS] = "prune_roots",
+	[STEP_RESTART] = "restart",
+};
+static const char *const type_names[TARGET__MAX] = {
+	[TARGET_VECS] = "vecs",
+	[TARGET_VMDIR] = "vmdir",
+	[TARGET_FILE] = "file",
+	[TARGET_SERVICES] = "services",
+};
+static const char *const action_names[ACTION__MAX] = {
+	[ACTION_REPLACE] = "replace",
+	[ACTION_ADD] = "add",
+	[ACTION_DELETE] = "delete",
+	[ACTION_RESTART] = "restart",
+};
+
+struct usage {
+	unsigned	 bit;
+	const char	*name;
+};
+
+/* In the order the file lists them. */
+static const struct usage ku_names[] = {
+	{ PLAN_KU_DIGITAL_SIGNATURE, "digitalSignature" },
+	{ PLAN_KU_KEY_ENCIPHERMENT, "keyEncipherment" },
+	{ PLAN_KU_DATA_ENCIPHERMENT, "dataEncipherment" },
+	{ PLAN_KU_KEY_CERT_SIGN, "keyCertSign" },
+	{ PLAN_KU_CRL_SIGN, "cRLSign" },
+	{ 0, NULL },
+};
+static const struct usage eku_names[] = {
+	{ PLAN_EKU_SERVER_AUTH, "serverAuth" },
+	{ PLAN_EKU_CLIENT_AUTH, "clientAuth" },
+	{ 0, NULL },
+};
+
+static int
+name_index(const char *s, const char *const *names, int n)
+{
+	int	 i;
+
+	for (i = 0; s != NULL && i < n; i++)
+		if (strcmp(s, names[i]) == 0)
+			return i;
+	return -1;
+}
+
+const char *
+plan_kind_name(enum step_kind k)
+{
+	return kind_names[k];
+}
+
+const char *
+plan_type_name(enum target_type t)
+{
+	return type_names[t];
+}
+
+const char *
+plan_action_name(enum target_action a)
+{
+	return action_names[a];
+}
+
+int
+plan_kind_parse(const char *s)
+{
+	return name_index(s, kind_names, STEP__MAX);
+}
+
+int
+plan_type_parse(const char *s)
+{
+	return name_index(s, type_names, TARGET__MAX);
+}
+
+int
+plan_action_parse(const char *s)
+{
+	return name_index(s, action_names, ACTION__MAX);
+}
+
+unsigned
+plan_usage_parse(const char *s, int extended)
+{
+	const struct usage *u;
+
+	for (u = extended ? eku_names : ku_names; u->name != NULL; u++)
+		if (strcmp(s, u->name) == 0)
+			return u->bit;
+	return 0;
+}
+
+char *
+plan_usage_names(unsigned bits, int extended, const char *sep)
+{
+	struct buf b = BUF_INIT;
+	const struct usage *u;
+
+	for (u = extended ? eku_names : ku_names; u->name != NULL; u++)
+		if ((bits & u->bit) && buf_printf(&b, "%s%s", b.len ? sep : "",
+		    u->name) == -1) {
+			buf_free(&b);
+			return NULL;
+		}
+	return buf_detach(&b);
 }
 
 /* ---- building ---- */
@@ -193,112 +309,15 @@ place_json(const char *place)
 	return j;
 }
 
-/* The text of a place as the file holds it: past the mark, if any. */
-static const char *
-place_text(json_t *place)
-{
-	const char *s = json_string_value(place);
-
-	return s != NULL && json_string_length(place) > 0 && *s == '\0' ?
-	    s + 1 : s;
-}
-
-static int
-unhex(int c)
-{
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ?
-	    c - 'A' + 10 : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/*
- * Whether any string of v holds U+0000 where no mark may be: anywhere but
- * at the start of a "place" value (place, when v is one). 1 or 0.
- */
-static int
-nul_where(json_t *v, int place)
-{
-	const char *k;
-	json_t	*c;
-	size_t	 i, n;
-
-	switch (json_typeof(v)) {
-	case JSON_STRING:
-		n = json_string_length(v);
-		for (i = place ? 1 : 0; i < n; i++)
-			if (json_string_value(v)[i] == '\0')
-				return 1;
-		return 0;
-	case JSON_OBJECT:
-		json_object_foreach(v, k, c)
-			if (nul_where(c, strcmp(k, "place") == 0))
-				return 1;
-		return 0;
-	case JSON_ARRAY:
-		json_array_foreach(v, i, c)
-			if (nul_where(c, 0))
-				return 1;
-		return 0;
-	default:
-		return 0;
-	}
-}
-
-/* Marked places (place_json) back to their bytes. -1 on a bad one. */
-static int
-places_decode(json_t *plan, struct buf *err)
-{
-	json_t	*s, *t, *v;
-	size_t	 i, j, k, n;
-	char	*raw;
-	const char *e;
-
-	json_array_foreach(json_object_get(plan, "steps"), i, s)
-		json_array_foreach(json_object_get(s, "targets"), j, t) {
-			v = json_object_get(t, "place");
-			if (json_string_length(v) == 0 ||
-			    *json_string_value(v) != '\0')
-				continue;
-			e = json_string_value(v) + 1;
-			n = json_string_length(v) - 1;
-			if ((raw = malloc(n + 1)) == NULL)
-				return -1;
-			for (k = 0; n > 0; n--, e++) {
-				int	 hi, lo;
-
-				if (*e != '%' && *e != '\0') {
-					raw[k++] = *e;
-					continue;
-				}
-				/* %XX, and never a NUL: no alias holds one. */
-				if (*e == '\0' || n < 3 ||
-				    (hi = unhex(e[1])) < 0 ||
-				    (lo = unhex(e[2])) < 0 || (hi | lo) == 0) {
-					free(raw);
-					buf_printf(err, "field steps[%zu]."
-					    "targets[%zu].place: a bad %%XX "
-					    "escape", i, j);
-					return -1;
-				}
-				raw[k++] = (char)(hi << 4 | lo);
-				e += 2;
-				n -= 2;
-			}
-			json_object_set_new(t, "place",
-			    json_stringn_nocheck(raw, k));
-			free(raw);
-		}
-	return 0;
-}
-
 static json_t *
-target(const char *type, const char *place, const char *action,
+target(enum target_type type, const char *place, enum target_action action,
     const char *digest)
 {
 	json_t	*t = json_object();
 
-	json_object_set_new(t, "type", json_string(type));
+	json_object_set_new(t, "type", json_string(type_names[type]));
 	json_object_set_new(t, "place", place_json(place));
-	json_object_set_new(t, "action", json_string(action));
+	json_object_set_new(t, "action", json_string(action_names[action]));
 	json_object_set_new(t, "digest", digest != NULL && *digest ?
 	    json_string(digest) : json_null());
 	return t;
@@ -306,25 +325,28 @@ target(const char *type, const char *place, const char *action,
 
 static json_t *
 vecs_target(const struct inventory *inv, const char *store, const char *alias,
-    const char *action)
+    enum target_action action)
 {
 	const struct inv_vecs_entry *e = inventory_vecs(inv, store, alias);
 	char	*place = vecs_place(store, alias);
 	json_t	*t;
 
-	t = target("vecs", place, e != NULL ? action : "add",
+	t = target(TARGET_VECS, place, e != NULL ? action : ACTION_ADD,
 	    e != NULL ? e->digest : NULL);
 	free(place);
 	return t;
 }
 
+/* The names of the usages in bits, as an array. */
 static json_t *
-strings(const char *const *v)
+usages(unsigned bits, int extended)
 {
+	const struct usage *u;
 	json_t	*a = json_array();
 
-	for (; *v != NULL; v++)
-		json_array_append_new(a, json_string(*v));
+	for (u = extended ? eku_names : ku_names; u->name != NULL; u++)
+		if (bits & u->bit)
+			json_array_append_new(a, json_string(u->name));
 	return a;
 }
 
@@ -346,16 +368,64 @@ domain_rdns(const char *domain)
 	return buf_detach(&b);
 }
 
+/*
+ * The subject of a step's certificate (the loader holds a plan to the same):
+ * the VMCA root and the solution users as VMCA names them, the rest by
+ * purpose.
+ */
+char *
+plan_subject(enum step_kind k, const struct appliance *app, const char *sol)
+{
+	char	*s = NULL, *dcs = NULL;
+
+	switch (k) {
+	case STEP_VMCA_ROOT:
+		if (asprintf(&s, "CN=CA, DC=%s, C=US, ST=California, O=%s, "
+		    "OU=VMware Engineering", app->domain, app->pnid) == -1)
+			s = NULL;
+		break;
+	case STEP_STS:
+		s = strdup("CN=ssoserverSign");
+		break;
+	case STEP_SOLUTION_USER:
+		if ((dcs = domain_rdns(app->domain)) == NULL ||
+		    asprintf(&s, "CN=%s, OU=mID-%s, %s", sol, app->machine_id,
+		    dcs) == -1)
+			s = NULL;
+		free(dcs);
+		break;
+	case STEP_DATA_ENCIPHERMENT:
+		s = strdup("CN=data-encipherment");
+		break;
+	case STEP_MACHINE_SSL:
+		if (asprintf(&s, "CN=%s", app->pnid) == -1)
+			s = NULL;
+		break;
+	case STEP_TRUST_ANCHORS:
+	case STEP_PRUNE_ROOTS:
+	case STEP_RESTART:
+	case STEP__MAX:
+		break;
+	}
+	return s;
+}
+
 static json_t *
-profile(struct build *b, const char *subject, int with_pnid,
-    const char *const *ku, const char *const *eku, int ca)
+profile(struct build *b, enum step_kind kind, const char *sol, int with_pnid,
+    unsigned ku, unsigned eku, int ca)
 {
 	const struct plan_policy *pol = b->pol;
 	json_t	*p = json_object(), *san = json_array();
-	char	*dns;
+	char	*dns, *subject = plan_subject(kind, &b->inv->app, sol);
 	size_t	 i;
 
+	if (subject == NULL) {
+		b->oom = 1;
+		json_decref(san);
+		return p;
+	}
 	json_object_set_new(p, "subject", json_string(subject));
+	free(subject);
 	/* DNS:name or IP:address, as each is (appliance.h). */
 	if (with_pnid &&
 	    (dns = app_san_entry(b->inv->app.pnid, 0)) != NULL) {
@@ -368,13 +438,13 @@ profile(struct build *b, const char *subject, int with_pnid,
 			free(dns);
 		}
 	json_object_set_new(p, "san", san);
-	json_object_set_new(p, "key_usage", strings(ku));
-	json_object_set_new(p, "extended_key_usage", strings(eku));
+	json_object_set_new(p, "key_usage", usages(ku, 0));
+	json_object_set_new(p, "extended_key_usage", usages(eku, 1));
 	json_object_set_new(p, "ca", json_boolean(ca));
 	json_object_set_new(p, "key", json_pack("{s:s,s:i}", "type", "RSA",
 	    "bits", pol->key_bits));
-	json_object_set_new(p, "issuer", json_string(ca ? "self" :
-	    b->reset ? "the new VMCA root" : "the VMCA root"));
+	json_object_set_new(p, "issuer", json_string(ca ? ISSUER_SELF :
+	    b->reset ? ISSUER_NEW_ROOT : ISSUER_ROOT));
 	json_object_set_new(p, "validity_days", json_integer(ca ?
 	    ROOT_VALIDITY_DAYS : pol->validity_days));
 	json_object_set_new(p, "not_after_max", json_time(ca ?
@@ -383,7 +453,7 @@ profile(struct build *b, const char *subject, int with_pnid,
 }
 
 static void
-add_step(struct build *b, const char *kind, const char *title, json_t *why,
+add_step(struct build *b, enum step_kind kind, const char *title, json_t *why,
     json_t *prof, json_t *targets)
 {
 	json_t	*s = json_object();
@@ -398,7 +468,7 @@ add_step(struct build *b, const char *kind, const char *title, json_t *why,
 	}
 	json_object_set_new(s, "n", json_integer(
 	    (json_int_t)json_array_size(b->steps) + 1));
-	json_object_set_new(s, "kind", json_string(kind));
+	json_object_set_new(s, "kind", json_string(kind_names[kind]));
 	json_object_set_new(s, "title", json_string(title));
 	json_object_set_new(s, "why", why);
 	json_object_set_new(s, "profile", prof != NULL ? prof : json_null());
@@ -421,35 +491,26 @@ group_has(struct build *b, enum group g, const char *sol)
 static void
 step_root(struct build *b)
 {
-	static const char *const ku[] = { "keyCertSign", "cRLSign", NULL };
-	static const char *const none[] = { NULL };
 	const struct inventory *inv = b->inv;
 	json_t	*t = json_array();
-	char	*subject = NULL;
 
-	json_array_append_new(t, target("file", VMCA_ROOT_FILE, "replace",
-	    inv->vmca_digest));
-	json_array_append_new(t, target("file", VMCA_KEY_FILE, "replace",
+	json_array_append_new(t, target(TARGET_FILE, VMCA_ROOT_FILE,
+	    ACTION_REPLACE, inv->vmca_digest));
+	json_array_append_new(t, target(TARGET_FILE, VMCA_KEY_FILE,
+	    ACTION_REPLACE, NULL));
+	json_array_append_new(t, target(TARGET_VECS, NEW_ROOT_VECS, ACTION_ADD,
 	    NULL));
-	json_array_append_new(t, target("vecs",
-	    "TRUSTED_ROOTS/(SHA-1 of the new root)", "add", NULL));
-	json_array_append_new(t, target("vmdir", "cn=(key id of the new root),"
-	    "cn=Certificate-Authorities,cn=Configuration", "add", NULL));
-	if (asprintf(&subject, "CN=CA, DC=%s, C=US, ST=California, O=%s, "
-	    "OU=VMware Engineering", inv->app.domain, inv->app.pnid) == -1)
-		subject = NULL;
-	add_step(b, "vmca_root", "regenerate the VMCA root, publish it to "
+	json_array_append_new(t, target(TARGET_VMDIR, NEW_ROOT_CA, ACTION_ADD,
+	    NULL));
+	add_step(b, STEP_VMCA_ROOT, "regenerate the VMCA root, publish it to "
 	    "TRUSTED_ROOTS and vmdir, and reissue everything it signs",
-	    why_of(b, G_ROOT, NULL), profile(b, subject != NULL ? subject :
-	    "CN=CA", 0, ku, none, 1), t);
-	free(subject);
+	    why_of(b, G_ROOT, NULL), profile(b, STEP_VMCA_ROOT, NULL, 0,
+	    PLAN_KU_KEY_CERT_SIGN | PLAN_KU_CRL_SIGN, 0, 1), t);
 }
 
 static void
 step_sts(struct build *b)
 {
-	static const char *const ku[] = { "digitalSignature", NULL };
-	static const char *const none[] = { NULL };
 	const struct inventory *inv = b->inv;
 	json_t	*t = json_array();
 	char	*tenant = inventory_tenant_dn(inv), *dn = NULL;
@@ -471,8 +532,8 @@ step_sts(struct build *b)
 		for (i = 0; i < inv->nsts; i++)
 			if (inv->sts[i].n == 1 && inv->sts[i].is_credential)
 				s = &inv->sts[i];
-		json_array_append_new(t, target("vmdir", dn, have_cred ?
-		    "replace" : "add", s != NULL ? s->digest : NULL));
+		json_array_append_new(t, target(TARGET_VMDIR, dn, have_cred ?
+		    ACTION_REPLACE : ACTION_ADD, s != NULL ? s->digest : NULL));
 		free(dn);
 	}
 	if (asprintf(&dn, "cn=TrustedCertChain-1,cn=TrustedCertificateChains,"
@@ -482,99 +543,82 @@ step_sts(struct build *b)
 		for (i = 0; i < inv->nsts; i++)
 			if (inv->sts[i].n == 1 && !inv->sts[i].is_credential)
 				s = &inv->sts[i];
-		json_array_append_new(t, target("vmdir", dn, have_chain ?
-		    "replace" : "add", s != NULL ? s->digest : NULL));
+		json_array_append_new(t, target(TARGET_VMDIR, dn, have_chain ?
+		    ACTION_REPLACE : ACTION_ADD, s != NULL ? s->digest : NULL));
 		free(dn);
 	}
 	for (i = 0; i < inv->nsts; i++)
 		if (inv->sts[i].n != 1)
-			json_array_append_new(t, target("vmdir", inv->sts[i].dn,
-			    "delete", inv->sts[i].digest));
-	add_step(b, "sts", "a new STS signing credential; the stale ones "
-	    "removed", why_of(b, G_STS, NULL), profile(b, "CN=ssoserverSign",
-	    1, ku, none, 0), t);
+			json_array_append_new(t, target(TARGET_VMDIR,
+			    inv->sts[i].dn, ACTION_DELETE, inv->sts[i].digest));
+	add_step(b, STEP_STS, "a new STS signing credential; the stale ones "
+	    "removed", why_of(b, G_STS, NULL), profile(b, STEP_STS, NULL, 1,
+	    PLAN_KU_DIGITAL_SIGNATURE, 0, 0), t);
 	free(tenant);
 }
 
 static void
 step_solution_user(struct build *b, const char *sol)
 {
-	static const char *const ku[] = { "digitalSignature",
-	    "keyEncipherment", NULL };
-	static const char *const ku_wcp[] = { "digitalSignature",
-	    "keyEncipherment", "dataEncipherment", NULL };
-	static const char *const none[] = { NULL };
 	const struct inventory *inv = b->inv;
 	const struct inv_principal *p = inventory_principal(inv, sol);
 	json_t	*t = json_array();
-	char	*subject = NULL, *dcs = domain_rdns(inv->app.domain), *title;
+	char	*title;
 	int	 wcp = strcmp(sol, "wcp") == 0;
 
-	json_array_append_new(t, vecs_target(inv, sol, sol, "replace"));
+	json_array_append_new(t, vecs_target(inv, sol, sol, ACTION_REPLACE));
 	if (p != NULL)
-		json_array_append_new(t, target("vmdir", p->dn, "replace",
-		    p->digest));
+		json_array_append_new(t, target(TARGET_VMDIR, p->dn,
+		    ACTION_REPLACE, p->digest));
 	else {
 		char	*dn = NULL;
 
 		if (asprintf(&dn, "cn=%s-%s,cn=ServicePrincipals,%s", sol,
 		    inv->app.machine_id, inv->app.domain_dn) != -1) {
-			json_array_append_new(t, target("vmdir", dn, "add",
-			    NULL));
+			json_array_append_new(t, target(TARGET_VMDIR, dn,
+			    ACTION_ADD, NULL));
 			free(dn);
 		}
 	}
-	if (asprintf(&subject, "CN=%s, OU=mID-%s, %s", sol,
-	    inv->app.machine_id, dcs != NULL ? dcs : "") == -1)
-		subject = NULL;
 	if (asprintf(&title, "a new certificate for solution user %s, in "
 	    "VECS and vmdir", sol) == -1)
 		title = NULL;
-	add_step(b, "solution_user", title != NULL ? title : sol,
-	    why_of(b, G_SOLUTION, sol), profile(b, subject != NULL ? subject :
-	    sol, !wcp, wcp ? ku_wcp : ku, none, 0), t);
+	add_step(b, STEP_SOLUTION_USER, title != NULL ? title : sol,
+	    why_of(b, G_SOLUTION, sol), profile(b, STEP_SOLUTION_USER, sol,
+	    !wcp, PLAN_KU_DIGITAL_SIGNATURE | PLAN_KU_KEY_ENCIPHERMENT |
+	    (wcp ? PLAN_KU_DATA_ENCIPHERMENT : 0), 0, 0), t);
 	free(title);
-	free(subject);
-	free(dcs);
 }
 
 static void
 step_machine_ssl(struct build *b)
 {
-	static const char *const ku[] = { "digitalSignature",
-	    "keyEncipherment", NULL };
-	static const char *const eku[] = { "serverAuth", NULL };
 	const struct inventory *inv = b->inv;
 	json_t	*t = json_array();
-	char	*subject = NULL;
 
 	json_array_append_new(t, vecs_target(inv, "MACHINE_SSL_CERT",
-	    "__MACHINE_CERT", "replace"));
+	    "__MACHINE_CERT", ACTION_REPLACE));
 	if (inventory_vecs(inv, "STS_INTERNAL_SSL_CERT", "__MACHINE_CERT"))
 		json_array_append_new(t, vecs_target(inv,
-		    "STS_INTERNAL_SSL_CERT", "__MACHINE_CERT", "replace"));
-	if (asprintf(&subject, "CN=%s", inv->app.pnid) == -1)
-		subject = NULL;
-	add_step(b, "machine_ssl", "a new Machine SSL certificate",
-	    why_of(b, G_MACHINE_SSL, NULL), profile(b, subject != NULL ?
-	    subject : "CN=?", 2, ku, eku, 0), t);
-	free(subject);
+		    "STS_INTERNAL_SSL_CERT", "__MACHINE_CERT", ACTION_REPLACE));
+	add_step(b, STEP_MACHINE_SSL, "a new Machine SSL certificate",
+	    why_of(b, G_MACHINE_SSL, NULL), profile(b, STEP_MACHINE_SSL, NULL,
+	    2, PLAN_KU_DIGITAL_SIGNATURE | PLAN_KU_KEY_ENCIPHERMENT, PLAN_EKU_SERVER_AUTH, 0),
+	    t);
 }
 
 /* On a reset, data-encipherment (signed by the old root too) is reissued. */
 static void
 step_data_encipherment(struct build *b)
 {
-	static const char *const ku[] = { "digitalSignature",
-	    "keyEncipherment", "dataEncipherment", NULL };
-	static const char *const none[] = { NULL };
 	json_t	*t = json_array();
 
 	json_array_append_new(t, vecs_target(b->inv, "data-encipherment",
-	    "data-encipherment", "replace"));
-	add_step(b, "data_encipherment", "a new data-encipherment "
+	    "data-encipherment", ACTION_REPLACE));
+	add_step(b, STEP_DATA_ENCIPHERMENT, "a new data-encipherment "
 	    "certificate, signed by the new root", json_array(),
-	    profile(b, "CN=data-encipherment", 0, ku, none, 0), t);
+	    profile(b, STEP_DATA_ENCIPHERMENT, NULL, 0, PLAN_KU_DIGITAL_SIGNATURE |
+	    PLAN_KU_KEY_ENCIPHERMENT | PLAN_KU_DATA_ENCIPHERMENT, 0, 0), t);
 }
 
 /* Endpoints of this PNID: all when the Machine SSL certificate changes,
@@ -594,15 +638,15 @@ step_trust(struct build *b, int all)
 			    strcmp(b->f.v[k].place, inv->endpoints[i].dn) == 0)
 				stale = 1;
 		if (all || stale)
-			json_array_append_new(t, target("vmdir",
-			    inv->endpoints[i].dn, "replace",
+			json_array_append_new(t, target(TARGET_VMDIR,
+			    inv->endpoints[i].dn, ACTION_REPLACE,
 			    inv->endpoints[i].digest));
 	}
 	if (json_array_size(t) == 0) {
 		json_decref(t);
 		return;
 	}
-	add_step(b, "trust_anchors", all ? "every Lookup Service endpoint of "
+	add_step(b, STEP_TRUST_ANCHORS, all ? "every Lookup Service endpoint of "
 	    "this node trusts the new Machine SSL certificate" :
 	    "the stale Lookup Service endpoints trust the Machine SSL "
 	    "certificate", why_of(b, G_TRUST, NULL), NULL, t);
@@ -622,8 +666,8 @@ root_targets(struct build *b, X509 *x, json_t *t)
 
 	for (i = 0; i < inv->ncas; i++)
 		if (inv->cas[i].cert != NULL && cert_equal(inv->cas[i].cert, x))
-			json_array_append_new(t, target("vmdir", inv->cas[i].dn,
-			    "delete", inv->cas[i].digest));
+			json_array_append_new(t, target(TARGET_VMDIR,
+			    inv->cas[i].dn, ACTION_DELETE, inv->cas[i].digest));
 	for (i = 0; i < inv->nvecs; i++) {
 		const struct inv_vecs_entry *e = &inv->vecs[i];
 
@@ -631,8 +675,8 @@ root_targets(struct build *b, X509 *x, json_t *t)
 		    !cert_equal(sk_X509_value(e->chain, 0), x) ||
 		    (place = vecs_place(e->store, e->alias)) == NULL)
 			continue;
-		json_array_append_new(t, target("vecs", place, "delete",
-		    e->digest));
+		json_array_append_new(t, target(TARGET_VECS, place,
+		    ACTION_DELETE, e->digest));
 		free(place);
 	}
 }
@@ -706,7 +750,7 @@ step_prune(struct build *b)
 		json_decref(t);
 		return;
 	}
-	add_step(b, "prune_roots", "remove expired trusted roots that sign "
+	add_step(b, STEP_PRUNE_ROOTS, "remove expired trusted roots that sign "
 	    "nothing in use", why_of(b, G_PRUNE, NULL), NULL, t);
 }
 
@@ -721,7 +765,7 @@ step_retire_root(struct build *b, X509 *old)
 		json_decref(t);
 		return;
 	}
-	add_step(b, "prune_roots", "remove the expired old VMCA root, which "
+	add_step(b, STEP_PRUNE_ROOTS, "remove the expired old VMCA root, which "
 	    "signs nothing after the reset", json_array(), NULL, t);
 }
 
@@ -760,16 +804,52 @@ left_alone(struct build *b)
 	return a;
 }
 
+/* The plan's "appliance": who it was made for. */
+static json_t *
+appliance_json(const struct appliance *app)
+{
+	json_t	*o = json_object();
+
+	json_object_set_new(o, "pnid", json_string(app->pnid));
+	json_object_set_new(o, "machine_id", json_string(app->machine_id));
+	json_object_set_new(o, "domain", json_string(app->domain));
+	json_object_set_new(o, "site", json_string(app->site));
+	json_object_set_new(o, "node_type", app->node_type != NULL ?
+	    json_string(app->node_type) : json_null());
+	return o;
+}
+
+/* The plan's "policy": the options it was made with. */
+static json_t *
+policy_json(const struct plan_policy *pol)
+{
+	json_t	*o = json_object(), *san = json_array();
+	size_t	 i;
+
+	for (i = 0; i < pol->nsan; i++)
+		json_array_append_new(san, json_string(pol->san[i]));
+	json_object_set_new(o, "renew_within_days",
+	    json_integer(pol->renew_within));
+	json_object_set_new(o, "scope", json_string(plan_scope_name(pol->scope)));
+	json_object_set_new(o, "reset_all", json_boolean(pol->reset_all));
+	json_object_set_new(o, "key_bits", json_integer(pol->key_bits));
+	json_object_set_new(o, "validity_days", json_integer(pol->validity_days));
+	json_object_set_new(o, "prune_expired_roots",
+	    json_boolean(pol->prune_expired_roots));
+	json_object_set_new(o, "san", san);
+	return o;
+}
+
 json_t *
 plan_build(const struct inventory *inv, const struct plan_policy *pol,
     int *nothing)
 {
 	struct build b;
 	struct policy fp = { pol->at, pol->renew_within, pol->renew_within };
-	json_t	*plan = NULL, *o, *san;
+	json_t	*plan = NULL;
 	X509	*root = inv->vmca_root != NULL ?
 	    sk_X509_value(inv->vmca_root, 0) : NULL;
-	size_t	 i, k;
+	size_t	 k;
 
 	*nothing = 0;
 	memset(&b, 0, sizeof(b));
@@ -837,10 +917,10 @@ plan_build(const struct inventory *inv, const struct plan_policy *pol,
 		*nothing = 1;
 		goto out;
 	}
-	add_step(&b, "restart", "restart every service once, after all "
+	add_step(&b, STEP_RESTART, "restart every service once, after all "
 	    "changes (service-control --stop --all, then --start --all)",
-	    json_array(), NULL, json_pack("[o]", target("services",
-	    "service-control", "restart", NULL)));
+	    json_array(), NULL, json_pack("[o]", target(TARGET_SERVICES,
+	    "service-control", ACTION_RESTART, NULL)));
 	if (b.oom)
 		goto out;
 
@@ -850,28 +930,8 @@ plan_build(const struct inventory *inv, const struct plan_policy *pol,
 	json_object_set_new(plan, "created", json_time(pol->at));
 	json_object_set_new(plan, "vcrotate_version",
 	    json_string(VCROTATE_VERSION));
-	o = json_object();
-	json_object_set_new(o, "pnid", json_string(inv->app.pnid));
-	json_object_set_new(o, "machine_id", json_string(inv->app.machine_id));
-	json_object_set_new(o, "domain", json_string(inv->app.domain));
-	json_object_set_new(o, "site", json_string(inv->app.site));
-	json_object_set_new(o, "node_type", inv->app.node_type != NULL ?
-	    json_string(inv->app.node_type) : json_null());
-	json_object_set_new(plan, "appliance", o);
-	o = json_object();
-	san = json_array();
-	for (i = 0; i < pol->nsan; i++)
-		json_array_append_new(san, json_string(pol->san[i]));
-	json_object_set_new(o, "renew_within_days",
-	    json_integer(pol->renew_within));
-	json_object_set_new(o, "scope", json_string(plan_scope_name(pol->scope)));
-	json_object_set_new(o, "reset_all", json_boolean(pol->reset_all));
-	json_object_set_new(o, "key_bits", json_integer(pol->key_bits));
-	json_object_set_new(o, "validity_days", json_integer(pol->validity_days));
-	json_object_set_new(o, "prune_expired_roots",
-	    json_boolean(pol->prune_expired_roots));
-	json_object_set_new(o, "san", san);
-	json_object_set_new(plan, "policy", o);
+	json_object_set_new(plan, "appliance", appliance_json(&inv->app));
+	json_object_set_new(plan, "policy", policy_json(pol));
 	json_object_set_new(plan, "steps", b.steps);
 	b.steps = NULL;
 	json_object_set_new(plan, "left_alone", left_alone(&b));
@@ -888,7 +948,7 @@ out:
 /* ---- sealing and loading ---- */
 
 /* SHA-256 over the canonical form of everything but "sha256". */
-static int
+int
 plan_digest(json_t *plan, char out[65])
 {
 	json_t	*copy = NULL;
@@ -923,391 +983,6 @@ plan_seal(json_t *plan)
 	if (plan_digest(plan, hex) == -1)
 		return -1;
 	return json_object_set_new(plan, "sha256", json_string(hex));
-}
-
-/* What a field must be. */
-enum ftype { F_STR, F_STR_OR_NULL, F_INT, F_BOOL, F_OBJ, F_ARR, F_OBJ_OR_NULL };
-
-struct field {
-	const char	*name;
-	enum ftype	 type;
-};
-
-static const struct field top_fields[] = {
-	{ "schema", F_STR }, { "created", F_STR },
-	{ "vcrotate_version", F_STR }, { "appliance", F_OBJ },
-	{ "policy", F_OBJ }, { "steps", F_ARR }, { "left_alone", F_ARR },
-	{ "sha256", F_STR }, { NULL, 0 },
-};
-static const struct field appliance_fields[] = {
-	{ "pnid", F_STR }, { "machine_id", F_STR }, { "domain", F_STR },
-	{ "site", F_STR }, { "node_type", F_STR_OR_NULL }, { NULL, 0 },
-};
-static const struct field policy_fields[] = {
-	{ "renew_within_days", F_INT }, { "scope", F_STR },
-	{ "reset_all", F_BOOL }, { "key_bits", F_INT },
-	{ "validity_days", F_INT }, { "prune_expired_roots", F_BOOL },
-	{ "san", F_ARR }, { NULL, 0 },
-};
-static const struct field step_fields[] = {
-	{ "n", F_INT }, { "kind", F_STR }, { "title", F_STR },
-	{ "why", F_ARR }, { "profile", F_OBJ_OR_NULL }, { "targets", F_ARR },
-	{ NULL, 0 },
-};
-static const struct field profile_fields[] = {
-	{ "subject", F_STR }, { "san", F_ARR }, { "key_usage", F_ARR },
-	{ "extended_key_usage", F_ARR }, { "ca", F_BOOL }, { "key", F_OBJ },
-	{ "issuer", F_STR }, { "validity_days", F_INT },
-	{ "not_after_max", F_STR }, { NULL, 0 },
-};
-static const struct field target_fields[] = {
-	{ "type", F_STR }, { "place", F_STR }, { "action", F_STR },
-	{ "digest", F_STR_OR_NULL }, { NULL, 0 },
-};
-
-static const char *
-ftype_name(enum ftype t)
-{
-	static const char *const n[] = { "a string", "a string or null",
-	    "an integer", "true or false", "an object", "an array",
-	    "an object or null" };
-
-	return n[t];
-}
-
-static int
-type_ok(json_t *v, enum ftype t)
-{
-	switch (t) {
-	case F_STR:		return json_is_string(v);
-	case F_STR_OR_NULL:	return json_is_string(v) || json_is_null(v);
-	case F_INT:		return json_is_integer(v);
-	case F_BOOL:		return json_is_boolean(v);
-	case F_OBJ:		return json_is_object(v);
-	case F_ARR:		return json_is_array(v);
-	case F_OBJ_OR_NULL:	return json_is_object(v) || json_is_null(v);
-	}
-	return 0;
-}
-
-/* Every field present with its type, and no other. */
-static int
-check_fields(json_t *obj, const struct field *spec, const char *path,
-    struct buf *err)
-{
-	const char *key;
-	json_t	*v;
-	size_t	 i;
-	int	 known;
-
-	for (i = 0; spec[i].name != NULL; i++) {
-		if ((v = json_object_get(obj, spec[i].name)) == NULL) {
-			buf_printf(err, "missing field %s%s", path,
-			    spec[i].name);
-			return -1;
-		}
-		if (!type_ok(v, spec[i].type)) {
-			buf_printf(err, "field %s%s must be %s", path,
-			    spec[i].name, ftype_name(spec[i].type));
-			return -1;
-		}
-	}
-	json_object_foreach(obj, key, v) {
-		known = 0;
-		for (i = 0; spec[i].name != NULL; i++)
-			if (strcmp(key, spec[i].name) == 0)
-				known = 1;
-		if (!known) {
-			buf_printf(err, "unknown field %s%s", path, key);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-static int
-one_of(const char *v, const char *const *allowed)
-{
-	for (; v != NULL && *allowed != NULL; allowed++)
-		if (strcmp(v, *allowed) == 0)
-			return 1;
-	return 0;
-}
-
-/* Every element of arr a string (and, with prefix, starting with it). */
-static int
-strings_ok(json_t *arr, const char *prefix)
-{
-	json_t	*v;
-	size_t	 i;
-
-	json_array_foreach(arr, i, v)
-		if (!json_is_string(v) || (prefix != NULL && strncmp(
-		    json_string_value(v), prefix, strlen(prefix)) != 0))
-			return 0;
-	return 1;
-}
-
-/* Every entry "DNS:name" or "IP:address" of a valid name (appliance.h). */
-static int
-sans_ok(json_t *arr)
-{
-	json_t	*v;
-	size_t	 i;
-
-	json_array_foreach(arr, i, v)
-		if (!json_is_string(v) ||
-		    !app_san_entry_ok(json_string_value(v)))
-			return 0;
-	return 1;
-}
-
-/* What a step of each kind must hold: the plan is what apply does, so
- * nothing it would trip on gets past loading. */
-static int
-check_step(json_t *s, size_t i, struct buf *err)
-{
-	static const char *const kinds[] = { "vmca_root", "sts",
-	    "solution_user", "data_encipherment", "machine_ssl",
-	    "trust_anchors", "prune_roots", "restart", NULL };
-	static const char *const with_profile[] = { "vmca_root", "sts",
-	    "solution_user", "data_encipherment", "machine_ssl", NULL };
-	static const char *const types[] = { "vecs", "vmdir", "file",
-	    "services", NULL };
-	static const char *const actions[] = { "replace", "add", "delete",
-	    "restart", NULL };
-	const char *kind = json_string_value(json_object_get(s, "kind"));
-	json_t	*p = json_object_get(s, "profile"), *t;
-	json_int_t bits;
-	size_t	 j;
-
-	if (!one_of(kind, kinds)) {
-		buf_printf(err, "field steps[%zu].kind: unknown kind %s", i,
-		    kind);
-		return -1;
-	}
-	if (one_of(kind, with_profile) != json_is_object(p)) {
-		buf_printf(err, "field steps[%zu].profile must be %s for a %s "
-		    "step", i, json_is_object(p) ? "null" : "an object", kind);
-		return -1;
-	}
-	if (json_array_size(json_object_get(s, "targets")) == 0) {
-		buf_printf(err, "field steps[%zu].targets is empty", i);
-		return -1;
-	}
-	if (!strings_ok(json_object_get(s, "why"), NULL)) {
-		buf_printf(err, "field steps[%zu].why must hold strings", i);
-		return -1;
-	}
-	if (json_is_object(p)) {
-		bits = json_integer_value(json_object_get(json_object_get(p,
-		    "key"), "bits"));
-		if (bits < 2048 || bits > 16384 || !json_is_string(
-		    json_object_get(json_object_get(p, "key"), "type"))) {
-			buf_printf(err, "field steps[%zu].profile.key must be "
-			    "RSA of 2048 to 16384 bits", i);
-			return -1;
-		}
-		if (!sans_ok(json_object_get(p, "san")) ||
-		    !strings_ok(json_object_get(p, "key_usage"), NULL) ||
-		    !strings_ok(json_object_get(p, "extended_key_usage"),
-		    NULL)) {
-			buf_printf(err, "field steps[%zu].profile: san, "
-			    "key_usage and extended_key_usage must hold strings "
-			    "(san: DNS:name or IP:address)", i);
-			return -1;
-		}
-		if (json_integer_value(json_object_get(p, "validity_days")) <
-		    1 || json_integer_value(json_object_get(p,
-		    "validity_days")) > 3650) {
-			buf_printf(err, "field steps[%zu].profile.validity_days "
-			    "must be 1 to 3650", i);
-			return -1;
-		}
-	}
-	json_array_foreach(json_object_get(s, "targets"), j, t)
-		if (!one_of(json_string_value(json_object_get(t, "type")),
-		    types) || !one_of(json_string_value(json_object_get(t,
-		    "action")), actions) || (strcmp(json_string_value(
-		    json_object_get(t, "type")), "vecs") == 0 &&
-		    strchr(place_text(json_object_get(t, "place")),
-		    '/') == NULL)) {
-			buf_printf(err, "field steps[%zu].targets[%zu]: unknown "
-			    "type or action, or a VECS place without "
-			    "STORE/ALIAS", i, j);
-			return -1;
-		}
-	return 0;
-}
-
-static int
-check_plan(json_t *plan, struct buf *err)
-{
-	json_t	*steps, *s, *t;
-	char	 path[64];
-	size_t	 i, j;
-
-	if (check_fields(plan, top_fields, "", err) == -1 ||
-	    check_fields(json_object_get(plan, "appliance"), appliance_fields,
-	    "appliance.", err) == -1 ||
-	    check_fields(json_object_get(plan, "policy"), policy_fields,
-	    "policy.", err) == -1)
-		return -1;
-	steps = json_object_get(plan, "steps");
-	json_array_foreach(steps, i, s) {
-		snprintf(path, sizeof(path), "steps[%zu].", i);
-		if (!json_is_object(s)) {
-			buf_printf(err, "field steps[%zu] must be an object", i);
-			return -1;
-		}
-		if (check_fields(s, step_fields, path, err) == -1)
-			return -1;
-		if (json_is_object(json_object_get(s, "profile"))) {
-			snprintf(path, sizeof(path), "steps[%zu].profile.", i);
-			if (check_fields(json_object_get(s, "profile"),
-			    profile_fields, path, err) == -1)
-				return -1;
-		}
-		json_array_foreach(json_object_get(s, "targets"), j, t) {
-			snprintf(path, sizeof(path), "steps[%zu].targets[%zu].",
-			    i, j);
-			if (!json_is_object(t)) {
-				buf_printf(err, "field %.*s must be an object",
-				    (int)strlen(path) - 1, path);
-				return -1;
-			}
-			if (check_fields(t, target_fields, path, err) == -1)
-				return -1;
-		}
-		if (check_step(s, i, err) == -1)
-			return -1;
-	}
-	if (json_array_size(steps) == 0) {
-		buf_printf(err, "field steps is empty");
-		return -1;
-	}
-	/* The restart is where apply snapshots every new item and after
-	 * which it may commit: once, at the end, as plan_build makes it. */
-	json_array_foreach(steps, i, s)
-		if ((strcmp(json_string_value(json_object_get(s, "kind")),
-		    "restart") == 0) != (i + 1 == json_array_size(steps))) {
-			buf_printf(err, "field steps[%zu].kind: %s", i,
-			    i + 1 == json_array_size(steps) ? "the last step "
-			    "must be the restart" : "a restart before the last "
-			    "step");
-			return -1;
-		}
-	/* plan_render prints them. */
-	if (!strings_ok(json_object_get(plan, "left_alone"), NULL)) {
-		buf_printf(err, "field left_alone must hold strings");
-		return -1;
-	}
-	if (plan_scope_parse(json_string_value(json_object_get(json_object_get(
-	    plan, "policy"), "scope"))) < 0) {
-		buf_printf(err, "field policy.scope: unknown scope");
-		return -1;
-	}
-	return 0;
-}
-
-/* Puts the file's name before a field message: "PATH: MESSAGE". */
-static void
-prefix_path(struct buf *err, const char *path)
-{
-	struct buf m = BUF_INIT;
-
-	buf_printf(&m, "%s: %s", path, buf_str(err));
-	buf_reset(err);
-	buf_puts(err, buf_str(&m));
-	buf_free(&m);
-}
-
-json_t *
-plan_load(const char *path, struct buf *err)
-{
-	json_error_t jerr;
-	json_t	*plan = NULL, *schema;
-	char	 hex[65];
-
-	/* U+0000 only as the mark of a place (place_json), checked below. */
-	if ((plan = json_load_file(path, JSON_REJECT_DUPLICATES |
-	    JSON_ALLOW_NUL, &jerr)) == NULL) {
-		if (jerr.line <= 0)
-			buf_printf(err, "%s: %s", path, jerr.text);
-		else
-			buf_printf(err, "%s: not a JSON document (line %d, "
-			    "column %d: %s)", path, jerr.line, jerr.column,
-			    jerr.text);
-		return NULL;
-	}
-	if (!json_is_object(plan)) {
-		buf_printf(err, "%s: not a plan (a JSON object is expected)",
-		    path);
-		goto fail;
-	}
-	if (nul_where(plan, 0) != 0) {
-		buf_printf(err, "%s: a string holds U+0000 (only a place may "
-		    "start with it)", path);
-		goto fail;
-	}
-	schema = json_object_get(plan, "schema");
-	if (schema == NULL) {
-		buf_printf(err, "%s: missing field schema (not a vcrotate plan?)",
-		    path);
-		goto fail;
-	}
-	if (!json_is_string(schema) || strcmp(json_string_value(schema),
-	    PLAN_SCHEMA) != 0) {
-		buf_printf(err, "%s: unsupported plan schema %s (this vcrotate "
-		    "reads %s)", path, json_is_string(schema) ?
-		    json_string_value(schema) : "(not a string)", PLAN_SCHEMA);
-		goto fail;
-	}
-	if (check_plan(plan, err) == -1) {
-		prefix_path(err, path);
-		goto fail;
-	}
-	if (plan_digest(plan, hex) == -1) {
-		buf_printf(err, "%s: out of memory", path);
-		goto fail;
-	}
-	if (strcmp(hex, json_string_value(json_object_get(plan, "sha256")))
-	    != 0) {
-		buf_printf(err, "%s: the plan was changed after it was made "
-		    "(its SHA-256 does not match its content); make a new one "
-		    "with vcrotate plan", path);
-		goto fail;
-	}
-	if (places_decode(plan, err) == -1) {
-		prefix_path(err, path);
-		goto fail;
-	}
-	return plan;
-fail:
-	json_decref(plan);
-	return NULL;
-}
-
-int
-plan_check_appliance(json_t *plan, const struct appliance *app,
-    struct buf *err)
-{
-	json_t	*a = json_object_get(plan, "appliance");
-	const char *pnid = json_string_value(json_object_get(a, "pnid"));
-	const char *mid = json_string_value(json_object_get(a, "machine_id"));
-
-	if (app->pnid == NULL || app->machine_id == NULL) {
-		buf_printf(err, "cannot tell which appliance this is");
-		return -1;
-	}
-	if (strcasecmp(pnid, app->pnid) != 0 ||
-	    strcmp(mid, app->machine_id) != 0) {
-		buf_printf(err, "the plan was made on another appliance (%s, "
-		    "machine id %s); this one is %s, machine id %s", pnid, mid,
-		    app->pnid, app->machine_id);
-		return -1;
-	}
-	return 0;
 }
 
 /* ---- rendering ---- */

@@ -2,12 +2,24 @@
  * plan.h - replacement plans: what `vcrotate plan' decides from the check
  * findings, the JSON file a person reviews, and exactly what `apply' will do.
  *
- * A plan is a jansson object (the file's own form, so nothing is lost
- * between review and apply). Its "sha256" field covers the canonical form
- * of everything else (keys sorted, compact), so a plan edited after it was
- * made is refused. docs/plans.md documents the rules and the format.
+ * The file is JSON (docs/plans.md): nothing is lost between review and
+ * apply. Its "sha256" field covers the canonical form of everything else
+ * (keys sorted, compact), so a plan edited after it was made is refused.
+ * The seal is a checksum, not a signature: anyone can seal an edited plan
+ * again. So plan_load does not stop at the seal: it decodes the file ONCE
+ * into the types below and holds it to what plan_build itself would make
+ * (known kinds and actions only, each target's place of a class its kind
+ * may touch, leaf profiles never a CA, the SANs, the key sizes); a plan
+ * that fails is refused with the step and target named, sealed or not.
+ * What can only be judged against the appliance as it is (every replace
+ * and delete names an existing item of its class with the digest the plan
+ * saw, the SANs a Machine SSL certificate had) is plan_check_live's.
+ * apply works from struct plan only; the JSON stays for plan_render.
  *
- * Objects returned as json_t * belong to the caller (json_decref).
+ * Ownership: plan_build returns a json_t * the caller owns (json_decref).
+ * plan_load returns a struct plan the caller owns (plan_free); everything
+ * in it (strings, steps, targets, profiles, doc) belongs to it, nothing is
+ * borrowed from the file or the caller. solution points to solution_users[].
  */
 #ifndef VCR_PLAN_H
 #define VCR_PLAN_H
@@ -17,6 +29,7 @@
 
 #include <jansson.h>
 
+#include "appliance.h"
 #include "buf.h"
 #include "inventory.h"
 
@@ -46,6 +59,106 @@ struct plan_policy {
 int         plan_scope_parse(const char *s);
 const char *plan_scope_name(enum plan_scope s);
 
+/* The kinds of step, in the order a plan holds them. */
+enum step_kind {
+	STEP_VMCA_ROOT,
+	STEP_STS,
+	STEP_SOLUTION_USER,
+	STEP_DATA_ENCIPHERMENT,
+	STEP_MACHINE_SSL,
+	STEP_TRUST_ANCHORS,
+	STEP_PRUNE_ROOTS,
+	STEP_RESTART,
+	STEP__MAX
+};
+
+enum target_type {
+	TARGET_VECS,		/* place: STORE/ALIAS */
+	TARGET_VMDIR,		/* place: a DN */
+	TARGET_FILE,		/* place: an appliance path */
+	TARGET_SERVICES,	/* place: service-control */
+	TARGET__MAX
+};
+
+enum target_action {
+	ACTION_REPLACE,
+	ACTION_ADD,
+	ACTION_DELETE,
+	ACTION_RESTART,
+	ACTION__MAX
+};
+
+/* The file's names ("vmca_root", "vecs", "replace"). */
+const char *plan_kind_name(enum step_kind k);
+const char *plan_type_name(enum target_type t);
+const char *plan_action_name(enum target_action a);
+
+/* Key usage and extended key usage, as bits of a profile. */
+#define PLAN_KU_DIGITAL_SIGNATURE	0x01
+#define PLAN_KU_KEY_ENCIPHERMENT	0x02
+#define PLAN_KU_DATA_ENCIPHERMENT	0x04
+#define PLAN_KU_KEY_CERT_SIGN	0x08
+#define PLAN_KU_CRL_SIGN		0x10
+#define PLAN_EKU_SERVER_AUTH		0x01
+#define PLAN_EKU_CLIENT_AUTH		0x02
+
+/*
+ * The names of the usages set in bits (extended: PLAN_EKU_*, else
+ * PLAN_KU_*), as the file and OpenSSL's configuration spell them, in a
+ * fixed order, joined by sep: malloc'd, "" when none, NULL when out of
+ * memory.
+ */
+char *plan_usage_names(unsigned bits, int extended, const char *sep);
+
+enum san_type { SAN_DNS, SAN_IP };
+
+struct plan_san {
+	enum san_type	 type;
+	char		*entry;		/* "DNS:name" or "IP:address" */
+};
+
+/* A new certificate, as a step's "profile". */
+struct cert_profile {
+	char		*subject;	/* "CN=a, OU=b, DC=c" */
+	struct plan_san	*san;
+	size_t		 nsan;
+	unsigned	 key_usage;	/* PLAN_KU_* */
+	unsigned	 ext_key_usage;	/* PLAN_EKU_* */
+	int		 ca;
+	int		 key_bits;	/* RSA */
+	int		 validity_days;
+	time_t		 not_after_max;
+	char		*issuer;	/* for the reviewer: "self", ... */
+};
+
+struct plan_target {
+	enum target_type	 type;
+	enum target_action	 action;
+	char			*place;	/* the bytes (any alias), NUL-ended */
+	char			 digest[DIGEST_LEN];	/* "": none (null) */
+};
+
+struct plan_step {
+	int			 n;		/* 1, 2, ... */
+	enum step_kind		 kind;
+	char			*title;
+	struct cert_profile	*profile;	/* NULL: no new certificate */
+	const char		*solution;	/* STEP_SOLUTION_USER's user */
+	struct plan_target	*targets;
+	size_t			 ntargets;
+};
+
+struct plan {
+	json_t			*doc;	/* the file (places decoded): render */
+	char			 sha256[65];
+	struct appliance	 app;	/* pnid, machine_id, domain (and its
+					 * domain_dn), site, node_type */
+	struct plan_policy	 policy;/* at: when it was made */
+	char			**san;	/* owns policy.san */
+	struct plan_step	*steps;
+	size_t			 nsteps;
+};
+
 /*
  * Builds the plan for an inventory that was read completely (the caller
  * refuses partial inventories). Returns the sealed plan, or NULL when out
@@ -60,14 +173,42 @@ int plan_seal(json_t *plan);
 
 /*
  * Reads and checks a plan file: JSON, the schema version, every field
- * present with its type (the message names a missing or mistyped field, and
- * any unknown one), and the SHA-256. NULL with the reason in err.
+ * present with its type (the message names a missing, mistyped or unknown
+ * field), the rules of docs/plans.md ("What a plan may do"), and the
+ * SHA-256. 0 with *out set, or -1 with the reason in err.
  */
-json_t *plan_load(const char *path, struct buf *err);
+int  plan_load(struct plan **out, const char *path, struct buf *err);
+
+/*
+ * The checks of plan_load but the seal, on a plan document (not changed;
+ * *out holds a reference to it): for tests of the rules.
+ */
+int  plan_decode(struct plan **out, json_t *doc, struct buf *err);
+
+void plan_free(struct plan *p);
 
 /* Whether the plan was made on this appliance (PNID and machine id). */
-int plan_check_appliance(json_t *plan, const struct appliance *app,
+int plan_check_appliance(const struct plan *p, const struct appliance *app,
     struct buf *err);
+
+/*
+ * The plan against the appliance as apply found it: every replace and
+ * delete names an existing item of its step's class (this node's endpoints,
+ * the step's own principal, ...) whose digest is the one in the plan, and
+ * every add one that does not exist; the Machine SSL names are the PNID,
+ * a --san of the plan, or in the certificate now; the VMCA root is removed
+ * only by a plan that replaces it; and every VECS entry replaced or deleted
+ * is one a rollback can write back. -1 with every reason in err.
+ */
+int plan_check_live(const struct plan *p, const struct inventory *inv,
+    struct buf *err);
+
+/*
+ * The digest of what a target names now, in its step's class: "" when
+ * there is no such item, NULL when it has no digest (the VMCA key).
+ */
+const char *plan_live_digest(const struct inventory *inv,
+    const struct plan_step *s, const struct plan_target *t);
 
 /* The plan in plain words, for review. */
 int plan_render(FILE *out, json_t *plan);

@@ -269,7 +269,7 @@ test_expect 'a resealed plan with an unknown kind, no profile, no targets or a b
 	grep -q "san: DNS:name" err &&
 	reseal ".steps[0].profile.key.bits = 99999999" b.json &&
 	{ "$VC" --root "$T/sts-expired" apply b.json 2>err; expect_eq 4 $?; } &&
-	grep -q "RSA of 2048 to 16384 bits" err &&
+	grep -q "RSA of 2048, 3072 or 4096 bits" err &&
 	reseal "." same.json && "$VC" --root "$T/sts-expired" plan show same.json >/dev/null
 '
 

@@ -1,8 +1,9 @@
 /*
- * fuzz_plan.c - plan_load (plans/plan.c), the reader of plan files, which
+ * fuzz_plan.c - plan_load (plans/load.c), the reader of plan files, which
  * travel through change tickets and come back edited or damaged, and what
  * is done with a plan that loads: plan_render (plan show, apply) and
- * plan_check_appliance.
+ * plan_check_appliance. A plan that loads has passed the rules of
+ * docs/plans.md as well as the seal.
  *
  * Each input is loaded twice: as it is (almost every mutation then fails
  * the SHA-256 check, which is the point of the check), and, when it is a
@@ -24,7 +25,7 @@
 #include "plan.h"
 
 static void
-use_plan(json_t *plan)
+use_plan(const struct plan *plan)
 {
 	struct appliance app;
 	struct buf err = BUF_INIT;
@@ -35,11 +36,11 @@ use_plan(json_t *plan)
 	int	 has_null;
 
 	/* "(null)" may be in the plan itself, as text. */
-	dump = json_dumps(plan, JSON_COMPACT);
+	dump = json_dumps(plan->doc, JSON_COMPACT);
 	has_null = dump == NULL || strstr(dump, "(null)") != NULL;
 	free(dump);
 	if ((out = open_memstream(&text, &len)) != NULL) {
-		FUZZ_CHECK(plan_render(out, plan) == 0);
+		FUZZ_CHECK(plan_render(out, plan->doc) == 0);
 		fclose(out);
 		FUZZ_CHECK(text != NULL);
 		FUZZ_CHECK(has_null || strstr(text, "(null)") == NULL);
@@ -58,15 +59,16 @@ load(const void *data, size_t size)
 {
 	struct buf err = BUF_INIT;
 	const char *path;
-	json_t	*plan;
+	struct plan *plan = NULL;
 
 	if ((path = fuzz_memfile(0, data, size)) == NULL)
 		return -1;
-	if ((plan = plan_load(path, &err)) != NULL) {
+	if (plan_load(&plan, path, &err) == 0) {
+		FUZZ_CHECK(plan != NULL);
 		use_plan(plan);
-		json_decref(plan);
+		plan_free(plan);
 	} else
-		FUZZ_CHECK(err.len > 0);
+		FUZZ_CHECK(err.len > 0 && plan == NULL);
 	buf_free(&err);
 	return plan != NULL;
 }

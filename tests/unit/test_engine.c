@@ -3,7 +3,9 @@
  * vecs-cli's entry listing, lwregshell's value lines, dates given to --at,
  * LDAP URIs and domains, certificate day counts, service-control's status
  * listing (with services.c run against a service-control of a few shell
- * lines), and the backup commits' trailers that history reads.
+ * lines), the backup commits' trailers that history reads, and the rules
+ * a plan file is held to when it is read (plans/load.c) and against the
+ * appliance (plans/live.c).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,6 +29,7 @@
 #include "history.h"
 #include "journal.h"
 #include "services.h"
+#include "plan.h"
 #include "vecs.h"
 #include "vmdir.h"
 
@@ -563,6 +566,308 @@ test_history_from_trailers(void **state)
 	assert_int_equal(h.n, 0);
 }
 
+/* ---- plan rules ---- */
+
+#define MID	"0f0e0d0c-0b0a-0908-0706-050403020100"
+#define DDN	"dc=vsphere,dc=local"
+#define TENANT	"cn=vsphere.local,cn=Tenants,cn=IdentityManager,cn=Services," DDN
+#define D1	"sha256:1111111111111111111111111111111111111111111111111111111111111111"
+#define D2	"sha256:2222222222222222222222222222222222222222222222222222222222222222"
+#define CA_DN	"cn=64FF9BEC,cn=Certificate-Authorities,cn=Configuration," DDN
+#define LEAF(subject, san, ku, eku) \
+	"{'subject':'" subject "','san':[" san "],'key_usage':[" ku "]," \
+	"'extended_key_usage':[" eku "],'ca':false,'key':{'type':'RSA'," \
+	"'bits':2048},'issuer':'the VMCA root','validity_days':730," \
+	"'not_after_max':'2030-01-01T00:00:00Z'}"
+#define TARGET(type, place, action, digest) \
+	"{'type':'" type "','place':'" place "','action':'" action "'," \
+	"'digest':" digest "}"
+#define STEP(n, kind, profile, targets) \
+	"{'n':" n ",'kind':'" kind "','title':'t','why':[],'profile':" \
+	profile ",'targets':[" targets "]}"
+
+/* A plan as plan_build makes them (single quotes for double). */
+static const char plan_text[] =
+    "{'schema':'vcrotate.plan/1','created':'2026-11-27T23:58:16Z',"
+    "'vcrotate_version':'0.1.0','appliance':{'pnid':'vcsa1.example.com',"
+    "'machine_id':'" MID "','domain':'vsphere.local','site':'default-site',"
+    "'node_type':'embedded'},'policy':{'renew_within_days':30,'scope':'all',"
+    "'reset_all':false,'key_bits':2048,'validity_days':730,"
+    "'prune_expired_roots':true,'san':[]},'steps':["
+    STEP("1", "sts", LEAF("CN=ssoserverSign", "'DNS:vcsa1.example.com'",
+	"'digitalSignature'", ""),
+	TARGET("vmdir", "cn=TenantCredential-1," TENANT, "replace", "'" D1 "'")
+	"," TARGET("vmdir", "cn=TrustedCertChain-1,cn=TrustedCertificateChains,"
+	TENANT, "replace", "'" D1 "'")
+	"," TARGET("vmdir", "cn=TenantCredential-2," TENANT, "delete",
+	"'" D2 "'")) ","
+    STEP("2", "solution_user", LEAF("CN=vpxd, OU=mID-" MID ", DC=vsphere, "
+	"DC=local", "'DNS:vcsa1.example.com'", "'digitalSignature',"
+	"'keyEncipherment'", ""),
+	TARGET("vecs", "vpxd/vpxd", "replace", "'" D1 "'")
+	"," TARGET("vmdir", "cn=vpxd-" MID ",cn=ServicePrincipals," DDN,
+	"replace", "'" D2 "'")) ","
+    STEP("3", "machine_ssl", LEAF("CN=vcsa1.example.com",
+	"'DNS:vcsa1.example.com','DNS:alias.example.com'",
+	"'digitalSignature','keyEncipherment'", "'serverAuth'"),
+	TARGET("vecs", "MACHINE_SSL_CERT/__MACHINE_CERT", "replace",
+	"'" D1 "'")) ","
+    STEP("4", "trust_anchors", "null",
+	TARGET("vmdir", "cn=Endpoint1,cn=" MID "_com.vmware.cis.lookupservice,"
+	"cn=ServiceRegistrations,cn=LookupService,cn=default-site,cn=Sites,"
+	"cn=Configuration," DDN, "replace", "'" D1 "'")) ","
+    STEP("5", "prune_roots", "null",
+	TARGET("vmdir", CA_DN, "delete", "'" D1 "'")
+	"," TARGET("vecs", "TRUSTED_ROOTS/3b98a111", "delete", "'" D2 "'")) ","
+    STEP("6", "restart", "null",
+	TARGET("services", "service-control", "restart", "null"))
+    "],'left_alone':[],'sha256':'x'}";
+
+static json_t *
+plan_doc(void)
+{
+	char	*text = strdup(plan_text), *c;
+	json_t	*doc;
+	json_error_t jerr;
+
+	assert_non_null(text);
+	for (c = text; *c != '\0'; c++)
+		if (*c == '\'')
+			*c = '"';
+	doc = json_loads(text, 0, &jerr);
+	if (doc == NULL)
+		fail_msg("template: %s at %d", jerr.text, jerr.position);
+	free(text);
+	return doc;
+}
+
+static json_t *
+step_of(json_t *doc, size_t i)
+{
+	return json_array_get(json_object_get(doc, "steps"), i);
+}
+
+static json_t *
+target_of(json_t *doc, size_t i, size_t j)
+{
+	return json_array_get(json_object_get(step_of(doc, i), "targets"), j);
+}
+
+/* plan_decode refuses doc (taken) with a reason holding want. */
+static void
+refused(json_t *doc, const char *want)
+{
+	struct plan *p = NULL;
+	struct buf err = BUF_INIT;
+
+	assert_int_equal(plan_decode(&p, doc, &err), -1);
+	assert_null(p);
+	if (strstr(buf_str(&err), want) == NULL)
+		fail_msg("wanted \"%s\", got \"%s\"", want, buf_str(&err));
+	buf_free(&err);
+	json_decref(doc);
+}
+
+static void
+test_plan_decoded_once(void **state)
+{
+	struct plan *p = NULL;
+	struct buf err = BUF_INIT;
+	json_t	*doc = plan_doc();
+
+	(void)state;
+	if (plan_decode(&p, doc, &err) == -1)
+		fail_msg("%s", buf_str(&err));
+	assert_int_equal(p->nsteps, 6);
+	assert_int_equal(p->steps[0].kind, STEP_STS);
+	assert_int_equal(p->steps[0].targets[2].action, ACTION_DELETE);
+	assert_string_equal(p->steps[0].targets[2].digest, D2);
+	assert_int_equal(p->steps[1].kind, STEP_SOLUTION_USER);
+	assert_string_equal(p->steps[1].solution, "vpxd");
+	assert_int_equal(p->steps[2].profile->key_usage,
+	    PLAN_KU_DIGITAL_SIGNATURE | PLAN_KU_KEY_ENCIPHERMENT);
+	assert_int_equal(p->steps[2].profile->ext_key_usage,
+	    PLAN_EKU_SERVER_AUTH);
+	assert_int_equal(p->steps[2].profile->nsan, 2);
+	assert_int_equal(p->steps[2].profile->san[1].type, SAN_DNS);
+	assert_null(p->steps[3].profile);
+	assert_int_equal(p->steps[5].targets[0].type, TARGET_SERVICES);
+	assert_string_equal(p->steps[5].targets[0].digest, "");
+	assert_string_equal(p->app.domain_dn, DDN);
+	assert_int_equal(p->policy.key_bits, 2048);
+	plan_free(p);
+	json_decref(doc);
+	buf_free(&err);
+}
+
+static void
+test_plan_refuses_what_plan_would_not_make(void **state)
+{
+	json_t	*d;
+
+	(void)state;
+	/* a prune deleting a user, even with a digest */
+	d = plan_doc();
+	json_object_set_new(target_of(d, 4, 0), "place",
+	    json_string("cn=Administrator,cn=Users," DDN));
+	refused(d, "step 5 (prune_roots), delete cn=Administrator,cn=Users,"
+	    DDN ": a prune_roots step deletes only CA entries");
+	/* ... or a group, or a CA entry two levels down */
+	d = plan_doc();
+	json_object_set_new(target_of(d, 4, 1), "place",
+	    json_string("MACHINE_SSL_CERT/__MACHINE_CERT"));
+	refused(d, "step 5 (prune_roots), delete MACHINE_SSL_CERT/");
+	d = plan_doc();
+	json_object_set_new(target_of(d, 4, 0), "place", json_string(
+	    "cn=x,cn=y,cn=Certificate-Authorities,cn=Configuration," DDN));
+	refused(d, "a prune_roots step deletes only");
+	/* a delete without the digest of what it deletes, or an empty one */
+	d = plan_doc();
+	json_object_set_new(target_of(d, 4, 0), "digest", json_null());
+	refused(d, "a delete carries the digest of what is there now");
+	d = plan_doc();
+	json_object_set_new(target_of(d, 4, 0), "digest", json_string(""));
+	refused(d, "targets[0].digest must be null or sha256:");
+	/* Machine SSL a CA, or allowed to sign */
+	d = plan_doc();
+	json_object_set_new(json_object_get(step_of(d, 2), "profile"), "ca",
+	    json_true());
+	refused(d, "step 3 (machine_ssl): a leaf certificate is never a CA");
+	d = plan_doc();
+	json_array_append_new(json_object_get(json_object_get(step_of(d, 2),
+	    "profile"), "key_usage"), json_string("keyCertSign"));
+	refused(d, "step 3 (machine_ssl): key usage keyCertSign is not one a "
+	    "machine_ssl certificate has");
+	d = plan_doc();
+	json_array_append_new(json_object_get(json_object_get(step_of(d, 1),
+	    "profile"), "key_usage"), json_string("cRLSign"));
+	refused(d, "key usage cRLSign is not one a solution_user");
+	/* kinds: unknown, or one swapped for another */
+	d = plan_doc();
+	json_object_set_new(step_of(d, 3), "kind", json_string("format_disk"));
+	refused(d, "field steps[3].kind: unknown kind format_disk");
+	d = plan_doc();
+	json_object_set_new(step_of(d, 2), "kind", json_string("vmca_root"));
+	refused(d, "step 3 (vmca_root): out of order");
+	d = plan_doc();
+	json_object_set_new(step_of(d, 0), "kind", json_string("vmca_root"));
+	refused(d, "step 1 (vmca_root), replace cn=TenantCredential-1");
+	/* places of another class, another solution user, another node */
+	d = plan_doc();
+	json_object_set_new(target_of(d, 1, 0), "place",
+	    json_string("MACHINE_SSL_CERT/__MACHINE_CERT"));
+	refused(d, "step 2 (solution_user), replace MACHINE_SSL_CERT/"
+	    "__MACHINE_CERT: a solution_user step changes only");
+	d = plan_doc();
+	json_object_set_new(target_of(d, 1, 1), "place", json_string(
+	    "cn=vpxd-11111111-0b0a-0908-0706-050403020100,"
+	    "cn=ServicePrincipals," DDN));
+	refused(d, "a solution_user step changes only its own");
+	d = plan_doc();
+	json_object_set_new(target_of(d, 1, 1), "place", json_string(
+	    "cn=machine-" MID ",cn=ServicePrincipals," DDN));
+	refused(d, "not solution user vpxd's");
+	d = plan_doc();
+	json_object_set_new(target_of(d, 0, 2), "place",
+	    json_string("cn=Administrator,cn=Users," DDN));
+	refused(d, "step 1 (sts), delete cn=Administrator");
+	d = plan_doc();
+	json_object_set_new(target_of(d, 0, 0), "place",
+	    json_string("cn=TenantCredential-7," TENANT));
+	refused(d, "an sts step changes only");
+	d = plan_doc();
+	json_object_set_new(target_of(d, 3, 0), "place",
+	    json_string("cn=Administrator,cn=Users," DDN));
+	refused(d, "a trust_anchors step replaces only");
+	d = plan_doc();
+	json_object_set_new(target_of(d, 2, 0), "place",
+	    json_string("vpxd/vpxd"));
+	refused(d, "a machine_ssl step changes only");
+	/* names */
+	d = plan_doc();
+	json_array_append_new(json_object_get(json_object_get(step_of(d, 0),
+	    "profile"), "san"), json_string("DNS:evil.example.com"));
+	refused(d, "step 1 (sts): its certificate names the PNID alone");
+	d = plan_doc();
+	json_array_remove(json_object_get(json_object_get(step_of(d, 2),
+	    "profile"), "san"), 0);
+	refused(d, "step 3 (machine_ssl): the SAN must begin with the PNID");
+	d = plan_doc();
+	json_object_set_new(json_object_get(step_of(d, 2), "profile"),
+	    "subject", json_string("CN=evil.example.com"));
+	refused(d, "subject CN=evil.example.com, where plan makes");
+	/* keys, order, numbers */
+	d = plan_doc();
+	json_object_set_new(json_object_get(json_object_get(step_of(d, 2),
+	    "profile"), "key"), "bits", json_integer(16384));
+	refused(d, "profile.key must be RSA of 2048, 3072 or 4096 bits");
+	d = plan_doc();
+	json_array_insert_new(json_object_get(d, "steps"), 0,
+	    json_deep_copy(step_of(d, 2)));
+	refused(d, "field steps[0].n must be 1");
+	d = plan_doc();
+	json_object_set_new(target_of(d, 3, 0), "action", json_string("delete"));
+	refused(d, "a trust_anchors step replaces only");
+	d = plan_doc();
+	json_object_set_new(target_of(d, 1, 0), "digest", json_null());
+	json_object_set_new(target_of(d, 1, 0), "action", json_string("add"));
+	json_object_set_new(target_of(d, 1, 1), "action", json_string("add"));
+	refused(d, "an add has no digest");
+}
+
+/* The defect of old: an unknown DN's digest matched an empty one. */
+static void
+test_plan_live_items_exist(void **state)
+{
+	struct inventory inv;
+	struct inv_ca ca;
+	struct plan *p = NULL;
+	struct buf err = BUF_INIT;
+	json_t	*doc = plan_doc();
+
+	(void)state;
+	if (plan_decode(&p, doc, &err) == -1)
+		fail_msg("%s", buf_str(&err));
+	memset(&inv, 0, sizeof(inv));
+	memset(&ca, 0, sizeof(ca));
+	/* A Machine SSL name neither a --san nor in the certificate now. */
+	assert_int_equal(plan_check_live(p, &inv, &err), -1);
+	assert_non_null(strstr(buf_str(&err), "step 3 (machine_ssl): SAN "
+	    "DNS:alias.example.com is neither the PNID, nor a --san"));
+	plan_free(p);
+	buf_reset(&err);
+	/* As a --san it may; then every item must be there, as it was. */
+	json_array_append_new(json_object_get(json_object_get(doc, "policy"),
+	    "san"), json_string("alias.example.com"));
+	if (plan_decode(&p, doc, &err) == -1)
+		fail_msg("%s", buf_str(&err));
+	ca.dn = (char *)CA_DN;
+	snprintf(ca.digest, sizeof(ca.digest), "%s", D2);
+	inv.cas = &ca;
+	inv.ncas = 1;
+	assert_int_equal(plan_check_live(p, &inv, &err), -1);
+	assert_non_null(strstr(buf_str(&err), "the appliance changed since"));
+	assert_non_null(strstr(buf_str(&err), "\n  " CA_DN
+	    " (content differs)"));
+	assert_non_null(strstr(buf_str(&err), "\n  vpxd/vpxd (gone)"));
+	assert_non_null(strstr(buf_str(&err), "\n  cn=Endpoint1,cn=" MID
+	    "_com.vmware.cis.lookupservice,cn=ServiceRegistrations,"
+	    "cn=LookupService,cn=default-site,cn=Sites,cn=Configuration,"
+	    DDN " (gone, or not an endpoint of this node)"));
+	assert_null(strstr(buf_str(&err), "service-control"));
+	assert_string_equal(plan_live_digest(&inv, &p->steps[4],
+	    &p->steps[4].targets[0]), D2);
+	assert_string_equal(plan_live_digest(&inv, &p->steps[0],
+	    &p->steps[0].targets[0]), "");
+	/* A CA entry's DN as an STS target is not an STS entry. */
+	inv.cas[0].dn = (char *)("cn=TenantCredential-2," TENANT);
+	assert_string_equal(plan_live_digest(&inv, &p->steps[0],
+	    &p->steps[0].targets[2]), "");
+	plan_free(p);
+	json_decref(doc);
+	buf_free(&err);
+}
+
 int
 main(void)
 {
@@ -583,6 +888,9 @@ main(void)
 		cmocka_unit_test(test_services_missing),
 		cmocka_unit_test(test_services_as_before),
 		cmocka_unit_test(test_history_from_trailers),
+		cmocka_unit_test(test_plan_decoded_once),
+		cmocka_unit_test(test_plan_refuses_what_plan_would_not_make),
+		cmocka_unit_test(test_plan_live_items_exist),
 	};
 	int	 rc;
 

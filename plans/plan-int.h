@@ -1,0 +1,43 @@
+/*
+ * plan-int.h - what the parts of plans/ share and nobody else needs: the
+ * places and forms plan_build writes (plan.c) and plan_load holds a plan to
+ * (load.c), so that the builder and the rules cannot drift apart; and the
+ * canonical digest behind the seal.
+ */
+#ifndef VCR_PLAN_INT_H
+#define VCR_PLAN_INT_H
+
+#include "plan.h"
+
+#define ROOT_VALIDITY_DAYS 3650
+#define VMCA_ROOT_FILE	"/var/lib/vmware/vmca/root.cer"
+#define VMCA_KEY_FILE	"/var/lib/vmware/vmca/privatekey.pem"
+/* What a new root's entries will be called is only known when it is made. */
+#define NEW_ROOT_VECS	"TRUSTED_ROOTS/(SHA-1 of the new root)"
+#define NEW_ROOT_CA	"cn=(key id of the new root),cn=Certificate-Authorities," \
+			"cn=Configuration"
+/* In a plan_target while loading: the file's digest is not one. */
+#define DIGEST_BAD	"!"
+#define ISSUER_SELF	"self"
+#define ISSUER_ROOT	"the VMCA root"
+#define ISSUER_NEW_ROOT	"the new VMCA root"
+
+/* The file's name <-> enum; -1 when unknown. */
+int plan_kind_parse(const char *s);
+int plan_type_parse(const char *s);
+int plan_action_parse(const char *s);
+/* A usage's bit (PLAN_KU_*, or PLAN_EKU_* when extended), 0 when unknown. */
+unsigned plan_usage_parse(const char *s, int extended);
+
+/*
+ * The subject plan_build gives a step's certificate, from the appliance's
+ * identity (sol: the solution user's name): malloc'd, NULL when out of
+ * memory or for a kind that makes none.
+ */
+char *plan_subject(enum step_kind k, const struct appliance *app,
+    const char *sol);
+
+/* SHA-256 (hex) of the canonical form of everything but "sha256". */
+int plan_digest(json_t *plan, char out[65]);
+
+#endif
