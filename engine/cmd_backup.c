@@ -185,7 +185,20 @@ is_store_unit(const struct unit *u)
 	    strncmp(u->prefix + u->plen - 7, "/@store", 7) == 0;
 }
 
-/* The units of a state, in path order. */
+static int unit_cmp(const struct unit *a, const struct unit *b);
+
+static int
+unit_qcmp(const void *a, const void *b)
+{
+	return unit_cmp(a, b);
+}
+
+/*
+ * The units of a state, sorted by unit_cmp: the order of unit_find and of
+ * every merge walk. It is not the items' path order, in which an entry
+ * sorts after the entries whose names extend its own ("corp-root/..." after
+ * "corp-root-2/...", '-' < '/'), so the units are sorted again.
+ */
 static struct unit *
 units_of(const struct bk_state *st, size_t *nunits)
 {
@@ -211,9 +224,12 @@ units_of(const struct bk_state *st, size_t *nunits)
 		n++;
 	}
 	*nunits = n;
+	if (n > 1)
+		qsort(u, n, sizeof(*u), unit_qcmp);
 	return u != NULL ? u : calloc(1, sizeof(*u));
 }
 
+/* A total order of units, equal only for the same unit path. */
 static int
 unit_cmp(const struct unit *a, const struct unit *b)
 {
