@@ -1695,14 +1695,23 @@ txn_meta(struct txn *t, const char *result, struct bk_meta *meta,
 	meta->timings = t->phases_log.len ? buf_str(&t->phases_log) : NULL;
 }
 
+/* A snapshot with the vmdir entries absent[] recorded as absent. */
 static int
-snapshot(struct txn *t, const char *result, char id[41])
+snapshot_absent(struct txn *t, const char *result,
+    const char *const *absent, size_t nabsent, char id[41])
 {
 	struct bk_meta meta;
 	char	 elapsed[32];
 
 	txn_meta(t, result, &meta, elapsed);
-	return backup_session_snapshot(t->bk, &meta, id, &t->err);
+	return backup_session_snapshot(t->bk, &meta, absent, nabsent, id,
+	    &t->err);
+}
+
+static int
+snapshot(struct txn *t, const char *result, char id[41])
+{
+	return snapshot_absent(t, result, NULL, 0, id);
 }
 
 /* The outcome recorded on a state already in the backup (no new read). */
@@ -1941,25 +1950,70 @@ confirm(struct txn *t, const char *fmt, ...)
 	return -1;
 }
 
+/* The DNs the plan's steps add to vmdir (borrowed from the plan;
+ * *out malloc'd). 0, or -1 out of memory. */
+static int
+plan_vmdir_adds(json_t *plan, const char ***out, size_t *n)
+{
+	const char **dns = NULL, **nd;
+	json_t	*s, *tg;
+	size_t	 i, j;
+
+	*out = NULL;
+	*n = 0;
+	json_array_foreach(json_object_get(plan, "steps"), i, s)
+	    json_array_foreach(json_object_get(s, "targets"), j, tg) {
+		const char *type = json_string_value(json_object_get(tg, "type"));
+		const char *action = json_string_value(json_object_get(tg,
+		    "action"));
+		const char *place = json_string_value(json_object_get(tg,
+		    "place"));
+
+		if (type == NULL || action == NULL || place == NULL ||
+		    strcmp(type, "vmdir") != 0 || strcmp(action, "add") != 0)
+			continue;
+		if ((nd = reallocarray(dns, *n + 1, sizeof(*nd))) == NULL) {
+			free(dns);
+			*n = 0;
+			return -1;
+		}
+		dns = nd;
+		dns[(*n)++] = place;
+	}
+	*out = dns;
+	return 0;
+}
+
 /*
  * The before snapshot, with room for it and for what follows. The applied
  * and after snapshots add at most what the before one took (git keeps an
  * unchanged item once): room for both, the journal and the staged keys,
- * or no change at all.
+ * or no change at all. The entries the plan adds to vmdir are recorded as
+ * absent in it: a rollback or recover to it deletes them.
  */
 static int
 snapshot_before(struct txn *t)
 {
 	unsigned long long free0 = 0, free1 = 0;
+	const char **adds = NULL;
+	size_t	 nadds = 0;
+	int	 ret = -1;
 
-	if (enough_space(t, MIN_FREE_BYTES, &free0) == -1 ||
-	    snapshot(t, "before", t->before) == -1)
+	if (plan_vmdir_adds(t->plan, &adds, &nadds) == -1) {
+		buf_printf(&t->err, "out of memory");
 		return -1;
+	}
+	if (enough_space(t, MIN_FREE_BYTES, &free0) == -1 ||
+	    snapshot_absent(t, "before", adds, nadds, t->before) == -1)
+		goto out;
 	if (enough_space(t, 0, &free1) == -1 || enough_space(t,
 	    2 * (free0 > free1 ? free0 - free1 : 0) + MIN_FREE_BYTES, NULL) ==
 	    -1)
-		return -1;
-	return 0;
+		goto out;
+	ret = 0;
+out:
+	free(adds);
+	return ret;
 }
 
 /* Whether s is 64 hexadecimal digits. */

@@ -185,6 +185,22 @@ is_store_unit(const struct unit *u)
 	    strncmp(u->prefix + u->plen - 7, "/@store", 7) == 0;
 }
 
+/* Whether u records an entry that did not exist (state.h, @absent). */
+static int
+unit_absent(const struct unit *u)
+{
+	return u != NULL && u->n == 1 &&
+	    strcmp(u->items[0].path + u->plen, "/@absent") == 0;
+}
+
+/* u when it stands for something that exists; NULL for no unit and for
+ * an entry recorded absent, which compares as no unit. */
+static const struct unit *
+unit_present(const struct unit *u)
+{
+	return unit_absent(u) ? NULL : u;
+}
+
 static int unit_cmp(const struct unit *a, const struct unit *b);
 
 static int
@@ -350,7 +366,8 @@ static char *
 unit_name(const struct unit *u)
 {
 	char	*store = NULL, *alias = NULL, *name = NULL;
-	char	*dn = item_text(unit_item(u, "@dn"));
+	char	*dn = item_text(unit_item(u, unit_absent(u) ? "@absent" :
+	    "@dn"));
 	char	*sname = is_store_unit(u) ? item_text(&u->items[0]) : NULL;
 
 	if (dn != NULL)
@@ -498,6 +515,35 @@ do_list(struct ctx *c, const struct cmdline *cl)
 	return ret;
 }
 
+/* One unit of backup show: its name, and its certificate or that it was
+ * recorded absent; in entries with json. */
+static void
+show_unit(const struct unit *u, json_t *entries)
+{
+	char	*sum = unit_cert_summary(u), *name = NULL;
+	const char *what = sum != NULL ? sum : unit_absent(u) ? "absent: "
+	    "restoring this snapshot deletes it" : NULL;
+	size_t	 len = 0;
+	FILE	*f = open_memstream(&name, &len);
+
+	if (f != NULL) {
+		print_unit(f, u);
+		fclose(f);
+	}
+	if (entries != NULL) {
+		json_t	*e = json_pack("{s:s,s:s%,s:s?}", "entry", name != NULL ?
+		    name : "", "path", u->prefix, u->plen, "certificate", sum);
+
+		if (e != NULL && unit_absent(u))
+			json_object_set_new(e, "absent", json_true());
+		json_array_append_new(entries, e);
+	} else
+		printf("  %s%s%s\n", name != NULL ? name : "",
+		    what != NULL ? "\n      " : "", what != NULL ? what : "");
+	free(name);
+	free(sum);
+}
+
 static int
 do_show(struct ctx *c, const struct cmdline *cl)
 {
@@ -522,27 +568,8 @@ do_show(struct ctx *c, const struct cmdline *cl)
 		    json_string_value(json_object_get(man, "vcrotate_version")));
 	entries = json_array();
 	if ((u = units_of(&st, &nu)) != NULL)
-		for (i = 0; i < nu; i++) {
-			char	*sum = unit_cert_summary(&u[i]), *name = NULL;
-			size_t	 len = 0;
-			FILE	*f = open_memstream(&name, &len);
-
-			if (f != NULL) {
-				print_unit(f, &u[i]);
-				fclose(f);
-			}
-			if (json)
-				json_array_append_new(entries, json_pack(
-				    "{s:s,s:s%,s:s?}", "entry", name != NULL ?
-				    name : "", "path", u[i].prefix, u[i].plen,
-				    "certificate", sum));
-			else
-				printf("  %s%s%s\n", name != NULL ? name : "",
-				    sum != NULL ? "\n      " : "",
-				    sum != NULL ? sum : "");
-			free(name);
-			free(sum);
-		}
+		for (i = 0; i < nu; i++)
+			show_unit(&u[i], json ? entries : NULL);
 	for (i = 0; i < st.n; i++)
 		sealed += st.items[i].secret;
 	if (json) {
@@ -600,6 +627,26 @@ do_verify(struct ctx *c, const struct cmdline *cl)
 
 /* ---- diff ---- */
 
+/* One line of backup diff: unit a (before) became b (after); either may be
+ * NULL, for an entry that did not exist. */
+static void
+diff_unit(const struct unit *a, const struct unit *b)
+{
+	char	*before = a != NULL ? unit_cert_summary(a) : NULL;
+	char	*after = b != NULL ? unit_cert_summary(b) : NULL;
+
+	fputs(a == NULL ? "added    " : b == NULL ? "removed  " : "changed  ",
+	    stdout);
+	print_unit(stdout, a != NULL ? a : b);
+	putchar('\n');
+	if (before != NULL)
+		text_printf_safe(stdout, "         before: %s\n", before);
+	if (after != NULL)
+		text_printf_safe(stdout, "         after:  %s\n", after);
+	free(before);
+	free(after);
+}
+
 static int
 do_diff(struct ctx *c, const struct cmdline *cl)
 {
@@ -623,37 +670,19 @@ do_diff(struct ctx *c, const struct cmdline *cl)
 	printf("from %.12s to %.12s\n", ida, idb);
 	while (i < na || j < nb) {
 		int	 cmp = i >= na ? 1 : j >= nb ? -1 : unit_cmp(&ua[i], &ub[j]);
-		char	*before = NULL, *after = NULL;
+		/* An entry recorded absent compares as no entry. */
+		const struct unit *x = cmp <= 0 ? unit_present(&ua[i]) : NULL;
+		const struct unit *y = cmp >= 0 ? unit_present(&ub[j]) : NULL;
 
-		if (cmp == 0 && unit_equal(&ua[i], &ub[j])) {
+		if (cmp <= 0)
 			i++;
+		if (cmp >= 0)
 			j++;
+		if ((x == NULL && y == NULL) ||
+		    (x != NULL && y != NULL && unit_equal(x, y)))
 			continue;
-		}
 		nchanged++;
-		if (cmp < 0) {
-			printf("removed  ");
-			print_unit(stdout, &ua[i]);
-			before = unit_cert_summary(&ua[i++]);
-		} else if (cmp > 0) {
-			printf("added    ");
-			print_unit(stdout, &ub[j]);
-			after = unit_cert_summary(&ub[j++]);
-		} else {
-			printf("changed  ");
-			print_unit(stdout, &ua[i]);
-			before = unit_cert_summary(&ua[i++]);
-			after = unit_cert_summary(&ub[j++]);
-		}
-		putchar('\n');
-		if (before != NULL)
-			text_printf_safe(stdout,
-			    "         before: %s\n", before);
-		if (after != NULL)
-			text_printf_safe(stdout,
-			    "         after:  %s\n", after);
-		free(before);
-		free(after);
+		diff_unit(x, y);
 	}
 	printf("%zu entr%s differ\n", nchanged, nchanged == 1 ? "y" : "ies");
 	ret = 0;
@@ -942,6 +971,11 @@ kept_attr(const char *name)
 	    strcasecmp(name, "objectClass") == 0;
 }
 
+/*
+ * Makes the entry of live what want holds. want NULL: the snapshot has no
+ * such entry; want recorded absent: the snapshot says it did not exist, so
+ * it goes whatever its group. live NULL: it does not exist now.
+ */
 static int
 vmdir_unit(struct ctx *c, struct vmdir *vd, const struct unit *want,
     const struct unit *live)
@@ -949,13 +983,17 @@ vmdir_unit(struct ctx *c, struct vmdir *vd, const struct unit *want,
 	struct attrs wa = { NULL, 0 }, la = { NULL, 0 };
 	struct vmdir_attr *rep = NULL;
 	const char **drop = NULL;
-	char	*dn = item_text(unit_item(want != NULL ? want : live, "@dn"));
-	int	 deletable = strncmp((want != NULL ? want : live)->prefix,
-	    "vmdir/sts/", 10) == 0 || strncmp((want != NULL ? want :
-	    live)->prefix, "vmdir/cas/", 10) == 0;
+	int	 absent = unit_absent(want);
+	char	*dn = item_text(unit_item(!absent && want != NULL ? want : live,
+	    "@dn"));
+	int	 deletable = absent || strncmp((want != NULL ? want :
+	    live)->prefix, "vmdir/sts/", 10) == 0 || strncmp((want != NULL ?
+	    want : live)->prefix, "vmdir/cas/", 10) == 0;
 	size_t	 i, j, nw = 0, nd = 0;
 	int	 ret = -1;
 
+	if (absent)
+		want = NULL;
 	if (dn == NULL) {
 		buf_printf(&c->err, "a vmdir entry without its DN");
 		goto out;
@@ -1024,9 +1062,15 @@ static int
 apply_unit(struct ctx *c, struct vmdir **vd, const struct unit *want,
     const struct unit *live, const char *tmpdir)
 {
-	const struct unit *u = want != NULL ? want : live;
+	const struct unit *u;
 	char	*store = NULL, *alias = NULL;
 	int	 ret = -1;
+
+	/* Only vmdir entries are recorded absent (state.h); any other such
+	 * record stands for no entry. */
+	if (unit_absent(want) && strncmp(want->prefix, "vmdir/", 6) != 0)
+		want = NULL;
+	u = unit_present(want) != NULL ? want : live;
 
 	if (is_store_unit(u)) {
 		char	*name = item_text(&u->items[0]);
@@ -1138,20 +1182,22 @@ restore_pass(struct ctx *c, const struct bk_state *want_st,
 			    unit_cmp(&uw[i], &ul[j]);
 			const struct unit *w = cmp <= 0 ? &uw[i] : NULL;
 			const struct unit *l = cmp >= 0 ? &ul[j] : NULL;
-			const struct unit *u = w != NULL ? w : l;
+			/* An entry recorded absent is to be no entry. */
+			const struct unit *wp = unit_present(w);
+			const struct unit *u = wp != NULL ? wp : l;
 
 			if (cmp <= 0)
 				i++;
 			if (cmp >= 0)
 				j++;
-			if (!in_scope(u, only) || (w != NULL && l != NULL &&
-			    unit_equal(w, l)))
+			if (u == NULL || !in_scope(u, only) || (wp != NULL &&
+			    l != NULL && unit_equal(wp, l)))
 				continue;
-			if (pass != restore_phase(u, w != NULL))
+			if (pass != restore_phase(u, wp != NULL))
 				continue;
 			n++;
 			if (verbose) {
-				printf("%-8s ", w == NULL ? "remove" :
+				printf("%-8s ", wp == NULL ? "remove" :
 				    l == NULL ? "recreate" : "put back");
 				print_unit(stdout, u);
 				putchar('\n');
@@ -1405,8 +1451,9 @@ restore_preview(struct ctx *c, const char *rev, const char *only,
 	for (i = 0; i < nw; i++) {
 		const struct unit *l = unit_find(ul, nl, &uw[i]);
 
-		if (!in_scope(&uw[i], only) || (l != NULL &&
-		    unit_equal(&uw[i], l)) || (x = unit_cert(&uw[i])) == NULL)
+		if (unit_absent(&uw[i]) || !in_scope(&uw[i], only) ||
+		    (l != NULL && unit_equal(&uw[i], l)) ||
+		    (x = unit_cert(&uw[i])) == NULL)
 			continue;
 		if (cert_days_left(x, time(NULL)) < 30 &&
 		    (name = unit_name(&uw[i])) != NULL) {
@@ -1568,14 +1615,16 @@ backup_session_open_read(struct bk_session **out, struct config *cfg,
 
 int
 backup_session_snapshot(struct bk_session *s, const struct bk_meta *meta,
-    char id[41], struct buf *err)
+    const char *const *absent, size_t nabsent, char id[41], struct buf *err)
 {
 	struct bk_state st = { NULL, 0, 0 };
 	int	 ret = -1;
 
 	buf_reset(&s->c.err);
 	if (bk_state_read(&st, s->c.cfg->root, &s->c.app, &s->c.login,
-	    &s->c.err) == 0 && bk_repo_snapshot(s->c.repo, &st, s->c.key,
+	    &s->c.err) == 0 && (nabsent == 0 || bk_state_add_absent(&st,
+	    &s->c.app, absent, nabsent, &s->c.err) == 0) &&
+	    bk_repo_snapshot(s->c.repo, &st, s->c.key,
 	    s->c.app.pnid, s->c.app.machine_id, meta, id, &s->c.err) == 0)
 		ret = 0;
 	if (ret == -1)
@@ -1606,7 +1655,8 @@ static int
 unit_differs(const struct unit *a, size_t na, const struct unit *b,
     size_t nb, const struct unit *key)
 {
-	const struct unit *x = unit_find(a, na, key), *y = unit_find(b, nb, key);
+	const struct unit *x = unit_present(unit_find(a, na, key));
+	const struct unit *y = unit_present(unit_find(b, nb, key));
 
 	return (x == NULL) != (y == NULL) ||
 	    (x != NULL && y != NULL && !unit_equal(x, y));

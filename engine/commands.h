@@ -36,8 +36,14 @@ int  backup_session_open(struct bk_session **out, struct config *cfg,
  */
 int  backup_session_open_read(struct bk_session **out, struct config *cfg,
     struct buf *err);
+/*
+ * A snapshot of the appliance now, with the vmdir entries absent[0..
+ * nabsent-1] (raw DNs: those a transaction will create) recorded as absent
+ * where they do not exist (state.h, bk_state_add_absent), so that
+ * restoring it deletes them.
+ */
 int  backup_session_snapshot(struct bk_session *s, const struct bk_meta *meta,
-    char id[41], struct buf *err);
+    const char *const *absent, size_t nabsent, char id[41], struct buf *err);
 /* Makes the appliance equal to snapshot rev (changes: how many entries
  * were rewritten; may be NULL). */
 int  backup_session_restore(struct bk_session *s, const char *rev,
