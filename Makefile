@@ -94,8 +94,7 @@ $(B)/tests/test_backup: $(B)/obj/tests/test_backup.o \
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS) -pthread -o $@ $^ $(PKG_LIBS) -lcmocka
 
-$(B)/tests/test_engine: $(B)/obj/tests/test_engine.o \
-    $(B)/obj/engine/cmd_check.o $(ENGINE_LIB)
+$(B)/tests/test_engine: $(B)/obj/tests/test_engine.o $(ENGINE_LIB)
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS) -pthread -o $@ $^ $(PKG_LIBS) -lcmocka

@@ -84,7 +84,4 @@ int  writer_begin(struct config *cfg, const char *who, int recovering,
  * (err names it and what to run), 1 when its journal cannot be read. */
 int  journal_pending(const char *root, struct buf *err);
 
-/* "2026-11-27", "2026-11-27T10:00:00Z", "2026-11-27 10:00", "@1790000000". */
-int parse_time(const char *s, time_t *out);
-
 #endif

@@ -20,7 +20,7 @@
 
 #include "appliance.h"
 #include "cert.h"
-#include "commands.h"
+#include "config.h"
 #include "inventory.h"
 #include "journal.h"
 #include "vecs.h"
