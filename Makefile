@@ -41,9 +41,12 @@ ENGINE_LIB  = $(B)/obj/engine/buf.o $(B)/obj/engine/proc.o \
               $(B)/obj/engine/inventory.o $(B)/obj/engine/findings.o \
               $(B)/obj/engine/config.o $(B)/obj/engine/report.o \
               $(B)/obj/engine/issue.o $(B)/obj/engine/fileio.o \
+              $(B)/obj/engine/lock.o \
               $(B)/obj/plans/plan.o $(BACKUP_OBJS)
 BACKUP_OBJS = $(B)/obj/backup/crypt.o $(B)/obj/backup/names.o \
-              $(B)/obj/backup/state.o $(B)/obj/backup/repo.o
+              $(B)/obj/backup/state.o $(B)/obj/backup/repo.o \
+              $(B)/obj/backup/units.o $(B)/obj/backup/restore.o \
+              $(B)/obj/backup/session.o
 UNIT_TESTS  = $(B)/tests/test_labutil $(B)/tests/test_engine $(B)/tests/test_backup
 
 all: $(B)/vcrotate $(LAB_PROGS)

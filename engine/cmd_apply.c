@@ -63,10 +63,12 @@
 #include "findings.h"
 #include "issue.h"
 #include "journal.h"
+#include "lock.h"
 #include "plan.h"
 #include "proc.h"
 #include "repo.h"
 #include "report.h"
+#include "session.h"
 #include "vecs.h"
 #include "vmdir.h"
 
