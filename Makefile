@@ -91,8 +91,7 @@ $(B)/tests/test_labutil: $(B)/obj/tests/test_labutil.o $(LAB_COMMON)
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS) -pthread -o $@ $^ $(PKG_LIBS) -lcmocka
 
-$(B)/tests/test_backup: $(B)/obj/tests/test_backup.o \
-    $(B)/obj/backup/crypt.o $(B)/obj/backup/names.o $(B)/obj/engine/buf.o
+$(B)/tests/test_backup: $(B)/obj/tests/test_backup.o $(ENGINE_LIB)
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS) -pthread -o $@ $^ $(PKG_LIBS) -lcmocka
