@@ -1965,7 +1965,8 @@ plan_vmdir_adds(json_t *plan, const char ***out, size_t *n)
 	*n = 0;
 	json_array_foreach(json_object_get(plan, "steps"), i, s)
 	    json_array_foreach(json_object_get(s, "targets"), j, tg) {
-		const char *type = json_string_value(json_object_get(tg, "type"));
+		const char *type = json_string_value(json_object_get(tg,
+		    "type"));
 		const char *action = json_string_value(json_object_get(tg,
 		    "action"));
 		const char *place = json_string_value(json_object_get(tg,

@@ -168,8 +168,9 @@ show_unit(const struct unit *u, json_t *entries)
 		fclose(f);
 	}
 	if (entries != NULL) {
-		json_t	*e = json_pack("{s:s,s:s%,s:s?}", "entry", name != NULL ?
-		    name : "", "path", u->prefix, u->plen, "certificate", sum);
+		json_t	*e = json_pack("{s:s,s:s%,s:s?}", "entry",
+		    name != NULL ? name : "", "path", u->prefix, u->plen,
+		    "certificate", sum);
 
 		if (e != NULL && unit_absent(u))
 			json_object_set_new(e, "absent", json_true());

@@ -681,7 +681,8 @@ walk(const struct unit *a, size_t na, const struct unit *b, size_t nb)
 	size_t	 i = 0, j = 0, n = 0;
 
 	while (i < na || j < nb) {
-		int	 c = i >= na ? 1 : j >= nb ? -1 : unit_cmp(&a[i], &b[j]);
+		int	 c = i >= na ? 1 : j >= nb ? -1 :
+		    unit_cmp(&a[i], &b[j]);
 
 		n += c != 0;
 		i += c <= 0;
@@ -739,7 +740,8 @@ test_units_pair_exactly(void **state)
 
 #define DDN	"dc=vsphere,dc=local"
 #define SP	"cn=ServicePrincipals," DDN
-#define TENANT	"cn=vsphere.local,cn=Tenants,cn=IdentityManager,cn=Services," DDN
+#define TENANT	"cn=vsphere.local,cn=Tenants,cn=IdentityManager," \
+		"cn=Services," DDN
 
 /* The entries a plan adds are recorded absent in the group that would read
  * them, once; entries that exist, or that no group reads, are not. */
