@@ -34,7 +34,6 @@ ENGINE_OBJS = $(B)/obj/engine/main.o $(B)/obj/engine/cmd_check.o \
               $(B)/obj/engine/cmd_plan.o $(B)/obj/engine/cmd_backup.o \
               $(B)/obj/engine/cmd_apply.o $(B)/obj/engine/cmd_history.o \
               $(B)/obj/engine/cmd_rollback.o $(B)/obj/engine/cmd_recover.o \
-              $(B)/obj/engine/txn.o \
               $(ENGINE_LIB)
 ENGINE_LIB  = $(B)/obj/engine/buf.o $(B)/obj/engine/proc.o \
               $(B)/obj/engine/fault.o $(B)/obj/engine/journal.o \
@@ -45,9 +44,13 @@ ENGINE_LIB  = $(B)/obj/engine/buf.o $(B)/obj/engine/proc.o \
               $(B)/obj/engine/safetext.o \
               $(B)/obj/engine/issue.o $(B)/obj/engine/fileio.o \
               $(B)/obj/engine/services.o $(B)/obj/engine/history.o \
+              $(B)/obj/engine/lock.o $(B)/obj/engine/txn.o \
+              $(B)/obj/engine/apply.o \
               $(B)/obj/plans/plan.o $(BACKUP_OBJS)
 BACKUP_OBJS = $(B)/obj/backup/crypt.o $(B)/obj/backup/names.o \
-              $(B)/obj/backup/state.o $(B)/obj/backup/repo.o
+              $(B)/obj/backup/state.o $(B)/obj/backup/repo.o \
+              $(B)/obj/backup/units.o $(B)/obj/backup/restore.o \
+              $(B)/obj/backup/session.o
 # plans/: building and rendering (plan.c), reading back and the rules
 # (load.c), the plan against the appliance as it is (live.c).
 ENGINE_LIB += $(B)/obj/plans/load.o $(B)/obj/plans/live.o
@@ -95,14 +98,12 @@ $(B)/tests/test_labutil: $(B)/obj/tests/test_labutil.o $(LAB_COMMON)
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS) -pthread -o $@ $^ $(PKG_LIBS) -lcmocka
 
-$(B)/tests/test_backup: $(B)/obj/tests/test_backup.o \
-    $(B)/obj/backup/crypt.o $(B)/obj/backup/names.o $(B)/obj/engine/buf.o
+$(B)/tests/test_backup: $(B)/obj/tests/test_backup.o $(ENGINE_LIB)
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS) -pthread -o $@ $^ $(PKG_LIBS) -lcmocka
 
-$(B)/tests/test_engine: $(B)/obj/tests/test_engine.o \
-    $(B)/obj/engine/cmd_check.o $(ENGINE_LIB)
+$(B)/tests/test_engine: $(B)/obj/tests/test_engine.o $(ENGINE_LIB)
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS) -pthread -o $@ $^ $(PKG_LIBS) -lcmocka

@@ -1324,3 +1324,14 @@ bk_repo_verify(struct bk_repo *r, const unsigned char key[32],
 		return -1;
 	return out->bad == 0 ? 0 : -1;
 }
+
+/* A snapshot read without a MAC (repo.h, bk_repo_read) is said so. */
+void
+bk_repo_warn_unauthenticated(const json_t *man, const char *id)
+{
+	if (!json_is_true(json_object_get(man, "authenticated")))
+		fprintf(stderr, "vcrotate: warning: snapshot %.12s was made "
+		    "before snapshots were authenticated (no MAC): it is "
+		    "trusted because the first authenticated snapshot "
+		    "vouches for it, or none exists yet\n", id);
+}

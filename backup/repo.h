@@ -100,6 +100,9 @@ void bk_repo_clear_stale_locks(const char *path);
 int  bk_repo_read(struct bk_repo *r, const char *rev,
     const unsigned char key[32], struct bk_state *st, json_t **manifest,
     char out_id[41], struct buf *err);
+/* The warning on stderr for a snapshot bk_repo_read found made before
+ * snapshots were authenticated (its manifest's "authenticated" false). */
+void bk_repo_warn_unauthenticated(const json_t *manifest, const char *id);
 
 /*
  * The value of trailer name ("Name: value") in a snapshot commit's message,

@@ -400,27 +400,60 @@ static const struct {
 	    "(objectClass=*)", { NULL }, keep_all },
 };
 
+#define NGROUPS	(sizeof(groups) / sizeof(groups[0]))
+
+/* The search base of group g on app (malloc'd), or NULL. */
+static char *
+group_base(size_t g, const struct appliance *app)
+{
+	char	*rdns = NULL, *base = NULL;
+
+	if (asprintf(&rdns, groups[g].rdns, app->domain) == -1)
+		return NULL;
+	if (asprintf(&base, "%s,%s", rdns, app->domain_dn) == -1)
+		base = NULL;
+	free(rdns);
+	return base;
+}
+
+/* Whether a search of base with scope would find the entry dn (a DN
+ * below base, one level down for VMDIR_ONE). */
+static int
+dn_below(const char *dn, const char *base, enum vmdir_scope scope)
+{
+	const char *p;
+
+	for (p = dn; *p != '\0'; p++) {
+		if (*p == '\\' && p[1] != '\0') {
+			p++;
+			continue;
+		}
+		if (*p != ',')
+			continue;
+		if (p > dn && strcasecmp(p + 1, base) == 0)
+			return 1;
+		if (scope == VMDIR_ONE)
+			return 0;
+	}
+	return 0;
+}
+
 static int
 read_vmdir(struct bk_state *st, const struct appliance *app,
     const struct vmdir_login *login, struct buf *err)
 {
 	struct vmdir *vd = NULL;
 	struct vmdir_entries es = { NULL, 0 };
-	char	*base = NULL, *rdns = NULL;
+	char	*base = NULL;
 	size_t	 g, i;
 	int	 ret = -1;
 
 	if (vmdir_open(&vd, login, err) == -1)
 		return -1;
-	for (g = 0; g < sizeof(groups) / sizeof(groups[0]); g++) {
-		free(rdns);
+	for (g = 0; g < NGROUPS; g++) {
 		free(base);
-		base = NULL;
-		if (asprintf(&rdns, groups[g].rdns, app->domain) == -1 ||
-		    asprintf(&base, "%s,%s", rdns, app->domain_dn) == -1) {
-			rdns = base = NULL;
+		if ((base = group_base(g, app)) == NULL)
 			goto out;
-		}
 		vmdir_entries_free(&es);
 		if (vmdir_search(vd, base, groups[g].scope, groups[g].filter,
 		    groups[g].attrs[0] != NULL ? groups[g].attrs : NULL, &es,
@@ -440,8 +473,94 @@ read_vmdir(struct bk_state *st, const struct appliance *app,
 out:
 	vmdir_entries_free(&es);
 	vmdir_close(vd);
-	free(rdns);
 	free(base);
+	return ret;
+}
+
+/* The unit path vmdir/<group>/<DN> of an entry dn (malloc'd), NULL for a
+ * DN no group's search reaches; -1 out of memory. */
+static int
+entry_dir(const char *dn, const struct appliance *app, char **out)
+{
+	char	*base = NULL, *edn = NULL;
+	size_t	 g;
+	int	 found = 0;
+
+	*out = NULL;
+	for (g = 0; g < NGROUPS && !found; g++) {
+		free(base);
+		if ((base = group_base(g, app)) == NULL)
+			return -1;
+		found = dn_below(dn, base, groups[g].scope);
+	}
+	free(base);
+	if (!found)
+		return 0;
+	if ((edn = bk_name_escape(dn, strlen(dn))) == NULL ||
+	    asprintf(out, "vmdir/%s/%s", groups[g - 1].group, edn) == -1) {
+		*out = NULL;
+		free(edn);
+		return -1;
+	}
+	free(edn);
+	return 0;
+}
+
+/* Whether st holds path: a binary search of its first nsorted items (the
+ * sorted ones), a look at the rest. */
+static int
+has_item(const struct bk_state *st, size_t nsorted, const char *path)
+{
+	struct bk_state sorted = { st->items, nsorted, nsorted };
+	size_t	 i;
+
+	if (bk_state_get(&sorted, path) != NULL)
+		return 1;
+	for (i = nsorted; i < st->n; i++)
+		if (strcmp(st->items[i].path, path) == 0)
+			return 1;
+	return 0;
+}
+
+int
+bk_state_add_absent(struct bk_state *st, const struct appliance *app,
+    const char *const *dns, size_t n, struct buf *err)
+{
+	char	*dir = NULL, *dn = NULL, *absent = NULL;
+	size_t	 i, nsorted = st->n;
+	int	 ret = -1;
+
+	for (i = 0; i < n; i++) {
+		free(dir);
+		free(dn);
+		free(absent);
+		dn = absent = NULL;
+		if (entry_dir(dns[i], app, &dir) == -1)
+			goto oom;
+		if (dir == NULL)
+			continue;
+		if (asprintf(&dn, "%s/@dn", dir) == -1 ||
+		    asprintf(&absent, "%s/@absent", dir) == -1) {
+			dn = absent = NULL;
+			goto oom;
+		}
+		if (has_item(st, nsorted, dn) || has_item(st, nsorted, absent))
+			continue;
+		if (add_str(st, dir, "@absent", dns[i]) == -1)
+			goto oom;
+	}
+	if (bk_state_sort(st) == -1) {
+		buf_printf(err, "two items map to one path (escaping bug)");
+		goto out;
+	}
+	ret = 0;
+	goto out;
+oom:
+	buf_printf(err, "out of memory");
+out:
+	free(dir);
+	free(dn);
+	free(absent);
 	return ret;
 }
 

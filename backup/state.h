@@ -15,10 +15,18 @@
  *                                  each value: certificate-like values as PEM of
  *                                  their bytes, vmwSTSPrivateKey as .key (secret),
  *                                  anything else verbatim
+ *   vmdir/<group>/<DN>/@absent     the raw DN of an entry that did not exist:
+ *                                  the only item of its unit (bk_state_add_absent)
  *   vmca/root.cer, vmca/privatekey.pem (secret)
  *
  * <S>, <A> and <DN> are escaped with bk_name_escape (names.h). Items marked
  * secret are encrypted when stored (crypt.h) and never printed.
+ *
+ * A live state never holds @absent items. A transaction's before snapshot
+ * adds one for each entry its plan creates, so that putting the snapshot
+ * back (rollback, recover, backup restore) deletes that entry where it
+ * exists and does nothing where it does not; an entry neither in a snapshot
+ * nor recorded absent there is one restore does not delete.
  */
 #ifndef VCR_BK_STATE_H
 #define VCR_BK_STATE_H
@@ -72,5 +80,15 @@ int  bk_pem_of(const char *label, const unsigned char *data, size_t len,
 int  bk_state_read(struct bk_state *st, const char *root,
     const struct appliance *app, const struct vmdir_login *login,
     struct buf *err);
+
+/*
+ * Records the vmdir entries dns[0..n-1] (raw DNs) as absent: for each DN
+ * that st holds no entry of, the item vmdir/<group>/<DN>/@absent holding
+ * the DN, in the group whose search (bk_state_read) would find it. A DN
+ * that no group's search reaches is not part of a snapshot and is left
+ * out. st is sorted again. 0, or -1 (err says why).
+ */
+int  bk_state_add_absent(struct bk_state *st, const struct appliance *app,
+    const char *const *dns, size_t n, struct buf *err);
 
 #endif

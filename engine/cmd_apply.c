@@ -2,26 +2,21 @@
  * cmd_apply.c - vcrotate apply PLAN: the plan as one transaction.
  *
  *   1. preflight (read-only): one transaction at a time (a lock), the plan's
- *      appliance, every target's digest equal to the plan's, the VMCA key,
- *      the backup repository, service-control;
+ *      appliance, every target as the plan saw it (plan_check_live), the
+ *      VMCA key, the backup repository, service-control;
  *   2. prepare: every new key and certificate made and checked before
  *      anything changes;
- *   3. snapshot the before state;
+ *   3. snapshot the before state, then the journal (txn_before, txn_begin);
  *   4. the steps in plan order, with the services running (vecs-cli needs
  *      vmafdd, LDAP needs vmdird), then one restart of every service;
  *   5. verify: every service up, the TLS endpoint serving the new Machine
  *      SSL certificate, and a fresh plan with nothing left to do;
  *   6. on a failure after the first change: put the before snapshot back.
  *
- * A journal (journal.h) is on disk from just before the first change until
- * the transaction is over; its `commit' record is the commit point. A run
- * that dies in between leaves it, and vcrotate recover finishes the
- * transaction: back to the before snapshot, or forward to the `applied'
- * snapshot (every new item, taken before the restart). SIGINT, SIGTERM and
- * SIGHUP are held until the change under way is done, then roll back.
- *
- * Also vcrotate rollback TXN (the before state of a transaction, as a new
- * transaction) and vcrotate recover.
+ * The transaction, its journal and its states are txn.c's (txn.h); the
+ * steps and the verify are apply.c's. This file holds the command line,
+ * the order of the phases and the output. A dry run goes through the same
+ * preflight, prepare and steps, which print what they would do.
  *
  * Exit: 0 done; 1 failed and rolled back (or, with --keep-on-failure, left
  * as it was at the failure); 3 the rollback could not finish (the journal
@@ -29,1558 +24,33 @@
  * holds the lock; 6 an interrupted transaction waits for vcrotate recover;
  * 128+N interrupted by signal N and rolled back; 64 bad usage.
  */
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <sys/statvfs.h>
-
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/pem.h>
-#include <openssl/rand.h>
-#include <openssl/x509v3.h>
+#include <jansson.h>
 
-#include "cert.h"
+#include "apply.h"
 #include "commands.h"
-#include "fileio.h"
-#include "findings.h"
-#include "history.h"
-#include "issue.h"
-#include "journal.h"
-#include "plan.h"
-#include "repo.h"
+#include "lock.h"
 #include "safetext.h"
 #include "services.h"
-#include "vecs.h"
-#include "vmdir.h"
+#include "session.h"
+#include "txn.h"
 
-#define APPLY_OK	0
-#define APPLY_FAILED	1
-#define APPLY_STUCK	3
-#define APPLY_REFUSED	4
-
-/* Free space the backup and the journal need before a first change. */
-#define MIN_FREE_BYTES	(1024L * 1024)
-/* Tries of an LDAP write when the server went away, and the first pause. */
-#define LDAP_TRIES	4
-#define LDAP_PAUSE_MS	500
-
-/* A new certificate and key, made in the prepare phase. */
-struct made {
-	X509		*cert;
-	EVP_PKEY	*key;
+/* What the command line asked, beyond the transaction's own fields. */
+struct apply_args {
+	const char	*file;
+	const char	*expect;
+	int		 keep;
+	int		 yes;
+	int		 json;
 };
-
-struct txn {
-	struct config	*cfg;
-	struct plan	*plan;		/* decoded and checked by plan_load */
-	size_t		 nsteps;
-	struct made	*made;		/* per step (empty for no profile) */
-	const struct inventory *inv;	/* as preflight read it: the steps */
-	struct keygen	*kg;		/* the new keys, in the making */
-	X509		*root;		/* the VMCA root that signs */
-	EVP_PKEY	*root_key;
-	struct appliance app;
-	struct vmdir_login login;
-	struct vmdir	*vd;
-	struct bk_session *bk;
-	char		 id[40];	/* transaction id */
-	char		 before[41];	/* snapshot ids */
-	char		 applied[41];	/* every new item, before the restart */
-	char		 after[41];
-	struct journal	 j;
-	int		 journaled;	/* j is on disk */
-	int		 rolling_back;	/* signals wait until it is done */
-	char		*tmpdir;
-	int		 dry;
-	int		 per_step;
-	int		 changed;	/* the first change was made */
-	struct buf	 err;
-	struct buf	 stopped_before; /* services stopped at the start */
-	struct buf	 steps_log;	/* the audit record: each step's time */
-	struct buf	 phases_log;	/* and each phase's */
-	double		 phase_mark;	/* when the phase under way began */
-	time_t		 started;
-	const char	*operator;
-	const char	*ticket;
-	const char	*reason;
-};
-
-static void
-say(struct txn *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* ---- signals: held until the change under way is done ---- */
-
-static volatile sig_atomic_t caught;
-
-static void
-on_signal(int sig)
-{
-	if (caught == 0)
-		caught = sig;
-}
-
-static void
-catch_signals(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	/* Restarted calls: a signal never cuts a write or a wait short. The
-	 * tools run in their own process group (proc.c): a Ctrl+C at the
-	 * terminal reaches vcrotate only, never a vecs-cli half-way. */
-	sa.sa_flags = SA_RESTART;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-}
-
-/* Whether a signal asks the transaction to stop (and then err says so). */
-static int
-interrupted(struct txn *t)
-{
-	if (caught == 0 || t->rolling_back)
-		return 0;
-	buf_printf(&t->err, "interrupted by %s", strsignal(caught));
-	return 1;
-}
-
-/* Before every change to the appliance: the last moment to stop. */
-static int
-change_begins(struct txn *t)
-{
-	if (interrupted(t))
-		return -1;
-	t->changed = 1;
-	return 0;
-}
-
-/* Progress; the names in it are the appliance's or a plan's: made safe. */
-static void
-say(struct txn *t, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	printf("[%3lds] ", (long)(time(NULL) - t->started));
-	va_start(ap, fmt);
-	if (text_vprintf_safe(stdout, fmt, ap) == -1)
-		fputs("(out of memory)", stdout);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-}
-
-/* Seconds on the monotonic clock. */
-static double
-now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* The phase that just ended, and how long it took, for the audit record. */
-static void
-phase_done(struct txn *t, const char *name)
-{
-	double	 now = now_seconds();
-
-	buf_printf(&t->phases_log, "%s%s %.2fs", t->phases_log.len ? ", " :
-	    "", name, now - t->phase_mark);
-	t->phase_mark = now;
-}
-
-/*
- * syslog's line for a transaction that begins. The operator, ticket and
- * what come from the command line: made safe, so that a newline in them
- * cannot forge a line of the log.
- */
-static void
-log_begins(struct txn *t, const char *what, const char *arg)
-{
-	char	*a = text_safe(arg), *op = text_safe(t->operator);
-	char	*tk = text_safe(t->ticket != NULL ? t->ticket : "-");
-
-	syslog(LOG_NOTICE, "vcrotate: transaction %s begins (%s %s, operator "
-	    "%s, ticket %s)", t->id, what, a != NULL ? a : "?", op != NULL ?
-	    op : "?", tk != NULL ? tk : "?");
-	free(a);
-	free(op);
-	free(tk);
-}
-
-/* And its end: every transaction that took a before snapshot. */
-static void
-log_outcome(struct txn *t, const char *result, int ret)
-{
-	if (t->before[0] != '\0')
-		syslog(ret == APPLY_OK ? LOG_NOTICE : LOG_WARNING, "vcrotate: "
-		    "transaction %s: %s (exit %d)", t->id, result, ret);
-}
-
-/* ---- service-control (services.h) ---- */
-
-static int
-restart_all(struct txn *t)
-{
-	say(t, "restarting every service (service-control --stop --all, "
-	    "--start --all)");
-	return services_restart_all(t->cfg->root, &t->err);
-}
-
-/* ---- preflight ---- */
-
-/*
- * The VMCA root and key that sign the new certificates, read with the
- * parsers check uses (no pass phrase prompt, the key only in a wiped buf).
- */
-static int
-load_vmca(struct txn *t)
-{
-	char	*cf = app_path(t->cfg->root, APP_VMCA_ROOT);
-	char	*kf = app_path(t->cfg->root, APP_VMCA_KEY);
-	struct buf cb = BUF_INIT, kb = BUF_INIT;
-	STACK_OF(X509) *chain = NULL;
-	const char *why = NULL;
-	int	 ret = -1;
-
-	if (cf == NULL || kf == NULL) {
-		buf_printf(&t->err, "out of memory");
-		goto out;
-	}
-	if (file_read(cf, &cb, &t->err) == -1)
-		goto out;
-	if (cert_parse_pem_chain(cb.data, cb.len, &chain, &why) == -1 ||
-	    (t->root = cert_full(sk_X509_value(chain, 0))) == NULL) {
-		buf_printf(&t->err, "%s: not a readable certificate (%s)", cf,
-		    why != NULL ? why : "out of memory");
-		goto out;
-	}
-	if (file_read(kf, &kb, &t->err) == -1)
-		goto out;
-	if (cert_parse_key((unsigned char *)kb.data, kb.len, &t->root_key,
-	    &why) == -1) {
-		buf_printf(&t->err, "%s: not a readable private key (%s)", kf,
-		    why);
-		goto out;
-	}
-	if (EVP_PKEY_eq(X509_get0_pubkey(t->root), t->root_key) != 1) {
-		buf_printf(&t->err, "%s does not match %s", kf, cf);
-		goto out;
-	}
-	ret = 0;
-out:
-	sk_X509_pop_free(chain, X509_free);
-	buf_free(&cb);
-	buf_free_secret(&kb);
-	free(cf);
-	free(kf);
-	return ret;
-}
-
-/* ---- prepare ---- */
-
-/*
- * Starts making the keys of the plan's new certificates, on other threads,
- * while the preflight reads the appliance; prepare takes them.
- */
-static int
-start_keys(struct txn *t)
-{
-	int	*bits = NULL;
-	size_t	 i;
-	int	 ret;
-
-	if ((bits = calloc(t->nsteps + 1, sizeof(*bits))) == NULL)
-		return -1;
-	for (i = 0; i < t->nsteps; i++)
-		if (t->plan->steps[i].profile != NULL)
-			bits[i] = t->plan->steps[i].profile->key_bits;
-	ret = issue_keys_start(&t->kg, bits, t->nsteps);
-	free(bits);
-	if (ret == -1)
-		buf_printf(&t->err, "out of memory");
-	return ret;
-}
-
-/* Whether step i's new certificate is what apply will need: its key, a
- * chain to the root that signs it, every SAN asked for, not outliving it. */
-static int
-check_made(struct txn *t, size_t i, X509 *signer)
-{
-	const struct cert_profile *p = t->plan->steps[i].profile;
-	struct made *m = &t->made[i];
-	STACK_OF(X509) *trusted = NULL;
-	const char *why;
-	size_t	 k;
-	int	 ok;
-
-	/* The checks apply would otherwise learn from the services. */
-	if ((trusted = sk_X509_new_null()) == NULL ||
-	    !sk_X509_push(trusted, signer)) {
-		sk_X509_free(trusted);
-		buf_printf(&t->err, "out of memory");
-		return -1;
-	}
-	ok = cert_key_matches(m->cert, m->key) &&
-	    cert_verify(m->cert, NULL, trusted, time(NULL), &why);
-	sk_X509_free(trusted);
-	if (!ok) {
-		buf_printf(&t->err, "step %zu: the new certificate does not "
-		    "verify against the VMCA root", i + 1);
-		return -1;
-	}
-	for (k = 0; k < p->nsan; k++)
-		if (!cert_san_has(m->cert, p->san[k].entry)) {
-			buf_printf(&t->err, "step %zu: the new certificate "
-			    "lacks %s", i + 1, p->san[k].entry);
-			return -1;
-		}
-	if (cert_not_after(m->cert) > cert_not_after(signer)) {
-		buf_printf(&t->err, "step %zu: the new certificate outlives its "
-		    "root", i + 1);
-		return -1;
-	}
-	return 0;
-}
-
-/* Makes and checks every new certificate before anything changes. */
-static int
-prepare(struct txn *t)
-{
-	X509	*signer = t->root;
-	EVP_PKEY *signer_key = t->root_key, **keys = NULL;
-	size_t	 i;
-	int	 ret = -1, r;
-
-	if ((t->made = calloc(t->nsteps, sizeof(*t->made))) == NULL ||
-	    (keys = calloc(t->nsteps + 1, sizeof(*keys))) == NULL) {
-		buf_printf(&t->err, "out of memory");
-		goto out;
-	}
-	r = issue_keys_finish(t->kg, keys);
-	t->kg = NULL;
-	if (r == -1) {
-		buf_printf(&t->err, "cannot generate the new RSA keys");
-		goto out;
-	}
-	for (i = 0; i < t->nsteps; i++) {
-		const struct plan_step *s = &t->plan->steps[i];
-		struct made *m = &t->made[i];
-		int	 root = s->kind == STEP_VMCA_ROOT;
-
-		if (s->profile == NULL)
-			continue;
-		if (issue_with_key(s->profile, root ? NULL : signer, root ?
-		    NULL : signer_key, time(NULL), keys[i], &m->cert, &m->key,
-		    &t->err) == -1)
-			goto out;
-		keys[i] = NULL;		/* m->key owns it */
-		if (root) {
-			/* Everything after is signed by the new root. */
-			signer = m->cert;
-			signer_key = m->key;
-			continue;
-		}
-		if (check_made(t, i, signer) == -1)
-			goto out;
-	}
-	ret = 0;
-out:
-	for (i = 0; keys != NULL && i < t->nsteps; i++)
-		EVP_PKEY_free(keys[i]);
-	free(keys);
-	return ret;
-}
-
-/* ---- the steps ---- */
-
-/* The certificate (chain) text for VECS: the leaf, then its root. */
-static int
-chain_pem(X509 *leaf, X509 *root, int with_root, struct buf *out)
-{
-	if (pem_of_cert(leaf, out) == -1)
-		return -1;
-	return with_root ? pem_of_cert(root, out) : 0;
-}
-
-static char *
-stage(struct txn *t, const char *name, const struct buf *b)
-{
-	return file_stage(t->tmpdir, name, b->data, b->len, &t->err);
-}
-
-/* STORE/ALIAS -> the two names (split at the first '/'). */
-static int
-split_place(const char *place, char **store, const char **alias)
-{
-	const char *slash = strchr(place, '/');
-
-	if (slash == NULL || (*store = strndup(place, (size_t)(slash -
-	    place))) == NULL)
-		return -1;
-	*alias = slash + 1;
-	return 0;
-}
-
-/* Replaces (or adds) a VECS entry: delete, then create. */
-static int
-vecs_put(struct txn *t, const char *place, enum target_action action,
-    X509 *leaf, X509 *root, int with_root, EVP_PKEY *key)
-{
-	struct buf cert = BUF_INIT, k = BUF_INIT;
-	char	*store = NULL, *cf = NULL, *kf = NULL;
-	const char *alias;
-	int	 ret = -1;
-
-	if (split_place(place, &store, &alias) == -1) {
-		buf_printf(&t->err, "%s: not STORE/ALIAS", place);
-		goto out;
-	}
-	if (t->dry) {
-		text_printf_safe(stdout,
-		    "    vecs-cli entry delete --store %s --alias %s -y\n"
-		    "    vecs-cli entry create --store %s --alias %s --cert "
-		    "(new) --key (new)\n", store, alias, store, alias);
-		ret = 0;
-		goto out;
-	}
-	if (chain_pem(leaf, root, with_root, &cert) == -1 ||
-	    pem_of_key(key, &k) == -1) {
-		buf_printf(&t->err, "%s: cannot encode the new certificate or "
-		    "key", place);
-		goto out;
-	}
-	if ((cf = stage(t, "cert.pem", &cert)) == NULL ||
-	    (kf = stage(t, "key.pem", &k)) == NULL)
-		goto out;
-	/* Changed from the moment a write is attempted: vecs-cli may have
-	 * deleted the entry and still fail. */
-	if (change_begins(t) == -1)
-		goto out;
-	if (action == ACTION_REPLACE &&
-	    vecs_entry_delete(t->cfg->root, store, alias, &t->err) == -1)
-		goto out;
-	ret = vecs_entry_create(t->cfg->root, store, alias, cf, kf, &t->err);
-out:
-	file_unstage(cf);
-	file_unstage(kf);
-	buf_free(&cert);
-	buf_free_secret(&k);
-	free(store);
-	return ret;
-}
-
-static int
-vmdir_conn(struct txn *t)
-{
-	if (t->vd != NULL)
-		return 0;
-	return vmdir_open(&t->vd, &t->login, &t->err);
-}
-
-/* A value borrowing a string. */
-static void
-str_value(struct vmdir_value *v, const char *s)
-{
-	v->data = (unsigned char *)s;
-	v->len = strlen(s);
-}
-
-/* objectClass: top and one structural class (borrowed). */
-static void
-classes(struct vmdir_attr *a, struct vmdir_value oc[2], const char *cls)
-{
-	str_value(&oc[0], "top");
-	str_value(&oc[1], cls);
-	a->name = (char *)"objectClass";
-	a->values = oc;
-	a->nvalues = 2;
-}
-
-/* One attribute with the given values (borrowed). */
-static void
-attr_set(struct vmdir_attr *a, const char *name, struct vmdir_value *v,
-    size_t n)
-{
-	a->name = (char *)name;
-	a->values = v;
-	a->nvalues = n;
-}
-
-/*
- * One LDAP write (add, replace or delete), tried again on a new connection
- * when the server went away: vmdird restarting under us is not a reason to
- * undo everything. After LDAP_TRIES the step fails.
- */
-static int
-ldap_write(struct txn *t, const char *dn, enum target_action action,
-    struct vmdir_attr *attrs, size_t n)
-{
-	struct timespec ts;
-	long	 pause = LDAP_PAUSE_MS;
-	int	 try, rc = -1;
-
-	if (change_begins(t) == -1)
-		return -1;
-	for (try = 1; try <= LDAP_TRIES; try++) {
-		if (try > 1) {
-			say(t, "the directory server went away (%s); trying "
-			    "again in %ld ms (%d of %d)", buf_str(&t->err),
-			    pause, try, LDAP_TRIES);
-			buf_reset(&t->err);
-			vmdir_close(t->vd);
-			t->vd = NULL;
-			ts.tv_sec = pause / 1000;
-			ts.tv_nsec = pause % 1000 * 1000000L;
-			nanosleep(&ts, NULL);
-			pause *= 2;
-		}
-		if (vmdir_conn(t) == -1)
-			continue;	/* still away */
-		if (action == ACTION_ADD)
-			rc = vmdir_add(t->vd, dn, attrs, n, &t->err);
-		else if (action == ACTION_DELETE)
-			rc = vmdir_delete(t->vd, dn, &t->err);
-		else
-			rc = vmdir_replace(t->vd, dn, attrs, n, NULL, &t->err);
-		if (rc == 0 || !vmdir_lost(t->vd))
-			return rc;
-	}
-	return -1;
-}
-
-/* An add writes nattrs attributes, a replace the first nnew of them. */
-static int
-ldap_put(struct txn *t, const char *dn, enum target_action action,
-    struct vmdir_attr *attrs, size_t nattrs, size_t nnew)
-{
-	size_t	 i, n = action == ACTION_ADD ? nattrs : nnew;
-
-	if (t->dry) {
-		text_printf_safe(stdout,
-		    "    ldap %s %s:", action == ACTION_ADD ? "add" :
-		    "modify (replace)", dn);
-		for (i = 0; i < n; i++)
-			printf(" %s", attrs[i].name);
-		putchar('\n');
-		return 0;
-	}
-	return ldap_write(t, dn, action, attrs, n);
-}
-
-static int
-ldap_del(struct txn *t, const char *dn)
-{
-	if (t->dry) {
-		text_printf_safe(stdout, "    ldap delete %s\n", dn);
-		return 0;
-	}
-	return ldap_write(t, dn, ACTION_DELETE, NULL, 0);
-}
-
-/* The leading "cn=X" of a DN as X (malloc'd). */
-static char *
-first_cn(const char *dn)
-{
-	const char *comma = strchr(dn, ',');
-
-	if (strncasecmp(dn, "cn=", 3) != 0 || comma == NULL)
-		return NULL;
-	return strndup(dn + 3, (size_t)(comma - dn - 3));
-}
-
-static int
-step_sts(struct txn *t, size_t n)
-{
-	const struct plan_step *s = &t->plan->steps[n];
-	struct made *m = &t->made[n];
-	struct vmdir_value certs[2], keyv, cnv, ocv[2];
-	struct vmdir_attr attrs[3];
-	struct buf keyder = BUF_INIT;
-	unsigned char *leaf = NULL, *root = NULL;
-	size_t	 ll, rl, i;
-	int	 ret = -1;
-
-	if (der_of_cert(m->cert, &leaf, &ll) == -1 ||
-	    der_of_cert(t->root, &root, &rl) == -1 ||
-	    der_of_key(m->key, &keyder) == -1) {
-		buf_printf(&t->err, "cannot encode the new STS credential");
-		goto out;
-	}
-	/* The leaf first, then the chain in the order of root.cer. */
-	certs[0].data = leaf;
-	certs[0].len = ll;
-	certs[1].data = root;
-	certs[1].len = rl;
-	keyv.data = (unsigned char *)keyder.data;
-	keyv.len = keyder.len;
-	/* New entries first, deletions last: the domain is never left
-	 * without a signing credential (VMware's script does it the other
-	 * way round). */
-	for (i = 0; i < s->ntargets; i++) {
-		const char *dn = s->targets[i].place;
-		enum target_action action = s->targets[i].action;
-		int	 cred = strncasecmp(dn, "cn=TenantCredential-", 20) == 0;
-		char	*cn;
-
-		if (action == ACTION_DELETE)
-			continue;
-		attr_set(&attrs[0], "userCertificate", certs, 2);
-		attr_set(&attrs[1], "vmwSTSPrivateKey", &keyv, 1);
-		if ((cn = first_cn(dn)) == NULL) {
-			buf_printf(&t->err, "%s: not a cn= DN", dn);
-			goto out;
-		}
-		str_value(&cnv, cn);
-		if (action == ACTION_ADD) {
-			struct vmdir_attr all[4];
-
-			classes(&all[0], ocv, cred ? "vmwSTSTenantCredential" :
-			    "vmwSTSTenantTrustedCertificateChain");
-			attr_set(&all[1], "cn", &cnv, 1);
-			all[2] = attrs[0];
-			all[3] = attrs[1];
-			ret = ldap_put(t, dn, action, all, cred ? 4 : 3, 0);
-		} else
-			ret = ldap_put(t, dn, action, attrs, 2, cred ? 2 : 1);
-		free(cn);
-		if (ret == -1)
-			goto out;
-	}
-	for (i = 0; i < s->ntargets; i++)
-		if (s->targets[i].action == ACTION_DELETE &&
-		    ldap_del(t, s->targets[i].place) == -1)
-			goto out;
-	ret = 0;
-out:
-	free(leaf);
-	free(root);
-	buf_free_secret(&keyder);
-	return ret;
-}
-
-static int
-step_solution_user(struct txn *t, size_t n)
-{
-	const struct plan_step *s = &t->plan->steps[n];
-	struct made *m = &t->made[n];
-	struct vmdir_value cv, sv;
-	struct vmdir_attr attrs[2];
-	unsigned char *der = NULL;
-	char	*sdn = NULL;
-	size_t	 dl, i;
-	int	 ret = -1;
-
-	if (der_of_cert(m->cert, &der, &dl) == -1 ||
-	    (sdn = cert_subject_rfc2253(m->cert)) == NULL) {
-		buf_printf(&t->err, "cannot encode the new solution-user "
-		    "certificate");
-		goto out;
-	}
-	cv.data = der;
-	cv.len = dl;
-	str_value(&sv, sdn);
-	for (i = 0; i < s->ntargets; i++) {
-		const char *place = s->targets[i].place;
-		enum target_action action = s->targets[i].action;
-
-		if (s->targets[i].type == TARGET_VECS) {
-			if (vecs_put(t, place, action, m->cert, t->root, 0,
-			    m->key) == -1)
-				goto out;
-			continue;
-		}
-		attr_set(&attrs[0], "userCertificate", &cv, 1);
-		attr_set(&attrs[1], "vmwSTSSubjectDN", &sv, 1);
-		if (action == ACTION_ADD) {
-			/* A missing principal is registered anew. */
-			struct vmdir_value oc[2], cn;
-			struct vmdir_attr all[5];
-			char	*c = first_cn(place);
-			int	 rc;
-
-			if (c == NULL) {
-				buf_printf(&t->err, "%s: not a cn= DN", place);
-				goto out;
-			}
-			str_value(&cn, c);
-			classes(&all[0], oc, "vmwServicePrincipal");
-			attr_set(&all[1], "cn", &cn, 1);
-			attr_set(&all[2], "sAMAccountName", &cn, 1);
-			all[3] = attrs[0];
-			all[4] = attrs[1];
-			rc = ldap_put(t, place, ACTION_ADD, all, 5, 0);
-			free(c);
-			if (rc == -1)
-				goto out;
-		} else if (ldap_put(t, place, ACTION_REPLACE, attrs, 2, 2) ==
-		    -1)
-			goto out;
-	}
-	ret = 0;
-out:
-	free(der);
-	free(sdn);
-	return ret;
-}
-
-/* Step n's new certificate into each of its VECS targets (with_root: its
- * chain too, as Machine SSL holds it). */
-static int
-vecs_put_all(struct txn *t, size_t n, int with_root)
-{
-	const struct plan_step *s = &t->plan->steps[n];
-	size_t	 i;
-
-	for (i = 0; i < s->ntargets; i++)
-		if (vecs_put(t, s->targets[i].place, s->targets[i].action,
-		    t->made[n].cert, t->root, with_root, t->made[n].key) == -1)
-			return -1;
-	return 0;
-}
-
-static int
-step_machine_ssl(struct txn *t, size_t n)
-{
-	return vecs_put_all(t, n, 1);
-}
-
-static int
-step_data_encipherment(struct txn *t, size_t n)
-{
-	return vecs_put_all(t, n, 0);
-}
-
-/* The Machine SSL certificate the endpoints must trust: the new one if
- * the plan makes one, else the one in VECS now. */
-static X509 *
-machine_ssl(struct txn *t, const struct inventory *inv)
-{
-	const struct inv_vecs_entry *e;
-	size_t	 i;
-
-	for (i = 0; i < t->nsteps; i++)
-		if (t->plan->steps[i].kind == STEP_MACHINE_SSL)
-			return t->made[i].cert;
-	e = inventory_vecs(inv, "MACHINE_SSL_CERT", "__MACHINE_CERT");
-	return e != NULL && e->chain != NULL ? sk_X509_value(e->chain, 0) :
-	    NULL;
-}
-
-static int
-step_trust(struct txn *t, size_t n)
-{
-	const struct plan_step *s = &t->plan->steps[n];
-	const struct inventory *inv = t->inv;
-	X509	*live = machine_ssl(t, inv);
-	unsigned char *der = NULL;
-	char	*b64 = NULL;
-	struct vmdir_value v;
-	struct vmdir_attr a;
-	size_t	 dl, i, k;
-	int	 ret = -1;
-
-	if (live == NULL) {
-		buf_printf(&t->err, "no Machine SSL certificate for the "
-		    "endpoints to trust");
-		goto out;
-	}
-	if (der_of_cert(live, &der, &dl) == -1 ||
-	    (b64 = malloc(4 * ((dl + 2) / 3) + 1)) == NULL) {
-		buf_printf(&t->err, "out of memory encoding the Machine SSL "
-		    "certificate");
-		goto out;
-	}
-	EVP_EncodeBlock((unsigned char *)b64, der, (int)dl);
-	for (i = 0; i < s->ntargets; i++) {
-		const char *dn = s->targets[i].place;
-		int	 legacy = 0;
-
-		for (k = 0; k < inv->nendpoints; k++)
-			if (strcasecmp(inv->endpoints[k].dn, dn) == 0)
-				legacy = inv->endpoints[k].legacy;
-		/* Legacy endpoints hold DER; the others one line of base64. */
-		if (legacy) {
-			v.data = der;
-			v.len = dl;
-			attr_set(&a, "vmwLKUPSslTrustAnchor", &v, 1);
-		} else {
-			v.data = (unsigned char *)b64;
-			v.len = strlen(b64);
-			attr_set(&a, "vmwLKUPEndpointSslTrust", &v, 1);
-		}
-		if (ldap_put(t, dn, ACTION_REPLACE, &a, 1, 1) == -1)
-			goto out;
-	}
-	ret = 0;
-out:
-	free(der);
-	free(b64);
-	return ret;
-}
-
-static int
-step_prune(struct txn *t, size_t n)
-{
-	const struct plan_step *s = &t->plan->steps[n];
-	size_t	 i;
-
-	for (i = 0; i < s->ntargets; i++) {
-		const char *place = s->targets[i].place;
-		char	*store = NULL;
-		const char *alias;
-		int	 rc;
-
-		if (s->targets[i].type == TARGET_VMDIR) {
-			if (ldap_del(t, place) == -1)
-				return -1;
-			continue;
-		}
-		if (split_place(place, &store, &alias) == -1)
-			return -1;
-		if (t->dry) {
-			text_printf_safe(stdout,
-			    "    vecs-cli entry delete --store %s --alias %s "
-			    "-y\n", store, alias);
-			rc = 0;
-		} else
-			rc = change_begins(t) == -1 ? -1 : vecs_entry_delete(
-			    t->cfg->root, store, alias, &t->err);
-		free(store);
-		if (rc == -1)
-			return -1;
-	}
-	return 0;
-}
-
-/*
- * The attributes of a new CA entry for x, in the form of the appliance's own
- * entries (model), or Lightwave's when there are none: objectClass, cn (the
- * subject key id in the model's case), cACertificate (PEM text or DER) and,
- * where the model has one, cACertificateDN. Values point into pem, der and
- * the strings set in *ski and *subject (caller frees).
- */
-#define CA_NATTRS 4
-static const char *const lightwave_ca_classes[] = { "top", "pkiCA",
-    "vmwCertificationAuthority", NULL };
-
-static int
-ca_entry_attrs(const struct inv_ca *model, X509 *x, const struct buf *pem,
-    unsigned char *der, size_t dl, struct vmdir_value oc[], size_t noc,
-    struct vmdir_value v[3], struct vmdir_attr attrs[CA_NATTRS], char **ski,
-    char **subject, size_t *nattrs)
-{
-	const char *const *cls = model != NULL ?
-	    (const char *const *)model->classes : lightwave_ca_classes;
-	size_t	 n;
-
-	*subject = NULL;
-	if ((*ski = cert_ski_hex(x, model == NULL || model->upper)) == NULL)
-		return -1;
-	for (n = 0; cls[n] != NULL && n < noc; n++)
-		str_value(&oc[n], cls[n]);
-	attr_set(&attrs[0], "objectClass", oc, n);
-	str_value(&v[0], *ski);
-	attr_set(&attrs[1], "cn", &v[0], 1);
-	if (model == NULL || model->pem) {
-		/* VMCA's own form drops PEM's last newline (Lightwave
-		 * vmca/common/pkcs_openssl.c VMCACertToPEM). */
-		v[1].data = (unsigned char *)pem->data;
-		v[1].len = pem->len;
-		if ((model == NULL || !model->pem_newline) && v[1].len > 0 &&
-		    pem->data[v[1].len - 1] == '\n')
-			v[1].len--;
-	} else {
-		v[1].data = der;
-		v[1].len = dl;
-	}
-	attr_set(&attrs[2], "cACertificate", &v[1], 1);
-	*nattrs = 3;
-	if (model == NULL || model->subject_dn) {
-		if ((*subject = cert_subject_compat(x)) == NULL)
-			return -1;
-		str_value(&v[2], *subject);
-		attr_set(&attrs[3], "cACertificateDN", &v[2], 1);
-		*nattrs = 4;
-	}
-	return 0;
-}
-
-/* A new VMCA root: its files, TRUSTED_ROOTS and a CA entry in vmdir. */
-static int
-step_root(struct txn *t, size_t n)
-{
-	struct made *m = &t->made[n];
-	struct buf pem = BUF_INIT, key = BUF_INIT;
-	struct vmdir_value oc[8], v[3];	/* a model's first 8 classes */
-	struct vmdir_attr attrs[CA_NATTRS];
-	unsigned char *der = NULL;
-	char	*cf = NULL, *alias = NULL, *ski = NULL, *subject = NULL;
-	char	*dn = NULL;
-	char	*cpath = app_path(t->cfg->root, APP_VMCA_ROOT);
-	char	*kpath = app_path(t->cfg->root, APP_VMCA_KEY);
-	size_t	 dl, nattrs;
-	int	 ret = -1;
-
-	if (cpath == NULL || kpath == NULL ||
-	    (alias = cert_sha1_hex(m->cert)) == NULL ||
-	    pem_of_cert(m->cert, &pem) == -1 ||
-	    der_of_cert(m->cert, &der, &dl) == -1 ||
-	    ca_entry_attrs(inventory_ca_model(t->inv), m->cert, &pem, der, dl, oc,
-	    sizeof(oc) / sizeof(oc[0]), v, attrs, &ski, &subject,
-	    &nattrs) == -1) {
-		buf_printf(&t->err, "cannot encode the new VMCA root's CA "
-		    "entry (no subject key id, or out of memory)");
-		goto out;
-	}
-	if (asprintf(&dn, "cn=%s,cn=Certificate-Authorities,cn=Configuration,"
-	    "%s", ski, t->app.domain_dn) == -1) {
-		dn = NULL;
-		goto out;
-	}
-	if (t->dry) {
-		text_printf_safe(stdout,
-		    "    write %s and %s (the new root and its key)\n"
-		    "    vecs-cli entry create --store TRUSTED_ROOTS --alias %s "
-		    "--cert (new root)\n    ldap add %s: cACertificate (%s)\n",
-		    cpath, kpath, alias, dn, v[1].data == der ? "DER" : "PEM");
-		ret = 0;
-		goto out;
-	}
-	if (pem_of_key(m->key, &key) == -1)
-		goto out;
-	/* Publish first, then switch the files: a root is trusted before
-	 * anything it signs is installed. */
-	if ((cf = stage(t, "root.pem", &pem)) == NULL || change_begins(t) == -1)
-		goto out;
-	if (vecs_entry_create(t->cfg->root, "TRUSTED_ROOTS", alias, cf, NULL,
-	    &t->err) == -1)
-		goto out;
-	if (ldap_put(t, dn, ACTION_ADD, attrs, nattrs, 0) == -1)
-		goto out;
-	/* Each file replaced atomically (the key first: a root.cer without
-	 * its key would stop VMCA, a key without its root.cer not yet). */
-	if (change_begins(t) == -1 ||
-	    file_write_atomic(kpath, key.data, key.len, 0600, &t->err) == -1 ||
-	    file_write_atomic(cpath, pem.data, pem.len, 0644, &t->err) == -1)
-		goto out;
-	/* Everything after is signed by, and chains to, the new root. */
-	X509_free(t->root);
-	EVP_PKEY_free(t->root_key);
-	X509_up_ref(m->cert);
-	EVP_PKEY_up_ref(m->key);
-	t->root = m->cert;
-	t->root_key = m->key;
-	ret = 0;
-out:
-	file_unstage(cf);
-	buf_free(&pem);
-	buf_free_secret(&key);
-	free(der);
-	free(alias);
-	free(ski);
-	free(subject);
-	free(dn);
-	free(cpath);
-	free(kpath);
-	return ret;
-}
-
-static int txn_applied(struct txn *t);
-static int txn_record(struct txn *t, const char *w0, const char *w1,
-    const char *w2);
-
-/* Every new item is in place: from here on, recover can go forward as well
- * as back. Then the one restart. */
-static int
-step_restart(struct txn *t, size_t n)
-{
-	(void)n;
-	if (t->dry) {
-		text_printf_safe(stdout, "    service-control --stop --all; "
-		    "service-control --start --all\n");
-		return 0;
-	}
-	if (txn_applied(t) == -1)
-		return -1;
-	if (t->per_step) {
-		say(t, "already restarted after each step");
-		return 0;
-	}
-	return interrupted(t) ? -1 : restart_all(t);
-}
-
-/* The executor of each kind of step: step n of t's plan. */
-static int (*const run[STEP__MAX])(struct txn *t, size_t n) = {
-	[STEP_VMCA_ROOT] = step_root,
-	[STEP_STS] = step_sts,
-	[STEP_SOLUTION_USER] = step_solution_user,
-	[STEP_DATA_ENCIPHERMENT] = step_data_encipherment,
-	[STEP_MACHINE_SSL] = step_machine_ssl,
-	[STEP_TRUST_ANCHORS] = step_trust,
-	[STEP_PRUNE_ROOTS] = step_prune,
-	[STEP_RESTART] = step_restart,
-};
-
-static int
-run_steps(struct txn *t, const struct inventory *inv)
-{
-	char	 num[24];
-	size_t	 i;
-	int	 rc = 0;
-
-	t->inv = inv;
-	for (i = 0; i < t->nsteps; i++) {
-		const struct plan_step *s = &t->plan->steps[i];
-		const char *kind = plan_kind_name(s->kind);
-		double	 t0 = now_seconds();
-
-		say(t, "step %zu of %zu: %s", i + 1, t->nsteps, s->title);
-		rc = run[s->kind](t, i);
-		buf_printf(&t->steps_log, "%s%zu %s %s%.2fs", t->steps_log.len ?
-		    ", " : "", i + 1, kind, rc == -1 ? "failed after " : "",
-		    now_seconds() - t0);
-		if (rc == -1)
-			return -1;
-		if (t->dry)
-			continue;
-		snprintf(num, sizeof(num), "%zu", i + 1);
-		if (txn_record(t, "step", num, kind) == -1)
-			return -1;
-		if (t->per_step && s->kind != STEP_RESTART &&
-		    (interrupted(t) || restart_all(t) == -1))
-			return -1;
-	}
-	return 0;
-}
-
-/* ---- verify ---- */
-
-/* Whether the TLS endpoint serves want (named what in the error). */
-static int
-serves(struct txn *t, X509 *want, const char *what)
-{
-	X509	*served = services_served_cert(t->cfg->https_port,
-	    t->app.pnid);
-	int	 ok = served != NULL && cert_equal(served, want);
-
-	X509_free(served);
-	if (!ok)
-		buf_printf(&t->err, "the TLS endpoint on port %d does not "
-		    "serve %s", t->cfg->https_port, what);
-	return ok ? 0 : -1;
-}
-
-/*
- * The journal's "after" record: every item's digest as the appliance now
- * holds it, in the order of the item records (each item's before and after
- * digest, for the audit; recover goes by the snapshots). "-" where the
- * inventory keeps no digest (the VMCA key).
- */
-static int
-after_record(struct txn *t, const struct inventory *inv)
-{
-	const struct plan_step *s;
-	const char **w = NULL, *d;
-	size_t	 n = 1, i, k;
-	int	 ret;
-
-	for (i = 0; i < t->nsteps; i++)
-		n += t->plan->steps[i].ntargets;
-	if ((w = calloc(n, sizeof(*w))) == NULL) {
-		buf_printf(&t->err, "out of memory");
-		return -1;
-	}
-	n = 0;
-	w[n++] = "after";
-	for (i = 0; i < t->nsteps; i++)
-		for (s = &t->plan->steps[i], k = 0; k < s->ntargets; k++) {
-			if (s->targets[k].type == TARGET_SERVICES)
-				continue;
-			d = plan_live_digest(inv, s, &s->targets[k]);
-			w[n++] = d != NULL ? d : "-";
-		}
-	ret = t->journaled ? journal_append(&t->j, w, n, &t->err) : 0;
-	free(w);
-	return ret;
-}
-
-/*
- * Phase 5, the checks: services, the TLS endpoint, a fresh plan with
- * nothing to do. On success *after is the appliance as read for it (the
- * caller frees it).
- */
-static int
-verify(struct txn *t, struct inventory *after)
-{
-	struct plan_policy pol;
-	json_t	*again;
-	size_t	 i;
-	int	 nothing = 0, ret = -1;
-
-	say(t, "verifying");
-	if (services_as_before(t->cfg->root, buf_str(&t->stopped_before),
-	    &t->err) == -1)
-		return -1;
-	for (i = 0; i < t->nsteps; i++)
-		if (t->plan->steps[i].kind == STEP_MACHINE_SSL &&
-		    serves(t, t->made[i].cert, "the new Machine SSL "
-		    "certificate") == -1)
-			return -1;
-	/* A fresh plan under the same policy must find nothing to do, from a
-	 * complete reading of the appliance. */
-	if (inventory_read(after, t->cfg->root, &t->login, NULL) == -1) {
-		buf_printf(&t->err, "cannot read the appliance again: out of "
-		    "memory");
-		return -1;
-	}
-	if (after->vecs_error.len || after->vmdir_error.len ||
-	    after->vmca_error.len) {
-		buf_printf(&t->err, "cannot read the appliance again: %s%s%s",
-		    buf_str(&after->vecs_error), buf_str(&after->vmdir_error),
-		    buf_str(&after->vmca_error));
-		inventory_free(after);
-		return -1;
-	}
-	memset(&pol, 0, sizeof(pol));
-	pol.at = time(NULL);
-	pol.renew_within = t->plan->policy.renew_within;
-	pol.scope = t->plan->policy.scope;
-	/* A window as long as the new certificates live (--renew-within
-	 * 100000 renews everything) would call them due again: judge them
-	 * on what they are, over less than their life. */
-	for (i = 0; i < t->nsteps; i++)
-		if (t->made != NULL && t->made[i].cert != NULL &&
-		    cert_days_left(t->made[i].cert, pol.at) - 1 <
-		    pol.renew_within)
-			pol.renew_within = (int)cert_days_left(t->made[i].cert,
-			    pol.at) - 1;
-	if (pol.renew_within < 0)
-		pol.renew_within = 0;
-	pol.key_bits = t->plan->policy.key_bits;
-	pol.validity_days = t->plan->policy.validity_days;
-	if (pol.scope == SCOPE_ROOT)
-		pol.scope = SCOPE_ALL;
-	again = plan_build(after, &pol, &nothing);
-	if (again != NULL) {
-		buf_printf(&t->err, "after the change a new plan still has "
-		    "%zu step(s): first \"%s\"",
-		    json_array_size(json_object_get(again, "steps")) - 1,
-		    json_string_value(json_object_get(json_array_get(
-		    json_object_get(again, "steps"), 0), "title")));
-		json_decref(again);
-	} else if (nothing)
-		ret = 0;
-	/* What the appliance holds now, for the journal's after record. */
-	if (ret == -1)
-		inventory_free(after);
-	return ret;
-}
-
-/* ---- the journal ---- */
-
-/* Appends a record of up to three words; nothing before the journal. */
-static int
-txn_record(struct txn *t, const char *w0, const char *w1, const char *w2)
-{
-	const char *w[3] = { w0, w1, w2 };
-
-	if (!t->journaled)
-		return 0;
-	return journal_append(&t->j, w, w1 == NULL ? 1 : w2 == NULL ? 2 : 3,
-	    &t->err);
-}
-
-static int
-jadd(struct txn *t, const char *w0, const char *w1, const char *w2,
-    const char *w3)
-{
-	const char *w[4] = { w0, w1, w2, w3 };
-
-	return journal_add(&t->j, w, w1 == NULL ? 1 : w2 == NULL ? 2 :
-	    w3 == NULL ? 3 : 4);
-}
-
-/* A record of key and the space-separated words of list. */
-static int
-jadd_words(struct txn *t, const char *key, const char *list)
-{
-	const char **w = NULL;
-	char	*copy = strdup(list), *tok, *save = NULL;
-	size_t	 n = 0;
-	int	 ret = -1;
-
-	if (copy == NULL || (w = calloc(strlen(list) / 2 + 2,
-	    sizeof(*w))) == NULL)
-		goto out;
-	w[n++] = key;
-	for (tok = strtok_r(copy, " ", &save); tok != NULL;
-	    tok = strtok_r(NULL, " ", &save))
-		w[n++] = tok;
-	ret = journal_add(&t->j, w, n);
-out:
-	free(w);
-	free(copy);
-	return ret;
-}
-
-/*
- * Writes the journal: who, what, the before snapshot, the participants and
- * every item the plan touches with its digest as the plan saw it. target,
- * when not NULL, is a state that is ready from the start (rollback's).
- */
-static int
-txn_begin(struct txn *t, const char *kind, const char *target)
-{
-	char	 pid[24], when[32], *vecs = app_path(t->cfg->root,
-	    APP_VECS_CLI), *sc = app_path(t->cfg->root, APP_SERVICE_CONTROL);
-	char	*vmca = app_path(t->cfg->root, APP_VMCA_ROOT);
-	time_t	 now = time(NULL);
-	const struct plan_step *s;
-	size_t	 i, k;
-	int	 ret = -1;
-
-	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-	if (vecs == NULL || sc == NULL || vmca == NULL ||
-	    jadd(t, JOURNAL_MAGIC, JOURNAL_VERSION, NULL, NULL) == -1 ||
-	    jadd(t, "transaction", t->id, NULL, NULL) == -1 ||
-	    jadd(t, "kind", kind, NULL, NULL) == -1 ||
-	    jadd(t, "pid", pid, NULL, NULL) == -1 ||
-	    jadd(t, "started", when, NULL, NULL) == -1 ||
-	    jadd(t, "operator", t->operator, NULL, NULL) == -1 ||
-	    jadd(t, "ticket", t->ticket != NULL ? t->ticket : "", NULL,
-	    NULL) == -1 ||
-	    jadd(t, "reason", t->reason, NULL, NULL) == -1 ||
-	    jadd(t, "plan", t->plan != NULL ? t->plan->sha256 : "", NULL,
-	    NULL) == -1 ||
-	    jadd(t, "before", t->before, NULL, NULL) == -1 ||
-	    jadd(t, "participant", "vecs", vecs, NULL) == -1 ||
-	    jadd(t, "participant", "vmdir", t->login.uri, NULL) == -1 ||
-	    jadd(t, "participant", "vmca", vmca, NULL) == -1 ||
-	    jadd(t, "participant", "services", sc, NULL) == -1 ||
-	    jadd(t, "participant", "backup", t->cfg->backup_repo, NULL) == -1 ||
-	    jadd_words(t, "stopped", buf_str(&t->stopped_before)) == -1)
-		goto oom;
-	for (i = 0; t->plan != NULL && i < t->plan->nsteps; i++)
-		for (s = &t->plan->steps[i], k = 0; k < s->ntargets; k++)
-			if (s->targets[k].type != TARGET_SERVICES &&
-			    jadd(t, "item", plan_type_name(s->targets[k].type),
-			    s->targets[k].place, s->targets[k].digest) == -1)
-				goto oom;
-	if (target != NULL && jadd(t, "applied", target, NULL, NULL) == -1)
-		goto oom;
-	if (journal_create(&t->j, t->cfg->root, &t->err) == -1)
-		goto out;
-	t->journaled = 1;
-	ret = 0;
-	goto out;
-oom:
-	buf_printf(&t->err, "out of memory writing the journal");
-out:
-	free(vecs);
-	free(sc);
-	free(vmca);
-	return ret;
-}
-
-/* A snapshot carrying the transaction's audit record in its trailers. */
-static void
-txn_meta(struct txn *t, const char *result, struct bk_meta *meta,
-    char elapsed[32])
-{
-	snprintf(elapsed, 32, "%lds", (long)(time(NULL) - t->started));
-	meta->operator = t->operator;
-	meta->ticket = t->ticket;
-	meta->reason = t->reason;
-	meta->transaction = t->id;
-	meta->result = result;
-	meta->plan = t->plan != NULL ? t->plan->sha256 :
-	    journal_value(&t->j, "plan");
-	meta->elapsed = elapsed;
-	meta->steps = t->steps_log.len ? buf_str(&t->steps_log) : NULL;
-	meta->timings = t->phases_log.len ? buf_str(&t->phases_log) : NULL;
-}
-
-static int
-snapshot(struct txn *t, const char *result, char id[41])
-{
-	struct bk_meta meta;
-	char	 elapsed[32];
-
-	txn_meta(t, result, &meta, elapsed);
-	return backup_session_snapshot(t->bk, &meta, id, &t->err);
-}
-
-/* The outcome recorded on a state already in the backup (no new read). */
-static void
-mark(struct txn *t, const char *rev, const char *result, char id[41])
-{
-	struct bk_meta meta;
-	struct buf err = BUF_INIT;
-	char	 elapsed[32];
-
-	txn_meta(t, result, &meta, elapsed);
-	if (backup_session_mark(t->bk, rev, &meta, id, &err) == -1)
-		say(t, "warning: the outcome \"%s\" is not in the backup: %s",
-		    result, buf_str(&err));
-	buf_free(&err);
-}
-
-/* Every new item is in place: snapshot it, and say so in the journal. */
-static int
-txn_applied(struct txn *t)
-{
-	if (snapshot(t, "applied", t->applied) == -1)
-		return -1;
-	say(t, "snapshot of every new item: %.12s", t->applied);
-	return txn_record(t, "applied", t->applied, NULL);
-}
-
-/* The journal is done with; a failure to remove it is told, not fatal:
- * the state is consistent, and recover finishes the bookkeeping. */
-static void
-txn_end(struct txn *t)
-{
-	struct buf err = BUF_INIT;
-
-	if (t->journaled && journal_remove(&t->j, &err) == -1)
-		fprintf(stderr, "vcrotate: warning: the journal stays (%s): "
-		    "vcrotate recover removes it\n", buf_str(&err));
-	t->journaled = 0;
-	buf_free(&err);
-}
-
-/* ---- rollback ---- */
-
-/*
- * Puts the before snapshot back. vecs-cli needs vmafdd and LDAP needs
- * vmdird: they are started on their own first (a failed start --all may have
- * stopped short of them, or a stop --all taken them down). On success the
- * transaction is over; on failure the journal stays for recover.
- */
-static int
-roll_back(struct txn *t)
-{
-	struct buf why = BUF_INIT;
-	int	 ret = -1;
-
-	t->rolling_back = 1;
-	say(t, "rolling back to snapshot %.12s", t->before);
-	buf_puts(&why, buf_str(&t->err));
-	buf_reset(&t->err);
-	/* Best effort: a full disk must not stop the rollback itself. */
-	if (txn_record(t, "rollback", NULL, NULL) == -1)
-		buf_reset(&t->err);
-	vmdir_close(t->vd);
-	t->vd = NULL;
-	services_start_vmafd_vmdir(t->cfg->root, &t->err);
-	buf_reset(&t->err);
-	if (backup_session_restore(t->bk, t->before, NULL, &t->err) == -1)
-		goto out;
-	/* The services come back as they were before: they may not have
-	 * run then either (a production-down night). */
-	if (restart_all(t) == -1)
-		say(t, "after the rollback the services are as before: %s",
-		    buf_str(&t->err));
-	ret = 0;
-	mark(t, t->before, "rolled back", t->after);
-	txn_end(t);
-out:
-	if (ret == -1) {
-		buf_printf(&why, "\nand the rollback failed: %s",
-		    buf_str(&t->err));
-	}
-	buf_reset(&t->err);
-	buf_puts(&t->err, buf_str(&why));
-	buf_free(&why);
-	return ret;
-}
-
-/* The commit point, then the outcome in the backup, then no journal. */
-static int
-commit(struct txn *t)
-{
-	/* Never a commit that recover could not finish forward. */
-	if (t->applied[0] == '\0') {
-		buf_printf(&t->err, "no snapshot of the new state was taken: "
-		    "nothing to commit");
-		return -1;
-	}
-	if (interrupted(t) || txn_record(t, "commit", NULL, NULL) == -1)
-		return -1;
-	t->rolling_back = 1;	/* past the commit point: nothing to undo */
-	mark(t, t->applied, "success", t->after);
-	txn_end(t);
-	return 0;
-}
-
-/* ---- the command ---- */
-
-static void
-txn_free(struct txn *t)
-{
-	size_t	 i;
-
-	issue_keys_abandon(t->kg);
-	for (i = 0; t->made != NULL && i < t->nsteps; i++) {
-		X509_free(t->made[i].cert);
-		EVP_PKEY_free(t->made[i].key);
-	}
-	free(t->made);
-	X509_free(t->root);
-	EVP_PKEY_free(t->root_key);
-	vmdir_close(t->vd);
-	backup_session_close(t->bk);
-	appliance_free(&t->app);
-	vmdir_login_free(&t->login);
-	if (t->tmpdir != NULL)
-		rmdir(t->tmpdir);
-	free(t->tmpdir);
-	plan_free(t->plan);
-	journal_free(&t->j);
-	buf_free(&t->err);
-	buf_free(&t->stopped_before);
-	buf_free(&t->steps_log);
-	buf_free(&t->phases_log);
-}
-
-static void
-new_txn_id(char id[40])
-{
-	unsigned char r[3];
-	time_t	 now = time(NULL);
-	char	 ts[24];
-
-	RAND_bytes(r, sizeof(r));
-	strftime(ts, sizeof(ts), "%Y%m%dT%H%M%SZ", gmtime(&now));
-	snprintf(id, 40, "%s-%02x%02x%02x", ts, r[0], r[1], r[2]);
-}
-
-static void
-txn_init(struct txn *t, struct config *cfg)
-{
-	memset(t, 0, sizeof(*t));
-	t->cfg = cfg;
-	t->j.fd = -1;
-	t->started = time(NULL);
-	t->phase_mark = now_seconds();
-	t->operator = config_operator();
-	new_txn_id(t->id);
-}
-
-/* The lock and no pending journal; the exit code to leave with, or 0. */
-static int
-txn_lock(struct txn *t, int *lockfd)
-{
-	char	 who[64];
-
-	snprintf(who, sizeof(who), "transaction %s", t->id);
-	return writer_begin(t->cfg, who, 0, lockfd, &t->err);
-}
-
-/*
- * Room for the journal and the snapshots, checked before the first change:
- * a full disk half-way would leave a transaction without its record. need
- * bytes free where the journal and the backup go; *avail (may be NULL) gets
- * the least free of the two.
- */
-static int
-enough_space(struct txn *t, unsigned long long need,
-    unsigned long long *avail)
-{
-	const char *paths[2];
-	char	*dir = app_path(t->cfg->root, APP_VCROTATE_TMP);
-	struct statvfs sv;
-	unsigned long long least = ~0ULL, f;
-	size_t	 i;
-	int	 ret = 0;
-
-	paths[0] = dir;
-	paths[1] = t->cfg->backup_repo;
-	for (i = 0; i < 2 && ret == 0; i++) {
-		if (paths[i] == NULL || statvfs(paths[i], &sv) == -1) {
-			buf_printf(&t->err, "%s: %s", paths[i] != NULL ?
-			    paths[i] : "?", paths[i] != NULL ? strerror(errno) :
-			    "out of memory");
-			ret = -1;
-			break;
-		}
-		f = (unsigned long long)sv.f_bavail * sv.f_frsize;
-		if (f < least)
-			least = f;
-		if (f < need) {
-			buf_printf(&t->err, "%s: only %llu KB free, the "
-			    "journal and the snapshots need %llu KB: free some "
-			    "space first", paths[i], f / 1024, need / 1024);
-			ret = -1;
-		}
-	}
-	if (avail != NULL)
-		*avail = least;
-	free(dir);
-	return ret;
-}
-
-/*
- * At a terminal, the last word is the operator's: the plan was reviewed,
- * but apply restarts every service of a production appliance. Scripts
- * (no terminal) and --yes are not asked.
- */
-static int __attribute__((format(printf, 2, 3)))
-confirm(struct txn *t, const char *fmt, ...)
-{
-	va_list	 ap;
-	char	*q = NULL;
-	int	 r, yes;
-
-	va_start(ap, fmt);
-	r = vasprintf(&q, fmt, ap);
-	va_end(ap);
-	if (r == -1)
-		return -1;
-	yes = ask_terminal(q);
-	free(q);
-	if (yes)
-		return 0;
-	buf_printf(&t->err, "not confirmed (--yes does not ask)");
-	return -1;
-}
-
-/*
- * The before snapshot, with room for it and for what follows. The applied
- * and after snapshots add at most what the before one took (git keeps an
- * unchanged item once): room for both, the journal and the staged keys,
- * or no change at all.
- */
-static int
-snapshot_before(struct txn *t)
-{
-	unsigned long long free0 = 0, free1 = 0;
-
-	if (enough_space(t, MIN_FREE_BYTES, &free0) == -1 ||
-	    snapshot(t, "before", t->before) == -1)
-		return -1;
-	if (enough_space(t, 0, &free1) == -1 || enough_space(t,
-	    2 * (free0 > free1 ? free0 - free1 : 0) + MIN_FREE_BYTES, NULL) ==
-	    -1)
-		return -1;
-	return 0;
-}
 
 /* Whether s is 64 hexadecimal digits. */
 static int
@@ -1612,232 +82,291 @@ plan_is_expected(const struct plan *plan, const char *file,
 	return 0;
 }
 
+/* The options; 0, or the exit code (said). */
+static int
+parse_args(const struct cmdline *cl, struct txn *t, struct apply *a,
+    struct apply_args *args)
+{
+	const char *v;
+
+	args->file = cl->operand[0];
+	args->expect = cmdline_get(cl, "--expect");
+	args->keep = cmdline_get(cl, "--keep-on-failure") != NULL;
+	args->yes = cmdline_get(cl, "--yes") != NULL;
+	args->json = cmdline_get(cl, "--json") != NULL;
+	a->dry = cmdline_get(cl, "--dry-run") != NULL;
+	if ((v = cmdline_get(cl, "--operator")) != NULL)
+		t->operator = v;
+	t->ticket = cmdline_get(cl, "--ticket");
+	if ((v = cmdline_get(cl, "--reason")) != NULL) {
+		free(t->reason);
+		if ((t->reason = strdup(v)) == NULL) {
+			fprintf(stderr, "vcrotate apply: out of memory\n");
+			return 1;
+		}
+	}
+	if ((v = cmdline_get(cl, "--restart")) != NULL) {
+		if (strcmp(v, "per-step") == 0)
+			a->per_step = 1;
+		else if (strcmp(v, "once") != 0) {
+			text_printf_safe(stderr, "vcrotate apply: --restart "
+			    "must be once or per-step, not '%s'\n", v);
+			return EXIT_USAGE;
+		}
+	}
+	if (args->expect != NULL && !is_sha256_hex(args->expect)) {
+		text_printf_safe(stderr, "vcrotate apply: --expect %s: not a "
+		    "SHA-256 (64 hexadecimal digits, as plan prints it)\n",
+		    args->expect);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* The DNs the plan's steps add to vmdir, which its before snapshot
+ * records as absent (borrowed from the plan). */
+static int
+vmdir_adds(struct txn *t, const struct plan *p, const char ***out)
+{
+	const char **dns = NULL, **nd;
+	size_t	 i, k, n = 0;
+
+	for (i = 0; i < p->nsteps; i++)
+		for (k = 0; k < p->steps[i].ntargets; k++) {
+			const struct plan_target *tg = &p->steps[i].targets[k];
+
+			if (tg->type != TARGET_VMDIR || tg->action != ACTION_ADD)
+				continue;
+			if ((nd = reallocarray(dns, n + 1, sizeof(*nd))) ==
+			    NULL) {
+				free(dns);
+				buf_printf(&t->err, "out of memory");
+				return -1;
+			}
+			dns = nd;
+			dns[n++] = tg->place;
+		}
+	*out = dns;
+	t->absent = dns;
+	t->nabsent = n;
+	return 0;
+}
+
+/* The journal's item records: every place the plan touches, with its
+ * digest as the plan saw it. */
+static int
+journal_items(struct txn *t, void *arg)
+{
+	const struct plan *p = arg;
+	const struct plan_target *tg;
+	size_t	 i, k;
+
+	for (i = 0; i < p->nsteps; i++)
+		for (k = 0; k < p->steps[i].ntargets; k++) {
+			tg = &p->steps[i].targets[k];
+			if (tg->type != TARGET_SERVICES && txn_item(t,
+			    plan_type_name(tg->type), tg->place, tg->digest) ==
+			    -1)
+				return -1;
+		}
+	return 0;
+}
+
+/* txn_ops.change: the steps, the applied snapshot and the restart. */
+static int
+change(struct txn *t, void *arg)
+{
+	struct apply *a = arg;
+
+	if (apply_steps(a, a->inv) == -1)
+		return -1;
+	txn_phase(t, "steps");
+	return 0;
+}
+
+/* txn_ops.verify: the checks, then the journal's after record. */
+static int
+verify(struct txn *t, void *arg)
+{
+	struct apply *a = arg;
+	struct inventory after;
+	int	 r;
+
+	if (apply_verify(a, &after) == -1)
+		return -1;
+	txn_phase(t, "verify");
+	r = apply_after_record(a, &after);
+	inventory_free(&after);
+	return r;
+}
+
+/*
+ * Phase 1, read-only: the plan, the lock, the appliance as the plan saw
+ * it, the VMCA key, service-control, what runs now. The lock and a pending
+ * journal first: after a crash with the services stopped nothing else
+ * answers, and "run vcrotate recover" is what the operator must hear. 0,
+ * -1 (refused), or an exit code of txn_lock.
+ */
+static int
+preflight(struct txn *t, struct apply *a, const struct apply_args *args,
+    struct inventory *inv)
+{
+	int	 r;
+
+	if (config_load(t->cfg, &t->err) == -1 ||
+	    plan_load(&a->plan, args->file, &t->err) == -1 ||
+	    plan_is_expected(a->plan, args->file, args->expect, &t->err) == -1)
+		return -1;
+	t->plan_sha256 = a->plan->sha256;
+	a->nsteps = a->plan->nsteps;
+	/* A dry run takes no lock, but says the same of a pending journal:
+	 * what it would show of a half-changed appliance is no plan's. */
+	if ((r = txn_lock(t, 0, a->dry)) != 0)
+		return r == 1 ? TXN_EXIT_REFUSED : r;
+	if (appliance_identify(&t->app, t->cfg->root, &t->err) == -1 ||
+	    plan_check_appliance(a->plan, &t->app, &t->err) == -1 ||
+	    config_login(t->cfg, &t->login, &t->err) == -1 ||
+	    apply_start_keys(a) == -1)
+		return -1;
+	if (inventory_read(inv, t->cfg->root, &t->login, NULL) == -1) {
+		buf_printf(&t->err, "out of memory reading the appliance");
+		return -1;
+	}
+	a->inv = inv;
+	if (inv->vecs_error.len || inv->vmdir_error.len ||
+	    inv->vmca_error.len) {
+		buf_printf(&t->err, "cannot read the appliance: %s%s%s",
+		    buf_str(&inv->vecs_error), buf_str(&inv->vmdir_error),
+		    buf_str(&inv->vmca_error));
+		return -1;
+	}
+	/* What runs now must run after (verify); the journal keeps it for
+	 * recover. */
+	if (plan_check_live(a->plan, inv, &t->err) == -1 ||
+	    apply_load_vmca(a) == -1 ||
+	    services_check(t->cfg->root, &t->err) == -1 ||
+	    txn_services_now(t) == -1)
+		return -1;
+	txn_phase(t, "preflight");
+	return 0;
+}
+
+/* The result document of --json, on the saved standard output. */
+static void
+result_json(struct txn *t, const struct apply *a, const char *result,
+    int ret, int saved_stdout)
+{
+	json_t	*doc;
+
+	fflush(stdout);
+	dup2(saved_stdout, STDOUT_FILENO);
+	close(saved_stdout);
+	/* The error may quote a tool's bytes: json_string_lossy. */
+	doc = json_pack("{s:s,s:s,s:s,s:i,s:s?,s:s?,s:s?,s:i,s:I,s:o}",
+	    "schema", "vcrotate.apply/1", "transaction", t->id,
+	    "result", result, "exit_code", ret,
+	    "before", t->before[0] ? t->before : NULL,
+	    "after", t->after[0] ? t->after : ret == TXN_EXIT_OK ?
+	    t->applied : NULL,
+	    "plan_sha256", a->plan != NULL ? a->plan->sha256 : NULL,
+	    "steps", (int)a->nsteps,
+	    "elapsed_seconds", (json_int_t)(time(NULL) - t->started),
+	    "error", json_string_lossy(t->err.len > 0 ? buf_str(&t->err) :
+	    NULL));
+	if (doc != NULL) {
+		json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		putchar('\n');
+	}
+	json_decref(doc);
+}
+
+/* Phases 2 to 6 once preflight passed: the exit code, *result set. */
+static int
+run(struct txn *t, struct apply *a, const struct apply_args *args,
+    const char **result)
+{
+	const struct txn_ops ops = { change, verify, args->keep };
+	const char **adds = NULL;
+	int	 ret;
+
+	txn_say(t, "transaction %s: %zu steps from %s", t->id, a->nsteps,
+	    args->file);
+	if (apply_prepare(a) == -1 || txn_interrupted(t))
+		return txn_refused(t, 0);
+	txn_phase(t, "prepare");
+	if (!a->dry && !args->yes && !args->json && txn_confirm(t, "Apply %zu "
+	    "steps to %s, restarting every service? [y/N] ", a->nsteps,
+	    t->app.pnid) == -1)
+		return txn_refused(t, 0);
+	if (a->dry) {
+		printf("dry run: these changes would be made (nothing is "
+		    "changed, nothing is written to the backup):\n");
+		if (apply_steps(a, a->inv) == -1)
+			return txn_refused(t, 0);
+		*result = "dry run";
+		return TXN_EXIT_OK;
+	}
+	/* From the journal on, an interruption of any kind is finished by
+	 * vcrotate recover. */
+	if ((a->tmpdir = private_dir(t->cfg->root, "apply", &t->err)) ==
+	    NULL || backup_session_open(&t->bk, t->cfg, &t->err) == -1 ||
+	    vmdir_adds(t, a->plan, &adds) == -1 || txn_before(t) == -1 ||
+	    txn_begin(t, NULL, journal_items, a->plan, "plan",
+	    a->plan->sha256) == -1 || txn_interrupted(t)) {
+		free(adds);
+		return txn_refused(t, 0);
+	}
+	txn_phase(t, "snapshot and journal");
+	if ((ret = txn_run(t, &ops, a, result)) == TXN_EXIT_OK)
+		txn_say(t, "done: transaction %s, snapshots %.12s (before) and "
+		    "%.12s (after)", t->id, t->before, t->after[0] ? t->after :
+		    t->applied);
+	free(adds);
+	t->absent = NULL;
+	return ret;
+}
+
 int
 cmd_apply(const struct cmdline *cl, struct config *cfg)
 {
 	struct txn t;
+	struct apply a;
+	struct apply_args args;
 	struct inventory inv;
-	const char *file = cl->operand[0], *result = "refused", *v;
-	const char *expect = cmdline_get(cl, "--expect");
-	int	 r, have_inv = 0, lockfd = -1, keep, ret = APPLY_REFUSED;
-	int	 json, saved_stdout = -1, yes;
+	const char *result = "refused";
+	int	 r, ret, saved_stdout = -1;
 
-	txn_init(&t, cfg);
-	t.reason = "apply";
-	t.dry = cmdline_get(cl, "--dry-run") != NULL;
-	keep = cmdline_get(cl, "--keep-on-failure") != NULL;
-	yes = cmdline_get(cl, "--yes") != NULL;
-	json = cmdline_get(cl, "--json") != NULL;
-	if ((v = cmdline_get(cl, "--operator")) != NULL)
-		t.operator = v;
-	if ((v = cmdline_get(cl, "--ticket")) != NULL)
-		t.ticket = v;
-	if ((v = cmdline_get(cl, "--reason")) != NULL)
-		t.reason = v;
-	if ((v = cmdline_get(cl, "--restart")) != NULL) {
-		if (strcmp(v, "per-step") == 0)
-			t.per_step = 1;
-		else if (strcmp(v, "once") != 0) {
-			fprintf(stderr, "vcrotate apply: --restart must be once "
-			    "or per-step, not '%s'\n", v);
-			ret = EXIT_USAGE;
-			goto out;
-		}
+	memset(&a, 0, sizeof(a));
+	memset(&inv, 0, sizeof(inv));
+	if (txn_init(&t, cfg, "apply", "apply") == -1) {
+		fprintf(stderr, "vcrotate apply: out of memory\n");
+		return 1;
 	}
-	if (expect != NULL && !is_sha256_hex(expect)) {
-		text_printf_safe(stderr, "vcrotate apply: --expect %s: not a "
-		    "SHA-256 (64 hexadecimal digits, as plan prints it)\n",
-		    expect);
-		ret = EXIT_USAGE;
+	a.t = &t;
+	if ((ret = parse_args(cl, &t, &a, &args)) != 0)
 		goto out;
-	}
 	cfg->warn_days = cfg->crit_days = -1;
-	catch_signals();
+	txn_catch_signals();
 	/* With --json, stdout carries the result document alone: progress
 	 * (ours, and restore's) goes to stderr meanwhile. */
-	if (json && ((saved_stdout = dup(STDOUT_FILENO)) == -1 ||
+	if (args.json && ((saved_stdout = dup(STDOUT_FILENO)) == -1 ||
 	    dup2(STDERR_FILENO, STDOUT_FILENO) == -1)) {
-		text_printf_safe(stderr,
-		    "vcrotate apply: %s\n", strerror(errno));
+		text_printf_safe(stderr, "vcrotate apply: %s\n",
+		    strerror(errno));
 		ret = 1;
 		goto out;
 	}
-
-	/* 1. preflight: read-only. The lock and a pending journal first:
-	 * after a crash with the services stopped nothing else answers, and
-	 * "run vcrotate recover" is what the operator must hear. */
-	if (config_load(cfg, &t.err) == -1 ||
-	    plan_load(&t.plan, file, &t.err) == -1 ||
-	    plan_is_expected(t.plan, file, expect, &t.err) == -1)
-		goto refused;
-	/* A dry run takes no lock, but says the same of a pending journal:
-	 * what it would show of a half-changed appliance is no plan's. */
-	if ((r = t.dry ? journal_pending(cfg->root, &t.err) :
-	    txn_lock(&t, &lockfd)) != 0) {
-		text_printf_safe(stderr,
-		    "vcrotate apply: refused, nothing was changed: "
-		    "%s\n", buf_str(&t.err));
-		ret = r == 1 ? APPLY_REFUSED : r;
-		goto out;
-	}
-	if (appliance_identify(&t.app, cfg->root, &t.err) == -1 ||
-	    plan_check_appliance(t.plan, &t.app, &t.err) == -1 ||
-	    config_login(cfg, &t.login, &t.err) == -1)
-		goto refused;
-	t.nsteps = t.plan->nsteps;
-	if (start_keys(&t) == -1)
-		goto refused;
-	if (inventory_read(&inv, cfg->root, &t.login, NULL) == -1) {
-		buf_printf(&t.err, "out of memory reading the appliance");
-		goto refused;
-	}
-	have_inv = 1;
-	if (inv.vecs_error.len || inv.vmdir_error.len || inv.vmca_error.len) {
-		buf_printf(&t.err, "cannot read the appliance: %s%s%s",
-		    buf_str(&inv.vecs_error), buf_str(&inv.vmdir_error),
-		    buf_str(&inv.vmca_error));
-		goto refused;
-	}
-	if (plan_check_live(t.plan, &inv, &t.err) == -1 || load_vmca(&t) == -1)
-		goto refused;
-	if (services_check(cfg->root, &t.err) == -1)
-		goto refused;
-	/* What runs now must run after (verify); the journal keeps it for
-	 * recover. */
-	if (services_stopped(cfg->root, &t.stopped_before, &t.err) == -1)
-		goto refused;
-	phase_done(&t, "preflight");
-	/* 2. prepare: every new certificate made and checked */
-	say(&t, "transaction %s: %zu steps from %s", t.id, t.nsteps, file);
-	if (prepare(&t) == -1 || interrupted(&t))
-		goto refused;
-	phase_done(&t, "prepare");
-	if (!t.dry && !yes && !json && confirm(&t, "Apply %zu steps to %s, "
-	    "restarting every service? [y/N] ", t.nsteps, t.app.pnid) == -1)
-		goto refused;
-	if (t.dry) {
-		printf("dry run: these changes would be made (nothing is "
-		    "changed, nothing is written to the backup):\n");
-		if (run_steps(&t, &inv) == -1)
-			goto refused;
-		result = "dry run";
-		ret = APPLY_OK;
-		goto out;
-	}
-	if ((t.tmpdir = private_dir(cfg->root, "apply", &t.err)) == NULL ||
-	    backup_session_open(&t.bk, cfg, &t.err) == -1)
-		goto refused;
-	/* 3. the before state, then the journal: from here on an
-	 * interruption of any kind is finished by vcrotate recover */
-	if (snapshot_before(&t) == -1)
-		goto refused;
-	say(&t, "snapshot of the before state: %.12s", t.before);
-	if (txn_begin(&t, "apply", NULL) == -1 || interrupted(&t))
-		goto refused;
-	phase_done(&t, "snapshot and journal");
-	log_begins(&t, "plan", t.plan->sha256);
-
-	/* 4, 5: the steps, one restart, verify, the commit point */
-	if ((r = run_steps(&t, &inv)) == 0) {
-		struct inventory after;
-
-		phase_done(&t, "steps");
-		if ((r = verify(&t, &after)) == 0) {
-			phase_done(&t, "verify");
-			r = after_record(&t, &after);
-			inventory_free(&after);
-		}
-		if (r == 0)
-			r = commit(&t);
-	}
-	if (r == -1) {
-		phase_done(&t, "until the failure");
-		text_printf_safe(stderr,
-		    "vcrotate apply: transaction %s failed: %s\n",
-		    t.id, buf_str(&t.err));
-		if (!t.changed) {
-			text_printf_safe(stderr,
-			    "vcrotate apply: nothing was changed\n");
-			txn_end(&t);
-			result = "failed, nothing changed";
-			mark(&t, t.before, result, t.after);
-			ret = caught ? 128 + caught : APPLY_REFUSED;
-			goto out;
-		}
-		if (keep && !caught) {
-			say(&t, "--keep-on-failure: the new certificates stay; "
-			    "the before state is snapshot %.12s (vcrotate "
-			    "rollback %s puts it back)", t.before, t.id);
-			buf_reset(&t.err);
-			snapshot(&t, "failed, kept", t.after);
-			txn_end(&t);
-			result = "failed, kept";
-			ret = APPLY_FAILED;
-			goto out;
-		}
-		if (roll_back(&t) == -1) {
-			text_printf_safe(stderr,
-			    "vcrotate apply: the rollback could not "
-			    "finish: %s\nThe before state is snapshot %s and "
-			    "the journal %s stays. When vmdird and vmafdd run, "
-			    "finish with:\n  vcrotate recover\n",
-			    buf_str(&t.err), t.before, t.j.path);
-			result = "rollback incomplete";
-			ret = APPLY_STUCK;
-			goto out;
-		}
-		say(&t, "rolled back: the appliance equals snapshot %.12s",
-		    t.before);
-		result = "rolled back";
-		ret = caught ? 128 + caught : APPLY_FAILED;
-		goto out;
-	}
-	/* 6. done: the after state is the applied snapshot */
-	say(&t, "done: transaction %s, snapshots %.12s (before) and %.12s "
-	    "(after)", t.id, t.before, t.after[0] ? t.after : t.applied);
-	result = "success";
-	buf_reset(&t.err);
-	ret = APPLY_OK;
-	goto out;
-refused:
-	text_printf_safe(stderr,
-	    "vcrotate apply: refused, nothing was changed: %s\n",
-	    buf_str(&t.err));
-	txn_end(&t);
-	if (t.before[0] != '\0')
-		mark(&t, t.before, "refused", t.after);
-	ret = caught ? 128 + caught : APPLY_REFUSED;
+	if ((r = preflight(&t, &a, &args, &inv)) != 0)
+		ret = txn_refused(&t, r == -1 ? 0 : r);
+	else
+		ret = run(&t, &a, &args, &result);
+	txn_log_outcome(&t, result, ret);
+	if (saved_stdout != -1)
+		result_json(&t, &a, result, ret, saved_stdout);
 out:
-	log_outcome(&t, result, ret);
-	if (saved_stdout != -1) {
-		json_t	*doc;
-
-		fflush(stdout);
-		dup2(saved_stdout, STDOUT_FILENO);
-		close(saved_stdout);
-		/* The error may quote a tool's bytes: json_string_lossy. */
-		doc = json_pack("{s:s,s:s,s:s,s:i,s:s?,s:s?,s:s?,s:i,s:I,s:o}",
-		    "schema", "vcrotate.apply/1", "transaction", t.id,
-		    "result", result, "exit_code", ret,
-		    "before", t.before[0] ? t.before : NULL,
-		    "after", t.after[0] ? t.after : ret == APPLY_OK ?
-		    t.applied : NULL,
-		    "plan_sha256", t.plan != NULL ? t.plan->sha256 : NULL,
-		    "steps", (int)t.nsteps,
-		    "elapsed_seconds", (json_int_t)(time(NULL) - t.started),
-		    "error", json_string_lossy(t.err.len > 0 ? buf_str(&t.err) :
-		    NULL));
-		if (doc != NULL) {
-			json_dumpf(doc, stdout, JSON_INDENT(2) |
-			    JSON_PRESERVE_ORDER);
-			putchar('\n');
-		}
-		json_decref(doc);
-	}
-	if (have_inv)
+	if (a.inv != NULL)
 		inventory_free(&inv);
-	if (lockfd != -1)
-		close(lockfd);
+	apply_free(&a);
 	txn_free(&t);
 	return ret;
 }

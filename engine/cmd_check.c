@@ -15,38 +15,6 @@
 #include "inventory.h"
 #include "report.h"
 
-int
-parse_time(const char *s, time_t *out)
-{
-	static const char *const fmts[] = {
-		"%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%MZ",
-		"%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M",
-		"%Y-%m-%d",
-	};
-	struct tm tm;
-	const char *end;
-	char	*e;
-	size_t	 i;
-	long long v;
-
-	if (s[0] == '@') {
-		v = strtoll(s + 1, &e, 10);
-		if (s[1] == '\0' || *e != '\0')
-			return -1;
-		*out = (time_t)v;
-		return 0;
-	}
-	for (i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
-		memset(&tm, 0, sizeof(tm));
-		end = strptime(s, fmts[i], &tm);
-		if (end != NULL && *end == '\0') {
-			*out = timegm(&tm);
-			return 0;
-		}
-	}
-	return -1;
-}
-
 /* --warn-days or --crit-days N: N, or -1 (said why) when it is not days. */
 static int
 days_option(const struct cmdline *cl, const char *name, int *out)

@@ -12,6 +12,7 @@
 #include "commands.h"
 #include "history.h"
 #include "safetext.h"
+#include "session.h"
 
 /*
  * Reads every transaction's record from the backup: the repository only,

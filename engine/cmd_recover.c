@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "lock.h"
+#include "session.h"
 #include "safetext.h"
 #include "services.h"
 #include "txn.h"

@@ -16,6 +16,8 @@
 #include <string.h>
 
 #include "commands.h"
+#include "lock.h"
+#include "session.h"
 #include "history.h"
 #include "repo.h"
 #include "txn.h"

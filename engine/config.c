@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -56,6 +57,38 @@ parse_days(const char *s)
 	if (errno != 0 || *end != '\0' || v > 100000)
 		return -1;
 	return (int)v;
+}
+
+int
+parse_time(const char *s, time_t *out)
+{
+	static const char *const fmts[] = {
+		"%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%MZ",
+		"%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M",
+		"%Y-%m-%d",
+	};
+	struct tm tm;
+	const char *end;
+	char	*e;
+	size_t	 i;
+	long long v;
+
+	if (s[0] == '@') {
+		v = strtoll(s + 1, &e, 10);
+		if (s[1] == '\0' || *e != '\0')
+			return -1;
+		*out = (time_t)v;
+		return 0;
+	}
+	for (i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
+		memset(&tm, 0, sizeof(tm));
+		end = strptime(s, fmts[i], &tm);
+		if (end != NULL && *end == '\0') {
+			*out = timegm(&tm);
+			return 0;
+		}
+	}
+	return -1;
 }
 
 static int

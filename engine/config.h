@@ -9,6 +9,8 @@
 #ifndef VCR_CONFIG_H
 #define VCR_CONFIG_H
 
+#include <time.h>
+
 #include "buf.h"
 #include "inventory.h"
 
@@ -144,5 +146,8 @@ int  ask_terminal(const char *question);
 
 /* Parses a non-negative decimal int; -1 when s is not one. */
 int  parse_days(const char *s);
+/* "2026-11-27", "2026-11-27T10:00:00Z", "2026-11-27 10:00", "@1790000000"
+ * (UTC): 0 and *out, or -1. */
+int  parse_time(const char *s, time_t *out);
 
 #endif

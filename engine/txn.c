@@ -17,11 +17,12 @@
 #include <openssl/rand.h>
 
 #include "cert.h"
-#include "commands.h"
 #include "inventory.h"
+#include "lock.h"
 #include "repo.h"
 #include "safetext.h"
 #include "services.h"
+#include "session.h"
 #include "txn.h"
 
 /* Free space the backup and the journal need before a first change. */
@@ -272,14 +273,23 @@ txn_meta(struct txn *t, const char *result, struct bk_meta *meta,
 	meta->timings = t->phases_log.len ? buf_str(&t->phases_log) : NULL;
 }
 
-int
-txn_snapshot(struct txn *t, const char *result, char id[41])
+/* A snapshot of now, the entries absent[] recorded as absent. */
+static int
+snapshot(struct txn *t, const char *result, const char *const *absent,
+    size_t nabsent, char id[41])
 {
 	struct bk_meta meta;
 	char	 elapsed[32];
 
 	txn_meta(t, result, &meta, elapsed);
-	return backup_session_snapshot(t->bk, &meta, id, &t->err);
+	return backup_session_snapshot(t->bk, &meta, absent, nabsent, id,
+	    &t->err);
+}
+
+int
+txn_snapshot(struct txn *t, const char *result, char id[41])
+{
+	return snapshot(t, result, NULL, 0, id);
 }
 
 void
@@ -343,7 +353,8 @@ enough_space(struct txn *t, unsigned long long need,
  * The before snapshot, with room for it and for what follows. The applied
  * and after snapshots add at most what the before one took (git keeps an
  * unchanged item once): room for both, the journal and the staged keys,
- * or no change at all.
+ * or no change at all. The entries the change will create (t->absent) are
+ * recorded as absent in it: a rollback or recover to it deletes them.
  */
 int
 txn_before(struct txn *t)
@@ -351,7 +362,7 @@ txn_before(struct txn *t)
 	unsigned long long free0 = 0, free1 = 0;
 
 	if (enough_space(t, MIN_FREE_BYTES, &free0) == -1 ||
-	    txn_snapshot(t, "before", t->before) == -1)
+	    snapshot(t, "before", t->absent, t->nabsent, t->before) == -1)
 		return -1;
 	txn_say(t, "snapshot of the before state: %.12s", t->before);
 	if (enough_space(t, 0, &free1) == -1 || enough_space(t,
@@ -593,9 +604,8 @@ out:
 	return ret;
 }
 
-/* Whether the TLS endpoint serves want (named what in the error). */
-static int
-serves(struct txn *t, X509 *want, const char *what)
+int
+txn_serves(struct txn *t, X509 *want, const char *what)
 {
 	X509	*served = services_served_cert(t->cfg->https_port,
 	    t->app.pnid);
@@ -636,7 +646,7 @@ txn_verify_served(struct txn *t)
 		    "read: %s", inv.vecs_error.len ? buf_str(&inv.vecs_error) :
 		    "no certificate");
 	else
-		ret = serves(t, sk_X509_value(m->chain, 0),
+		ret = txn_serves(t, sk_X509_value(m->chain, 0),
 		    "MACHINE_SSL_CERT/__MACHINE_CERT");
 	inventory_free(&inv);
 	return ret;

@@ -50,6 +50,8 @@
 #include <stddef.h>
 #include <time.h>
 
+#include <openssl/x509.h>
+
 #include "appliance.h"
 #include "buf.h"
 #include "config.h"
@@ -93,7 +95,7 @@ struct txn {
 	struct journal	 j;
 	int		 journaled;	/* j is on disk */
 	const char	*plan_sha256;	/* NULL: the journal's */
-	char *const	*absent;	/* DNs the change creates */
+	const char *const *absent;	/* DNs the change creates */
 	size_t		 nabsent;
 	struct buf	 err;
 	struct buf	 stopped_before;/* services stopped at the start */
@@ -175,6 +177,8 @@ int  txn_commit(struct txn *t);
 /* TXN_ROLLING_BACK, then TXN_DONE: the before snapshot back, the services
  * restarted; -1 leaves the journal for recover (err says why). */
 int  txn_roll_back(struct txn *t);
+/* Whether the TLS endpoint serves want (named what in the error). */
+int  txn_serves(struct txn *t, X509 *want, const char *what);
 /* recover --forward's check: services as before, the Machine SSL served. */
 int  txn_verify_served(struct txn *t);
 

@@ -11,12 +11,31 @@
 # recover must do nothing, and git fsck --strict must pass.
 #
 # make test runs a sample of the fault points; CRASH=all (make test-crash)
-# runs every point of the all-expired and stale-sts-chain plans; CRASH=one
-# (the sanitized pass, tests/run.sh) the middle point of each.
+# runs every point of the all-expired, stale-sts-chain and missing-principal
+# plans; CRASH=one (the sanitized pass, tests/run.sh) the middle point of
+# each.
 . "$(dirname "$0")/../lib.sh"
 
 VC=$BUILD/vcrotate
 CRASH=${CRASH:-sample}
+
+# make_lab DIR SCENARIO: a labctl scenario, or missing-principal: healthy
+# without its vpxd principal, which the plan then adds (and a rollback or
+# recover must delete: its before snapshot records it absent).
+make_lab() {
+	local uri mid
+	case $2 in
+	missing-principal)
+		lab_create "$1" --scenario healthy >/dev/null &&
+		labctl start "$1" >/dev/null 2>&1 &&
+		uri=$(sed -n "s/^ldap_uri=//p" "$1/etc/vcrotate/vcrotate.conf") &&
+		mid=$(sed -n "s/^machine_id=//p" "$1/var/lib/vmware-lab/lab.conf") &&
+		ldapdelete -x -H "$uri" -D cn=Administrator,cn=Users,dc=vsphere,dc=local \
+		    -y "$1/var/lib/vmware-lab/admin.password" \
+		    "cn=vpxd-$mid,cn=ServicePrincipals,dc=vsphere,dc=local" ;;
+	*)	lab_create "$1" --scenario "$2" >/dev/null ;;
+	esac
+}
 
 # fresh NAME SCENARIO: a started lab, its plan (NAME.plan), its dump. A lab
 # that a run left in its before state (consistent says so) serves again:
@@ -29,7 +48,7 @@ fresh() {
 	fi
 	rm -f "$T/$1.reusable"
 	[ ! -d "$lab" ] || labctl destroy "$lab" >/dev/null
-	lab_create "$lab" --scenario "$2" >/dev/null || fail "labctl create $2"
+	make_lab "$lab" "$2" || fail "labctl create $2"
 	echo "$2" >"$T/$1.scenario"
 	labctl start "$lab" >/dev/null 2>&1 || :
 	"$VC" --root "$lab" plan -o "$T/$1.plan" >/dev/null || fail "plan of $2"
@@ -126,11 +145,14 @@ sweep() {
 		list=$((k / 2))
 	else
 		# all-expired: the first change, one in the middle, the
-		# commit; stale-sts-chain: the middle only.
+		# commit; missing-principal: the add of the principal;
+		# stale-sts-chain: the middle only.
 		list=$((k / 2))
 		[ "$scen" != all-expired ] ||
 		list="$(awk '/vecs-cli entry|ldap/ { print $1; exit }' "$T/$scen.points")
 		      $list $(awk '/journal append/ { n = $1 } END { print n }' "$T/$scen.points")"
+		[ "$scen" != missing-principal ] ||
+		list=$(awk '/ldap add/ { print $1; exit }' "$T/$scen.points")
 	fi
 	for n in $list; do
 		for mode in fail crash-before crash-after; do
@@ -155,6 +177,11 @@ test_expect 'stale-sts-chain: a fault at any side effect ends wholly before or w
 	sweep stale-sts-chain >&2
 '
 grep "^# stale-sts-chain" "$T/.out" 2>/dev/null
+
+test_expect 'missing-principal: a fault at any side effect ends wholly before or wholly after' '
+	sweep missing-principal >&2
+'
+grep "^# missing-principal" "$T/.out" 2>/dev/null
 
 test_expect 'recover --forward finishes a transaction killed after every new item was in place' '
 	points sts-expired >pts.txt &&

@@ -1,8 +1,9 @@
 /*
  * test_backup.c - unit tests of the backup's building blocks: the sealing
  * of secrets (crypt.c), the key id and the snapshot MAC's key (crypt.c),
- * the backup key file, and the escaping of names into tree entries
- * (names.c).
+ * the backup key file, the escaping of names into tree entries
+ * (names.c), the pairing of two states' units (units.c) and the entries a
+ * snapshot records as absent (state.c).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,9 +19,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "appliance.h"
 #include "buf.h"
 #include "crypt.h"
 #include "names.h"
+#include "state.h"
+#include "units.h"
 
 static const unsigned char key1[BK_KEY_LEN] = {
 	0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
@@ -647,6 +651,168 @@ test_key_id_and_mac(void **state)
 	assert_int_equal(bk_mac_final(NULL, got), -1);
 }
 
+/* st holds one TRUSTED_ROOTS entry per alias (escaped), its @alias and
+ * type items, in path order. */
+static void
+roots(struct bk_state *st, const char *const *aliases)
+{
+	char	 path[256], *e;
+	size_t	 i;
+
+	memset(st, 0, sizeof(*st));
+	for (i = 0; aliases[i] != NULL; i++) {
+		assert_non_null(e = bk_name_escape(aliases[i],
+		    strlen(aliases[i])));
+		snprintf(path, sizeof(path), "vecs/TRUSTED_ROOTS/%s/@alias", e);
+		assert_int_equal(bk_state_add(st, path, aliases[i],
+		    strlen(aliases[i]), 0), 0);
+		snprintf(path, sizeof(path), "vecs/TRUSTED_ROOTS/%s/type", e);
+		assert_int_equal(bk_state_add(st, path, "Trusted Cert", 12, 0),
+		    0);
+		free(e);
+	}
+	assert_int_equal(bk_state_sort(st), 0);
+}
+
+/* How many units a merge walk of a and b finds in one only. */
+static size_t
+walk(const struct unit *a, size_t na, const struct unit *b, size_t nb)
+{
+	size_t	 i = 0, j = 0, n = 0;
+
+	while (i < na || j < nb) {
+		int	 c = i >= na ? 1 : j >= nb ? -1 :
+		    unit_cmp(&a[i], &b[j]);
+
+		n += c != 0;
+		i += c <= 0;
+		j += c >= 0;
+	}
+	return n;
+}
+
+/* Aliases that extend one another ("-", "." and an escaped byte after a
+ * common prefix sort before "/" in item paths) pair one for one. */
+static void
+test_units_pair_exactly(void **state)
+{
+	static const char *const a[] = { "corp-root", "corp-root-2",
+	    "corp-root.old", "corp-root 3", "corp.root", NULL };
+	static const char *const b[] = { "corp-root", "corp-root-2",
+	    "corp-root.zz", "corp-root 3", "corp.root", NULL };
+	struct bk_state sa, sb;
+	struct unit *ua, *ub;
+	const struct unit *f;
+	char	*name;
+	size_t	 na, nb, i;
+
+	(void)state;
+	roots(&sa, a);
+	roots(&sb, b);
+	assert_non_null(ua = units_of(&sa, &na));
+	assert_non_null(ub = units_of(&sb, &nb));
+	assert_int_equal(na, 5);
+	assert_int_equal(nb, 5);
+	for (i = 1; i < na; i++)
+		assert_true(unit_cmp(&ua[i - 1], &ua[i]) < 0);
+	for (i = 0; i < na; i++) {
+		assert_int_equal(ua[i].n, 2);
+		f = unit_find(ub, nb, &ua[i]);
+		assert_non_null(name = unit_name(&ua[i]));
+		if (strcmp(name, "TRUSTED_ROOTS/corp-root.old") == 0)
+			assert_null(f);
+		else {
+			assert_non_null(f);
+			assert_int_equal(f->plen, ua[i].plen);
+			assert_memory_equal(f->prefix, ua[i].prefix, f->plen);
+			assert_true(unit_equal(f, &ua[i]));
+		}
+		free(name);
+	}
+	/* corp-root.old only in a, corp-root.zz only in b. */
+	assert_int_equal(walk(ua, na, ub, nb), 2);
+	assert_int_equal(walk(ua, na, ua, na), 0);
+	free(ua);
+	free(ub);
+	bk_state_free(&sa);
+	bk_state_free(&sb);
+}
+
+#define DDN	"dc=vsphere,dc=local"
+#define SP	"cn=ServicePrincipals," DDN
+#define TENANT	"cn=vsphere.local,cn=Tenants,cn=IdentityManager," \
+		"cn=Services," DDN
+
+/* The entries a plan adds are recorded absent in the group that would read
+ * them, once; entries that exist, or that no group reads, are not. */
+static void
+test_state_add_absent(void **state)
+{
+	struct appliance app = { .domain = "vsphere.local", .domain_dn = DDN };
+	const char *dns[] = {
+		"cn=vpxd-M," SP,
+		"cn=vpxd-M," SP,				/* twice */
+		"cn=machine-M," SP,				/* exists */
+		"cn=TrustedCertChain-1,cn=TrustedCertificateChains," TENANT,
+		"cn=a,cn=b," SP,				/* too deep */
+		"cn=x\\,cn=y," SP,				/* escaped , */
+		"cn=(key id),cn=Certificate-Authorities,cn=Configuration",
+	};
+	struct bk_state st;
+	struct buf err = BUF_INIT;
+	struct unit *u;
+	const struct bk_item *it;
+	char	*esc, path[512];
+	size_t	 n, i, absent = 0;
+
+	(void)state;
+	memset(&st, 0, sizeof(st));
+	assert_non_null(esc = bk_name_escape(dns[2], strlen(dns[2])));
+	snprintf(path, sizeof(path), "vmdir/principals/%s/@dn", esc);
+	free(esc);
+	assert_int_equal(bk_state_add(&st, path, dns[2], strlen(dns[2]), 0), 0);
+	assert_int_equal(bk_state_sort(&st), 0);
+	assert_int_equal(bk_state_add_absent(&st, &app, dns,
+	    sizeof(dns) / sizeof(dns[0]), &err), 0);
+	assert_int_equal(st.n, 4);
+	for (i = 1; i < st.n; i++)
+		assert_true(strcmp(st.items[i - 1].path, st.items[i].path) < 0);
+	assert_non_null(esc = bk_name_escape(dns[0], strlen(dns[0])));
+	snprintf(path, sizeof(path), "vmdir/principals/%s/@absent", esc);
+	free(esc);
+	assert_non_null(it = bk_state_get(&st, path));
+	assert_int_equal(it->len, strlen(dns[0]));
+	assert_memory_equal(it->data, dns[0], it->len);
+	assert_non_null(esc = bk_name_escape(dns[3], strlen(dns[3])));
+	snprintf(path, sizeof(path), "vmdir/sts/%s/@absent", esc);
+	free(esc);
+	assert_non_null(bk_state_get(&st, path));
+	/* As units: recorded absent, named by the DN, no entry to compare. */
+	assert_non_null(u = units_of(&st, &n));
+	assert_int_equal(n, 4);
+	for (i = 0; i < n; i++) {
+		char	*name = unit_name(&u[i]);
+
+		assert_non_null(name);
+		if (unit_absent(&u[i])) {
+			absent++;
+			assert_null(unit_present(&u[i]));
+			assert_true(strcmp(name, dns[0]) == 0 ||
+			    strcmp(name, dns[3]) == 0 ||
+			    strcmp(name, dns[5]) == 0);
+			assert_false(unit_differs(u, n, NULL, 0, &u[i]));
+		} else {
+			assert_string_equal(name, dns[2]);
+			assert_true(unit_differs(u, n, NULL, 0, &u[i]));
+		}
+		free(name);
+	}
+	assert_int_equal(absent, 3);
+	free(u);
+	bk_state_free(&st);
+	buf_free(&err);
+}
+
 int
 main(void)
 {
@@ -666,6 +832,8 @@ main(void)
 		cmocka_unit_test(test_escape_round_trips),
 		cmocka_unit_test(test_unescape_rejects),
 		cmocka_unit_test(test_key_id_and_mac),
+		cmocka_unit_test(test_units_pair_exactly),
+		cmocka_unit_test(test_state_add_absent),
 	};
 
 	return cmocka_run_group_tests_name("backup", tests, NULL, NULL);

@@ -24,7 +24,7 @@
 
 #include "appliance.h"
 #include "cert.h"
-#include "commands.h"
+#include "config.h"
 #include "inventory.h"
 #include "history.h"
 #include "journal.h"

@@ -1,0 +1,984 @@
+/*
+ * apply.c - what apply changes, and how it checks the change: the VMCA key
+ * loaded, every new key and certificate made and checked before anything
+ * changes (prepare), the plan's steps executed in order through one table
+ * (each write after txn_change, the applied snapshot and the one restart
+ * at the restart step), and the verify. The transaction around them is
+ * txn.c's; the command line and the output are cmd_apply.c's. See apply.h.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "apply.h"
+#include "cert.h"
+#include "fileio.h"
+#include "issue.h"
+#include "plan.h"
+#include "safetext.h"
+#include "services.h"
+#include "txn.h"
+#include "vecs.h"
+#include "vmdir.h"
+
+/* Tries of an LDAP write when the server went away, and the first pause. */
+#define LDAP_TRIES	4
+#define LDAP_PAUSE_MS	500
+
+/* ---- preflight ---- */
+
+/*
+ * The VMCA root and key that sign the new certificates, read with the
+ * parsers check uses (no pass phrase prompt, the key only in a wiped buf).
+ */
+int
+apply_load_vmca(struct apply *a)
+{
+	char	*cf = app_path(a->t->cfg->root, APP_VMCA_ROOT);
+	char	*kf = app_path(a->t->cfg->root, APP_VMCA_KEY);
+	struct buf cb = BUF_INIT, kb = BUF_INIT;
+	STACK_OF(X509) *chain = NULL;
+	const char *why = NULL;
+	int	 ret = -1;
+
+	if (cf == NULL || kf == NULL) {
+		buf_printf(&a->t->err, "out of memory");
+		goto out;
+	}
+	if (file_read(cf, &cb, &a->t->err) == -1)
+		goto out;
+	if (cert_parse_pem_chain(cb.data, cb.len, &chain, &why) == -1 ||
+	    (a->root = cert_full(sk_X509_value(chain, 0))) == NULL) {
+		buf_printf(&a->t->err, "%s: not a readable certificate (%s)", cf,
+		    why != NULL ? why : "out of memory");
+		goto out;
+	}
+	if (file_read(kf, &kb, &a->t->err) == -1)
+		goto out;
+	if (cert_parse_key((unsigned char *)kb.data, kb.len, &a->root_key,
+	    &why) == -1) {
+		buf_printf(&a->t->err, "%s: not a readable private key (%s)", kf,
+		    why);
+		goto out;
+	}
+	if (EVP_PKEY_eq(X509_get0_pubkey(a->root), a->root_key) != 1) {
+		buf_printf(&a->t->err, "%s does not match %s", kf, cf);
+		goto out;
+	}
+	ret = 0;
+out:
+	sk_X509_pop_free(chain, X509_free);
+	buf_free(&cb);
+	buf_free_secret(&kb);
+	free(cf);
+	free(kf);
+	return ret;
+}
+
+/* ---- prepare ---- */
+
+/*
+ * Starts making the keys of the plan's new certificates, on other threads,
+ * while the preflight reads the appliance; prepare takes them.
+ */
+int
+apply_start_keys(struct apply *a)
+{
+	int	*bits = NULL;
+	size_t	 i;
+	int	 ret;
+
+	if ((bits = calloc(a->nsteps + 1, sizeof(*bits))) == NULL)
+		return -1;
+	for (i = 0; i < a->nsteps; i++)
+		if (a->plan->steps[i].profile != NULL)
+			bits[i] = a->plan->steps[i].profile->key_bits;
+	ret = issue_keys_start(&a->kg, bits, a->nsteps);
+	free(bits);
+	if (ret == -1)
+		buf_printf(&a->t->err, "out of memory");
+	return ret;
+}
+
+/* Whether step i's new certificate is what apply will need: its key, a
+ * chain to the root that signs it, every SAN asked for, not outliving it. */
+static int
+check_made(struct apply *a, size_t i, X509 *signer)
+{
+	const struct cert_profile *p = a->plan->steps[i].profile;
+	struct made *m = &a->made[i];
+	STACK_OF(X509) *trusted = NULL;
+	const char *why;
+	size_t	 k;
+	int	 ok;
+
+	/* The checks apply would otherwise learn from the services. */
+	if ((trusted = sk_X509_new_null()) == NULL ||
+	    !sk_X509_push(trusted, signer)) {
+		sk_X509_free(trusted);
+		buf_printf(&a->t->err, "out of memory");
+		return -1;
+	}
+	ok = cert_key_matches(m->cert, m->key) &&
+	    cert_verify(m->cert, NULL, trusted, time(NULL), &why);
+	sk_X509_free(trusted);
+	if (!ok) {
+		buf_printf(&a->t->err, "step %zu: the new certificate does not "
+		    "verify against the VMCA root", i + 1);
+		return -1;
+	}
+	for (k = 0; k < p->nsan; k++)
+		if (!cert_san_has(m->cert, p->san[k].entry)) {
+			buf_printf(&a->t->err, "step %zu: the new certificate "
+			    "lacks %s", i + 1, p->san[k].entry);
+			return -1;
+		}
+	if (cert_not_after(m->cert) > cert_not_after(signer)) {
+		buf_printf(&a->t->err, "step %zu: the new certificate outlives its "
+		    "root", i + 1);
+		return -1;
+	}
+	return 0;
+}
+
+/* Makes and checks every new certificate before anything changes. */
+int
+apply_prepare(struct apply *a)
+{
+	X509	*signer = a->root;
+	EVP_PKEY *signer_key = a->root_key, **keys = NULL;
+	size_t	 i;
+	int	 ret = -1, r;
+
+	if ((a->made = calloc(a->nsteps, sizeof(*a->made))) == NULL ||
+	    (keys = calloc(a->nsteps + 1, sizeof(*keys))) == NULL) {
+		buf_printf(&a->t->err, "out of memory");
+		goto out;
+	}
+	r = issue_keys_finish(a->kg, keys);
+	a->kg = NULL;
+	if (r == -1) {
+		buf_printf(&a->t->err, "cannot generate the new RSA keys");
+		goto out;
+	}
+	for (i = 0; i < a->nsteps; i++) {
+		const struct plan_step *s = &a->plan->steps[i];
+		struct made *m = &a->made[i];
+		int	 root = s->kind == STEP_VMCA_ROOT;
+
+		if (s->profile == NULL)
+			continue;
+		if (issue_with_key(s->profile, root ? NULL : signer, root ?
+		    NULL : signer_key, time(NULL), keys[i], &m->cert, &m->key,
+		    &a->t->err) == -1)
+			goto out;
+		keys[i] = NULL;		/* m->key owns it */
+		if (root) {
+			/* Everything after is signed by the new root. */
+			signer = m->cert;
+			signer_key = m->key;
+			continue;
+		}
+		if (check_made(a, i, signer) == -1)
+			goto out;
+	}
+	ret = 0;
+out:
+	for (i = 0; keys != NULL && i < a->nsteps; i++)
+		EVP_PKEY_free(keys[i]);
+	free(keys);
+	return ret;
+}
+
+/* ---- the steps ---- */
+
+/* The certificate (chain) text for VECS: the leaf, then its root. */
+static int
+chain_pem(X509 *leaf, X509 *root, int with_root, struct buf *out)
+{
+	if (pem_of_cert(leaf, out) == -1)
+		return -1;
+	return with_root ? pem_of_cert(root, out) : 0;
+}
+
+static char *
+stage(struct apply *a, const char *name, const struct buf *b)
+{
+	return file_stage(a->tmpdir, name, b->data, b->len, &a->t->err);
+}
+
+/* STORE/ALIAS -> the two names (split at the first '/'). */
+static int
+split_place(const char *place, char **store, const char **alias)
+{
+	const char *slash = strchr(place, '/');
+
+	if (slash == NULL || (*store = strndup(place, (size_t)(slash -
+	    place))) == NULL)
+		return -1;
+	*alias = slash + 1;
+	return 0;
+}
+
+/* Replaces (or adds) a VECS entry: delete, then create. */
+static int
+vecs_put(struct apply *a, const char *place, enum target_action action,
+    X509 *leaf, X509 *root, int with_root, EVP_PKEY *key)
+{
+	struct buf cert = BUF_INIT, k = BUF_INIT;
+	char	*store = NULL, *cf = NULL, *kf = NULL;
+	const char *alias;
+	int	 ret = -1;
+
+	if (split_place(place, &store, &alias) == -1) {
+		buf_printf(&a->t->err, "%s: not STORE/ALIAS", place);
+		goto out;
+	}
+	if (a->dry) {
+		text_printf_safe(stdout,
+		    "    vecs-cli entry delete --store %s --alias %s -y\n"
+		    "    vecs-cli entry create --store %s --alias %s --cert "
+		    "(new) --key (new)\n", store, alias, store, alias);
+		ret = 0;
+		goto out;
+	}
+	if (chain_pem(leaf, root, with_root, &cert) == -1 ||
+	    pem_of_key(key, &k) == -1) {
+		buf_printf(&a->t->err, "%s: cannot encode the new certificate or "
+		    "key", place);
+		goto out;
+	}
+	if ((cf = stage(a, "cert.pem", &cert)) == NULL ||
+	    (kf = stage(a, "key.pem", &k)) == NULL)
+		goto out;
+	/* Changed from the moment a write is attempted: vecs-cli may have
+	 * deleted the entry and still fail. */
+	if (txn_change(a->t) == -1)
+		goto out;
+	if (action == ACTION_REPLACE &&
+	    vecs_entry_delete(a->t->cfg->root, store, alias, &a->t->err) == -1)
+		goto out;
+	ret = vecs_entry_create(a->t->cfg->root, store, alias, cf, kf, &a->t->err);
+out:
+	file_unstage(cf);
+	file_unstage(kf);
+	buf_free(&cert);
+	buf_free_secret(&k);
+	free(store);
+	return ret;
+}
+
+static int
+vmdir_conn(struct apply *a)
+{
+	if (a->t->vd != NULL)
+		return 0;
+	return vmdir_open(&a->t->vd, &a->t->login, &a->t->err);
+}
+
+/* A value borrowing a string. */
+static void
+str_value(struct vmdir_value *v, const char *s)
+{
+	v->data = (unsigned char *)s;
+	v->len = strlen(s);
+}
+
+/* objectClass: top and one structural class (borrowed). */
+static void
+classes(struct vmdir_attr *a, struct vmdir_value oc[2], const char *cls)
+{
+	str_value(&oc[0], "top");
+	str_value(&oc[1], cls);
+	a->name = (char *)"objectClass";
+	a->values = oc;
+	a->nvalues = 2;
+}
+
+/* One attribute with the given values (borrowed). */
+static void
+attr_set(struct vmdir_attr *a, const char *name, struct vmdir_value *v,
+    size_t n)
+{
+	a->name = (char *)name;
+	a->values = v;
+	a->nvalues = n;
+}
+
+/*
+ * One LDAP write (add, replace or delete), tried again on a new connection
+ * when the server went away: vmdird restarting under us is not a reason to
+ * undo everything. After LDAP_TRIES the step fails.
+ */
+static int
+ldap_write(struct apply *a, const char *dn, enum target_action action,
+    struct vmdir_attr *attrs, size_t n)
+{
+	struct timespec ts;
+	long	 pause = LDAP_PAUSE_MS;
+	int	 try, rc = -1;
+
+	if (txn_change(a->t) == -1)
+		return -1;
+	for (try = 1; try <= LDAP_TRIES; try++) {
+		if (try > 1) {
+			txn_say(a->t, "the directory server went away (%s); trying "
+			    "again in %ld ms (%d of %d)", buf_str(&a->t->err),
+			    pause, try, LDAP_TRIES);
+			buf_reset(&a->t->err);
+			vmdir_close(a->t->vd);
+			a->t->vd = NULL;
+			ts.tv_sec = pause / 1000;
+			ts.tv_nsec = pause % 1000 * 1000000L;
+			nanosleep(&ts, NULL);
+			pause *= 2;
+		}
+		if (vmdir_conn(a) == -1)
+			continue;	/* still away */
+		if (action == ACTION_ADD)
+			rc = vmdir_add(a->t->vd, dn, attrs, n, &a->t->err);
+		else if (action == ACTION_DELETE)
+			rc = vmdir_delete(a->t->vd, dn, &a->t->err);
+		else
+			rc = vmdir_replace(a->t->vd, dn, attrs, n, NULL, &a->t->err);
+		if (rc == 0 || !vmdir_lost(a->t->vd))
+			return rc;
+	}
+	return -1;
+}
+
+/* An add writes nattrs attributes, a replace the first nnew of them. */
+static int
+ldap_put(struct apply *a, const char *dn, enum target_action action,
+    struct vmdir_attr *attrs, size_t nattrs, size_t nnew)
+{
+	size_t	 i, n = action == ACTION_ADD ? nattrs : nnew;
+
+	if (a->dry) {
+		text_printf_safe(stdout,
+		    "    ldap %s %s:", action == ACTION_ADD ? "add" :
+		    "modify (replace)", dn);
+		for (i = 0; i < n; i++)
+			printf(" %s", attrs[i].name);
+		putchar('\n');
+		return 0;
+	}
+	return ldap_write(a, dn, action, attrs, n);
+}
+
+static int
+ldap_del(struct apply *a, const char *dn)
+{
+	if (a->dry) {
+		text_printf_safe(stdout, "    ldap delete %s\n", dn);
+		return 0;
+	}
+	return ldap_write(a, dn, ACTION_DELETE, NULL, 0);
+}
+
+/* The leading "cn=X" of a DN as X (malloc'd). */
+static char *
+first_cn(const char *dn)
+{
+	const char *comma = strchr(dn, ',');
+
+	if (strncasecmp(dn, "cn=", 3) != 0 || comma == NULL)
+		return NULL;
+	return strndup(dn + 3, (size_t)(comma - dn - 3));
+}
+
+static int
+step_sts(struct apply *a, size_t n)
+{
+	const struct plan_step *s = &a->plan->steps[n];
+	struct made *m = &a->made[n];
+	struct vmdir_value certs[2], keyv, cnv, ocv[2];
+	struct vmdir_attr attrs[3];
+	struct buf keyder = BUF_INIT;
+	unsigned char *leaf = NULL, *root = NULL;
+	size_t	 ll, rl, i;
+	int	 ret = -1;
+
+	if (der_of_cert(m->cert, &leaf, &ll) == -1 ||
+	    der_of_cert(a->root, &root, &rl) == -1 ||
+	    der_of_key(m->key, &keyder) == -1) {
+		buf_printf(&a->t->err, "cannot encode the new STS credential");
+		goto out;
+	}
+	/* The leaf first, then the chain in the order of root.cer. */
+	certs[0].data = leaf;
+	certs[0].len = ll;
+	certs[1].data = root;
+	certs[1].len = rl;
+	keyv.data = (unsigned char *)keyder.data;
+	keyv.len = keyder.len;
+	/* New entries first, deletions last: the domain is never left
+	 * without a signing credential (VMware's script does it the other
+	 * way round). */
+	for (i = 0; i < s->ntargets; i++) {
+		const char *dn = s->targets[i].place;
+		enum target_action action = s->targets[i].action;
+		int	 cred = strncasecmp(dn, "cn=TenantCredential-", 20) == 0;
+		char	*cn;
+
+		if (action == ACTION_DELETE)
+			continue;
+		attr_set(&attrs[0], "userCertificate", certs, 2);
+		attr_set(&attrs[1], "vmwSTSPrivateKey", &keyv, 1);
+		if ((cn = first_cn(dn)) == NULL) {
+			buf_printf(&a->t->err, "%s: not a cn= DN", dn);
+			goto out;
+		}
+		str_value(&cnv, cn);
+		if (action == ACTION_ADD) {
+			struct vmdir_attr all[4];
+
+			classes(&all[0], ocv, cred ? "vmwSTSTenantCredential" :
+			    "vmwSTSTenantTrustedCertificateChain");
+			attr_set(&all[1], "cn", &cnv, 1);
+			all[2] = attrs[0];
+			all[3] = attrs[1];
+			ret = ldap_put(a, dn, action, all, cred ? 4 : 3, 0);
+		} else
+			ret = ldap_put(a, dn, action, attrs, 2, cred ? 2 : 1);
+		free(cn);
+		if (ret == -1)
+			goto out;
+	}
+	for (i = 0; i < s->ntargets; i++)
+		if (s->targets[i].action == ACTION_DELETE &&
+		    ldap_del(a, s->targets[i].place) == -1)
+			goto out;
+	ret = 0;
+out:
+	free(leaf);
+	free(root);
+	buf_free_secret(&keyder);
+	return ret;
+}
+
+static int
+step_solution_user(struct apply *a, size_t n)
+{
+	const struct plan_step *s = &a->plan->steps[n];
+	struct made *m = &a->made[n];
+	struct vmdir_value cv, sv;
+	struct vmdir_attr attrs[2];
+	unsigned char *der = NULL;
+	char	*sdn = NULL;
+	size_t	 dl, i;
+	int	 ret = -1;
+
+	if (der_of_cert(m->cert, &der, &dl) == -1 ||
+	    (sdn = cert_subject_rfc2253(m->cert)) == NULL) {
+		buf_printf(&a->t->err, "cannot encode the new solution-user "
+		    "certificate");
+		goto out;
+	}
+	cv.data = der;
+	cv.len = dl;
+	str_value(&sv, sdn);
+	for (i = 0; i < s->ntargets; i++) {
+		const char *place = s->targets[i].place;
+		enum target_action action = s->targets[i].action;
+
+		if (s->targets[i].type == TARGET_VECS) {
+			if (vecs_put(a, place, action, m->cert, a->root, 0,
+			    m->key) == -1)
+				goto out;
+			continue;
+		}
+		attr_set(&attrs[0], "userCertificate", &cv, 1);
+		attr_set(&attrs[1], "vmwSTSSubjectDN", &sv, 1);
+		if (action == ACTION_ADD) {
+			/* A missing principal is registered anew. */
+			struct vmdir_value oc[2], cn;
+			struct vmdir_attr all[5];
+			char	*c = first_cn(place);
+			int	 rc;
+
+			if (c == NULL) {
+				buf_printf(&a->t->err, "%s: not a cn= DN", place);
+				goto out;
+			}
+			str_value(&cn, c);
+			classes(&all[0], oc, "vmwServicePrincipal");
+			attr_set(&all[1], "cn", &cn, 1);
+			attr_set(&all[2], "sAMAccountName", &cn, 1);
+			all[3] = attrs[0];
+			all[4] = attrs[1];
+			rc = ldap_put(a, place, ACTION_ADD, all, 5, 0);
+			free(c);
+			if (rc == -1)
+				goto out;
+		} else if (ldap_put(a, place, ACTION_REPLACE, attrs, 2, 2) ==
+		    -1)
+			goto out;
+	}
+	ret = 0;
+out:
+	free(der);
+	free(sdn);
+	return ret;
+}
+
+/* Step n's new certificate into each of its VECS targets (with_root: its
+ * chain too, as Machine SSL holds it). */
+static int
+vecs_put_all(struct apply *a, size_t n, int with_root)
+{
+	const struct plan_step *s = &a->plan->steps[n];
+	size_t	 i;
+
+	for (i = 0; i < s->ntargets; i++)
+		if (vecs_put(a, s->targets[i].place, s->targets[i].action,
+		    a->made[n].cert, a->root, with_root, a->made[n].key) == -1)
+			return -1;
+	return 0;
+}
+
+static int
+step_machine_ssl(struct apply *a, size_t n)
+{
+	return vecs_put_all(a, n, 1);
+}
+
+static int
+step_data_encipherment(struct apply *a, size_t n)
+{
+	return vecs_put_all(a, n, 0);
+}
+
+/* The Machine SSL certificate the endpoints must trust: the new one if
+ * the plan makes one, else the one in VECS now. */
+static X509 *
+machine_ssl(struct apply *a, const struct inventory *inv)
+{
+	const struct inv_vecs_entry *e;
+	size_t	 i;
+
+	for (i = 0; i < a->nsteps; i++)
+		if (a->plan->steps[i].kind == STEP_MACHINE_SSL)
+			return a->made[i].cert;
+	e = inventory_vecs(inv, "MACHINE_SSL_CERT", "__MACHINE_CERT");
+	return e != NULL && e->chain != NULL ? sk_X509_value(e->chain, 0) :
+	    NULL;
+}
+
+static int
+step_trust(struct apply *a, size_t n)
+{
+	const struct plan_step *s = &a->plan->steps[n];
+	const struct inventory *inv = a->inv;
+	X509	*live = machine_ssl(a, inv);
+	unsigned char *der = NULL;
+	char	*b64 = NULL;
+	struct vmdir_value v;
+	struct vmdir_attr attr;
+	size_t	 dl, i, k;
+	int	 ret = -1;
+
+	if (live == NULL) {
+		buf_printf(&a->t->err, "no Machine SSL certificate for the "
+		    "endpoints to trust");
+		goto out;
+	}
+	if (der_of_cert(live, &der, &dl) == -1 ||
+	    (b64 = malloc(4 * ((dl + 2) / 3) + 1)) == NULL) {
+		buf_printf(&a->t->err, "out of memory encoding the Machine SSL "
+		    "certificate");
+		goto out;
+	}
+	EVP_EncodeBlock((unsigned char *)b64, der, (int)dl);
+	for (i = 0; i < s->ntargets; i++) {
+		const char *dn = s->targets[i].place;
+		int	 legacy = 0;
+
+		for (k = 0; k < inv->nendpoints; k++)
+			if (strcasecmp(inv->endpoints[k].dn, dn) == 0)
+				legacy = inv->endpoints[k].legacy;
+		/* Legacy endpoints hold DER; the others one line of base64. */
+		if (legacy) {
+			v.data = der;
+			v.len = dl;
+			attr_set(&attr, "vmwLKUPSslTrustAnchor", &v, 1);
+		} else {
+			v.data = (unsigned char *)b64;
+			v.len = strlen(b64);
+			attr_set(&attr, "vmwLKUPEndpointSslTrust", &v, 1);
+		}
+		if (ldap_put(a, dn, ACTION_REPLACE, &attr, 1, 1) == -1)
+			goto out;
+	}
+	ret = 0;
+out:
+	free(der);
+	free(b64);
+	return ret;
+}
+
+static int
+step_prune(struct apply *a, size_t n)
+{
+	const struct plan_step *s = &a->plan->steps[n];
+	size_t	 i;
+
+	for (i = 0; i < s->ntargets; i++) {
+		const char *place = s->targets[i].place;
+		char	*store = NULL;
+		const char *alias;
+		int	 rc;
+
+		if (s->targets[i].type == TARGET_VMDIR) {
+			if (ldap_del(a, place) == -1)
+				return -1;
+			continue;
+		}
+		if (split_place(place, &store, &alias) == -1)
+			return -1;
+		if (a->dry) {
+			text_printf_safe(stdout,
+			    "    vecs-cli entry delete --store %s --alias %s "
+			    "-y\n", store, alias);
+			rc = 0;
+		} else
+			rc = txn_change(a->t) == -1 ? -1 : vecs_entry_delete(
+			    a->t->cfg->root, store, alias, &a->t->err);
+		free(store);
+		if (rc == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * The attributes of a new CA entry for x, in the form of the appliance's own
+ * entries (model), or Lightwave's when there are none: objectClass, cn (the
+ * subject key id in the model's case), cACertificate (PEM text or DER) and,
+ * where the model has one, cACertificateDN. Values point into pem, der and
+ * the strings set in *ski and *subject (caller frees).
+ */
+#define CA_NATTRS 4
+static const char *const lightwave_ca_classes[] = { "top", "pkiCA",
+    "vmwCertificationAuthority", NULL };
+
+static int
+ca_entry_attrs(const struct inv_ca *model, X509 *x, const struct buf *pem,
+    unsigned char *der, size_t dl, struct vmdir_value oc[], size_t noc,
+    struct vmdir_value v[3], struct vmdir_attr attrs[CA_NATTRS], char **ski,
+    char **subject, size_t *nattrs)
+{
+	const char *const *cls = model != NULL ?
+	    (const char *const *)model->classes : lightwave_ca_classes;
+	size_t	 n;
+
+	*subject = NULL;
+	if ((*ski = cert_ski_hex(x, model == NULL || model->upper)) == NULL)
+		return -1;
+	for (n = 0; cls[n] != NULL && n < noc; n++)
+		str_value(&oc[n], cls[n]);
+	attr_set(&attrs[0], "objectClass", oc, n);
+	str_value(&v[0], *ski);
+	attr_set(&attrs[1], "cn", &v[0], 1);
+	if (model == NULL || model->pem) {
+		/* VMCA's own form drops PEM's last newline (Lightwave
+		 * vmca/common/pkcs_openssl.c VMCACertToPEM). */
+		v[1].data = (unsigned char *)pem->data;
+		v[1].len = pem->len;
+		if ((model == NULL || !model->pem_newline) && v[1].len > 0 &&
+		    pem->data[v[1].len - 1] == '\n')
+			v[1].len--;
+	} else {
+		v[1].data = der;
+		v[1].len = dl;
+	}
+	attr_set(&attrs[2], "cACertificate", &v[1], 1);
+	*nattrs = 3;
+	if (model == NULL || model->subject_dn) {
+		if ((*subject = cert_subject_compat(x)) == NULL)
+			return -1;
+		str_value(&v[2], *subject);
+		attr_set(&attrs[3], "cACertificateDN", &v[2], 1);
+		*nattrs = 4;
+	}
+	return 0;
+}
+
+/* A new VMCA root: its files, TRUSTED_ROOTS and a CA entry in vmdir. */
+static int
+step_root(struct apply *a, size_t n)
+{
+	struct made *m = &a->made[n];
+	struct buf pem = BUF_INIT, key = BUF_INIT;
+	struct vmdir_value oc[8], v[3];	/* a model's first 8 classes */
+	struct vmdir_attr attrs[CA_NATTRS];
+	unsigned char *der = NULL;
+	char	*cf = NULL, *alias = NULL, *ski = NULL, *subject = NULL;
+	char	*dn = NULL;
+	char	*cpath = app_path(a->t->cfg->root, APP_VMCA_ROOT);
+	char	*kpath = app_path(a->t->cfg->root, APP_VMCA_KEY);
+	size_t	 dl, nattrs;
+	int	 ret = -1;
+
+	if (cpath == NULL || kpath == NULL ||
+	    (alias = cert_sha1_hex(m->cert)) == NULL ||
+	    pem_of_cert(m->cert, &pem) == -1 ||
+	    der_of_cert(m->cert, &der, &dl) == -1 ||
+	    ca_entry_attrs(inventory_ca_model(a->inv), m->cert, &pem, der, dl, oc,
+	    sizeof(oc) / sizeof(oc[0]), v, attrs, &ski, &subject,
+	    &nattrs) == -1) {
+		buf_printf(&a->t->err, "cannot encode the new VMCA root's CA "
+		    "entry (no subject key id, or out of memory)");
+		goto out;
+	}
+	if (asprintf(&dn, "cn=%s,cn=Certificate-Authorities,cn=Configuration,"
+	    "%s", ski, a->t->app.domain_dn) == -1) {
+		dn = NULL;
+		goto out;
+	}
+	if (a->dry) {
+		text_printf_safe(stdout,
+		    "    write %s and %s (the new root and its key)\n"
+		    "    vecs-cli entry create --store TRUSTED_ROOTS --alias %s "
+		    "--cert (new root)\n    ldap add %s: cACertificate (%s)\n",
+		    cpath, kpath, alias, dn, v[1].data == der ? "DER" : "PEM");
+		ret = 0;
+		goto out;
+	}
+	if (pem_of_key(m->key, &key) == -1)
+		goto out;
+	/* Publish first, then switch the files: a root is trusted before
+	 * anything it signs is installed. */
+	if ((cf = stage(a, "root.pem", &pem)) == NULL || txn_change(a->t) == -1)
+		goto out;
+	if (vecs_entry_create(a->t->cfg->root, "TRUSTED_ROOTS", alias, cf, NULL,
+	    &a->t->err) == -1)
+		goto out;
+	if (ldap_put(a, dn, ACTION_ADD, attrs, nattrs, 0) == -1)
+		goto out;
+	/* Each file replaced atomically (the key first: a root.cer without
+	 * its key would stop VMCA, a key without its root.cer not yet). */
+	if (txn_change(a->t) == -1 ||
+	    file_write_atomic(kpath, key.data, key.len, 0600, &a->t->err) == -1 ||
+	    file_write_atomic(cpath, pem.data, pem.len, 0644, &a->t->err) == -1)
+		goto out;
+	/* Everything after is signed by, and chains to, the new root. */
+	X509_free(a->root);
+	EVP_PKEY_free(a->root_key);
+	X509_up_ref(m->cert);
+	EVP_PKEY_up_ref(m->key);
+	a->root = m->cert;
+	a->root_key = m->key;
+	ret = 0;
+out:
+	file_unstage(cf);
+	buf_free(&pem);
+	buf_free_secret(&key);
+	free(der);
+	free(alias);
+	free(ski);
+	free(subject);
+	free(dn);
+	free(cpath);
+	free(kpath);
+	return ret;
+}
+
+/* Every new item is in place: from here on, recover can go forward as well
+ * as back. Then the one restart. */
+static int
+step_restart(struct apply *a, size_t n)
+{
+	(void)n;
+	if (a->dry) {
+		text_printf_safe(stdout, "    service-control --stop --all; "
+		    "service-control --start --all\n");
+		return 0;
+	}
+	if (txn_applied(a->t) == -1)
+		return -1;
+	if (a->per_step) {
+		txn_say(a->t, "already restarted after each step");
+		return 0;
+	}
+	return txn_interrupted(a->t) ? -1 : txn_restart(a->t);
+}
+
+/* The executor of each kind of step: step n of the plan. */
+static int (*const run[STEP__MAX])(struct apply *a, size_t n) = {
+	[STEP_VMCA_ROOT] = step_root,
+	[STEP_STS] = step_sts,
+	[STEP_SOLUTION_USER] = step_solution_user,
+	[STEP_DATA_ENCIPHERMENT] = step_data_encipherment,
+	[STEP_MACHINE_SSL] = step_machine_ssl,
+	[STEP_TRUST_ANCHORS] = step_trust,
+	[STEP_PRUNE_ROOTS] = step_prune,
+	[STEP_RESTART] = step_restart,
+};
+
+int
+apply_steps(struct apply *a, const struct inventory *inv)
+{
+	char	 num[24];
+	size_t	 i;
+	int	 rc = 0;
+
+	a->inv = inv;
+	for (i = 0; i < a->nsteps; i++) {
+		const struct plan_step *s = &a->plan->steps[i];
+		const char *kind = plan_kind_name(s->kind);
+		double	 t0 = txn_now();
+
+		txn_say(a->t, "step %zu of %zu: %s", i + 1, a->nsteps, s->title);
+		rc = run[s->kind](a, i);
+		buf_printf(&a->t->steps_log, "%s%zu %s %s%.2fs", a->t->steps_log.len ?
+		    ", " : "", i + 1, kind, rc == -1 ? "failed after " : "",
+		    txn_now() - t0);
+		if (rc == -1)
+			return -1;
+		if (a->dry)
+			continue;
+		snprintf(num, sizeof(num), "%zu", i + 1);
+		if (txn_record(a->t, "step", num, kind) == -1)
+			return -1;
+		if (a->per_step && s->kind != STEP_RESTART &&
+		    (txn_interrupted(a->t) || txn_restart(a->t) == -1))
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- verify ---- */
+
+/*
+ * The journal's "after" record: every item's digest as the appliance now
+ * holds it, in the order of the item records (each item's before and after
+ * digest, for the audit; recover goes by the snapshots). "-" where the
+ * inventory keeps no digest (the VMCA key).
+ */
+int
+apply_after_record(struct apply *a, const struct inventory *inv)
+{
+	const struct plan_step *s;
+	const char **w = NULL, *d;
+	size_t	 n = 1, i, k;
+	int	 ret;
+
+	for (i = 0; i < a->nsteps; i++)
+		n += a->plan->steps[i].ntargets;
+	if ((w = calloc(n, sizeof(*w))) == NULL) {
+		buf_printf(&a->t->err, "out of memory");
+		return -1;
+	}
+	n = 0;
+	w[n++] = "after";
+	for (i = 0; i < a->nsteps; i++)
+		for (s = &a->plan->steps[i], k = 0; k < s->ntargets; k++) {
+			if (s->targets[k].type == TARGET_SERVICES)
+				continue;
+			d = plan_live_digest(inv, s, &s->targets[k]);
+			w[n++] = d != NULL ? d : "-";
+		}
+	ret = txn_record_words(a->t, w, n);
+	free(w);
+	return ret;
+}
+
+/*
+ * Phase 5, the checks: services, the TLS endpoint, a fresh plan with
+ * nothing to do. On success *after is the appliance as read for it (the
+ * caller frees it).
+ */
+int
+apply_verify(struct apply *a, struct inventory *after)
+{
+	struct plan_policy pol;
+	json_t	*again;
+	size_t	 i;
+	int	 nothing = 0, ret = -1;
+
+	txn_say(a->t, "verifying");
+	if (services_as_before(a->t->cfg->root, buf_str(&a->t->stopped_before),
+	    &a->t->err) == -1)
+		return -1;
+	for (i = 0; i < a->nsteps; i++)
+		if (a->plan->steps[i].kind == STEP_MACHINE_SSL &&
+		    txn_serves(a->t, a->made[i].cert, "the new Machine SSL "
+		    "certificate") == -1)
+			return -1;
+	/* A fresh plan under the same policy must find nothing to do, from a
+	 * complete reading of the appliance. */
+	if (inventory_read(after, a->t->cfg->root, &a->t->login, NULL) == -1) {
+		buf_printf(&a->t->err, "cannot read the appliance again: out of "
+		    "memory");
+		return -1;
+	}
+	if (after->vecs_error.len || after->vmdir_error.len ||
+	    after->vmca_error.len) {
+		buf_printf(&a->t->err, "cannot read the appliance again: %s%s%s",
+		    buf_str(&after->vecs_error), buf_str(&after->vmdir_error),
+		    buf_str(&after->vmca_error));
+		inventory_free(after);
+		return -1;
+	}
+	memset(&pol, 0, sizeof(pol));
+	pol.at = time(NULL);
+	pol.renew_within = a->plan->policy.renew_within;
+	pol.scope = a->plan->policy.scope;
+	/* A window as long as the new certificates live (--renew-within
+	 * 100000 renews everything) would call them due again: judge them
+	 * on what they are, over less than their life. */
+	for (i = 0; i < a->nsteps; i++)
+		if (a->made != NULL && a->made[i].cert != NULL &&
+		    cert_days_left(a->made[i].cert, pol.at) - 1 <
+		    pol.renew_within)
+			pol.renew_within = (int)cert_days_left(a->made[i].cert,
+			    pol.at) - 1;
+	if (pol.renew_within < 0)
+		pol.renew_within = 0;
+	pol.key_bits = a->plan->policy.key_bits;
+	pol.validity_days = a->plan->policy.validity_days;
+	if (pol.scope == SCOPE_ROOT)
+		pol.scope = SCOPE_ALL;
+	again = plan_build(after, &pol, &nothing);
+	if (again != NULL) {
+		buf_printf(&a->t->err, "after the change a new plan still has "
+		    "%zu step(s): first \"%s\"",
+		    json_array_size(json_object_get(again, "steps")) - 1,
+		    json_string_value(json_object_get(json_array_get(
+		    json_object_get(again, "steps"), 0), "title")));
+		json_decref(again);
+	} else if (nothing)
+		ret = 0;
+	/* What the appliance holds now, for the journal's after record. */
+	if (ret == -1)
+		inventory_free(after);
+	return ret;
+}
+
+void
+apply_free(struct apply *a)
+{
+	size_t	 i;
+
+	issue_keys_abandon(a->kg);
+	for (i = 0; a->made != NULL && i < a->nsteps; i++) {
+		X509_free(a->made[i].cert);
+		EVP_PKEY_free(a->made[i].key);
+	}
+	free(a->made);
+	X509_free(a->root);
+	EVP_PKEY_free(a->root_key);
+	if (a->tmpdir != NULL)
+		rmdir(a->tmpdir);
+	free(a->tmpdir);
+	plan_free(a->plan);
+	memset(a, 0, sizeof(*a));
+}
