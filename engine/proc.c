@@ -37,66 +37,59 @@ close_pipe(int p[2])
 	p[0] = p[1] = -1;
 }
 
-int
-proc_run(const char *const argv[], const char *input, int timeout_ms,
-    struct proc_result *res)
+/*
+ * Starts argv[0] with its standard input, output and error on the pipes'
+ * far ends (in[0], out[1], err[1]). posix_spawn rather than fork: no copy
+ * of this process's page tables for every tool run, and an exec failure
+ * comes back as an error rather than as an exit status 127. dup2 clears
+ * O_CLOEXEC on the copies; every other descriptor closes on exec. The tool
+ * runs in a process group of its own: a Ctrl+C at the terminal is for
+ * vcrotate to handle between changes, not for a vecs-cli half-way through
+ * one. 0, or an errno value.
+ */
+static int
+spawn(const char *const argv[], const int in[2], const int out[2],
+    const int err[2], pid_t *pid)
 {
-	int	 in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 };
-	struct pollfd pfd[3];
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	sigset_t dfl;
-	size_t	 in_off = 0, in_len = input != NULL ? strlen(input) : 0;
-	long long deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
-	char	 chunk[65536];
-	pid_t	 pid = -1;
-	int	 wstatus, killed = 0, saved, rc, have_fa = 0, have_attr = 0;
+	int	 rc;
 
-	memset(res, 0, sizeof(*res));
-	if (pipe2(in, O_CLOEXEC) == -1 || pipe2(out, O_CLOEXEC) == -1 ||
-	    pipe2(err, O_CLOEXEC) == -1)
-		goto fail;
-	/*
-	 * posix_spawn rather than fork: no copy of this process's page tables
-	 * for every tool run, and an exec failure comes back as an error
-	 * rather than as an exit status 127. dup2 clears O_CLOEXEC on the
-	 * copies; every other descriptor closes on exec. The tool runs in a
-	 * process group of its own: a Ctrl+C at the terminal is for vcrotate
-	 * to handle between changes, not for a vecs-cli half-way through one.
-	 */
 	if ((rc = posix_spawn_file_actions_init(&fa)) != 0)
-		goto spawn_fail;
-	have_fa = 1;
-	if ((rc = posix_spawnattr_init(&attr)) != 0)
-		goto spawn_fail;
-	have_attr = 1;
+		return rc;
+	if ((rc = posix_spawnattr_init(&attr)) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		return rc;
+	}
 	sigemptyset(&dfl);
 	sigaddset(&dfl, SIGPIPE);
-	if ((rc = posix_spawn_file_actions_adddup2(&fa, in[0], 0)) != 0 ||
-	    (rc = posix_spawn_file_actions_adddup2(&fa, out[1], 1)) != 0 ||
-	    (rc = posix_spawn_file_actions_adddup2(&fa, err[1], 2)) != 0 ||
-	    (rc = posix_spawnattr_setsigdefault(&attr, &dfl)) != 0 ||
-	    (rc = posix_spawnattr_setpgroup(&attr, 0)) != 0 ||
+	if ((rc = posix_spawn_file_actions_adddup2(&fa, in[0], 0)) == 0 &&
+	    (rc = posix_spawn_file_actions_adddup2(&fa, out[1], 1)) == 0 &&
+	    (rc = posix_spawn_file_actions_adddup2(&fa, err[1], 2)) == 0 &&
+	    (rc = posix_spawnattr_setsigdefault(&attr, &dfl)) == 0 &&
+	    (rc = posix_spawnattr_setpgroup(&attr, 0)) == 0 &&
 	    (rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF |
-	    POSIX_SPAWN_SETPGROUP)) != 0)
-		goto spawn_fail;
-	rc = posix_spawn(&pid, argv[0], &fa, &attr, (char *const *)argv,
-	    environ);
+	    POSIX_SPAWN_SETPGROUP)) == 0)
+		rc = posix_spawn(pid, argv[0], &fa, &attr,
+		    (char *const *)argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
-	have_fa = have_attr = 0;
-	if (rc != 0) {
-		pid = -1;
-		goto spawn_fail;
-	}
-	close(in[0]);
-	close(out[1]);
-	close(err[1]);
-	in[0] = out[1] = err[1] = -1;
-	if (in_len == 0) {
-		close(in[1]);
-		in[1] = -1;
-	}
+	return rc;
+}
+
+/*
+ * Feeds input to in[1] and reads out[0] and err[0] into res until both
+ * end, or the deadline (ms on now_ms's clock, 0: none) passes, when the
+ * tool is killed. chunk: the read buffer (the caller wipes it). 1 killed,
+ * 0 done, -1 failed (errno).
+ */
+static int
+pump(pid_t pid, int in[2], int out[2], int err[2], const char *input,
+    long long deadline, struct proc_result *res, char *chunk, size_t csize)
+{
+	struct pollfd pfd[3];
+	size_t	 in_off = 0, in_len = input != NULL ? strlen(input) : 0;
 
 	while (out[0] != -1 || err[0] != -1) {
 		int	 n = 0, wait_ms = -1, i;
@@ -105,8 +98,7 @@ proc_run(const char *const argv[], const char *input, int timeout_ms,
 			long long left = deadline - now_ms();
 			if (left <= 0) {
 				kill(pid, SIGKILL);
-				killed = 1;
-				break;
+				return 1;
 			}
 			wait_ms = (int)left;
 		}
@@ -116,7 +108,7 @@ proc_run(const char *const argv[], const char *input, int timeout_ms,
 		if (poll(pfd, (nfds_t)n, wait_ms) == -1) {
 			if (errno == EINTR)
 				continue;
-			goto fail;
+			return -1;
 		}
 		for (i = 0; i < 2; i++) {
 			int	*fd = i == 0 ? &out[0] : &err[0];
@@ -126,10 +118,10 @@ proc_run(const char *const argv[], const char *input, int timeout_ms,
 			if (*fd == -1 || !(pfd[i].revents & (POLLIN | POLLHUP |
 			    POLLERR)))
 				continue;
-			r = read(*fd, chunk, sizeof(chunk));
+			r = read(*fd, chunk, csize);
 			if (r > 0) {
 				if (buf_add(b, chunk, (size_t)r) == -1)
-					goto fail;
+					return -1;
 			} else if (r == 0 || errno != EINTR) {
 				close(*fd);
 				*fd = -1;
@@ -147,12 +139,47 @@ proc_run(const char *const argv[], const char *input, int timeout_ms,
 			}
 		}
 	}
+	return 0;
+}
+
+int
+proc_run(const char *const argv[], const char *input, int timeout_ms,
+    struct proc_result *res)
+{
+	int	 in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 };
+	long long deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
+	char	 chunk[65536];
+	pid_t	 pid = -1;
+	int	 wstatus, killed, saved, rc;
+
+	memset(res, 0, sizeof(*res));
+	if (pipe2(in, O_CLOEXEC) == -1 || pipe2(out, O_CLOEXEC) == -1 ||
+	    pipe2(err, O_CLOEXEC) == -1)
+		goto fail;
+	if ((rc = spawn(argv, in, out, err, &pid)) != 0) {
+		pid = -1;
+		errno = rc;
+		goto fail;
+	}
+	close(in[0]);
+	close(out[1]);
+	close(err[1]);
+	in[0] = out[1] = err[1] = -1;
+	if (input == NULL || *input == '\0') {
+		close(in[1]);
+		in[1] = -1;
+	}
+	if ((killed = pump(pid, in, out, err, input, deadline, res, chunk,
+	    sizeof(chunk))) == -1)
+		goto fail;
 	close_pipe(in);
 	close_pipe(out);
 	close_pipe(err);
 	while (waitpid(pid, &wstatus, 0) == -1)
-		if (errno != EINTR)
-			goto fail_reaped;
+		if (errno != EINTR) {
+			pid = -1;
+			goto fail;
+		}
 	if (killed)
 		res->status = 128 + SIGKILL;
 	else if (WIFEXITED(wstatus))
@@ -162,13 +189,6 @@ proc_run(const char *const argv[], const char *input, int timeout_ms,
 	/* The last read may be a key (getkey) or a password (lwregshell). */
 	OPENSSL_cleanse(chunk, sizeof(chunk));
 	return 0;
-spawn_fail:
-	if (have_fa)
-		posix_spawn_file_actions_destroy(&fa);
-	if (have_attr)
-		posix_spawnattr_destroy(&attr);
-	errno = rc;
-	goto fail_reaped;
 fail:
 	saved = errno;
 	if (pid > 0) {
@@ -176,9 +196,6 @@ fail:
 		while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
 			;
 	}
-	errno = saved;
-fail_reaped:
-	saved = errno;
 	OPENSSL_cleanse(chunk, sizeof(chunk));
 	close_pipe(in);
 	close_pipe(out);
