@@ -227,54 +227,6 @@ split_place(const char *place, char **store, const char **alias)
 	return 0;
 }
 
-/* Replaces (or adds) a VECS entry: delete, then create. */
-static int
-vecs_put(struct apply *a, const char *place, enum target_action action,
-    X509 *leaf, X509 *root, int with_root, EVP_PKEY *key)
-{
-	struct buf cert = BUF_INIT, k = BUF_INIT;
-	char	*store = NULL, *cf = NULL, *kf = NULL;
-	const char *alias;
-	int	 ret = -1;
-
-	if (split_place(place, &store, &alias) == -1) {
-		buf_printf(&a->t->err, "%s: not STORE/ALIAS", place);
-		goto out;
-	}
-	if (a->dry) {
-		text_printf_safe(stdout,
-		    "    vecs-cli entry delete --store %s --alias %s -y\n"
-		    "    vecs-cli entry create --store %s --alias %s --cert "
-		    "(new) --key (new)\n", store, alias, store, alias);
-		ret = 0;
-		goto out;
-	}
-	if (chain_pem(leaf, root, with_root, &cert) == -1 ||
-	    pem_of_key(key, &k) == -1) {
-		buf_printf(&a->t->err, "%s: cannot encode the new certificate or "
-		    "key", place);
-		goto out;
-	}
-	if ((cf = stage(a, "cert.pem", &cert)) == NULL ||
-	    (kf = stage(a, "key.pem", &k)) == NULL)
-		goto out;
-	/* Changed from the moment a write is attempted: vecs-cli may have
-	 * deleted the entry and still fail. */
-	if (txn_change(a->t) == -1)
-		goto out;
-	if (action == ACTION_REPLACE &&
-	    vecs_entry_delete(a->t->cfg->root, store, alias, &a->t->err) == -1)
-		goto out;
-	ret = vecs_entry_create(a->t->cfg->root, store, alias, cf, kf, &a->t->err);
-out:
-	file_unstage(cf);
-	file_unstage(kf);
-	buf_free(&cert);
-	buf_free_secret(&k);
-	free(store);
-	return ret;
-}
-
 static int
 vmdir_conn(struct apply *a)
 {
@@ -354,33 +306,215 @@ ldap_write(struct apply *a, const char *dn, enum target_action action,
 	return -1;
 }
 
+/* ---- the writes: live, or printed by --dry-run ---- */
+
+/*
+ * What the steps write to the appliance goes through one of two tables:
+ * live (vecs-cli, LDAP, the VMCA files, service-control; each write after
+ * txn_change, the fault hook inside the tools' adapters), or printed (a
+ * dry run: what would be written, one line per write, nothing changed).
+ * The step code is one for both.
+ */
+struct writes {
+	/* vecs-cli entry delete (replace, delete) then create (add,
+	 * replace) of cert, with key unless NULL */
+	int	(*vecs_put)(struct apply *, const char *store,
+		    const char *alias, enum target_action,
+		    const struct buf *cert, const struct buf *key);
+	/* LDAP add or replace of n attributes, or delete */
+	int	(*ldap)(struct apply *, const char *dn, enum target_action,
+		    struct vmdir_attr *, size_t n);
+	/* the VMCA key, then its root certificate */
+	int	(*vmca_files)(struct apply *, const char *cpath,
+		    const struct buf *cert, const char *kpath,
+		    const struct buf *key);
+	/* the restart step: the applied snapshot, then the one restart */
+	int	(*restart)(struct apply *);
+	/* after step i: its journal record (and, per step, a restart) */
+	int	(*step_done)(struct apply *, size_t i);
+};
+
+/* Changed from the moment a write is attempted: vecs-cli may have deleted
+ * the entry and still fail. */
+static int
+live_vecs_put(struct apply *a, const char *store, const char *alias,
+    enum target_action action, const struct buf *cert, const struct buf *key)
+{
+	char	*cf = NULL, *kf = NULL;
+	int	 ret = -1;
+
+	if (cert != NULL && ((cf = stage(a, "cert.pem", cert)) == NULL ||
+	    (key != NULL && (kf = stage(a, "key.pem", key)) == NULL)))
+		goto out;
+	if (txn_change(a->t) == -1)
+		goto out;
+	if (action != ACTION_ADD && vecs_entry_delete(a->t->cfg->root, store,
+	    alias, &a->t->err) == -1)
+		goto out;
+	ret = action == ACTION_DELETE ? 0 : vecs_entry_create(a->t->cfg->root,
+	    store, alias, cf, kf, &a->t->err);
+out:
+	file_unstage(cf);
+	file_unstage(kf);
+	return ret;
+}
+
+/* Each file replaced atomically (the key first: a root.cer without its
+ * key would stop VMCA, a key without its root.cer not yet). */
+static int
+live_vmca_files(struct apply *a, const char *cpath, const struct buf *cert,
+    const char *kpath, const struct buf *key)
+{
+	if (txn_change(a->t) == -1 ||
+	    file_write_atomic(kpath, key->data, key->len, 0600, &a->t->err) ==
+	    -1 ||
+	    file_write_atomic(cpath, cert->data, cert->len, 0644, &a->t->err) ==
+	    -1)
+		return -1;
+	return 0;
+}
+
+/* Every new item is in place: from here on, recover can go forward as well
+ * as back. Then the one restart. */
+static int
+live_restart(struct apply *a)
+{
+	if (txn_applied(a->t) == -1)
+		return -1;
+	if (a->per_step) {
+		txn_say(a->t, "already restarted after each step");
+		return 0;
+	}
+	return txn_interrupted(a->t) ? -1 : txn_restart(a->t);
+}
+
+static int
+live_step_done(struct apply *a, size_t i)
+{
+	char	 num[24];
+
+	snprintf(num, sizeof(num), "%zu", i + 1);
+	if (txn_record(a->t, "step", num, plan_kind_name(
+	    a->plan->steps[i].kind)) == -1)
+		return -1;
+	if (a->per_step && a->plan->steps[i].kind != STEP_RESTART &&
+	    (txn_interrupted(a->t) || txn_restart(a->t) == -1))
+		return -1;
+	return 0;
+}
+
+static const struct writes live_writes = {
+	live_vecs_put, ldap_write, live_vmca_files, live_restart,
+	live_step_done,
+};
+
+static int
+print_vecs_put(struct apply *a, const char *store, const char *alias,
+    enum target_action action, const struct buf *cert, const struct buf *key)
+{
+	(void)a;
+	(void)cert;
+	if (action != ACTION_ADD)
+		text_printf_safe(stdout, "    vecs-cli entry delete --store %s "
+		    "--alias %s -y\n", store, alias);
+	if (action != ACTION_DELETE)
+		text_printf_safe(stdout, "    vecs-cli entry create --store %s "
+		    "--alias %s --cert (new)%s\n", store, alias, key != NULL ?
+		    " --key (new)" : "");
+	return 0;
+}
+
+static int
+print_ldap(struct apply *a, const char *dn, enum target_action action,
+    struct vmdir_attr *attrs, size_t n)
+{
+	size_t	 i;
+
+	(void)a;
+	text_printf_safe(stdout, "    ldap %s %s%s", action == ACTION_ADD ?
+	    "add" : action == ACTION_DELETE ? "delete" : "modify (replace)",
+	    dn, n > 0 ? ":" : "");
+	for (i = 0; i < n; i++)
+		printf(" %s", attrs[i].name);
+	putchar('\n');
+	return 0;
+}
+
+static int
+print_vmca_files(struct apply *a, const char *cpath, const struct buf *cert,
+    const char *kpath, const struct buf *key)
+{
+	(void)a;
+	(void)cert;
+	(void)key;
+	text_printf_safe(stdout, "    write %s, then %s (the new root's key, "
+	    "then the root)\n", kpath, cpath);
+	return 0;
+}
+
+static int
+print_restart(struct apply *a)
+{
+	(void)a;
+	printf("    service-control --stop --all; service-control --start "
+	    "--all\n");
+	return 0;
+}
+
+static int
+print_step_done(struct apply *a, size_t i)
+{
+	(void)a;
+	(void)i;
+	return 0;
+}
+
+static const struct writes printed_writes = {
+	print_vecs_put, print_ldap, print_vmca_files, print_restart,
+	print_step_done,
+};
+
+/* Replaces (or adds) a VECS entry with a new certificate and its key. */
+static int
+vecs_put(struct apply *a, const char *place, enum target_action action,
+    X509 *leaf, X509 *root, int with_root, EVP_PKEY *key)
+{
+	struct buf cert = BUF_INIT, k = BUF_INIT;
+	char	*store = NULL;
+	const char *alias;
+	int	 ret = -1;
+
+	if (split_place(place, &store, &alias) == -1) {
+		buf_printf(&a->t->err, "%s: not STORE/ALIAS", place);
+		goto out;
+	}
+	if (chain_pem(leaf, root, with_root, &cert) == -1 ||
+	    pem_of_key(key, &k) == -1) {
+		buf_printf(&a->t->err, "%s: cannot encode the new certificate "
+		    "or key", place);
+		goto out;
+	}
+	ret = a->w->vecs_put(a, store, alias, action, &cert, &k);
+out:
+	buf_free(&cert);
+	buf_free_secret(&k);
+	free(store);
+	return ret;
+}
+
 /* An add writes nattrs attributes, a replace the first nnew of them. */
 static int
 ldap_put(struct apply *a, const char *dn, enum target_action action,
     struct vmdir_attr *attrs, size_t nattrs, size_t nnew)
 {
-	size_t	 i, n = action == ACTION_ADD ? nattrs : nnew;
-
-	if (a->dry) {
-		text_printf_safe(stdout,
-		    "    ldap %s %s:", action == ACTION_ADD ? "add" :
-		    "modify (replace)", dn);
-		for (i = 0; i < n; i++)
-			printf(" %s", attrs[i].name);
-		putchar('\n');
-		return 0;
-	}
-	return ldap_write(a, dn, action, attrs, n);
+	return a->w->ldap(a, dn, action, attrs, action == ACTION_ADD ? nattrs :
+	    nnew);
 }
 
 static int
 ldap_del(struct apply *a, const char *dn)
 {
-	if (a->dry) {
-		text_printf_safe(stdout, "    ldap delete %s\n", dn);
-		return 0;
-	}
-	return ldap_write(a, dn, ACTION_DELETE, NULL, 0);
+	return a->w->ldap(a, dn, ACTION_DELETE, NULL, 0);
 }
 
 /* The leading "cn=X" of a DN as X (malloc'd). */
@@ -643,14 +777,7 @@ step_prune(struct apply *a, size_t n)
 		}
 		if (split_place(place, &store, &alias) == -1)
 			return -1;
-		if (a->dry) {
-			text_printf_safe(stdout,
-			    "    vecs-cli entry delete --store %s --alias %s "
-			    "-y\n", store, alias);
-			rc = 0;
-		} else
-			rc = txn_change(a->t) == -1 ? -1 : vecs_entry_delete(
-			    a->t->cfg->root, store, alias, &a->t->err);
+		rc = a->w->vecs_put(a, store, alias, ACTION_DELETE, NULL, NULL);
 		free(store);
 		if (rc == -1)
 			return -1;
@@ -720,8 +847,7 @@ step_root(struct apply *a, size_t n)
 	struct vmdir_value oc[8], v[3];	/* a model's first 8 classes */
 	struct vmdir_attr attrs[CA_NATTRS];
 	unsigned char *der = NULL;
-	char	*cf = NULL, *alias = NULL, *ski = NULL, *subject = NULL;
-	char	*dn = NULL;
+	char	*alias = NULL, *ski = NULL, *subject = NULL, *dn = NULL;
 	char	*cpath = app_path(a->t->cfg->root, APP_VMCA_ROOT);
 	char	*kpath = app_path(a->t->cfg->root, APP_VMCA_KEY);
 	size_t	 dl, nattrs;
@@ -743,31 +869,14 @@ step_root(struct apply *a, size_t n)
 		dn = NULL;
 		goto out;
 	}
-	if (a->dry) {
-		text_printf_safe(stdout,
-		    "    write %s and %s (the new root and its key)\n"
-		    "    vecs-cli entry create --store TRUSTED_ROOTS --alias %s "
-		    "--cert (new root)\n    ldap add %s: cACertificate (%s)\n",
-		    cpath, kpath, alias, dn, v[1].data == der ? "DER" : "PEM");
-		ret = 0;
-		goto out;
-	}
 	if (pem_of_key(m->key, &key) == -1)
 		goto out;
 	/* Publish first, then switch the files: a root is trusted before
 	 * anything it signs is installed. */
-	if ((cf = stage(a, "root.pem", &pem)) == NULL || txn_change(a->t) == -1)
-		goto out;
-	if (vecs_entry_create(a->t->cfg->root, "TRUSTED_ROOTS", alias, cf, NULL,
-	    &a->t->err) == -1)
-		goto out;
-	if (ldap_put(a, dn, ACTION_ADD, attrs, nattrs, 0) == -1)
-		goto out;
-	/* Each file replaced atomically (the key first: a root.cer without
-	 * its key would stop VMCA, a key without its root.cer not yet). */
-	if (txn_change(a->t) == -1 ||
-	    file_write_atomic(kpath, key.data, key.len, 0600, &a->t->err) == -1 ||
-	    file_write_atomic(cpath, pem.data, pem.len, 0644, &a->t->err) == -1)
+	if (a->w->vecs_put(a, "TRUSTED_ROOTS", alias, ACTION_ADD, &pem,
+	    NULL) == -1 ||
+	    ldap_put(a, dn, ACTION_ADD, attrs, nattrs, 0) == -1 ||
+	    a->w->vmca_files(a, cpath, &pem, kpath, &key) == -1)
 		goto out;
 	/* Everything after is signed by, and chains to, the new root. */
 	X509_free(a->root);
@@ -778,7 +887,6 @@ step_root(struct apply *a, size_t n)
 	a->root_key = m->key;
 	ret = 0;
 out:
-	file_unstage(cf);
 	buf_free(&pem);
 	buf_free_secret(&key);
 	free(der);
@@ -797,18 +905,7 @@ static int
 step_restart(struct apply *a, size_t n)
 {
 	(void)n;
-	if (a->dry) {
-		text_printf_safe(stdout, "    service-control --stop --all; "
-		    "service-control --start --all\n");
-		return 0;
-	}
-	if (txn_applied(a->t) == -1)
-		return -1;
-	if (a->per_step) {
-		txn_say(a->t, "already restarted after each step");
-		return 0;
-	}
-	return txn_interrupted(a->t) ? -1 : txn_restart(a->t);
+	return a->w->restart(a);
 }
 
 /* The executor of each kind of step: step n of the plan. */
@@ -826,11 +923,11 @@ static int (*const run[STEP__MAX])(struct apply *a, size_t n) = {
 int
 apply_steps(struct apply *a, const struct inventory *inv)
 {
-	char	 num[24];
 	size_t	 i;
 	int	 rc = 0;
 
 	a->inv = inv;
+	a->w = a->dry ? &printed_writes : &live_writes;
 	for (i = 0; i < a->nsteps; i++) {
 		const struct plan_step *s = &a->plan->steps[i];
 		const char *kind = plan_kind_name(s->kind);
@@ -841,15 +938,7 @@ apply_steps(struct apply *a, const struct inventory *inv)
 		buf_printf(&a->t->steps_log, "%s%zu %s %s%.2fs", a->t->steps_log.len ?
 		    ", " : "", i + 1, kind, rc == -1 ? "failed after " : "",
 		    txn_now() - t0);
-		if (rc == -1)
-			return -1;
-		if (a->dry)
-			continue;
-		snprintf(num, sizeof(num), "%zu", i + 1);
-		if (txn_record(a->t, "step", num, kind) == -1)
-			return -1;
-		if (a->per_step && s->kind != STEP_RESTART &&
-		    (txn_interrupted(a->t) || txn_restart(a->t) == -1))
+		if (rc == -1 || a->w->step_done(a, i) == -1)
 			return -1;
 	}
 	return 0;

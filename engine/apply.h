@@ -31,6 +31,7 @@ struct made {
 };
 
 struct keygen;
+struct writes;
 
 struct apply {
 	struct txn	*t;
@@ -43,6 +44,7 @@ struct apply {
 	EVP_PKEY	*root_key;
 	char		*tmpdir;	/* private_dir: keys on their way */
 	int		 dry;		/* print, change nothing */
+	const struct writes *w;		/* live, or printed (dry) */
 	int		 per_step;	/* --restart per-step */
 };
 

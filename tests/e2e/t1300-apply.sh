@@ -176,6 +176,35 @@ test_expect 'vecs-cli failing on its Nth write: rolled back each time' '
 	done
 ' 3>&1
 
+# The writes a dry run prints and a live run makes, in order, as words:
+# "vecs-cli entry create", "ldap modify", "write file", "service-control".
+dry_writes() {
+	sed -n "s/^    \(vecs-cli entry [a-z]*\) .*/\1/p
+		s/^    ldap \(add\|delete\) .*/ldap \1/p
+		s/^    ldap modify (replace) .*/ldap modify/p
+		s/^    write [^,]*, then .*/write file\nwrite file/p
+		s/^    service-control --stop --all.*/service-control/p" "$1"
+}
+# The live run's from its first step on (the journal is written before).
+live_writes() {
+	sed -n "s/^[0-9]* \(vecs-cli entry [a-z]*\)$/\1/p
+		s/^[0-9]* \(ldap [a-z]*\)$/\1/p
+		s/^[0-9]* \(write file\)$/\1/p
+		s/^[0-9]* service-control --stop$/service-control/p" "$1" |
+	awk "/^(vecs-cli|ldap)/ { on = 1 } on"
+}
+
+test_expect '--dry-run prints, in order, every write the live run makes (the same step code)' '
+	l=$T/same && lab_create "$l" --scenario all-expired >/dev/null && labctl start "$l" >/dev/null 2>&1
+	"$VC" --root "$l" plan --reset-all -o same.plan >/dev/null &&
+	"$VC" --root "$l" apply same.plan --dry-run >dry.out &&
+	VCROTATE_FAULT_LOG=$T/same.log "$VC" --root "$l" apply same.plan --yes >live.out 2>&1 &&
+	dry_writes dry.out >dry.w && live_writes "$T/same.log" >live.w &&
+	[ "$(wc -l <live.w)" -gt 20 ] &&
+	grep -q "^ldap add$" live.w && grep -q "^write file$" live.w &&
+	diff -u live.w dry.w
+'
+
 # Every file of the lab, the backup repository included, but slapd's reader
 # table (lock.mdb), which any search updates.
 sums() { find "$1" -type f ! -name lock.mdb -print0 | sort -z | xargs -0 sha256sum; }
