@@ -96,20 +96,13 @@ bk_restore_scope_valid(const char *only)
 	    only[5] != '/');
 }
 
-/* Writes an item to a file in the private directory; path malloc'd. */
-static char *
-stage(const char *dir, const char *name, const struct bk_item *it,
-    struct buf *err)
-{
-	return file_stage(dir, name, it->data, it->len, err);
-}
-
-/* Creates the VECS entry of unit u (from the snapshot). */
+/* Puts the VECS entry of unit u back (from the snapshot); with replace,
+ * the live one goes first. */
 static int
-vecs_create_unit(struct restore *c, const struct unit *u, const char *tmpdir)
+vecs_put_unit(struct restore *c, const struct unit *u, int replace,
+    const char *tmpdir)
 {
 	char	*store = NULL, *alias = NULL, *type = NULL;
-	char	*certf = NULL, *keyf = NULL;
 	const struct bk_item *cert = unit_item(u, "cert.pem");
 	const struct bk_item *key = unit_item(u, "key");
 	int	 ret = -1;
@@ -125,16 +118,10 @@ vecs_create_unit(struct restore *c, const struct unit *u, const char *tmpdir)
 		    "recreated through vecs-cli", store, alias);
 		goto out;
 	}
-	if (cert != NULL && (certf = stage(tmpdir, "cert.pem", cert,
-	    c->err)) == NULL)
-		goto out;
-	if (key != NULL && (keyf = stage(tmpdir, "key", key, c->err)) == NULL)
-		goto out;
-	ret = vecs_entry_create(c->s->cfg->root, store, alias, certf, keyf,
-	    c->err);
+	ret = vecs_entry_put(c->s->cfg->root, tmpdir, store, alias, replace,
+	    cert != NULL ? cert->data : NULL, cert != NULL ? cert->len : 0, key != NULL ? key->data : NULL,
+	    key != NULL ? key->len : 0, c->err);
 out:
-	file_unstage(certf);
-	file_unstage(keyf);
 	free(store);
 	free(alias);
 	free(type);
@@ -390,21 +377,20 @@ apply_unit(struct restore *c, struct vmdir **vd, const struct unit *want,
 		return ret;
 	}
 	if (strncmp(u->prefix, "vecs/", 5) == 0) {
-		/* Replacing is delete, then create: vecs-cli has no update. */
-		if (live != NULL) {
-			if (unit_vecs_names(live, &store, &alias) == -1 ||
-			    vecs_entry_delete(c->s->cfg->root, store, alias,
-			    c->err) == -1)
-				goto out;
+		if (want != NULL && !is_crl_unit(want)) {
+			ret = vecs_put_unit(c, want, live != NULL, tmpdir);
+			goto out;
 		}
-		/* A CRL entry only vmafdd makes, from vmdir's CA entries:
-		 * restore_pass asks for that once vmdir is put back. */
-		if (want != NULL && is_crl_unit(want)) {
+		/* Gone, or a CRL entry, which only vmafdd makes from vmdir's
+		 * CA entries: restore_pass asks for that once vmdir is put
+		 * back. */
+		if (live != NULL && (unit_vecs_names(live, &store, &alias) ==
+		    -1 || vecs_entry_delete(c->s->cfg->root, store, alias,
+		    c->err) == -1))
+			goto out;
+		if (want != NULL)
 			c->refresh = 1;
-			ret = 0;
-		} else
-			ret = want != NULL ? vecs_create_unit(c, want, tmpdir) :
-			    0;
+		ret = 0;
 		goto out;
 	}
 	if (strncmp(u->prefix, "vmdir/", 6) == 0) {

@@ -208,12 +208,6 @@ chain_pem(X509 *leaf, X509 *root, int with_root, struct buf *out)
 	return with_root ? pem_of_cert(root, out) : 0;
 }
 
-static char *
-stage(struct apply *a, const char *name, const struct buf *b)
-{
-	return file_stage(a->tmpdir, name, b->data, b->len, &a->t->err);
-}
-
 /* STORE/ALIAS -> the two names (split at the first '/'). */
 static int
 split_place(const char *place, char **store, const char **alias)
@@ -340,23 +334,15 @@ static int
 live_vecs_put(struct apply *a, const char *store, const char *alias,
     enum target_action action, const struct buf *cert, const struct buf *key)
 {
-	char	*cf = NULL, *kf = NULL;
-	int	 ret = -1;
-
-	if (cert != NULL && ((cf = stage(a, "cert.pem", cert)) == NULL ||
-	    (key != NULL && (kf = stage(a, "key.pem", key)) == NULL)))
-		goto out;
 	if (txn_change(a->t) == -1)
-		goto out;
-	if (action != ACTION_ADD && vecs_entry_delete(a->t->cfg->root, store,
-	    alias, &a->t->err) == -1)
-		goto out;
-	ret = action == ACTION_DELETE ? 0 : vecs_entry_create(a->t->cfg->root,
-	    store, alias, cf, kf, &a->t->err);
-out:
-	file_unstage(cf);
-	file_unstage(kf);
-	return ret;
+		return -1;
+	if (action == ACTION_DELETE)
+		return vecs_entry_delete(a->t->cfg->root, store, alias,
+		    &a->t->err);
+	return vecs_entry_put(a->t->cfg->root, a->tmpdir, store, alias,
+	    action == ACTION_REPLACE, cert->data, cert->len,
+	    key != NULL ? key->data : NULL, key != NULL ? key->len : 0,
+	    &a->t->err);
 }
 
 /* Each file replaced atomically (the key first: a root.cer without its

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "appliance.h"
+#include "fileio.h"
 #include "proc.h"
 #include "fault.h"
 #include "vecs.h"
@@ -421,4 +422,25 @@ vecs_store_delete(const char *root, const char *store, struct buf *err)
 	const char *args[] = { "store", "delete", "--name", store, "-y", NULL };
 
 	return vecs_write(root, args, err);
+}
+
+int
+vecs_entry_put(const char *root, const char *dir, const char *store,
+    const char *alias, int replace, const void *cert, size_t certlen,
+    const void *key, size_t keylen, struct buf *err)
+{
+	char	*cf = NULL, *kf = NULL;
+	int	 ret = -1;
+
+	if ((cert != NULL && (cf = file_stage(dir, "cert.pem", cert, certlen,
+	    err)) == NULL) || (key != NULL && (kf = file_stage(dir, "key.pem", key, keylen,
+	    err)) == NULL))
+		goto out;
+	if (replace && vecs_entry_delete(root, store, alias, err) == -1)
+		goto out;
+	ret = vecs_entry_create(root, store, alias, cf, kf, err);
+out:
+	file_unstage(cf);
+	file_unstage(kf);
+	return ret;
 }

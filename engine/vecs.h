@@ -70,6 +70,16 @@ int  vecs_entry_create(const char *root, const char *store, const char *alias,
     const char *cert_file, const char *key_file, struct buf *err);
 int  vecs_entry_delete(const char *root, const char *store, const char *alias,
     struct buf *err);
+/*
+ * Puts an entry: with replace, the one there deleted first (vecs-cli has no
+ * update), then created from cert (PEM text) and key (PEM; either NULL
+ * when the entry has none), each
+ * staged for vecs-cli as a 0600 file in dir (a private_dir) and removed
+ * after. The one way vcrotate replaces an entry: apply's steps and restore.
+ */
+int  vecs_entry_put(const char *root, const char *dir, const char *store,
+    const char *alias, int replace, const void *cert, size_t certlen,
+    const void *key, size_t keylen, struct buf *err);
 int  vecs_store_create(const char *root, const char *store, struct buf *err);
 /* One pass of vmafdd's root sync now (vmdir's CA entries and their CRLs
  * into TRUSTED_ROOTS and TRUSTED_ROOT_CRLS): the only way a CRL entry is
