@@ -394,7 +394,7 @@ apply_unit(struct restore *c, struct vmdir **vd, const struct unit *want,
 		goto out;
 	}
 	if (strncmp(u->prefix, "vmdir/", 6) == 0) {
-		if (*vd == NULL && vmdir_open(vd, &c->s->login, c->err) == -1)
+		if (*vd == NULL && vmdir_open(vd, c->s->login, c->err) == -1)
 			goto out;
 		ret = vmdir_unit(c, *vd, want, live);
 		goto out;
@@ -540,13 +540,13 @@ restore_core(struct restore *c, const char *rev, const char *only, int dry,
 	if (json_string_value(json_object_get(json_object_get(man,
 	    "appliance"), "machine_id")) == NULL ||
 	    strcmp(json_string_value(json_object_get(json_object_get(man,
-	    "appliance"), "machine_id")), c->s->app.machine_id) != 0) {
+	    "appliance"), "machine_id")), c->s->app->machine_id) != 0) {
 		buf_printf(c->err, "snapshot %.12s is of another appliance "
 		    "(%s)", id, json_string_value(json_object_get(
 		    json_object_get(man, "appliance"), "pnid")));
 		goto out;
 	}
-	if (bk_state_read(&live, c->s->cfg->root, &c->s->app, &c->s->login,
+	if (bk_state_read(&live, c->s->cfg->root, c->s->app, c->s->login,
 	    c->err) == -1)
 		goto out;
 	if (dry) {
@@ -564,7 +564,7 @@ restore_core(struct restore *c, const char *rev, const char *only, int dry,
 	/* Read the appliance again: the restore is done when it equals the
 	 * snapshot within the scope, not when the writes returned. */
 	bk_state_free(&live);
-	if (bk_state_read(&live, c->s->cfg->root, &c->s->app, &c->s->login,
+	if (bk_state_read(&live, c->s->cfg->root, c->s->app, c->s->login,
 	    c->err) == -1)
 		goto out;
 	left = restore_pass(c, &want, &live, only, 0, NULL, 0);
@@ -610,8 +610,8 @@ restore_preview(struct restore *c, const char *rev, const char *only,
 	X509	*x;
 
 	if (bk_repo_read(c->s->repo, rev, c->s->key, &want, &man, id,
-	    c->err) == -1 || bk_state_read(&live, c->s->cfg->root, &c->s->app,
-	    &c->s->login, c->err) == -1)
+	    c->err) == -1 || bk_state_read(&live, c->s->cfg->root, c->s->app,
+	    c->s->login, c->err) == -1)
 		goto out;
 	if ((n = restore_pass(c, &want, &live, only, 0, NULL, 0)) < 0 ||
 	    (uw = units_of(&want, &nw)) == NULL ||

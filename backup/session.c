@@ -80,9 +80,12 @@ out:
 int
 backup_session_live(struct bk_session *s, struct buf *err)
 {
-	if (appliance_identify(&s->app, s->cfg->root, err) == -1)
+	if (appliance_identify(&s->own_app, s->cfg->root, err) == -1 ||
+	    config_login(s->cfg, &s->own_login, err) == -1)
 		return -1;
-	return config_login(s->cfg, &s->login, err);
+	s->app = &s->own_app;
+	s->login = &s->own_login;
+	return 0;
 }
 
 void
@@ -90,12 +93,13 @@ backup_session_clear(struct bk_session *s)
 {
 	OPENSSL_cleanse(s->key, sizeof(s->key));
 	bk_repo_close(s->repo);
-	appliance_free(&s->app);
-	vmdir_login_free(&s->login);
+	appliance_free(&s->own_app);
+	vmdir_login_free(&s->own_login);
 }
 
 int
 backup_session_open(struct bk_session **out, struct config *cfg,
+    const struct appliance *app, const struct vmdir_login *login,
     struct buf *err)
 {
 	struct bk_session *s = calloc(1, sizeof(*s));
@@ -105,8 +109,9 @@ backup_session_open(struct bk_session **out, struct config *cfg,
 		return -1;
 	s->cfg = cfg;
 	bk_init();
-	if (backup_session_live(s, err) == -1 ||
-	    backup_session_repo(s, 1, err) == -1) {
+	s->app = app;
+	s->login = login;
+	if (backup_session_repo(s, 1, err) == -1) {
 		backup_session_close(s);
 		return -1;
 	}
@@ -145,10 +150,10 @@ backup_session_snapshot(struct bk_session *s, const struct bk_meta *meta,
 	struct bk_state st = { NULL, 0, 0 };
 	int	 ret = -1;
 
-	if (bk_state_read(&st, s->cfg->root, &s->app, &s->login, err) == 0 &&
-	    (nabsent == 0 || bk_state_add_absent(&st, &s->app, absent,
+	if (bk_state_read(&st, s->cfg->root, s->app, s->login, err) == 0 &&
+	    (nabsent == 0 || bk_state_add_absent(&st, s->app, absent,
 	    nabsent, err) == 0) && bk_repo_snapshot(s->repo, &st, s->key,
-	    s->app.pnid, s->app.machine_id, meta, id, err) == 0)
+	    s->app->pnid, s->app->machine_id, meta, id, err) == 0)
 		ret = 0;
 	bk_state_free(&st);
 	return ret;
@@ -224,7 +229,7 @@ int
 backup_session_mark(struct bk_session *s, const char *rev,
     const struct bk_meta *meta, char id[41], struct buf *err)
 {
-	return bk_repo_mark(s->repo, rev, s->key, s->app.pnid, meta, id,
+	return bk_repo_mark(s->repo, rev, s->key, s->app->pnid, meta, id,
 	    err);
 }
 

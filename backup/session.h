@@ -23,8 +23,14 @@ struct bk_session {
 	struct config	*cfg;
 	unsigned char	 key[BK_KEY_LEN];
 	struct bk_repo	*repo;		/* NULL until backup_session_repo */
-	struct appliance app;		/* empty until backup_session_live */
-	struct vmdir_login login;
+	/* The appliance's identity and the vmdir login: the session's own
+	 * (backup_session_live), or borrowed from the transaction that
+	 * opened it, so that a run identifies the appliance once. NULL until
+	 * one of the two. */
+	const struct appliance *app;
+	const struct vmdir_login *login;
+	struct appliance own_app;
+	struct vmdir_login own_login;
 };
 
 /*
@@ -43,10 +49,12 @@ void backup_session_clear(struct bk_session *s);
 typedef int (*bk_session_list_fn)(const char *id, long long when,
     const char *message, const char *bad, void *arg);
 /*
- * A session that has read the appliance's identity and opened the
- * repository (made when missing).
+ * A session on the appliance app, logged in to its vmdir as login (both
+ * borrowed: they must outlive it), and its repository (made when
+ * missing).
  */
 int  backup_session_open(struct bk_session **out, struct config *cfg,
+    const struct appliance *app, const struct vmdir_login *login,
     struct buf *err);
 /*
  * A session on the repository alone, to read it (history): no appliance

@@ -309,7 +309,8 @@ run(struct txn *t, struct apply *a, const struct apply_args *args,
 	/* From the journal on, an interruption of any kind is finished by
 	 * vcrotate recover. */
 	if ((a->tmpdir = private_dir(t->cfg->root, "apply", &t->err)) ==
-	    NULL || backup_session_open(&t->bk, t->cfg, &t->err) == -1 ||
+	    NULL || backup_session_open(&t->bk, t->cfg,
+	    &t->app, &t->login, &t->err) == -1 ||
 	    vmdir_adds(t, a->plan, &adds) == -1 || txn_before(t) == -1 ||
 	    txn_begin(t, NULL, journal_items, a->plan, "plan",
 	    a->plan->sha256) == -1 || txn_interrupted(t)) {

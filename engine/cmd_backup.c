@@ -65,22 +65,22 @@ do_snapshot(struct ctx *c, const struct cmdline *cl)
 	}
 	/* Read first: a snapshot that cannot be complete is not begun. */
 	if (backup_session_live(&c->s, &c->err) == -1 || bk_state_read(&st,
-	    c->s.cfg->root, &c->s.app, &c->s.login, &c->err) == -1) {
+	    c->s.cfg->root, c->s.app, c->s.login, &c->err) == -1) {
 		text_printf_safe(stderr,
 		    "vcrotate backup snapshot: no snapshot made: "
 		    "%s\n", buf_str(&c->err));
 		goto out;
 	}
 	if (backup_session_repo(&c->s, 1, &c->err) == -1 ||
-	    bk_repo_snapshot(c->s.repo, &st, c->s.key, c->s.app.pnid,
-	    c->s.app.machine_id, &meta, id, &c->err) == -1) {
+	    bk_repo_snapshot(c->s.repo, &st, c->s.key, c->s.app->pnid,
+	    c->s.app->machine_id, &meta, id, &c->err) == -1) {
 		ret = fail(c, "snapshot");
 		goto out;
 	}
 	for (i = 0; i < st.n; i++)
 		sealed += st.items[i].secret;
 	printf("snapshot %s of %s: %zu items (%zu sealed) in %s\n", id,
-	    c->s.app.pnid, st.n, sealed, c->s.cfg->backup_repo);
+	    c->s.app->pnid, st.n, sealed, c->s.cfg->backup_repo);
 	ret = 0;
 out:
 	if (lockfd != -1)
@@ -385,7 +385,7 @@ do_restore(struct ctx *c, const struct cmdline *cl)
 		goto failed;
 	if (n > 0 && cmdline_get(cl, "--yes") == NULL) {
 		if (asprintf(&q, "Restore snapshot %s: %ld change%s to %s? "
-		    "[y/N] ", rev, n, n == 1 ? "" : "s", c->s.app.pnid) == -1)
+		    "[y/N] ", rev, n, n == 1 ? "" : "s", c->s.app->pnid) == -1)
 			goto failed;
 		if (!ask_terminal(q)) {
 			buf_printf(&c->err, "not confirmed (--yes does not "
@@ -394,9 +394,9 @@ do_restore(struct ctx *c, const struct cmdline *cl)
 		}
 	}
 	meta.result = "before";
-	if (n > 0 && (bk_state_read(&st, c->s.cfg->root, &c->s.app,
-	    &c->s.login, &c->err) == -1 || bk_repo_snapshot(c->s.repo, &st,
-	    c->s.key, c->s.app.pnid, c->s.app.machine_id, &meta, id,
+	if (n > 0 && (bk_state_read(&st, c->s.cfg->root, c->s.app,
+	    c->s.login, &c->err) == -1 || bk_repo_snapshot(c->s.repo, &st,
+	    c->s.key, c->s.app->pnid, c->s.app->machine_id, &meta, id,
 	    &c->err) == -1))
 		goto failed;
 	if (n > 0)
@@ -404,7 +404,7 @@ do_restore(struct ctx *c, const struct cmdline *cl)
 	if (bk_restore(&c->s, target, only, 0, &n, &c->err) == -1)
 		goto failed;
 	meta.result = "success";
-	if (n > 0 && bk_repo_mark(c->s.repo, target, c->s.key, c->s.app.pnid,
+	if (n > 0 && bk_repo_mark(c->s.repo, target, c->s.key, c->s.app->pnid,
 	    &meta, id, &c->err) == -1)
 		goto failed;
 	ret = 0;

@@ -209,7 +209,7 @@ cmd_recover(const struct cmdline *cl, struct config *cfg)
 	services_start_vmafd_vmdir(cfg->root, &t.err);
 	buf_reset(&t.err);
 	if (txn_identify(&t) == -1 ||
-	    backup_session_open(&t.bk, cfg, &t.err) == -1 ||
+	    backup_session_open(&t.bk, cfg, &t.app, &t.login, &t.err) == -1 ||
 	    finish(&t, target, forward) == -1)
 		goto fail;
 	txn_say(&t, "recovered: transaction %s is %s; the appliance equals "

@@ -197,7 +197,7 @@ cmd_rollback(const struct cmdline *cl, struct config *cfg)
 		goto out;
 	}
 	if (txn_identify(&t) == -1 ||
-	    backup_session_open(&t.bk, cfg, &t.err) == -1 ||
+	    backup_session_open(&t.bk, cfg, &t.app, &t.login, &t.err) == -1 ||
 	    backup_session_list(t.bk, hist_add, &h, &t.err) == -1 ||
 	    (x = find_txn(&t, &h, want)) == NULL)
 		goto refused;
