@@ -54,7 +54,13 @@ BACKUP_OBJS = $(B)/obj/backup/crypt.o $(B)/obj/backup/names.o \
 # plans/: building and rendering (plan.c), reading back and the rules
 # (load.c), the plan against the appliance as it is (live.c).
 ENGINE_LIB += $(B)/obj/plans/load.o $(B)/obj/plans/live.o
-UNIT_TESTS  = $(B)/tests/test_labutil $(B)/tests/test_engine $(B)/tests/test_backup
+UNIT_TESTS  = $(B)/tests/test_labutil $(B)/tests/test_engine $(B)/tests/test_backup \
+              $(B)/tests/test_txn
+# test_txn: txn.c and the leaves it writes through, the appliance faked.
+TXN_TEST_OBJS = $(B)/obj/engine/txn.o $(B)/obj/engine/journal.o \
+              $(B)/obj/engine/buf.o $(B)/obj/engine/fileio.o \
+              $(B)/obj/engine/fault.o $(B)/obj/engine/safetext.o \
+              $(B)/obj/engine/cert.o $(B)/obj/backup/names.o
 
 all: $(B)/vcrotate $(LAB_PROGS)
 
@@ -104,6 +110,11 @@ $(B)/tests/test_backup: $(B)/obj/tests/test_backup.o $(ENGINE_LIB)
 	@$(CC) $(CFLAGS) -pthread -o $@ $^ $(PKG_LIBS) -lcmocka
 
 $(B)/tests/test_engine: $(B)/obj/tests/test_engine.o $(ENGINE_LIB)
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) -pthread -o $@ $^ $(PKG_LIBS) -lcmocka
+
+$(B)/tests/test_txn: $(B)/obj/tests/test_txn.o $(TXN_TEST_OBJS)
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS) -pthread -o $@ $^ $(PKG_LIBS) -lcmocka

@@ -97,3 +97,12 @@ fault_done(void)
 	if (f.mode == MODE_CRASH_AFTER && f.n == f.at)
 		die();
 }
+
+void
+fault_reset(void)
+{
+	if (f.log != -1)
+		close(f.log);
+	memset(&f, 0, sizeof(f));
+	f.log = -1;
+}

@@ -27,5 +27,8 @@
 int  fault_point(const char *what, struct buf *err);
 /* After the side effect succeeded. */
 void fault_done(void);
+/* Forgets the count and reads the environment again: for tests that
+ * inject a fault at every N in one process (tests/unit/test_txn.c). */
+void fault_reset(void);
 
 #endif
