@@ -385,18 +385,18 @@ static const struct {
 	const char	*attrs[5];	/* { NULL }: all */
 	keep_fn		 keep;
 } groups[] = {
-	{ "sts", "cn=%s,cn=Tenants,cn=IdentityManager,cn=Services", VMDIR_SUB,
+	{ "sts", VMDIR_RDN_TENANT, VMDIR_SUB,
 	    "(|(objectClass=vmwSTSTenantCredential)"
 	    "(objectClass=vmwSTSTenantTrustedCertificateChain))",
 	    { NULL }, keep_all },
-	{ "principals", "cn=ServicePrincipals", VMDIR_ONE, "(objectClass=*)",
+	{ "principals", VMDIR_RDN_PRINCIPALS, VMDIR_ONE, "(objectClass=*)",
 	    { "cn", "userCertificate", "vmwSTSSubjectDN", NULL },
 	    keep_principal },
-	{ "endpoints", "cn=Sites,cn=Configuration", VMDIR_SUB,
+	{ "endpoints", VMDIR_RDN_SITES, VMDIR_SUB,
 	    VMDIR_ENDPOINT_FILTER,
 	    { "vmwLKUPURI", "vmwLKUPEndpointSslTrust", "vmwLKUPSslTrustAnchor",
 	    NULL }, keep_endpoint },
-	{ "cas", "cn=Certificate-Authorities,cn=Configuration", VMDIR_ONE,
+	{ "cas", VMDIR_RDN_CAS, VMDIR_ONE,
 	    "(objectClass=*)", { NULL }, keep_all },
 };
 

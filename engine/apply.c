@@ -850,8 +850,8 @@ step_root(struct apply *a, size_t n)
 		    "entry (no subject key id, or out of memory)");
 		goto out;
 	}
-	if (asprintf(&dn, "cn=%s,cn=Certificate-Authorities,cn=Configuration,"
-	    "%s", ski, a->t->app.domain_dn) == -1) {
+	if (asprintf(&dn, "cn=%s," VMDIR_RDN_CAS ",%s", ski,
+	    a->t->app.domain_dn) == -1) {
 		dn = NULL;
 		goto out;
 	}

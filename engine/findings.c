@@ -390,7 +390,7 @@ eval_solution_users(struct ctx *c)
 		else if (p == NULL)
 			add(c, "SOLUTION_USER_MISMATCH", SEV_CRITICAL, place,
 			    "solution user %s has no principal "
-			    "cn=%s-%s,cn=ServicePrincipals,%s in vmdir", sol,
+			    "cn=%s-%s," VMDIR_RDN_PRINCIPALS ",%s in vmdir", sol,
 			    sol, inv->app.machine_id, inv->app.domain_dn);
 		else if (p->cert == NULL)
 			add(c, "UNPARSEABLE", SEV_CRITICAL, p->dn,

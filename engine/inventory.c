@@ -454,7 +454,7 @@ read_principals(struct inventory *inv, struct vmdir *vd, struct buf *err)
 	size_t	 i, k, nsol = 0;
 	int	 ret = -1;
 
-	if (search_under(inv, vd, "cn=ServicePrincipals", VMDIR_ONE,
+	if (search_under(inv, vd, VMDIR_RDN_PRINCIPALS, VMDIR_ONE,
 	    "(objectClass=*)", attrs, &es, err) == -1)
 		return -1;
 	while (solution_users[nsol] != NULL)
@@ -517,7 +517,7 @@ read_endpoints(struct inventory *inv, struct vmdir *vd, struct buf *err)
 	size_t	 i;
 	int	 ret = -1;
 
-	if (search_under(inv, vd, "cn=Sites,cn=Configuration", VMDIR_SUB,
+	if (search_under(inv, vd, VMDIR_RDN_SITES, VMDIR_SUB,
 	    VMDIR_ENDPOINT_FILTER, attrs, &es, err) == -1)
 		return -1;
 	if (es.n > 0 &&
@@ -607,8 +607,7 @@ read_cas(struct inventory *inv, struct vmdir *vd, struct buf *err)
 	size_t	 i;
 	int	 ret = -1;
 
-	if (search_under(inv, vd, "cn=Certificate-Authorities,cn=Configuration",
-	    VMDIR_ONE, "(objectClass=*)", attrs, &es, err) == -1)
+	if (search_under(inv, vd, VMDIR_RDN_CAS, VMDIR_ONE, "(objectClass=*)", attrs, &es, err) == -1)
 		return -1;
 	if (es.n > 0 && (inv->cas = calloc(es.n, sizeof(*inv->cas))) == NULL)
 		goto out;
@@ -833,8 +832,8 @@ inventory_tenant_dn(const struct inventory *inv)
 {
 	char	*dn = NULL;
 
-	if (asprintf(&dn, "cn=%s,cn=Tenants,cn=IdentityManager,cn=Services,%s",
-	    inv->app.domain, inv->app.domain_dn) == -1)
+	if (asprintf(&dn, VMDIR_RDN_TENANT ",%s", inv->app.domain,
+	    inv->app.domain_dn) == -1)
 		return NULL;
 	return dn;
 }

@@ -116,6 +116,19 @@ const struct vmdir_attr *vmdir_entry_attr(const struct vmdir_entry *e,
     const char *name);
 
 /*
+ * The parts of vmdir vcrotate reads and writes, each below the domain DN
+ * ("dc=vsphere,dc=local"), as Lightwave lays them out: the STS tenant (%s:
+ * the domain name, "vsphere.local") with its credentials and chains, the
+ * solution users' principals, the sites holding the Lookup Service
+ * registrations, the CA entries. One place for every reader and writer
+ * (inventory.c, backup/state.c, plans/, apply.c).
+ */
+#define VMDIR_RDN_TENANT	"cn=%s,cn=Tenants,cn=IdentityManager,cn=Services"
+#define VMDIR_RDN_PRINCIPALS	"cn=ServicePrincipals"
+#define VMDIR_RDN_SITES		"cn=Sites,cn=Configuration"
+#define VMDIR_RDN_CAS		"cn=Certificate-Authorities,cn=Configuration"
+
+/*
  * Lookup Service endpoints, of both classes vmdir has: endpoint
  * registrations (vmwLKUPEndpointSslTrust, one line of base64 DER) and the
  * legacy 5.5-style service endpoints 6.x left behind (vmwLKUPSslTrustAnchor,

@@ -725,18 +725,17 @@ layout_of(struct layout *l, const struct plan *p)
 	for (i = 0; i < p->nsteps; i++)
 		if (p->steps[i].kind == STEP_VMCA_ROOT)
 			l->reset = 1;
-	if (asprintf(&l->tenant, "cn=%s,cn=Tenants,cn=IdentityManager,"
-	    "cn=Services,%s", p->app.domain, ddn) == -1)
+	if (asprintf(&l->tenant, VMDIR_RDN_TENANT ",%s", p->app.domain,
+	    ddn) == -1)
 		l->tenant = NULL;
 	else if (asprintf(&l->chains, "cn=TrustedCertificateChains,%s",
 	    l->tenant) == -1)
 		l->chains = NULL;
-	if (asprintf(&l->principals, "cn=ServicePrincipals,%s", ddn) == -1)
+	if (asprintf(&l->principals, VMDIR_RDN_PRINCIPALS ",%s", ddn) == -1)
 		l->principals = NULL;
-	if (asprintf(&l->sites, "cn=Sites,cn=Configuration,%s", ddn) == -1)
+	if (asprintf(&l->sites, VMDIR_RDN_SITES ",%s", ddn) == -1)
 		l->sites = NULL;
-	if (asprintf(&l->cas, "cn=Certificate-Authorities,cn=Configuration,%s",
-	    ddn) == -1)
+	if (asprintf(&l->cas, VMDIR_RDN_CAS ",%s", ddn) == -1)
 		l->cas = NULL;
 	l->pnid_san = app_san_entry(p->app.pnid, 0);
 	return l->tenant != NULL && l->chains != NULL &&

@@ -573,7 +573,7 @@ step_solution_user(struct build *b, const char *sol)
 	else {
 		char	*dn = NULL;
 
-		if (asprintf(&dn, "cn=%s-%s,cn=ServicePrincipals,%s", sol,
+		if (asprintf(&dn, "cn=%s-%s," VMDIR_RDN_PRINCIPALS ",%s", sol,
 		    inv->app.machine_id, inv->app.domain_dn) != -1) {
 			json_array_append_new(t, target(TARGET_VMDIR, dn,
 			    ACTION_ADD, NULL));
