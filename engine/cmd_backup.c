@@ -4,7 +4,9 @@
  * putting any of them back exactly.
  *
  * Exit: 0 done, 1 failed (nothing half-written: restore re-reads the live
- * state and says what differs), 64 bad usage.
+ * state and says what differs), 64 bad usage; restore, a transaction
+ * (txn.h), also 3 (the journal stays: vcrotate recover), 5 and 6
+ * (lock.h), 128+N (signal N, put back).
  *
  * This file is the command line and the output; the work is in backup/:
  * units.c compares states, restore.c puts a snapshot back, session.c opens
@@ -23,6 +25,7 @@
 #include "restore.h"
 #include "session.h"
 #include "state.h"
+#include "txn.h"
 #include "units.h"
 
 /* A backup subcommand's session, and why it failed. */
@@ -337,17 +340,52 @@ out:
  * (--yes does not ask), and the restored state is recorded (Result:
  * success), each with the operator, ticket and reason.
  */
+/* What a restore puts back: snapshot target (a commit), within only. */
+struct restore_to {
+	const char	*target;
+	const char	*only;
+};
+
+/* txn_ops.change: the restore. The applied snapshot is taken after it
+ * (with --only the new state is no snapshot of the backup). */
+static int
+restore_change(struct txn *t, void *arg)
+{
+	const struct restore_to *r = arg;
+	long	 n;
+
+	if (txn_change(t) == -1)
+		return -1;
+	return bk_restore(t->bk, r->target, r->only, 0, &n, &t->err);
+}
+
+/* txn_ops.verify: a restore does not restart the services (the operator
+ * does, as after any restore: docs/backup.md); it stands as it is. */
+static int
+restore_verify(struct txn *t, void *arg)
+{
+	(void)t;
+	(void)arg;
+	return 0;
+}
+
+/*
+ * vcrotate backup restore REV: as a transaction of its own (txn.h), as
+ * rollback is: a before snapshot, a journal, the restore, the applied
+ * snapshot; an interruption is finished by vcrotate recover, a failure
+ * puts the before state back, and history lists it.
+ */
 static int
 do_restore(struct ctx *c, const struct cmdline *cl)
 {
+	static const struct txn_ops ops = { restore_change, restore_verify, 0 };
 	const char *rev = cl->operand[0], *only = cmdline_get(cl, "--only");
-	struct bk_meta meta = { NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-	    NULL };
-	struct bk_state st = { NULL, 0, 0 };
-	char	*reason = NULL, *q = NULL, id[41], target[41];
+	const char *result = "refused", *v;
+	struct restore_to to;
+	struct txn t;
+	char	*reason = NULL, target[41];
 	long	 n;
-	int	 k, dry = cmdline_get(cl, "--dry-run") != NULL, lockfd = -1;
-	int	 ret = 1;
+	int	 r, ret;
 
 	if (!bk_restore_scope_valid(only)) {
 		text_printf_safe(stderr,
@@ -356,67 +394,62 @@ do_restore(struct ctx *c, const struct cmdline *cl)
 		    only);
 		return EXIT_USAGE;
 	}
-	meta.operator = cmdline_get(cl, "--operator") != NULL ?
-	    cmdline_get(cl, "--operator") : config_operator();
-	meta.ticket = cmdline_get(cl, "--ticket");
-	if (asprintf(&reason, "backup restore of %s%s%s", rev,
-	    cmdline_get(cl, "--reason") != NULL ? ": " : "",
-	    cmdline_get(cl, "--reason") != NULL ? cmdline_get(cl, "--reason") :
-	    "") == -1)
+	v = cmdline_get(cl, "--reason");
+	if (asprintf(&reason, "backup restore of %s%s%s", rev, v != NULL ?
+	    ": " : "", v != NULL ? v : "") == -1 || txn_init(&t, c->s.cfg, "restore", reason) == -1) {
+		free(reason);
 		return 1;
-	meta.reason = reason;
+	}
+	free(reason);
+	if ((v = cmdline_get(cl, "--operator")) != NULL)
+		t.operator = v;
+	t.ticket = cmdline_get(cl, "--ticket");
+	txn_catch_signals();
 	/* A restore writes: never at the same time as apply or another
 	 * restore, nor over an interrupted transaction. */
-	if (!dry && (k = writer_begin(c->s.cfg, "backup restore", 0, &lockfd,
-	    &c->err)) != 0) {
-		fail(c, "restore");
-		free(reason);
-		return k;
-	}
-	if (backup_session_repo(&c->s, 0, &c->err) == -1 ||
-	    backup_session_live(&c->s, &c->err) == -1)
-		goto failed;
-	if (dry) {
-		ret = bk_restore(&c->s, rev, only, 1, &n, &c->err) == -1 ?
-		    fail(c, "restore") : 0;
+	if ((r = txn_lock(&t, 0, cmdline_get(cl, "--dry-run") != NULL)) != 0) {
+		ret = txn_refused(&t, r == 1 ? 1 : r);
 		goto out;
 	}
-	if ((n = bk_restore_preview(&c->s, rev, only, target, &c->err)) < 0)
-		goto failed;
-	if (n > 0 && cmdline_get(cl, "--yes") == NULL) {
-		if (asprintf(&q, "Restore snapshot %s: %ld change%s to %s? "
-		    "[y/N] ", rev, n, n == 1 ? "" : "s", c->s.app->pnid) == -1)
-			goto failed;
-		if (!ask_terminal(q)) {
-			buf_printf(&c->err, "not confirmed (--yes does not "
-			    "ask); nothing was changed");
-			goto failed;
-		}
+	if (txn_identify(&t) == -1 ||
+	    backup_session_open(&t.bk, t.cfg, &t.app, &t.login, &t.err) == -1)
+		goto refused;
+	if (cmdline_get(cl, "--dry-run") != NULL) {
+		ret = bk_restore(t.bk, rev, only, 1, &n, &t.err) == -1 ?
+		    txn_refused(&t, 1) : 0;
+		goto out;
 	}
-	meta.result = "before";
-	if (n > 0 && (bk_state_read(&st, c->s.cfg->root, c->s.app,
-	    c->s.login, &c->err) == -1 || bk_repo_snapshot(c->s.repo, &st,
-	    c->s.key, c->s.app->pnid, c->s.app->machine_id, &meta, id,
-	    &c->err) == -1))
-		goto failed;
-	if (n > 0)
-		printf("snapshot %s: the state this restore replaces\n", id);
-	if (bk_restore(&c->s, target, only, 0, &n, &c->err) == -1)
-		goto failed;
-	meta.result = "success";
-	if (n > 0 && bk_repo_mark(c->s.repo, target, c->s.key, c->s.app->pnid,
-	    &meta, id, &c->err) == -1)
-		goto failed;
-	ret = 0;
+	if ((n = bk_restore_preview(t.bk, rev, only, target, &t.err)) < 0 ||
+	    (n > 0 && cmdline_get(cl, "--yes") == NULL && txn_confirm(&t,
+	    "Restore snapshot %s: %ld change%s to %s? [y/N] ", rev, n, n == 1 ?
+	    "" : "s", t.app.pnid) == -1))
+		goto refused;
+	if (n == 0) {
+		/* Nothing to change: no transaction, restore says so. */
+		ret = bk_restore(t.bk, target, only, 0, &n, &t.err) == -1 ?
+		    txn_refused(&t, 1) : 0;
+		result = "nothing to do";
+		goto out;
+	}
+	if (txn_services_now(&t) == -1 || txn_before(&t) == -1 ||
+	    txn_begin(&t, NULL, NULL, NULL, "backup restore of", rev) == -1)
+		goto refused;
+	printf("snapshot %s: the state this restore replaces\n", t.before);
+	to.target = target;
+	to.only = only;
+	/* backup's exit codes: refused or failed is 1, as before */
+	if ((ret = txn_run(&t, &ops, &to, &result)) == TXN_EXIT_REFUSED)
+		ret = 1;
+	if (ret == 0)
+		txn_say(&t, "restored: the appliance equals snapshot %.12s%s "
+		    "(transaction %s); restart the services to serve it",
+		    target, only != NULL ? " within --only" : "", t.id);
 	goto out;
-failed:
-	ret = fail(c, "restore");
+refused:
+	ret = txn_refused(&t, 1);
 out:
-	if (lockfd != -1)
-		close(lockfd);
-	bk_state_free(&st);
-	free(reason);
-	free(q);
+	txn_log_outcome(&t, result, ret);
+	txn_free(&t);
 	return ret;
 }
 

@@ -65,14 +65,42 @@ test_expect 'backup restore: the state it replaces snapshotted, an expired certi
 	"$VC" --root "$L" backup restore "$before" --ticket CHG-43 --operator carol --reason "test restore" >out 2>err &&
 	expect_grep "state this restore replaces" out &&
 	grep -q "warning: puts back cn=TenantCredential-1,.*, expired on " err &&
-	expect_eq "$((n0 + 2))" "$($g rev-list --count snapshots)" &&
-	$g log -2 --format=%B snapshots >log &&
+	# a transaction of its own: before, applied, the outcome
+	expect_eq "$((n0 + 3))" "$($g rev-list --count snapshots)" &&
+	$g log -3 --format=%B snapshots >log &&
 	grep -q "^Result: success$" log && grep -q "^Result: before$" log &&
-	expect_eq 2 "$(grep -c "^Ticket: CHG-43$" log)" &&
-	expect_eq 2 "$(grep -c "^Operator: carol$" log)" &&
+	grep -q "^Result: applied$" log &&
+	expect_eq 3 "$(grep -c "^Ticket: CHG-43$" log)" &&
+	expect_eq 3 "$(grep -c "^Operator: carol$" log)" &&
+	expect_eq 3 "$(grep -c "^Transaction: " log)" &&
+	expect_eq 1 "$(grep "^Transaction: " log | sort -u | wc -l)" &&
 	grep -q "^Reason: backup restore of $before: test restore$" log &&
+	"$VC" --root "$L" history --json >h3.json &&
+	jq -e --arg r "backup restore of $before: test restore" ".transactions[0] | .result == \"success\" and .ticket == \"CHG-43\" and .reason == \$r" h3.json >/dev/null &&
 	"$VC" --root "$L" backup restore "$before" --dry-run >dry.out 2>&1 &&
 	grep -q "^0 changes would be made" dry.out
+'
+
+test_expect 'backup restore killed half-way: a journal, and recover puts the state it replaced back' '
+	"$VC" --root "$L" history --json >hist.json &&
+	t3=$(txn_of t3.plan) && [ -n "$t3" ] &&
+	target=$(jq -r --arg t "$t3" ".transactions[] | select(.transaction == \$t) | .outcome" hist.json) &&
+	lab_dump "$L" >pre.dump &&
+	# the points of a clean run, then the state it replaced put back
+	VCROTATE_FAULT_LOG=$T/rpoints "$VC" --root "$L" backup restore "$target" --yes >/dev/null 2>&1 &&
+	back=$("$VC" --root "$L" history --json | jq -r ".transactions[0].before") &&
+	"$VC" --root "$L" backup restore "$back" --yes >/dev/null 2>&1 &&
+	lab_dump "$L" | diff -q pre.dump - >/dev/null &&
+	n=$(awk "/vecs-cli entry|ldap (add|modify|delete)/ { print \$1; exit }" "$T/rpoints") && [ -n "$n" ] &&
+	rc=0 && { VCROTATE_FAULT=crash-after:$n "$VC" --root "$L" backup restore "$target" --yes >/dev/null 2>&1; } 2>/dev/null || rc=$?
+	expect_eq 137 "$rc" &&
+	[ -e "$L/var/lib/vcrotate/journal" ] &&
+	rc=0 && "$VC" --root "$L" apply t3.plan --yes >/dev/null 2>err || rc=$?
+	expect_eq 6 "$rc" &&
+	"$VC" --root "$L" recover >rec.out 2>&1 &&
+	[ ! -e "$L/var/lib/vcrotate/journal" ] &&
+	lab_dump "$L" | diff -u pre.dump - &&
+	"$VC" --root "$L" history --json | jq -e ".transactions[0].result == \"rolled back (recovered)\"" >/dev/null
 '
 
 test_done
