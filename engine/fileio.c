@@ -426,6 +426,9 @@ file_stage(const char *dir, const char *name, const void *data, size_t len,
 		    (unsigned)(st.st_mode & 07777));
 		goto fail;
 	}
+	/* And no one else could rename it away from above. */
+	if (dir_chain_safe(&d, &st, err) == -1)
+		goto fail;
 	unlinkat(d.fd, name, 0);
 	if ((fd = openat(d.fd, name, O_WRONLY | O_CREAT | O_EXCL |
 	    O_NOFOLLOW | O_CLOEXEC, 0600)) == -1) {

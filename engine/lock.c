@@ -20,6 +20,33 @@
  * A directory under ROOT/var/lib/vcrotate that only root can enter, for key
  * material on its way to vecs-cli (malloc'd path; the caller removes it).
  */
+/*
+ * ROOT/var/lib/vcrotate as it must be to hold private directories: a
+ * directory (not a link to one) of ours that nobody else can write; one
+ * that was there already is checked, never taken on trust.
+ */
+static int
+base_private(const char *base, struct buf *err)
+{
+	struct stat st;
+
+	if (lstat(base, &st) == -1) {
+		buf_printf(err, "%s: %s", base, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+		buf_printf(err, "refusing to put key material under %s: it "
+		    "must be a directory of uid %ld that only it can write "
+		    "(it is %s, uid %ld, mode %04o)", base, (long)geteuid(),
+		    S_ISLNK(st.st_mode) ? "a symbolic link" : S_ISDIR(
+		    st.st_mode) ? "a directory" : "not a directory",
+		    (long)st.st_uid, (unsigned)(st.st_mode & 07777));
+		return -1;
+	}
+	return 0;
+}
+
 char *
 private_dir(const char *root, const char *what, struct buf *err)
 {
@@ -32,6 +59,9 @@ private_dir(const char *root, const char *what, struct buf *err)
 	}
 	if (mkdir(base, 0700) == -1 && errno != EEXIST) {
 		buf_printf(err, "%s: %s", base, strerror(errno));
+		free(dir);
+		dir = NULL;
+	} else if (base_private(base, err) == -1) {
 		free(dir);
 		dir = NULL;
 	} else if (mkdtemp(dir) == NULL) {

@@ -212,6 +212,23 @@ test_expect 'apply (a new VMCA root): links at the journal'"'"'s and the VMCA fi
 	victims_untouched
 '
 
+test_expect 'apply: key material only under a var/lib/vcrotate of ours that nobody else can write' '
+	l=$T/priv && lab_create "$l" --scenario sts-expired >/dev/null && labctl start "$l" >/dev/null 2>&1
+	"$VC" --root "$l" plan -o priv.plan >/dev/null &&
+	"$VC" --root "$l" backup snapshot >/dev/null &&
+	lab_dump "$l" >priv.before &&
+	chmod 0775 "$l/var/lib/vcrotate" &&
+	exits 4 vc --root "$l" apply priv.plan --yes &&
+	expect_grep "refusing to put key material under $l/var/lib/vcrotate: it must be a directory of uid 0 that only it can write (it is a directory, uid 0, mode 0775)" "$T/err" &&
+	chmod 0700 "$l/var/lib/vcrotate" &&
+	mv "$l/var/lib/vcrotate" "$l/var/lib/vcrotate.real" && ln -s vcrotate.real "$l/var/lib/vcrotate" &&
+	exits 4 vc --root "$l" apply priv.plan --yes &&
+	expect_grep "it is a symbolic link" "$T/err" &&
+	rm "$l/var/lib/vcrotate" && mv "$l/var/lib/vcrotate.real" "$l/var/lib/vcrotate" &&
+	lab_dump "$l" | diff -u priv.before - &&
+	vc --root "$l" apply priv.plan --yes
+'
+
 test_expect 'at start, before any secret is read: not dumpable, core limit 0 (strace)' '
 	echo secret >pw && chmod 600 pw &&
 	{ strace -f -e trace=prctl,prlimit64,setrlimit,openat -o trace \
