@@ -111,6 +111,35 @@ direction(struct txn *t, int forward, int back)
 }
 
 /*
+ * Before recover writes: what it would put back, every expired or
+ * expiring certificate among it named (backup_session_preview), the
+ * question at a terminal (not with --yes), then a snapshot of the state it
+ * replaces, as every writer takes; best effort, as a half-changed
+ * appliance may not read whole, and finishing matters more. 0, 1 not
+ * confirmed, -1 when what it would do cannot be read.
+ */
+static int
+recover_begins(struct txn *t, const char *target, const char *dir, int yes)
+{
+	char	 id[41];
+	long	 n;
+
+	if ((n = backup_session_preview(t->bk, target, id, &t->err)) < 0)
+		return -1;
+	if (!yes && txn_confirm(t, "Recover transaction %s: %s to snapshot "
+	    "%.12s, %ld change%s, restarting every service? [y/N] ", t->id,
+	    dir, target, n, n == 1 ? "" : "s") == -1)
+		return 1;
+	if (n > 0 && txn_snapshot(t, "before recover", id) == -1) {
+		txn_say(t, "warning: no snapshot of the state recover replaces "
+		    "(%s); going on", buf_str(&t->err));
+		buf_reset(&t->err);
+	} else if (n > 0)
+		txn_say(t, "snapshot of the state recover replaces: %.12s", id);
+	return 0;
+}
+
+/*
  * Puts target back and restarts: committed, the services were restarted
  * on the after state; else they may have been stopped, or started on a
  * mixed one. Going forward commits, on what apply itself would have
@@ -209,8 +238,19 @@ cmd_recover(const struct cmdline *cl, struct config *cfg)
 	services_start_vmafd_vmdir(cfg->root, &t.err);
 	buf_reset(&t.err);
 	if (txn_identify(&t) == -1 ||
-	    backup_session_open(&t.bk, cfg, &t.app, &t.login, &t.err) == -1 ||
-	    finish(&t, target, forward) == -1)
+	    backup_session_open(&t.bk, cfg, &t.app, &t.login, &t.err) == -1)
+		goto fail;
+	if ((r = recover_begins(&t, target, dir, cmdline_get(cl, "--yes") !=
+	    NULL)) == -1)
+		goto fail;
+	if (r == 1) {
+		text_printf_safe(stderr, "vcrotate recover: %s\nNothing was "
+		    "changed; the journal %s stays.\n", buf_str(&t.err),
+		    t.j.path);
+		ret = TXN_EXIT_REFUSED;
+		goto out;
+	}
+	if (finish(&t, target, forward) == -1)
 		goto fail;
 	txn_say(&t, "recovered: transaction %s is %s; the appliance equals "
 	    "snapshot %.12s", t.id, forward ? "committed" : "rolled back",

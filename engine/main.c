@@ -102,6 +102,7 @@ static const struct cmd_opt recover_opts[] = {
 	    "commit point)" },
 	{ "--forward", NULL, "to the applied snapshot: keep the new "
 	    "certificates" },
+	{ "--yes", NULL, "do not ask for confirmation at a terminal" },
 	{ NULL, NULL, NULL },
 };
 

@@ -160,6 +160,10 @@ test_expect 'recover --operator --ticket --reason: who finished it, on the trans
 	    .reason == \"night fix; recovered by bob, ticket INC-9: after the crash\" and
 	    (.result | startswith(\"rolled back (recovered)\"))" h.json >/dev/null ||
 		{ jq ".transactions[0]" h.json >&2; false; }
+	# the half-changed state it replaced, snapshotted first
+	git --git-dir="$T/rec/var/lib/vcrotate/backup.git" log -2 --format=%B snapshots >rlog &&
+	grep -q "^Result: before recover$" rlog &&
+	grep -q "snapshot of the state recover replaces: " recover.out
 '
 
 test_done
