@@ -100,7 +100,7 @@ backup_session_clear(struct bk_session *s)
 int
 backup_session_open(struct bk_session **out, struct config *cfg,
     const struct appliance *app, const struct vmdir_login *login,
-    struct buf *err)
+    int create, struct buf *err)
 {
 	struct bk_session *s = calloc(1, sizeof(*s));
 
@@ -111,7 +111,7 @@ backup_session_open(struct bk_session **out, struct config *cfg,
 	bk_init();
 	s->app = app;
 	s->login = login;
-	if (backup_session_repo(s, 1, err) == -1) {
+	if (backup_session_repo(s, create, err) == -1) {
 		backup_session_close(s);
 		return -1;
 	}

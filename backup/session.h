@@ -50,12 +50,12 @@ typedef int (*bk_session_list_fn)(const char *id, long long when,
     const char *message, const char *bad, void *arg);
 /*
  * A session on the appliance app, logged in to its vmdir as login (both
- * borrowed: they must outlive it), and its repository (made when
- * missing).
+ * borrowed: they must outlive it), and its repository (with create, made
+ * when missing; else a missing one is an error).
  */
 int  backup_session_open(struct bk_session **out, struct config *cfg,
     const struct appliance *app, const struct vmdir_login *login,
-    struct buf *err);
+    int create, struct buf *err);
 /*
  * A session on the repository alone, to read it (history): no appliance
  * tool is run, nothing is made. 1 when there is no repository (*out NULL).

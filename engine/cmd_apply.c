@@ -310,7 +310,7 @@ run(struct txn *t, struct apply *a, const struct apply_args *args,
 	 * vcrotate recover. */
 	if ((a->tmpdir = private_dir(t->cfg->root, "apply", &t->err)) ==
 	    NULL || backup_session_open(&t->bk, t->cfg,
-	    &t->app, &t->login, &t->err) == -1 ||
+	    &t->app, &t->login, 1, &t->err) == -1 ||
 	    vmdir_adds(t, a->plan, &adds) == -1 || txn_before(t) == -1 ||
 	    txn_begin(t, NULL, journal_items, a->plan, "plan",
 	    a->plan->sha256) == -1 || txn_interrupted(t)) {

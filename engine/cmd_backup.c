@@ -396,23 +396,22 @@ do_restore(struct ctx *c, const struct cmdline *cl)
 	}
 	v = cmdline_get(cl, "--reason");
 	if (asprintf(&reason, "backup restore of %s%s%s", rev, v != NULL ?
-	    ": " : "", v != NULL ? v : "") == -1 || txn_init(&t, c->s.cfg, "restore", reason) == -1) {
+	    ": " : "", v != NULL ? v : "") == -1 ||
+	    txn_init(&t, c->s.cfg, "restore", reason) == -1) {
 		free(reason);
 		return 1;
 	}
 	free(reason);
-	if ((v = cmdline_get(cl, "--operator")) != NULL)
-		t.operator = v;
-	t.ticket = cmdline_get(cl, "--ticket");
+	txn_audit_options(&t, cl);
 	txn_catch_signals();
 	/* A restore writes: never at the same time as apply or another
-	 * restore, nor over an interrupted transaction. */
-	if ((r = txn_lock(&t, 0, cmdline_get(cl, "--dry-run") != NULL)) != 0) {
-		ret = txn_refused(&t, r == 1 ? 1 : r);
+	 * restore, nor over an interrupted transaction. It makes no
+	 * repository: there is nothing to restore without one. */
+	if ((r = txn_open(&t, cmdline_get(cl, "--dry-run") != NULL, 0)) > 0) {
+		ret = txn_refused(&t, r);
 		goto out;
 	}
-	if (txn_identify(&t) == -1 ||
-	    backup_session_open(&t.bk, t.cfg, &t.app, &t.login, &t.err) == -1)
+	if (r == -1)
 		goto refused;
 	if (cmdline_get(cl, "--dry-run") != NULL) {
 		ret = bk_restore(t.bk, rev, only, 1, &n, &t.err) == -1 ?

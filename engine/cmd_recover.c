@@ -238,7 +238,8 @@ cmd_recover(const struct cmdline *cl, struct config *cfg)
 	services_start_vmafd_vmdir(cfg->root, &t.err);
 	buf_reset(&t.err);
 	if (txn_identify(&t) == -1 ||
-	    backup_session_open(&t.bk, cfg, &t.app, &t.login, &t.err) == -1)
+	    backup_session_open(&t.bk, cfg, &t.app, &t.login, 1,
+	    &t.err) == -1)
 		goto fail;
 	if ((r = recover_begins(&t, target, dir, cmdline_get(cl, "--yes") !=
 	    NULL)) == -1)

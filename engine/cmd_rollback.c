@@ -172,7 +172,7 @@ cmd_rollback(const struct cmdline *cl, struct config *cfg)
 	struct txn t;
 	struct hist h = { NULL, 0, NULL, 0 };
 	const struct hist_txn *x;
-	const char *want = cl->operand[0], *result = "refused", *v;
+	const char *want = cl->operand[0], *result = "refused";
 	char	 before[41], *reason = NULL;
 	int	 r, ret = TXN_EXIT_REFUSED;
 
@@ -184,20 +184,17 @@ cmd_rollback(const struct cmdline *cl, struct config *cfg)
 		return 1;
 	}
 	free(reason);
-	if ((v = cmdline_get(cl, "--operator")) != NULL)
-		t.operator = v;
-	t.ticket = cmdline_get(cl, "--ticket");
+	txn_audit_options(&t, cl);
 	txn_catch_signals();
 	if (config_load(cfg, &t.err) == -1)
 		goto refused;
 	/* The lock and a pending journal before anything that needs the
 	 * services (see apply). */
-	if ((r = txn_lock(&t, 0, 0)) != 0) {
-		ret = txn_refused(&t, r == 1 ? TXN_EXIT_REFUSED : r);
+	if ((r = txn_open(&t, 0, 1)) > 0) {
+		ret = txn_refused(&t, r);
 		goto out;
 	}
-	if (txn_identify(&t) == -1 ||
-	    backup_session_open(&t.bk, cfg, &t.app, &t.login, &t.err) == -1 ||
+	if (r == -1 ||
 	    backup_session_list(t.bk, hist_add, &h, &t.err) == -1 ||
 	    (x = find_txn(&t, &h, want)) == NULL)
 		goto refused;

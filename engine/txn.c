@@ -222,6 +222,29 @@ txn_identify(struct txn *t)
 }
 
 int
+txn_open(struct txn *t, int dry, int create)
+{
+	int	 r;
+
+	if ((r = txn_lock(t, 0, dry)) != 0)
+		return r == 1 ? -1 : r;
+	if (txn_identify(t) == -1 || backup_session_open(&t->bk, t->cfg,
+	    &t->app, &t->login, create, &t->err) == -1)
+		return -1;
+	return 0;
+}
+
+void
+txn_audit_options(struct txn *t, const struct cmdline *cl)
+{
+	const char *v;
+
+	if ((v = cmdline_get(cl, "--operator")) != NULL)
+		t->operator = v;
+	t->ticket = cmdline_get(cl, "--ticket");
+}
+
+int
 txn_services_now(struct txn *t)
 {
 	return services_stopped(t->cfg->root, &t->stopped_before, &t->err);

@@ -140,6 +140,15 @@ int  txn_interrupted(struct txn *t);
  */
 int  txn_lock(struct txn *t, int recovering, int dry);
 int  txn_identify(struct txn *t);
+/*
+ * txn_lock (dry: no lock, a waiting journal refused all the same),
+ * txn_identify, then the backup session on the same identity and login
+ * (create: its repository made when missing). 0, -1 (err says why), or
+ * txn_lock's exit code.
+ */
+int  txn_open(struct txn *t, int dry, int create);
+/* --operator and --ticket of the command line, for the audit record. */
+void txn_audit_options(struct txn *t, const struct cmdline *cl);
 
 /* The services stopped now, for the verify and the journal. */
 int  txn_services_now(struct txn *t);

@@ -164,6 +164,21 @@ services_restart_all(const char *root, struct buf *err)
 }
 
 void backup_session_close(struct bk_session *s) { (void)s; }
+int
+backup_session_open(struct bk_session **out, struct config *cfg,
+    const struct appliance *app, const struct vmdir_login *login,
+    int create, struct buf *err)
+{
+	(void)cfg; (void)app; (void)login; (void)create; (void)err;
+	*out = NULL;
+	return 0;
+}
+const char *
+cmdline_get(const struct cmdline *cl, const char *name)
+{
+	(void)cl; (void)name;
+	return NULL;
+}
 
 int
 backup_session_snapshot(struct bk_session *s, const struct bk_meta *meta,
