@@ -371,7 +371,27 @@ live_restart(struct apply *a)
 		txn_say(a->t, "already restarted after each step");
 		return 0;
 	}
-	return txn_interrupted(a->t) ? -1 : txn_restart(a->t);
+	if (txn_interrupted(a->t))
+		return -1;
+	if (txn_restart(a->t) == 0)
+		return 0;
+	if (a->any_failure)
+		return -1;
+	/*
+	 * Rollback on regression: a start --all that fails is judged by the
+	 * verify, which rolls back when a service that ran before does not
+	 * run now. Services that were down before (a production-down night,
+	 * one of them down for another reason) may stay down.
+	 */
+	while (a->t->err.len > 0 && a->t->err.data[a->t->err.len - 1] == '\n')
+		a->t->err.data[--a->t->err.len] = '\0';
+	txn_say(a->t, "the restart failed (%s); the verify decides whether the "
+	    "change made it worse", buf_str(&a->t->err));
+	buf_reset(&a->still_down);
+	buf_puts(&a->still_down, buf_str(&a->t->err));
+	buf_reset(&a->t->err);
+	a->t->success = "success, services down before still down";
+	return 0;
 }
 
 static int
@@ -1055,5 +1075,6 @@ apply_free(struct apply *a)
 		rmdir(a->tmpdir);
 	free(a->tmpdir);
 	plan_free(a->plan);
+	buf_free(&a->still_down);
 	memset(a, 0, sizeof(*a));
 }

@@ -46,6 +46,9 @@ struct apply {
 	int		 dry;		/* print, change nothing */
 	const struct writes *w;		/* live, or printed (dry) */
 	int		 per_step;	/* --restart per-step */
+	int		 any_failure;	/* --rollback-on any-failure */
+	struct buf	 still_down;	/* the restart's failure, tolerated:
+					 * those services were down before */
 };
 
 /* The new keys, generated on worker threads while preflight goes on. */

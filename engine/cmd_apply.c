@@ -43,6 +43,9 @@
 #include "session.h"
 #include "txn.h"
 
+/* Done and kept, though services that were down before still fail. */
+#define APPLY_KEPT_DOWN	2
+
 /* What the command line asked, beyond the transaction's own fields. */
 struct apply_args {
 	const char	*file;
@@ -103,6 +106,15 @@ parse_args(const struct cmdline *cl, struct txn *t, struct apply *a,
 		if ((t->reason = strdup(v)) == NULL) {
 			fprintf(stderr, "vcrotate apply: out of memory\n");
 			return 1;
+		}
+	}
+	if ((v = cmdline_get(cl, "--rollback-on")) != NULL) {
+		if (strcmp(v, "any-failure") == 0)
+			a->any_failure = 1;
+		else if (strcmp(v, "regression") != 0) {
+			text_printf_safe(stderr, "vcrotate apply: --rollback-on "
+			    "must be regression or any-failure, not '%s'\n", v);
+			return EXIT_USAGE;
 		}
 	}
 	if ((v = cmdline_get(cl, "--restart")) != NULL) {
@@ -322,6 +334,15 @@ run(struct txn *t, struct apply *a, const struct apply_args *args,
 		txn_say(t, "done: transaction %s, snapshots %.12s (before) and "
 		    "%.12s (after)", t->id, t->before, t->after[0] ? t->after :
 		    t->applied);
+	if (ret == TXN_EXIT_OK && a->still_down.len > 0) {
+		/* Nothing that ran before stopped: kept, and said. */
+		txn_say(t, "kept: every service that ran before runs, the new "
+		    "certificates are in place and served; services that were "
+		    "down before the change still fail: %s",
+		    buf_str(&a->still_down));
+		*result = t->success;
+		ret = APPLY_KEPT_DOWN;
+	}
 	free(adds);
 	t->absent = NULL;
 	return ret;
@@ -354,6 +375,8 @@ cmd_apply(const struct cmdline *cl, struct config *cfg)
 	    dup2(STDERR_FILENO, STDOUT_FILENO) == -1)) {
 		text_printf_safe(stderr, "vcrotate apply: %s\n",
 		    strerror(errno));
+		if (saved_stdout != -1)
+			close(saved_stdout);
 		ret = 1;
 		goto out;
 	}

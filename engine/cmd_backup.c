@@ -402,6 +402,8 @@ do_restore(struct ctx *c, const struct cmdline *cl)
 		return 1;
 	}
 	free(reason);
+	t.name = "backup restore";
+	t.no_restart = 1;
 	txn_audit_options(&t, cl);
 	txn_catch_signals();
 	/* A restore writes: never at the same time as apply or another
@@ -424,9 +426,11 @@ do_restore(struct ctx *c, const struct cmdline *cl)
 	    "" : "s", t.app.pnid) == -1))
 		goto refused;
 	if (n == 0) {
-		/* Nothing to change: no transaction, restore says so. */
-		ret = bk_restore(t.bk, target, only, 0, &n, &t.err) == -1 ?
-		    txn_refused(&t, 1) : 0;
+		/* Nothing to change: no transaction, and no write. */
+		printf("restored snapshot %.12s: 0 changes; the appliance "
+		    "already equals the snapshot%s%s\n", target, only != NULL ?
+		    " for " : "", only != NULL ? only : "");
+		ret = 0;
 		result = "nothing to do";
 		goto out;
 	}

@@ -101,7 +101,11 @@ direction(struct txn *t, int forward, int back)
 		    "go back (vcrotate recover --back)\n", t->id);
 		return -1;
 	}
-	if (forward && t->state == TXN_ROLLING_BACK) {
+	/* An apply that began to roll back had found its new state failing;
+	 * a rollback's or a restore's new state is a snapshot that was good,
+	 * and going there is how one whose undoing failed is finished. */
+	if (forward && t->state == TXN_ROLLING_BACK &&
+	    strcmp(t->kind, "apply") == 0) {
 		text_printf_safe(stderr, "vcrotate recover: transaction %s "
 		    "failed and its rollback had begun: it can only go back "
 		    "(vcrotate recover --back)\n", t->id);
@@ -149,22 +153,30 @@ static int
 finish(struct txn *t, const char *target, int forward)
 {
 	int	 committed = t->state == TXN_COMMITTED;
+	/* Only apply's new state is checked before it commits; a rollback's
+	 * or a restore's is an older state, whose services may not have
+	 * run either (rollback itself takes it as it comes). */
+	int	 judged = strcmp(t->kind, "apply") == 0;
 	long	 changes = 0;
 
 	if (backup_session_restore(t->bk, target, &changes, &t->err) == -1)
 		return -1;
-	if ((!committed || changes > 0) && txn_restart(t) == -1) {
-		if (forward) {
+	/* A restore restarts nothing, and nor does finishing one. */
+	if ((!committed || changes > 0) && strcmp(t->kind, "restore") != 0 &&
+	    txn_restart(t) == -1) {
+		if (forward && judged) {
 			buf_printf(&t->err, "\nthe after state is in place, "
 			    "but the services do not start; vcrotate recover "
 			    "--back puts the before state back");
 			return -1;
 		}
-		txn_say(t, "the services are as they were before the "
-		    "transaction: %s", buf_str(&t->err));
+		txn_say(t, "the services are as %s: %s", forward ? "the state "
+		    "put back leaves them" : "they were before the "
+		    "transaction", buf_str(&t->err));
 		buf_reset(&t->err);
 	}
-	if (forward && !committed && (txn_verify_served(t) == -1 ||
+	if (forward && !committed && ((judged &&
+	    txn_verify_served(t) == -1) ||
 	    txn_record(t, "commit", NULL, NULL) == -1)) {
 		buf_printf(&t->err, "\nthe new state is not committed; vcrotate "
 		    "recover --back puts the before state back");
@@ -230,9 +242,7 @@ cmd_recover(const struct cmdline *cl, struct config *cfg)
 	txn_say(&t, "transaction %s (%s, last record \"%s\"%s): %s to snapshot "
 	    "%.12s", t.id, t.kind, journal_last(&t.j), t.j.torn ? ", a torn "
 	    "record after it" : "", dir, target);
-	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
-	if (txn_record(&t, "recover", dir, pid) == -1)
-		goto fail;
+
 	/* vmafd-cli and vecs-cli need vmafdd, LDAP vmdird: a run killed
 	 * after service-control --stop --all left them stopped. */
 	services_start_vmafd_vmdir(cfg->root, &t.err);
@@ -246,11 +256,16 @@ cmd_recover(const struct cmdline *cl, struct config *cfg)
 		goto fail;
 	if (r == 1) {
 		text_printf_safe(stderr, "vcrotate recover: %s\nNothing was "
-		    "changed; the journal %s stays.\n", buf_str(&t.err),
+		    "restored; the journal %s stays.\n", buf_str(&t.err),
 		    t.j.path);
 		ret = TXN_EXIT_REFUSED;
 		goto out;
 	}
+	/* The direction is recorded once confirmed: an interrupted recover
+	 * is continued the same way. */
+	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+	if (txn_record(&t, "recover", dir, pid) == -1)
+		goto fail;
 	if (finish(&t, target, forward) == -1)
 		goto fail;
 	txn_say(&t, "recovered: transaction %s is %s; the appliance equals "
@@ -260,9 +275,12 @@ cmd_recover(const struct cmdline *cl, struct config *cfg)
 	ret = TXN_EXIT_OK;
 	goto out;
 fail:
-	text_printf_safe(stderr, "vcrotate recover: %s%s%s\n", buf_str(&t.err),
-	    t.journaled ? "\nThe journal stays; run vcrotate recover again "
-	    "once the cause is fixed: " : "", t.journaled ? t.j.path : "");
+	text_printf_safe(stderr, "vcrotate recover: %s%s%s%s\n",
+	    buf_str(&t.err), t.journaled ? "\nThe journal stays; run vcrotate "
+	    "recover again once the cause is fixed: " : "", t.journaled ?
+	    t.j.path : "", t.journaled && !forward && t.applied[0] != '\0' &&
+	    strcmp(t.kind, "apply") != 0 ? "\nor finish it forward, to the "
+	    "state it was putting back: vcrotate recover --forward" : "");
 	ret = TXN_EXIT_STUCK;
 out:
 	txn_free(&t);

@@ -77,6 +77,9 @@ static const struct cmd_opt apply_opts[] = {
 	    "end (default), or after each step" },
 	{ "--keep-on-failure", NULL, "on a failure keep the new certificates: "
 	    "no rollback" },
+	{ "--rollback-on", "regression|any-failure", "roll back when the "
+	    "change made things worse (default: services that were down "
+	    "before may stay down), or on any failure" },
 	{ "--yes", NULL, "do not ask for confirmation at a terminal" },
 	{ "--json", NULL, "one result document on stdout; progress on "
 	    "stderr" },
@@ -124,7 +127,8 @@ static const struct cmd_opt no_opts[] = {
 	{ NULL, NULL, NULL },
 };
 
-#define APPLY_EXITS "0 done, 1 failed and rolled back, 3 the rollback " \
+#define APPLY_EXITS "0 done, " APPLY_EXITS_FAILED
+#define APPLY_EXITS_FAILED "1 failed and rolled back, 3 the rollback " \
 	"could not finish (vcrotate recover), 4 refused: nothing changed, 5 " \
 	"locked by another vcrotate, 6 an interrupted transaction waits " \
 	"(vcrotate recover), 128+N signal N (rolled back), 64 bad usage"
@@ -149,7 +153,9 @@ static const struct command {
 	    "review", EXIT_USAGE }, cmd_plan, "0 shown, 1 refused, 64 bad "
 	    "usage" },
 	{ { "apply", "PLAN", apply_opts, "carry out a plan as one "
-	    "transaction", EXIT_USAGE }, cmd_apply, APPLY_EXITS },
+	    "transaction", EXIT_USAGE }, cmd_apply, "0 done, 2 done and kept, "
+	    "though services that were down before still fail (named), "
+	    APPLY_EXITS_FAILED },
 	{ { "history", "", json_opts, "the transactions so far, newest first",
 	    EXIT_USAGE }, cmd_history, "0 done, 1 failed, 64 bad usage" },
 	{ { "rollback", "TXN", rollback_opts, "put back the state before a "

@@ -71,6 +71,13 @@ txn_interrupted(struct txn *t)
 	return 1;
 }
 
+/* The command, as messages name it. */
+static const char *
+txn_name(const struct txn *t)
+{
+	return t->name != NULL ? t->name : t->kind;
+}
+
 /* The exit code of a transaction a signal stopped, else code. */
 static int
 signal_or(int code)
@@ -575,10 +582,17 @@ txn_commit(struct txn *t)
 		    "nothing to commit");
 		return -1;
 	}
-	if (txn_interrupted(t) || txn_record(t, "commit", NULL, NULL) == -1)
+	if (txn_interrupted(t))
 		return -1;
+	if (txn_record(t, "commit", NULL, NULL) == -1) {
+		/* Past a rollback's restore nothing is undone: told. */
+		if (!t->hold_signals)
+			return -1;
+		txn_say(t, "warning: %s", buf_str(&t->err));
+		buf_reset(&t->err);
+	}
 	t->state = TXN_COMMITTED;	/* nothing to undo: signals wait */
-	txn_mark(t, t->applied, "success");
+	txn_mark(t, t->applied, t->success != NULL ? t->success : "success");
 	txn_end(t);
 	return 0;
 }
@@ -610,8 +624,9 @@ txn_roll_back(struct txn *t)
 	if (backup_session_restore(t->bk, t->before, NULL, &t->err) == -1)
 		goto out;
 	/* The services come back as they were before: they may not have
-	 * run then either (a production-down night). */
-	if (txn_restart(t) == -1)
+	 * run then either (a production-down night). A restore restarts
+	 * nothing, and neither does its rollback. */
+	if (!t->no_restart && txn_restart(t) == -1)
 		txn_say(t, "after the rollback the services are as before: %s",
 		    buf_str(&t->err));
 	ret = 0;
@@ -684,10 +699,10 @@ txn_failed(struct txn *t, int keep, const char **result)
 {
 	txn_phase(t, "until the failure");
 	text_printf_safe(stderr, "vcrotate %s: transaction %s failed: %s\n",
-	    t->kind, t->id, buf_str(&t->err));
+	    txn_name(t), t->id, buf_str(&t->err));
 	if (t->state < TXN_CHANGING) {
 		text_printf_safe(stderr, "vcrotate %s: nothing was changed\n",
-		    t->kind);
+		    txn_name(t));
 		txn_end(t);
 		*result = "failed, nothing changed";
 		txn_mark(t, t->before, *result);
@@ -707,7 +722,7 @@ txn_failed(struct txn *t, int keep, const char **result)
 		text_printf_safe(stderr, "vcrotate %s: the rollback could not "
 		    "finish: %s\nThe before state is snapshot %s and the "
 		    "journal %s stays. When vmdird and vmafdd run, finish "
-		    "with:\n  vcrotate recover\n", t->kind, buf_str(&t->err),
+		    "with:\n  vcrotate recover\n", txn_name(t), buf_str(&t->err),
 		    t->before, t->j.path);
 		*result = "rollback incomplete";
 		return TXN_EXIT_STUCK;
@@ -745,7 +760,7 @@ int
 txn_refused(struct txn *t, int code)
 {
 	text_printf_safe(stderr, "vcrotate %s: refused, nothing was changed: "
-	    "%s\n", t->kind, buf_str(&t->err));
+	    "%s\n", txn_name(t), buf_str(&t->err));
 	txn_end(t);
 	if (t->before[0] != '\0')
 		txn_mark(t, t->before, "refused");

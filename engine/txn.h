@@ -81,7 +81,11 @@ struct bk_session;
 struct txn {
 	enum txn_state	 state;
 	struct config	*cfg;
-	const char	*kind;		/* "apply", "rollback", "recover" */
+	const char	*kind;		/* "apply", "rollback", "restore" */
+	const char	*name;		/* in messages: "apply", "backup
+					 * restore" (default: kind) */
+	int		 no_restart;	/* its rollback restarts nothing (a
+					 * restore, which never restarts) */
 	char		 id[40];	/* transaction id */
 	struct appliance app;
 	struct vmdir_login login;
@@ -95,6 +99,7 @@ struct txn {
 	struct journal	 j;
 	int		 journaled;	/* j is on disk */
 	const char	*plan_sha256;	/* NULL: the journal's */
+	const char	*success;	/* the commit's outcome: "success" */
 	const char *const *absent;	/* DNs the change creates */
 	size_t		 nabsent;
 	struct buf	 err;

@@ -117,7 +117,8 @@ test_expect '--keep-on-failure leaves the new certificates, says so; rollback TX
 	"$VC" --root "$l" plan -o keep.plan >/dev/null &&
 	lab_dump "$l" >before.dump &&
 	labctl fault "$l" service vmware-vpxd >/dev/null &&
-	rc=0 && "$VC" --root "$l" apply keep.plan --keep-on-failure >out 2>err || rc=$?
+	# vpxd was down before (the STS expired): any failure is one here
+	rc=0 && "$VC" --root "$l" apply keep.plan --keep-on-failure --rollback-on any-failure >out 2>err || rc=$?
 	expect_eq 1 "$rc" &&
 	grep -q -- "--keep-on-failure: the new certificates stay" out &&
 	lab_dump "$l" >kept.dump && ! cmp -s before.dump kept.dump &&
@@ -142,12 +143,12 @@ test_expect 'at a terminal apply asks first: anything but y changes nothing' '
 	[ ! -e "$l/var/lib/vcrotate/journal" ]
 '
 
-test_expect 'a service that will not start: rolled back to a byte-identical before state, exit 1, vpxd named' '
+test_expect '--rollback-on any-failure: a service that will not start: rolled back to a byte-identical before state, exit 1, vpxd named' '
 	l=$T/fail && lab_create "$l" --scenario all-expired >/dev/null && labctl start "$l" >/dev/null 2>&1
 	"$VC" --root "$l" plan -o fail.plan >/dev/null &&
 	lab_dump "$l" >before.dump &&
 	labctl fault "$l" service vmware-vpxd >/dev/null &&
-	rc=0 && "$VC" --root "$l" apply fail.plan >out 2>err || rc=$?
+	rc=0 && "$VC" --root "$l" apply fail.plan --rollback-on any-failure >out 2>err || rc=$?
 	expect_eq 1 "$rc" &&
 	# vmon names every service that failed: vpxd, and eam that needs it.
 	grep -q "Failed to start vpxd, eam services" err &&
@@ -155,6 +156,37 @@ test_expect 'a service that will not start: rolled back to a byte-identical befo
 	lab_dump "$l" >after.dump &&
 	cmp before.dump after.dump &&
 	"$VC" --root "$l" history | grep -q "rolled back"
+'
+
+test_expect 'the outage night: everything expired, vpxd down for another reason: applied and kept, exit 2, vpxd named' '
+	l=$T/night && lab_create "$l" --scenario all-expired >/dev/null && labctl start "$l" >/dev/null 2>&1
+	"$VC" --root "$l" plan -o night.plan >/dev/null &&
+	"$l/usr/bin/service-control" --status --all | sed -n "/^Stopped:/,/^Running:/p" | grep -q "vmware-vpxd" &&
+	labctl fault "$l" service vmware-vpxd >/dev/null &&
+	rc=0 && "$VC" --root "$l" apply night.plan --yes >out 2>err || rc=$?
+	expect_eq 2 "$rc" &&
+	grep -q "services that were down before the change still fail: .*Failed to start vpxd, eam services" out &&
+	! grep -q "rolled back" out &&
+	[ ! -e "$l/var/lib/vcrotate/journal" ] &&
+	"$VC" --root "$l" history | head -1 | grep -q "success, services down before still down" &&
+	# the certificates are done: a new plan has nothing to do
+	rc=0 && "$VC" --root "$l" plan -o again.plan >/dev/null 2>&1 || rc=$?
+	expect_eq 2 "$rc" &&
+	# and once vpxd is fixed, it starts on them
+	labctl fault "$l" clear >/dev/null &&
+	"$l/usr/bin/service-control" --start --all >/dev/null 2>&1 &&
+	"$l/usr/bin/service-control" --status --all | sed -n "/^Running:/,\$p" | grep -q "vmware-vpxd"
+'
+
+test_expect 'a regression: vpxd ran before and does not after: rolled back, exit 1, by default' '
+	l=$T/regr && lab_create "$l" --scenario healthy >/dev/null && labctl start "$l" >/dev/null 2>&1
+	"$VC" --root "$l" plan --renew-within 100000 --scope machine-ssl -o regr.plan >/dev/null &&
+	lab_dump "$l" >before.dump &&
+	labctl fault "$l" service vmware-vpxd >/dev/null &&
+	rc=0 && "$VC" --root "$l" apply regr.plan --yes >out 2>err || rc=$?
+	expect_eq 1 "$rc" &&
+	grep -q "rolled back: the appliance equals snapshot" out &&
+	lab_dump "$l" >after.dump && cmp before.dump after.dump
 '
 
 # FAULTS=all (make test-faults) tries every N; the default, a sample.

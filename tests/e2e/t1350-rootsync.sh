@@ -123,7 +123,7 @@ test_expect 'rollback TXN of a kept failure (root-expired): the before state, wi
 	lab_dump "$l" >before.dump &&
 	"$VC" --root "$l" plan -o keep.plan >/dev/null &&
 	labctl fault "$l" service vmware-vpxd >/dev/null &&
-	rc=0 && "$VC" --root "$l" apply keep.plan --keep-on-failure >out 2>&1 || rc=$? &&
+	rc=0 && "$VC" --root "$l" apply keep.plan --keep-on-failure --rollback-on any-failure >out 2>&1 || rc=$? &&
 	expect_eq 1 "$rc" &&
 	settle "$l" &&
 	txn=$("$VC" --root "$l" history --json | jq -r ".transactions[0] | select(.result == \"failed, kept\") | .transaction") &&

@@ -187,7 +187,7 @@ test_expect 'recover --forward finishes a transaction killed after every new ite
 	points sts-expired >pts.txt &&
 	n=$(awk "/service-control --stop/ { print \$1; exit }" pts.txt) &&
 	fresh s sts-expired &&
-	rc=0 && VCROTATE_FAULT=crash-before:$n "$VC" --root "$T/s" apply s.plan >/dev/null 2>&1 || rc=$?
+	rc=0 && VCROTATE_FAULT=crash-before:$n "$VC" --root "$T/s" apply s.plan --rollback-on any-failure >/dev/null 2>&1 || rc=$?
 	expect_eq 137 "$rc" &&
 	grep -q "^applied" "$T/s/var/lib/vcrotate/journal" &&
 	"$VC" --root "$T/s" recover --forward >out 2>&1 &&
@@ -198,7 +198,7 @@ test_expect 'recover --forward finishes a transaction killed after every new ite
 
 test_expect 'recover --forward is refused before the applied snapshot; --back after the commit point' '
 	fresh s sts-expired &&
-	rc=0 && VCROTATE_FAULT=crash-after:3 "$VC" --root "$T/s" apply s.plan >/dev/null 2>&1 || rc=$?
+	rc=0 && VCROTATE_FAULT=crash-after:3 "$VC" --root "$T/s" apply s.plan --rollback-on any-failure >/dev/null 2>&1 || rc=$?
 	expect_eq 137 "$rc" &&
 	rc=0 && "$VC" --root "$T/s" recover --forward 2>err || rc=$?
 	expect_eq 4 "$rc" && grep -q "can only go back" err &&
@@ -207,7 +207,7 @@ test_expect 'recover --forward is refused before the applied snapshot; --back af
 	points sts-expired >pts.txt &&
 	n=$(awk "/journal remove/ { print \$1 }" pts.txt) &&
 	fresh s sts-expired &&
-	rc=0 && VCROTATE_FAULT=crash-before:$n "$VC" --root "$T/s" apply s.plan >/dev/null 2>&1 || rc=$?
+	rc=0 && VCROTATE_FAULT=crash-before:$n "$VC" --root "$T/s" apply s.plan --rollback-on any-failure >/dev/null 2>&1 || rc=$?
 	expect_eq 137 "$rc" && grep -q "^commit" "$T/s/var/lib/vcrotate/journal" &&
 	rc=0 && "$VC" --root "$T/s" recover --back 2>err || rc=$?
 	expect_eq 4 "$rc" && grep -q "passed its commit point" err &&
@@ -216,7 +216,7 @@ test_expect 'recover --forward is refused before the applied snapshot; --back af
 
 test_expect 'a torn last record is ignored: a half-written commit is no commit' '
 	fresh s sts-expired &&
-	rc=0 && VCROTATE_FAULT=crash-after:3 "$VC" --root "$T/s" apply s.plan >/dev/null 2>&1 || rc=$?
+	rc=0 && VCROTATE_FAULT=crash-after:3 "$VC" --root "$T/s" apply s.plan --rollback-on any-failure >/dev/null 2>&1 || rc=$?
 	expect_eq 137 "$rc" &&
 	printf "commit\t0000" >>"$T/s/var/lib/vcrotate/journal" &&
 	"$VC" --root "$T/s" recover >out 2>&1 &&
@@ -226,7 +226,7 @@ test_expect 'a torn last record is ignored: a half-written commit is no commit' 
 
 test_expect 'a damaged journal is refused by recover, naming the line, exit 3' '
 	fresh s sts-expired &&
-	rc=0 && VCROTATE_FAULT=crash-after:3 "$VC" --root "$T/s" apply s.plan >/dev/null 2>&1 || rc=$?
+	rc=0 && VCROTATE_FAULT=crash-after:3 "$VC" --root "$T/s" apply s.plan --rollback-on any-failure >/dev/null 2>&1 || rc=$?
 	expect_eq 137 "$rc" &&
 	j=$T/s/var/lib/vcrotate/journal && cp "$j" journal.good &&
 	sed -i "3s/apply/apply-x/" "$j" &&
@@ -303,8 +303,15 @@ test_expect 'an interrupted recover --forward is continued forward by a plain re
 	fresh s sts-expired &&
 	rc=0 && { VCROTATE_FAULT=crash-before:$n "$VC" --root "$T/s" apply s.plan >/dev/null 2>&1; } 2>/dev/null || rc=$?
 	expect_eq 137 "$rc" && grep -q "^applied" "$T/s/var/lib/vcrotate/journal" &&
-	# recover --forward killed after its first side effect (its record).
-	rc=0 && { VCROTATE_FAULT=crash-after:1 "$VC" --root "$T/s" recover --forward >/dev/null 2>&1; } 2>/dev/null || rc=$?
+	# where recover --forward writes its record (after the services it
+	# starts and the snapshot of what it replaces): counted on a clean run
+	VCROTATE_FAULT_LOG=$T/rec.points "$VC" --root "$T/s" recover --forward --yes >/dev/null 2>&1 &&
+	m=$(awk "/journal append/ { print \$1; exit }" "$T/rec.points") && [ -n "$m" ] &&
+	fresh s sts-expired &&
+	rc=0 && { VCROTATE_FAULT=crash-before:$n "$VC" --root "$T/s" apply s.plan >/dev/null 2>&1; } 2>/dev/null || rc=$?
+	expect_eq 137 "$rc" &&
+	# recover --forward killed just after its record.
+	rc=0 && { VCROTATE_FAULT=crash-after:$m "$VC" --root "$T/s" recover --forward >/dev/null 2>&1; } 2>/dev/null || rc=$?
 	expect_eq 137 "$rc" && grep -q "^recover forward" "$T/s/var/lib/vcrotate/journal" &&
 	"$VC" --root "$T/s" recover >out 2>&1 &&
 	grep -q ": forward to snapshot" out && grep -q "is committed" out &&
@@ -316,7 +323,7 @@ test_expect 'recover --forward is refused once apply had begun to roll back' '
 	# the rollback'"'"'s, after the applied and rollback records.
 	fresh s sts-expired &&
 	labctl fault "$T/s" service vmware-vpxd >/dev/null &&
-	rc=0 && VCROTATE_FAULT_LOG=$T/rb.points "$VC" --root "$T/s" apply s.plan >/dev/null 2>&1 || rc=$?
+	rc=0 && VCROTATE_FAULT_LOG=$T/rb.points "$VC" --root "$T/s" apply s.plan --rollback-on any-failure >/dev/null 2>&1 || rc=$?
 	labctl fault "$T/s" clear >/dev/null &&
 	expect_eq 1 "$rc" &&
 	r=$(awk "/ldap (add|modify|delete)|vecs-cli entry/ { w = \$1 } END { print w }" rb.points) &&
@@ -324,7 +331,7 @@ test_expect 'recover --forward is refused once apply had begun to roll back' '
 	expect_eq before "$(consistent s)" &&
 	fresh s sts-expired &&
 	labctl fault "$T/s" service vmware-vpxd >/dev/null &&
-	rc=0 && { VCROTATE_FAULT=crash-before:$r "$VC" --root "$T/s" apply s.plan >/dev/null 2>&1; } 2>/dev/null || rc=$?
+	rc=0 && { VCROTATE_FAULT=crash-before:$r "$VC" --root "$T/s" apply s.plan --rollback-on any-failure >/dev/null 2>&1; } 2>/dev/null || rc=$?
 	labctl fault "$T/s" clear >/dev/null &&
 	expect_eq 137 "$rc" && grep -q "^rollback" "$T/s/var/lib/vcrotate/journal" &&
 	grep -q "^applied" "$T/s/var/lib/vcrotate/journal" &&

@@ -96,7 +96,7 @@ test_expect 'no key file left after a success or a failure' '
 	labctl start "$l2" >/dev/null 2>&1 || :
 	"$VC" --root "$l2" plan -o f.plan >/dev/null &&
 	labctl fault "$l2" service vmware-vpxd >/dev/null &&
-	rc=0 && "$VC" --root "$l2" apply f.plan >/dev/null 2>&1 || rc=$?
+	rc=0 && "$VC" --root "$l2" apply f.plan --rollback-on any-failure >/dev/null 2>&1 || rc=$?
 	expect_eq 1 "$rc" &&
 	[ -z "$(find "$l2/var/lib/vcrotate" -name "apply.*" -o -name "restore.*")" ]
 '

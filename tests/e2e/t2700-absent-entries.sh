@@ -44,7 +44,7 @@ test_expect 'the vpxd principal deleted: the plan adds it' '
 test_expect 'a service fails: the rollback deletes the principal it added, exit 1' '
 	L=$T/a &&
 	labctl fault "$L" service vmware-vpxd >/dev/null &&
-	rc=0 && VCROTATE_FAULT_LOG=$T/points "$VC" --root "$L" apply a.plan --yes >out 2>err || rc=$?
+	rc=0 && VCROTATE_FAULT_LOG=$T/points "$VC" --root "$L" apply a.plan --yes --rollback-on any-failure >out 2>err || rc=$?
 	labctl fault "$L" clear >/dev/null &&
 	{ expect_eq 1 "$rc" || { tail -n 5 out err; false; }; } &&
 	grep -q "^remove   $(dn)$" out &&
@@ -87,6 +87,25 @@ test_expect 'applied, then rollback TXN: the principal goes; backup diff shows i
 	{ expect_eq 0 "$rc" || { tail -n 5 rb; false; }; } &&
 	grep -q "^remove   $(dn)$" rb &&
 	! principal && as_before
+'
+
+test_expect 'rollback TXN failing after it deleted the principal: its own undo cannot recreate it (exit 3); recover --forward finishes the rollback' '
+	newlab d &&
+	"$VC" --root "$L" apply d.plan --yes >out 2>&1 || { tail -n 5 out; false; }
+	txn=$(last transaction) &&
+	# the rollback'"'"'s side effects, counted on a copy of the same start
+	newlab d2 && "$VC" --root "$L" apply d2.plan --yes >/dev/null 2>&1 &&
+	VCROTATE_FAULT_LOG=$T/rb.points "$VC" --root "$L" rollback "$(last transaction)" --yes >/dev/null 2>&1 &&
+	n=$(awk "/ldap delete/ { d = 1 } d && /vecs-cli entry/ { print \$1; exit }" "$T/rb.points") && [ -n "$n" ] &&
+	L=$T/d &&
+	rc=0 && VCROTATE_FAULT=fail:$n "$VC" --root "$L" rollback "$txn" --yes >rb 2>&1 || rc=$?
+	{ expect_eq 3 "$rc" || { tail -n 5 rb; false; }; } &&
+	[ -e "$L/var/lib/vcrotate/journal" ] &&
+	rc=0 && "$VC" --root "$L" recover --yes >rec 2>&1 || rc=$?
+	expect_eq 3 "$rc" && grep -q "vcrotate recover --forward" rec &&
+	"$VC" --root "$L" recover --forward --yes >rec2 2>&1 || { tail -n 5 rec2; false; }
+	! principal && as_before &&
+	expect_eq "success (recovered)" "$(last result)"
 '
 
 test_done
