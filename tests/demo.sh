@@ -3,16 +3,19 @@
 # article, on a lab. STS, solution users and Machine SSL have all expired;
 # vCenter's services do not start. vcrotate checks, plans, and repairs it in
 # one transaction with one restart. Then the same night with a service that
-# will not start for another reason: the transaction rolls back.
+# will not start for another reason: by default the new certificates are
+# kept (nothing that ran before stopped: rolling back would restore the
+# outage), and with --rollback-on any-failure the transaction rolls back.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 lab=${DEMO_LAB:-/tmp/vcrotate-demo}
 lab2=$lab-rollback
+lab3=$lab-kept
 export LDAPNOINIT=1
 vcr() { r=$1; shift; build/vcrotate --root "$r" "$@"; }
 banner() { printf '\n==== %s\n' "$*"; }
 
-for l in "$lab" "$lab2"; do
+for l in "$lab" "$lab2" "$lab3"; do
 	[ -d "$l" ] && tests/lab/labctl destroy "$l" >/dev/null 2>&1
 	rm -rf "$l" "$l.plan"
 done
@@ -51,11 +54,21 @@ banner "vcrotate history"
 vcr "$lab" history
 
 banner "The same night, but vpxd will not start whatever its certificates (a lab fault)"
+tests/lab/labctl create "$lab3" --scenario all-expired >/dev/null || exit 1
+tests/lab/labctl start "$lab3" >/dev/null 2>&1
+vcr "$lab3" plan -o "$lab3.plan" >/dev/null
+tests/lab/labctl fault "$lab3" service vmware-vpxd
+vcr "$lab3" apply "$lab3.plan" --yes --operator demo --ticket CHG0002
+echo "(exit status $?: 2 = done and kept: every service that ran before runs, the"
+echo " new certificates are served; vpxd and eam were down before and still are)"
+vcr "$lab3" history
+
+banner "The same, with --rollback-on any-failure: rolled back into the outage"
 tests/lab/labctl create "$lab2" --scenario all-expired >/dev/null || exit 1
 tests/lab/labctl start "$lab2" >/dev/null 2>&1
 vcr "$lab2" plan -o "$lab2.plan" >/dev/null
 tests/lab/labctl fault "$lab2" service vmware-vpxd
-vcr "$lab2" apply "$lab2.plan" --yes --operator demo --ticket CHG0002
+vcr "$lab2" apply "$lab2.plan" --yes --operator demo --ticket CHG0002 --rollback-on any-failure
 echo "(exit status $?: 1 = failed and rolled back, the appliance is exactly as before)"
 vcr "$lab2" history
 
@@ -82,5 +95,5 @@ vcr "$lab2" recover
 vcr "$lab2" history | head -3
 
 echo
-echo "The labs stay up for you to look at: $lab and $lab2"
-echo "Remove them with: tests/lab/labctl destroy $lab; tests/lab/labctl destroy $lab2"
+echo "The labs stay up for you to look at: $lab, $lab2 and $lab3"
+echo "Remove them with: for l in $lab $lab2 $lab3; do tests/lab/labctl destroy \$l; done"
