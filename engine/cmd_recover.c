@@ -164,13 +164,19 @@ finish(struct txn *t, const char *target, int forward)
 	/* A restore restarts nothing, and nor does finishing one. */
 	if ((!committed || changes > 0) && strcmp(t->kind, "restore") != 0 &&
 	    txn_restart(t) == -1) {
-		if (forward && judged) {
+		/* Going forward, apply's rule: the verify below decides
+		 * whether the change made things worse (a service that
+		 * ran before the transaction and does not now); a journal
+		 * that cannot say what ran before cannot tell. */
+		if (forward && judged && journal_find(&t->j, "stopped") ==
+		    NULL) {
 			buf_printf(&t->err, "\nthe after state is in place, "
 			    "but the services do not start; vcrotate recover "
 			    "--back puts the before state back");
 			return -1;
 		}
-		txn_say(t, "the services are as %s: %s", forward ? "the state "
+		txn_say(t, "the services are as %s: %s", forward && judged ?
+		    "they are: the verify decides" : forward ? "the state "
 		    "put back leaves them" : "they were before the "
 		    "transaction", buf_str(&t->err));
 		buf_reset(&t->err);

@@ -318,6 +318,19 @@ test_expect 'an interrupted recover --forward is continued forward by a plain re
 	expect_eq after "$(consistent s)"
 '
 
+test_expect 'recover --forward on the outage night: vpxd down before and after, the rest runs: committed' '
+	points all-expired >pts.txt &&
+	n=$(awk "/service-control --stop/ { print \$1; exit }" pts.txt) &&
+	fresh f all-expired &&
+	labctl fault "$T/f" service vmware-vpxd >/dev/null &&
+	rc=0 && { VCROTATE_FAULT=crash-before:$n "$VC" --root "$T/f" apply f.plan >/dev/null 2>&1; } 2>/dev/null || rc=$?
+	expect_eq 137 "$rc" && grep -q "^applied" "$T/f/var/lib/vcrotate/journal" &&
+	"$VC" --root "$T/f" recover --forward --yes >out 2>&1 || { tail -n 5 out; false; }
+	grep -q "the verify decides" out && grep -q "is committed" out &&
+	labctl fault "$T/f" clear >/dev/null &&
+	expect_eq after "$(consistent f)"
+'
+
 test_expect 'recover --forward is refused once apply had begun to roll back' '
 	# A start that fails rolls back; its last write to the appliance is
 	# the rollback'"'"'s, after the applied and rollback records.
