@@ -373,25 +373,16 @@ live_restart(struct apply *a)
 	}
 	if (txn_interrupted(a->t))
 		return -1;
-	if (txn_restart(a->t) == 0)
-		return 0;
 	if (a->any_failure)
-		return -1;
+		return txn_restart(a->t);
 	/*
 	 * Rollback on regression: a start --all that fails is judged by the
 	 * verify, which rolls back when a service that ran before does not
 	 * run now. Services that were down before (a production-down night,
-	 * one of them down for another reason) may stay down.
+	 * one of them down for another reason) may stay down. A stop that
+	 * fails is a failure: the services run on what they had.
 	 */
-	while (a->t->err.len > 0 && a->t->err.data[a->t->err.len - 1] == '\n')
-		a->t->err.data[--a->t->err.len] = '\0';
-	txn_say(a->t, "the restart failed (%s); the verify decides whether the "
-	    "change made it worse", buf_str(&a->t->err));
-	buf_reset(&a->still_down);
-	buf_puts(&a->still_down, buf_str(&a->t->err));
-	buf_reset(&a->t->err);
-	a->t->success = "success, services down before still down";
-	return 0;
+	return txn_restart_judged(a->t, &a->start_failed) == -1 ? -1 : 0;
 }
 
 static int
@@ -1076,5 +1067,6 @@ apply_free(struct apply *a)
 	free(a->tmpdir);
 	plan_free(a->plan);
 	buf_free(&a->still_down);
+	buf_free(&a->start_failed);
 	memset(a, 0, sizeof(*a));
 }

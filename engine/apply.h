@@ -47,8 +47,10 @@ struct apply {
 	const struct writes *w;		/* live, or printed (dry) */
 	int		 per_step;	/* --restart per-step */
 	int		 any_failure;	/* --rollback-on any-failure */
-	struct buf	 still_down;	/* the restart's failure, tolerated:
-					 * those services were down before */
+	struct buf	 start_failed;	/* service-control's words, when the
+					 * one start failed (left to verify) */
+	struct buf	 still_down;	/* then, after the verify: " a b", the
+					 * services down before and now */
 };
 
 /* The new keys, generated on worker threads while preflight goes on. */

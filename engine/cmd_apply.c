@@ -204,8 +204,21 @@ verify(struct txn *t, void *arg)
 	struct inventory after;
 	int	 r;
 
-	if (apply_verify(a, &after) == -1)
+	if (apply_verify(a, &after) == -1) {
+		if (a->start_failed.len > 0)
+			buf_printf(&t->err, "\n(the restart before it: %s)",
+			    buf_str(&a->start_failed));
 		return -1;
+	}
+	/* The start failed, and nothing that ran before is down: what is
+	 * down now and was before is named, and the outcome says so. */
+	if (a->start_failed.len > 0) {
+		if (txn_still_down(t, &a->still_down) == -1)
+			return -1;
+		if (a->still_down.len > 0)
+			t->success = "success, services down before still "
+			    "down";
+	}
 	txn_phase(t, "verify");
 	r = apply_after_record(a, &after);
 	inventory_free(&after);
@@ -274,17 +287,18 @@ result_json(struct txn *t, const struct apply *a, const char *result,
 	dup2(saved_stdout, STDOUT_FILENO);
 	close(saved_stdout);
 	/* The error may quote a tool's bytes: json_string_lossy. */
-	doc = json_pack("{s:s,s:s,s:s,s:i,s:s?,s:s?,s:s?,s:i,s:I,s:o}",
+	doc = json_pack("{s:s,s:s,s:s,s:i,s:s?,s:s?,s:s?,s:i,s:I,s:o,s:s?}",
 	    "schema", "vcrotate.apply/1", "transaction", t->id,
 	    "result", result, "exit_code", ret,
 	    "before", t->before[0] ? t->before : NULL,
-	    "after", t->after[0] ? t->after : ret == TXN_EXIT_OK ?
-	    t->applied : NULL,
+	    "after", t->after[0] ? t->after : ret == TXN_EXIT_OK ||
+	    ret == APPLY_KEPT_DOWN ? t->applied : NULL,
 	    "plan_sha256", a->plan != NULL ? a->plan->sha256 : NULL,
 	    "steps", (int)a->nsteps,
 	    "elapsed_seconds", (json_int_t)(time(NULL) - t->started),
 	    "error", json_string_lossy(t->err.len > 0 ? buf_str(&t->err) :
-	    NULL));
+	    NULL), "still_down", ret == APPLY_KEPT_DOWN ?
+	    buf_str(&a->still_down) + 1 : NULL);
 	if (doc != NULL) {
 		json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		putchar('\n');
@@ -338,8 +352,8 @@ run(struct txn *t, struct apply *a, const struct apply_args *args,
 		/* Nothing that ran before stopped: kept, and said. */
 		txn_say(t, "kept: every service that ran before runs, the new "
 		    "certificates are in place and served; services that were "
-		    "down before the change still fail: %s",
-		    buf_str(&a->still_down));
+		    "down before the change are still down:%s (%s)",
+		    buf_str(&a->still_down), buf_str(&a->start_failed));
 		*result = t->success;
 		ret = APPLY_KEPT_DOWN;
 	}

@@ -161,25 +161,33 @@ finish(struct txn *t, const char *target, int forward)
 
 	if (backup_session_restore(t->bk, target, &changes, &t->err) == -1)
 		return -1;
-	/* A restore restarts nothing, and nor does finishing one. */
-	if ((!committed || changes > 0) && strcmp(t->kind, "restore") != 0 &&
-	    txn_restart(t) == -1) {
-		/* Going forward, apply's rule: the verify below decides
-		 * whether the change made things worse (a service that
-		 * ran before the transaction and does not now); a journal
-		 * that cannot say what ran before cannot tell. */
-		if (forward && judged && journal_find(&t->j, "stopped") ==
-		    NULL) {
+	/* A restore restarts nothing, and nor does finishing one. Going
+	 * forward, apply's rule: a failed start is left to the verify below
+	 * (a service that ran before the transaction and does not now is a
+	 * regression); a failed stop, or a journal that cannot say what ran
+	 * before, is a failure. */
+	if ((!committed || changes > 0) && strcmp(t->kind, "restore") != 0) {
+		struct buf why = BUF_INIT;
+		int	 r;
+
+		if (forward && judged && !committed && journal_find(&t->j,
+		    "stopped") != NULL)
+			r = txn_restart_judged(t, &why);
+		else
+			r = txn_restart(t);
+		buf_free(&why);
+		if (r == -1 && forward && judged) {
 			buf_printf(&t->err, "\nthe after state is in place, "
 			    "but the services do not start; vcrotate recover "
 			    "--back puts the before state back");
 			return -1;
 		}
-		txn_say(t, "the services are as %s: %s", forward && judged ?
-		    "they are: the verify decides" : forward ? "the state "
-		    "put back leaves them" : "they were before the "
-		    "transaction", buf_str(&t->err));
-		buf_reset(&t->err);
+		if (r == -1) {
+			txn_say(t, "the services are as %s: %s", forward ?
+			    "the state put back leaves them" : "they were "
+			    "before the transaction", buf_str(&t->err));
+			buf_reset(&t->err);
+		}
 	}
 	if (forward && !committed && ((judged &&
 	    txn_verify_served(t) == -1) ||

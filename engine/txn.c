@@ -571,6 +571,56 @@ txn_restart(struct txn *t)
 	return services_restart_all(t->cfg->root, &t->err);
 }
 
+int
+txn_restart_judged(struct txn *t, struct buf *why)
+{
+	txn_say(t, "restarting every service (service-control --stop --all, "
+	    "--start --all)");
+	if (services_stop(t->cfg->root, "--all", &t->err) == -1)
+		return -1;
+	if (services_start(t->cfg->root, "--all", &t->err) == 0)
+		return 0;
+	while (t->err.len > 0 && t->err.data[t->err.len - 1] == '\n')
+		t->err.data[--t->err.len] = '\0';
+	buf_reset(why);
+	buf_puts(why, buf_str(&t->err));
+	buf_reset(&t->err);
+	txn_say(t, "the start failed (%s); the verify decides whether the "
+	    "change made anything worse", buf_str(why));
+	return 1;
+}
+
+int
+txn_still_down(struct txn *t, struct buf *names)
+{
+	struct buf now = BUF_INIT;
+	char	*copy = NULL, *w, *save = NULL, *before = NULL, *key;
+	int	 ret = -1;
+
+	buf_reset(names);
+	if (services_stopped(t->cfg->root, &now, &t->err) == -1)
+		goto out;
+	if ((copy = strdup(buf_str(&now))) == NULL ||
+	    asprintf(&before, " %s ", buf_str(&t->stopped_before)) == -1) {
+		before = NULL;
+		goto out;
+	}
+	for (w = strtok_r(copy, " ", &save); w != NULL;
+	    w = strtok_r(NULL, " ", &save)) {
+		if (asprintf(&key, " %s ", w) == -1)
+			goto out;
+		if (strstr(before, key) != NULL)
+			buf_printf(names, " %s", w);
+		free(key);
+	}
+	ret = 0;
+out:
+	free(copy);
+	free(before);
+	buf_free(&now);
+	return ret;
+}
+
 /* ---- TXN_COMMITTED, TXN_ROLLING_BACK ---- */
 
 int

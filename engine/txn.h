@@ -185,6 +185,16 @@ int  txn_change(struct txn *t);
 int  txn_applied(struct txn *t);
 /* --stop --all, --start --all, said. */
 int  txn_restart(struct txn *t);
+/*
+ * The same, for a verify to judge: a failed stop is a failure (-1: the
+ * services still run on what they had), a failed start is 1, with
+ * service-control's words moved from err to why (the verify decides
+ * whether it made anything worse); 0 done.
+ */
+int  txn_restart_judged(struct txn *t, struct buf *why);
+/* The services stopped now that were stopped before the transaction too
+ * (names, " a b"), after a start that failed. -1: cannot say. */
+int  txn_still_down(struct txn *t, struct buf *names);
 /* TXN_COMMITTED, then TXN_DONE: the commit record, the outcome on the
  * applied snapshot, no journal. */
 int  txn_commit(struct txn *t);

@@ -163,6 +163,25 @@ services_restart_all(const char *root, struct buf *err)
 	return 0;
 }
 
+int
+services_stop(const char *root, const char *what, struct buf *err)
+{
+	(void)root; (void)what;
+	if (fault_point("service-control --stop", err) == -1)
+		return -1;
+	fault_done();
+	return 0;
+}
+int
+services_start(const char *root, const char *what, struct buf *err)
+{
+	(void)root; (void)what;
+	if (fault_point("service-control --start", err) == -1)
+		return -1;
+	fault_done();
+	return 0;
+}
+
 void backup_session_close(struct bk_session *s) { (void)s; }
 int
 backup_session_open(struct bk_session **out, struct config *cfg,
