@@ -373,16 +373,16 @@ live_restart(struct apply *a)
 	}
 	if (txn_interrupted(a->t))
 		return -1;
-	if (a->any_failure)
-		return txn_restart(a->t);
 	/*
 	 * Rollback on regression: a start --all that fails is judged by the
 	 * verify, which rolls back when a service that ran before does not
 	 * run now. Services that were down before (a production-down night,
 	 * one of them down for another reason) may stay down. A stop that
-	 * fails is a failure: the services run on what they had.
+	 * fails is a failure: the services run on what they had. With
+	 * --rollback-on any-failure, a failed start is one too.
 	 */
-	return txn_restart_judged(a->t, &a->start_failed) == -1 ? -1 : 0;
+	return txn_restart_judged(a->t, a->any_failure ? NULL :
+	    &a->start_failed) == -1 ? -1 : 0;
 }
 
 static int
@@ -982,8 +982,8 @@ apply_after_record(struct apply *a, const struct inventory *inv)
  * nothing to do. On success *after is the appliance as read for it (the
  * caller frees it).
  */
-int
-apply_verify(struct apply *a, struct inventory *after)
+static int
+checks(struct apply *a, struct inventory *after)
 {
 	struct plan_policy pol;
 	json_t	*again;
@@ -1047,6 +1047,29 @@ apply_verify(struct apply *a, struct inventory *after)
 	if (ret == -1)
 		inventory_free(after);
 	return ret;
+}
+
+int
+apply_verify(struct apply *a, struct inventory *after)
+{
+	if (checks(a, after) == -1) {
+		if (a->start_failed.len > 0)
+			buf_printf(&a->t->err, "\n(the restart before it: %s)",
+			    buf_str(&a->start_failed));
+		return -1;
+	}
+	/* The start failed, and nothing that ran before is down: what is
+	 * down now and was before is named, and the outcome says so. */
+	if (a->start_failed.len > 0) {
+		if (txn_still_down(a->t, &a->still_down) == -1) {
+			inventory_free(after);
+			return -1;
+		}
+		if (a->still_down.len > 0)
+			a->t->success = "success, services down before still "
+			    "down";
+	}
+	return 0;
 }
 
 void

@@ -61,8 +61,12 @@ int  apply_load_vmca(struct apply *a);
 int  apply_prepare(struct apply *a);
 /* The plan's steps in order (inv: the appliance as preflight read it). */
 int  apply_steps(struct apply *a, const struct inventory *inv);
-/* Services, the TLS endpoint, a fresh plan with nothing to do; *after is
- * the appliance as read for it (the caller frees it on success). */
+/*
+ * Services, the TLS endpoint, a fresh plan with nothing to do; *after is
+ * the appliance as read for it (the caller frees it on success). After a
+ * start that failed (start_failed), still_down names the services down
+ * now that were down before too, and the outcome says so.
+ */
 int  apply_verify(struct apply *a, struct inventory *after);
 /* The journal's "after" record: each item's digest now. */
 int  apply_after_record(struct apply *a, const struct inventory *inv);

@@ -98,9 +98,7 @@ parse_args(const struct cmdline *cl, struct txn *t, struct apply *a,
 	args->yes = cmdline_get(cl, "--yes") != NULL;
 	args->json = cmdline_get(cl, "--json") != NULL;
 	a->dry = cmdline_get(cl, "--dry-run") != NULL;
-	if ((v = cmdline_get(cl, "--operator")) != NULL)
-		t->operator = v;
-	t->ticket = cmdline_get(cl, "--ticket");
+	txn_audit_options(t, cl);
 	if ((v = cmdline_get(cl, "--reason")) != NULL) {
 		free(t->reason);
 		if ((t->reason = strdup(v)) == NULL) {
@@ -135,10 +133,11 @@ parse_args(const struct cmdline *cl, struct txn *t, struct apply *a,
 	return 0;
 }
 
-/* The DNs the plan's steps add to vmdir, which its before snapshot
- * records as absent (borrowed from the plan). */
+/* The DNs the plan's steps add to vmdir (*out, borrowed from the plan;
+ * *n of them), which its before snapshot records as absent. */
 static int
-vmdir_adds(struct txn *t, const struct plan *p, const char ***out)
+vmdir_adds(struct txn *t, const struct plan *p, const char ***out,
+    size_t *nout)
 {
 	const char **dns = NULL, **nd;
 	size_t	 i, k, n = 0;
@@ -159,8 +158,7 @@ vmdir_adds(struct txn *t, const struct plan *p, const char ***out)
 			dns[n++] = tg->place;
 		}
 	*out = dns;
-	t->absent = dns;
-	t->nabsent = n;
+	*nout = n;
 	return 0;
 }
 
@@ -204,21 +202,8 @@ verify(struct txn *t, void *arg)
 	struct inventory after;
 	int	 r;
 
-	if (apply_verify(a, &after) == -1) {
-		if (a->start_failed.len > 0)
-			buf_printf(&t->err, "\n(the restart before it: %s)",
-			    buf_str(&a->start_failed));
+	if (apply_verify(a, &after) == -1)
 		return -1;
-	}
-	/* The start failed, and nothing that ran before is down: what is
-	 * down now and was before is named, and the outcome says so. */
-	if (a->start_failed.len > 0) {
-		if (txn_still_down(t, &a->still_down) == -1)
-			return -1;
-		if (a->still_down.len > 0)
-			t->success = "success, services down before still "
-			    "down";
-	}
 	txn_phase(t, "verify");
 	r = apply_after_record(a, &after);
 	inventory_free(&after);
@@ -313,6 +298,7 @@ run(struct txn *t, struct apply *a, const struct apply_args *args,
 {
 	const struct txn_ops ops = { change, verify, args->keep };
 	const char **adds = NULL;
+	size_t	 nadds = 0;
 	int	 ret;
 
 	txn_say(t, "transaction %s: %zu steps from %s", t->id, a->nsteps,
@@ -337,7 +323,8 @@ run(struct txn *t, struct apply *a, const struct apply_args *args,
 	if ((a->tmpdir = private_dir(t->cfg->root, "apply", &t->err)) ==
 	    NULL || backup_session_open(&t->bk, t->cfg,
 	    &t->app, &t->login, 1, &t->err) == -1 ||
-	    vmdir_adds(t, a->plan, &adds) == -1 || txn_before(t) == -1 ||
+	    vmdir_adds(t, a->plan, &adds, &nadds) == -1 ||
+	    txn_before(t, adds, nadds) == -1 ||
 	    txn_begin(t, NULL, journal_items, a->plan, "plan",
 	    a->plan->sha256) == -1 || txn_interrupted(t)) {
 		free(adds);
@@ -358,7 +345,6 @@ run(struct txn *t, struct apply *a, const struct apply_args *args,
 		ret = APPLY_KEPT_DOWN;
 	}
 	free(adds);
-	t->absent = NULL;
 	return ret;
 }
 

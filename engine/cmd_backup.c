@@ -403,7 +403,6 @@ do_restore(struct ctx *c, const struct cmdline *cl)
 	}
 	free(reason);
 	t.name = "backup restore";
-	t.no_restart = 1;
 	txn_audit_options(&t, cl);
 	txn_catch_signals();
 	/* A restore writes: never at the same time as apply or another
@@ -434,7 +433,7 @@ do_restore(struct ctx *c, const struct cmdline *cl)
 		result = "nothing to do";
 		goto out;
 	}
-	if (txn_services_now(&t) == -1 || txn_before(&t) == -1 ||
+	if (txn_services_now(&t) == -1 || txn_before(&t, NULL, 0) == -1 ||
 	    txn_begin(&t, NULL, NULL, NULL, "backup restore of", rev) == -1)
 		goto refused;
 	printf("snapshot %s: the state this restore replaces\n", t.before);

@@ -166,7 +166,7 @@ finish(struct txn *t, const char *target, int forward)
 	 * (a service that ran before the transaction and does not now is a
 	 * regression); a failed stop, or a journal that cannot say what ran
 	 * before, is a failure. */
-	if ((!committed || changes > 0) && strcmp(t->kind, "restore") != 0) {
+	if ((!committed || changes > 0) && txn_restarts(t)) {
 		struct buf why = BUF_INIT;
 		int	 r;
 

@@ -205,7 +205,7 @@ cmd_rollback(const struct cmdline *cl, struct config *cfg)
 	/* The state now is this transaction's before; the state to put back
 	 * is ready from the start: recover can go either way. What runs now
 	 * is for recover --forward's check (see apply). */
-	if (txn_services_now(&t) == -1 || txn_before(&t) == -1 ||
+	if (txn_services_now(&t) == -1 || txn_before(&t, NULL, 0) == -1 ||
 	    later_changes(&t, &h, x, cmdline_get(cl, "--force") != NULL) ==
 	    -1 || reason_add(&t, cmdline_get(cl, "--reason")) == -1 ||
 	    txn_begin(&t, before, NULL, NULL, "rollback of", want) == -1)

@@ -84,15 +84,6 @@ add_ext(X509 *x, X509 *issuer, int nid, const char *value)
 	return ok;
 }
 
-int
-issue_from_profile(const struct cert_profile *profile, X509 *issuer,
-    EVP_PKEY *issuer_key, time_t now, X509 **cert, EVP_PKEY **key,
-    struct buf *err)
-{
-	return issue_with_key(profile, issuer, issuer_key, now, NULL, cert,
-	    key, err);
-}
-
 /*
  * Keys in the making: a queue of sizes that worker threads take from one at
  * a time (RSA generation times vary several-fold, so a fixed share per

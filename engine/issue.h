@@ -18,18 +18,11 @@
 
 /*
  * Issues a certificate for a plan profile (subject, san, key_usage,
- * ext_key_usage, ca, key_bits, validity_days) with a new RSA key, valid
- * from a few minutes before `now' (clock skew) for validity_days and never
- * past the issuer's notAfter. issuer and issuer_key NULL: self-signed (a
- * root).
- */
-int issue_from_profile(const struct cert_profile *profile, X509 *issuer,
-    EVP_PKEY *issuer_key, time_t now, X509 **cert, EVP_PKEY **key,
-    struct buf *err);
-
-/*
- * The same with a key made beforehand (ownership passes to *key on
- * success).
+ * ext_key_usage, ca, key_bits, validity_days) with the key made beforehand
+ * (ownership passes to *key on success), or a new RSA key when made is
+ * NULL, valid from a few minutes before `now' (clock skew) for
+ * validity_days and never past the issuer's notAfter. issuer and
+ * issuer_key NULL: self-signed (a root).
  */
 int issue_with_key(const struct cert_profile *profile, X509 *issuer,
     EVP_PKEY *issuer_key, time_t now, EVP_PKEY *made, X509 **cert,

@@ -82,14 +82,6 @@ services_start(const char *root, const char *what, struct buf *err)
 }
 
 int
-services_restart_all(const char *root, struct buf *err)
-{
-	if (services_stop(root, "--all", err) == -1)
-		return -1;
-	return services_start(root, "--all", err);
-}
-
-int
 services_start_vmafd_vmdir(const char *root, struct buf *err)
 {
 	int	 a = services_start(root, "vmafdd", err);
@@ -155,8 +147,9 @@ out:
 	return ret;
 }
 
-int
-services_missing(const char *now, const char *before, struct buf *out)
+/* The names of now that are in before (in), or not (!in), appended. */
+static int
+names_of(const char *now, const char *before, int in, struct buf *out)
 {
 	char	*copy = NULL, *w, *save = NULL, *pad = NULL, *key;
 	int	 ret = -1;
@@ -170,7 +163,7 @@ services_missing(const char *now, const char *before, struct buf *out)
 	    w = strtok_r(NULL, " ", &save)) {
 		if (asprintf(&key, " %s ", w) == -1)
 			goto out;
-		if (strstr(pad, key) == NULL)
+		if ((strstr(pad, key) != NULL) == in)
 			buf_printf(out, " %s", w);
 		free(key);
 	}
@@ -179,6 +172,18 @@ out:
 	free(copy);
 	free(pad);
 	return ret;
+}
+
+int
+services_missing(const char *now, const char *before, struct buf *out)
+{
+	return names_of(now, before, 0, out);
+}
+
+int
+services_also(const char *now, const char *before, struct buf *out)
+{
+	return names_of(now, before, 1, out);
 }
 
 /*

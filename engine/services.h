@@ -27,8 +27,6 @@ int  services_check(const char *root, struct buf *err);
  * On failure err gets service-control's own words (which service, why). */
 int  services_stop(const char *root, const char *what, struct buf *err);
 int  services_start(const char *root, const char *what, struct buf *err);
-/* --stop --all, then --start --all. */
-int  services_restart_all(const char *root, struct buf *err);
 /*
  * vmafdd, then vmdird, each on its own: vecs-cli needs the one, LDAP the
  * other, after a stop --all (or a start --all that stopped short) left them
@@ -45,8 +43,10 @@ int  services_stopped(const char *root, struct buf *names, struct buf *err);
  * the services under "Stopped:". Exposed for tests. -1 out of memory.
  */
 int  services_parse_stopped(const char *text, size_t len, struct buf *names);
-/* The names of now that are not in before (appended to out). */
+/* The names of now that are not in before, and that are (appended to
+ * out). -1 out of memory. */
 int  services_missing(const char *now, const char *before, struct buf *out);
+int  services_also(const char *now, const char *before, struct buf *out);
 /*
  * After a restart: every service that ran when before was read (before:
  * the services stopped then) runs. --start --all starts the automatic

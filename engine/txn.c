@@ -57,12 +57,6 @@ txn_catch_signals(void)
 }
 
 int
-txn_signal(void)
-{
-	return caught;
-}
-
-int
 txn_interrupted(struct txn *t)
 {
 	if (caught == 0 || t->hold_signals || t->state >= TXN_ROLLING_BACK)
@@ -383,16 +377,16 @@ enough_space(struct txn *t, unsigned long long need,
  * The before snapshot, with room for it and for what follows. The applied
  * and after snapshots add at most what the before one took (git keeps an
  * unchanged item once): room for both, the journal and the staged keys,
- * or no change at all. The entries the change will create (t->absent) are
+ * or no change at all. The entries the change will create (absent) are
  * recorded as absent in it: a rollback or recover to it deletes them.
  */
 int
-txn_before(struct txn *t)
+txn_before(struct txn *t, const char *const *absent, size_t nabsent)
 {
 	unsigned long long free0 = 0, free1 = 0;
 
 	if (enough_space(t, MIN_FREE_BYTES, &free0) == -1 ||
-	    snapshot(t, "before", t->absent, t->nabsent, t->before) == -1)
+	    snapshot(t, "before", absent, nabsent, t->before) == -1)
 		return -1;
 	txn_say(t, "snapshot of the before state: %.12s", t->before);
 	if (enough_space(t, 0, &free1) == -1 || enough_space(t,
@@ -564,11 +558,15 @@ txn_applied(struct txn *t)
 }
 
 int
+txn_restarts(const struct txn *t)
+{
+	return strcmp(t->kind, "restore") != 0;
+}
+
+int
 txn_restart(struct txn *t)
 {
-	txn_say(t, "restarting every service (service-control --stop --all, "
-	    "--start --all)");
-	return services_restart_all(t->cfg->root, &t->err);
+	return txn_restart_judged(t, NULL);
 }
 
 int
@@ -580,6 +578,8 @@ txn_restart_judged(struct txn *t, struct buf *why)
 		return -1;
 	if (services_start(t->cfg->root, "--all", &t->err) == 0)
 		return 0;
+	if (why == NULL)
+		return -1;
 	while (t->err.len > 0 && t->err.data[t->err.len - 1] == '\n')
 		t->err.data[--t->err.len] = '\0';
 	buf_reset(why);
@@ -594,29 +594,13 @@ int
 txn_still_down(struct txn *t, struct buf *names)
 {
 	struct buf now = BUF_INIT;
-	char	*copy = NULL, *w, *save = NULL, *before = NULL, *key;
 	int	 ret = -1;
 
 	buf_reset(names);
-	if (services_stopped(t->cfg->root, &now, &t->err) == -1)
-		goto out;
-	if ((copy = strdup(buf_str(&now))) == NULL ||
-	    asprintf(&before, " %s ", buf_str(&t->stopped_before)) == -1) {
-		before = NULL;
-		goto out;
-	}
-	for (w = strtok_r(copy, " ", &save); w != NULL;
-	    w = strtok_r(NULL, " ", &save)) {
-		if (asprintf(&key, " %s ", w) == -1)
-			goto out;
-		if (strstr(before, key) != NULL)
-			buf_printf(names, " %s", w);
-		free(key);
-	}
-	ret = 0;
-out:
-	free(copy);
-	free(before);
+	if (services_stopped(t->cfg->root, &now, &t->err) == 0 &&
+	    services_also(buf_str(&now), buf_str(&t->stopped_before),
+	    names) == 0)
+		ret = 0;
 	buf_free(&now);
 	return ret;
 }
@@ -676,7 +660,7 @@ txn_roll_back(struct txn *t)
 	/* The services come back as they were before: they may not have
 	 * run then either (a production-down night). A restore restarts
 	 * nothing, and neither does its rollback. */
-	if (!t->no_restart && txn_restart(t) == -1)
+	if (txn_restarts(t) && txn_restart(t) == -1)
 		txn_say(t, "after the rollback the services are as before: %s",
 		    buf_str(&t->err));
 	ret = 0;

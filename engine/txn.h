@@ -34,9 +34,11 @@
  *                    backup and the journal is removed (txn_end).
  *
  * Signals (SIGINT, SIGTERM, SIGHUP) are held: a write or a wait is never cut
- * short. They are acted on at the next txn_change or check of txn_stop, as
- * a failure, in OPEN, BEGUN and CHANGING only; once rolling back, committed
- * or recovering, finishing is what an interrupted operator wants.
+ * short. They are acted on at the next txn_change or txn_interrupted, as a
+ * failure, in OPEN, BEGUN, CHANGING and APPLIED (a signal during the
+ * restart rolls back); once rolling back, committed, past a rollback's
+ * restore (hold_signals) or recovering, finishing is what an interrupted
+ * operator wants.
  *
  * The steps that make A are the caller's (apply's steps, rollback's
  * restore); txn_run drives one transaction through the states with them,
@@ -84,8 +86,6 @@ struct txn {
 	const char	*kind;		/* "apply", "rollback", "restore" */
 	const char	*name;		/* in messages: "apply", "backup
 					 * restore" (default: kind) */
-	int		 no_restart;	/* its rollback restarts nothing (a
-					 * restore, which never restarts) */
 	char		 id[40];	/* transaction id */
 	struct appliance app;
 	struct vmdir_login login;
@@ -100,8 +100,6 @@ struct txn {
 	int		 journaled;	/* j is on disk */
 	const char	*plan_sha256;	/* NULL: the journal's */
 	const char	*success;	/* the commit's outcome: "success" */
-	const char *const *absent;	/* DNs the change creates */
-	size_t		 nabsent;
 	struct buf	 err;
 	struct buf	 stopped_before;/* services stopped at the start */
 	struct buf	 steps_log;	/* the audit record: each step's time */
@@ -132,8 +130,6 @@ int  txn_init(struct txn *t, struct config *cfg, const char *kind,
 void txn_free(struct txn *t);
 /* SIGINT, SIGTERM, SIGHUP held from now on (txn.h's top). */
 void txn_catch_signals(void);
-/* The signal caught, or 0. */
-int  txn_signal(void);
 /* Whether a signal asks the transaction to stop (err then says so). */
 int  txn_interrupted(struct txn *t);
 
@@ -162,12 +158,13 @@ int  txn_confirm(struct txn *t, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /*
- * The before snapshot, room for it and for what follows checked first;
- * then TXN_BEGUN: the journal (items: the caller's txn_item records;
+ * The before snapshot, room for it and for what follows checked first,
+ * the vmdir entries absent[] the change will create (raw DNs) recorded as
+ * absent in it, so that going back to it deletes them; then TXN_BEGUN: the journal (items: the caller's txn_item records;
  * target: a state ready from the start, rollback's). The opening is logged
  * (what, whatarg: "plan" SHA, "rollback of" TXN).
  */
-int  txn_before(struct txn *t);
+int  txn_before(struct txn *t, const char *const *absent, size_t nabsent);
 typedef int (*txn_items_fn)(struct txn *, void *);
 int  txn_begin(struct txn *t, const char *target, txn_items_fn items,
     void *arg, const char *what, const char *whatarg);
@@ -185,11 +182,15 @@ int  txn_change(struct txn *t);
 int  txn_applied(struct txn *t);
 /* --stop --all, --start --all, said. */
 int  txn_restart(struct txn *t);
+/* Whether undoing or finishing the transaction restarts the services: a
+ * backup restore restarts nothing, nor does its undo or its recovery. */
+int  txn_restarts(const struct txn *t);
 /*
  * The same, for a verify to judge: a failed stop is a failure (-1: the
  * services still run on what they had), a failed start is 1, with
  * service-control's words moved from err to why (the verify decides
- * whether it made anything worse); 0 done.
+ * whether it made anything worse); 0 done. why NULL: txn_restart, where
+ * a failed start is a failure too.
  */
 int  txn_restart_judged(struct txn *t, struct buf *why);
 /* The services stopped now that were stopped before the transaction too

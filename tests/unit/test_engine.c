@@ -435,7 +435,8 @@ test_services_status_parse(void **state)
 	buf_free(&names);
 }
 
-/* The names stopped now that ran before, whole words only. */
+/* The names stopped now that ran before, and that did not, whole words
+ * only. */
 static void
 test_services_missing(void **state)
 {
@@ -454,6 +455,10 @@ test_services_missing(void **state)
 	assert_string_equal(buf_str(&out), "");
 	assert_int_equal(services_missing("", "", &out), 0);
 	assert_string_equal(buf_str(&out), "");
+	/* and the ones in both: down now, and down before too */
+	assert_int_equal(services_also(" vmcam vpxd vsan", " vsan-health vpxd",
+	    &out), 0);
+	assert_string_equal(buf_str(&out), " vpxd");
 	buf_free(&out);
 }
 
