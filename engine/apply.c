@@ -1061,7 +1061,16 @@ apply_verify(struct apply *a, struct inventory *after)
 	/* The start failed, and nothing that ran before is down: what is
 	 * down now and was before is named, and the outcome says so. */
 	if (a->start_failed.len > 0) {
-		if (txn_still_down(a->t, &a->still_down) == -1) {
+		struct buf	down = BUF_INIT;
+		int		ret;
+
+		/* A manual service down before is no part of the failure. */
+		if ((ret = txn_still_down(a->t, &down)) == 0 &&
+		    (ret = services_failed_to_start(buf_str(&down),
+		    buf_str(&a->start_failed), &a->still_down)) == -1)
+			buf_printf(&a->t->err, "out of memory");
+		buf_free(&down);
+		if (ret == -1) {
 			inventory_free(after);
 			return -1;
 		}

@@ -187,6 +187,63 @@ services_also(const char *now, const char *before, struct buf *out)
 }
 
 /*
+ * Whether the status name svc is the vmon short name short: the same, or
+ * "vmware-" and it (vpxd is vmware-vpxd, vsphere-ui is vsphere-ui: the 6.7
+ * listing's failure line and --status, appliance.md 6).
+ */
+static int
+same_service(const char *svc, size_t len, const char *shortname, size_t n)
+{
+	if (len == n && memcmp(svc, shortname, n) == 0)
+		return 1;
+	return len == n + 7 && memcmp(svc, "vmware-", 7) == 0 &&
+	    memcmp(svc + 7, shortname, n) == 0;
+}
+
+/* Whether svc is one of the failure line's "a, b, c" list. */
+static int
+in_failed_list(const char *svc, const char *list, size_t listlen)
+{
+	const char	*p = list, *end = list + listlen, *comma;
+	size_t		 len = strlen(svc);
+
+	while (p < end) {
+		if ((comma = memchr(p, ',', (size_t)(end - p))) == NULL)
+			comma = end;
+		if (same_service(svc, len, p, (size_t)(comma - p)))
+			return 1;
+		p = comma < end ? comma + 2 : end;
+	}
+	return 0;
+}
+
+int
+services_failed_to_start(const char *names, const char *failure,
+    struct buf *out)
+{
+	static const char	 head[] = "stderr=Failed to start ";
+	const char		*list, *end;
+	char			*copy, *w, *save = NULL;
+	size_t			 was = out->len;
+
+	if ((list = strstr(failure, head)) == NULL ||
+	    (end = strstr(list += sizeof(head) - 1, " services.")) == NULL) {
+		buf_puts(out, names);
+		return 0;
+	}
+	if ((copy = strdup(names)) == NULL)
+		return -1;
+	for (w = strtok_r(copy, " ", &save); w != NULL;
+	    w = strtok_r(NULL, " ", &save))
+		if (in_failed_list(w, list, (size_t)(end - list)))
+			buf_printf(out, " %s", w);
+	free(copy);
+	if (out->len == was)	/* named in another way: say them all */
+		buf_puts(out, names);
+	return 0;
+}
+
+/*
  * The services of now stopped that ran when before was read (in lost, as
  * " name name ..."). -1 when service-control cannot say.
  */

@@ -48,6 +48,16 @@ int  services_parse_stopped(const char *text, size_t len, struct buf *names);
 int  services_missing(const char *now, const char *before, struct buf *out);
 int  services_also(const char *now, const char *before, struct buf *out);
 /*
+ * The names (" a b") that the failure of a `--start --all' names, appended
+ * to out: vmon lists every service of profile ALL it failed to start, by
+ * short name, in one line ("RC=4, stderr=Failed to start vpxd, eam
+ * services."); a manual service it never tried is not among them. Every
+ * name when the line is not in that form or names none of them. -1 out
+ * of memory.
+ */
+int  services_failed_to_start(const char *names, const char *failure,
+    struct buf *out);
+/*
  * After a restart: every service that ran when before was read (before:
  * the services stopped then) runs. --start --all starts the automatic
  * ones; one started by hand before is started again by name. A service

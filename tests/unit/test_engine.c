@@ -435,6 +435,37 @@ test_services_status_parse(void **state)
 	buf_free(&names);
 }
 
+/* Of the services down, those a failed start --all names by vmon's short
+ * name; all of them when the line says otherwise. */
+static void
+test_services_failed_to_start(void **state)
+{
+	static const char line[] = "Service-control failed. Error: Failed to "
+	    "start services in profile ALL. RC=4, stderr=Failed to start vpxd, "
+	    "vsphere-ui, eam services.";
+	struct buf out = BUF_INIT;
+
+	(void)state;
+	assert_int_equal(services_failed_to_start(" vmware-vpxd vsphere-ui "
+	    "vmware-imagebuilder vmware-eam vmware-vpxd-svcs", line, &out), 0);
+	assert_string_equal(buf_str(&out), " vmware-vpxd vsphere-ui "
+	    "vmware-eam");
+	buf_reset(&out);
+	/* a prefix is not a name: vpxd is not vpxd-svcs */
+	assert_int_equal(services_failed_to_start(" vmware-vpxd-svcs "
+	    "vmware-eam", line, &out), 0);
+	assert_string_equal(buf_str(&out), " vmware-eam");
+	buf_reset(&out);
+	/* none of them named: all of them, never an empty list */
+	assert_int_equal(services_failed_to_start(" vmcam", line, &out), 0);
+	assert_string_equal(buf_str(&out), " vmcam");
+	buf_reset(&out);
+	assert_int_equal(services_failed_to_start(" vmware-vpxd vmcam",
+	    "Error: something else", &out), 0);
+	assert_string_equal(buf_str(&out), " vmware-vpxd vmcam");
+	buf_free(&out);
+}
+
 /* The names stopped now that ran before, and that did not, whole words
  * only. */
 static void
@@ -891,6 +922,7 @@ main(void)
 		cmocka_unit_test(test_journal_refuses_strangers),
 		cmocka_unit_test(test_services_status_parse),
 		cmocka_unit_test(test_services_missing),
+		cmocka_unit_test(test_services_failed_to_start),
 		cmocka_unit_test(test_services_as_before),
 		cmocka_unit_test(test_history_from_trailers),
 		cmocka_unit_test(test_plan_decoded_once),
