@@ -34,7 +34,7 @@ ENGINE_OBJS = $(B)/obj/engine/main.o $(B)/obj/engine/cmd_check.o \
               $(B)/obj/engine/cmd_plan.o $(B)/obj/engine/cmd_backup.o \
               $(B)/obj/engine/cmd_apply.o $(B)/obj/engine/cmd_history.o \
               $(B)/obj/engine/cmd_rollback.o $(B)/obj/engine/cmd_recover.o \
-              $(ENGINE_LIB)
+              $(B)/obj/engine/cmd_renew.o $(ENGINE_LIB)
 ENGINE_LIB  = $(B)/obj/engine/buf.o $(B)/obj/engine/proc.o \
               $(B)/obj/engine/fault.o $(B)/obj/engine/journal.o \
               $(B)/obj/engine/cert.o $(B)/obj/engine/vmdir.o \
@@ -45,7 +45,7 @@ ENGINE_LIB  = $(B)/obj/engine/buf.o $(B)/obj/engine/proc.o \
               $(B)/obj/engine/issue.o $(B)/obj/engine/fileio.o \
               $(B)/obj/engine/services.o $(B)/obj/engine/history.o \
               $(B)/obj/engine/lock.o $(B)/obj/engine/txn.o \
-              $(B)/obj/engine/apply.o \
+              $(B)/obj/engine/apply.o $(B)/obj/engine/hooks.o \
               $(B)/obj/plans/plan.o $(BACKUP_OBJS)
 BACKUP_OBJS = $(B)/obj/backup/crypt.o $(B)/obj/backup/names.o \
               $(B)/obj/backup/state.o $(B)/obj/backup/repo.o \

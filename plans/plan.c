@@ -410,6 +410,17 @@ plan_subject(enum step_kind k, const struct appliance *app, const char *sol)
 	return s;
 }
 
+void
+plan_policy_init(struct plan_policy *pol, time_t at)
+{
+	memset(pol, 0, sizeof(*pol));
+	pol->at = at;
+	pol->renew_within = 30;
+	pol->scope = SCOPE_ALL;
+	pol->key_bits = 2048;
+	pol->validity_days = 730;
+}
+
 int
 plan_validity_days(enum step_kind k, const struct plan_policy *pol)
 {
