@@ -6,10 +6,13 @@
 #                   then all again on the sanitized build (build-asan/)
 #   make test-asan  only the sanitized run; make test-valgrind: valgrind
 #   make bench      check against the admins' one-liners on a big lab
-#   make install    install vcrotate under $(DESTDIR)$(PREFIX)
+#   make install    install vcrotate, its man page and renew's systemd
+#                   service and timer under $(DESTDIR)$(PREFIX)
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
+# systemd's unit folder for renew's service and timer (docs/renew.md).
+UNITDIR ?= $(PREFIX)/lib/systemd/system
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 PKGS     = libcrypto libssl ldap jansson libgit2
@@ -34,7 +37,7 @@ ENGINE_OBJS = $(B)/obj/engine/main.o $(B)/obj/engine/cmd_check.o \
               $(B)/obj/engine/cmd_plan.o $(B)/obj/engine/cmd_backup.o \
               $(B)/obj/engine/cmd_apply.o $(B)/obj/engine/cmd_history.o \
               $(B)/obj/engine/cmd_rollback.o $(B)/obj/engine/cmd_recover.o \
-              $(ENGINE_LIB)
+              $(B)/obj/engine/cmd_renew.o $(ENGINE_LIB)
 ENGINE_LIB  = $(B)/obj/engine/buf.o $(B)/obj/engine/proc.o \
               $(B)/obj/engine/fault.o $(B)/obj/engine/journal.o \
               $(B)/obj/engine/cert.o $(B)/obj/engine/vmdir.o \
@@ -45,7 +48,7 @@ ENGINE_LIB  = $(B)/obj/engine/buf.o $(B)/obj/engine/proc.o \
               $(B)/obj/engine/issue.o $(B)/obj/engine/fileio.o \
               $(B)/obj/engine/services.o $(B)/obj/engine/history.o \
               $(B)/obj/engine/lock.o $(B)/obj/engine/txn.o \
-              $(B)/obj/engine/apply.o \
+              $(B)/obj/engine/apply.o $(B)/obj/engine/hooks.o \
               $(B)/obj/plans/plan.o $(BACKUP_OBJS)
 BACKUP_OBJS = $(B)/obj/backup/crypt.o $(B)/obj/backup/names.o \
               $(B)/obj/backup/state.o $(B)/obj/backup/repo.o \
@@ -206,6 +209,11 @@ install: $(B)/vcrotate
 	install -m 0755 $(B)/vcrotate $(DESTDIR)$(PREFIX)/bin/vcrotate
 	install -d $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 0644 docs/vcrotate.8 $(DESTDIR)$(PREFIX)/share/man/man8/vcrotate.8
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's|@BINDIR@|$(PREFIX)/bin|g' systemd/vcrotate-renew.service.in \
+	    >$(DESTDIR)$(UNITDIR)/vcrotate-renew.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/vcrotate-renew.service
+	install -m 0644 systemd/vcrotate-renew.timer $(DESTDIR)$(UNITDIR)/vcrotate-renew.timer
 
 clean:
 	rm -rf $(B) $(ASAN_B)

@@ -20,10 +20,12 @@
 #include "apply.h"
 #include "cert.h"
 #include "fileio.h"
+#include "lock.h"
 #include "issue.h"
 #include "plan.h"
 #include "safetext.h"
 #include "services.h"
+#include "session.h"
 #include "txn.h"
 #include "vecs.h"
 #include "vmdir.h"
@@ -1101,4 +1103,187 @@ apply_free(struct apply *a)
 	buf_free(&a->still_down);
 	buf_free(&a->start_failed);
 	memset(a, 0, sizeof(*a));
+}
+
+/* ---- the plan as one transaction: apply's and renew's ---- */
+
+int
+apply_read(struct apply *a, struct inventory *inv)
+{
+	struct txn *t = a->t;
+
+	if (inventory_read(inv, t->cfg->root, &t->login, NULL) == -1) {
+		buf_printf(&t->err, "out of memory reading the appliance");
+		return -1;
+	}
+	a->inv = inv;
+	if (inv->vecs_error.len || inv->vmdir_error.len ||
+	    inv->vmca_error.len) {
+		buf_printf(&t->err, "cannot read the appliance: %s%s%s",
+		    buf_str(&inv->vecs_error), buf_str(&inv->vmdir_error),
+		    buf_str(&inv->vmca_error));
+		return -1;
+	}
+	return 0;
+}
+
+int
+apply_preflight(struct apply *a)
+{
+	struct txn *t = a->t;
+
+	/* What runs now must run after (verify); the journal keeps it for
+	 * recover. */
+	if (plan_check_live(a->plan, a->inv, &t->err) == -1 ||
+	    apply_load_vmca(a) == -1 ||
+	    services_check(t->cfg->root, &t->err) == -1 ||
+	    txn_services_now(t) == -1)
+		return -1;
+	txn_phase(t, "preflight");
+	return 0;
+}
+
+/* The DNs the plan's steps add to vmdir (*out, borrowed from the plan;
+ * *n of them), which its before snapshot records as absent. */
+static int
+vmdir_adds(struct txn *t, const struct plan *p, const char ***out,
+    size_t *nout)
+{
+	const char **dns = NULL, **nd;
+	size_t	 i, k, n = 0;
+
+	for (i = 0; i < p->nsteps; i++)
+		for (k = 0; k < p->steps[i].ntargets; k++) {
+			const struct plan_target *tg = &p->steps[i].targets[k];
+
+			if (tg->type != TARGET_VMDIR || tg->action != ACTION_ADD)
+				continue;
+			if ((nd = reallocarray(dns, n + 1, sizeof(*nd))) ==
+			    NULL) {
+				free(dns);
+				buf_printf(&t->err, "out of memory");
+				return -1;
+			}
+			dns = nd;
+			dns[n++] = tg->place;
+		}
+	*out = dns;
+	*nout = n;
+	return 0;
+}
+
+/* The journal's item records: every place the plan touches, with its
+ * digest as the plan saw it. */
+static int
+journal_items(struct txn *t, void *arg)
+{
+	const struct plan *p = arg;
+	const struct plan_target *tg;
+	size_t	 i, k;
+
+	for (i = 0; i < p->nsteps; i++)
+		for (k = 0; k < p->steps[i].ntargets; k++) {
+			tg = &p->steps[i].targets[k];
+			if (tg->type != TARGET_SERVICES && txn_item(t,
+			    plan_type_name(tg->type), tg->place, tg->digest) ==
+			    -1)
+				return -1;
+		}
+	return 0;
+}
+
+/* txn_ops.change: the steps, the applied snapshot and the restart. */
+static int
+run_change(struct txn *t, void *arg)
+{
+	struct apply *a = arg;
+
+	if (apply_steps(a, a->inv) == -1)
+		return -1;
+	txn_phase(t, "steps");
+	return 0;
+}
+
+/* txn_ops.verify: the checks, then the journal's after record. */
+static int
+run_verify(struct txn *t, void *arg)
+{
+	struct apply *a = arg;
+	struct inventory after;
+	int	 r;
+
+	if (apply_verify(a, &after) == -1)
+		return -1;
+	txn_phase(t, "verify");
+	r = apply_after_record(a, &after);
+	inventory_free(&after);
+	return r;
+}
+
+/* The backup session, the before snapshot (the plan's vmdir adds recorded
+ * absent) and the journal: state BEGUN. */
+static int
+run_begin(struct apply *a)
+{
+	struct txn *t = a->t;
+	const char **adds = NULL;
+	size_t	 nadds = 0;
+	int	 r = -1;
+
+	if ((a->tmpdir = private_dir(t->cfg->root, "apply", &t->err)) ==
+	    NULL || backup_session_open(&t->bk, t->cfg, &t->app, &t->login, 1,
+	    &t->err) == -1 ||
+	    vmdir_adds(t, a->plan, &adds, &nadds) == -1 ||
+	    txn_before(t, adds, nadds) == -1 ||
+	    txn_begin(t, NULL, journal_items, a->plan, "plan",
+	    a->plan->sha256) == -1 || txn_interrupted(t))
+		goto out;
+	txn_phase(t, "snapshot and journal");
+	r = 0;
+out:
+	free(adds);
+	return r;
+}
+
+int
+apply_run(struct apply *a, const struct apply_opts *o, const char **result)
+{
+	const struct txn_ops ops = { run_change, run_verify, o->keep };
+	struct txn *t = a->t;
+	int	 ret;
+
+	txn_say(t, "transaction %s: %zu steps from %s", t->id, a->nsteps,
+	    o->source);
+	if (apply_prepare(a) == -1 || txn_interrupted(t))
+		return txn_refused(t, 0);
+	txn_phase(t, "prepare");
+	if (!a->dry && !o->yes && txn_confirm(t, "Apply %zu steps to %s, "
+	    "restarting every service? [y/N] ", a->nsteps, t->app.pnid) == -1)
+		return txn_refused(t, 0);
+	if (a->dry) {
+		printf("dry run: these changes would be made (nothing is "
+		    "changed, nothing is written to the backup):\n");
+		if (apply_steps(a, a->inv) == -1)
+			return txn_refused(t, 0);
+		*result = "dry run";
+		return TXN_EXIT_OK;
+	}
+	/* From the journal on, an interruption of any kind is finished by
+	 * vcrotate recover. */
+	if (run_begin(a) == -1)
+		return txn_refused(t, 0);
+	if ((ret = txn_run(t, &ops, a, result)) == TXN_EXIT_OK)
+		txn_say(t, "done: transaction %s, snapshots %.12s (before) and "
+		    "%.12s (after)", t->id, t->before, t->after[0] ? t->after :
+		    t->applied);
+	if (ret == TXN_EXIT_OK && a->still_down.len > 0) {
+		/* Nothing that ran before stopped: kept, and said. */
+		txn_say(t, "kept: every service that ran before runs, the new "
+		    "certificates are in place and served; services that were "
+		    "down before the change are still down:%s (%s)",
+		    buf_str(&a->still_down), buf_str(&a->start_failed));
+		*result = t->success;
+		ret = APPLY_EXIT_KEPT_DOWN;
+	}
+	return ret;
 }

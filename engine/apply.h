@@ -1,7 +1,14 @@
 /*
  * apply.h - the change an apply makes (apply.c): a plan (plan.h) carried
- * out as one transaction (txn.h). The caller (cmd_apply.c) opens the
- * transaction, reads the appliance once (inv), then:
+ * out as one transaction (txn.h). apply and renew (cmd_apply.c,
+ * cmd_renew.c) share it: each takes the lock and identifies the appliance
+ * (txn_lock, txn_identify) and has a plan (a->plan, from a file or made
+ * now), then:
+ *
+ *   apply_read                           the appliance, read once (inv)
+ *   apply_preflight                      the plan against it, the VMCA key,
+ *                                        service-control (read-only)
+ *   apply_run                            the rest, as one transaction:
  *
  *   apply_start_keys, apply_load_vmca    preflight (read-only)
  *   apply_prepare                        every new certificate made, checked
@@ -23,6 +30,9 @@
 #include "inventory.h"
 #include "plan.h"
 #include "txn.h"
+
+/* Done and kept, though services that were down before still fail. */
+#define APPLY_EXIT_KEPT_DOWN	2
 
 /* A new certificate and key, made in the prepare phase. */
 struct made {
@@ -52,6 +62,33 @@ struct apply {
 	struct buf	 still_down;	/* then, after the verify: " a b", the
 					 * services down before and now */
 };
+
+/* How apply_run goes: keep a failed change (--keep-on-failure); yes: do
+ * not ask at a terminal; source: where the plan came from, said. */
+struct apply_opts {
+	int		 keep;
+	int		 yes;
+	const char	*source;
+};
+
+/*
+ * The appliance read once for the plan (a->inv = inv; the caller frees
+ * it with inventory_free once a->inv is set): -1 when a part of it cannot
+ * be read (VECS, vmdir, the VMCA root), which a plan must see whole.
+ */
+int  apply_read(struct apply *a, struct inventory *inv);
+/* The plan against the appliance as read (plan_check_live), the VMCA key,
+ * service-control, the services stopped now. */
+int  apply_preflight(struct apply *a);
+/*
+ * After preflight: prepare, the question at a terminal (unless yes), then
+ * a dry run prints the steps and stops; else the backup session, the
+ * before snapshot, the journal, txn_run (steps, restart, verify, commit or
+ * roll back). The exit code (TXN_EXIT_*, APPLY_EXIT_KEPT_DOWN, 128+N);
+ * *result the outcome in words.
+ */
+int  apply_run(struct apply *a, const struct apply_opts *o,
+    const char **result);
 
 /* The new keys, generated on worker threads while preflight goes on. */
 int  apply_start_keys(struct apply *a);

@@ -14,8 +14,9 @@
  *   6. on a failure after the first change: put the before snapshot back.
  *
  * The transaction, its journal and its states are txn.c's (txn.h); the
- * steps and the verify are apply.c's. This file holds the command line,
- * the order of the phases and the output. A dry run goes through the same
+ * steps, the verify and phases 2 to 6 (apply_run, which renew shares) are
+ * apply.c's. This file holds the command line, reading the plan file and
+ * the output. A dry run goes through the same
  * preflight, prepare and steps, which print what they would do.
  *
  * Exit: 0 done; 1 failed and rolled back (or, with --keep-on-failure, left
@@ -37,14 +38,8 @@
 
 #include "apply.h"
 #include "commands.h"
-#include "lock.h"
 #include "safetext.h"
-#include "services.h"
-#include "session.h"
 #include "txn.h"
-
-/* Done and kept, though services that were down before still fail. */
-#define APPLY_KEPT_DOWN	2
 
 /* What the command line asked, beyond the transaction's own fields. */
 struct apply_args {
@@ -133,83 +128,6 @@ parse_args(const struct cmdline *cl, struct txn *t, struct apply *a,
 	return 0;
 }
 
-/* The DNs the plan's steps add to vmdir (*out, borrowed from the plan;
- * *n of them), which its before snapshot records as absent. */
-static int
-vmdir_adds(struct txn *t, const struct plan *p, const char ***out,
-    size_t *nout)
-{
-	const char **dns = NULL, **nd;
-	size_t	 i, k, n = 0;
-
-	for (i = 0; i < p->nsteps; i++)
-		for (k = 0; k < p->steps[i].ntargets; k++) {
-			const struct plan_target *tg = &p->steps[i].targets[k];
-
-			if (tg->type != TARGET_VMDIR || tg->action != ACTION_ADD)
-				continue;
-			if ((nd = reallocarray(dns, n + 1, sizeof(*nd))) ==
-			    NULL) {
-				free(dns);
-				buf_printf(&t->err, "out of memory");
-				return -1;
-			}
-			dns = nd;
-			dns[n++] = tg->place;
-		}
-	*out = dns;
-	*nout = n;
-	return 0;
-}
-
-/* The journal's item records: every place the plan touches, with its
- * digest as the plan saw it. */
-static int
-journal_items(struct txn *t, void *arg)
-{
-	const struct plan *p = arg;
-	const struct plan_target *tg;
-	size_t	 i, k;
-
-	for (i = 0; i < p->nsteps; i++)
-		for (k = 0; k < p->steps[i].ntargets; k++) {
-			tg = &p->steps[i].targets[k];
-			if (tg->type != TARGET_SERVICES && txn_item(t,
-			    plan_type_name(tg->type), tg->place, tg->digest) ==
-			    -1)
-				return -1;
-		}
-	return 0;
-}
-
-/* txn_ops.change: the steps, the applied snapshot and the restart. */
-static int
-change(struct txn *t, void *arg)
-{
-	struct apply *a = arg;
-
-	if (apply_steps(a, a->inv) == -1)
-		return -1;
-	txn_phase(t, "steps");
-	return 0;
-}
-
-/* txn_ops.verify: the checks, then the journal's after record. */
-static int
-verify(struct txn *t, void *arg)
-{
-	struct apply *a = arg;
-	struct inventory after;
-	int	 r;
-
-	if (apply_verify(a, &after) == -1)
-		return -1;
-	txn_phase(t, "verify");
-	r = apply_after_record(a, &after);
-	inventory_free(&after);
-	return r;
-}
-
 /*
  * Phase 1, read-only: the plan, the lock, the appliance as the plan saw
  * it, the VMCA key, service-control, what runs now. The lock and a pending
@@ -233,31 +151,11 @@ preflight(struct txn *t, struct apply *a, const struct apply_args *args,
 	 * what it would show of a half-changed appliance is no plan's. */
 	if ((r = txn_lock(t, 0, a->dry)) != 0)
 		return r == 1 ? TXN_EXIT_REFUSED : r;
-	if (appliance_identify(&t->app, t->cfg->root, &t->err) == -1 ||
+	if (txn_identify(t) == -1 ||
 	    plan_check_appliance(a->plan, &t->app, &t->err) == -1 ||
-	    config_login(t->cfg, &t->login, &t->err) == -1 ||
-	    apply_start_keys(a) == -1)
+	    apply_start_keys(a) == -1 || apply_read(a, inv) == -1 ||
+	    apply_preflight(a) == -1)
 		return -1;
-	if (inventory_read(inv, t->cfg->root, &t->login, NULL) == -1) {
-		buf_printf(&t->err, "out of memory reading the appliance");
-		return -1;
-	}
-	a->inv = inv;
-	if (inv->vecs_error.len || inv->vmdir_error.len ||
-	    inv->vmca_error.len) {
-		buf_printf(&t->err, "cannot read the appliance: %s%s%s",
-		    buf_str(&inv->vecs_error), buf_str(&inv->vmdir_error),
-		    buf_str(&inv->vmca_error));
-		return -1;
-	}
-	/* What runs now must run after (verify); the journal keeps it for
-	 * recover. */
-	if (plan_check_live(a->plan, inv, &t->err) == -1 ||
-	    apply_load_vmca(a) == -1 ||
-	    services_check(t->cfg->root, &t->err) == -1 ||
-	    txn_services_now(t) == -1)
-		return -1;
-	txn_phase(t, "preflight");
 	return 0;
 }
 
@@ -277,75 +175,18 @@ result_json(struct txn *t, const struct apply *a, const char *result,
 	    "result", result, "exit_code", ret,
 	    "before", t->before[0] ? t->before : NULL,
 	    "after", t->after[0] ? t->after : ret == TXN_EXIT_OK ||
-	    ret == APPLY_KEPT_DOWN ? t->applied : NULL,
+	    ret == APPLY_EXIT_KEPT_DOWN ? t->applied : NULL,
 	    "plan_sha256", a->plan != NULL ? a->plan->sha256 : NULL,
 	    "steps", (int)a->nsteps,
 	    "elapsed_seconds", (json_int_t)(time(NULL) - t->started),
 	    "error", json_string_lossy(t->err.len > 0 ? buf_str(&t->err) :
-	    NULL), "still_down", ret == APPLY_KEPT_DOWN ?
+	    NULL), "still_down", ret == APPLY_EXIT_KEPT_DOWN ?
 	    buf_str(&a->still_down) + 1 : NULL);
 	if (doc != NULL) {
 		json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		putchar('\n');
 	}
 	json_decref(doc);
-}
-
-/* Phases 2 to 6 once preflight passed: the exit code, *result set. */
-static int
-run(struct txn *t, struct apply *a, const struct apply_args *args,
-    const char **result)
-{
-	const struct txn_ops ops = { change, verify, args->keep };
-	const char **adds = NULL;
-	size_t	 nadds = 0;
-	int	 ret;
-
-	txn_say(t, "transaction %s: %zu steps from %s", t->id, a->nsteps,
-	    args->file);
-	if (apply_prepare(a) == -1 || txn_interrupted(t))
-		return txn_refused(t, 0);
-	txn_phase(t, "prepare");
-	if (!a->dry && !args->yes && !args->json && txn_confirm(t, "Apply %zu "
-	    "steps to %s, restarting every service? [y/N] ", a->nsteps,
-	    t->app.pnid) == -1)
-		return txn_refused(t, 0);
-	if (a->dry) {
-		printf("dry run: these changes would be made (nothing is "
-		    "changed, nothing is written to the backup):\n");
-		if (apply_steps(a, a->inv) == -1)
-			return txn_refused(t, 0);
-		*result = "dry run";
-		return TXN_EXIT_OK;
-	}
-	/* From the journal on, an interruption of any kind is finished by
-	 * vcrotate recover. */
-	if ((a->tmpdir = private_dir(t->cfg->root, "apply", &t->err)) ==
-	    NULL || backup_session_open(&t->bk, t->cfg,
-	    &t->app, &t->login, 1, &t->err) == -1 ||
-	    vmdir_adds(t, a->plan, &adds, &nadds) == -1 ||
-	    txn_before(t, adds, nadds) == -1 ||
-	    txn_begin(t, NULL, journal_items, a->plan, "plan",
-	    a->plan->sha256) == -1 || txn_interrupted(t)) {
-		free(adds);
-		return txn_refused(t, 0);
-	}
-	txn_phase(t, "snapshot and journal");
-	if ((ret = txn_run(t, &ops, a, result)) == TXN_EXIT_OK)
-		txn_say(t, "done: transaction %s, snapshots %.12s (before) and "
-		    "%.12s (after)", t->id, t->before, t->after[0] ? t->after :
-		    t->applied);
-	if (ret == TXN_EXIT_OK && a->still_down.len > 0) {
-		/* Nothing that ran before stopped: kept, and said. */
-		txn_say(t, "kept: every service that ran before runs, the new "
-		    "certificates are in place and served; services that were "
-		    "down before the change are still down:%s (%s)",
-		    buf_str(&a->still_down), buf_str(&a->start_failed));
-		*result = t->success;
-		ret = APPLY_KEPT_DOWN;
-	}
-	free(adds);
-	return ret;
 }
 
 int
@@ -382,8 +223,12 @@ cmd_apply(const struct cmdline *cl, struct config *cfg)
 	}
 	if ((r = preflight(&t, &a, &args, &inv)) != 0)
 		ret = txn_refused(&t, r == -1 ? 0 : r);
-	else
-		ret = run(&t, &a, &args, &result);
+	else {
+		struct apply_opts o = { args.keep, args.yes || args.json,
+		    args.file };
+
+		ret = apply_run(&a, &o, &result);
+	}
 	txn_log_outcome(&t, result, ret);
 	if (saved_stdout != -1)
 		result_json(&t, &a, result, ret, saved_stdout);

@@ -192,12 +192,7 @@ cmd_plan(const struct cmdline *cl, struct config *cfg)
 		return cmd_plan_show(cl, cfg);
 	json = cmdline_get(cl, "--json") != NULL;
 	out_file = cmdline_get(cl, "-o");
-	memset(&pol, 0, sizeof(pol));
-	pol.at = time(NULL);
-	pol.renew_within = 30;
-	pol.scope = SCOPE_ALL;
-	pol.key_bits = 2048;
-	pol.validity_days = 730;
+	plan_policy_init(&pol, time(NULL));
 	if ((san = calloc(cl->ngiven + 1, sizeof(*san))) == NULL)
 		goto out;
 	if (plan_options(cl, &pol, san) == -1) {

@@ -398,6 +398,114 @@ edit_distance(const char *a, const char *b)
 	return d[la % 3][lb];
 }
 
+/* ---- the renew section: its policy and hooks ---- */
+
+static const char *const hook_names[HOOK__MAX] = { "pre", "post", "failure" };
+
+const char *
+config_hook_name(enum hook_when w)
+{
+	return w < HOOK__MAX ? hook_names[w] : "?";
+}
+
+static void
+free_words(char **v)
+{
+	size_t	 i;
+
+	for (i = 0; v != NULL && v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* "PATH ARG ...", split at blanks, into a NULL-ended argv (*out). */
+static int
+split_words(const char *s, char ***out, struct buf *err)
+{
+	char	**v = NULL, **nv;
+	size_t	 n = 0, len;
+
+	for (;;) {
+		s += strspn(s, " \t");
+		if (*s == '\0')
+			break;
+		len = strcspn(s, " \t");
+		if ((nv = reallocarray(v, n + 2, sizeof(*v))) == NULL)
+			goto oom;
+		v = nv;
+		if ((v[n] = strndup(s, len)) == NULL)
+			goto oom;
+		v[++n] = NULL;
+		s += len;
+	}
+	*out = v;
+	return 0;
+oom:
+	free_words(v);
+	buf_printf(err, "out of memory");
+	return -1;
+}
+
+/* hook_pre, hook_post, hook_failure = /path/to/program [ARG ...] */
+static int
+hook_setting(struct renew_config *r, const char *key, const char *val,
+    struct buf *err)
+{
+	char	**argv = NULL;
+	int	 w;
+
+	for (w = 0; w < HOOK__MAX; w++)
+		if (strcmp(key + 5, hook_names[w]) == 0)
+			break;
+	if (w == HOOK__MAX)
+		return 0;
+	if (split_words(val, &argv, err) == -1)
+		return -1;
+	if (argv == NULL || argv[0][0] != '/') {
+		buf_printf(err, "%s must be a program's absolute path and its "
+		    "arguments (run without a shell), not '%s'", key, val);
+		free_words(argv);
+		return -1;
+	}
+	free_words(r->hook[w]);
+	r->hook[w] = argv;
+	return 1;
+}
+
+/* A setting of the renew section: 1 taken, 0 not one of them, -1 refused
+ * (err says why). */
+static int
+renew_setting(struct renew_config *r, const char *key, const char *val,
+    struct buf *err)
+{
+	int	 d;
+
+	if (strncmp(key, "hook_", 5) == 0 && strcmp(key, "hook_timeout") != 0)
+		return hook_setting(r, key, val, err);
+	if (strcmp(key, "hook_timeout") == 0) {
+		if ((d = parse_days(val)) < 1 || d > 86400) {
+			buf_printf(err, "hook_timeout must be 1 to 86400 "
+			    "seconds, not '%s'", val);
+			return -1;
+		}
+		r->hook_timeout = d;
+	} else if (strcmp(key, "renew_within") == 0) {
+		if ((d = parse_days(val)) < 0) {
+			buf_printf(err, "renew_within must be a number of "
+			    "days, not '%s'", val);
+			return -1;
+		}
+		r->within = d;
+	} else if (strcmp(key, "renew_scope") == 0) {
+		if (set_str(&r->scope, val) == -1) {
+			buf_printf(err, "out of memory");
+			return -1;
+		}
+	} else
+		return 0;
+	return 1;
+}
+
 static char *
 trim(char *s)
 {
@@ -443,6 +551,7 @@ int
 config_load(struct config *cfg, struct buf *err)
 {
 	char	*path = NULL, *line = NULL, *key, *val, *eq;
+	struct buf why = BUF_INIT;
 	size_t	 cap = 0;
 	FILE	*f = NULL;
 	int	 lineno = 0, ret = -1, d;
@@ -522,9 +631,13 @@ config_load(struct config *cfg, struct buf *err)
 				cfg->warn_days = d;
 			else if (key[0] == 'c' && cfg->crit_days < 0)
 				cfg->crit_days = d;
-		} else {
-			buf_printf(err, "%s:%d: unknown setting '%s'", path,
-			    lineno, key);
+		} else if ((d = renew_setting(&cfg->renew, key, val,
+		    &why)) != 1) {
+			buf_printf(err, "%s:%d: ", path, lineno);
+			if (d == 0)
+				buf_printf(err, "unknown setting '%s'", key);
+			else
+				buf_puts(err, buf_str(&why));
 			goto out;
 		}
 	}
@@ -538,6 +651,8 @@ defaults:
 		cfg->crit_days = 30;
 	if (cfg->https_port <= 0)
 		cfg->https_port = 443;
+	if (cfg->renew.hook_timeout <= 0)
+		cfg->renew.hook_timeout = 300;
 	if (cfg->backup_repo == NULL &&
 	    (cfg->backup_repo = app_path(cfg->root, APP_BACKUP_REPO)) == NULL)
 		goto out;
@@ -549,12 +664,18 @@ out:
 		fclose(f);
 	free(line);
 	free(path);
+	buf_free(&why);
 	return ret;
 }
 
 void
 config_free(struct config *cfg)
 {
+	int	 w;
+
+	for (w = 0; w < HOOK__MAX; w++)
+		free_words(cfg->renew.hook[w]);
+	free(cfg->renew.scope);
 	free(cfg->root);
 	free(cfg->config_file);
 	free(cfg->ldap_uri);

@@ -19,6 +19,22 @@
 #define EXIT_PENDING 6	/* an interrupted transaction: run vcrotate recover */
 #define EXIT_USAGE 64
 
+/* The hooks of renew (docs/renew.md), in the order they run. */
+enum hook_when { HOOK_PRE, HOOK_POST, HOOK_FAILURE, HOOK__MAX };
+
+/*
+ * The renew section of the configuration file: renew_within, renew_scope,
+ * hook_pre, hook_post, hook_failure, hook_timeout. A hook is a program's
+ * absolute path and its arguments, split at blanks (no shell, no quoting);
+ * hook[w] is its argv, NULL-ended, or NULL when none is set.
+ */
+struct renew_config {
+	int	 within;	/* renew_within: days; -1 unset: plan's default */
+	char	*scope;		/* renew_scope: a plan scope; NULL: all */
+	char	**hook[HOOK__MAX];
+	int	 hook_timeout;	/* hook_timeout: seconds; 0 unset: 300 */
+};
+
 struct config {
 	char	*root;		/* --root, default "/" */
 	char	*config_file;	/* --config, or NULL for the default */
@@ -32,6 +48,7 @@ struct config {
 	char	*backup_repo;	/* --repo > backup_repo > ROOT/var/lib/vcrotate/backup.git */
 	int	 https_port;	/* https_port: where rhttpproxy serves, default 443 */
 	char	*env_password;	/* $VCROTATE_LDAP_PASSWORD, a secret */
+	struct renew_config renew;
 };
 
 /*
@@ -123,6 +140,8 @@ size_t edit_distance(const char *a, const char *b);
  * the command line overrides the file's starttls).
  */
 int  config_load(struct config *cfg, struct buf *err);
+/* "pre", "post", "failure": the name of a hook in messages. */
+const char *config_hook_name(enum hook_when w);
 void config_free(struct config *cfg);
 
 /*

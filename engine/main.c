@@ -86,6 +86,13 @@ static const struct cmd_opt apply_opts[] = {
 	{ NULL, NULL, NULL },
 };
 
+static const struct cmd_opt renew_opts[] = {
+	{ "--dry-run", NULL, "check and plan, print what would be renewed and "
+	    "the hooks that would run, change nothing" },
+	AUDIT_OPTS,
+	{ NULL, NULL, NULL },
+};
+
 static const struct cmd_opt rollback_opts[] = {
 	AUDIT_OPTS,
 	{ "--force", NULL, "put the before state back even where a later "
@@ -156,6 +163,10 @@ static const struct command {
 	    "transaction", EXIT_USAGE }, cmd_apply, "0 done, 2 done and kept, "
 	    "though services that were down before still fail (named), "
 	    APPLY_EXITS_FAILED },
+	{ { "renew", "", renew_opts, "unattended: check, plan with the "
+	    "configured policy, apply, with hooks", EXIT_USAGE }, cmd_renew,
+	    "0 renewed, or nothing due, 2 renewed and kept, though services "
+	    "that were down before still fail (named), " APPLY_EXITS_FAILED },
 	{ { "history", "", json_opts, "the transactions so far, newest first",
 	    EXIT_USAGE }, cmd_history, "0 done, 1 failed, 64 bad usage" },
 	{ { "rollback", "TXN", rollback_opts, "put back the state before a "

@@ -1074,11 +1074,10 @@ check_profile(const struct plan *p, const struct layout *l,
 		buf_printf(err, "step %d (%s): RSA %d, where the plan's policy "
 		    "makes RSA %d", s->n, kind, c->key_bits,
 		    p->policy.key_bits);
-	else if (c->validity_days != (root ? ROOT_VALIDITY_DAYS :
-	    p->policy.validity_days))
+	else if (c->validity_days != plan_validity_days(s->kind, &p->policy))
 		buf_printf(err, "step %d (%s): valid %d days, where plan makes "
-		    "%d", s->n, kind, c->validity_days, root ?
-		    ROOT_VALIDITY_DAYS : p->policy.validity_days);
+		    "%d", s->n, kind, c->validity_days,
+		    plan_validity_days(s->kind, &p->policy));
 	else
 		ret = 0;
 	free(subject);

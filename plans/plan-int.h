@@ -10,6 +10,14 @@
 #include "plan.h"
 
 #define ROOT_VALIDITY_DAYS 3650
+/*
+ * The STS signing certificate lasts what vCenter itself gives it: ten
+ * years of 365 days (Lightwave, vmidentity/idm/server/.../IdentityManager.java
+ * generateAndSetDefaultTenantCredentials, line 7526: now + 10 *
+ * VMCA_TIME_SECS_PER_YEAR), cut at the notAfter of the VMCA root that signs
+ * it, as VMCA does (vmca/service/utils.c, lines 374-389).
+ */
+#define STS_VALIDITY_DAYS 3650
 #define VMCA_ROOT_FILE	"/var/lib/vmware/vmca/root.cer"
 #define VMCA_KEY_FILE	"/var/lib/vmware/vmca/privatekey.pem"
 /* What a new root's entries will be called is only known when it is made. */
@@ -36,6 +44,10 @@ unsigned plan_usage_parse(const char *s, int extended);
  */
 char *plan_subject(enum step_kind k, const struct appliance *app,
     const char *sol);
+
+/* The validity a plan gives a step's certificate: the root's, the STS's
+ * (above), else the policy's validity_days for a leaf. */
+int plan_validity_days(enum step_kind k, const struct plan_policy *pol);
 
 /* SHA-256 (hex) of the canonical form of everything but "sha256". */
 int plan_digest(json_t *plan, char out[65]);

@@ -410,6 +410,27 @@ plan_subject(enum step_kind k, const struct appliance *app, const char *sol)
 	return s;
 }
 
+void
+plan_policy_init(struct plan_policy *pol, time_t at)
+{
+	memset(pol, 0, sizeof(*pol));
+	pol->at = at;
+	pol->renew_within = 30;
+	pol->scope = SCOPE_ALL;
+	pol->key_bits = 2048;
+	pol->validity_days = 730;
+}
+
+int
+plan_validity_days(enum step_kind k, const struct plan_policy *pol)
+{
+	if (k == STEP_VMCA_ROOT)
+		return ROOT_VALIDITY_DAYS;
+	if (k == STEP_STS)
+		return STS_VALIDITY_DAYS;
+	return pol->validity_days;
+}
+
 static json_t *
 profile(struct build *b, enum step_kind kind, const char *sol, int with_pnid,
     unsigned ku, unsigned eku, int ca)
@@ -445,8 +466,8 @@ profile(struct build *b, enum step_kind kind, const char *sol, int with_pnid,
 	    "bits", pol->key_bits));
 	json_object_set_new(p, "issuer", json_string(ca ? ISSUER_SELF :
 	    b->reset ? ISSUER_NEW_ROOT : ISSUER_ROOT));
-	json_object_set_new(p, "validity_days", json_integer(ca ?
-	    ROOT_VALIDITY_DAYS : pol->validity_days));
+	json_object_set_new(p, "validity_days",
+	    json_integer(plan_validity_days(kind, pol)));
 	json_object_set_new(p, "not_after_max", json_time(ca ?
 	    pol->at + (time_t)ROOT_VALIDITY_DAYS * 86400 : b->not_after_max));
 	return p;

@@ -55,6 +55,11 @@ struct plan_policy {
 	size_t		  nsan;
 };
 
+/* The policy plan uses when no option says otherwise (renew starts from it
+ * too): judged at `at', renew within 30 days, scope all, RSA 2048, leaves
+ * of 730 days. */
+void plan_policy_init(struct plan_policy *pol, time_t at);
+
 /* "all", "root", ... <-> enum; -1 when unknown. */
 int         plan_scope_parse(const char *s);
 const char *plan_scope_name(enum plan_scope s);

@@ -217,6 +217,17 @@ test_expect 'profiles: validity clamped to the root, key size as asked, wcp with
 	jq -r ".steps[0].profile.subject" p.json | grep -q "^CN=machine, OU=mID-[0-9a-f-]*, DC=vsphere, DC=local$"
 '
 
+test_expect 'the STS credential gets vCenter'"'"'s ten years, cut at the VMCA root; other leaves the policy'"'"'s' '
+	"$VC" --root "$T/all-expired" plan --json --scope sts >sts.json &&
+	expect_eq 3650 "$(jq ".steps[] | select(.kind == \"sts\") | .profile.validity_days" sts.json)" &&
+	root_na=$(openssl x509 -noout -enddate -in "$T/all-expired/var/lib/vmware/vmca/root.cer" | cut -d= -f2) &&
+	expect_eq "$(date -u -d "$root_na" +%Y-%m-%dT%H:%M:%SZ)" \
+	    "$(jq -r ".steps[] | select(.kind == \"sts\") | .profile.not_after_max" sts.json)" &&
+	"$VC" --root "$T/all-expired" plan --json --validity-days 400 >all.json &&
+	expect_eq "3650 400" "$(jq -r "[.steps[] | select(.kind == \"sts\" or
+	    .kind == \"machine_ssl\") | .profile.validity_days] | map(tostring) | join(\" \")" all.json)"
+'
+
 test_expect 'plan -o writes a sealed file that plan show renders' '
 	"$VC" --root "$T/sts-expired" plan -o plan.json >out &&
 	grep -q "Plan written to plan.json" out &&

@@ -610,11 +610,12 @@ test_history_from_trailers(void **state)
 #define D1	"sha256:1111111111111111111111111111111111111111111111111111111111111111"
 #define D2	"sha256:2222222222222222222222222222222222222222222222222222222222222222"
 #define CA_DN	"cn=64FF9BEC,cn=Certificate-Authorities,cn=Configuration," DDN
-#define LEAF(subject, san, ku, eku) \
+#define LEAF_DAYS(subject, san, ku, eku, days) \
 	"{'subject':'" subject "','san':[" san "],'key_usage':[" ku "]," \
 	"'extended_key_usage':[" eku "],'ca':false,'key':{'type':'RSA'," \
-	"'bits':2048},'issuer':'the VMCA root','validity_days':730," \
+	"'bits':2048},'issuer':'the VMCA root','validity_days':" days "," \
 	"'not_after_max':'2030-01-01T00:00:00Z'}"
+#define LEAF(subject, san, ku, eku) LEAF_DAYS(subject, san, ku, eku, "730")
 #define TARGET(type, place, action, digest) \
 	"{'type':'" type "','place':'" place "','action':'" action "'," \
 	"'digest':" digest "}"
@@ -630,8 +631,8 @@ static const char plan_text[] =
     "'node_type':'embedded'},'policy':{'renew_within_days':30,'scope':'all',"
     "'reset_all':false,'key_bits':2048,'validity_days':730,"
     "'prune_expired_roots':true,'san':[]},'steps':["
-    STEP("1", "sts", LEAF("CN=ssoserverSign", "'DNS:vcsa1.example.com'",
-	"'digitalSignature'", ""),
+    STEP("1", "sts", LEAF_DAYS("CN=ssoserverSign",
+	"'DNS:vcsa1.example.com'", "'digitalSignature'", "", "3650"),
 	TARGET("vmdir", "cn=TenantCredential-1," TENANT, "replace", "'" D1 "'")
 	"," TARGET("vmdir", "cn=TrustedCertChain-1,cn=TrustedCertificateChains,"
 	TENANT, "replace", "'" D1 "'")
