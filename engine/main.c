@@ -53,8 +53,12 @@ static const struct cmd_opt plan_opts[] = {
 	    "machine-ssl" },
 	{ "--reset-all", NULL, "a new VMCA root and every certificate it "
 	    "signs" },
-	{ "--san", "NAME", "one more DNS name for Machine SSL (repeat for "
-	    "more)" },
+	{ "--san", "NAME", "one more Machine SSL name: DNS name, IP address "
+	    "or email, or DNS:, IP:, email: before it (repeat for more)" },
+	{ "--drop-san", "NAME", "a SAN of the Machine SSL certificate now "
+	    "not to keep (repeat for more)" },
+	{ "--issuer", "vmca", "replace with VMCA certificates also those "
+	    "another CA issued" },
 	{ "--key-bits", "BITS", "RSA key size: 2048 (default), 3072 or 4096" },
 	{ "--validity-days", "N", "new certificates last N days, 1 to 3650 "
 	    "(default 730)" },
