@@ -71,6 +71,19 @@ static const struct cmd_opt plan_opts[] = {
 	{ NULL, NULL, NULL },
 };
 
+static const struct cmd_opt csr_opts[] = {
+	{ "--for", "WHAT", "machine-ssl, a solution user (machine, vpxd, "
+	    "...) or all" },
+	{ "--subject", "DN", "the subject, \"CN=name, O=org, ...\" (default: "
+	    "the one vCenter gives it)" },
+	{ "--san", "NAME", "one more Machine SSL name beside the PNID and "
+	    "those it has now (repeat for more)" },
+	{ "--key-bits", "BITS", "RSA key size: 2048 (default), 3072 or 4096" },
+	{ "-o", "DIR", "write NAME.csr into DIR (default: the current "
+	    "directory)" },
+	{ NULL, NULL, NULL },
+};
+
 static const struct cmd_opt apply_opts[] = {
 	{ "--dry-run", NULL, "check and prepare everything, print each "
 	    "change, change nothing" },
@@ -156,6 +169,10 @@ static const struct command {
 	{ { "plan show", "FILE", no_opts, "check a plan file and print it for "
 	    "review", EXIT_USAGE }, cmd_plan, "0 shown, 1 refused, 64 bad "
 	    "usage" },
+	{ { "csr", "", csr_opts, "a key, sealed in the backup, and a "
+	    "request for a company CA to sign", EXIT_USAGE }, cmd_csr,
+	    "0 written, 1 failed, 5 locked by another vcrotate, 6 an "
+	    "interrupted transaction waits (vcrotate recover), 64 bad usage" },
 	{ { "apply", "PLAN", apply_opts, "carry out a plan as one "
 	    "transaction", EXIT_USAGE }, cmd_apply, "0 done, 2 done and kept, "
 	    "though services that were down before still fail (named), "

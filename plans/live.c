@@ -324,10 +324,12 @@ int
 plan_check_live(const struct plan *p, const struct inventory *inv,
     struct buf *err)
 {
+	/* An item changed since the plan first: the rest judges the plan
+	 * against what it saw. */
 	if (check_sans(p, inv, err) == -1 ||
-	    check_issuers(p, inv, err) == -1 ||
 	    check_root_kept(p, inv, err) == -1 ||
 	    check_items(p, inv, err) == -1 ||
+	    check_issuers(p, inv, err) == -1 ||
 	    check_restorable(p, inv, err) == -1)
 		return -1;
 	return 0;

@@ -461,6 +461,13 @@ plan_subject(enum step_kind k, const struct appliance *app, const char *sol)
  * before: the SANs of the certificate it replaces, for the reviewer (both
  * taken; NULL when none).
  */
+char *
+plan_leaf_subject(const struct appliance *app, const char *sol)
+{
+	return plan_subject(sol == NULL ? STEP_MACHINE_SSL : STEP_SOLUTION_USER,
+	    app, sol);
+}
+
 static json_t *
 profile(struct build *b, enum step_kind kind, const char *sol, int with_pnid,
     unsigned ku, unsigned eku, int ca, json_t *more, json_t *before)

@@ -177,6 +177,10 @@ struct plan {
 json_t *plan_build(const struct inventory *inv, const struct plan_policy *pol,
     int *nothing, json_t **held);
 
+/* The subject plan gives a Machine SSL (sol NULL) or solution user's
+ * certificate: malloc'd, NULL when out of memory. */
+char *plan_leaf_subject(const struct appliance *app, const char *sol);
+
 /*
  * Whether VMCA issued x: its issuer is the VMCA root's subject (1 also when
  * the root is unknown: nothing to tell them apart by).

@@ -168,4 +168,66 @@ test_expect '--issuer vmca applied: a VMCA certificate with the SANs kept, check
 	"$VC" --root "$l" check >/dev/null
 '
 
+# pubkey_id FILE: SHA-256 of the DER public key of a request or certificate.
+pubkey_id() {
+	case $(head -n 1 "$1") in
+	*REQUEST*) openssl req -in "$1" -noout -pubkey ;;
+	*) openssl x509 -in "$1" -noout -pubkey ;;
+	esac | openssl pkey -pubin -outform der | sha256sum | cut -d" " -f1
+}
+
+test_expect 'csr --for machine-ssl: an RSA request with the PNID, the names now, --san and the usages; its key sealed in the backup, nowhere in clear' '
+	l=$T/c && g=$l/var/lib/vcrotate/backup.git &&
+	mkdir -p req &&
+	"$VC" --root "$l" csr --for machine-ssl --san extra.corp.example -o req >out &&
+	openssl req -in req/machine-ssl.csr -noout -verify 2>&1 | grep -q "verify OK" &&
+	openssl req -in req/machine-ssl.csr -noout -text >txt &&
+	expect_grep "Subject: CN = $PNID\$" txt &&
+	expect_grep "Public-Key: (2048 bit)" txt &&
+	expect_grep "rsaEncryption" txt &&
+	expect_grep "DNS:$PNID, DNS:vcenter, DNS:vcenter.corp.example, IP Address:192.0.2.10, DNS:extra.corp.example" txt &&
+	grep -A1 "Key Usage: critical" txt | grep -q "Digital Signature, Key Encipherment" &&
+	grep -A1 "Extended Key Usage" txt | grep -q "TLS Web Server Authentication, TLS Web Client Authentication" &&
+	grep -A1 "Basic Constraints: critical" txt | grep -q "CA:FALSE" &&
+	id=$(pubkey_id req/machine-ssl.csr) &&
+	expect_grep "key ${id:0:16}... sealed in $g" out &&
+	git --git-dir="$g" ls-tree --name-only csr-keys >tree &&
+	expect_eq "$id.csr
+$id.key" "$(cat tree)" &&
+	git --git-dir="$g" cat-file blob "csr-keys:$id.csr" | cmp - req/machine-ssl.csr &&
+	expect_eq VCRBK1 "$(git --git-dir="$g" cat-file blob "csr-keys:$id.key" | head -c 6)" &&
+	! grep -rlI "PRIVATE KEY" req "$l/var/lib/vcrotate" "$T"/*.plan 2>/dev/null &&
+	sign "$T/corp/int.pem" "$T/corp/int.key" req/machine-ssl.csr signed.pem 365 \
+	    "DNS:$PNID,DNS:vcenter,DNS:vcenter.corp.example,IP:192.0.2.10,DNS:extra.corp.example" &&
+	expect_eq "$id" "$(pubkey_id signed.pem)" &&
+	openssl verify -CAfile "$T/corp/root.pem" -untrusted "$T/corp/int.pem" signed.pem >/dev/null
+'
+
+test_expect 'csr --for all: Machine SSL and each solution user (the subject vCenter gives it; wcp without SAN), each key sealed' '
+	l=$T/c && g=$l/var/lib/vcrotate/backup.git &&
+	mkdir -p all &&
+	"$VC" --root "$l" csr --for all --key-bits 3072 -o all >out &&
+	for n in machine-ssl machine vsphere-webclient vpxd vpxd-extension hvc wcp; do
+		[ -f all/$n.csr ] || fail "no request for $n"
+		git --git-dir="$g" cat-file -e "csr-keys:$(pubkey_id all/$n.csr).key" || fail "$n: key not sealed"
+		openssl req -in all/$n.csr -noout -text | grep -q "Public-Key: (3072 bit)" || fail "$n: not RSA 3072"
+	done &&
+	openssl req -in all/vpxd.csr -noout -subject | grep -q "^subject=CN = vpxd, OU = mID-" &&
+	openssl req -in all/vpxd.csr -noout -text | grep -q "DNS:$PNID" &&
+	! openssl req -in all/wcp.csr -noout -text | grep -q "Subject Alternative Name" &&
+	openssl req -in all/wcp.csr -noout -text | grep -q "Data Encipherment"
+'
+
+test_expect 'csr refuses: no --for, an unknown solution user, a bad --san or --key-bits, a missing -o directory (64, named); nothing sealed' '
+	l=$T/c && g=$l/var/lib/vcrotate/backup.git &&
+	before=$(git --git-dir="$g" rev-parse csr-keys) &&
+	for a in "" "--for nobody" "--for machine-ssl --san IP:1.2.3.999" "--for machine-ssl --key-bits 1024" \
+	    "--for machine-ssl -o $T/no/such/dir"; do
+		rc=0; "$VC" --root "$l" csr $a >out 2>err || rc=$?
+		expect_eq 64 "$rc" || fail "csr $a"
+		grep -q "^vcrotate csr: " err || { cat err; fail "csr $a: not named"; }
+	done &&
+	expect_eq "$before" "$(git --git-dir="$g" rev-parse csr-keys)"
+'
+
 test_done
