@@ -4,7 +4,8 @@
  * a replace or delete names exists, in its step's class, with the digest
  * the plan saw; nothing an add names exists yet; the Machine SSL names are
  * the PNID, a --san, or names the certificate has now; the VMCA root goes
- * only with a plan that replaces it; and a rollback could write back every
+ * only with a plan that replaces it; a certificate another CA issued is
+ * replaced only with --issuer vmca; and a rollback could write back every
  * VECS entry replaced or deleted.
  *
  * Everything here reads the plan and the inventory, both the caller's.

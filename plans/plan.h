@@ -216,8 +216,10 @@ int plan_check_appliance(const struct plan *p, const struct appliance *app,
  * the step's own principal, ...) whose digest is the one in the plan, and
  * every add one that does not exist; the Machine SSL names are the PNID,
  * a --san of the plan, or in the certificate now; the VMCA root is removed
- * only by a plan that replaces it; and every VECS entry replaced or deleted
- * is one a rollback can write back. -1 with every reason in err.
+ * only by a plan that replaces it; a certificate another CA than VMCA
+ * issued only by a plan made with --issuer vmca; and every VECS entry
+ * replaced or deleted is one a rollback can write back. -1 with every
+ * reason in err.
  */
 int plan_check_live(const struct plan *p, const struct inventory *inv,
     struct buf *err);
