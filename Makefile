@@ -34,7 +34,7 @@ LAB_PROGS  = $(B)/lab/vecs-cli $(B)/lab/vmafd-cli $(B)/lab/lwregshell \
              $(B)/lab/service-control $(B)/lab/labgen \
              $(B)/lab/certool $(B)/lab/dir-cli $(B)/lab/ldapwrap
 ENGINE_OBJS = $(B)/obj/engine/main.o $(B)/obj/engine/cmd_check.o \
-              $(B)/obj/engine/cmd_plan.o $(B)/obj/engine/cmd_backup.o \
+              $(B)/obj/engine/cmd_plan.o $(B)/obj/engine/cmd_backup.o $(B)/obj/engine/cmd_csr.o \
               $(B)/obj/engine/cmd_apply.o $(B)/obj/engine/cmd_history.o \
               $(B)/obj/engine/cmd_rollback.o $(B)/obj/engine/cmd_recover.o \
               $(B)/obj/engine/cmd_renew.o $(ENGINE_LIB)

@@ -1335,3 +1335,93 @@ bk_repo_warn_unauthenticated(const json_t *man, const char *id)
 		    "trusted because the first authenticated snapshot "
 		    "vouches for it, or none exists yet\n", id);
 }
+
+/* One blob into the tree being built: sealed (secret) or as it is. */
+static int
+tb_put(git_repository *repo, git_treebuilder *tb, const unsigned char *key,
+    const char *path, const unsigned char *data, size_t len, struct buf *err)
+{
+	struct buf sealed = BUF_INIT;
+	git_oid	 oid;
+	int	 rc;
+
+	if (key != NULL && bk_seal(key, path, data, len, &sealed) == -1) {
+		buf_printf(err, "cannot seal %s", path);
+		return -1;
+	}
+	rc = git_blob_create_from_buffer(&oid, repo, key != NULL ?
+	    (const void *)sealed.data : (const void *)data, key != NULL ?
+	    sealed.len : len);
+	buf_free(&sealed);
+	if (rc != 0 || git_treebuilder_insert(NULL, tb, path, &oid,
+	    GIT_FILEMODE_BLOB) != 0) {
+		lg_error(err, path);
+		return -1;
+	}
+	return 0;
+}
+
+int
+bk_repo_put_csr(struct bk_repo *r, const unsigned char key[BK_KEY_LEN],
+    const char *id, const char *csr, const unsigned char *pkey,
+    size_t pkeylen, struct buf *err)
+{
+	git_reference *ref = NULL;
+	git_commit *parent = NULL;
+	git_tree *ptree = NULL, *tree = NULL;
+	git_treebuilder *tb = NULL;
+	git_signature *sig = NULL;
+	git_oid	 toid, coid;
+	char	*kpath = NULL, *cpath = NULL, *msg = NULL;
+	int	 ret = -1;
+
+	if (asprintf(&kpath, "%s.key", id) == -1 ||
+	    asprintf(&cpath, "%s.csr", id) == -1 ||
+	    asprintf(&msg, "csr %s: its key sealed\n", id) == -1) {
+		buf_printf(err, "out of memory");
+		goto out;
+	}
+	if (git_reference_lookup(&ref, r->repo, BK_CSR_REF) == 0 &&
+	    (git_commit_lookup(&parent, r->repo, git_reference_target(ref)) !=
+	    0 || git_commit_tree(&ptree, parent) != 0)) {
+		lg_error(err, BK_CSR_REF);
+		goto out;
+	}
+	if (git_treebuilder_new(&tb, r->repo, ptree) != 0) {
+		lg_error(err, "tree");
+		goto out;
+	}
+	if (tb_put(r->repo, tb, key, kpath, pkey, pkeylen, err) == -1 ||
+	    tb_put(r->repo, tb, NULL, cpath, (const unsigned char *)csr,
+	    strlen(csr), err) == -1)
+		goto out;
+	if (git_treebuilder_write(&toid, tb) != 0 ||
+	    git_tree_lookup(&tree, r->repo, &toid) != 0 ||
+	    git_signature_now(&sig, "vcrotate", "vcrotate@localhost") != 0) {
+		lg_error(err, "tree");
+		goto out;
+	}
+	if (durable(r, err) == -1 ||
+	    fault_point("git ref update", err) == -1)
+		goto out;
+	if (git_commit_create(&coid, r->repo, BK_CSR_REF, sig, sig, NULL, msg,
+	    tree, parent != NULL ? 1 : 0, (const git_commit **)&parent) != 0) {
+		lg_error(err, "committing the CSR's key");
+		goto out;
+	}
+	if (durable(r, err) == -1)
+		goto out;
+	fault_done();
+	ret = 0;
+out:
+	free(kpath);
+	free(cpath);
+	free(msg);
+	git_signature_free(sig);
+	git_tree_free(tree);
+	git_tree_free(ptree);
+	git_treebuilder_free(tb);
+	git_commit_free(parent);
+	git_reference_free(ref);
+	return ret;
+}

@@ -147,6 +147,19 @@ struct bk_verify {
 int  bk_repo_verify(struct bk_repo *r, const unsigned char key[32],
     struct bk_verify *out, struct buf *err);
 
+/*
+ * Keys of certificate signing requests (vcrotate csr) are kept apart from
+ * the snapshots, on BK_CSR_REF: each CSR commits ID.key (the private key,
+ * PKCS#8 DER, sealed) and ID.csr (the request, PEM, as it is), ID being
+ * the SHA-256 of the key's public half (hex), by which an import finds it.
+ * Sealed before anything else is written: the key is never on disk in
+ * clear but in the staging directory the caller keeps (0700).
+ */
+#define BK_CSR_REF	"refs/heads/csr-keys"
+int  bk_repo_put_csr(struct bk_repo *r, const unsigned char key[32],
+    const char *id, const char *csr, const unsigned char *pkey,
+    size_t pkeylen, struct buf *err);
+
 /* libgit2 set-up and tear-down, once per process. */
 void bk_init(void);
 void bk_shutdown(void);

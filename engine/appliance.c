@@ -144,6 +144,23 @@ app_san_entry(const char *s, int wildcard)
 	return e;
 }
 
+/* local@domain: printable ASCII without spaces, commas or quotes before
+ * the one '@', a DNS name after it (RFC 5280's rfc822Name, as used). */
+static int
+email_ok(const char *s)
+{
+	const char *at = strchr(s, '@'), *p;
+
+	if (at == NULL || at == s || strchr(at + 1, '@') != NULL ||
+	    at - s > 64)
+		return 0;
+	for (p = s; p < at; p++)
+		if (*p <= 0x20 || *p >= 0x7f || *p == ',' || *p == '"' ||
+		    *p == '\\')
+			return 0;
+	return dns_name_ok(at + 1, 0);
+}
+
 int
 app_san_entry_ok(const char *entry)
 {
@@ -151,7 +168,41 @@ app_san_entry_ok(const char *entry)
 		return app_name_kind(entry + 4, 1) == APP_NAME_DNS;
 	if (strncmp(entry, "IP:", 3) == 0)
 		return app_name_kind(entry + 3, 0) == APP_NAME_IP;
+	if (strncmp(entry, "email:", 6) == 0)
+		return email_ok(entry + 6);
 	return 0;
+}
+
+char *
+app_san_parse(const char *s)
+{
+	unsigned char	 a[16];
+	char		 text[INET6_ADDRSTRLEN], *e = NULL;
+	int		 af = 0;
+
+	if (strncasecmp(s, "DNS:", 4) == 0) {
+		if (dns_name_ok(s + 4, 1) && asprintf(&e, "DNS:%s", s + 4) == -1)
+			e = NULL;
+		return e;
+	}
+	if (strncasecmp(s, "email:", 6) == 0) {
+		if (email_ok(s + 6) && asprintf(&e, "email:%s", s + 6) == -1)
+			e = NULL;
+		return e;
+	}
+	if (strncasecmp(s, "IP:", 3) == 0)
+		s += 3;
+	else if (app_name_kind(s, 1) == APP_NAME_DNS)
+		return app_san_entry(s, 1);
+	/* An address in one form: 2001:DB8::0:1 is 2001:db8::1. */
+	if (inet_pton(AF_INET, s, a) == 1)
+		af = AF_INET;
+	else if (inet_pton(AF_INET6, s, a) == 1)
+		af = AF_INET6;
+	if (af == 0 || inet_ntop(af, a, text, sizeof(text)) == NULL ||
+	    asprintf(&e, "IP:%s", text) == -1)
+		return NULL;
+	return e;
 }
 
 int

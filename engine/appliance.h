@@ -59,8 +59,16 @@ void appliance_free(struct appliance *app);
 int   app_name_kind(const char *s, int wildcard);
 /* "DNS:s" or "IP:s" (malloc'd); NULL when s is neither. */
 char *app_san_entry(const char *s, int wildcard);
-/* Whether a subjectAltName entry is "DNS:" or "IP:" of such a name. */
+/* Whether a subjectAltName entry is "DNS:" or "IP:" of such a name, or
+ * "email:" of an address at a DNS name. */
 int   app_san_entry_ok(const char *entry);
+/*
+ * A --san or --drop-san as an entry (malloc'd): "DNS:name", "IP:address"
+ * (an address in inet_ntop's form: one spelling for one address) or
+ * "email:address"; the prefix DNS:, IP: or email: in any case, or none
+ * (a name or an address, typed as it is). NULL when it is none of them.
+ */
+char *app_san_parse(const char *s);
 
 /*
  * The machine account (dcAccountDN, dcAccountPassword) from lwregshell.

@@ -988,7 +988,7 @@ static int
 checks(struct apply *a, struct inventory *after)
 {
 	struct plan_policy pol;
-	json_t	*again;
+	json_t	*again, *held = NULL;
 	size_t	 i;
 	int	 nothing = 0, ret = -1;
 
@@ -1035,7 +1035,8 @@ checks(struct apply *a, struct inventory *after)
 	pol.validity_days = a->plan->policy.validity_days;
 	if (pol.scope == SCOPE_ROOT)
 		pol.scope = SCOPE_ALL;
-	again = plan_build(after, &pol, &nothing);
+	again = plan_build(after, &pol, &nothing, &held);
+	json_decref(held);
 	if (again != NULL) {
 		buf_printf(&a->t->err, "after the change a new plan still has "
 		    "%zu step(s): first \"%s\"",

@@ -321,6 +321,118 @@ cert_san_has_dns(X509 *x, const char *name)
 	return found;
 }
 
+static int
+cert_san_has_email(X509 *x, const char *addr)
+{
+	GENERAL_NAMES *gens;
+	int	 i, found = 0;
+
+	gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+	for (i = 0; gens != NULL && i < sk_GENERAL_NAME_num(gens); i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+		int	 n;
+
+		if (g->type != GEN_EMAIL)
+			continue;
+		n = ASN1_STRING_length(g->d.rfc822Name);
+		if (n >= 0 && (size_t)n == strlen(addr) && strncasecmp(
+		    (const char *)ASN1_STRING_get0_data(g->d.rfc822Name), addr,
+		    (size_t)n) == 0)
+			found = 1;
+	}
+	GENERAL_NAMES_free(gens);
+	return found;
+}
+
+/* "PREFIX:value" of an IA5String name; NULL when it holds a NUL byte. */
+static char *
+san_text(const char *prefix, const ASN1_STRING *s)
+{
+	const unsigned char *d = ASN1_STRING_get0_data(s);
+	int	 n = ASN1_STRING_length(s);
+	char	*e = NULL;
+
+	if (n < 0 || memchr(d, '\0', (size_t)n) != NULL ||
+	    asprintf(&e, "%s%.*s", prefix, n, (const char *)d) == -1)
+		return NULL;
+	return e;
+}
+
+/* One SAN as text: DNS:, IP: (inet_ntop's form), email:, URI:, or the
+ * type's name alone for the rest. NULL when out of memory. */
+static char *
+san_entry(const GENERAL_NAME *g)
+{
+	char	 text[INET6_ADDRSTRLEN], *e = NULL;
+	int	 n;
+
+	switch (g->type) {
+	case GEN_DNS:
+		return san_text("DNS:", g->d.dNSName);
+	case GEN_EMAIL:
+		return san_text("email:", g->d.rfc822Name);
+	case GEN_URI:
+		return san_text("URI:", g->d.uniformResourceIdentifier);
+	case GEN_IPADD:
+		n = ASN1_STRING_length(g->d.iPAddress);
+		if ((n != 4 && n != 16) || inet_ntop(n == 4 ? AF_INET :
+		    AF_INET6, ASN1_STRING_get0_data(g->d.iPAddress), text,
+		    sizeof(text)) == NULL)
+			return strdup("IP:(not an address)");
+		if (asprintf(&e, "IP:%s", text) == -1)
+			return NULL;
+		return e;
+	case GEN_DIRNAME:
+		return strdup("DirName:(a name)");
+	case GEN_OTHERNAME:
+		return strdup("othername:(a value)");
+	default:
+		return strdup("(another type of name)");
+	}
+}
+
+int
+cert_san_entries(X509 *x, char ***out, size_t *n)
+{
+	GENERAL_NAMES *gens;
+	char	**v = NULL;
+	int	 i, k;
+
+	*out = NULL;
+	*n = 0;
+	gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+	k = gens != NULL ? sk_GENERAL_NAME_num(gens) : 0;
+	if ((v = calloc((size_t)k + 1, sizeof(*v))) == NULL)
+		goto fail;
+	for (i = 0; i < k; i++) {
+		char	*e = san_entry(sk_GENERAL_NAME_value(gens, i));
+
+		if (e == NULL)
+			e = strdup("(a name that is not text)");
+		if (e == NULL)
+			goto fail;
+		v[(*n)++] = e;
+	}
+	GENERAL_NAMES_free(gens);
+	*out = v;
+	return 0;
+fail:
+	GENERAL_NAMES_free(gens);
+	cert_san_entries_free(v);
+	*n = 0;
+	return -1;
+}
+
+void
+cert_san_entries_free(char **v)
+{
+	size_t	 i;
+
+	for (i = 0; v != NULL && v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
+}
+
 int
 cert_san_has(X509 *x, const char *entry)
 {
@@ -330,6 +442,8 @@ cert_san_has(X509 *x, const char *entry)
 
 	if (strncmp(entry, "DNS:", 4) == 0)
 		return cert_san_has_dns(x, entry + 4);
+	if (strncmp(entry, "email:", 6) == 0)
+		return cert_san_has_email(x, entry + 6);
 	if (strncmp(entry, "IP:", 3) != 0)
 		return 0;
 	if (inet_pton(AF_INET, entry + 3, ip) == 1)

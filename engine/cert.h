@@ -59,9 +59,17 @@ long   cert_days_left(const X509 *x, time_t at);
 int    cert_key_matches(X509 *x, EVP_PKEY *key);
 /* Whether the SAN of x holds DNS name `name' (case-insensitive). */
 int    cert_san_has_dns(X509 *x, const char *name);
-/* Whether the SAN of x holds entry, "DNS:name" or "IP:address" (an IPv4
- * or IPv6 address compared as bytes). */
+/* Whether the SAN of x holds entry, "DNS:name", "email:address" or
+ * "IP:address" (an IPv4 or IPv6 address compared as bytes). */
 int    cert_san_has(X509 *x, const char *entry);
+/*
+ * Every SAN of x, in order, as text: "DNS:name", "IP:address" (inet_ntop's
+ * form), "email:address", "URI:uri", or a word for a type vcrotate does not
+ * write ("DirName:(a name)", "othername:(a value)"). *out is NULL-ended, for
+ * cert_san_entries_free; none is an empty list. 0, or -1 out of memory.
+ */
+int    cert_san_entries(X509 *x, char ***out, size_t *n);
+void   cert_san_entries_free(char **v);
 /* Whether a and b are the same certificate, byte for byte. */
 int    cert_equal(X509 *a, X509 *b);
 /* Whether x is self-signed: self-issued, key ids equal where present. */

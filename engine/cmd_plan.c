@@ -9,8 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
+#include "cert.h"
 #include "commands.h"
 #include "findings.h"
 #include "plan.h"
@@ -87,12 +89,16 @@ out:
  */
 static void
 nothing_to_do(FILE *out, const struct inventory *inv,
-    const struct plan_policy *pol)
+    const struct plan_policy *pol, json_t *held)
 {
 	struct policy fp = { pol->at, pol->renew_within, pol->renew_within };
 	struct findings f;
+	json_t	*v;
 	size_t	 i;
 
+	/* What is due but another CA issued: said first, with what to do. */
+	json_array_foreach(held, i, v)
+		text_printf_safe(out, "kept: %s\n", json_string_value(v));
 	memset(&f, 0, sizeof(f));
 	if (findings_evaluate(inv, &fp, &f) == 0 && f.n > 0) {
 		fprintf(out, "nothing to do: no step a plan can take (scope "
@@ -114,9 +120,40 @@ nothing_to_do(FILE *out, const struct inventory *inv,
  * The values of plan's options, into pol; -1 when one is not acceptable
  * (named on stderr).
  */
+/*
+ * The --san and --drop-san names as entries (DNS:, IP:, email:), into
+ * san[] and drop[] (malloc'd strings, NULL-ended, the caller's). -1 when
+ * one is not a name (named on stderr).
+ */
+static int
+san_options(const struct cmdline *cl, struct plan_policy *pol, char **san,
+    char **drop)
+{
+	const char *opt, *v;
+	char	*e;
+	size_t	 k, *n;
+
+	for (k = 0; k < cl->ngiven; k++) {
+		opt = cl->given[k].opt->name;
+		if (strcmp(opt, "--san") != 0 && strcmp(opt, "--drop-san") != 0)
+			continue;
+		v = cl->given[k].val;
+		if ((e = app_san_parse(v)) == NULL) {
+			text_printf_safe(stderr, "vcrotate plan: %s %s: not a "
+			    "DNS name, an IP address or an email address (a "
+			    "prefix DNS:, IP: or email: may say which)\n", opt,
+			    v);
+			return -1;
+		}
+		n = opt[2] == 's' ? &pol->nsan : &pol->ndrop_san;
+		(opt[2] == 's' ? san : drop)[(*n)++] = e;
+	}
+	return 0;
+}
+
 static int
 plan_options(const struct cmdline *cl, struct plan_policy *pol,
-    const char **san)
+    char **san, char **drop)
 {
 	static const char *const num[] = { "--renew-within",
 	    "--validity-days", "--key-bits" };
@@ -127,16 +164,16 @@ plan_options(const struct cmdline *cl, struct plan_policy *pol,
 	pol->reset_all = cmdline_get(cl, "--reset-all") != NULL;
 	pol->prune_expired_roots =
 	    cmdline_get(cl, "--prune-expired-roots") != NULL;
-	for (k = 0; k < cl->ngiven; k++) {
-		if (strcmp(cl->given[k].opt->name, "--san") != 0)
-			continue;
-		v = cl->given[k].val;
-		if (app_name_kind(v, 1) == 0) {
-			text_printf_safe(stderr, "vcrotate plan: --san %s: not a "
-			    "DNS name or an IP address\n", v);
+	if (san_options(cl, pol, san, drop) == -1)
+		return -1;
+	if ((v = cmdline_get(cl, "--issuer")) != NULL) {
+		if (strcmp(v, "vmca") != 0) {
+			text_printf_safe(stderr, "vcrotate plan: --issuer %s: "
+			    "only vmca (a company CA's certificates come by "
+			    "csr and --import)\n", v);
 			return -1;
 		}
-		san[pol->nsan++] = v;
+		pol->issuer_vmca = 1;
 	}
 	if ((v = cmdline_get(cl, "--scope")) != NULL) {
 		if ((d = plan_scope_parse(v)) < 0) {
@@ -176,6 +213,49 @@ plan_options(const struct cmdline *cl, struct plan_policy *pol,
 	return 0;
 }
 
+/*
+ * Each --drop-san names a SAN of the Machine SSL certificate now, and none
+ * the PNID (every certificate of the appliance names it); else it is said
+ * on stderr and -1 returned.
+ */
+static int
+drops_ok(const struct inventory *inv, const struct plan_policy *pol)
+{
+	const struct inv_vecs_entry *e = inventory_vecs(inv,
+	    "MACHINE_SSL_CERT", "__MACHINE_CERT");
+	X509	*x = e != NULL && e->chain != NULL ?
+	    sk_X509_value(e->chain, 0) : NULL;
+	char	*pnid = app_san_entry(inv->app.pnid, 0);
+	size_t	 i;
+	int	 ret = 0;
+
+	for (i = 0; ret == 0 && i < pol->ndrop_san; i++) {
+		const char *d = pol->drop_san[i];
+
+		if (pnid != NULL && strcasecmp(d, pnid) == 0) {
+			text_printf_safe(stderr, "vcrotate plan: --drop-san %s: "
+			    "the PNID stays in every certificate\n", d);
+			ret = -1;
+		} else if (x == NULL || !cert_san_has(x, d)) {
+			text_printf_safe(stderr, "vcrotate plan: --drop-san %s: "
+			    "not a SAN of the Machine SSL certificate now\n", d);
+			ret = -1;
+		}
+	}
+	free(pnid);
+	return ret;
+}
+
+static void
+names_free(char **v)
+{
+	size_t	 i;
+
+	for (i = 0; v != NULL && v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
+}
+
 int
 cmd_plan(const struct cmdline *cl, struct config *cfg)
 {
@@ -183,8 +263,9 @@ cmd_plan(const struct cmdline *cl, struct config *cfg)
 	struct inventory inv;
 	struct vmdir_login login = { 0 };
 	struct buf err = BUF_INIT, login_err = BUF_INIT;
-	const char **san = NULL, *out_file;
-	json_t	*plan = NULL;
+	char	**san = NULL, **drop = NULL;
+	const char *out_file;
+	json_t	*plan = NULL, *held = NULL;
 	int	 json, nothing = 0, have_inv = 0;
 	int	 ret = PLAN_FAILED;
 
@@ -193,13 +274,15 @@ cmd_plan(const struct cmdline *cl, struct config *cfg)
 	json = cmdline_get(cl, "--json") != NULL;
 	out_file = cmdline_get(cl, "-o");
 	plan_policy_init(&pol, time(NULL));
-	if ((san = calloc(cl->ngiven + 1, sizeof(*san))) == NULL)
+	if ((san = calloc(cl->ngiven + 1, sizeof(*san))) == NULL ||
+	    (drop = calloc(cl->ngiven + 1, sizeof(*drop))) == NULL)
 		goto out;
-	if (plan_options(cl, &pol, san) == -1) {
+	if (plan_options(cl, &pol, san, drop) == -1) {
 		ret = EXIT_USAGE;
 		goto out;
 	}
-	pol.san = san;
+	pol.san = (const char *const *)san;
+	pol.drop_san = (const char *const *)drop;
 	cfg->warn_days = cfg->crit_days = -1;
 	if (config_load(cfg, &err) == -1) {
 		fprintf(stderr, "vcrotate plan: %s\n", buf_str(&err));
@@ -216,10 +299,14 @@ cmd_plan(const struct cmdline *cl, struct config *cfg)
 	have_inv = 1;
 	if (!complete(&inv))
 		goto out;
-	if ((plan = plan_build(&inv, &pol, &nothing)) == NULL) {
+	if (drops_ok(&inv, &pol) == -1) {
+		ret = EXIT_USAGE;
+		goto out;
+	}
+	if ((plan = plan_build(&inv, &pol, &nothing, &held)) == NULL) {
 		if (nothing) {
 			/* On stderr with --json: stdout stays a document. */
-			nothing_to_do(json ? stderr : stdout, &inv, &pol);
+			nothing_to_do(json ? stderr : stdout, &inv, &pol, held);
 			ret = PLAN_NOTHING;
 		} else
 			fprintf(stderr, "vcrotate plan: out of memory\n");
@@ -245,11 +332,13 @@ cmd_plan(const struct cmdline *cl, struct config *cfg)
 	ret = fflush(stdout) == 0 ? 0 : PLAN_FAILED;
 out:
 	json_decref(plan);
+	json_decref(held);
 	if (have_inv)
 		inventory_free(&inv);
 	vmdir_login_free(&login);
 	buf_free(&err);
 	buf_free(&login_err);
-	free(san);
+	names_free(san);
+	names_free(drop);
 	return ret;
 }

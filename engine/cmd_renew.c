@@ -83,7 +83,8 @@ static int
 check_and_plan(struct txn *t, struct apply *a, const struct plan_policy *pol,
     struct inventory *inv)
 {
-	json_t	*doc;
+	json_t	*doc, *held = NULL, *v;
+	size_t	 i;
 	int	 nothing, r;
 
 	/* A dry run takes no lock, as apply's. */
@@ -92,7 +93,16 @@ check_and_plan(struct txn *t, struct apply *a, const struct plan_policy *pol,
 	if (txn_identify(t) == -1 || apply_read(a, inv) == -1)
 		return -1;
 	txn_phase(t, "check");
-	if ((doc = plan_build(inv, pol, &nothing)) == NULL) {
+	doc = plan_build(inv, pol, &nothing, &held);
+	/* Due, but another CA's to renew: never quiet, whatever else. */
+	json_array_foreach(held, i, v) {
+		syslog(LOG_WARNING, "vcrotate: renew: kept: %s",
+		    json_string_value(v));
+		text_printf_safe(stderr, "vcrotate renew: kept: %s\n",
+		    json_string_value(v));
+	}
+	json_decref(held);
+	if (doc == NULL) {
 		if (nothing)
 			return RENEW_NOTHING;
 		buf_printf(&t->err, "out of memory making the plan");

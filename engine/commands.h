@@ -12,6 +12,7 @@
 
 int cmd_check(const struct cmdline *cl, struct config *cfg);
 int cmd_plan(const struct cmdline *cl, struct config *cfg);	/* and plan show */
+int cmd_csr(const struct cmdline *cl, struct config *cfg);
 int cmd_backup(const struct cmdline *cl, struct config *cfg);	/* every subcommand */
 int cmd_apply(const struct cmdline *cl, struct config *cfg);
 int cmd_renew(const struct cmdline *cl, struct config *cfg);	/* check, plan, apply, hooks */

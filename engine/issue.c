@@ -405,3 +405,72 @@ der_of_key(EVP_PKEY *k, struct buf *out)
 	BIO_free(bio);
 	return ret;
 }
+
+/* One extension of a request, from its configuration text. */
+static int
+req_ext(STACK_OF(X509_EXTENSION) *exts, int nid, const char *value)
+{
+	X509V3_CTX ctx;
+	X509_EXTENSION *ext;
+
+	X509V3_set_ctx_nodb(&ctx);
+	X509V3_set_ctx(&ctx, NULL, NULL, NULL, NULL, 0);
+	if ((ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value)) == NULL)
+		return 0;
+	if (!sk_X509_EXTENSION_push(exts, ext)) {
+		X509_EXTENSION_free(ext);
+		return 0;
+	}
+	return 1;
+}
+
+int
+issue_csr(const struct cert_profile *profile, EVP_PKEY *key, X509_REQ **out,
+    struct buf *err)
+{
+	STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
+	X509_REQ *req = X509_REQ_new();
+	X509_NAME *subj = NULL;
+	char	*ku = NULL, *eku = NULL, *san = NULL, *v = NULL;
+	int	 oom, ret = -1;
+
+	*out = NULL;
+	if ((subj = parse_subject(profile->subject)) == NULL) {
+		buf_printf(err, "cannot use subject %s", profile->subject);
+		goto out;
+	}
+	if (exts == NULL || req == NULL || !X509_REQ_set_version(req, 0) ||
+	    !X509_REQ_set_subject_name(req, subj) ||
+	    !X509_REQ_set_pubkey(req, key) ||
+	    (ku = plan_usage_names(profile->key_usage, 0, ",")) == NULL ||
+	    (eku = plan_usage_names(profile->ext_key_usage, 1, ",")) == NULL ||
+	    ((san = san_list(profile, &oom)) == NULL && oom) ||
+	    asprintf(&v, "critical,%s", ku) == -1)
+		goto ossl;
+	/* What vCenter needs of it, asked for: a CA signs what it is asked. */
+	if (!req_ext(exts, NID_basic_constraints, "critical,CA:FALSE") ||
+	    (*ku != '\0' && !req_ext(exts, NID_key_usage, v)) ||
+	    (*eku != '\0' && !req_ext(exts, NID_ext_key_usage, eku)) ||
+	    (san != NULL && !req_ext(exts, NID_subject_alt_name, san)) ||
+	    !X509_REQ_add_extensions(req, exts) ||
+	    !X509_REQ_sign(req, key, EVP_sha256()))
+		goto ossl;
+	*out = req;
+	req = NULL;
+	ret = 0;
+	goto out;
+ossl:
+	buf_printf(err, "cannot build the request %s: %s", profile->subject,
+	    ERR_reason_error_string(ERR_peek_last_error()) != NULL ?
+	    ERR_reason_error_string(ERR_peek_last_error()) : "OpenSSL error");
+out:
+	ERR_clear_error();
+	free(ku);
+	free(eku);
+	free(san);
+	free(v);
+	X509_NAME_free(subj);
+	X509_REQ_free(req);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	return ret;
+}

@@ -42,6 +42,14 @@ int issue_keys_start(struct keygen **out, const int *bits, size_t n);
 int issue_keys_finish(struct keygen *kg, EVP_PKEY **keys);
 void issue_keys_abandon(struct keygen *kg);
 
+/*
+ * A PKCS#10 request for profile's subject, SANs and usages (asked for as
+ * extensions, with CA:FALSE), signed with key (the caller's). *out is the
+ * caller's (X509_REQ_free).
+ */
+int issue_csr(const struct cert_profile *profile, EVP_PKEY *key,
+    X509_REQ **out, struct buf *err);
+
 /* DER and PEM encodings (caller frees with free / buf_free_secret). */
 int der_of_cert(X509 *x, unsigned char **der, size_t *len);
 int pem_of_cert(X509 *x, struct buf *out);

@@ -53,8 +53,12 @@ static const struct cmd_opt plan_opts[] = {
 	    "machine-ssl" },
 	{ "--reset-all", NULL, "a new VMCA root and every certificate it "
 	    "signs" },
-	{ "--san", "NAME", "one more DNS name for Machine SSL (repeat for "
-	    "more)" },
+	{ "--san", "NAME", "one more Machine SSL name: DNS name, IP address "
+	    "or email, or DNS:, IP:, email: before it (repeat for more)" },
+	{ "--drop-san", "NAME", "a SAN of the Machine SSL certificate now "
+	    "not to keep (repeat for more)" },
+	{ "--issuer", "vmca", "replace with VMCA certificates also those "
+	    "another CA issued" },
 	{ "--key-bits", "BITS", "RSA key size: 2048 (default), 3072 or 4096" },
 	{ "--validity-days", "N", "new certificates last N days, 1 to 3650 "
 	    "(default 730)" },
@@ -64,6 +68,19 @@ static const struct cmd_opt plan_opts[] = {
 	{ "-o", "FILE", "write the plan to FILE (mode 0600) for review and "
 	    "apply" },
 	{ "--json", NULL, "print the plan as JSON" },
+	{ NULL, NULL, NULL },
+};
+
+static const struct cmd_opt csr_opts[] = {
+	{ "--for", "WHAT", "machine-ssl, a solution user (machine, vpxd, "
+	    "...) or all" },
+	{ "--subject", "DN", "the subject, \"CN=name, O=org, ...\" (default: "
+	    "the one vCenter gives it)" },
+	{ "--san", "NAME", "one more Machine SSL name beside the PNID and "
+	    "those it has now (repeat for more)" },
+	{ "--key-bits", "BITS", "RSA key size: 2048 (default), 3072 or 4096" },
+	{ "-o", "DIR", "write NAME.csr into DIR (default: the current "
+	    "directory)" },
 	{ NULL, NULL, NULL },
 };
 
@@ -159,6 +176,10 @@ static const struct command {
 	{ { "plan show", "FILE", no_opts, "check a plan file and print it for "
 	    "review", EXIT_USAGE }, cmd_plan, "0 shown, 1 refused, 64 bad "
 	    "usage" },
+	{ { "csr", "", csr_opts, "a key, sealed in the backup, and a "
+	    "request for a company CA to sign", EXIT_USAGE }, cmd_csr,
+	    "0 written, 1 failed, 5 locked by another vcrotate, 6 an "
+	    "interrupted transaction waits (vcrotate recover), 64 bad usage" },
 	{ { "apply", "PLAN", apply_opts, "carry out a plan as one "
 	    "transaction", EXIT_USAGE }, cmd_apply, "0 done, 2 done and kept, "
 	    "though services that were down before still fail (named), "

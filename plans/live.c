@@ -4,7 +4,8 @@
  * a replace or delete names exists, in its step's class, with the digest
  * the plan saw; nothing an add names exists yet; the Machine SSL names are
  * the PNID, a --san, or names the certificate has now; the VMCA root goes
- * only with a plan that replaces it; and a rollback could write back every
+ * only with a plan that replaces it; a certificate another CA issued is
+ * replaced only with --issuer vmca; and a rollback could write back every
  * VECS entry replaced or deleted.
  *
  * Everything here reads the plan and the inventory, both the caller's.
@@ -175,7 +176,6 @@ check_sans(const struct plan *p, const struct inventory *inv,
 	X509	*now = e != NULL && e->chain != NULL ?
 	    sk_X509_value(e->chain, 0) : NULL;
 	size_t	 i, k, m;
-	char	*want;
 	int	 ok;
 
 	for (i = 0; i < p->nsteps; i++) {
@@ -187,11 +187,8 @@ check_sans(const struct plan *p, const struct inventory *inv,
 			const char *entry = s->profile->san[k].entry;
 
 			ok = now != NULL && cert_san_has(now, entry);
-			for (m = 0; !ok && m < p->policy.nsan; m++) {
-				want = app_san_entry(p->policy.san[m], 1);
-				ok = want != NULL && strcasecmp(want, entry) == 0;
-				free(want);
-			}
+			for (m = 0; !ok && m < p->policy.nsan; m++)
+				ok = strcasecmp(p->policy.san[m], entry) == 0;
 			if (!ok) {
 				buf_printf(err, "step %d (machine_ssl): SAN %s "
 				    "is neither the PNID, nor a --san of the "
@@ -284,13 +281,56 @@ check_restorable(const struct plan *p, const struct inventory *inv,
 	return ret;
 }
 
+/*
+ * A certificate another CA issued is replaced by a VMCA one only by a plan
+ * made with --issuer vmca (plan holds it back else).
+ */
+static int
+check_issuers(const struct plan *p, const struct inventory *inv,
+    struct buf *err)
+{
+	const struct inv_vecs_entry *e;
+	X509	*x;
+	char	*issuer;
+	size_t	 i, j;
+
+	if (p->policy.issuer_vmca)
+		return 0;
+	for (i = 0; i < p->nsteps; i++)
+		for (j = 0; j < p->steps[i].ntargets; j++) {
+			const struct plan_step *s = &p->steps[i];
+			const struct plan_target *t = &s->targets[j];
+
+			if ((s->kind != STEP_MACHINE_SSL &&
+			    s->kind != STEP_SOLUTION_USER) ||
+			    t->type != TARGET_VECS ||
+			    (e = vecs_at(inv, t->place)) == NULL ||
+			    e->chain == NULL ||
+			    plan_vmca_issued(inv, x = sk_X509_value(e->chain,
+			    0)))
+				continue;
+			issuer = cert_issuer(x);
+			buf_printf(err, "step %d (%s), replace %s: it holds a "
+			    "certificate issued by %s, not by VMCA, which only "
+			    "a plan made with --issuer vmca replaces with a VMCA "
+			    "one", s->n, plan_kind_name(s->kind), t->place,
+			    issuer != NULL ? issuer : "another CA");
+			free(issuer);
+			return -1;
+		}
+	return 0;
+}
+
 int
 plan_check_live(const struct plan *p, const struct inventory *inv,
     struct buf *err)
 {
+	/* An item changed since the plan first: the rest judges the plan
+	 * against what it saw. */
 	if (check_sans(p, inv, err) == -1 ||
 	    check_root_kept(p, inv, err) == -1 ||
 	    check_items(p, inv, err) == -1 ||
+	    check_issuers(p, inv, err) == -1 ||
 	    check_restorable(p, inv, err) == -1)
 		return -1;
 	return 0;

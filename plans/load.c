@@ -28,6 +28,7 @@ enum ftype { F_STR, F_STR_OR_NULL, F_INT, F_BOOL, F_OBJ, F_ARR, F_OBJ_OR_NULL };
 struct field {
 	const char	*name;
 	enum ftype	 type;
+	int		 optional;	/* may be missing (newer fields) */
 };
 
 static const struct field top_fields[] = {
@@ -44,7 +45,8 @@ static const struct field policy_fields[] = {
 	{ "renew_within_days", F_INT }, { "scope", F_STR },
 	{ "reset_all", F_BOOL }, { "key_bits", F_INT },
 	{ "validity_days", F_INT }, { "prune_expired_roots", F_BOOL },
-	{ "san", F_ARR }, { NULL, 0 },
+	{ "san", F_ARR }, { "drop_san", F_ARR, 1 },
+	{ "issuer", F_STR_OR_NULL, 1 }, { NULL, 0 },
 };
 static const struct field step_fields[] = {
 	{ "n", F_INT }, { "kind", F_STR }, { "title", F_STR },
@@ -55,7 +57,7 @@ static const struct field profile_fields[] = {
 	{ "subject", F_STR }, { "san", F_ARR }, { "key_usage", F_ARR },
 	{ "extended_key_usage", F_ARR }, { "ca", F_BOOL }, { "key", F_OBJ },
 	{ "issuer", F_STR }, { "validity_days", F_INT },
-	{ "not_after_max", F_STR }, { NULL, 0 },
+	{ "not_after_max", F_STR }, { "san_before", F_ARR, 1 }, { NULL, 0 },
 };
 static const struct field key_fields[] = {
 	{ "type", F_STR }, { "bits", F_INT }, { NULL, 0 },
@@ -101,7 +103,10 @@ check_fields(json_t *obj, const struct field *spec, const char *path,
 	int	 known;
 
 	for (i = 0; spec[i].name != NULL; i++) {
-		if ((v = json_object_get(obj, spec[i].name)) == NULL) {
+		if ((v = json_object_get(obj, spec[i].name)) == NULL &&
+		    spec[i].optional)
+			continue;
+		if (v == NULL) {
 			buf_printf(err, "missing field %s%s", path,
 			    spec[i].name);
 			return -1;
@@ -393,13 +398,41 @@ decode_appliance(struct plan *p, json_t *a, struct buf *err)
 	return 0;
 }
 
+/*
+ * policy.san or policy.drop_san (arr, NULL when missing) into *out, a
+ * NULL-ended array of entries ("DNS:a", "IP:b", "email:c"): an older plan's
+ * bare names are typed as plan types them.
+ */
+static int
+decode_names(char ***out, size_t *n, json_t *arr, const char *what,
+    struct buf *err)
+{
+	json_t	*v;
+	size_t	 i;
+
+	if ((*out = calloc(json_array_size(arr) + 1, sizeof(**out))) ==
+	    NULL) {
+		buf_printf(err, "out of memory");
+		return -1;
+	}
+	json_array_foreach(arr, i, v) {
+		if (!json_is_string(v) ||
+		    ((*out)[i] = app_san_parse(json_string_value(v))) == NULL) {
+			buf_printf(err, "field policy.%s[%zu]: not a DNS name, "
+			    "an IP address or an email address", what, i);
+			return -1;
+		}
+		*n = i + 1;
+	}
+	return 0;
+}
+
 static int
 decode_policy(struct plan *p, json_t *doc, struct buf *err)
 {
 	json_t	*o = json_object_get(doc, "policy"), *v;
 	struct plan_policy *pol = &p->policy;
 	json_int_t n;
-	size_t	 i;
 	int	 scope;
 
 	if (iso_time(json_string_value(json_object_get(doc, "created")),
@@ -438,26 +471,18 @@ decode_policy(struct plan *p, json_t *doc, struct buf *err)
 		return -1;
 	}
 	pol->validity_days = (int)n;
-	o = json_object_get(o, "san");
-	if ((p->san = calloc(json_array_size(o) + 1, sizeof(*p->san))) ==
-	    NULL) {
-		buf_printf(err, "out of memory");
+	if (decode_names(&p->san, &pol->nsan, json_object_get(o, "san"),
+	    "san", err) == -1 || decode_names(&p->drop_san, &pol->ndrop_san,
+	    json_object_get(o, "drop_san"), "drop_san", err) == -1)
+		return -1;
+	pol->san = (const char *const *)p->san;
+	pol->drop_san = (const char *const *)p->drop_san;
+	v = json_object_get(o, "issuer");
+	if (json_is_string(v) && strcmp(json_string_value(v), "vmca") != 0) {
+		buf_printf(err, "field policy.issuer must be null or vmca");
 		return -1;
 	}
-	json_array_foreach(o, i, v) {
-		if (!json_is_string(v) ||
-		    app_name_kind(json_string_value(v), 1) == 0) {
-			buf_printf(err, "field policy.san[%zu]: not a DNS name "
-			    "or an IP address", i);
-			return -1;
-		}
-		if ((p->san[i] = strdup(json_string_value(v))) == NULL) {
-			buf_printf(err, "out of memory");
-			return -1;
-		}
-		pol->nsan = i + 1;
-	}
-	pol->san = (const char *const *)p->san;
+	pol->issuer_vmca = json_is_string(v);
 	return 0;
 }
 
@@ -475,7 +500,7 @@ decode_usages(json_t *arr, int extended, unsigned *out, size_t i,
 		if (!json_is_string(v)) {
 			buf_printf(err, "field steps[%zu].profile: san, "
 			    "key_usage and extended_key_usage must hold strings "
-			    "(san: DNS:name or IP:address)", i);
+			    "(san: DNS:name, IP:address or email:address)", i);
 			return -1;
 		}
 		if ((bit = plan_usage_parse(json_string_value(v),
@@ -506,7 +531,7 @@ decode_sans(struct cert_profile *c, json_t *arr, size_t i, struct buf *err)
 		    !app_san_entry_ok(json_string_value(v))) {
 			buf_printf(err, "field steps[%zu].profile: san, "
 			    "key_usage and extended_key_usage must hold strings "
-			    "(san: DNS:name or IP:address)", i);
+			    "(san: DNS:name, IP:address or email:address)", i);
 			return -1;
 		}
 		if ((c->san[k].entry = strdup(json_string_value(v))) == NULL) {
@@ -514,7 +539,8 @@ decode_sans(struct cert_profile *c, json_t *arr, size_t i, struct buf *err)
 			return -1;
 		}
 		c->san[k].type = strncmp(c->san[k].entry, "IP:", 3) == 0 ?
-		    SAN_IP : SAN_DNS;
+		    SAN_IP : strncmp(c->san[k].entry, "email:", 6) == 0 ?
+		    SAN_EMAIL : SAN_DNS;
 		c->nsan = k + 1;
 	}
 	return 0;
@@ -628,6 +654,14 @@ decode_step(struct plan_step *s, json_t *o, size_t i, struct buf *err)
 	ts = json_object_get(o, "targets");
 	if (json_array_size(ts) == 0) {
 		buf_printf(err, "field steps[%zu].targets is empty", i);
+		return -1;
+	}
+	/* The SANs now, for the reviewer: Machine SSL's only. */
+	if (json_is_object(p) && json_object_get(p, "san_before") != NULL &&
+	    (s->kind != STEP_MACHINE_SSL ||
+	    !strings_ok(json_object_get(p, "san_before")))) {
+		buf_printf(err, "field steps[%zu].profile.san_before: only a "
+		    "machine_ssl step has one, of strings", i);
 		return -1;
 	}
 	if (json_is_object(p) && ((s->profile = calloc(1,
@@ -976,8 +1010,8 @@ check_targets(struct plan *p, const struct layout *l, size_t i,
 /* The SAN of step s's certificate: as plan_build makes it, but for the
  * Machine SSL names after the PNID, which plan_check_live judges. */
 static int
-check_sans(const struct plan_step *s, const struct layout *l,
-    struct buf *err)
+check_sans(const struct plan *p, const struct plan_step *s,
+    const struct layout *l, struct buf *err)
 {
 	const struct cert_profile *c = s->profile;
 	const char *kind = plan_kind_name(s->kind);
@@ -992,6 +1026,15 @@ check_sans(const struct plan_step *s, const struct layout *l,
 			    "the PNID, %s", s->n, kind, l->pnid_san);
 			return -1;
 		}
+		for (i = 1; i < c->nsan; i++)
+			for (k = 0; k < p->policy.ndrop_san; k++)
+				if (strcasecmp(c->san[i].entry,
+				    p->policy.drop_san[k]) == 0) {
+					buf_printf(err, "step %d (%s): SAN %s "
+					    "is one the policy drops (drop_san)",
+					    s->n, kind, c->san[i].entry);
+					return -1;
+				}
 		for (i = 1; i < c->nsan; i++)
 			for (k = 0; k < i; k++)
 				if (strcasecmp(c->san[i].entry,
@@ -1056,7 +1099,7 @@ check_profile(const struct plan *p, const struct layout *l,
 		    "CA (only the vmca_root step makes one)");
 		return -1;
 	}
-	if (check_usages(s, err) == -1 || check_sans(s, l, err) == -1)
+	if (check_usages(s, err) == -1 || check_sans(p, s, l, err) == -1)
 		return -1;
 	if ((subject = plan_subject(s->kind, &p->app, s->solution)) == NULL) {
 		buf_printf(err, "out of memory");
@@ -1319,6 +1362,9 @@ plan_free(struct plan *p)
 	for (i = 0; p->san != NULL && p->san[i] != NULL; i++)
 		free(p->san[i]);
 	free(p->san);
+	for (i = 0; p->drop_san != NULL && p->drop_san[i] != NULL; i++)
+		free(p->drop_san[i]);
+	free(p->drop_san);
 	appliance_free(&p->app);
 	json_decref(p->doc);
 	free(p);

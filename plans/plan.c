@@ -176,7 +176,52 @@ struct build {
 	time_t			 not_after_max;	/* of new leaves */
 	int			 planned[G_NONE];	/* groups with a step */
 	int			 planned_sol[NSOLUTION_USERS];	/* per solution_users[] */
+	json_t			*held;		/* kept: another CA issued them */
 };
+
+int
+plan_vmca_issued(const struct inventory *inv, X509 *x)
+{
+	X509	*root = inv->vmca_root != NULL ?
+	    sk_X509_value(inv->vmca_root, 0) : NULL;
+
+	return root == NULL || X509_NAME_cmp(X509_get_issuer_name(x),
+	    X509_get_subject_name(root)) == 0;
+}
+
+/*
+ * Whether the certificate of VECS store/alias is held back: another CA
+ * than VMCA issued it and the policy does not say --issuer vmca. A VMCA
+ * certificate in its place would silently change who vouches for it, so
+ * the plan says so in b->held, with how to renew it (forwhat: csr --for).
+ */
+static int
+held_back(struct build *b, const char *store, const char *alias,
+    const char *forwhat)
+{
+	const struct inv_vecs_entry *e = inventory_vecs(b->inv, store, alias);
+	X509	*x = e != NULL && e->chain != NULL ?
+	    sk_X509_value(e->chain, 0) : NULL;
+	char	*issuer, *s;
+
+	if (x == NULL || b->pol->issuer_vmca || plan_vmca_issued(b->inv, x))
+		return 0;
+	if ((issuer = cert_issuer(x)) == NULL ||
+	    asprintf(&s, "%s/%s: issued by %s, not by VMCA; vcrotate does not "
+	    "replace it with a VMCA certificate. Renew it from that CA: "
+	    "vcrotate csr --for %s, have the CSR signed, then vcrotate plan "
+	    "--import %s=CERT.pem --chain CHAIN.pem (docs/company-ca.md); or "
+	    "plan --issuer vmca to replace it with a VMCA certificate", store,
+	    alias, issuer, forwhat, forwhat) == -1) {
+		b->oom = 1;
+		free(issuer);
+		return 1;
+	}
+	json_array_append_new(b->held, json_string_lossy(s));
+	free(s);
+	free(issuer);
+	return 1;
+}
 
 static int
 is_sts_dn(const struct inventory *inv, const char *place)
@@ -431,34 +476,47 @@ plan_validity_days(enum step_kind k, const struct plan_policy *pol)
 	return pol->validity_days;
 }
 
+char *
+plan_leaf_subject(const struct appliance *app, const char *sol)
+{
+	return plan_subject(sol == NULL ? STEP_MACHINE_SSL : STEP_SOLUTION_USER,
+	    app, sol);
+}
+
+/*
+ * A step's profile. with_pnid: the PNID is the SAN (DNS:name or IP:address,
+ * as it is: appliance.h); more (Machine SSL's): the SANs after it, and
+ * before: the SANs of the certificate it replaces, for the reviewer (both
+ * taken; NULL when none).
+ */
 static json_t *
 profile(struct build *b, enum step_kind kind, const char *sol, int with_pnid,
-    unsigned ku, unsigned eku, int ca)
+    unsigned ku, unsigned eku, int ca, json_t *more, json_t *before)
 {
 	const struct plan_policy *pol = b->pol;
 	json_t	*p = json_object(), *san = json_array();
 	char	*dns, *subject = plan_subject(kind, &b->inv->app, sol);
-	size_t	 i;
 
-	if (subject == NULL) {
+	if (subject == NULL || p == NULL || san == NULL) {
 		b->oom = 1;
 		json_decref(san);
+		json_decref(more);
+		json_decref(before);
 		return p;
 	}
 	json_object_set_new(p, "subject", json_string(subject));
 	free(subject);
-	/* DNS:name or IP:address, as each is (appliance.h). */
 	if (with_pnid &&
 	    (dns = app_san_entry(b->inv->app.pnid, 0)) != NULL) {
 		json_array_append_new(san, json_string(dns));
 		free(dns);
 	}
-	for (i = 0; with_pnid == 2 && i < pol->nsan; i++)
-		if ((dns = app_san_entry(pol->san[i], 1)) != NULL) {
-			json_array_append_new(san, json_string(dns));
-			free(dns);
-		}
+	if (more != NULL)
+		json_array_extend(san, more);
+	json_decref(more);
 	json_object_set_new(p, "san", san);
+	if (before != NULL)
+		json_object_set_new(p, "san_before", before);
 	json_object_set_new(p, "key_usage", usages(ku, 0));
 	json_object_set_new(p, "extended_key_usage", usages(eku, 1));
 	json_object_set_new(p, "ca", json_boolean(ca));
@@ -526,7 +584,7 @@ step_root(struct build *b)
 	add_step(b, STEP_VMCA_ROOT, "regenerate the VMCA root, publish it to "
 	    "TRUSTED_ROOTS and vmdir, and reissue everything it signs",
 	    why_of(b, G_ROOT, NULL), profile(b, STEP_VMCA_ROOT, NULL, 0,
-	    PLAN_KU_KEY_CERT_SIGN | PLAN_KU_CRL_SIGN, 0, 1), t);
+	    PLAN_KU_KEY_CERT_SIGN | PLAN_KU_CRL_SIGN, 0, 1, NULL, NULL), t);
 }
 
 static void
@@ -574,7 +632,7 @@ step_sts(struct build *b)
 			    inv->sts[i].dn, ACTION_DELETE, inv->sts[i].digest));
 	add_step(b, STEP_STS, "a new STS signing credential; the stale ones "
 	    "removed", why_of(b, G_STS, NULL), profile(b, STEP_STS, NULL, 1,
-	    PLAN_KU_DIGITAL_SIGNATURE, 0, 0), t);
+	    PLAN_KU_DIGITAL_SIGNATURE, 0, 0, NULL, NULL), t);
 	free(tenant);
 }
 
@@ -607,24 +665,120 @@ step_solution_user(struct build *b, const char *sol)
 	add_step(b, STEP_SOLUTION_USER, title != NULL ? title : sol,
 	    why_of(b, G_SOLUTION, sol), profile(b, STEP_SOLUTION_USER, sol,
 	    !wcp, PLAN_KU_DIGITAL_SIGNATURE | PLAN_KU_KEY_ENCIPHERMENT |
-	    (wcp ? PLAN_KU_DATA_ENCIPHERMENT : 0), 0, 0), t);
+	    (wcp ? PLAN_KU_DATA_ENCIPHERMENT : 0), 0, 0, NULL, NULL), t);
 	free(title);
+}
+
+/* Whether entry is one of list (case does not matter in these names). */
+static int
+san_in(json_t *list, const char *entry)
+{
+	json_t	*v;
+	size_t	 i;
+
+	json_array_foreach(list, i, v)
+		if (strcasecmp(json_string_value(v), entry) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+san_dropped(const struct plan_policy *pol, const char *entry)
+{
+	size_t	 i;
+
+	for (i = 0; i < pol->ndrop_san; i++)
+		if (strcasecmp(pol->drop_san[i], entry) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * The Machine SSL SANs after the PNID (*more): every SAN of the
+ * certificate now (x, or NULL) that vcrotate can write (DNS, IP, email)
+ * but those --drop-san names, then each --san; and the SANs now (*before).
+ * A SAN it cannot keep, or one dropped, is said in why.
+ */
+static void
+machine_ssl_sans(struct build *b, X509 *x, json_t **more, json_t **before,
+    json_t *why)
+{
+	const struct plan_policy *pol = b->pol;
+	char	**now = NULL, *pnid = app_san_entry(b->inv->app.pnid, 0), *s;
+	size_t	 n = 0, i;
+
+	*more = json_array();
+	*before = NULL;
+	if (pnid == NULL || *more == NULL || (x != NULL &&
+	    cert_san_entries(x, &now, &n) == -1)) {
+		b->oom = 1;
+		goto out;
+	}
+	if (x != NULL && (*before = json_array()) == NULL) {
+		b->oom = 1;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		json_array_append_new(*before, json_string_lossy(now[i]));
+		if (strcasecmp(now[i], pnid) == 0 || san_in(*more, now[i]))
+			continue;
+		s = NULL;
+		if (san_dropped(pol, now[i])) {
+			if (asprintf(&s, "--drop-san: %s is not kept", now[i]) == -1)
+				s = NULL;
+		} else if (!app_san_entry_ok(now[i])) {
+			if (asprintf(&s, "SAN %s of the certificate now is not "
+			    "kept: vcrotate writes DNS, IP and email names only",
+			    now[i]) == -1)
+				s = NULL;
+		} else
+			json_array_append_new(*more, json_string(now[i]));
+		if (s != NULL) {
+			json_array_append_new(why, json_string_lossy(s));
+			free(s);
+		}
+	}
+	for (i = 0; i < pol->nsan; i++)
+		if (strcasecmp(pol->san[i], pnid) != 0 &&
+		    !san_in(*more, pol->san[i]) &&
+		    !san_dropped(pol, pol->san[i]))
+			json_array_append_new(*more, json_string(pol->san[i]));
+out:
+	cert_san_entries_free(now);
+	free(pnid);
 }
 
 static void
 step_machine_ssl(struct build *b)
 {
 	const struct inventory *inv = b->inv;
-	json_t	*t = json_array();
+	const struct inv_vecs_entry *e = inventory_vecs(inv,
+	    "MACHINE_SSL_CERT", "__MACHINE_CERT");
+	X509	*now = e != NULL && e->chain != NULL ?
+	    sk_X509_value(e->chain, 0) : NULL;
+	json_t	*t = json_array(), *why, *more, *before;
+	char	*issuer, *s;
 
 	json_array_append_new(t, vecs_target(inv, "MACHINE_SSL_CERT",
 	    "__MACHINE_CERT", ACTION_REPLACE));
 	if (inventory_vecs(inv, "STS_INTERNAL_SSL_CERT", "__MACHINE_CERT"))
 		json_array_append_new(t, vecs_target(inv,
 		    "STS_INTERNAL_SSL_CERT", "__MACHINE_CERT", ACTION_REPLACE));
-	add_step(b, STEP_MACHINE_SSL, "a new Machine SSL certificate",
-	    why_of(b, G_MACHINE_SSL, NULL), profile(b, STEP_MACHINE_SSL, NULL,
-	    2, PLAN_KU_DIGITAL_SIGNATURE | PLAN_KU_KEY_ENCIPHERMENT, PLAN_EKU_SERVER_AUTH, 0),
+	why = why_of(b, G_MACHINE_SSL, NULL);
+	machine_ssl_sans(b, now, &more, &before, why);
+	if (now != NULL && !plan_vmca_issued(inv, now) &&
+	    (issuer = cert_issuer(now)) != NULL) {
+		/* Only with --issuer vmca (plan_build holds it back else). */
+		if (asprintf(&s, "--issuer vmca: it replaces a certificate "
+		    "issued by %s, not by VMCA", issuer) != -1) {
+			json_array_append_new(why, json_string_lossy(s));
+			free(s);
+		}
+		free(issuer);
+	}
+	add_step(b, STEP_MACHINE_SSL, "a new Machine SSL certificate", why,
+	    profile(b, STEP_MACHINE_SSL, NULL, 1, PLAN_KU_DIGITAL_SIGNATURE |
+	    PLAN_KU_KEY_ENCIPHERMENT, PLAN_EKU_SERVER_AUTH, 0, more, before),
 	    t);
 }
 
@@ -639,7 +793,8 @@ step_data_encipherment(struct build *b)
 	add_step(b, STEP_DATA_ENCIPHERMENT, "a new data-encipherment "
 	    "certificate, signed by the new root", json_array(),
 	    profile(b, STEP_DATA_ENCIPHERMENT, NULL, 0, PLAN_KU_DIGITAL_SIGNATURE |
-	    PLAN_KU_KEY_ENCIPHERMENT | PLAN_KU_DATA_ENCIPHERMENT, 0, 0), t);
+	    PLAN_KU_KEY_ENCIPHERMENT | PLAN_KU_DATA_ENCIPHERMENT, 0, 0, NULL,
+	    NULL), t);
 }
 
 /* Endpoints of this PNID: all when the Machine SSL certificate changes,
@@ -794,7 +949,7 @@ step_retire_root(struct build *b, X509 *old)
 static json_t *
 left_alone(struct build *b)
 {
-	json_t	*a = json_array();
+	json_t	*a = json_copy(b->held);
 	size_t	 i;
 	char	*s;
 
@@ -858,12 +1013,19 @@ policy_json(const struct plan_policy *pol)
 	json_object_set_new(o, "prune_expired_roots",
 	    json_boolean(pol->prune_expired_roots));
 	json_object_set_new(o, "san", san);
+	if ((san = json_array()) != NULL)
+		for (i = 0; i < pol->ndrop_san; i++)
+			json_array_append_new(san,
+			    json_string(pol->drop_san[i]));
+	json_object_set_new(o, "drop_san", san);
+	json_object_set_new(o, "issuer", pol->issuer_vmca ?
+	    json_string("vmca") : json_null());
 	return o;
 }
 
 json_t *
 plan_build(const struct inventory *inv, const struct plan_policy *pol,
-    int *nothing)
+    int *nothing, json_t **held)
 {
 	struct build b;
 	struct policy fp = { pol->at, pol->renew_within, pol->renew_within };
@@ -873,12 +1035,13 @@ plan_build(const struct inventory *inv, const struct plan_policy *pol,
 	size_t	 k;
 
 	*nothing = 0;
+	*held = NULL;
 	memset(&b, 0, sizeof(b));
 	b.inv = inv;
 	b.pol = pol;
 	if (findings_evaluate(inv, &fp, &b.f) == -1)
 		return NULL;
-	if ((b.steps = json_array()) == NULL)
+	if ((b.steps = json_array()) == NULL || (b.held = json_array()) == NULL)
 		goto out;
 
 	/* A root that is bad, or would cut a new leaf short, is replaced,
@@ -909,8 +1072,9 @@ plan_build(const struct inventory *inv, const struct plan_policy *pol,
 		    (inventory_principal(inv, sol) == NULL ||
 		    !inventory_has_store(inv, sol)))
 			continue;
-		if (b.reset || (in_scope(pol, G_SOLUTION) &&
-		    group_has(&b, G_SOLUTION, sol))) {
+		if ((b.reset || (in_scope(pol, G_SOLUTION) &&
+		    group_has(&b, G_SOLUTION, sol))) &&
+		    !held_back(&b, sol, sol, sol)) {
 			step_solution_user(&b, sol);
 			b.planned_sol[k] = 1;
 		}
@@ -918,8 +1082,9 @@ plan_build(const struct inventory *inv, const struct plan_policy *pol,
 	if (b.reset && inventory_vecs(inv, "data-encipherment",
 	    "data-encipherment") != NULL)
 		step_data_encipherment(&b);
-	if (b.reset || (in_scope(pol, G_MACHINE_SSL) &&
-	    group_has(&b, G_MACHINE_SSL, NULL))) {
+	if ((b.reset || (in_scope(pol, G_MACHINE_SSL) &&
+	    group_has(&b, G_MACHINE_SSL, NULL))) && !held_back(&b,
+	    "MACHINE_SSL_CERT", "__MACHINE_CERT", "machine-ssl")) {
 		step_machine_ssl(&b);
 		b.planned[G_MACHINE_SSL] = 1;
 		step_trust(&b, 1);
@@ -936,6 +1101,7 @@ plan_build(const struct inventory *inv, const struct plan_policy *pol,
 	}
 	if (json_array_size(b.steps) == 0) {
 		*nothing = 1;
+		*held = b.oom ? NULL : json_incref(b.held);
 		goto out;
 	}
 	add_step(&b, STEP_RESTART, "restart every service once, after all "
@@ -962,6 +1128,7 @@ plan_build(const struct inventory *inv, const struct plan_policy *pol,
 	}
 out:
 	json_decref(b.steps);
+	json_decref(b.held);
 	findings_free(&b.f);
 	return plan;
 }
@@ -1048,6 +1215,15 @@ render(FILE *out, json_t *plan)
 	    json_integer_value(json_object_get(pol, "validity_days")),
 	    json_is_true(json_object_get(pol, "prune_expired_roots")) ?
 	    "; expired unused roots pruned" : "");
+	if (json_array_size(json_object_get(pol, "drop_san")) > 0) {
+		fprintf(out, "Machine SSL names dropped: ");
+		render_list(out, json_object_get(pol, "drop_san"), ", ");
+		fprintf(out, "\n");
+	}
+	if (json_is_string(json_object_get(pol, "issuer")))
+		fprintf(out, "Issuer: %s replaces certificates other CAs "
+		    "issued (--issuer %s)\n", str(pol, "issuer"),
+		    str(pol, "issuer"));
 	fprintf(out, "SHA-256: %s\n", str(plan, "sha256"));
 	json_array_foreach(steps, i, s) {
 		fprintf(out, "\nStep %lld: %s\n",
@@ -1062,7 +1238,19 @@ render(FILE *out, json_t *plan)
 				fprintf(out, "; SAN ");
 				render_list(out, json_object_get(p, "san"), ", ");
 			}
-			fprintf(out, "\n    ");
+			fprintf(out, "\n");
+			if (json_is_array(json_object_get(p, "san_before"))) {
+				fprintf(out, "    SAN now: ");
+				render_list(out, json_object_get(p,
+				    "san_before"), ", ");
+				fprintf(out, "%s\n    SAN new: ", json_array_size(
+				    json_object_get(p, "san_before")) ? "" :
+				    "(none)");
+				render_list(out, json_object_get(p, "san"),
+				    ", ");
+				fprintf(out, "\n");
+			}
+			fprintf(out, "    ");
 			render_list(out, json_object_get(p, "key_usage"), ", ");
 			if (json_array_size(json_object_get(p,
 			    "extended_key_usage")) > 0) {

@@ -51,8 +51,13 @@ struct plan_policy {
 	int		  key_bits;	/* 2048, 3072, 4096 */
 	int		  validity_days;/* of new leaves, clamped to the root */
 	int		  prune_expired_roots;
-	const char *const *san;		/* extra Machine SSL DNS names */
+	const char *const *san;		/* extra Machine SSL names: entries
+					 * ("DNS:a", "IP:b", "email:c") */
 	size_t		  nsan;
+	const char *const *drop_san;	/* Machine SSL names not kept */
+	size_t		  ndrop_san;
+	int		  issuer_vmca;	/* --issuer vmca: VMCA replaces a
+					 * certificate another CA issued */
 };
 
 /* The policy plan uses when no option says otherwise (renew starts from it
@@ -115,11 +120,12 @@ const char *plan_action_name(enum target_action a);
  */
 char *plan_usage_names(unsigned bits, int extended, const char *sep);
 
-enum san_type { SAN_DNS, SAN_IP };
+enum san_type { SAN_DNS, SAN_IP, SAN_EMAIL };
 
 struct plan_san {
 	enum san_type	 type;
-	char		*entry;		/* "DNS:name" or "IP:address" */
+	char		*entry;		/* "DNS:name", "IP:address" or
+					 * "email:address" */
 };
 
 /* A new certificate, as a step's "profile". */
@@ -160,6 +166,7 @@ struct plan {
 					 * domain_dn), site, node_type */
 	struct plan_policy	 policy;/* at: when it was made */
 	char			**san;	/* owns policy.san */
+	char			**drop_san;	/* owns policy.drop_san */
 	struct plan_step	*steps;
 	size_t			 nsteps;
 };
@@ -168,10 +175,22 @@ struct plan {
  * Builds the plan for an inventory that was read completely (the caller
  * refuses partial inventories). Returns the sealed plan, or NULL when out
  * of memory. A plan with no step but the restart is never made: *nothing is
- * set to 1 and NULL returned.
+ * set to 1 and NULL returned, with *held (the caller's, json_decref) the
+ * lines about certificates kept because another CA than VMCA issued them
+ * (the plan itself lists them first in its left_alone).
  */
 json_t *plan_build(const struct inventory *inv, const struct plan_policy *pol,
-    int *nothing);
+    int *nothing, json_t **held);
+
+/* The subject plan gives a Machine SSL (sol NULL) or solution user's
+ * certificate: malloc'd, NULL when out of memory. */
+char *plan_leaf_subject(const struct appliance *app, const char *sol);
+
+/*
+ * Whether VMCA issued x: its issuer is the VMCA root's subject (1 also when
+ * the root is unknown: nothing to tell them apart by).
+ */
+int plan_vmca_issued(const struct inventory *inv, X509 *x);
 
 /* Sets "sha256" over the canonical form of the rest. 0 or -1. */
 int plan_seal(json_t *plan);
@@ -202,8 +221,10 @@ int plan_check_appliance(const struct plan *p, const struct appliance *app,
  * the step's own principal, ...) whose digest is the one in the plan, and
  * every add one that does not exist; the Machine SSL names are the PNID,
  * a --san of the plan, or in the certificate now; the VMCA root is removed
- * only by a plan that replaces it; and every VECS entry replaced or deleted
- * is one a rollback can write back. -1 with every reason in err.
+ * only by a plan that replaces it; a certificate another CA than VMCA
+ * issued only by a plan made with --issuer vmca; and every VECS entry
+ * replaced or deleted is one a rollback can write back. -1 with every
+ * reason in err.
  */
 int plan_check_live(const struct plan *p, const struct inventory *inv,
     struct buf *err);

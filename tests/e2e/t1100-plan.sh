@@ -143,7 +143,7 @@ test_expect 'solution-user-mismatch: vpxd-extension rewritten to both places' '
 	EOF
 '
 
-test_expect 'machine-ssl-no-pnid: a new Machine SSL certificate with the PNID (and --san names)' '
+test_expect 'machine-ssl-no-pnid: a new Machine SSL certificate with the PNID, the names it had and --san names' '
 	plan_scenario machine-ssl-no-pnid 0 -- --san vcsa1 --san vcsa1.corp.test <<-EOF &&
 	1 machine_ssl replace MACHINE_SSL_CERT/__MACHINE_CERT
 	2 trust_anchors replace cn=Endpoint1,cn=MID_com.vmware.cis.cs.identity.sso,$LS
@@ -154,7 +154,7 @@ test_expect 'machine-ssl-no-pnid: a new Machine SSL certificate with the PNID (a
 	3 restart restart service-control
 	EOF
 	jq -c ".steps[0].profile.san" "$T/machine-ssl-no-pnid.json" >got &&
-	expect_eq "[\"DNS:vcsa1.example.com\",\"DNS:vcsa1\",\"DNS:vcsa1.corp.test\"]" "$(cat got)" &&
+	expect_eq "[\"DNS:vcsa1.example.com\",\"DNS:vcsa1\",\"IP:127.0.0.1\",\"DNS:vcsa1.corp.test\"]" "$(cat got)" &&
 	jq -e ".steps[0].profile.extended_key_usage == [\"serverAuth\"]" "$T/machine-ssl-no-pnid.json" >/dev/null
 '
 

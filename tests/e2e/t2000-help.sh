@@ -13,14 +13,15 @@ MAN=$TOP/docs/vcrotate.8
 # What the docs (README.md, docs/*.md) say each command takes, written here
 # and not read from the binary: its options, its operands, one option of it
 # that takes an argument, and the exit status of bad usage.
-COMMANDS=("check" "plan" "plan show" "apply" "renew" "history" "rollback" "recover"
+COMMANDS=("check" "plan" "plan show" "csr" "apply" "renew" "history" "rollback" "recover"
     "backup snapshot" "backup list" "backup show" "backup diff"
     "backup restore" "backup verify")
 COMMON="--root --config --ldap-uri --bind-dn --password-file --repo --ca-file --starttls"
 declare -A OPTS=(
 	[check]="--json --prometheus --warn-days --crit-days --at"
-	[plan]="--renew-within --scope --reset-all --san --key-bits --validity-days --prune-expired-roots --at -o --json"
+	[plan]="--renew-within --scope --reset-all --san --drop-san --issuer --key-bits --validity-days --prune-expired-roots --at -o --json"
 	[plan show]=""
+	[csr]="--for --subject --san --key-bits -o"
 	[apply]="--dry-run --expect --operator --ticket --reason --restart --keep-on-failure --rollback-on --yes --json"
 	[renew]="--dry-run --operator --ticket --reason"
 	[history]="--json"
@@ -35,7 +36,7 @@ declare -A OPTS=(
 )
 declare -A OPERANDS=([plan show]="FILE" [apply]="PLAN" [rollback]="TXN"
     [backup show]="REF" [backup diff]="REF1 REF2" [backup restore]="REF")
-declare -A ARGOPT=([check]="--prometheus" [plan]="--scope" [apply]="--ticket" [renew]="--ticket"
+declare -A ARGOPT=([check]="--prometheus" [plan]="--scope" [csr]="--for" [apply]="--ticket" [renew]="--ticket"
     [backup snapshot]="--reason" [backup restore]="--only")
 usage_exit() { [ "$1" = check ] && echo 3 || echo 64; }
 

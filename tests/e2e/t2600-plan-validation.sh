@@ -166,14 +166,20 @@ test_expect '(e) a SAN nobody asked for: refused; one given as a --san: accepted
 	lab_dump "$L" >after && cmp before after
 '
 
-test_expect '(e) a name the Machine SSL certificate has now may stay' '
+test_expect '(e) a name the Machine SSL certificate has now stays (plan keeps it; a plan may keep one, never one its policy drops)' '
 	l2=$T/kept && lab_create "$l2" --scenario machine-ssl-no-pnid >/dev/null &&
 	labctl start "$l2" >/dev/null 2>&1 || :
 	"$VC" --root "$l2" plan --san old.example.com -o first.plan >/dev/null &&
 	"$VC" --root "$l2" apply first.plan --yes >/dev/null 2>&1 &&
-	"$VC" --root "$l2" plan --scope machine-ssl --renew-within 4000 -o good.plan >/dev/null &&
+	"$VC" --root "$l2" plan --scope machine-ssl --renew-within 4000 -o kept.plan >/dev/null &&
+	jq -e "[.steps[] | select(.kind == \"machine_ssl\") | .profile.san] == [[\"DNS:vcsa1.example.com\", \"DNS:vcsa1\", \"IP:127.0.0.1\", \"DNS:old.example.com\"]]" kept.plan >/dev/null &&
+	"$VC" --root "$l2" plan --scope machine-ssl --renew-within 4000 --drop-san old.example.com \
+	    --drop-san vcsa1 --drop-san 127.0.0.1 -o good.plan >/dev/null &&
 	jq -e "[.steps[] | select(.kind == \"machine_ssl\") | .profile.san] == [[\"DNS:vcsa1.example.com\"]]" good.plan >/dev/null &&
-	reseal "(.steps[] | select(.kind == \"machine_ssl\") | .profile.san) += [\"DNS:old.example.com\"]" kept.plan &&
+	reseal "(.steps[] | select(.kind == \"machine_ssl\") | .profile.san) += [\"DNS:old.example.com\"]" dropped.plan &&
+	rc=0 && "$VC" --root "$l2" apply dropped.plan --dry-run >out 2>err || rc=$?
+	expect_eq 4 "$rc" && expect_grep "SAN DNS:old.example.com is one the policy drops" err &&
+	reseal "((.steps[] | select(.kind == \"machine_ssl\") | .profile.san) += [\"DNS:old.example.com\"]) | .policy.drop_san -= [\"DNS:old.example.com\"]" kept.plan &&
 	"$VC" --root "$l2" apply kept.plan --dry-run >out 2>err &&
 	reseal "(.steps[] | select(.kind == \"machine_ssl\") | .profile.san) += [\"DNS:new.example.com\"]" new.plan &&
 	rc=0 && "$VC" --root "$l2" apply new.plan --yes >out 2>err || rc=$?

@@ -1,0 +1,233 @@
+#!/bin/bash
+# Company-CA certificates (issue 17). A renewal keeps every SAN of the
+# certificate it replaces (DNS, IPv4, IPv6, email) and the PNID, adds each
+# --san typed as it is, drops only what --drop-san names; a certificate
+# another CA issued is never silently replaced by a VMCA one: plan names
+# the issuer and the CSR way, unless --issuer vmca. The company CA (root ->
+# intermediate -> leaf, RSA) is made here with openssl, and what is checked
+# is read with vecs-cli, ldapsearch and openssl, not with vcrotate.
+. "$(dirname "$0")/../lib.sh"
+
+VC=$BUILD/vcrotate
+PNID=vcsa1.example.com
+
+# corp_ca DIR: a company CA in DIR: root.pem -> int.pem (RSA), their keys.
+corp_ca() {
+	local d=$1
+	mkdir -p "$d" &&
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$d/root.key" -out "$d/root.pem" -days 3650 \
+	    -subj "/C=US/O=Corp Example/CN=Corp Root CA" \
+	    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null &&
+	openssl req -new -newkey rsa:2048 -nodes -keyout "$d/int.key" -out "$d/int.csr" \
+	    -subj "/C=US/O=Corp Example/CN=Corp Issuing CA" 2>/dev/null &&
+	printf 'basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n' >"$d/int.ext" &&
+	openssl x509 -req -in "$d/int.csr" -CA "$d/root.pem" -CAkey "$d/root.key" -CAcreateserial \
+	    -days 1825 -extfile "$d/int.ext" -out "$d/int.pem" 2>/dev/null
+}
+# sign CACERT CAKEY CSR OUT DAYS SAN [EXT LINE...]: a TLS leaf from a CSR.
+sign() {
+	local cc=$1 ck=$2 csr=$3 out=$4 days=$5 san=$6 l
+	shift 6
+	{
+		echo "basicConstraints=critical,CA:FALSE"
+		echo "keyUsage=critical,digitalSignature,keyEncipherment"
+		echo "extendedKeyUsage=serverAuth,clientAuth"
+		echo "subjectKeyIdentifier=hash"
+		echo "authorityKeyIdentifier=keyid"
+		[ -z "$san" ] || echo "subjectAltName=$san"
+		for l in "$@"; do echo "$l"; done
+	} >"$out.ext" &&
+	openssl x509 -req -in "$csr" -CA "$cc" -CAkey "$ck" -CAcreateserial \
+	    -days "$days" -extfile "$out.ext" -out "$out" 2>/dev/null
+}
+# vecs LAB ARGS...: the lab's vecs-cli.
+vecs() { local l=$1; shift; "$l/usr/lib/vmware-vmafd/bin/vecs-cli" "$@"; }
+# machine_ssl LAB CERT KEY: the Machine SSL entry replaced, as an
+# administrator does by hand (delete, create).
+machine_ssl() {
+	vecs "$1" entry delete --store MACHINE_SSL_CERT --alias __MACHINE_CERT -y >/dev/null &&
+	vecs "$1" entry create --store MACHINE_SSL_CERT --alias __MACHINE_CERT --cert "$2" --key "$3" >/dev/null
+}
+# sans LAB: the SAN of the Machine SSL certificate now, as openssl prints it.
+sans() {
+	vecs "$1" entry getcert --store MACHINE_SSL_CERT --alias __MACHINE_CERT |
+	    openssl x509 -noout -ext subjectAltName | sed 1d | sed "s/^ *//"
+}
+sha1() { openssl x509 -in "$1" -noout -fingerprint -sha1 | sed "s/.*=//; s/://g" | tr A-F a-f; }
+# newlab NAME: a healthy lab, started.
+newlab() {
+	lab_create "$T/$1" --scenario healthy >/dev/null &&
+	labctl start "$T/$1" >/dev/null 2>&1
+}
+# corp_lab NAME: a healthy lab whose Machine SSL certificate the company CA
+# issued (20 days left; SANs the PNID, vcenter, vcenter.corp.example and
+# 192.0.2.10; the entry holds leaf and intermediate), the CA chain published
+# as certificate-manager does (dir-cli trustedcert publish --chain, and
+# TRUSTED_ROOTS), the Lookup Service trust brought up to date, services up.
+corp_lab() {
+	local l=$T/$1 pw
+	pw=$l/var/lib/vmware-lab/admin.password
+	newlab "$1" &&
+	[ -f "$T/corp/int.pem" ] || corp_ca "$T/corp" || fail "cannot make the company CA"
+	openssl req -new -newkey rsa:2048 -nodes -keyout "$T/$1.key" -out "$T/$1.csr" \
+	    -subj "/CN=$PNID" 2>/dev/null &&
+	sign "$T/corp/int.pem" "$T/corp/int.key" "$T/$1.csr" "$T/$1.pem" 20 \
+	    "DNS:$PNID,DNS:vcenter,DNS:vcenter.corp.example,IP:192.0.2.10" &&
+	cat "$T/$1.pem" "$T/corp/int.pem" >"$T/$1.chain.pem" &&
+	cat "$T/corp/root.pem" "$T/corp/int.pem" >"$T/corp/chain.pem" &&
+	{ cat "$pw"; echo; } | "$l/usr/lib/vmware-vmafd/bin/dir-cli" trustedcert publish \
+	    --cert "$T/corp/chain.pem" --chain --login administrator@vsphere.local >/dev/null &&
+	vecs "$l" entry create --store TRUSTED_ROOTS --alias "$(sha1 "$T/corp/root.pem")" --cert "$T/corp/root.pem" >/dev/null &&
+	vecs "$l" entry create --store TRUSTED_ROOTS --alias "$(sha1 "$T/corp/int.pem")" --cert "$T/corp/int.pem" >/dev/null &&
+	machine_ssl "$l" "$T/$1.chain.pem" "$T/$1.key" &&
+	"$VC" --root "$l" plan -o "$T/$1.trust.plan" >/dev/null &&
+	jq -e "[.steps[].kind] == [\"trust_anchors\", \"restart\"]" "$T/$1.trust.plan" >/dev/null &&
+	"$VC" --root "$l" apply "$T/$1.trust.plan" --yes >/dev/null 2>&1 ||
+	    fail "cannot set up the company-CA lab $1"
+}
+
+test_expect 'SANs kept: renewing a Machine SSL certificate keeps its DNS, IPv4, IPv6 and email SANs, adds --san typed, drops --drop-san' '
+	newlab v &&
+	l=$T/v &&
+	openssl req -new -newkey rsa:2048 -nodes -keyout v.key -out v.csr -subj "/CN=$PNID" 2>/dev/null &&
+	sign "$l/var/lib/vmware/vmca/root.cer" "$l/var/lib/vmware/vmca/privatekey.pem" v.csr v.pem 20 \
+	    "DNS:$PNID,DNS:vcenter,DNS:vcenter.corp.example,IP:192.0.2.10,IP:2001:db8::10,email:ops@corp.example,URI:https://vcenter.corp.example/" &&
+	machine_ssl "$l" v.pem v.key &&
+	"$VC" --root "$l" plan -o p.json --san 192.0.2.11 --san DNS:vc.corp.example --san IP:2001:DB8:0::11 \
+	    --drop-san vcenter >out &&
+	jq -c ".steps[] | select(.kind == \"machine_ssl\") | .profile.san" p.json >got &&
+	expect_eq "[\"DNS:$PNID\",\"DNS:vcenter.corp.example\",\"IP:192.0.2.10\",\"IP:2001:db8::10\",\"email:ops@corp.example\",\"IP:192.0.2.11\",\"DNS:vc.corp.example\",\"IP:2001:db8::11\"]" "$(cat got)" &&
+	jq -c ".steps[] | select(.kind == \"machine_ssl\") | .profile.san_before" p.json >got &&
+	expect_eq "[\"DNS:$PNID\",\"DNS:vcenter\",\"DNS:vcenter.corp.example\",\"IP:192.0.2.10\",\"IP:2001:db8::10\",\"email:ops@corp.example\",\"URI:https://vcenter.corp.example/\"]" "$(cat got)" &&
+	expect_grep "^    SAN now: DNS:$PNID, DNS:vcenter, DNS:vcenter.corp.example, IP:192.0.2.10" out &&
+	expect_grep "^    SAN new: DNS:$PNID, DNS:vcenter.corp.example, IP:192.0.2.10, IP:2001:db8::10, email:ops@corp.example, IP:192.0.2.11" out &&
+	expect_grep "because --drop-san: DNS:vcenter is not kept" out &&
+	expect_grep "because SAN URI:https://vcenter.corp.example/ of the certificate now is not kept" out &&
+	expect_grep "^Machine SSL names dropped: DNS:vcenter$" out &&
+	"$VC" --root "$l" apply p.json --yes >out 2>&1 &&
+	expect_eq "DNS:$PNID, DNS:vcenter.corp.example, IP Address:192.0.2.10, IP Address:2001:DB8:0:0:0:0:0:10, email:ops@corp.example, IP Address:192.0.2.11, DNS:vc.corp.example, IP Address:2001:DB8:0:0:0:0:0:11" "$(sans "$l")" &&
+	"$VC" --root "$l" check >/dev/null
+'
+
+test_expect 'a --san or --drop-san that is no name, the PNID dropped, or a name the certificate has not: exit 64, named' '
+	l=$T/v &&
+	for a in "--san IP:192.0.2.300" "--san DNS:-bad" "--san email:nobody" "--san URI:x" \
+	    "--drop-san $PNID" "--drop-san DNS:$PNID" "--drop-san vcenter"; do
+		rc=0; "$VC" --root "$l" plan $a >out 2>err || rc=$?
+		expect_eq 64 "$rc" || fail "$a"
+		grep -q "^vcrotate plan: ${a%% *} " err || { cat err; fail "$a: not named"; }
+	done &&
+	{ "$VC" --root "$l" plan --drop-san DNS:$PNID 2>err || :; } && expect_grep "the PNID stays" err &&
+	{ "$VC" --root "$l" plan --drop-san vcenter 2>err || :; } &&
+	expect_grep "drop-san DNS:vcenter: not a SAN of the Machine SSL certificate now" err
+'
+
+test_expect 'a company-CA Machine SSL certificate is not replaced by a VMCA one: plan names its issuer and the CSR way (exit 2), nothing changed' '
+	corp_lab c &&
+	l=$T/c &&
+	lab_dump "$l" >before &&
+	rc=0; "$VC" --root "$l" plan >out 2>&1 || rc=$?
+	expect_eq 2 "$rc" &&
+	expect_grep "^kept: MACHINE_SSL_CERT/__MACHINE_CERT: issued by C=US, O=Corp Example, CN=Corp Issuing CA, not by VMCA" out &&
+	expect_grep "vcrotate csr --for machine-ssl" out &&
+	expect_grep "plan --issuer vmca" out &&
+	expect_grep "EXPIRING *MACHINE_SSL_CERT/__MACHINE_CERT" out &&
+	lab_dump "$l" >after &&
+	cmp before after
+'
+
+test_expect '--issuer vmca replaces it with a VMCA certificate that keeps its SANs, and says whose it replaces' '
+	l=$T/c &&
+	"$VC" --root "$l" plan --issuer vmca -o vm.json >out &&
+	expect_eq vmca "$(jq -r .policy.issuer vm.json)" &&
+	jq -e ".steps[] | select(.kind == \"machine_ssl\") | .profile.san == [\"DNS:$PNID\",\"DNS:vcenter\",\"DNS:vcenter.corp.example\",\"IP:192.0.2.10\"]" vm.json >/dev/null &&
+	expect_grep "because --issuer vmca: it replaces a certificate issued by C=US, O=Corp Example, CN=Corp Issuing CA, not by VMCA" out &&
+	expect_grep "^Issuer: vmca replaces certificates other CAs issued" out
+'
+
+# The seal as plan_seal computes it (see t2600).
+seal_of() { jq -c -S "del(.sha256)" "$1" | tr -d "\n" | sha256sum | cut -d" " -f1; }
+
+test_expect 'a plan resealed without --issuer vmca that replaces the company-CA certificate: apply refuses (4), names the issuer, nothing changed' '
+	l=$T/c &&
+	lab_dump "$l" >before &&
+	jq "del(.policy.issuer)" vm.json >edit.json &&
+	jq --arg s "$(seal_of edit.json)" ".sha256 = \$s" edit.json >bad.json &&
+	rc=0; "$VC" --root "$l" apply bad.json --yes >out 2>&1 || rc=$?
+	expect_eq 4 "$rc" &&
+	expect_grep "replace MACHINE_SSL_CERT/__MACHINE_CERT: it holds a certificate issued by C=US, O=Corp Example, CN=Corp Issuing CA, not by VMCA" out &&
+	lab_dump "$l" >after &&
+	cmp before after
+'
+
+test_expect '--issuer vmca applied: a VMCA certificate with the SANs kept, check 0' '
+	l=$T/c &&
+	"$VC" --root "$l" apply vm.json --yes >out 2>&1 &&
+	expect_eq "DNS:$PNID, DNS:vcenter, DNS:vcenter.corp.example, IP Address:192.0.2.10" "$(sans "$l")" &&
+	vecs "$l" entry getcert --store MACHINE_SSL_CERT --alias __MACHINE_CERT | openssl x509 -noout -issuer | grep -q "OU = VMware Engineering" &&
+	"$VC" --root "$l" check >/dev/null
+'
+
+# pubkey_id FILE: SHA-256 of the DER public key of a request or certificate.
+pubkey_id() {
+	case $(head -n 1 "$1") in
+	*REQUEST*) openssl req -in "$1" -noout -pubkey ;;
+	*) openssl x509 -in "$1" -noout -pubkey ;;
+	esac | openssl pkey -pubin -outform der | sha256sum | cut -d" " -f1
+}
+
+test_expect 'csr --for machine-ssl: an RSA request with the PNID, the names now, --san and the usages; its key sealed in the backup, nowhere in clear' '
+	l=$T/c && g=$l/var/lib/vcrotate/backup.git &&
+	mkdir -p req &&
+	"$VC" --root "$l" csr --for machine-ssl --san extra.corp.example -o req >out &&
+	openssl req -in req/machine-ssl.csr -noout -verify 2>&1 | grep -q "verify OK" &&
+	openssl req -in req/machine-ssl.csr -noout -text >txt &&
+	expect_grep "Subject: CN = $PNID\$" txt &&
+	expect_grep "Public-Key: (2048 bit)" txt &&
+	expect_grep "rsaEncryption" txt &&
+	expect_grep "DNS:$PNID, DNS:vcenter, DNS:vcenter.corp.example, IP Address:192.0.2.10, DNS:extra.corp.example" txt &&
+	grep -A1 "Key Usage: critical" txt | grep -q "Digital Signature, Key Encipherment" &&
+	grep -A1 "Extended Key Usage" txt | grep -q "TLS Web Server Authentication, TLS Web Client Authentication" &&
+	grep -A1 "Basic Constraints: critical" txt | grep -q "CA:FALSE" &&
+	id=$(pubkey_id req/machine-ssl.csr) &&
+	expect_grep "key ${id:0:16}... sealed in $g" out &&
+	git --git-dir="$g" ls-tree --name-only csr-keys >tree &&
+	expect_eq "$id.csr
+$id.key" "$(cat tree)" &&
+	git --git-dir="$g" cat-file blob "csr-keys:$id.csr" | cmp - req/machine-ssl.csr &&
+	expect_eq VCRBK1 "$(git --git-dir="$g" cat-file blob "csr-keys:$id.key" | head -c 6)" &&
+	! grep -rlI "PRIVATE KEY" req "$l/var/lib/vcrotate" "$T"/*.plan 2>/dev/null &&
+	sign "$T/corp/int.pem" "$T/corp/int.key" req/machine-ssl.csr signed.pem 365 \
+	    "DNS:$PNID,DNS:vcenter,DNS:vcenter.corp.example,IP:192.0.2.10,DNS:extra.corp.example" &&
+	expect_eq "$id" "$(pubkey_id signed.pem)" &&
+	openssl verify -CAfile "$T/corp/root.pem" -untrusted "$T/corp/int.pem" signed.pem >/dev/null
+'
+
+test_expect 'csr --for all: Machine SSL and each solution user (the subject vCenter gives it; wcp without SAN), each key sealed' '
+	l=$T/c && g=$l/var/lib/vcrotate/backup.git &&
+	mkdir -p all &&
+	"$VC" --root "$l" csr --for all --key-bits 3072 -o all >out &&
+	for n in machine-ssl machine vsphere-webclient vpxd vpxd-extension hvc wcp; do
+		[ -f all/$n.csr ] || fail "no request for $n"
+		git --git-dir="$g" cat-file -e "csr-keys:$(pubkey_id all/$n.csr).key" || fail "$n: key not sealed"
+		openssl req -in all/$n.csr -noout -text | grep -q "Public-Key: (3072 bit)" || fail "$n: not RSA 3072"
+	done &&
+	openssl req -in all/vpxd.csr -noout -subject | grep -q "^subject=CN = vpxd, OU = mID-" &&
+	openssl req -in all/vpxd.csr -noout -text | grep -q "DNS:$PNID" &&
+	! openssl req -in all/wcp.csr -noout -text | grep -q "Subject Alternative Name" &&
+	openssl req -in all/wcp.csr -noout -text | grep -q "Data Encipherment"
+'
+
+test_expect 'csr refuses: no --for, an unknown solution user, a bad --san or --key-bits, a missing -o directory (64, named); nothing sealed' '
+	l=$T/c && g=$l/var/lib/vcrotate/backup.git &&
+	before=$(git --git-dir="$g" rev-parse csr-keys) &&
+	for a in "" "--for nobody" "--for machine-ssl --san IP:1.2.3.999" "--for machine-ssl --key-bits 1024" \
+	    "--for machine-ssl -o $T/no/such/dir"; do
+		rc=0; "$VC" --root "$l" csr $a >out 2>err || rc=$?
+		expect_eq 64 "$rc" || fail "csr $a"
+		grep -q "^vcrotate csr: " err || { cat err; fail "csr $a: not named"; }
+	done &&
+	expect_eq "$before" "$(git --git-dir="$g" rev-parse csr-keys)"
+'
+
+test_done
