@@ -15,6 +15,11 @@ set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 ROOTS=${ROOTS:-2000} CRLS=${CRLS:-5000} RUNS=${RUNS:-5}
 export LDAPNOINIT=1 LC_ALL=C
+# The build to measure (make bench B=DIR sets it), relative to the top of
+# the tree unless absolute; labctl takes its lab programs from it too.
+VCROTATE_BUILD=${VCROTATE_BUILD:-build}
+case $VCROTATE_BUILD in /*) ;; *) VCROTATE_BUILD=$TOP/$VCROTATE_BUILD ;; esac
+export VCROTATE_BUILD
 lab=$(mktemp -d /tmp/vcrotate-bench.XXXXXX)/lab
 trap '"$TOP/tests/lab/labctl" destroy "$lab" >/dev/null 2>&1; rm -rf "$(dirname "$lab")"' EXIT
 
@@ -44,7 +49,7 @@ openssl_loop() {
 	done
 }
 
-check() { "$TOP/build/vcrotate" --root "$lab" check; }
+check() { "$VCROTATE_BUILD/vcrotate" --root "$lab" check; }
 
 listing() {
 	local s
@@ -68,7 +73,7 @@ t_check=$(median check "$RUNS")
 t_one=$(median one_liner "$RUNS")
 t_loop=$(median openssl_loop 1)
 t_floor=$(median listing "$RUNS")
-rss=$( { /usr/bin/time -f %M "$TOP/build/vcrotate" --root "$lab" check >/dev/null; } 2>&1 | tail -n 1)
+rss=$( { /usr/bin/time -f %M "$VCROTATE_BUILD/vcrotate" --root "$lab" check >/dev/null; } 2>&1 | tail -n 1)
 entries=$(for s in $($V store list); do $V entry list --store "$s" --aliases | tail -n +2; done | wc -l)
 
 printf '\n%-58s %10s %8s\n' "what (lab: $entries VECS entries)" "median s" "ratio"
