@@ -39,6 +39,7 @@ ENGINE_OBJS = $(B)/obj/engine/main.o $(B)/obj/engine/cmd_check.o \
               $(B)/obj/engine/cmd_rollback.o $(B)/obj/engine/cmd_recover.o \
               $(B)/obj/engine/cmd_renew.o $(ENGINE_LIB)
 ENGINE_LIB  = $(B)/obj/engine/buf.o $(B)/obj/engine/proc.o \
+              $(B)/obj/engine/pool.o \
               $(B)/obj/engine/fault.o $(B)/obj/engine/journal.o \
               $(B)/obj/engine/cert.o $(B)/obj/engine/vmdir.o \
               $(B)/obj/engine/appliance.o $(B)/obj/engine/vecs.o \
@@ -200,9 +201,9 @@ test-release: deps release
 
 bench: deps
 	@$(MAKE) --no-print-directory all
-	@bash tests/bench/check.sh
-	@bash tests/bench/backup.sh
-	@bash tests/bench/apply.sh
+	@VCROTATE_BUILD=$(B) bash tests/bench/check.sh
+	@VCROTATE_BUILD=$(B) bash tests/bench/backup.sh
+	@VCROTATE_BUILD=$(B) bash tests/bench/apply.sh
 
 install: $(B)/vcrotate
 	install -d $(DESTDIR)$(PREFIX)/bin

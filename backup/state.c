@@ -14,6 +14,7 @@
 #include "cert.h"
 #include "fileio.h"
 #include "names.h"
+#include "pool.h"
 #include "state.h"
 #include "vecs.h"
 #include "vmdir.h"
@@ -206,31 +207,136 @@ out:
 	return ret;
 }
 
+/*
+ * The stores are read on a pool (engine/pool.h), each into a state of its
+ * own; they are merged in vecs-cli's order, and the first store that
+ * failed (in that order) names the error, as when they were read one
+ * after another.
+ */
+struct store_job {
+	const char	*root;
+	const char	*store;
+	struct bk_state	 st;
+	struct buf	 err;
+	int		 failed;
+};
+
+static void
+store_job_run(void *arg)
+{
+	struct store_job *j = arg;
+
+	j->failed = read_store(&j->st, j->root, j->store, &j->err) == -1;
+}
+
+/* Moves every item of from to the end of st. */
 static int
-read_vecs(struct bk_state *st, const char *root, struct buf *err)
+state_move(struct bk_state *st, struct bk_state *from)
+{
+	size_t	 i;
+
+	for (i = 0; i < from->n; i++) {
+		if (st->n == st->cap) {
+			size_t	 ncap = st->cap ? st->cap * 2 : 64;
+			struct bk_item *n;
+
+			if ((n = reallocarray(st->items, ncap,
+			    sizeof(*n))) == NULL)
+				return -1;
+			st->items = n;
+			st->cap = ncap;
+		}
+		st->items[st->n++] = from->items[i];
+	}
+	free(from->items);
+	memset(from, 0, sizeof(*from));
+	return 0;
+}
+
+struct vecs_read {
+	char		**names;
+	size_t		  n;
+	struct store_job *jobs;
+	struct pool_group g;
+};
+
+/* Starts reading every store on pool p. -1 (err says why) when the
+ * stores cannot be listed. */
+static int
+vecs_start(struct vecs_read *vr, const char *root, struct pool *p,
+    struct buf *err)
+{
+	size_t	 i;
+
+	memset(vr, 0, sizeof(*vr));
+	if (vecs_stores(root, &vr->names, &vr->n, err) == -1)
+		return -1;
+	if (vr->n > 0 && (vr->jobs = calloc(vr->n, sizeof(*vr->jobs))) ==
+	    NULL) {
+		buf_printf(err, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < vr->n; i++) {
+		vr->jobs[i].root = root;
+		vr->jobs[i].store = vr->names[i];
+		pool_add(p, &vr->g, store_job_run, &vr->jobs[i]);
+		/* On the spot, the first failure ends the read, as it did. */
+		if (p == NULL && vr->jobs[i].failed)
+			break;
+	}
+	return 0;
+}
+
+/* Whether the stores could not be listed or one could not be read. */
+static int
+vecs_failed(const struct vecs_read *vr, int ok)
+{
+	size_t	 i;
+
+	for (i = 0; ok && vr->jobs != NULL && i < vr->n; i++)
+		if (vr->jobs[i].failed)
+			return 1;
+	return !ok;
+}
+
+/* After pool_wait: the stores merged into st in order, or the error of
+ * the first that failed. Frees what vecs_start made. */
+static int
+vecs_finish(struct vecs_read *vr, struct bk_state *st, int ok,
+    struct buf *err)
 {
 	struct buf order = BUF_INIT;
-	char	**names = NULL, *esc;
-	size_t	 n = 0, i;
-	int	 ret = -1;
+	char	*esc;
+	size_t	 i;
+	int	 ret = ok ? 0 : -1;
 
-	if (vecs_stores(root, &names, &n, err) == -1)
-		return -1;
-	for (i = 0; i < n; i++) {
-		if ((esc = bk_name_escape(names[i], strlen(names[i]))) == NULL)
-			goto out;
-		buf_printf(&order, "%s\n", esc);
-		free(esc);
-		if (read_store(st, root, names[i], err) == -1)
-			goto out;
+	for (i = 0; vr->jobs != NULL && i < vr->n; i++) {
+		struct store_job *j = &vr->jobs[i];
+
+		if (ret == 0 && j->failed) {
+			buf_puts(err, buf_str(&j->err));
+			ret = -1;
+		}
+		if (ret == 0) {
+			if ((esc = bk_name_escape(vr->names[i],
+			    strlen(vr->names[i]))) == NULL ||
+			    buf_printf(&order, "%s\n", esc) == -1 ||
+			    state_move(st, &j->st) == -1) {
+				buf_printf(err, "out of memory");
+				ret = -1;
+			}
+			free(esc);
+		}
+		bk_state_free(&j->st);
+		buf_free(&j->err);
 	}
-	if (bk_state_add(st, "vecs/@stores", buf_str(&order), order.len, 0) ==
-	    -1)
-		goto out;
-	ret = 0;
-out:
+	if (ret == 0 && bk_state_add(st, "vecs/@stores", buf_str(&order),
+	    order.len, 0) == -1)
+		ret = -1;
 	buf_free(&order);
-	vecs_names_free(names, n);
+	free(vr->jobs);
+	vecs_names_free(vr->names, vr->n);
+	memset(vr, 0, sizeof(*vr));
 	return ret;
 }
 
@@ -587,25 +693,47 @@ out:
 	return ret;
 }
 
+/*
+ * VECS is read on a pool while this thread reads vmdir and the VMCA
+ * files; errors are taken in the order the parts were read before (VECS,
+ * vmdir, VMCA), so the first failure names the error as it did.
+ */
 int
 bk_state_read(struct bk_state *st, const char *root,
     const struct appliance *app, const struct vmdir_login *login,
     struct buf *err)
 {
+	struct vecs_read vr;
+	struct pool *p;
+	struct buf rest = BUF_INIT;
+	int	 ok, rest_ok;
+
 	memset(st, 0, sizeof(*st));
-	if (read_vecs(st, root, err) == -1 ||
-	    read_vmdir(st, app, login, err) == -1 ||
+	p = pool_start(pool_size());
+	ok = vecs_start(&vr, root, p, err) == 0;
+	/* On the spot (no pool) a failed VECS read ends the read here. */
+	rest_ok = (p == NULL && vecs_failed(&vr, ok)) ||
+	    (read_vmdir(st, app, login, &rest) == 0 &&
 	    read_file_item(st, root, APP_VMCA_ROOT, "vmca/root.cer", 0,
-	    err) == -1 ||
+	    &rest) == 0 &&
 	    read_file_item(st, root, APP_VMCA_KEY, "vmca/privatekey.pem", 1,
-	    err) == -1)
+	    &rest) == 0);
+	pool_wait(p, &vr.g);
+	pool_stop(p);
+	if (vecs_finish(&vr, st, ok, err) == -1)
 		goto fail;
+	if (!rest_ok) {
+		buf_puts(err, buf_str(&rest));
+		goto fail;
+	}
+	buf_free(&rest);
 	if (bk_state_sort(st) == -1) {
 		buf_printf(err, "two items map to one path (escaping bug)");
 		goto fail;
 	}
 	return 0;
 fail:
+	buf_free(&rest);
 	bk_state_free(st);
 	return -1;
 }

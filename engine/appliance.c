@@ -18,6 +18,7 @@
 #include <openssl/crypto.h>
 
 #include "appliance.h"
+#include "pool.h"
 #include "proc.h"
 #include "vmdir.h"
 
@@ -205,31 +206,64 @@ app_san_parse(const char *s)
 	return e;
 }
 
+static void
+query_run(void *arg)
+{
+	struct app_query *q = arg;
+
+	q->val = vmafd_get(q->root, q->cmd, &q->err);
+}
+
+void
+appliance_identify_start(struct app_ident *id, const char *root,
+    struct pool *p, struct pool_group *g)
+{
+	static const char *const cmds[APP_NQUERIES] = { "get-pnid",
+	    "get-machine-id", "get-domain-name", "get-site-name" };
+	size_t	 i;
+
+	memset(id, 0, sizeof(*id));
+	for (i = 0; i < APP_NQUERIES; i++) {
+		id->q[i].root = root;
+		id->q[i].cmd = cmds[i];
+	}
+	for (i = 0; i < APP_NQUERIES; i++) {
+		pool_add(p, g, query_run, &id->q[i]);
+		/* On the spot, a failed tool ends the queries, as it did. */
+		if (p == NULL && id->q[i].val == NULL)
+			break;
+	}
+}
+
 int
-appliance_identify(struct appliance *app, const char *root, struct buf *err)
+appliance_identify_finish(struct app_ident *id, struct appliance *app,
+    const char *root, struct buf *err)
 {
 	char	*path = NULL, *nt = NULL;
-	struct {
-		const char *cmd;
-		char	**field;
-	} q[] = {
-		{ "get-pnid",		&app->pnid },
-		{ "get-machine-id",	&app->machine_id },
-		{ "get-domain-name",	&app->domain },
-		{ "get-site-name",	&app->site },
-	};
+	char	**field[APP_NQUERIES] = { &app->pnid, &app->machine_id,
+	    &app->domain, &app->site };
 	size_t	 i;
 	int	 ret = 0;
 
 	memset(app, 0, sizeof(*app));
 	if ((app->root = strdup(root)) == NULL)
-		return -1;
-	for (i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
-		if ((*q[i].field = vmafd_get(root, q[i].cmd, err)) == NULL) {
+		ret = -1;
+	/* The first that failed names the error; what came after it is
+	 * dropped, as when the tools ran one after another. */
+	for (i = 0; i < APP_NQUERIES; i++) {
+		if (ret == 0 && id->q[i].val == NULL) {
+			buf_puts(err, buf_str(&id->q[i].err));
 			ret = -1;
-			break;
 		}
+		if (ret == 0)
+			*field[i] = id->q[i].val;
+		else
+			free(id->q[i].val);
+		id->q[i].val = NULL;
+		buf_free(&id->q[i].err);
 	}
+	if (app->root == NULL)
+		return -1;
 	/* The PNID goes into the CN and SAN of new certificates and into
 	 * LDAP filters: a name or an address, nothing else. */
 	if (ret == 0 && app_name_kind(app->pnid, 0) == 0) {
@@ -242,7 +276,7 @@ appliance_identify(struct appliance *app, const char *root, struct buf *err)
 		ret = -1;
 	/* The node type is informative; an absent file is not an error. */
 	if ((path = app_path(root, APP_NODE_TYPE)) != NULL) {
-		FILE	*f = fopen(path, "r");
+		FILE	*f = fopen(path, "re");
 		char	 line[64];
 
 		if (f != NULL && fgets(line, sizeof(line), f) != NULL) {
@@ -255,6 +289,15 @@ appliance_identify(struct appliance *app, const char *root, struct buf *err)
 	app->node_type = nt;
 	free(path);
 	return ret;
+}
+
+int
+appliance_identify(struct appliance *app, const char *root, struct buf *err)
+{
+	struct app_ident id;
+
+	appliance_identify_start(&id, root, NULL, NULL);
+	return appliance_identify_finish(&id, app, root, err);
 }
 
 void

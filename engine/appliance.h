@@ -47,6 +47,31 @@ char *app_path(const char *root, const char *rel);
  */
 int  appliance_identify(struct appliance *app, const char *root,
     struct buf *err);
+
+/*
+ * appliance_identify in two halves, for a caller that runs the identity
+ * tools alongside other reads (inventory.c): start puts the tools on pool
+ * p in group g (NULL: runs them now, one after another, stopping at the
+ * first that fails, as appliance_identify does); after pool_wait(p, g),
+ * finish fills app and err exactly as appliance_identify would have, the
+ * first tool that failed (in the order above) naming the error.
+ */
+#define APP_NQUERIES 4
+struct pool;
+struct pool_group;
+struct app_query {
+	const char	*root;
+	const char	*cmd;
+	char		*val;
+	struct buf	 err;
+};
+struct app_ident {
+	struct app_query q[APP_NQUERIES];
+};
+void appliance_identify_start(struct app_ident *id, const char *root,
+    struct pool *p, struct pool_group *g);
+int  appliance_identify_finish(struct app_ident *id, struct appliance *app,
+    const char *root, struct buf *err);
 void appliance_free(struct appliance *app);
 
 /*

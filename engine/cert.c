@@ -3,6 +3,7 @@
  */
 #include <arpa/inet.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,25 +30,35 @@
 static OSSL_LIB_CTX *lite_ctx;
 static OSSL_PROVIDER *lite_null;
 
+/* Certificates are parsed on pool.h's workers too: made under a lock. */
+static pthread_mutex_t lite_mu = PTHREAD_MUTEX_INITIALIZER;
+
 static OSSL_LIB_CTX *
 lite(void)
 {
+	OSSL_LIB_CTX *ctx;
+
+	pthread_mutex_lock(&lite_mu);
 	if (lite_ctx == NULL && (lite_ctx = OSSL_LIB_CTX_new()) != NULL &&
 	    (lite_null = OSSL_PROVIDER_load(lite_ctx, "null")) == NULL) {
 		OSSL_LIB_CTX_free(lite_ctx);
 		lite_ctx = NULL;
 	}
-	return lite_ctx;	/* NULL: the default context, just slower */
+	ctx = lite_ctx;
+	pthread_mutex_unlock(&lite_mu);
+	return ctx;		/* NULL: the default context, just slower */
 }
 
 void
 cert_cleanup(void)
 {
+	pthread_mutex_lock(&lite_mu);
 	if (lite_null != NULL)
 		OSSL_PROVIDER_unload(lite_null);
 	OSSL_LIB_CTX_free(lite_ctx);
 	lite_null = NULL;
 	lite_ctx = NULL;
+	pthread_mutex_unlock(&lite_mu);
 }
 
 X509 *

@@ -2,6 +2,7 @@
  * inventory.c - reads every certificate on the appliance. See inventory.h.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 
 #include "cert.h"
 #include "inventory.h"
+#include "pool.h"
 #include "vmdir.h"
 
 const char *const solution_users[NSOLUTION_USERS + 1] = {
@@ -48,10 +50,16 @@ digest_hex(EVP_MD_CTX *ctx, char out[DIGEST_LEN])
 	unsigned int n = 0, i;
 	char	*p = out;
 
+	static const char hex[] = "0123456789abcdef";
+
 	EVP_DigestFinal_ex(ctx, d, &n);
-	p += sprintf(p, "sha256:");
-	for (i = 0; i < n && i < 32; i++)
-		p += sprintf(p, "%02x", d[i]);
+	memcpy(p, "sha256:", 7);
+	p += 7;
+	for (i = 0; i < n && i < 32; i++) {
+		*p++ = hex[d[i] >> 4];
+		*p++ = hex[d[i] & 0xf];
+	}
+	*p = '\0';
 }
 
 void
@@ -169,94 +177,231 @@ out:
 	buf_free(&err);
 }
 
-static int
-read_store(struct inventory *inv, const char *store)
+static void
+vecs_entry_free(struct inv_vecs_entry *e)
 {
-	struct vecs_list l;
-	struct buf err = BUF_INIT;
-	struct inv_vecs_entry *nv, *e;
-	const char *why;
-	size_t	 i;
-	int	 is_roots = strcmp(store, "TRUSTED_ROOTS") == 0;
+	free(e->store);
+	free(e->alias);
+	free(e->type_name);
+	free(e->pem);
+	sk_X509_pop_free(e->chain, X509_free);
+}
 
-	if (vecs_list(inv->app.root, store, &l, &err) == -1) {
-		add_error(&inv->vecs_error, buf_str(&err));
-		buf_free(&err);
-		return 0;
-	}
-	if (is_roots)
-		inv->trusted_read = 1;
-	nv = reallocarray(inv->vecs, inv->nvecs + l.n, sizeof(*nv));
-	if (nv == NULL) {
-		vecs_list_free(&l);
+/* Decodes an entry as its type says (and reads its key): -1 out of memory. */
+static int
+vecs_entry_parse(struct inv_vecs_entry *e, const char *root, const char *store)
+{
+	const char *why;
+
+	if ((e->store = strdup(store)) == NULL)
 		return -1;
+	inventory_digest_vecs(e->type_name, e->pem, e->pem_len, e->digest);
+	switch (e->type) {
+	case VECS_PRIVATE_KEY:
+	case VECS_TRUSTED_CERT:
+	case VECS_ENCRYPTED_PRIVATE_KEY:
+		if (cert_parse_pem_chain(e->pem, e->pem_len, &e->chain,
+		    &why) == -1) {
+			e->bad = why;
+			break;
+		}
+		if (e->type == VECS_PRIVATE_KEY)
+			vecs_entry_read_key(e, root);
+		break;
+	case VECS_CRL:
+		if (!cert_is_pem_crl(e->pem, e->pem_len))
+			e->bad = "not a PEM CRL";
+		break;
+	case VECS_SECRET_KEY:
+		break;
+	case VECS_UNKNOWN_TYPE:
+		e->bad = "unknown entry type";
+		break;
 	}
-	inv->vecs = nv;
+	return 0;
+}
+
+/*
+ * The read of the appliance while it runs on a pool (pool.h): VECS is
+ * listed store by store, each listing's entries decoded in slices of
+ * SLICE, every task writing only its own store's or slice's place; the
+ * stores are put together in vecs-cli's order once all have finished.
+ */
+#define SLICE 128
+
+struct inv_read;
+
+struct slice {
+	struct inv_read	*r;
+	void		*of;		/* its store_read, or NULL: CA entries */
+	size_t		 from, to;
+};
+
+struct store_read {
+	struct inv_read	*r;
+	const char	*store;
+	struct inv_vecs_entry *e;
+	size_t		 n;
+	int		 listed;	/* 0: err says why not */
+	struct buf	 err;
+	struct slice	*slices;
+};
+
+struct inv_read {
+	struct inventory *inv;
+	const char	*root;
+	struct pool	*pool;
+	struct pool_group vecs;		/* the VECS tasks */
+	struct pool_group cas;		/* the CA entries' slices */
+	struct store_read *stores;	/* one per inv->stores */
+	struct buf	 stores_err;	/* vecs-cli store list failed */
+	const struct vmdir_entries *ca_es;
+	atomic_int	 oom;
+};
+
+static void
+vecs_slice(void *arg)
+{
+	struct slice *sl = arg;
+	struct store_read *sr = sl->of;
+	size_t	 i;
+
+	for (i = sl->from; i < sl->to; i++)
+		if (vecs_entry_parse(&sr->e[i], sl->r->root, sr->store) == -1)
+			atomic_store(&sl->r->oom, 1);
+}
+
+/* Lists one store, takes its entries over and hands out their slices. */
+static void
+list_store(void *arg)
+{
+	struct store_read *sr = arg;
+	struct vecs_list l;
+	size_t	 i, ns;
+
+	if (vecs_list(sr->r->root, sr->store, &l, &sr->err) == -1)
+		return;
+	sr->listed = 1;
+	ns = (l.n + SLICE - 1) / SLICE;
+	if (l.n > 0 && ((sr->e = calloc(l.n, sizeof(*sr->e))) == NULL ||
+	    (sr->slices = calloc(ns, sizeof(*sr->slices))) == NULL)) {
+		atomic_store(&sr->r->oom, 1);
+		vecs_list_free(&l);
+		return;
+	}
 	for (i = 0; i < l.n; i++) {
-		e = &inv->vecs[inv->nvecs++];
-		memset(e, 0, sizeof(*e));
+		struct inv_vecs_entry *e = &sr->e[i];
+
 		e->key_match = -1;
-		/* Take the strings over from the list. */
-		e->store = strdup(store);
 		e->alias = l.items[i].alias;
 		e->type = l.items[i].type;
 		e->type_name = l.items[i].type_name;
 		e->pem = l.items[i].pem;
 		e->pem_len = l.items[i].pem_len;
 		l.items[i].alias = l.items[i].type_name = l.items[i].pem = NULL;
-		if (e->store == NULL)
-			return -1;
-		inventory_digest_vecs(e->type_name, e->pem, e->pem_len,
-		    e->digest);
-		switch (e->type) {
-		case VECS_PRIVATE_KEY:
-		case VECS_TRUSTED_CERT:
-		case VECS_ENCRYPTED_PRIVATE_KEY:
-			if (cert_parse_pem_chain(e->pem, e->pem_len, &e->chain,
-			    &why) == -1) {
-				e->bad = why;
-				break;
-			}
-			if (e->type == VECS_PRIVATE_KEY)
-				vecs_entry_read_key(e, inv->app.root);
-			if (is_roots) {
-				X509	*x = sk_X509_value(e->chain, 0);
+	}
+	sr->n = l.n;
+	vecs_list_free(&l);
+	for (i = 0; i < ns; i++) {
+		sr->slices[i].r = sr->r;
+		sr->slices[i].of = sr;
+		sr->slices[i].from = i * SLICE;
+		sr->slices[i].to = i + 1 < ns ? (i + 1) * SLICE : sr->n;
+		pool_add(sr->r->pool, &sr->r->vecs, vecs_slice,
+		    &sr->slices[i]);
+	}
+}
 
-				if (X509_up_ref(x) != 1 ||
-				    !sk_X509_push(inv->trusted, x))
-					return -1;
-			}
-			break;
-		case VECS_CRL:
-			if (!cert_is_pem_crl(e->pem, e->pem_len))
-				e->bad = "not a PEM CRL";
-			break;
-		case VECS_SECRET_KEY:
-			break;
-		case VECS_UNKNOWN_TYPE:
-			e->bad = "unknown entry type";
-			break;
+static void
+list_stores(void *arg)
+{
+	struct inv_read *r = arg;
+	struct inventory *inv = r->inv;
+	size_t	 i;
+
+	if (vecs_stores(r->root, &inv->stores, &inv->nstores,
+	    &r->stores_err) == -1)
+		return;
+	if (inv->nstores > 0 &&
+	    (r->stores = calloc(inv->nstores, sizeof(*r->stores))) == NULL) {
+		atomic_store(&r->oom, 1);
+		return;
+	}
+	for (i = 0; i < inv->nstores; i++) {
+		r->stores[i].r = r;
+		r->stores[i].store = inv->stores[i];
+	}
+	/* Ahead of any parsing, in vecs-cli's order. On the spot (no
+	 * pool), in that order too. */
+	for (i = 0; i < inv->nstores; i++) {
+		size_t	 k = r->pool != NULL ? inv->nstores - 1 - i : i;
+
+		pool_push(r->pool, &r->vecs, list_store, &r->stores[k]);
+	}
+}
+
+/* Moves one store's entries to the inventory, in their order. */
+static int
+add_store(struct inventory *inv, struct store_read *sr)
+{
+	struct inv_vecs_entry *nv;
+	size_t	 i;
+	int	 is_roots = strcmp(sr->store, "TRUSTED_ROOTS") == 0;
+
+	if (!sr->listed) {
+		add_error(&inv->vecs_error, buf_str(&sr->err));
+		return 0;
+	}
+	if (is_roots)
+		inv->trusted_read = 1;
+	if (sr->n == 0)
+		return 0;
+	if ((nv = reallocarray(inv->vecs, inv->nvecs + sr->n,
+	    sizeof(*nv))) == NULL)
+		return -1;
+	inv->vecs = nv;
+	for (i = 0; i < sr->n; i++) {
+		struct inv_vecs_entry *e = &inv->vecs[inv->nvecs++];
+
+		*e = sr->e[i];
+		memset(&sr->e[i], 0, sizeof(sr->e[i]));
+		if (is_roots && e->chain != NULL) {
+			X509	*x = sk_X509_value(e->chain, 0);
+
+			if (X509_up_ref(x) != 1 ||
+			    !sk_X509_push(inv->trusted, x))
+				return -1;
 		}
 	}
-	vecs_list_free(&l);
 	return 0;
 }
 
+/* After every VECS task: the stores into the inventory, and the read's
+ * own memory freed. -1 out of memory. */
 static int
-read_vecs(struct inventory *inv)
+finish_vecs(struct inv_read *r)
 {
-	struct buf err = BUF_INIT;
-	size_t	 i;
+	struct inventory *inv = r->inv;
+	size_t	 i, j;
+	int	 ret = atomic_load(&r->oom) ? -1 : 0;
 
-	if (vecs_stores(inv->app.root, &inv->stores, &inv->nstores, &err) == -1) {
-		add_error(&inv->vecs_error, buf_str(&err));
-		buf_free(&err);
-		return 0;
+	if (r->stores_err.len > 0)
+		add_error(&inv->vecs_error, buf_str(&r->stores_err));
+	for (i = 0; r->stores != NULL && i < inv->nstores; i++) {
+		struct store_read *sr = &r->stores[i];
+
+		if (ret == 0 && add_store(inv, sr) == -1)
+			ret = -1;
+		for (j = 0; j < sr->n; j++)
+			vecs_entry_free(&sr->e[j]);
+		free(sr->e);
+		free(sr->slices);
+		buf_free(&sr->err);
 	}
-	for (i = 0; i < inv->nstores; i++)
-		if (read_store(inv, inv->stores[i]) == -1)
-			return -1;
-	return 0;
+	free(r->stores);
+	r->stores = NULL;
+	buf_free(&r->stores_err);
+	return ret;
 }
 
 /* Decodes one line of base64 (vmwLKUPEndpointSslTrust) into DER. */
@@ -366,8 +511,9 @@ static const char *const ca_digested[] = { "cACertificate",
     "certificateRevocationList", NULL };
 
 static int
-read_sts(struct inventory *inv, struct vmdir *vd, struct buf *err)
+read_sts(struct inv_read *r, struct vmdir *vd, struct buf *err)
 {
+	struct inventory *inv = r->inv;
 	const char *attrs[] = { "cn", "userCertificate", "vmwSTSPrivateKey",
 	    "objectClass", NULL };
 	struct vmdir_entries es = { NULL, 0 };
@@ -445,8 +591,9 @@ out:
 }
 
 static int
-read_principals(struct inventory *inv, struct vmdir *vd, struct buf *err)
+read_principals(struct inv_read *r, struct vmdir *vd, struct buf *err)
 {
+	struct inventory *inv = r->inv;
 	const char *attrs[] = { "cn", "userCertificate", "vmwSTSSubjectDN",
 	    NULL };
 	struct vmdir_entries es = { NULL, 0 };
@@ -509,8 +656,9 @@ has_class(const struct vmdir_entry *e, const char *cls)
 }
 
 static int
-read_endpoints(struct inventory *inv, struct vmdir *vd, struct buf *err)
+read_endpoints(struct inv_read *r, struct vmdir *vd, struct buf *err)
 {
+	struct inventory *inv = r->inv;
 	const char *attrs[] = { "objectClass", "vmwLKUPURI",
 	    "vmwLKUPEndpointSslTrust", "vmwLKUPSslTrustAnchor", NULL };
 	struct vmdir_entries es = { NULL, 0 };
@@ -598,9 +746,55 @@ classes_of(const struct vmdir_entry *e)
 	return v;
 }
 
-static int
-read_cas(struct inventory *inv, struct vmdir *vd, struct buf *err)
+/* Decodes the certificates of CA entries from to to (the search's
+ * entries are r->ca_es, in the order of inv->cas). */
+static void
+ca_slice(void *arg)
 {
+	struct slice *sl = arg;
+	size_t	 i;
+
+	for (i = sl->from; i < sl->to; i++) {
+		struct inv_ca *c = &sl->r->inv->cas[i];
+		const struct vmdir_attr *ca;
+
+		if (c->bad != NULL)
+			continue;	/* no cACertificate */
+		ca = vmdir_entry_attr(&sl->r->ca_es->entries[i],
+		    "cACertificate");
+		(void)cert_parse_value(ca->values[0].data, ca->values[0].len,
+		    &c->cert, &c->bad);
+	}
+}
+
+/* The CA entries' certificates decoded in slices on the pool. */
+static void
+parse_cas(struct inv_read *r, const struct vmdir_entries *es)
+{
+	struct slice *sl, whole = { r, NULL, 0, r->inv->ncas };
+	size_t	 i, ns = (r->inv->ncas + SLICE - 1) / SLICE;
+
+	r->ca_es = es;
+	if (ns == 0)
+		return;
+	if ((sl = calloc(ns, sizeof(*sl))) == NULL) {
+		ca_slice(&whole);
+		return;
+	}
+	for (i = 0; i < ns; i++) {
+		sl[i].r = r;
+		sl[i].from = i * SLICE;
+		sl[i].to = i + 1 < ns ? (i + 1) * SLICE : r->inv->ncas;
+		pool_add(r->pool, &r->cas, ca_slice, &sl[i]);
+	}
+	pool_wait(r->pool, &r->cas);
+	free(sl);
+}
+
+static int
+read_cas(struct inv_read *r, struct vmdir *vd, struct buf *err)
+{
+	struct inventory *inv = r->inv;
 	const char *attrs[] = { "cn", "objectClass", "cACertificate",
 	    "cACertificateDN", "certificateRevocationList", NULL };
 	struct vmdir_entries es = { NULL, 0 };
@@ -637,9 +831,8 @@ read_cas(struct inventory *inv, struct vmdir *vd, struct buf *err)
 		    ca->values[0].len);
 		c->pem_newline = c->pem &&
 		    ca->values[0].data[ca->values[0].len - 1] == '\n';
-		(void)cert_parse_value(ca->values[0].data, ca->values[0].len,
-		    &c->cert, &c->bad);
 	}
+	parse_cas(r, &es);
 	ret = 0;
 out:
 	vmdir_entries_free(&es);
@@ -658,16 +851,17 @@ vmdir_unread(struct inventory *inv, const char *why)
 }
 
 static int
-read_vmdir(struct inventory *inv, const struct vmdir_login *login,
+read_vmdir(struct inv_read *r, const struct vmdir_login *login,
     const char *login_error)
 {
-	static int (*const readers[VMDIR_NPARTS])(struct inventory *,
+	static int (*const readers[VMDIR_NPARTS])(struct inv_read *,
 	    struct vmdir *, struct buf *) = {
 		[VMDIR_PART_STS] = read_sts,
 		[VMDIR_PART_PRINCIPALS] = read_principals,
 		[VMDIR_PART_ENDPOINTS] = read_endpoints,
 		[VMDIR_PART_CAS] = read_cas,
 	};
+	struct inventory *inv = r->inv;
 	struct vmdir *vd = NULL;
 	struct buf err = BUF_INIT;
 	int	 i, ret = -1;
@@ -693,7 +887,7 @@ read_vmdir(struct inventory *inv, const struct vmdir_login *login,
 	for (i = 0; i < VMDIR_NPARTS; i++) {
 		struct inv_part *p = &inv->vmdir_parts[i];
 
-		if (readers[i](inv, vd, &p->error) == -1)
+		if (readers[i](r, vd, &p->error) == -1)
 			goto out;
 		if (p->error.len > 0)
 			add_error(&inv->vmdir_error, buf_str(&p->error));
@@ -709,8 +903,10 @@ out:
 }
 
 static void
-read_vmca(struct inventory *inv)
+read_vmca(void *arg)
 {
+	struct inv_read *r = arg;
+	struct inventory *inv = r->inv;
 	char	*path = NULL, *buf = NULL;
 	const char *why;
 	EVP_PKEY *pk = NULL;
@@ -718,9 +914,9 @@ read_vmca(struct inventory *inv)
 	size_t	 len = 0;
 
 	inv->vmca_key_match = -1;
-	if ((path = app_path(inv->app.root, APP_VMCA_ROOT)) == NULL)
+	if ((path = app_path(r->root, APP_VMCA_ROOT)) == NULL)
 		return;
-	if ((f = fopen(path, "r")) == NULL) {
+	if ((f = fopen(path, "re")) == NULL) {
 		buf_printf(&inv->vmca_error, "%s: %s", path, strerror(errno));
 		goto out;
 	}
@@ -738,9 +934,9 @@ read_vmca(struct inventory *inv)
 	free(path);
 	free(buf);
 	buf = NULL;
-	if ((path = app_path(inv->app.root, APP_VMCA_KEY)) == NULL)
+	if ((path = app_path(r->root, APP_VMCA_KEY)) == NULL)
 		goto out;
-	if ((f = fopen(path, "r")) == NULL) {
+	if ((f = fopen(path, "re")) == NULL) {
 		buf_printf(&inv->vmca_error, "%s: %s", path, strerror(errno));
 		goto out;
 	}
@@ -763,18 +959,38 @@ int
 inventory_read(struct inventory *inv, const char *root,
     const struct vmdir_login *login, const char *login_error)
 {
+	struct inv_read r;
+	struct app_ident id;
+	struct pool_group ident = { 0 };
+	int	 ret = 0;
+
 	memset(inv, 0, sizeof(*inv));
-	if ((inv->trusted = sk_X509_new_null()) == NULL ||
-	    (appliance_identify(&inv->app, root, &inv->identity_error) == -1 &&
-	    inv->app.root == NULL) ||
-	    read_vecs(inv) == -1 ||
-	    read_vmdir(inv, login, login_error) == -1) {
+	memset(&r, 0, sizeof(r));
+	r.inv = inv;
+	r.root = root;
+	atomic_init(&r.oom, 0);
+	if ((inv->trusted = sk_X509_new_null()) == NULL)
+		return -1;
+	/* The identity tools and the VECS listings run at once; vmdir waits
+	 * for the identity (its searches need the domain and the machine
+	 * id), its CA entries decoded on the pool too. */
+	r.pool = pool_start(pool_size());
+	appliance_identify_start(&id, root, r.pool, &ident);
+	pool_add(r.pool, &r.vecs, list_stores, &r);
+	pool_wait(r.pool, &ident);
+	if ((appliance_identify_finish(&id, &inv->app, root,
+	    &inv->identity_error) == -1 && inv->app.root == NULL) ||
+	    read_vmdir(&r, login, login_error) == -1)
+		ret = -1;
+	pool_add(r.pool, &r.vecs, read_vmca, &r);
+	pool_wait(r.pool, &r.vecs);
+	pool_stop(r.pool);
+	if (finish_vecs(&r) == -1)
+		ret = -1;
+	if (ret == -1)
 		/* Out of memory: nothing half-read is handed back. */
 		inventory_free(inv);
-		return -1;
-	}
-	read_vmca(inv);
-	return 0;
+	return ret;
 }
 
 void
@@ -782,13 +998,8 @@ inventory_free(struct inventory *inv)
 {
 	size_t	 i;
 
-	for (i = 0; i < inv->nvecs; i++) {
-		free(inv->vecs[i].store);
-		free(inv->vecs[i].alias);
-		free(inv->vecs[i].type_name);
-		free(inv->vecs[i].pem);
-		sk_X509_pop_free(inv->vecs[i].chain, X509_free);
-	}
+	for (i = 0; i < inv->nvecs; i++)
+		vecs_entry_free(&inv->vecs[i]);
 	free(inv->vecs);
 	vecs_names_free(inv->stores, inv->nstores);
 	for (i = 0; i < inv->nsts; i++) {

@@ -7,9 +7,14 @@
 set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 export LDAPNOINIT=1 LC_ALL=C
+# The build to measure (make bench B=DIR sets it), relative to the top of
+# the tree unless absolute; labctl takes its lab programs from it too.
+VCROTATE_BUILD=${VCROTATE_BUILD:-build}
+case $VCROTATE_BUILD in /*) ;; *) VCROTATE_BUILD=$TOP/$VCROTATE_BUILD ;; esac
+export VCROTATE_BUILD
 base=$(mktemp -d /tmp/vcrotate-bench.XXXXXX)
 trap 'for l in "$base"/*/; do "$TOP/tests/lab/labctl" destroy "$l" >/dev/null 2>&1; done; rm -rf "$base"' EXIT
-VC=$TOP/build/vcrotate
+VC=$VCROTATE_BUILD/vcrotate
 now() { date +%s%N; }
 cycles() { sed -n 's/^cycles=//p' "$1/var/lib/vmware-lab/counters"; }
 

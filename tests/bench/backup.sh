@@ -7,9 +7,14 @@ set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 ROOTS=${ROOTS:-1000} CRLS=${CRLS:-1000}
 export LDAPNOINIT=1 LC_ALL=C
+# The build to measure (make bench B=DIR sets it), relative to the top of
+# the tree unless absolute; labctl takes its lab programs from it too.
+VCROTATE_BUILD=${VCROTATE_BUILD:-build}
+case $VCROTATE_BUILD in /*) ;; *) VCROTATE_BUILD=$TOP/$VCROTATE_BUILD ;; esac
+export VCROTATE_BUILD
 lab=$(mktemp -d /tmp/vcrotate-bench.XXXXXX)/lab
 trap '"$TOP/tests/lab/labctl" destroy "$lab" >/dev/null 2>&1; rm -rf "$(dirname "$lab")"' EXIT
-VC=$TOP/build/vcrotate
+VC=$VCROTATE_BUILD/vcrotate
 
 "$TOP/tests/lab/labctl" create "$lab" --scenario crl-bloat --roots "$ROOTS" \
     --crls "$CRLS" >/dev/null || exit 1

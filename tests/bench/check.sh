@@ -9,14 +9,25 @@
 #      check reads VECS the same way (the appliance offers no other
 #      interface), so no tool that does can be faster than this; the
 #      one-liner's ratio to it is the most any such tool could reach.
-# Prints the median wall time of each, the ratios, and vcrotate's peak RSS.
-# ROOTS, CRLS and RUNS override the sizes and the number of runs.
+# Prints the median wall time of each, the ratios (targets: check at least
+# 5 times faster than the one-liner, and at most 2 times the floor),
+# vcrotate's peak RSS (target: 64 MB), and a scaling row: check on labs of
+# SCALE CRLs (default 500 5000 20000, ROOTS roots each), its time per 1,000
+# CRLs and the growth from one size to the next per 1,000 CRLs (linear:
+# about the same at every step). ROOTS, CRLS, RUNS and SCALE override the
+# sizes and the number of runs; LOOP=0 leaves out the openssl loop.
 set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
-ROOTS=${ROOTS:-2000} CRLS=${CRLS:-5000} RUNS=${RUNS:-5}
+ROOTS=${ROOTS:-2000} CRLS=${CRLS:-5000} RUNS=${RUNS:-5} LOOP=${LOOP:-1}
+SCALE=${SCALE:-500 5000 20000}
 export LDAPNOINIT=1 LC_ALL=C
+# The build to measure (make bench B=DIR sets it), relative to the top of
+# the tree unless absolute; labctl takes its lab programs from it too.
+VCROTATE_BUILD=${VCROTATE_BUILD:-build}
+case $VCROTATE_BUILD in /*) ;; *) VCROTATE_BUILD=$TOP/$VCROTATE_BUILD ;; esac
+export VCROTATE_BUILD
 lab=$(mktemp -d /tmp/vcrotate-bench.XXXXXX)/lab
-trap '"$TOP/tests/lab/labctl" destroy "$lab" >/dev/null 2>&1; rm -rf "$(dirname "$lab")"' EXIT
+trap 'for l in "$(dirname "$lab")"/*/; do "$TOP/tests/lab/labctl" destroy "$l" >/dev/null 2>&1; done; rm -rf "$(dirname "$lab")"' EXIT
 
 echo "creating a crl-bloat lab with $ROOTS extra trusted roots and $CRLS CRLs..."
 "$TOP/tests/lab/labctl" create "$lab" --scenario crl-bloat --roots "$ROOTS" \
@@ -44,7 +55,7 @@ openssl_loop() {
 	done
 }
 
-check() { "$TOP/build/vcrotate" --root "$lab" check; }
+check() { "$VCROTATE_BUILD/vcrotate" --root "$lab" check; }
 
 listing() {
 	local s
@@ -64,23 +75,64 @@ median() {
 	done | sort -n | awk '{ v[NR] = $1 } END { printf "%.3f", v[int((NR + 1) / 2)] / 1e6 }'
 }
 
-t_check=$(median check "$RUNS")
-t_one=$(median one_liner "$RUNS")
-t_loop=$(median openssl_loop 1)
-t_floor=$(median listing "$RUNS")
-rss=$( { /usr/bin/time -f %M "$TOP/build/vcrotate" --root "$lab" check >/dev/null; } 2>&1 | tail -n 1)
+# Side by side: each run of one is followed by a run of each of the
+# others, so that the load of the machine weighs on all alike.
+for i in $(seq "$RUNS"); do
+	for f in check one_liner listing; do
+		s=$(date +%s%N)
+		"$f" >/dev/null 2>&1
+		e=$(date +%s%N)
+		echo "$f $(( (e - s) / 1000 ))"
+	done
+done >"$(dirname "$lab")/times"
+med() {
+	awk -v f="$1" '$1 == f { print $2 }' "$(dirname "$lab")/times" | sort -n |
+	    awk '{ v[NR] = $1 } END { printf "%.3f", v[int((NR + 1) / 2)] / 1e6 }'
+}
+t_check=$(med check)
+t_one=$(med one_liner)
+t_floor=$(med listing)
+t_loop=-
+[ "$LOOP" = 0 ] || t_loop=$(median openssl_loop 1)
+rss=$( { /usr/bin/time -f %M "$VCROTATE_BUILD/vcrotate" --root "$lab" check >/dev/null; } 2>&1 | tail -n 1)
 entries=$(for s in $($V store list); do $V entry list --store "$s" --aliases | tail -n +2; done | wc -l)
 
 printf '\n%-58s %10s %8s\n' "what (lab: $entries VECS entries)" "median s" "ratio"
 printf '%-58s %10s %8s\n' "vcrotate check (VECS + vmdir + VMCA, with findings)" "$t_check" "1.0"
 printf '%-58s %10s %8s\n' "audit one-liner (vecs-cli --text | egrep, per store)" "$t_one" \
     "$(awk "BEGIN { printf \"%.1f\", $t_one / $t_check }")"
+[ "$t_loop" = - ] ||
 printf '%-58s %10s %8s\n' "openssl x509 -enddate per certificate (1 run)" "$t_loop" \
     "$(awk "BEGIN { printf \"%.1f\", $t_loop / $t_check }")"
 printf '%-58s %10s %8s\n' "floor: vecs-cli entry list of every store, nothing else" "$t_floor" \
     "$(awk "BEGIN { printf \"%.2f\", $t_floor / $t_check }")"
+printf 'ratio = that tool'"'"'s time / vcrotate check'"'"'s time\n'
 printf '\nthe most any tool reading VECS through vecs-cli can gain on the one-liner: %s times\n' \
     "$(awk "BEGIN { printf \"%.1f\", $t_one / $t_floor }")"
-printf '\nvcrotate check peak RSS: %.1f MB (target: under 64 MB)\n' \
-    "$(awk "BEGIN { print $rss / 1024 }")"
-printf 'ratio = that tool'"'"'s time / vcrotate check'"'"'s time (target: one-liner >= 10)\n'
+printf '%-58s %8s %s\n' "check vs the one-liner (target: at least 5 times faster)" \
+    "$(awk "BEGIN { printf \"%.1fx\", $t_one / $t_check }")" \
+    "$(awk "BEGIN { print ($t_one / $t_check >= 5) ? \"met\" : \"NOT MET\" }")"
+printf '%-58s %8s %s\n' "check vs the floor (target: at most 2 times)" \
+    "$(awk "BEGIN { printf \"%.2fx\", $t_check / $t_floor }")" \
+    "$(awk "BEGIN { print ($t_check / $t_floor <= 2) ? \"met\" : \"NOT MET\" }")"
+printf '%-58s %5.1f MB %s\n' "vcrotate check peak RSS (target: at most 64 MB)" \
+    "$(awk "BEGIN { print $rss / 1024 }")" \
+    "$(awk "BEGIN { print ($rss <= 65536) ? \"met\" : \"NOT MET\" }")"
+
+# Scaling: check alone on labs of growing CRL stores.
+printf '\n%-20s %10s %16s %22s\n' "check, $ROOTS roots" "median s" "s per 1,000 CRLs" "growth per 1,000 CRLs"
+pn= pt=
+for n in $SCALE; do
+	l=$(dirname "$lab")/scale-$n
+	"$TOP/tests/lab/labctl" create "$l" --scenario crl-bloat --roots "$ROOTS" \
+	    --crls "$n" >/dev/null || exit 1
+	"$TOP/tests/lab/labctl" start "$l" >/dev/null 2>&1
+	scale_check() { "$VCROTATE_BUILD/vcrotate" --root "$l" check; }
+	t=$(median scale_check "$RUNS")
+	"$TOP/tests/lab/labctl" destroy "$l" >/dev/null 2>&1
+	g=-
+	[ -z "$pn" ] || g=$(awk "BEGIN { printf \"%.4f\", ($t - $pt) / (($n - $pn) / 1000) }")
+	printf '%-20s %10s %16s %22s\n' "$n CRLs" "$t" \
+	    "$(awk "BEGIN { printf \"%.4f\", $t / ($n / 1000) }")" "$g"
+	pn=$n pt=$t
+done
