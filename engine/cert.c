@@ -381,6 +381,55 @@ cert_is_self_signed(X509 *x)
 	return ski == NULL || aki == NULL || ASN1_OCTET_STRING_cmp(ski, aki) == 0;
 }
 
+/*
+ * The extension flags of x, cached. Certificates of the lite context have
+ * no SHA-1 fingerprint (no digest in the null provider), and OpenSSL 3.0
+ * fails the FIRST caching of such a certificate (EXFLAG_NO_FINGERPRINT):
+ * X509_check_ca, X509_check_issued and X509_get_key_usage answer "no" the
+ * first time and right afterwards. X509_get_extension_flags caches and
+ * ignores that; the flags are read after it. X509_check_issued also wants
+ * the issuer's decoded key (its signature algorithm check): not here.
+ */
+static uint32_t
+ext_flags(X509 *x)
+{
+	return X509_get_extension_flags(x);
+}
+
+int
+cert_is_ca(X509 *x)
+{
+	uint32_t f = ext_flags(x);
+
+	if ((f & EXFLAG_KUSAGE) && !(X509_get_key_usage(x) & KU_KEY_CERT_SIGN))
+		return 0;
+	if (f & EXFLAG_BCONS)
+		return (f & EXFLAG_CA) != 0;
+	/* OpenSSL's rule without basicConstraints: a v1 self-signed root,
+	 * or a keyCertSign key usage */
+	return ((f & EXFLAG_V1) && cert_is_self_signed(x)) ||
+	    (f & EXFLAG_KUSAGE);
+}
+
+int
+cert_issued_by(X509 *subject, X509 *issuer)
+{
+	const ASN1_OCTET_STRING *aki, *ski;
+	uint32_t f;
+
+	if (X509_NAME_cmp(X509_get_subject_name(issuer),
+	    X509_get_issuer_name(subject)) != 0)
+		return 0;
+	f = ext_flags(issuer);
+	(void)ext_flags(subject);
+	if ((f & EXFLAG_KUSAGE) &&
+	    !(X509_get_key_usage(issuer) & KU_KEY_CERT_SIGN))
+		return 0;
+	aki = X509_get0_authority_key_id(subject);
+	ski = X509_get0_subject_key_id(issuer);
+	return aki == NULL || ski == NULL || ASN1_OCTET_STRING_cmp(aki, ski) == 0;
+}
+
 int
 cert_has_aki(X509 *x)
 {

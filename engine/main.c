@@ -33,8 +33,11 @@
 	{ "--reason", "TEXT", "why, for the audit record" }
 
 static const struct cmd_opt check_opts[] = {
+	{ "--format", "FORMAT", "text (default), json, nagios (a monitoring "
+	    "plugin's status line, perfdata, long output) or prometheus "
+	    "(metrics on stdout)" },
 	{ "--json", NULL, "the report as one JSON document "
-	    "(docs/check.schema.json)" },
+	    "(docs/check.schema.json); --format json" },
 	{ "--prometheus", "FILE", "also write FILE for node_exporter's "
 	    "textfile collector" },
 	{ "--warn-days", "N", "WARNING for what expires within N days "

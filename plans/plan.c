@@ -41,6 +41,17 @@ plan_scope_name(enum plan_scope s)
 	return scope_names[s];
 }
 
+void
+plan_policy_default(struct plan_policy *pol, time_t at, int renew_within)
+{
+	memset(pol, 0, sizeof(*pol));
+	pol->at = at;
+	pol->renew_within = renew_within;
+	pol->scope = SCOPE_ALL;
+	pol->key_bits = 2048;
+	pol->validity_days = 730;
+}
+
 /* ---- names: one table each, for the builder, the loader and apply ---- */
 
 static const char *const kind_names[STEP__MAX] = {
@@ -696,56 +707,65 @@ seen_root(const struct inventory *inv, X509 *x, size_t before)
 	return 0;
 }
 
-/* Whether root issued a certificate still in use (outside BACKUP_STORE). */
+/* Whether vmdir's CA entries hold x before entry `before'. */
 static int
-signs_live(const struct inventory *inv, X509 *root)
+seen_ca(const struct inventory *inv, X509 *x, size_t before)
 {
-	const X509_NAME *sub = X509_get_subject_name(root);
 	size_t	 i;
-	int	 j;
 
-	for (i = 0; i < inv->nvecs; i++) {
-		const struct inv_vecs_entry *e = &inv->vecs[i];
-
-		if (e->chain == NULL || strcmp(e->store, BACKUP_STORE) == 0 ||
-		    strcmp(e->store, "TRUSTED_ROOTS") == 0)
-			continue;
-		for (j = 0; j < sk_X509_num(e->chain); j++)
-			if (X509_NAME_cmp(sub, X509_get_issuer_name(
-			    sk_X509_value(e->chain, j))) == 0)
-				return 1;
-	}
-	for (i = 0; i < inv->nsts; i++)
-		for (j = 0; j < sk_X509_num(inv->sts[i].certs); j++)
-			if (!cert_is_self_signed(sk_X509_value(inv->sts[i].certs,
-			    j)) && X509_NAME_cmp(sub, X509_get_issuer_name(
-			    sk_X509_value(inv->sts[i].certs, j))) == 0)
-				return 1;
+	for (i = 0; i < before; i++)
+		if (inv->cas[i].cert != NULL && cert_equal(inv->cas[i].cert, x))
+			return 1;
 	return 0;
 }
 
+/* Whether x is a root to prune: expired, not the VMCA root, signing
+ * nothing in use (findings.h, struct root_use: check's own rule). */
+static int
+prunable(struct build *b, const struct root_use *use, X509 *x)
+{
+	X509	*vmca = b->inv->vmca_root != NULL ?
+	    sk_X509_value(b->inv->vmca_root, 0) : NULL;
+
+	return cert_not_after(x) < b->pol->at &&
+	    (vmca == NULL || !cert_equal(x, vmca)) &&
+	    !root_use_signs(use, x);
+}
+
+/*
+ * Every expired root that signs nothing in use, from TRUSTED_ROOTS and from
+ * vmdir's CA entries (also one only there: vmafdd would copy it back).
+ */
 static void
 step_prune(struct build *b)
 {
 	const struct inventory *inv = b->inv;
+	struct root_use *use;
 	json_t	*t = json_array();
-	X509	*vmca = inv->vmca_root != NULL ?
-	    sk_X509_value(inv->vmca_root, 0) : NULL;
 	size_t	 i;
+	X509	*x;
 
+	if ((use = root_use_new(inv)) == NULL) {
+		b->oom = 1;
+		json_decref(t);
+		return;
+	}
 	for (i = 0; i < inv->nvecs; i++) {
 		const struct inv_vecs_entry *e = &inv->vecs[i];
-		X509	*x;
 
 		if (strcmp(e->store, "TRUSTED_ROOTS") != 0 || e->chain == NULL)
 			continue;
 		x = sk_X509_value(e->chain, 0);
-		if (cert_not_after(x) >= b->pol->at ||
-		    (vmca != NULL && cert_equal(x, vmca)) ||
-		    signs_live(inv, x) || seen_root(inv, x, i))
-			continue;
-		root_targets(b, x, t);
+		if (prunable(b, use, x) && !seen_root(inv, x, i))
+			root_targets(b, x, t);
 	}
+	for (i = 0; i < inv->ncas; i++) {
+		x = inv->cas[i].cert;
+		if (x != NULL && prunable(b, use, x) &&
+		    !seen_root(inv, x, inv->nvecs) && !seen_ca(inv, x, i))
+			root_targets(b, x, t);
+	}
+	root_use_free(use);
 	if (json_array_size(t) == 0) {
 		json_decref(t);
 		return;
@@ -784,6 +804,9 @@ left_alone(struct build *b)
 		    solution_of(b->inv, f->place) : NULL;
 		int	 k, done = 0;
 
+		/* INFO (an expired backup copy) asks nothing of anyone. */
+		if (f->sev == SEV_INFO)
+			continue;
 		if (b->reset && strcmp(f->place,
 		    "data-encipherment/data-encipherment") == 0)
 			done = 1;

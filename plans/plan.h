@@ -55,6 +55,15 @@ struct plan_policy {
 	size_t		  nsan;
 };
 
+/*
+ * plan's defaults: scope all, 2048-bit keys, 730 days, and a renewal
+ * window of renew_within days, which is check's warning window (warn_days
+ * of the configuration, 180 unless set): by default plan renews what check
+ * flags.
+ */
+void plan_policy_default(struct plan_policy *pol, time_t at,
+    int renew_within);
+
 /* "all", "root", ... <-> enum; -1 when unknown. */
 int         plan_scope_parse(const char *s);
 const char *plan_scope_name(enum plan_scope s);
