@@ -51,7 +51,7 @@ static const struct cmd_opt check_opts[] = {
 
 static const struct cmd_opt plan_opts[] = {
 	{ "--renew-within", "DAYS", "replace what expires within DAYS days "
-	    "(default 30)" },
+	    "(default warn_days: 180, what check warns about)" },
 	{ "--scope", "SCOPE", "all (default), root, sts, solution-users or "
 	    "machine-ssl" },
 	{ "--reset-all", NULL, "a new VMCA root and every certificate it "

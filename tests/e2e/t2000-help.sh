@@ -18,7 +18,7 @@ COMMANDS=("check" "plan" "plan show" "apply" "history" "rollback" "recover"
     "backup restore" "backup verify")
 COMMON="--root --config --ldap-uri --bind-dn --password-file --repo --ca-file --starttls"
 declare -A OPTS=(
-	[check]="--json --prometheus --warn-days --crit-days --at"
+	[check]="--format --json --prometheus --warn-days --crit-days --at"
 	[plan]="--renew-within --scope --reset-all --san --key-bits --validity-days --prune-expired-roots --at -o --json"
 	[plan show]=""
 	[apply]="--dry-run --expect --operator --ticket --reason --restart --keep-on-failure --rollback-on --yes --json"
