@@ -85,12 +85,17 @@ next_step(struct buf *next, const struct inventory *inv,
 		if (f->v[i].sev == SEV_WARNING &&
 		    strcmp(f->v[i].code, "ROOT_EXPIRED") == 0)
 			prune = 1;
-	plan_policy_default(&pp, pol->at, pol->warn_days);
-	pp.prune_expired_roots = prune;
-	if ((plan = plan_build(inv, &pp, &nothing)) == NULL)
-		return nothing ? buf_puts(next, "no plan step fixes what was "
-		    "found: do what each finding says, then check again") : -1;
-	json_decref(plan);
+	/* An unused expired root (a ROOT_EXPIRED warning) is exactly what
+	 * --prune-expired-roots deletes: that plan has a step. Otherwise the
+	 * plan plan would make tells. */
+	if (!prune) {
+		plan_policy_default(&pp, pol->at, pol->warn_days);
+		if ((plan = plan_build(inv, &pp, &nothing)) == NULL)
+			return nothing ? buf_puts(next, "no plan step fixes "
+			    "what was found: do what each finding says, then "
+			    "check again") : -1;
+		json_decref(plan);
+	}
 	if (buf_puts(next, "vcrotate plan") == -1 ||
 	    (prune && buf_puts(next, " --prune-expired-roots") == -1) ||
 	    (window_given && buf_printf(next, " --renew-within %d",

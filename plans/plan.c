@@ -676,14 +676,14 @@ root_targets(struct build *b, X509 *x, json_t *t)
 	char	*place;
 
 	for (i = 0; i < inv->ncas; i++)
-		if (inv->cas[i].cert != NULL && cert_equal(inv->cas[i].cert, x))
+		if (inv->cas[i].cert != NULL && X509_cmp(inv->cas[i].cert, x) == 0)
 			json_array_append_new(t, target(TARGET_VMDIR,
 			    inv->cas[i].dn, ACTION_DELETE, inv->cas[i].digest));
 	for (i = 0; i < inv->nvecs; i++) {
 		const struct inv_vecs_entry *e = &inv->vecs[i];
 
 		if (strcmp(e->store, "TRUSTED_ROOTS") != 0 || e->chain == NULL ||
-		    !cert_equal(sk_X509_value(e->chain, 0), x) ||
+		    X509_cmp(sk_X509_value(e->chain, 0), x) != 0 ||
 		    (place = vecs_place(e->store, e->alias)) == NULL)
 			continue;
 		json_array_append_new(t, target(TARGET_VECS, place,
@@ -692,29 +692,15 @@ root_targets(struct build *b, X509 *x, json_t *t)
 	}
 }
 
-/* Whether TRUSTED_ROOTS holds x before entry `before' (two aliases of one
- * root: an imported one and the SHA-1 one vmafdd's sync adds). */
+/* Whether x is one of the n roots already pruned (a root is in
+ * TRUSTED_ROOTS under two aliases, and in vmdir). */
 static int
-seen_root(const struct inventory *inv, X509 *x, size_t before)
+pruned(X509 *const *done, size_t n, X509 *x)
 {
 	size_t	 i;
 
-	for (i = 0; i < before; i++)
-		if (strcmp(inv->vecs[i].store, "TRUSTED_ROOTS") == 0 &&
-		    inv->vecs[i].chain != NULL &&
-		    cert_equal(sk_X509_value(inv->vecs[i].chain, 0), x))
-			return 1;
-	return 0;
-}
-
-/* Whether vmdir's CA entries hold x before entry `before'. */
-static int
-seen_ca(const struct inventory *inv, X509 *x, size_t before)
-{
-	size_t	 i;
-
-	for (i = 0; i < before; i++)
-		if (inv->cas[i].cert != NULL && cert_equal(inv->cas[i].cert, x))
+	for (i = 0; i < n; i++)
+		if (X509_cmp(done[i], x) == 0)
 			return 1;
 	return 0;
 }
@@ -728,8 +714,18 @@ prunable(struct build *b, const struct root_use *use, X509 *x)
 	    sk_X509_value(b->inv->vmca_root, 0) : NULL;
 
 	return cert_not_after(x) < b->pol->at &&
-	    (vmca == NULL || !cert_equal(x, vmca)) &&
+	    (vmca == NULL || X509_cmp(x, vmca) != 0) &&
 	    !root_use_signs(use, x);
+}
+
+/* Targets deleting x everywhere, once. */
+static void
+prune_root(struct build *b, X509 **done, size_t *ndone, X509 *x, json_t *t)
+{
+	if (pruned(done, *ndone, x))
+		return;
+	done[(*ndone)++] = x;
+	root_targets(b, x, t);
 }
 
 /*
@@ -742,11 +738,15 @@ step_prune(struct build *b)
 	const struct inventory *inv = b->inv;
 	struct root_use *use;
 	json_t	*t = json_array();
-	size_t	 i;
-	X509	*x;
+	X509	**done, *x;
+	size_t	 i, ndone = 0;
 
-	if ((use = root_use_new(inv)) == NULL) {
+	use = root_use_new(inv);
+	done = calloc(inv->nvecs + inv->ncas + 1, sizeof(*done));
+	if (use == NULL || done == NULL) {
 		b->oom = 1;
+		root_use_free(use);
+		free(done);
 		json_decref(t);
 		return;
 	}
@@ -756,15 +756,13 @@ step_prune(struct build *b)
 		if (strcmp(e->store, "TRUSTED_ROOTS") != 0 || e->chain == NULL)
 			continue;
 		x = sk_X509_value(e->chain, 0);
-		if (prunable(b, use, x) && !seen_root(inv, x, i))
-			root_targets(b, x, t);
+		if (prunable(b, use, x))
+			prune_root(b, done, &ndone, x, t);
 	}
-	for (i = 0; i < inv->ncas; i++) {
-		x = inv->cas[i].cert;
-		if (x != NULL && prunable(b, use, x) &&
-		    !seen_root(inv, x, inv->nvecs) && !seen_ca(inv, x, i))
-			root_targets(b, x, t);
-	}
+	for (i = 0; i < inv->ncas; i++)
+		if ((x = inv->cas[i].cert) != NULL && prunable(b, use, x))
+			prune_root(b, done, &ndone, x, t);
+	free(done);
 	root_use_free(use);
 	if (json_array_size(t) == 0) {
 		json_decref(t);
