@@ -506,6 +506,55 @@ cert_is_self_signed(X509 *x)
 	return ski == NULL || aki == NULL || ASN1_OCTET_STRING_cmp(ski, aki) == 0;
 }
 
+/*
+ * The extension flags of x, cached. Certificates of the lite context have
+ * no SHA-1 fingerprint (no digest in the null provider), and OpenSSL 3.0
+ * fails the FIRST caching of such a certificate (EXFLAG_NO_FINGERPRINT):
+ * X509_check_ca, X509_check_issued and X509_get_key_usage answer "no" the
+ * first time and right afterwards. X509_get_extension_flags caches and
+ * ignores that; the flags are read after it. X509_check_issued also wants
+ * the issuer's decoded key (its signature algorithm check): not here.
+ */
+static uint32_t
+ext_flags(X509 *x)
+{
+	return X509_get_extension_flags(x);
+}
+
+int
+cert_is_ca(X509 *x)
+{
+	uint32_t f = ext_flags(x);
+
+	if ((f & EXFLAG_KUSAGE) && !(X509_get_key_usage(x) & KU_KEY_CERT_SIGN))
+		return 0;
+	if (f & EXFLAG_BCONS)
+		return (f & EXFLAG_CA) != 0;
+	/* OpenSSL's rule without basicConstraints: a v1 self-signed root,
+	 * or a keyCertSign key usage */
+	return ((f & EXFLAG_V1) && cert_is_self_signed(x)) ||
+	    (f & EXFLAG_KUSAGE);
+}
+
+int
+cert_issued_by(X509 *subject, X509 *issuer)
+{
+	const ASN1_OCTET_STRING *aki, *ski;
+	uint32_t f;
+
+	if (X509_NAME_cmp(X509_get_subject_name(issuer),
+	    X509_get_issuer_name(subject)) != 0)
+		return 0;
+	f = ext_flags(issuer);
+	(void)ext_flags(subject);
+	if ((f & EXFLAG_KUSAGE) &&
+	    !(X509_get_key_usage(issuer) & KU_KEY_CERT_SIGN))
+		return 0;
+	aki = X509_get0_authority_key_id(subject);
+	ski = X509_get0_subject_key_id(issuer);
+	return aki == NULL || ski == NULL || ASN1_OCTET_STRING_cmp(aki, ski) == 0;
+}
+
 int
 cert_has_aki(X509 *x)
 {
@@ -641,19 +690,58 @@ push_full(STACK_OF(X509) *sk, X509 *x)
 	return 1;
 }
 
-/* Whether some certificate of leaf + chain names sub as its issuer. */
+/* Whether some certificate of leaf (may be NULL) + chain names sub as its
+ * issuer. */
 static int
 issues_any(X509 *root, X509 *leaf, STACK_OF(X509) *chain)
 {
 	const X509_NAME *sub = X509_get_subject_name(root);
 	int	 i;
 
-	if (X509_NAME_cmp(sub, X509_get_issuer_name(leaf)) == 0)
+	if (leaf != NULL && X509_NAME_cmp(sub, X509_get_issuer_name(leaf)) == 0)
 		return 1;
 	for (i = 0; chain != NULL && i < sk_X509_num(chain); i++)
 		if (X509_NAME_cmp(sub, X509_get_issuer_name(
 		    sk_X509_value(chain, i))) == 0)
 			return 1;
+	return 0;
+}
+
+/*
+ * Pushes onto t (decoded) every certificate of trusted that issued leaf or
+ * one of chain, then those that issued one of t, and so on: an enterprise
+ * CA publishes its root and its intermediates to TRUSTED_ROOTS, and OpenSSL
+ * wants the path up to a self-signed one. 0 when out of memory.
+ */
+static int
+select_trusted(STACK_OF(X509) *t, STACK_OF(X509) *trusted, X509 *leaf,
+    STACK_OF(X509) *chain)
+{
+	unsigned char *taken;
+	int	 i, n = trusted != NULL ? sk_X509_num(trusted) : 0, more = 1;
+
+	if ((taken = calloc((size_t)n + 1, 1)) == NULL)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (issues_any(sk_X509_value(trusted, i), leaf, chain)) {
+			if (!push_full(t, sk_X509_value(trusted, i)))
+				goto oom;
+			taken[i] = 1;
+		}
+	while (more) {
+		more = 0;
+		for (i = 0; i < n; i++)
+			if (!taken[i] && issues_any(sk_X509_value(trusted, i),
+			    NULL, t)) {
+				if (!push_full(t, sk_X509_value(trusted, i)))
+					goto oom;
+				taken[i] = more = 1;
+			}
+	}
+	free(taken);
+	return 1;
+oom:
+	free(taken);
 	return 0;
 }
 
@@ -676,10 +764,8 @@ cert_verify(X509 *leaf, STACK_OF(X509) *untrusted, STACK_OF(X509) *trusted,
 	for (i = 0; untrusted != NULL && i < sk_X509_num(untrusted); i++)
 		if (!push_full(u, sk_X509_value(untrusted, i)))
 			goto out;
-	for (i = 0; trusted != NULL && i < sk_X509_num(trusted); i++)
-		if (issues_any(sk_X509_value(trusted, i), leaf, untrusted) &&
-		    !push_full(t, sk_X509_value(trusted, i)))
-			goto out;
+	if (!select_trusted(t, trusted, leaf, untrusted))
+		goto out;
 	if ((store = X509_STORE_new()) == NULL ||
 	    (ctx = X509_STORE_CTX_new()) == NULL ||
 	    !X509_STORE_CTX_init(ctx, store, l, u))

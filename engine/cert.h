@@ -74,6 +74,14 @@ void   cert_san_entries_free(char **v);
 int    cert_equal(X509 *a, X509 *b);
 /* Whether x is self-signed: self-issued, key ids equal where present. */
 int    cert_is_self_signed(X509 *x);
+/* Whether x is a CA as OpenSSL judges one (X509_check_ca): basicConstraints
+ * CA:TRUE, else a keyCertSign key usage or a v1 self-signed root; a key
+ * usage without keyCertSign says no. */
+int    cert_is_ca(X509 *x);
+/* Whether issuer issued subject, by name, key identifiers (where both are
+ * present) and key usage (keyCertSign, where there is one); the signature is
+ * not checked (the key stays undecoded). */
+int    cert_issued_by(X509 *subject, X509 *issuer);
 /* Whether x carries an authority key identifier (checksts calls such a LEAF). */
 int    cert_has_aki(X509 *x);
 

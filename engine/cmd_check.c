@@ -1,7 +1,8 @@
 /*
  * cmd_check.c - vcrotate check: every certificate on the appliance, what is
- * wrong with it, for people (text) and for monitoring (JSON, a Prometheus
- * textfile, and exit codes as monitoring plugins use them).
+ * wrong with it, for people (text) and for monitoring (JSON, a Nagios /
+ * Icinga plugin's output, Prometheus metrics on stdout or as a textfile,
+ * and exit codes as monitoring plugins use them).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -13,7 +14,10 @@
 #include "commands.h"
 #include "findings.h"
 #include "inventory.h"
+#include "plan.h"
 #include "report.h"
+
+enum format { F_TEXT, F_JSON, F_NAGIOS, F_PROMETHEUS };
 
 /* --warn-days or --crit-days N: N, or -1 (said why) when it is not days. */
 static int
@@ -31,6 +35,102 @@ days_option(const struct cmdline *cl, const char *name, int *out)
 	return 0;
 }
 
+/* --format NAME (or --json): the output; -1 (said why) when unknown. */
+static int
+format_option(const struct cmdline *cl, enum format *out)
+{
+	static const char *const names[] = { "text", "json", "nagios",
+	    "prometheus", NULL };
+	const char *v = cmdline_get(cl, "--format");
+	int	 i;
+
+	*out = cmdline_get(cl, "--json") != NULL ? F_JSON : F_TEXT;
+	if (v == NULL)
+		return 0;
+	for (i = 0; names[i] != NULL; i++)
+		if (strcmp(v, names[i]) == 0) {
+			if (*out == F_JSON && i != F_JSON)
+				break;
+			*out = (enum format)i;
+			return 0;
+		}
+	fprintf(stderr, "vcrotate check: --format %s: %s\n", v,
+	    names[i] != NULL ? "--json asks for json" :
+	    "text, json, nagios or prometheus");
+	return -1;
+}
+
+/*
+ * What to run next: the command that fixes what was found, never one that
+ * would say "nothing to do". plan decides that itself: the plan it would
+ * make, with the defaults and check's window, is built (and thrown away).
+ * Into next; nothing when nothing needs doing. -1 out of memory.
+ */
+static int
+next_step(struct buf *next, const struct inventory *inv,
+    const struct findings *f, const struct policy *pol, int window_given)
+{
+	struct plan_policy pp;
+	size_t	 i, n[SEV__MAX];
+	json_t	*plan, *held = NULL;
+	int	 nothing = 0, prune = 0, other_ca;
+
+	report_count(f, n);
+	if (n[SEV_CRITICAL] + n[SEV_WARNING] == 0)
+		return 0;
+	if (!report_complete(inv))
+		return buf_puts(next, "make the parts NOT READ above readable, "
+		    "then check again (a plan needs the whole appliance)");
+	for (i = 0; i < f->n; i++)
+		if (f->v[i].sev == SEV_WARNING &&
+		    strcmp(f->v[i].code, "ROOT_EXPIRED") == 0)
+			prune = 1;
+	/* An unused expired root (a ROOT_EXPIRED warning) is exactly what
+	 * --prune-expired-roots deletes: that plan has a step. Otherwise the
+	 * plan plan would make tells. */
+	if (!prune) {
+		plan_policy_default(&pp, pol->at, pol->warn_days);
+		plan = plan_build(inv, &pp, &nothing, &held);
+		other_ca = json_array_size(held) > 0;
+		json_decref(held);
+		if (plan == NULL && nothing && other_ca)
+			return buf_puts(next, "vcrotate csr, then have the CA "
+			    "that issued them sign what is due (docs/"
+			    "company-ca.md; vcrotate plan names them)");
+		if (plan == NULL)
+			return nothing ? buf_puts(next, "no plan step fixes "
+			    "what was found: do what each finding says, then "
+			    "check again") : -1;
+		json_decref(plan);
+	}
+	if (buf_puts(next, "vcrotate plan") == -1 ||
+	    (prune && buf_puts(next, " --prune-expired-roots") == -1) ||
+	    (window_given && buf_printf(next, " --renew-within %d",
+	    pol->warn_days) == -1))
+		return -1;
+	return buf_printf(next, "   (%s; nothing is changed)", prune ?
+	    "a plan to review that removes the expired roots signing nothing "
+	    "in use, and replaces what is due" :
+	    "an ordered replacement plan to review");
+}
+
+static int
+write_report(const struct report *rep, enum format fmt)
+{
+	switch (fmt) {
+	case F_JSON:
+		return report_json(stdout, rep);
+	case F_NAGIOS:
+		return report_nagios(stdout, rep);
+	case F_PROMETHEUS:
+		return report_prometheus_out(stdout, rep);
+	case F_TEXT:
+		break;
+	}
+	return report_text(stdout, rep, isatty(STDOUT_FILENO) &&
+	    getenv("NO_COLOR") == NULL);
+}
+
 int
 cmd_check(const struct cmdline *cl, struct config *cfg)
 {
@@ -40,13 +140,16 @@ cmd_check(const struct cmdline *cl, struct config *cfg)
 	struct policy pol;
 	struct report rep;
 	struct buf err = BUF_INIT, login_err = BUF_INIT, perr = BUF_INIT;
+	struct buf next = BUF_INIT;
+	struct root_use *use = NULL;
 	const char *prom = cmdline_get(cl, "--prometheus"), *v;
-	int	 r, json = cmdline_get(cl, "--json") != NULL;
-	int	 have_login = 0, have_inv = 0, ret = CHECK_UNKNOWN;
+	enum format fmt;
+	int	 r, have_login = 0, have_inv = 0, ret = CHECK_UNKNOWN;
 	int	 warn = -1, crit = -1;
 	time_t	 at = time(NULL);
 
-	if (days_option(cl, "--warn-days", &warn) == -1 ||
+	if (format_option(cl, &fmt) == -1 ||
+	    days_option(cl, "--warn-days", &warn) == -1 ||
 	    days_option(cl, "--crit-days", &crit) == -1)
 		return CHECK_UNKNOWN;
 	if ((v = cmdline_get(cl, "--at")) != NULL && parse_time(v, &at) == -1) {
@@ -83,15 +186,24 @@ cmd_check(const struct cmdline *cl, struct config *cfg)
 		fprintf(stderr, "vcrotate check: out of memory\n");
 		goto out;
 	}
+	/* Which roots serve: the metrics and the perfdata leave the others
+	 * out of what alerts. */
+	if ((prom != NULL || fmt == F_NAGIOS || fmt == F_PROMETHEUS) &&
+	    (use = root_use_new(&inv)) == NULL) {
+		fprintf(stderr, "vcrotate check: out of memory\n");
+		goto out;
+	}
+	if (next_step(&next, &inv, &f, &pol, warn >= 0) == -1) {
+		fprintf(stderr, "vcrotate check: out of memory\n");
+		goto out;
+	}
 	rep.inv = &inv;
 	rep.policy = &pol;
 	rep.findings = &f;
 	rep.status = report_status(&inv, &f);
-	if (json)
-		r = report_json(stdout, &rep);
-	else
-		r = report_text(stdout, &rep, isatty(STDOUT_FILENO) &&
-		    getenv("NO_COLOR") == NULL);
+	rep.next = next.len > 0 ? buf_str(&next) : NULL;
+	rep.use = use;
+	r = write_report(&rep, fmt);
 	/* A reader that stopped reading (check | head) chose to: the status
 	 * is still the appliance's, as the monitoring plugins' rule is. */
 	if ((r == -1 || fflush(stdout) == EOF) && errno != EPIPE) {
@@ -108,6 +220,8 @@ cmd_check(const struct cmdline *cl, struct config *cfg)
 	}
 	ret = rep.status;
 out:
+	root_use_free(use);
+	buf_free(&next);
 	findings_free(&f);
 	if (have_inv)
 		inventory_free(&inv);

@@ -94,22 +94,28 @@ nothing_to_do(FILE *out, const struct inventory *inv,
 	struct policy fp = { pol->at, pol->renew_within, pol->renew_within };
 	struct findings f;
 	json_t	*v;
-	size_t	 i;
+	size_t	 i, shown = 0, n[SEV__MAX] = { 0 };
 
 	/* What is due but another CA issued: said first, with what to do. */
 	json_array_foreach(held, i, v)
 		text_printf_safe(out, "kept: %s\n", json_string_value(v));
 	memset(&f, 0, sizeof(f));
-	if (findings_evaluate(inv, &fp, &f) == 0 && f.n > 0) {
+	if (findings_evaluate(inv, &fp, &f) == 0)
+		report_count(&f, n);
+	if (n[SEV_CRITICAL] + n[SEV_WARNING] > 0) {
 		fprintf(out, "nothing to do: no step a plan can take (scope "
 		    "%s); what check still finds is left to you:\n",
 		    plan_scope_name(pol->scope));
-		for (i = 0; i < f.n && i < 20; i++)
-			text_printf_safe(out, "  %s %s: %s\n", f.v[i].code,
-			    f.v[i].place, f.v[i].message);
-		if (f.n > 20)
+		/* INFO findings (expired backup copies) ask for nothing. */
+		for (i = 0; i < f.n && shown < 20; i++)
+			if (f.v[i].sev >= SEV_WARNING) {
+				text_printf_safe(out, "  %s %s: %s\n",
+				    f.v[i].code, f.v[i].place, f.v[i].message);
+				shown++;
+			}
+		if (n[SEV_CRITICAL] + n[SEV_WARNING] > shown)
 			fprintf(out, "  ... and %zu more (vcrotate check lists "
-			    "them)\n", f.n - 20);
+			    "them)\n", n[SEV_CRITICAL] + n[SEV_WARNING] - shown);
 	} else
 		fprintf(out, "nothing to do: no certificate expires within "
 		    "%d days and nothing is inconsistent\n", pol->renew_within);
@@ -273,9 +279,9 @@ cmd_plan(const struct cmdline *cl, struct config *cfg)
 		return cmd_plan_show(cl, cfg);
 	json = cmdline_get(cl, "--json") != NULL;
 	out_file = cmdline_get(cl, "-o");
-	plan_policy_init(&pol, time(NULL));
-	if ((san = calloc(cl->ngiven + 1, sizeof(*san))) == NULL ||
-	    (drop = calloc(cl->ngiven + 1, sizeof(*drop))) == NULL)
+	/* The window comes from the configuration (below) unless given. */
+	plan_policy_default(&pol, time(NULL), -1);
+	if ((san = calloc(cl->ngiven + 1, sizeof(*san))) == NULL)
 		goto out;
 	if (plan_options(cl, &pol, san, drop) == -1) {
 		ret = EXIT_USAGE;
@@ -288,6 +294,9 @@ cmd_plan(const struct cmdline *cl, struct config *cfg)
 		fprintf(stderr, "vcrotate plan: %s\n", buf_str(&err));
 		goto out;
 	}
+	/* What check warns about is what plan renews (docs/plans.md). */
+	if (pol.renew_within < 0)
+		pol.renew_within = cfg->warn_days;
 	if (config_login(cfg, &login, &login_err) == -1) {
 		fprintf(stderr, "vcrotate plan: %s\n", buf_str(&login_err));
 		goto out;

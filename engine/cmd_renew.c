@@ -60,9 +60,9 @@ renew_policy(const struct config *cfg, struct plan_policy *pol,
 {
 	int	 d;
 
-	plan_policy_init(pol, time(NULL));
-	if (cfg->renew.within >= 0)
-		pol->renew_within = cfg->renew.within;
+	/* Unless renew_within says otherwise, what check warns about. */
+	plan_policy_default(pol, time(NULL), cfg->renew.within >= 0 ?
+	    cfg->renew.within : cfg->warn_days);
 	if (cfg->renew.scope != NULL) {
 		if ((d = plan_scope_parse(cfg->renew.scope)) < 0) {
 			buf_printf(err, "renew_scope: unknown scope '%s' (all, "

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/x509v3.h>
+
 #include "cert.h"
 #include "findings.h"
 
@@ -19,13 +21,16 @@ struct ctx {
 	const struct policy	*p;
 	struct findings		*out;
 	int			 oom;
+	struct root_use		*use;	/* made when a root first needs it */
 };
 
 const char *
 severity_name(enum severity s)
 {
-	return s == SEV_CRITICAL ? "CRITICAL" : s == SEV_WARNING ? "WARNING" :
-	    "OK";
+	static const char *const names[SEV__MAX] = { "OK", "INFO", "WARNING",
+	    "CRITICAL" };
+
+	return names[s];
 }
 
 const char *
@@ -162,6 +167,52 @@ dates(struct ctx *c, X509 *x, const char *place, const char *what, int root,
 	}
 }
 
+static int
+root_in_use(struct ctx *c, X509 *x)
+{
+	if (c->use == NULL && (c->use = root_use_new(c->inv)) == NULL) {
+		c->oom = 1;
+		return 1;
+	}
+	return root_use_signs(c->use, x);
+}
+
+/*
+ * Date findings for a CA certificate of TRUSTED_ROOTS or vmdir. An expired
+ * one that signs no certificate of the appliance breaks nothing: a warning
+ * that says how to remove it. Before it expires it is judged as any
+ * certificate: it may sign what the appliance trusts elsewhere (ESXi hosts,
+ * an LDAPS identity source), which its expiry would cut off.
+ */
+static void
+root_dates(struct ctx *c, X509 *x, const char *place, const char *what)
+{
+	char	 when[64];
+
+	if (cert_status(x, c->p) != CS_EXPIRED || root_in_use(c, x)) {
+		dates(c, x, place, what, 1, SEV_CRITICAL);
+		return;
+	}
+	cert_time_str(cert_not_after(x), when, sizeof(when));
+	add(c, "ROOT_EXPIRED", SEV_WARNING, place, "%s expired on %s; it "
+	    "signs no certificate of this appliance: remove it with "
+	    PRUNE_COMMAND, what, when);
+}
+
+/* A backup copy serves nothing: its expiry is an INFO, never an alert. */
+static void
+backup_dates(struct ctx *c, X509 *x, const char *place)
+{
+	char	 when[64];
+
+	if (cert_not_after(x) >= c->p->at)
+		return;
+	cert_time_str(cert_not_after(x), when, sizeof(when));
+	add(c, "EXPIRED", SEV_INFO, place, "backup copy expired on %s (a copy "
+	    "certificate-manager kept of a replaced certificate; it serves "
+	    "nothing)", when);
+}
+
 /*
  * Chain trust regardless of dates: expiry has findings of its own. Without
  * TRUSTED_ROOTS (VECS not read) there is nothing to judge by: trusted.
@@ -234,9 +285,23 @@ eval_vecs(struct ctx *c)
 		leaf = sk_X509_value(e->chain, 0);
 		/* Backup copies are old by nature: their dates are listed,
 		 * never alerted on (after a rotation they expire, harmlessly). */
-		if (strcmp(e->store, BACKUP_STORE) != 0)
-			dates(c, leaf, place, entry_what(e),
-			    strcmp(e->store, "TRUSTED_ROOTS") == 0, cap);
+		if (strcmp(e->store, BACKUP_STORE) == 0)
+			backup_dates(c, leaf, place);
+		else if (strcmp(e->store, "TRUSTED_ROOTS") == 0) {
+			root_dates(c, leaf, place, entry_what(e));
+			if (!cert_is_ca(leaf))
+				add(c, "TRUSTED_ROOT_NOT_CA", SEV_WARNING, place,
+				    "TRUSTED_ROOTS holds a certificate that is "
+				    "not a CA (%s): every service trusts it as "
+				    "a root; remove it with vecs-cli entry "
+				    "delete --store TRUSTED_ROOTS --alias %s "
+				    "(and from vmdir with dir-cli trustedcert "
+				    "unpublish if it is there too)",
+				    X509_get_extension_flags(leaf) & EXFLAG_BCONS ?
+				    "basicConstraints CA:FALSE" :
+				    "no basicConstraints", e->alias);
+		} else
+			dates(c, leaf, place, entry_what(e), 0, cap);
 		if (e->type != VECS_PRIVATE_KEY)
 			goto next;
 		if (e->key_match == 0)
@@ -452,12 +517,12 @@ eval_roots(struct ctx *c)
 			add(c, "UNPARSEABLE", SEV_CRITICAL, inv->cas[i].dn,
 			    "cACertificate: %s", inv->cas[i].bad);
 		else
-			dates(c, inv->cas[i].cert, inv->cas[i].dn,
-			    "CA certificate", 1, SEV_CRITICAL);
+			root_dates(c, inv->cas[i].cert, inv->cas[i].dn,
+			    "CA certificate");
 	}
 }
 
-/* Critical first, then warnings, each in reading order (qsort is not
+/* Critical first, then warnings, then INFO, each in reading order (qsort is not
  * stable, so this is a partition by severity). */
 static int
 sort_by_severity(struct findings *f)
@@ -483,7 +548,7 @@ int
 findings_evaluate(const struct inventory *inv, const struct policy *p,
     struct findings *out)
 {
-	struct ctx c = { inv, p, out, 0 };
+	struct ctx c = { inv, p, out, 0, NULL };
 
 	memset(out, 0, sizeof(*out));
 	eval_roots(&c);
@@ -496,6 +561,7 @@ findings_evaluate(const struct inventory *inv, const struct policy *p,
 		eval_solution_users(&c);
 	if (inv->vmdir_parts[VMDIR_PART_ENDPOINTS].read)
 		eval_endpoints(&c);
+	root_use_free(c.use);
 	if (c.oom || sort_by_severity(out) == -1) {
 		findings_free(out);
 		return -1;
@@ -527,4 +593,145 @@ findings_worst(const struct findings *f)
 		if (f->v[i].sev > w)
 			w = f->v[i].sev;
 	return w;
+}
+
+/* ---- which roots are in use ---- */
+
+struct root_use {
+	X509		**ca;		/* TRUSTED_ROOTS, CA entries, root.cer */
+	unsigned char	 *used;
+	size_t		  n;
+	int		  all;		/* not all was read: every root counts */
+};
+
+static int
+use_add_ca(struct root_use *u, X509 *x)
+{
+	X509	**nv;
+
+	if ((nv = reallocarray(u->ca, u->n + 1, sizeof(*nv))) == NULL)
+		return -1;
+	u->ca = nv;
+	u->ca[u->n++] = x;
+	return 0;
+}
+
+/*
+ * Marks every CA certificate that issued x, then (a worklist: stack holds
+ * the indexes marked and not yet followed) every one that issued those.
+ */
+static void
+use_mark_issuers(struct root_use *u, X509 *x, size_t *stack)
+{
+	size_t	 i, top = 0;
+
+	for (;;) {
+		for (i = 0; i < u->n; i++)
+			if (!u->used[i] && cert_issued_by(x, u->ca[i])) {
+				u->used[i] = 1;
+				stack[top++] = i;
+			}
+		if (top == 0)
+			return;
+		x = u->ca[stack[--top]];
+	}
+}
+
+static void
+use_mark_chain(struct root_use *u, STACK_OF(X509) *chain, size_t *stack)
+{
+	int	 j;
+
+	for (j = 0; chain != NULL && j < sk_X509_num(chain); j++)
+		use_mark_issuers(u, sk_X509_value(chain, j), stack);
+}
+
+static int
+use_collect(struct root_use *u, const struct inventory *inv)
+{
+	size_t	 i;
+	int	 j;
+
+	for (i = 0; i < inv->nvecs; i++)
+		if (inv->vecs[i].chain != NULL &&
+		    strcmp(inv->vecs[i].store, "TRUSTED_ROOTS") == 0 &&
+		    use_add_ca(u, sk_X509_value(inv->vecs[i].chain, 0)) == -1)
+			return -1;
+	for (i = 0; i < inv->ncas; i++)
+		if (inv->cas[i].cert != NULL &&
+		    use_add_ca(u, inv->cas[i].cert) == -1)
+			return -1;
+	for (j = 0; inv->vmca_root != NULL && j < sk_X509_num(inv->vmca_root);
+	    j++)
+		if (use_add_ca(u, sk_X509_value(inv->vmca_root, j)) == -1)
+			return -1;
+	return 0;
+}
+
+struct root_use *
+root_use_new(const struct inventory *inv)
+{
+	struct root_use *u;
+	size_t	 i, *stack = NULL;
+
+	if ((u = calloc(1, sizeof(*u))) == NULL)
+		return NULL;
+	/* What was not read may be what a root signs. */
+	u->all = inv->vecs_error.len > 0 ||
+	    !inv->vmdir_parts[VMDIR_PART_STS].read ||
+	    !inv->vmdir_parts[VMDIR_PART_PRINCIPALS].read ||
+	    !inv->vmdir_parts[VMDIR_PART_ENDPOINTS].read;
+	if (use_collect(u, inv) == -1 ||
+	    (u->used = calloc(u->n + 1, 1)) == NULL ||
+	    (stack = calloc(u->n + 1, sizeof(*stack))) == NULL) {
+		root_use_free(u);
+		return NULL;
+	}
+	for (i = 0; i < inv->nvecs; i++) {
+		const struct inv_vecs_entry *e = &inv->vecs[i];
+
+		if (strcmp(e->store, "TRUSTED_ROOTS") != 0 &&
+		    strcmp(e->store, BACKUP_STORE) != 0)
+			use_mark_chain(u, e->chain, stack);
+	}
+	for (i = 0; i < inv->nsts; i++)
+		use_mark_chain(u, inv->sts[i].certs, stack);
+	for (i = 0; i < inv->nprincipals; i++)
+		if (inv->principals[i].cert != NULL)
+			use_mark_issuers(u, inv->principals[i].cert, stack);
+	for (i = 0; i < inv->nendpoints; i++)
+		if (inv->endpoints[i].trust != NULL)
+			use_mark_issuers(u, inv->endpoints[i].trust, stack);
+	/* The VMCA root signs what comes next, in use or not. */
+	for (i = 0; i < u->n; i++)
+		if (inv->vmca_root != NULL && X509_cmp(u->ca[i],
+		    sk_X509_value(inv->vmca_root, 0)) == 0) {
+			u->used[i] = 1;
+			use_mark_issuers(u, u->ca[i], stack);
+		}
+	free(stack);
+	return u;
+}
+
+int
+root_use_signs(const struct root_use *u, X509 *x)
+{
+	size_t	 i;
+
+	if (u->all)
+		return 1;
+	for (i = 0; i < u->n; i++)
+		if (u->used[i] && X509_cmp(u->ca[i], x) == 0)
+			return 1;
+	return 0;
+}
+
+void
+root_use_free(struct root_use *u)
+{
+	if (u == NULL)
+		return;
+	free(u->ca);
+	free(u->used);
+	free(u);
 }

@@ -16,7 +16,13 @@
 
 #include "inventory.h"
 
-enum severity { SEV_OK = 0, SEV_WARNING = 1, SEV_CRITICAL = 2 };
+/*
+ * INFO is shown (text, JSON, nagios long output) but counts in no status,
+ * exit code or alerting metric: what serves nothing (an expired
+ * BACKUP_STORE copy).
+ */
+enum severity { SEV_OK = 0, SEV_INFO = 1, SEV_WARNING = 2, SEV_CRITICAL = 3 };
+#define SEV__MAX 4
 
 struct policy {
 	time_t	 at;		/* evaluate as of this time */
@@ -47,7 +53,7 @@ enum cert_status {
 
 enum cert_status cert_status(X509 *x, const struct policy *p);
 const char *cert_status_name(enum cert_status s);	/* "OK", "EXPIRED" ... */
-const char *severity_name(enum severity s);		/* "OK", "WARNING" ... */
+const char *severity_name(enum severity s);		/* "OK", "INFO", "WARNING" ... */
 
 /* Evaluates; 0, or -1 when out of memory. Findings are sorted: critical
  * first, then in reading order. */
@@ -62,7 +68,27 @@ char *vecs_place(const char *store, const char *alias);
 /* The stores that hold solution users' certificates, alias = store name. */
 int is_solution_user_store(const char *store);
 
-/* Backup copies serve nothing: their findings are at most a warning. */
+/* Backup copies serve nothing: their findings are at most a warning, their
+ * expiry an INFO. */
 #define BACKUP_STORE "BACKUP_STORE"
+
+/*
+ * Which CA certificates of TRUSTED_ROOTS and of vmdir's Certificate-
+ * Authorities are in use: they issued, directly or through other CA
+ * certificates of those two, a certificate that serves (a VECS entry outside
+ * TRUSTED_ROOTS and BACKUP_STORE, an STS credential or chain, a solution
+ * user's principal, a Lookup Service endpoint's trust), or they are the VMCA
+ * root. Issuer means X509_check_issued (name, key identifiers, key usage):
+ * an expired root and its renewal of the same name are told apart by key.
+ * check judges an expired root by it (ROOT_EXPIRED is a warning when it is
+ * not in use), plan --prune-expired-roots deletes only roots not in use.
+ */
+struct root_use;
+struct root_use *root_use_new(const struct inventory *inv);	/* NULL: OOM */
+int  root_use_signs(const struct root_use *u, X509 *x);	/* 1 in use, 0 not */
+void root_use_free(struct root_use *u);
+
+/* The advice of a ROOT_EXPIRED that is a warning: what removes it. */
+#define PRUNE_COMMAND "vcrotate plan --prune-expired-roots"
 
 #endif

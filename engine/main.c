@@ -33,8 +33,11 @@
 	{ "--reason", "TEXT", "why, for the audit record" }
 
 static const struct cmd_opt check_opts[] = {
+	{ "--format", "FORMAT", "text (default), json, nagios (a monitoring "
+	    "plugin's status line, perfdata, long output) or prometheus "
+	    "(metrics on stdout)" },
 	{ "--json", NULL, "the report as one JSON document "
-	    "(docs/check.schema.json)" },
+	    "(docs/check.schema.json); --format json" },
 	{ "--prometheus", "FILE", "also write FILE for node_exporter's "
 	    "textfile collector" },
 	{ "--warn-days", "N", "WARNING for what expires within N days "
@@ -48,7 +51,7 @@ static const struct cmd_opt check_opts[] = {
 
 static const struct cmd_opt plan_opts[] = {
 	{ "--renew-within", "DAYS", "replace what expires within DAYS days "
-	    "(default 30)" },
+	    "(default warn_days: 180, what check warns about)" },
 	{ "--scope", "SCOPE", "all (default), root, sts, solution-users or "
 	    "machine-ssl" },
 	{ "--reset-all", NULL, "a new VMCA root and every certificate it "

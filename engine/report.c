@@ -141,6 +141,16 @@ report_status(const struct inventory *inv, const struct findings *f)
 	return w == SEV_WARNING ? CHECK_WARNING : CHECK_OK;
 }
 
+void
+report_count(const struct findings *f, size_t n[SEV__MAX])
+{
+	size_t	 i;
+
+	memset(n, 0, SEV__MAX * sizeof(*n));
+	for (i = 0; i < f->n; i++)
+		n[f->v[i].sev]++;
+}
+
 const char *
 check_exit_name(enum check_exit e)
 {
@@ -165,6 +175,12 @@ struct text {
 	const char		*cur_store;
 	size_t			 crls;		/* CRLs in the current store */
 };
+
+static const char *
+sev_color(enum severity s)
+{
+	return s == SEV_CRITICAL ? C_RED : s == SEV_WARNING ? C_YEL : "";
+}
 
 static const char *
 status_color(enum cert_status st)
@@ -410,7 +426,7 @@ report_text(FILE *out, const struct report *r, int color)
 	const struct findings *f = r->findings;
 	char	 at[64];
 	char	*pnid = NULL, *type = NULL, *domain = NULL;
-	size_t	 i, ncrit = 0, nwarn = 0;
+	size_t	 i, n[SEV__MAX];
 
 	cert_time_str(r->policy->at, at, sizeof(at));
 	/* vmafd-cli's answers and the first line of deployment.node.type:
@@ -446,16 +462,19 @@ report_text(FILE *out, const struct report *r, int color)
 		    color ? C_BOLD : "", color ? C_OFF : "", when,
 		    cert_days_left(x, r->policy->at));
 	}
-	for (i = 0; i < f->n; i++)
-		f->v[i].sev == SEV_CRITICAL ? ncrit++ : nwarn++;
-	fprintf(out, "\n%sFINDINGS: %zu critical, %zu warning%s\n",
-	    color ? C_BOLD : "", ncrit, nwarn, color ? C_OFF : "");
+	report_count(f, n);
+	fprintf(out, "\n%sFINDINGS: %zu critical, %zu warning", color ? C_BOLD :
+	    "", n[SEV_CRITICAL], n[SEV_WARNING]);
+	if (n[SEV_INFO] > 0)
+		fprintf(out, ", %zu info (counted in no status)",
+		    n[SEV_INFO]);
+	fprintf(out, "%s\n", color ? C_OFF : "");
 	for (i = 0; i < f->n; i++) {
 		char	*place = text_safe(f->v[i].place);
 		char	*msg = text_safe(f->v[i].message);
 
 		fprintf(out, "  %s%-8s%s %-22s %s\n      %s\n",
-		    color ? (f->v[i].sev == SEV_CRITICAL ? C_RED : C_YEL) : "",
+		    color ? sev_color(f->v[i].sev) : "",
 		    severity_name(f->v[i].sev), color ? C_OFF : "",
 		    f->v[i].code, place != NULL ? place : "?",
 		    msg != NULL ? msg : "?");
@@ -463,9 +482,8 @@ report_text(FILE *out, const struct report *r, int color)
 		free(msg);
 	}
 	fprintf(out, "\nStatus: %s\n", check_exit_name(r->status));
-	if (f->n > 0)
-		fprintf(out, "Next: vcrotate plan   (an ordered replacement "
-		    "plan to review; nothing is changed)\n");
+	if (r->next != NULL)
+		fprintf(out, "Next: %s\n", r->next);
 	else if (r->status == CHECK_OK)
 		fprintf(out, "Nothing to do.\n");
 	return ferror(out) ? -1 : 0;
@@ -579,7 +597,7 @@ report_json(FILE *out, const struct report *r)
 	const struct inv_sts *active = inventory_active_sts(inv);
 	json_t	*doc = NULL, *o, *arr;
 	struct jrows jr;
-	size_t	 i, ncrit = 0, nwarn = 0;
+	size_t	 i, n[SEV__MAX];
 	int	 ret = -1;
 
 	if ((doc = json_object()) == NULL)
@@ -621,7 +639,6 @@ report_json(FILE *out, const struct report *r)
 	for (i = 0; i < r->findings->n; i++) {
 		const struct finding *f = &r->findings->v[i];
 
-		f->sev == SEV_CRITICAL ? ncrit++ : nwarn++;
 		o = json_object();
 		json_object_set_new(o, "code", json_string(f->code));
 		json_object_set_new(o, "severity",
@@ -631,10 +648,15 @@ report_json(FILE *out, const struct report *r)
 		json_array_append_new(arr, o);
 	}
 	json_object_set_new(doc, "findings", arr);
+	report_count(r->findings, n);
 	o = json_object();
-	json_object_set_new(o, "critical", json_integer((json_int_t)ncrit));
-	json_object_set_new(o, "warning", json_integer((json_int_t)nwarn));
+	json_object_set_new(o, "critical",
+	    json_integer((json_int_t)n[SEV_CRITICAL]));
+	json_object_set_new(o, "warning",
+	    json_integer((json_int_t)n[SEV_WARNING]));
+	json_object_set_new(o, "info", json_integer((json_int_t)n[SEV_INFO]));
 	json_object_set_new(doc, "summary", o);
+	json_object_set_new(doc, "next", jstr(r->next));
 	if (json_dumpf(doc, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER) == -1)
 		goto out;
 	fputc('\n', out);
@@ -664,20 +686,62 @@ label(struct buf *b, const char *name, const char *v)
 	free(safe);
 }
 
+/* The appliance of every series: its PNID, "unknown" when not read. */
+static const char *
+appliance_name(const struct inventory *inv)
+{
+	return inv->app.pnid != NULL && *inv->app.pnid != '\0' ?
+	    inv->app.pnid : "unknown";
+}
+
+/* "NAME{appliance=\"PNID\"": the start of every series. */
+static void
+series(struct buf *b, const char *name, const struct report *r)
+{
+	buf_printf(b, "%s{", name);
+	label(b, "appliance", appliance_name(r->inv));
+}
+
+/*
+ * Whether a row serves: a backup copy does not, nor a root of TRUSTED_ROOTS
+ * or vmdir that signs nothing in use (struct root_use).
+ */
+static int
+row_in_use(const struct row *row, const struct report *r)
+{
+	if (row->store != NULL && strcmp(row->store, BACKUP_STORE) == 0)
+		return 0;
+	if ((row->store != NULL && strcmp(row->store, "TRUSTED_ROOTS") == 0) ||
+	    strcmp(row->group, "Certificate-Authorities") == 0)
+		return r->use == NULL || root_use_signs(r->use, row->x);
+	return 1;
+}
+
+struct prom {
+	struct buf		*b;
+	const struct report	*r;
+};
+
 static int
 prom_row(const struct row *row, void *arg)
 {
-	struct buf *b = arg;
+	struct prom *pr = arg;
+	struct buf *b = pr->b;
 	char	*subj, *sha1;
 
 	if (row->x == NULL)
 		return 0;
 	subj = cert_subject(row->x);
 	sha1 = cert_sha1_hex(row->x);
-	buf_puts(b, "vcrotate_certificate_not_after_seconds{");
+	series(b, "vcrotate_certificate_not_after_timestamp_seconds", pr->r);
+	buf_putc(b, ',');
 	label(b, "source", row->source);
 	buf_putc(b, ',');
 	label(b, "place", row->place);
+	if (row->store != NULL) {
+		buf_putc(b, ',');
+		label(b, "store", row->store);
+	}
 	buf_putc(b, ',');
 	label(b, "kind", row->kind);
 	if (row->role != NULL) {
@@ -690,6 +754,8 @@ prom_row(const struct row *row, void *arg)
 	 * would be one series twice, which node_exporter refuses. */
 	buf_putc(b, ',');
 	label(b, "sha1", sha1);
+	buf_putc(b, ',');
+	label(b, "in_use", row_in_use(row, pr->r) ? "true" : "false");
 	buf_printf(b, "} %lld\n", (long long)cert_not_after(row->x));
 	free(subj);
 	free(sha1);
@@ -700,8 +766,10 @@ prom_row(const struct row *row, void *arg)
 static const char *
 prom_severity(enum severity s)
 {
-	return s == SEV_CRITICAL ? "critical" : s == SEV_WARNING ? "warning" :
-	    "ok";
+	static const char *const names[SEV__MAX] = { "ok", "info", "warning",
+	    "critical" };
+
+	return names[s];
 }
 
 /* By code, severity (critical first) and place: the key of a series. */
@@ -723,26 +791,31 @@ finding_series_cmp(const void *a, const void *b)
  * One series per code, severity and place, its value how many findings it
  * stands for: one entry can have a code twice (an STS credential whose key
  * and one of whose values do not parse), and node_exporter rejects the
- * whole textfile when a series repeats.
+ * whole textfile when a series repeats. INFO findings are not alerting
+ * series: they count only in vcrotate_info_findings.
  */
 static int
-prom_findings(struct buf *b, const struct findings *f)
+prom_findings(struct buf *b, const struct report *r)
 {
+	const struct findings *f = r->findings;
 	const struct finding **v = NULL;
-	size_t	 i, k;
+	size_t	 i, k, n = 0;
 
 	if (f->n == 0)
 		return 0;	/* and qsort never sees a NULL array */
 	if ((v = calloc(f->n, sizeof(*v))) == NULL)
 		return -1;
 	for (i = 0; i < f->n; i++)
-		v[i] = &f->v[i];
-	qsort(v, f->n, sizeof(*v), finding_series_cmp);
-	for (i = 0; i < f->n; i = k) {
-		for (k = i + 1; k < f->n &&
+		if (f->v[i].sev >= SEV_WARNING)
+			v[n++] = &f->v[i];
+	if (n > 0)
+		qsort(v, n, sizeof(*v), finding_series_cmp);
+	for (i = 0; i < n; i = k) {
+		for (k = i + 1; k < n &&
 		    finding_series_cmp(&v[i], &v[k]) == 0; k++)
 			;
-		buf_puts(b, "vcrotate_finding{");
+		series(b, "vcrotate_finding", r);
+		buf_putc(b, ',');
 		label(b, "code", v[i]->code);
 		buf_putc(b, ',');
 		label(b, "severity", prom_severity(v[i]->sev));
@@ -754,40 +827,75 @@ prom_findings(struct buf *b, const struct findings *f)
 	return 0;
 }
 
+/* Every source read: the check itself worked. */
+int
+report_complete(const struct inventory *inv)
+{
+	return inv->identity_error.len == 0 && inv->vecs_error.len == 0 &&
+	    inv->vmdir_error.len == 0 && inv->vmca_error.len == 0;
+}
+
+static void
+prom_gauge(struct buf *b, const struct report *r, const char *name,
+    const char *help, long long v)
+{
+	buf_printf(b, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
+	series(b, name, r);
+	buf_printf(b, "} %lld\n", v);
+}
+
+/* The exposition (docs/check.md, "Prometheus"); -1 out of memory. */
+static int
+prom_build(struct buf *b, const struct report *r)
+{
+	struct prom pr = { b, r };
+	size_t	 n[SEV__MAX];
+	int	 s;
+
+	buf_puts(b, "# HELP vcrotate_certificate_not_after_timestamp_seconds "
+	    "Not After of each certificate on the appliance, as a Unix time "
+	    "(in_use=\"false\": a backup copy, or a root that signs nothing "
+	    "in use).\n# TYPE vcrotate_certificate_not_after_timestamp_seconds "
+	    "gauge\n");
+	if (each_row(r->inv, prom_row, &pr) == -1)
+		return -1;
+	report_count(r->findings, n);
+	buf_puts(b, "# HELP vcrotate_findings Findings of the last check, by "
+	    "severity (INFO ones are not counted here).\n"
+	    "# TYPE vcrotate_findings gauge\n");
+	for (s = SEV_CRITICAL; s >= SEV_WARNING; s--) {
+		series(b, "vcrotate_findings", r);
+		buf_putc(b, ',');
+		label(b, "severity", prom_severity((enum severity)s));
+		buf_printf(b, "} %zu\n", n[s]);
+	}
+	buf_puts(b, "# HELP vcrotate_finding Critical and warning findings of "
+	    "the last check by code, severity and place: how many (usually "
+	    "1).\n# TYPE vcrotate_finding gauge\n");
+	if (prom_findings(b, r) == -1)
+		return -1;
+	prom_gauge(b, r, "vcrotate_info_findings", "Findings that count in "
+	    "no status and no alert (expired backup copies).",
+	    (long long)n[SEV_INFO]);
+	prom_gauge(b, r, "vcrotate_check_status", "0 OK, 1 WARNING, "
+	    "2 CRITICAL, 3 UNKNOWN (the exit code of check).",
+	    (long long)r->status);
+	prom_gauge(b, r, "vcrotate_check_success", "1 when check read every "
+	    "part of the appliance, 0 when a part could not be read.",
+	    (long long)report_complete(r->inv));
+	prom_gauge(b, r, "vcrotate_last_check_timestamp_seconds", "When the "
+	    "last check evaluated, as a Unix time.", (long long)r->policy->at);
+	return b->len > 0 ? 0 : -1;
+}
+
 int
 report_prometheus(const char *path, const struct report *r, struct buf *err)
 {
 	struct buf b = BUF_INIT;
-	size_t	 i, n[3] = { 0, 0, 0 };
 	int	 ret = -1, saved;
 
-	buf_puts(&b, "# HELP vcrotate_certificate_not_after_seconds Not After "
-	    "of each certificate on the appliance, as a Unix time.\n"
-	    "# TYPE vcrotate_certificate_not_after_seconds gauge\n");
-	if (each_row(r->inv, prom_row, &b) == -1)
+	if (prom_build(&b, r) == -1)
 		goto out;
-	for (i = 0; i < r->findings->n; i++)
-		n[r->findings->v[i].sev]++;
-	buf_printf(&b, "# HELP vcrotate_findings Findings of the last check, "
-	    "by severity.\n# TYPE vcrotate_findings gauge\n"
-	    "vcrotate_findings{severity=\"%s\"} %zu\n"
-	    "vcrotate_findings{severity=\"%s\"} %zu\n",
-	    prom_severity(SEV_CRITICAL), n[SEV_CRITICAL],
-	    prom_severity(SEV_WARNING), n[SEV_WARNING]);
-	buf_puts(&b, "# HELP vcrotate_finding Findings of the last check by "
-	    "code, severity and place: how many (usually 1).\n"
-	    "# TYPE vcrotate_finding gauge\n");
-	if (prom_findings(&b, r->findings) == -1)
-		goto out;
-	buf_printf(&b, "# HELP vcrotate_check_status 0 OK, 1 WARNING, "
-	    "2 CRITICAL, 3 UNKNOWN (the exit code of check).\n"
-	    "# TYPE vcrotate_check_status gauge\n"
-	    "vcrotate_check_status %d\n"
-	    "# HELP vcrotate_check_timestamp_seconds When the check "
-	    "evaluated, as a Unix time.\n"
-	    "# TYPE vcrotate_check_timestamp_seconds gauge\n"
-	    "vcrotate_check_timestamp_seconds %lld\n",
-	    (int)r->status, (long long)r->policy->at);
 	/* node_exporter reads the directory at any time: never a partial
 	 * file under the final name. */
 	if (file_write_atomic(path, b.data, b.len, 0644, err) == -1)
@@ -798,4 +906,188 @@ out:
 	buf_free(&b);
 	errno = saved;
 	return ret;
+}
+
+int
+report_prometheus_out(FILE *out, const struct report *r)
+{
+	struct buf b = BUF_INIT;
+	int	 ret = -1;
+
+	if (prom_build(&b, r) == 0 && fwrite(b.data, 1, b.len, out) == b.len)
+		ret = ferror(out) ? -1 : 0;
+	buf_free(&b);
+	return ret;
+}
+
+/* ---- Nagios / Icinga plugin output ---- */
+
+/*
+ * Plugin output is read up to a '|' as text, after it as performance data:
+ * the appliance's words (made safe for a terminal) never hold one.
+ */
+static void
+nagios_text(FILE *out, const char *s)
+{
+	char	*v = text_safe(s), *p;
+
+	for (p = v; p != NULL && *p != '\0'; p++)
+		if (*p == '|')
+			fputs("\\x7c", out);
+		else
+			fputc(*p, out);
+	if (v == NULL)
+		fputc('?', out);
+	free(v);
+}
+
+/* The first reason a part was not read, for the status line. */
+static const char *
+not_read_reason(const struct inventory *inv, const char **what)
+{
+	const struct {
+		const char	 *what;
+		const struct buf *b;
+	} src[] = {
+		{ "identity", &inv->identity_error },
+		{ "VECS", &inv->vecs_error },
+		{ "vmdir", &inv->vmdir_error },
+		{ "VMCA", &inv->vmca_error },
+	};
+	size_t	 i;
+
+	for (i = 0; i < sizeof(src) / sizeof(src[0]); i++)
+		if (src[i].b->len > 0) {
+			*what = src[i].what;
+			return buf_str(src[i].b);
+		}
+	return NULL;
+}
+
+/* The soonest Not After of a group, as days left; the first call sets it. */
+struct soonest {
+	int	 set;
+	long	 days;
+};
+
+static void
+soonest_add(struct soonest *g, X509 *x, time_t at)
+{
+	long	 d = cert_days_left(x, at);
+
+	if (!g->set || d < g->days)
+		g->days = d;
+	g->set = 1;
+}
+
+enum { P_MACHINE_SSL, P_SOLUTION_USERS, P_STS, P_VMCA_ROOT, P_TRUSTED_ROOTS,
+    P__MAX };
+
+static void
+soonest_groups(const struct report *r, struct soonest g[P__MAX])
+{
+	const struct inventory *inv = r->inv;
+	const struct inv_sts *active = inventory_active_sts(inv);
+	time_t	 at = r->policy->at;
+	size_t	 i;
+
+	memset(g, 0, P__MAX * sizeof(*g));
+	for (i = 0; i < inv->nvecs; i++) {
+		const struct inv_vecs_entry *e = &inv->vecs[i];
+		X509	*x;
+
+		if (e->chain == NULL)
+			continue;
+		x = sk_X509_value(e->chain, 0);
+		if (strcmp(e->store, "MACHINE_SSL_CERT") == 0 &&
+		    strcmp(e->alias, "__MACHINE_CERT") == 0)
+			soonest_add(&g[P_MACHINE_SSL], x, at);
+		else if (is_solution_user_store(e->store) &&
+		    strcmp(e->store, e->alias) == 0)
+			soonest_add(&g[P_SOLUTION_USERS], x, at);
+		else if (strcmp(e->store, "TRUSTED_ROOTS") == 0 &&
+		    (r->use == NULL || root_use_signs(r->use, x)))
+			soonest_add(&g[P_TRUSTED_ROOTS], x, at);
+	}
+	if (active != NULL && active->leaf != NULL)
+		soonest_add(&g[P_STS], active->leaf, at);
+	if (inv->vmca_root != NULL)
+		soonest_add(&g[P_VMCA_ROOT], sk_X509_value(inv->vmca_root, 0),
+		    at);
+}
+
+/*
+ * Performance data, as the monitoring-plugins guidelines spell it:
+ * 'label'=value[UOM];warn;crit;min;max. Days left of the soonest
+ * certificate of each group (warn and crit are ranges: alert below the
+ * thresholds), then the findings per severity (alert above 0).
+ */
+static void
+nagios_perfdata(FILE *out, const struct report *r, const size_t n[SEV__MAX])
+{
+	static const char *const names[P__MAX] = { "machine_ssl_days",
+	    "solution_users_days", "sts_days", "vmca_root_days",
+	    "trusted_roots_days" };
+	struct soonest g[P__MAX];
+	int	 i;
+
+	soonest_groups(r, g);
+	for (i = 0; i < P__MAX; i++)
+		if (g[i].set)
+			fprintf(out, "'%s'=%ld;%d:;%d: ", names[i], g[i].days,
+			    r->policy->warn_days, r->policy->crit_days);
+	fprintf(out, "'critical'=%zu;;0;0 'warning'=%zu;0;;0 'info'=%zu;;;0\n",
+	    n[SEV_CRITICAL], n[SEV_WARNING], n[SEV_INFO]);
+}
+
+/* The status line's reason: what made the status. */
+static void
+nagios_summary(FILE *out, const struct report *r, const size_t n[SEV__MAX])
+{
+	const char *what = NULL, *why = not_read_reason(r->inv, &what);
+
+	if (r->status == CHECK_UNKNOWN && why != NULL) {
+		fprintf(out, "%s NOT READ: ", what);
+		nagios_text(out, why);
+	} else if (n[SEV_CRITICAL] + n[SEV_WARNING] > 0)
+		nagios_text(out, r->findings->v[0].message);
+	else
+		fprintf(out, "nothing in use expires within %d days",
+		    r->policy->warn_days);
+}
+
+int
+report_nagios(FILE *out, const struct report *r)
+{
+	const struct findings *f = r->findings;
+	const char *what = NULL, *why = not_read_reason(r->inv, &what);
+	size_t	 i, n[SEV__MAX];
+
+	report_count(f, n);
+	fprintf(out, "VCROTATE %s - %zu critical, %zu warning",
+	    check_exit_name(r->status), n[SEV_CRITICAL], n[SEV_WARNING]);
+	if (n[SEV_INFO] > 0)
+		fprintf(out, ", %zu info", n[SEV_INFO]);
+	fputs(": ", out);
+	nagios_summary(out, r, n);
+	fputs(" | ", out);
+	nagios_perfdata(out, r, n);
+	if (why != NULL) {
+		fprintf(out, "NOT READ %s: ", what);
+		nagios_text(out, why);
+		fputc('\n', out);
+	}
+	for (i = 0; i < f->n; i++) {
+		fprintf(out, "%s %s ", severity_name(f->v[i].sev), f->v[i].code);
+		nagios_text(out, f->v[i].place);
+		fputs(": ", out);
+		nagios_text(out, f->v[i].message);
+		fputc('\n', out);
+	}
+	if (r->next != NULL) {
+		fputs("Next: ", out);
+		nagios_text(out, r->next);
+		fputc('\n', out);
+	}
+	return ferror(out) ? -1 : 0;
 }

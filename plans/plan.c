@@ -41,6 +41,17 @@ plan_scope_name(enum plan_scope s)
 	return scope_names[s];
 }
 
+void
+plan_policy_default(struct plan_policy *pol, time_t at, int renew_within)
+{
+	memset(pol, 0, sizeof(*pol));
+	pol->at = at;
+	pol->renew_within = renew_within;
+	pol->scope = SCOPE_ALL;
+	pol->key_bits = 2048;
+	pol->validity_days = 730;
+}
+
 /* ---- names: one table each, for the builder, the loader and apply ---- */
 
 static const char *const kind_names[STEP__MAX] = {
@@ -455,17 +466,6 @@ plan_subject(enum step_kind k, const struct appliance *app, const char *sol)
 	return s;
 }
 
-void
-plan_policy_init(struct plan_policy *pol, time_t at)
-{
-	memset(pol, 0, sizeof(*pol));
-	pol->at = at;
-	pol->renew_within = 30;
-	pol->scope = SCOPE_ALL;
-	pol->key_bits = 2048;
-	pol->validity_days = 730;
-}
-
 int
 plan_validity_days(enum step_kind k, const struct plan_policy *pol)
 {
@@ -841,14 +841,14 @@ root_targets(struct build *b, X509 *x, json_t *t)
 	char	*place;
 
 	for (i = 0; i < inv->ncas; i++)
-		if (inv->cas[i].cert != NULL && cert_equal(inv->cas[i].cert, x))
+		if (inv->cas[i].cert != NULL && X509_cmp(inv->cas[i].cert, x) == 0)
 			json_array_append_new(t, target(TARGET_VMDIR,
 			    inv->cas[i].dn, ACTION_DELETE, inv->cas[i].digest));
 	for (i = 0; i < inv->nvecs; i++) {
 		const struct inv_vecs_entry *e = &inv->vecs[i];
 
 		if (strcmp(e->store, "TRUSTED_ROOTS") != 0 || e->chain == NULL ||
-		    !cert_equal(sk_X509_value(e->chain, 0), x) ||
+		    X509_cmp(sk_X509_value(e->chain, 0), x) != 0 ||
 		    (place = vecs_place(e->store, e->alias)) == NULL)
 			continue;
 		json_array_append_new(t, target(TARGET_VECS, place,
@@ -857,71 +857,78 @@ root_targets(struct build *b, X509 *x, json_t *t)
 	}
 }
 
-/* Whether TRUSTED_ROOTS holds x before entry `before' (two aliases of one
- * root: an imported one and the SHA-1 one vmafdd's sync adds). */
+/* Whether x is one of the n roots already pruned (a root is in
+ * TRUSTED_ROOTS under two aliases, and in vmdir). */
 static int
-seen_root(const struct inventory *inv, X509 *x, size_t before)
+pruned(X509 *const *done, size_t n, X509 *x)
 {
 	size_t	 i;
 
-	for (i = 0; i < before; i++)
-		if (strcmp(inv->vecs[i].store, "TRUSTED_ROOTS") == 0 &&
-		    inv->vecs[i].chain != NULL &&
-		    cert_equal(sk_X509_value(inv->vecs[i].chain, 0), x))
+	for (i = 0; i < n; i++)
+		if (X509_cmp(done[i], x) == 0)
 			return 1;
 	return 0;
 }
 
-/* Whether root issued a certificate still in use (outside BACKUP_STORE). */
+/* Whether x is a root to prune: expired, not the VMCA root, signing
+ * nothing in use (findings.h, struct root_use: check's own rule). */
 static int
-signs_live(const struct inventory *inv, X509 *root)
+prunable(struct build *b, const struct root_use *use, X509 *x)
 {
-	const X509_NAME *sub = X509_get_subject_name(root);
-	size_t	 i;
-	int	 j;
+	X509	*vmca = b->inv->vmca_root != NULL ?
+	    sk_X509_value(b->inv->vmca_root, 0) : NULL;
 
-	for (i = 0; i < inv->nvecs; i++) {
-		const struct inv_vecs_entry *e = &inv->vecs[i];
-
-		if (e->chain == NULL || strcmp(e->store, BACKUP_STORE) == 0 ||
-		    strcmp(e->store, "TRUSTED_ROOTS") == 0)
-			continue;
-		for (j = 0; j < sk_X509_num(e->chain); j++)
-			if (X509_NAME_cmp(sub, X509_get_issuer_name(
-			    sk_X509_value(e->chain, j))) == 0)
-				return 1;
-	}
-	for (i = 0; i < inv->nsts; i++)
-		for (j = 0; j < sk_X509_num(inv->sts[i].certs); j++)
-			if (!cert_is_self_signed(sk_X509_value(inv->sts[i].certs,
-			    j)) && X509_NAME_cmp(sub, X509_get_issuer_name(
-			    sk_X509_value(inv->sts[i].certs, j))) == 0)
-				return 1;
-	return 0;
+	return cert_not_after(x) < b->pol->at &&
+	    (vmca == NULL || X509_cmp(x, vmca) != 0) &&
+	    !root_use_signs(use, x);
 }
 
+/* Targets deleting x everywhere, once. */
+static void
+prune_root(struct build *b, X509 **done, size_t *ndone, X509 *x, json_t *t)
+{
+	if (pruned(done, *ndone, x))
+		return;
+	done[(*ndone)++] = x;
+	root_targets(b, x, t);
+}
+
+/*
+ * Every expired root that signs nothing in use, from TRUSTED_ROOTS and from
+ * vmdir's CA entries (also one only there: vmafdd would copy it back).
+ */
 static void
 step_prune(struct build *b)
 {
 	const struct inventory *inv = b->inv;
+	struct root_use *use;
 	json_t	*t = json_array();
-	X509	*vmca = inv->vmca_root != NULL ?
-	    sk_X509_value(inv->vmca_root, 0) : NULL;
-	size_t	 i;
+	X509	**done, *x;
+	size_t	 i, ndone = 0;
 
+	use = root_use_new(inv);
+	done = calloc(inv->nvecs + inv->ncas + 1, sizeof(*done));
+	if (use == NULL || done == NULL) {
+		b->oom = 1;
+		root_use_free(use);
+		free(done);
+		json_decref(t);
+		return;
+	}
 	for (i = 0; i < inv->nvecs; i++) {
 		const struct inv_vecs_entry *e = &inv->vecs[i];
-		X509	*x;
 
 		if (strcmp(e->store, "TRUSTED_ROOTS") != 0 || e->chain == NULL)
 			continue;
 		x = sk_X509_value(e->chain, 0);
-		if (cert_not_after(x) >= b->pol->at ||
-		    (vmca != NULL && cert_equal(x, vmca)) ||
-		    signs_live(inv, x) || seen_root(inv, x, i))
-			continue;
-		root_targets(b, x, t);
+		if (prunable(b, use, x))
+			prune_root(b, done, &ndone, x, t);
 	}
+	for (i = 0; i < inv->ncas; i++)
+		if ((x = inv->cas[i].cert) != NULL && prunable(b, use, x))
+			prune_root(b, done, &ndone, x, t);
+	free(done);
+	root_use_free(use);
 	if (json_array_size(t) == 0) {
 		json_decref(t);
 		return;
@@ -960,6 +967,9 @@ left_alone(struct build *b)
 		    solution_of(b->inv, f->place) : NULL;
 		int	 k, done = 0;
 
+		/* INFO (an expired backup copy) asks nothing of anyone. */
+		if (f->sev == SEV_INFO)
+			continue;
 		if (b->reset && strcmp(f->place,
 		    "data-encipherment/data-encipherment") == 0)
 			done = 1;

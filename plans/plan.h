@@ -60,10 +60,14 @@ struct plan_policy {
 					 * certificate another CA issued */
 };
 
-/* The policy plan uses when no option says otherwise (renew starts from it
- * too): judged at `at', renew within 30 days, scope all, RSA 2048, leaves
- * of 730 days. */
-void plan_policy_init(struct plan_policy *pol, time_t at);
+/*
+ * plan's defaults: scope all, 2048-bit keys, 730 days, and a renewal
+ * window of renew_within days, which is check's warning window (warn_days
+ * of the configuration, 180 unless set): by default plan renews what check
+ * flags.
+ */
+void plan_policy_default(struct plan_policy *pol, time_t at,
+    int renew_within);
 
 /* "all", "root", ... <-> enum; -1 when unknown. */
 int         plan_scope_parse(const char *s);

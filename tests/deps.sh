@@ -5,7 +5,7 @@ set -eu
 
 pkgs="gcc make pkg-config libc6-dev libssl-dev openssl libldap-dev libgit2-dev
 libjansson-dev libcmocka-dev slapd ldap-utils git faketime jq python3-jsonschema time
-strace mandoc"
+strace mandoc prometheus"
 
 missing=
 for p in $pkgs; do

@@ -59,8 +59,16 @@ test_expect 'sts-expired: the STS credential, exit 2' '
 	EOF
 '
 
-test_expect 'all-expired: STS, every solution user and Machine SSL (backup copies raise nothing)' '
+# The backup generation expired before the rest: INFO, in no status.
+BACKUP_INFO="EXPIRED INFO BACKUP_STORE/bkp___MACHINE_CERT
+EXPIRED INFO BACKUP_STORE/bkp_machine
+EXPIRED INFO BACKUP_STORE/bkp_vsphere-webclient
+EXPIRED INFO BACKUP_STORE/bkp_vpxd
+EXPIRED INFO BACKUP_STORE/bkp_vpxd-extension"
+
+test_expect 'all-expired: STS, every solution user and Machine SSL (backup copies INFO)' '
 	check_scenario all-expired 2 <<-EOF
+	$BACKUP_INFO
 	EXPIRED CRITICAL MACHINE_SSL_CERT/__MACHINE_CERT
 	EXPIRED CRITICAL machine/machine
 	EXPIRED CRITICAL vsphere-webclient/vsphere-webclient
@@ -74,6 +82,7 @@ test_expect 'all-expired: STS, every solution user and Machine SSL (backup copie
 
 test_expect 'all-expired on 6.7: no hvc or wcp stores, so no findings for them' '
 	check_scenario all-expired 2 --version 6.7 <<-EOF
+	$BACKUP_INFO
 	EXPIRED CRITICAL MACHINE_SSL_CERT/__MACHINE_CERT
 	EXPIRED CRITICAL STS_INTERNAL_SSL_CERT/__MACHINE_CERT
 	EXPIRED CRITICAL machine/machine
@@ -100,6 +109,7 @@ test_expect 'stale-sts-chain: the old pair is stale with an expired LEAF; the ac
 
 test_expect 'root-expired: the VMCA root everywhere it is published, and all it signed' '
 	check_scenario root-expired 2 <<-EOF
+	$BACKUP_INFO
 	ROOT_EXPIRED CRITICAL /var/lib/vmware/vmca/root.cer
 	ROOT_EXPIRED CRITICAL TRUSTED_ROOTS/SHA1
 	ROOT_EXPIRED CRITICAL cn=SHA1,$CA
@@ -137,21 +147,28 @@ test_expect 'trust-anchor-stale: every endpoint of this PNID, none of the other 
 	EOF
 '
 
-test_expect 'article-vcsa1: its expired trusted root, in VECS and in vmdir' '
-	check_scenario article-vcsa1 2 --pnid vcsa1.example.com <<-EOF &&
-	ROOT_EXPIRED CRITICAL TRUSTED_ROOTS/SHA1
-	ROOT_EXPIRED CRITICAL cn=SHA1,$CA
+# It signs no certificate of the appliance: a warning, with the command
+# that removes it (docs/check.md).
+test_expect 'article-vcsa1: its expired unused trusted root, in VECS and in vmdir, is a WARNING' '
+	check_scenario article-vcsa1 1 --pnid vcsa1.example.com <<-EOF &&
+	ROOT_EXPIRED WARNING TRUSTED_ROOTS/SHA1
+	ROOT_EXPIRED WARNING cn=SHA1,$CA
 	EOF
-	grep -q "TRUSTED_ROOTS/cb5a495d34f3f2f75d357b47aac3799346665258" "$T/article-vcsa1.json"
+	grep -q "TRUSTED_ROOTS/cb5a495d34f3f2f75d357b47aac3799346665258" "$T/article-vcsa1.json" &&
+	jq -e "[.findings[].message | test(\"vcrotate plan --prune-expired-roots\$\")] == [true, true]" \
+	    "$T/article-vcsa1.json" >/dev/null
 '
 
 # Of 12 extra roots, one in four has expired and the first expires in 30
 # days (critical); the rest in 31 to 40 days. Each is in TRUSTED_ROOTS and
-# has a CA entry in vmdir.
+# has a CA entry in vmdir. They are self-signed and sign no certificate of
+# the appliance: the expired ones are warnings (prune them), the expiring
+# ones what they always were (they may sign what the appliance trusts
+# elsewhere: ESXi hosts, an identity source).
 test_expect 'crl-bloat: CRL_BLOAT, and exactly the expired roots openssl finds' '
 	{ for i in 1 2 3; do
-		echo "ROOT_EXPIRED CRITICAL TRUSTED_ROOTS/SHA1"
-		echo "ROOT_EXPIRED CRITICAL cn=SHA1,$CA"
+		echo "ROOT_EXPIRED WARNING TRUSTED_ROOTS/SHA1"
+		echo "ROOT_EXPIRED WARNING cn=SHA1,$CA"
 	done
 	echo "EXPIRING CRITICAL TRUSTED_ROOTS/SHA1"
 	echo "EXPIRING CRITICAL cn=SHA1,$CA"
@@ -412,17 +429,18 @@ test_expect '--prometheus writes a textfile atomically, with every certificate' 
 	mkdir prom &&
 	{ "$VC" --root "$T/sts-expired" check --prometheus prom/vcrotate.prom >/dev/null; expect_eq 2 $?; } &&
 	[ "$(ls prom)" = vcrotate.prom ] &&
-	grep -q "^vcrotate_check_status 2$" prom/vcrotate.prom &&
-	grep -q "^vcrotate_findings{severity=\"critical\"} 1$" prom/vcrotate.prom &&
-	grep -q "^vcrotate_finding{code=\"EXPIRED\",severity=\"critical\",place=\"cn=TenantCredential-1,.*} 1$" prom/vcrotate.prom &&
+	A="appliance=\"vcsa1.example.com\"" &&
+	grep -q "^vcrotate_check_status{$A} 2$" prom/vcrotate.prom &&
+	grep -q "^vcrotate_findings{$A,severity=\"critical\"} 1$" prom/vcrotate.prom &&
+	grep -q "^vcrotate_finding{$A,code=\"EXPIRED\",severity=\"critical\",place=\"cn=TenantCredential-1,.*} 1$" prom/vcrotate.prom &&
 	! grep -q "severity=\"[A-Z]" prom/vcrotate.prom &&
 	na=$("$T/sts-expired/usr/lib/vmware-vmafd/bin/vecs-cli" entry getcert --store MACHINE_SSL_CERT \
 	    --alias __MACHINE_CERT | openssl x509 -noout -enddate | cut -d= -f2) &&
-	grep -q "^vcrotate_certificate_not_after_seconds{source=\"vecs\",place=\"MACHINE_SSL_CERT/__MACHINE_CERT\",.*} $(date -u -d "$na" +%s)$" prom/vcrotate.prom &&
+	grep -q "^vcrotate_certificate_not_after_timestamp_seconds{$A,source=\"vecs\",place=\"MACHINE_SSL_CERT/__MACHINE_CERT\",.*} $(date -u -d "$na" +%s)$" prom/vcrotate.prom &&
 	sha1=$("$T/sts-expired/usr/lib/vmware-vmafd/bin/vecs-cli" entry getcert --store MACHINE_SSL_CERT \
 	    --alias __MACHINE_CERT | openssl x509 -noout -fingerprint -sha1 | cut -d= -f2 | tr -d : | tr A-F a-f) &&
-	grep -q "^vcrotate_certificate_not_after_seconds{source=\"vecs\",place=\"MACHINE_SSL_CERT/__MACHINE_CERT\",.*,sha1=\"$sha1\"} " prom/vcrotate.prom &&
-	n=$(grep -c "^vcrotate_certificate_not_after_seconds" prom/vcrotate.prom) &&
+	grep -q "^vcrotate_certificate_not_after_timestamp_seconds{$A,source=\"vecs\",place=\"MACHINE_SSL_CERT/__MACHINE_CERT\",.*,sha1=\"$sha1\",in_use=\"true\"} " prom/vcrotate.prom &&
+	n=$(grep -c "^vcrotate_certificate_not_after_timestamp_seconds" prom/vcrotate.prom) &&
 	[ "$n" -gt 20 ] &&
 	grep -v "^#" prom/vcrotate.prom | sed "s/ [^ ]*$//" | sort | uniq -d >dups && [ ! -s dups ]
 '
@@ -440,9 +458,9 @@ test_expect '--prometheus: one series per code, severity and place, counting its
 	    "$TC" "$TC" >want &&
 	diff -u want got &&
 	grep "^vcrotate_finding{" twice.prom >series &&
-	expect_eq "vcrotate_finding{code=\"UNPARSEABLE\",severity=\"critical\",place=\"cn=TenantCredential-1,$TC\"} 2" \
+	expect_eq "vcrotate_finding{appliance=\"vcsa1.example.com\",code=\"UNPARSEABLE\",severity=\"critical\",place=\"cn=TenantCredential-1,$TC\"} 2" \
 	    "$(cat series)" &&
-	expect_grep "^vcrotate_findings{severity=\"critical\"} 2$" twice.prom &&
+	expect_grep "^vcrotate_findings{appliance=\"vcsa1.example.com\",severity=\"critical\"} 2$" twice.prom &&
 	grep -v "^#" twice.prom | sed "s/ [^ ]*$//" | sort | uniq -d >dups &&
 	[ ! -s dups ]
 '

@@ -183,6 +183,28 @@ test_expect 'article-vcsa1: nothing to do; with --prune-expired-roots, its expir
 	grep -q "TRUSTED_ROOTS/cb5a495d34f3f2f75d357b47aac3799346665258" "$T/article-vcsa1.json"
 '
 
+# 250 days on, the leaves (365 days) have 115 left: check warns (180), and
+# plan with no option renews exactly what check flags, from one setting.
+test_expect 'by default plan renews everything check flags (warn_days, one setting)' '
+	l=$T/healthy && created=$(sed -n "s/^created=//p" "$l/var/lib/vmware-lab/lab.conf") &&
+	at=@$((created + 250 * 86400)) &&
+	rc=0 && "$VC" --root "$l" check --json --at "$at" >c.json || rc=$?
+	expect_eq 1 "$rc" &&
+	jq -r ".findings[] | select(.severity != \"INFO\") | .place" c.json | sort >flagged &&
+	[ "$(wc -l <flagged)" -ge 5 ] &&
+	jq -r .next c.json | grep -q "^vcrotate plan   (" &&
+	"$VC" --root "$l" plan --json --at "$at" >p.json &&
+	jq -e ".policy.renew_within_days == 180 and .left_alone == []" p.json >/dev/null &&
+	jq -r ".steps[].targets[].place" p.json | sort -u >targets &&
+	comm -23 flagged targets >missed && { [ ! -s missed ] || { cat missed; fail "flagged by check, not in the plan"; }; } &&
+	{ cat "$l/etc/vcrotate/vcrotate.conf"; printf "warn_days = 100\n"; } >w.conf &&
+	"$VC" --root "$l" --config w.conf check --at "$at" >/dev/null &&
+	rc=0 && "$VC" --root "$l" --config w.conf plan --at "$at" >out || rc=$?
+	expect_eq 2 "$rc" && grep -q "^nothing to do: no certificate expires within 100 days" out &&
+	rc=0 && "$VC" --root "$l" check --warn-days 400 >out || rc=$?
+	expect_eq 1 "$rc" && grep -q "^Next: vcrotate plan --renew-within 400 " out
+'
+
 test_expect 'a renewal window and --reset-all widen the plan; --scope narrows it' '
 	plan_scenario healthy 0 -- --renew-within 4000 --scope sts <<-EOF &&
 	1 sts replace cn=TenantCredential-1,$TC

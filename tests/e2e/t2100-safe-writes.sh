@@ -92,7 +92,7 @@ test_expect 'check --prometheus: a symlink or a file planted at the temporary na
 	mkdir -m 755 own && mkdir -m 1777 sticky &&
 	exits 2 run "ln -s $V/prom own/m.prom.tmp.\$\$" --root "$L" check --prometheus own/m.prom &&
 	regular own/m.prom 644 &&
-	grep -q "^vcrotate_check_status 2$" own/m.prom &&
+	grep -q "^vcrotate_check_status{appliance=\"vcsa1.example.com\"} 2$" own/m.prom &&
 	# the planted link is left as it was, and named
 	expect_eq "$V/prom" "$(readlink own/m.prom.tmp.*)" &&
 	expect_grep "own/m.prom.tmp.[0-9]* exists .*not written through" "$T/err" &&
@@ -101,7 +101,7 @@ test_expect 'check --prometheus: a symlink or a file planted at the temporary na
 	regular sticky/m.prom 644 &&
 	expect_eq "$V/prom2" "$(readlink sticky/m.prom.tmp.*)" &&
 	exits 2 run "$SETPRIV sh -c \"echo theirs >sticky/f.prom.tmp.\$\$\"" --root "$L" check --prometheus sticky/f.prom &&
-	grep -q "^vcrotate_check_status 2$" sticky/f.prom &&
+	grep -q "^vcrotate_check_status{appliance=\"vcsa1.example.com\"} 2$" sticky/f.prom &&
 	expect_eq "theirs 644 $NOBODY" "$(cat sticky/f.prom.tmp.*) $(stat -c "%a %u" sticky/f.prom.tmp.*)" &&
 	victims_untouched
 '
@@ -151,7 +151,7 @@ test_expect 'check --prometheus: in a sticky directory, a file of another user i
 	# a file of ours there is replaced
 	echo ours >tmp/o.prom &&
 	exits 2 vc --root "$L" check --prometheus tmp/o.prom &&
-	grep -q "^vcrotate_check_status 2$" tmp/o.prom &&
+	grep -q "^vcrotate_check_status{appliance=\"vcsa1.example.com\"} 2$" tmp/o.prom &&
 	victims_untouched
 '
 
