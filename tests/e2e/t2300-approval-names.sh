@@ -88,11 +88,12 @@ test_expect '--san: names and addresses typed as such, anything else refused (ex
 	for bad in "bad name" "-lead.example" "a..b" "192.0.2.300" "x*.example.com" "$(printf "%070d" 0).example"; do
 		rc=0 && "$VC" --root "$l" plan --san "$bad" >/dev/null 2>err || rc=$?
 		expect_eq 64 "$rc" || { echo "accepted: $bad"; false; }
-		grep -q "not a DNS name or an IP address" err
+		grep -q "not a DNS name, an IP address or an email address" err
 	done &&
 	"$VC" --root "$l" plan --san 192.0.2.10 --san 2001:db8::10 --san "*.corp.example" -o san.plan >/dev/null &&
 	jq -r ".steps[] | select(.kind == \"machine_ssl\") | .profile.san[]" san.plan >sans &&
-	printf "%s\n" DNS:vcsa1.example.com IP:192.0.2.10 IP:2001:db8::10 "DNS:*.corp.example" >want &&
+	# the PNID first, the names the certificate has kept (issue 17), then the new ones
+	printf "%s\n" DNS:vcsa1.example.com DNS:vcsa1 IP:127.0.0.1 IP:192.0.2.10 IP:2001:db8::10 "DNS:*.corp.example" >want &&
 	diff -u want sans &&
 	"$VC" --root "$l" apply san.plan --yes >/dev/null 2>&1 &&
 	"$l/usr/lib/vmware-vmafd/bin/vecs-cli" entry getcert --store MACHINE_SSL_CERT --alias __MACHINE_CERT |
@@ -109,7 +110,7 @@ test_expect 'a plan edited to carry a hostile SAN and sealed again is refused at
 	jq ".sha256 = \"$(jq -c -S "del(.sha256)" e.json | tr -d "\n" | sha256sum | cut -d" " -f1)\"" e.json >hostile.plan &&
 	rc=0 && "$VC" --root "$l" plan show hostile.plan >/dev/null 2>err || rc=$?
 	expect_eq 1 "$rc" &&
-	grep -q "san: DNS:name or IP:address" err
+	grep -q "san: DNS:name, IP:address or email:address" err
 '
 
 test_expect 'an expired root under an alias that is not UTF-8: planned, shown, pruned, rolled back exactly' '

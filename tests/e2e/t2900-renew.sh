@@ -63,8 +63,8 @@ test_expect 'nothing due (healthy): exit 0, no output, one syslog line (daemon),
 	[ ! -s out ] && [ ! -s err ] &&
 	lab_dump "$l" >after.dump && cmp before.dump after.dump &&
 	[ ! -e "$l/var/lib/vcrotate/backup.git" ] &&
-	grep -q "^<30>.*vcrotate\[[0-9]*\]: vcrotate: renew starts (renew within 30 days, scope all)" sys.lines &&
-	grep -q "^<30>.*vcrotate: renew: nothing due (renew within 30 days, scope all)" sys.lines &&
+	grep -q "^<30>.*vcrotate\[[0-9]*\]: vcrotate: renew starts (renew within 180 days, scope all)" sys.lines &&
+	grep -q "^<30>.*vcrotate: renew: nothing due (renew within 180 days, scope all)" sys.lines &&
 	expect_eq 2 "$(wc -l <sys.lines)"
 '
 
