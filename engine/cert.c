@@ -308,8 +308,10 @@ cert_key_matches(X509 *x, EVP_PKEY *key)
 	return eq;
 }
 
-int
-cert_san_has_dns(X509 *x, const char *name)
+/* Whether x names v (case-insensitive) in a SAN of type (GEN_DNS or
+ * GEN_EMAIL: both IA5Strings). */
+static int
+san_has(X509 *x, int type, const char *v)
 {
 	GENERAL_NAMES *gens;
 	int	 i, found = 0;
@@ -317,42 +319,24 @@ cert_san_has_dns(X509 *x, const char *name)
 	gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
 	for (i = 0; gens != NULL && i < sk_GENERAL_NAME_num(gens); i++) {
 		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
-		const unsigned char *s;
+		const ASN1_IA5STRING *s = g->d.ia5;
 		int	 n;
 
-		if (g->type != GEN_DNS)
+		if (g->type != type)
 			continue;
-		s = ASN1_STRING_get0_data(g->d.dNSName);
-		n = ASN1_STRING_length(g->d.dNSName);
-		if (n >= 0 && (size_t)n == strlen(name) &&
-		    strncasecmp((const char *)s, name, (size_t)n) == 0)
+		n = ASN1_STRING_length(s);
+		if (n >= 0 && (size_t)n == strlen(v) && strncasecmp(
+		    (const char *)ASN1_STRING_get0_data(s), v, (size_t)n) == 0)
 			found = 1;
 	}
 	GENERAL_NAMES_free(gens);
 	return found;
 }
 
-static int
-cert_san_has_email(X509 *x, const char *addr)
+int
+cert_san_has_dns(X509 *x, const char *name)
 {
-	GENERAL_NAMES *gens;
-	int	 i, found = 0;
-
-	gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
-	for (i = 0; gens != NULL && i < sk_GENERAL_NAME_num(gens); i++) {
-		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
-		int	 n;
-
-		if (g->type != GEN_EMAIL)
-			continue;
-		n = ASN1_STRING_length(g->d.rfc822Name);
-		if (n >= 0 && (size_t)n == strlen(addr) && strncasecmp(
-		    (const char *)ASN1_STRING_get0_data(g->d.rfc822Name), addr,
-		    (size_t)n) == 0)
-			found = 1;
-	}
-	GENERAL_NAMES_free(gens);
-	return found;
+	return san_has(x, GEN_DNS, name);
 }
 
 /* "PREFIX:value" of an IA5String name; NULL when it holds a NUL byte. */
@@ -454,7 +438,7 @@ cert_san_has(X509 *x, const char *entry)
 	if (strncmp(entry, "DNS:", 4) == 0)
 		return cert_san_has_dns(x, entry + 4);
 	if (strncmp(entry, "email:", 6) == 0)
-		return cert_san_has_email(x, entry + 6);
+		return san_has(x, GEN_EMAIL, entry + 6);
 	if (strncmp(entry, "IP:", 3) != 0)
 		return 0;
 	if (inet_pton(AF_INET, entry + 3, ip) == 1)

@@ -19,6 +19,15 @@
 #include "cert.h"
 #include "issue.h"
 
+/* OpenSSL's reason for the last failure, for a message. */
+static const char *
+ossl_why(void)
+{
+	const char	*r = ERR_reason_error_string(ERR_peek_last_error());
+
+	return r != NULL ? r : "OpenSSL error";
+}
+
 #define SKEW_SECONDS	300
 
 /* "CN=a, OU=b, DC=c" -> X509_NAME, in that order. Values hold no comma. */
@@ -325,9 +334,7 @@ issue_with_key(const struct cert_profile *profile, X509 *issuer,
 	goto out;
 ossl:
 	buf_printf(err, "cannot build the certificate %s: %s",
-	    profile->subject,
-	    ERR_reason_error_string(ERR_peek_last_error()) != NULL ?
-	    ERR_reason_error_string(ERR_peek_last_error()) : "OpenSSL error");
+	    profile->subject, ossl_why());
 out:
 	ERR_clear_error();
 	free(ku);
@@ -461,8 +468,7 @@ issue_csr(const struct cert_profile *profile, EVP_PKEY *key, X509_REQ **out,
 	goto out;
 ossl:
 	buf_printf(err, "cannot build the request %s: %s", profile->subject,
-	    ERR_reason_error_string(ERR_peek_last_error()) != NULL ?
-	    ERR_reason_error_string(ERR_peek_last_error()) : "OpenSSL error");
+	    ossl_why());
 out:
 	ERR_clear_error();
 	free(ku);

@@ -386,23 +386,33 @@ text_not_read(struct text *t, const char *what, const char *part,
 	free(why);
 }
 
+/* The parts of an appliance check reads, each with why it was not read
+ * (empty when it was), in the order the report names them. */
+struct part_error {
+	const char	 *what;
+	const struct buf *b;
+};
+#define NPARTS	4
+
+static void
+part_errors(const struct inventory *inv, struct part_error src[NPARTS])
+{
+	src[0] = (struct part_error){ "identity", &inv->identity_error };
+	src[1] = (struct part_error){ "VECS", &inv->vecs_error };
+	src[2] = (struct part_error){ "vmdir", &inv->vmdir_error };
+	src[3] = (struct part_error){ "VMCA", &inv->vmca_error };
+}
+
 static void
 text_errors(struct text *t)
 {
 	const struct inventory *inv = t->r->inv;
-	const struct {
-		const char	 *what;
-		const struct buf *b;
-	} src[] = {
-		{ "identity", &inv->identity_error },
-		{ "VECS", &inv->vecs_error },
-		{ "vmdir", &inv->vmdir_error },
-		{ "VMCA", &inv->vmca_error },
-	};
+	struct part_error src[NPARTS];
 	size_t	 i;
 	int	 p;
 
-	for (i = 0; i < sizeof(src) / sizeof(src[0]); i++) {
+	part_errors(inv, src);
+	for (i = 0; i < NPARTS; i++) {
 		if (src[i].b->len == 0)
 			continue;
 		/* Some of vmdir was read: name the parts that were not. */
@@ -945,18 +955,11 @@ nagios_text(FILE *out, const char *s)
 static const char *
 not_read_reason(const struct inventory *inv, const char **what)
 {
-	const struct {
-		const char	 *what;
-		const struct buf *b;
-	} src[] = {
-		{ "identity", &inv->identity_error },
-		{ "VECS", &inv->vecs_error },
-		{ "vmdir", &inv->vmdir_error },
-		{ "VMCA", &inv->vmca_error },
-	};
+	struct part_error src[NPARTS];
 	size_t	 i;
 
-	for (i = 0; i < sizeof(src) / sizeof(src[0]); i++)
+	part_errors(inv, src);
+	for (i = 0; i < NPARTS; i++)
 		if (src[i].b->len > 0) {
 			*what = src[i].what;
 			return buf_str(src[i].b);
