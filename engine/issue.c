@@ -77,6 +77,47 @@ san_list(const struct cert_profile *p, int *oom)
 	return b.len > 0 ? buf_detach(&b) : NULL;
 }
 
+/* The extensions a profile asks for, as OpenSSL's config strings; NULL
+ * where the profile has none. */
+struct ext_text {
+	char	*ku;	/* "critical,digitalSignature,..." */
+	char	*eku;
+	char	*san;
+};
+
+static void
+ext_text_free(struct ext_text *t)
+{
+	free(t->ku);
+	free(t->eku);
+	free(t->san);
+}
+
+/* 0, or -1 out of memory. */
+static int
+ext_text_make(const struct cert_profile *p, struct ext_text *t)
+{
+	char	*ku = NULL;
+	int	 oom = 0;
+
+	memset(t, 0, sizeof(*t));
+	if ((ku = plan_usage_names(p->key_usage, 0, ",")) == NULL ||
+	    (t->eku = plan_usage_names(p->ext_key_usage, 1, ",")) == NULL ||
+	    ((t->san = san_list(p, &oom)) == NULL && oom) ||
+	    (*ku != '\0' && asprintf(&t->ku, "critical,%s", ku) == -1)) {
+		t->ku = NULL;
+		free(ku);
+		ext_text_free(t);
+		return -1;
+	}
+	free(ku);
+	if (*t->eku == '\0') {
+		free(t->eku);
+		t->eku = NULL;
+	}
+	return 0;
+}
+
 static int
 add_ext(X509 *x, X509 *issuer, int nid, const char *value)
 {
@@ -263,9 +304,9 @@ issue_with_key(const struct cert_profile *profile, X509 *issuer,
 	X509_NAME *subj = NULL;
 	BIGNUM	*serial = NULL;
 	unsigned char rnd[16];
-	char	*ku = NULL, *eku = NULL, *san = NULL, *v = NULL;
+	struct ext_text et = { NULL, NULL, NULL };
 	int	 bits = profile->key_bits, days = profile->validity_days;
-	int	 ca = profile->ca, oom;
+	int	 ca = profile->ca;
 	time_t	 nb = now - SKEW_SECONDS, na = now + (time_t)days * 86400;
 	int	 ret = -1;
 
@@ -308,21 +349,11 @@ issue_with_key(const struct cert_profile *profile, X509 *issuer,
 	    (issuer != NULL && !add_ext(x, issuer,
 	    NID_authority_key_identifier, "keyid:always")))
 		goto ossl;
-	if ((ku = plan_usage_names(profile->key_usage, 0, ",")) == NULL ||
-	    (eku = plan_usage_names(profile->ext_key_usage, 1, ",")) == NULL ||
-	    ((san = san_list(profile, &oom)) == NULL && oom))
-		goto ossl;
-	if (*ku != '\0') {
-		if (asprintf(&v, "critical,%s", ku) == -1) {
-			v = NULL;
-			goto ossl;
-		}
-		if (!add_ext(x, issuer, NID_key_usage, v))
-			goto ossl;
-	}
-	if (*eku != '\0' && !add_ext(x, issuer, NID_ext_key_usage, eku))
-		goto ossl;
-	if (san != NULL && !add_ext(x, issuer, NID_subject_alt_name, san))
+	if (ext_text_make(profile, &et) == -1 ||
+	    (et.ku != NULL && !add_ext(x, issuer, NID_key_usage, et.ku)) ||
+	    (et.eku != NULL && !add_ext(x, issuer, NID_ext_key_usage, et.eku)) ||
+	    (et.san != NULL && !add_ext(x, issuer, NID_subject_alt_name,
+	    et.san)))
 		goto ossl;
 	if (!X509_sign(x, issuer_key != NULL ? issuer_key : k, EVP_sha256()))
 		goto ossl;
@@ -337,10 +368,7 @@ ossl:
 	    profile->subject, ossl_why());
 out:
 	ERR_clear_error();
-	free(ku);
-	free(eku);
-	free(san);
-	free(v);
+	ext_text_free(&et);
 	BN_free(serial);
 	X509_NAME_free(subj);
 	X509_free(x);
@@ -438,8 +466,8 @@ issue_csr(const struct cert_profile *profile, EVP_PKEY *key, X509_REQ **out,
 	STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
 	X509_REQ *req = X509_REQ_new();
 	X509_NAME *subj = NULL;
-	char	*ku = NULL, *eku = NULL, *san = NULL, *v = NULL;
-	int	 oom, ret = -1;
+	struct ext_text et = { NULL, NULL, NULL };
+	int	 ret = -1;
 
 	*out = NULL;
 	if ((subj = parse_subject(profile->subject)) == NULL) {
@@ -449,16 +477,13 @@ issue_csr(const struct cert_profile *profile, EVP_PKEY *key, X509_REQ **out,
 	if (exts == NULL || req == NULL || !X509_REQ_set_version(req, 0) ||
 	    !X509_REQ_set_subject_name(req, subj) ||
 	    !X509_REQ_set_pubkey(req, key) ||
-	    (ku = plan_usage_names(profile->key_usage, 0, ",")) == NULL ||
-	    (eku = plan_usage_names(profile->ext_key_usage, 1, ",")) == NULL ||
-	    ((san = san_list(profile, &oom)) == NULL && oom) ||
-	    asprintf(&v, "critical,%s", ku) == -1)
+	    ext_text_make(profile, &et) == -1)
 		goto ossl;
 	/* What vCenter needs of it, asked for: a CA signs what it is asked. */
 	if (!req_ext(exts, NID_basic_constraints, "critical,CA:FALSE") ||
-	    (*ku != '\0' && !req_ext(exts, NID_key_usage, v)) ||
-	    (*eku != '\0' && !req_ext(exts, NID_ext_key_usage, eku)) ||
-	    (san != NULL && !req_ext(exts, NID_subject_alt_name, san)) ||
+	    (et.ku != NULL && !req_ext(exts, NID_key_usage, et.ku)) ||
+	    (et.eku != NULL && !req_ext(exts, NID_ext_key_usage, et.eku)) ||
+	    (et.san != NULL && !req_ext(exts, NID_subject_alt_name, et.san)) ||
 	    !X509_REQ_add_extensions(req, exts) ||
 	    !X509_REQ_sign(req, key, EVP_sha256()))
 		goto ossl;
@@ -471,10 +496,7 @@ ossl:
 	    ossl_why());
 out:
 	ERR_clear_error();
-	free(ku);
-	free(eku);
-	free(san);
-	free(v);
+	ext_text_free(&et);
 	X509_NAME_free(subj);
 	X509_REQ_free(req);
 	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
