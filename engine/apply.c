@@ -150,6 +150,78 @@ check_made(struct apply *a, size_t i, X509 *signer)
 	return 0;
 }
 
+/*
+ * Step i's imported certificate and its key (from the backup's csr-keys,
+ * *s opened on first use), judged again as at now: what plan judged may
+ * have expired since.
+ */
+static int
+prepare_import(struct apply *a, size_t i, struct bk_session *s)
+{
+	const struct plan_step *st = &a->plan->steps[i];
+	const struct plan_import *im = st->import;
+	struct made *m = &a->made[i];
+	struct buf key = BUF_INIT, why = BUF_INIT;
+	const char *bad = NULL;
+	char	*pnid = app_san_entry(a->t->app.pnid, 0);
+	int	 r, ret = -1;
+
+	if (pnid == NULL) {
+		buf_printf(&a->t->err, "out of memory");
+		goto out;
+	}
+	if (plan_import_judge(im->cert, im->chain, st->kind, pnid, time(NULL),
+	    &why) == -1) {
+		buf_printf(&a->t->err, "step %zu: the imported certificate: %s",
+		    i + 1, buf_str(&why));
+		goto out;
+	}
+	if (s->repo == NULL && backup_session_repo(s, 0, &a->t->err) == -1)
+		goto out;
+	if ((r = bk_repo_get_csr_key(s->repo, s->key, im->key_id, &key,
+	    &a->t->err)) != 1) {
+		if (r == 0)
+			buf_printf(&a->t->err, "step %zu: its key %.16s... is not "
+			    "on the backup's csr-keys branch", i + 1, im->key_id);
+		goto out;
+	}
+	if (cert_parse_key((unsigned char *)key.data, key.len, &m->key,
+	    &bad) == -1 || !cert_key_matches(im->cert, m->key)) {
+		buf_printf(&a->t->err, "step %zu: its sealed key %.16s... %s",
+		    i + 1, im->key_id, bad != NULL ? bad : "does not match the "
+		    "certificate");
+		goto out;
+	}
+	X509_up_ref(im->cert);
+	m->cert = im->cert;
+	ret = 0;
+out:
+	buf_free_secret(&key);
+	buf_free(&why);
+	free(pnid);
+	return ret;
+}
+
+/* Every imported certificate with its key (prepare's). */
+static int
+prepare_imports(struct apply *a)
+{
+	struct bk_session s;
+	size_t	 i;
+	int	 ret = 0;
+
+	memset(&s, 0, sizeof(s));
+	s.cfg = a->t->cfg;
+	bk_init();
+	for (i = 0; ret == 0 && i < a->nsteps; i++)
+		if (a->plan->steps[i].import != NULL &&
+		    a->plan->steps[i].kind != STEP_CA_CHAIN)
+			ret = prepare_import(a, i, &s);
+	backup_session_clear(&s);
+	bk_shutdown();
+	return ret;
+}
+
 /* Makes and checks every new certificate before anything changes. */
 int
 apply_prepare(struct apply *a)
@@ -170,6 +242,8 @@ apply_prepare(struct apply *a)
 		buf_printf(&a->t->err, "cannot generate the new RSA keys");
 		goto out;
 	}
+	if (prepare_imports(a) == -1)
+		goto out;
 	for (i = 0; i < a->nsteps; i++) {
 		const struct plan_step *s = &a->plan->steps[i];
 		struct made *m = &a->made[i];
@@ -677,9 +751,53 @@ vecs_put_all(struct apply *a, size_t n, int with_root)
 	return 0;
 }
 
+/* An imported Machine SSL certificate: the entry holds it and its chain
+ * up to the root, as the VMCA one holds it and the VMCA root. */
+static int
+import_put_all(struct apply *a, size_t n)
+{
+	const struct plan_step *s = &a->plan->steps[n];
+	struct buf cert = BUF_INIT, k = BUF_INIT;
+	char	*store = NULL;
+	const char *alias;
+	size_t	 i;
+	int	 j, ret = -1;
+
+	if (pem_of_cert(a->made[n].cert, &cert) == -1 ||
+	    pem_of_key(a->made[n].key, &k) == -1)
+		goto enc;
+	for (j = 0; j < sk_X509_num(s->import->chain); j++)
+		if (pem_of_cert(sk_X509_value(s->import->chain, j), &cert) == -1)
+			goto enc;
+	for (i = 0; i < s->ntargets; i++) {
+		if (split_place(s->targets[i].place, &store, &alias) == -1) {
+			buf_printf(&a->t->err, "%s: not STORE/ALIAS",
+			    s->targets[i].place);
+			goto out;
+		}
+		if (a->w->vecs_put(a, store, alias, s->targets[i].action, &cert,
+		    &k) == -1)
+			goto out;
+		free(store);
+		store = NULL;
+	}
+	ret = 0;
+	goto out;
+enc:
+	buf_printf(&a->t->err, "cannot encode the imported certificate or its "
+	    "key");
+out:
+	free(store);
+	buf_free(&cert);
+	buf_free_secret(&k);
+	return ret;
+}
+
 static int
 step_machine_ssl(struct apply *a, size_t n)
 {
+	if (a->plan->steps[n].import != NULL)
+		return import_put_all(a, n);
 	return vecs_put_all(a, n, 1);
 }
 
@@ -898,6 +1016,99 @@ out:
 	return ret;
 }
 
+/* The certificate of the step's import a target publishes: by the SHA-1
+ * alias (TRUSTED_ROOTS) or the key id in the DN (vmdir), as plan named
+ * it (load.c has checked that each target names one). */
+static X509 *
+ca_of(const struct plan_step *s, const struct plan_target *t)
+{
+	X509	*x, *found = NULL;
+	char	*name;
+	const char *want = t->type == TARGET_VECS ? strchr(t->place, '/') + 1 :
+	    t->place + 3;
+	int	 k;
+
+	for (k = 0; found == NULL && k < sk_X509_num(s->import->chain); k++) {
+		x = sk_X509_value(s->import->chain, k);
+		name = t->type == TARGET_VECS ? cert_sha1_hex(x) :
+		    cert_ski_hex(x, 0);
+		if (name != NULL && strncasecmp(want, name, strlen(name)) == 0 &&
+		    (t->type == TARGET_VECS ? want[strlen(name)] == '\0' :
+		    want[strlen(name)] == ','))
+			found = x;
+		free(name);
+	}
+	return found;
+}
+
+/* One CA of a company chain into vmdir's Certificate-Authorities, in the
+ * appliance's own entry form (as a new VMCA root goes there). */
+static int
+ca_entry_add(struct apply *a, const char *dn, X509 *x)
+{
+	struct buf pem = BUF_INIT;
+	struct vmdir_value oc[8], v[3];	/* a model's first 8 classes */
+	struct vmdir_attr attrs[CA_NATTRS];
+	unsigned char *der = NULL;
+	char	*ski = NULL, *subject = NULL;
+	size_t	 dl, nattrs;
+	int	 ret = -1;
+
+	if (pem_of_cert(x, &pem) == -1 || der_of_cert(x, &der, &dl) == -1 ||
+	    ca_entry_attrs(inventory_ca_model(a->inv), x, &pem, der, dl, oc,
+	    sizeof(oc) / sizeof(oc[0]), v, attrs, &ski, &subject,
+	    &nattrs) == -1) {
+		buf_printf(&a->t->err, "%s: cannot encode the CA entry", dn);
+		goto out;
+	}
+	ret = ldap_put(a, dn, ACTION_ADD, attrs, nattrs, 0);
+out:
+	buf_free(&pem);
+	free(der);
+	free(ski);
+	free(subject);
+	return ret;
+}
+
+/*
+ * A company CA chain published before the certificates it issued are
+ * installed: TRUSTED_ROOTS first, then vmdir (whose CA entries vmafdd
+ * copies into TRUSTED_ROOTS under the same alias while it runs).
+ */
+static int
+step_ca_chain(struct apply *a, size_t n)
+{
+	const struct plan_step *s = &a->plan->steps[n];
+	struct buf pem = BUF_INIT;
+	size_t	 i;
+	int	 pass, ret = -1;
+	X509	*x;
+
+	for (pass = 0; pass < 2; pass++)
+		for (i = 0; i < s->ntargets; i++) {
+			const struct plan_target *t = &s->targets[i];
+
+			if ((t->type == TARGET_VECS) != (pass == 0))
+				continue;
+			if ((x = ca_of(s, t)) == NULL) {
+				buf_printf(&a->t->err, "%s: no CA of the step "
+				    "is named so", t->place);
+				goto out;
+			}
+			buf_reset(&pem);
+			if (pass == 0 && (pem_of_cert(x, &pem) == -1 ||
+			    a->w->vecs_put(a, "TRUSTED_ROOTS", t->place + 14,
+			    ACTION_ADD, &pem, NULL) == -1))
+				goto out;
+			if (pass == 1 && ca_entry_add(a, t->place, x) == -1)
+				goto out;
+		}
+	ret = 0;
+out:
+	buf_free(&pem);
+	return ret;
+}
+
 /* Every new item is in place: from here on, recover can go forward as well
  * as back. Then the one restart. */
 static int
@@ -909,6 +1120,7 @@ step_restart(struct apply *a, size_t n)
 
 /* The executor of each kind of step: step n of the plan. */
 static int (*const run[STEP__MAX])(struct apply *a, size_t n) = {
+	[STEP_CA_CHAIN] = step_ca_chain,
 	[STEP_VMCA_ROOT] = step_root,
 	[STEP_STS] = step_sts,
 	[STEP_SOLUTION_USER] = step_solution_user,

@@ -230,4 +230,141 @@ test_expect 'csr refuses: no --for, an unknown solution user, a bad --san or --k
 	expect_eq "$before" "$(git --git-dir="$g" rev-parse csr-keys)"
 '
 
+# ---- imports: plan --import (certificate-manager options 1 and 5) ----
+
+# ldap LAB ARGS...: ldapsearch as the administrator, unwrapped LDIF.
+ldap() {
+	local l=$1
+	shift
+	ldapsearch -x -LLL -o ldif-wrap=no -H "$(sed -n "s/^ldap_uri=//p" "$l/etc/vcrotate/vcrotate.conf")" \
+	    -D cn=Administrator,cn=Users,dc=vsphere,dc=local -y "$l/var/lib/vmware-lab/admin.password" "$@"
+}
+# cas LAB: the certificates of vmdir's CA entries, one SHA-1 a line, sorted.
+cas() {
+	ldap "$1" -b "cn=Certificate-Authorities,cn=Configuration,dc=vsphere,dc=local" -s one cACertificate |
+	    sed -n "s/^cACertificate:: //p" | while read -r b; do
+		echo "$b" | base64 -d >ca.der
+		if grep -q "BEGIN CERT" ca.der; then openssl x509 -in ca.der; else openssl x509 -inform der -in ca.der; fi |
+		    openssl x509 -noout -fingerprint -sha1 | sed "s/.*=//; s/://g" | tr A-F a-f
+	done | sort
+}
+# trusted LAB: the aliases of TRUSTED_ROOTS, sorted.
+trusted() { vecs "$1" entry list --store TRUSTED_ROOTS --aliases | tail -n +2 | sort; }
+# running LAB: every service of the lab runs (imagebuilder is manual).
+running() {
+	"$1/usr/bin/service-control" --status >status &&
+	{ [ -z "$(sed -n "/^Stopped:/{n;p}" status)" ] || [ "$(sed -n "/^Stopped:/{n;p}" status)" = " vmware-imagebuilder" ]; } ||
+	    fail "services stopped: $(cat status)"
+}
+# served LAB: the certificates rhttpproxy serves, SHA-1 each, in order.
+served() {
+	openssl s_client -showcerts -connect "127.0.0.1:$(sed -n "s/^https_port=//p" "$1/etc/vcrotate/vcrotate.conf")" \
+	    </dev/null 2>/dev/null |
+	    awk '/BEGIN CERT/ { f = "served." ++n ".pem" } f { print > f } /END CERT/ { close(f); f = "" }' &&
+	for f in served.*.pem; do sha1 "$f"; done && rm -f served.*.pem
+}
+# refused LAB REASON ARGS...: plan ARGS is refused with exit 64, REASON on
+# stderr, no plan written, nothing sealed, the lab unchanged.
+refused() {
+	local l=$1 why=$2 g keys rc=0
+	shift 2
+	g=$l/var/lib/vcrotate/backup.git
+	keys=$(git --git-dir="$g" rev-parse -q --verify csr-keys || :)
+	lab_dump "$l" >ref.before &&
+	rm -f refused.plan &&
+	{ "$VC" --root "$l" plan "$@" -o refused.plan >out 2>err || rc=$?; } &&
+	{ expect_eq 64 "$rc" || { cat out err; fail "$*: exit $rc"; }; } &&
+	{ grep -q -- "^vcrotate plan: --import .*$why" err || { cat err; fail "$*: not \"$why\""; }; } &&
+	[ ! -e refused.plan ] &&
+	expect_eq "$keys" "$(git --git-dir="$g" rev-parse -q --verify csr-keys || :)" &&
+	lab_dump "$l" >ref.after && cmp ref.before ref.after
+}
+
+test_expect 'plan --import machine-ssl: the signed CSR and its chain; the plan publishes the CAs and installs it with the sealed key, never the key itself' '
+	newlab i && l=$T/i &&
+	{ [ -f "$T/corp/int.pem" ] || corp_ca "$T/corp"; } &&
+	mkdir -p ireq && "$VC" --root "$l" csr --for machine-ssl --san vcenter.corp.example -o ireq >/dev/null &&
+	sign "$T/corp/int.pem" "$T/corp/int.key" ireq/machine-ssl.csr i.pem 365 "DNS:$PNID,DNS:vcenter.corp.example" &&
+	cat "$T/corp/int.pem" "$T/corp/root.pem" >corpchain.pem &&
+	lab_dump "$l" >i.before && trusted "$l" >i.trusted && cas "$l" >i.cas &&
+	"$VC" --root "$l" plan --import machine-ssl=i.pem --chain corpchain.pem -o i.plan >out &&
+	expect_eq "ca_chain machine_ssl trust_anchors restart" "$(jq -r "[.steps[].kind] | join(\" \")" i.plan)" &&
+	expect_eq "$(pubkey_id i.pem)" "$(jq -r ".steps[1].import.key_id" i.plan)" &&
+	jq -r ".steps[0].targets[] | \"\(.action) \(.place)\"" i.plan >t &&
+	expect_grep "^add TRUSTED_ROOTS/$(sha1 "$T/corp/int.pem")\$" t &&
+	expect_grep "^add TRUSTED_ROOTS/$(sha1 "$T/corp/root.pem")\$" t &&
+	expect_eq 2 "$(grep -ci "^add cn=[0-9a-f]*,cn=Certificate-Authorities,cn=Configuration,dc=vsphere,dc=local\$" t)" &&
+	jq -e ".steps[1].profile == null and (.steps[1].import.chain | length) == 2" i.plan >/dev/null &&
+	! grep -q "PRIVATE KEY" i.plan &&
+	expect_grep "issued by C=US, O=Corp Example, CN=Corp Issuing CA" out &&
+	"$VC" --root "$l" plan show i.plan >/dev/null &&
+	lab_dump "$l" >i.now && cmp i.before i.now
+'
+
+test_expect 'apply: the chain in TRUSTED_ROOTS and vmdir, rhttpproxy serves the new chain, every service runs, check 0' '
+	l=$T/i &&
+	"$VC" --root "$l" apply i.plan --yes >out 2>&1 || { tail -n 20 out; false; } &&
+	trusted "$l" >now && expect_grep "^$(sha1 "$T/corp/root.pem")\$" now && expect_grep "^$(sha1 "$T/corp/int.pem")\$" now &&
+	cas "$l" >now && expect_grep "^$(sha1 "$T/corp/root.pem")\$" now && expect_grep "^$(sha1 "$T/corp/int.pem")\$" now &&
+	expect_eq "$(sha1 i.pem)
+$(sha1 "$T/corp/int.pem")
+$(sha1 "$T/corp/root.pem")" "$(served "$l")" &&
+	running "$l" &&
+	"$VC" --root "$l" check >out || { cat out; false; }
+'
+
+test_expect 'the CA entries are in the form of the appliance'"'"'s own (as the VMCA root'"'"'s)' '
+	l=$T/i &&
+	dn=$(jq -r ".steps[0].targets[] | select(.type == \"vmdir\") | .place" i.plan | head -n 1) &&
+	ldap "$l" -b "$dn" -s base objectClass | sed -n "s/^objectClass: //p" | sort >mine &&
+	ldap "$l" -b "cn=Certificate-Authorities,cn=Configuration,dc=vsphere,dc=local" -s one objectClass |
+	    awk "/^dn:/{n++} n==1 && /^objectClass:/{print \$2}" | sort >theirs &&
+	cmp mine theirs &&
+	ldap "$l" -b "$dn" -s base cACertificateDN | grep -q "^cACertificateDN: "
+'
+
+test_expect 'rollback puts the old certificate back and removes the published CAs (byte-identical)' '
+	l=$T/i &&
+	txn=$("$VC" --root "$l" history --json | jq -r ".transactions[0].transaction") &&
+	"$VC" --root "$l" rollback "$txn" --yes >out 2>&1 || { tail -n 20 out; false; } &&
+	lab_dump "$l" >now && diff -u i.before now &&
+	trusted "$l" >now && cmp i.trusted now && cas "$l" >now && cmp i.cas now
+'
+
+test_expect 'a key given as a file (bring your own key): sealed on csr-keys at plan time, the plan holds its id only' '
+	l=$T/i && g=$l/var/lib/vcrotate/backup.git &&
+	openssl req -new -newkey rsa:2048 -nodes -keyout own.key -out own.csr -subj "/CN=$PNID" 2>/dev/null &&
+	sign "$T/corp/int.pem" "$T/corp/int.key" own.csr own.pem 365 "DNS:$PNID" &&
+	"$VC" --root "$l" plan --import machine-ssl=own.pem,own.key --chain corpchain.pem -o own.plan >/dev/null &&
+	git --git-dir="$g" cat-file -e "csr-keys:$(pubkey_id own.pem).key" &&
+	expect_eq VCRBK1 "$(git --git-dir="$g" cat-file blob "csr-keys:$(pubkey_id own.pem).key" | head -c 6)" &&
+	! grep -q "PRIVATE KEY" own.plan &&
+	"$VC" --root "$l" apply own.plan --yes >out 2>&1 || { tail -n 20 out; false; } &&
+	expect_eq "$(sha1 own.pem)" "$(served "$l" | head -n 1)" &&
+	"$VC" --root "$l" check >/dev/null
+'
+
+test_expect 'bad imports are refused with the reason, exit 64, nothing sealed or changed' '
+	l=$T/i && c=$T/corp &&
+	"$VC" --root "$l" csr --for machine-ssl -o ireq >/dev/null &&
+	csr=ireq/machine-ssl.csr &&
+	openssl req -new -newkey rsa:2048 -nodes -keyout other.key -out other.csr -subj "/CN=$PNID" 2>/dev/null &&
+	sign "$c/int.pem" "$c/int.key" $csr good.pem 365 "DNS:$PNID" &&
+	refused "$l" "the key in other.key does not match the certificate" --import machine-ssl=good.pem,other.key --chain corpchain.pem &&
+	refused "$l" "the chain is incomplete: the CA C=US, O=Corp Example, CN=Corp Issuing CA, which issued CN=$PNID, is not in --chain" \
+	    --import machine-ssl=good.pem --chain "$c/root.pem" &&
+	sign "$c/int.pem" "$c/int.key" $csr old.pem 1 "DNS:$PNID" &&
+	refused "$l" "CN=$PNID expired on " --import machine-ssl=old.pem --chain corpchain.pem --at "$(date -u -d "+3 days" +%Y-%m-%d)" &&
+	sign "$c/int.pem" "$c/int.key" $csr nopnid.pem 365 "DNS:vcenter.corp.example" &&
+	refused "$l" "SAN does not hold the PNID (DNS:$PNID)" --import machine-ssl=nopnid.pem --chain corpchain.pem &&
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ec.key -out ec.csr -subj "/CN=$PNID" 2>/dev/null &&
+	sign "$c/int.pem" "$c/int.key" ec.csr ec.pem 365 "DNS:$PNID" &&
+	refused "$l" "has an EC key: vCenter (VECS) takes RSA keys only" --import machine-ssl=ec.pem,ec.key --chain corpchain.pem &&
+	printf "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,digitalSignature,keyEncipherment,keyCertSign\nsubjectAltName=DNS:$PNID\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n" >ca.ext &&
+	openssl x509 -req -in $csr -CA "$c/int.pem" -CAkey "$c/int.key" -CAcreateserial -days 365 -extfile ca.ext -out ca.pem 2>/dev/null &&
+	refused "$l" "is a CA (basicConstraints CA:TRUE)" --import machine-ssl=ca.pem --chain corpchain.pem &&
+	sign "$c/int.pem" "$c/int.key" other.csr nokey.pem 365 "DNS:$PNID" &&
+	refused "$l" "no key for this certificate" --import machine-ssl=nokey.pem --chain corpchain.pem
+'
+
 test_done
