@@ -367,4 +367,47 @@ test_expect 'bad imports are refused with the reason, exit 64, nothing sealed or
 	refused "$l" "no key for this certificate" --import machine-ssl=nokey.pem --chain corpchain.pem
 '
 
+test_expect 'an import plan edited and sealed again is held to the rules: apply refuses (4), names the step, nothing changed' '
+	l=$T/i &&
+	lab_dump "$l" >before &&
+	vmca=$(jq -Rs . "$l/var/lib/vmware/vmca/root.cer") && ec=$(jq -Rs . ec.pem) &&
+	for e in ".steps[1].import.key_id = \"$(printf %064d 0)\"" \
+	    ".steps[0].import.chain[0] = $vmca" \
+	    ".steps[1].import.certificate = $ec | .steps[1].import.key_id = \"$(pubkey_id ec.pem)\"" \
+	    ".steps[0].targets += [{\"type\": \"vecs\", \"place\": \"TRUSTED_ROOTS/$(sha1 "$l/var/lib/vmware/vmca/root.cer")\", \"action\": \"add\", \"digest\": null}]" \
+	    ".steps[2].profile = null | .steps[2].import = .steps[1].import" \
+	    ".steps[1].import.chain |= reverse"; do
+		jq "$e" i.plan >edit.json &&
+		jq --arg s "$(seal_of edit.json)" ".sha256 = \$s" edit.json >bad.json &&
+		rc=0 && "$VC" --root "$l" apply bad.json --yes >out 2>&1 || rc=$?
+		expect_eq 4 "$rc" || { cat out; fail "$e: exit $rc"; }
+		cat out >>reasons
+		grep -Eq "step [0-9]|steps\[[0-9]" out || { cat out; fail "$e: no step named"; }
+	done &&
+	expect_grep "step 2 (machine_ssl): import.key_id is not the SHA-256 of the certificate.s public key" reasons &&
+	expect_grep "step 1 (ca_chain): chain\[0\] is not a CA of a certificate the plan imports" reasons &&
+	expect_grep "step 2 (machine_ssl): the imported certificate: the certificate has an EC key" reasons &&
+	expect_grep "step 1 (ca_chain), add TRUSTED_ROOTS/.*: not a CA of the step.s import" reasons &&
+	expect_grep "steps\[2\].import: a trust_anchors step imports nothing" reasons &&
+	expect_grep "step 2 (machine_ssl): the imported certificate: the chain does not end at a self-signed root" reasons &&
+	lab_dump "$l" >after && cmp before after
+'
+
+test_expect 'plan --import of a solution user (vpxd): VECS and its principal hold the signed certificate, check 0' '
+	l=$T/i &&
+	"$VC" --root "$l" csr --for vpxd -o ireq >/dev/null &&
+	sign "$T/corp/int.pem" "$T/corp/int.key" ireq/vpxd.csr vpxd.pem 365 "DNS:$PNID" &&
+	"$VC" --root "$l" plan --import vpxd=vpxd.pem --chain corpchain.pem -o sol.plan >/dev/null &&
+	expect_eq "solution_user restart" "$(jq -r "[.steps[].kind] | join(\" \")" sol.plan)" &&
+	"$VC" --root "$l" apply sol.plan --yes >out 2>&1 || { tail -n 20 out; false; } &&
+	expect_eq "$(sha1 vpxd.pem)" "$(vecs "$l" entry getcert --store vpxd --alias vpxd | openssl x509 -noout -fingerprint -sha1 | sed "s/.*=//; s/://g" | tr A-F a-f)" &&
+	mid=$(sed -n "s/^machine_id=//p" "$l/var/lib/vmware-lab/lab.conf") &&
+	ldap "$l" -b "cn=vpxd-$mid,cn=ServicePrincipals,dc=vsphere,dc=local" -s base userCertificate |
+	    sed -n "s/^userCertificate;binary:: //p; s/^userCertificate:: //p" | base64 -d | openssl x509 -inform der -noout -fingerprint -sha1 |
+	    sed "s/.*=//; s/://g" | tr A-F a-f >got &&
+	expect_eq "$(sha1 vpxd.pem)" "$(cat got)" &&
+	running "$l" &&
+	"$VC" --root "$l" check >out || { cat out; false; }
+'
+
 test_done
