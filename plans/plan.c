@@ -562,8 +562,11 @@ group_has(struct build *b, enum group g, const char *sol)
 {
 	size_t	 i;
 
+	/* INFO (an expired backup copy, a company CA's certificate) asks
+	 * for nothing. */
 	for (i = 0; i < b->f.n; i++)
-		if (group_of(b->inv, &b->f.v[i]) == g && (sol == NULL ||
+		if (b->f.v[i].sev != SEV_INFO &&
+		    group_of(b->inv, &b->f.v[i]) == g && (sol == NULL ||
 		    strcmp(solution_of(b->inv, b->f.v[i].place), sol) == 0))
 			return 1;
 	return 0;

@@ -410,4 +410,30 @@ test_expect 'plan --import of a solution user (vpxd): VECS and its principal hol
 	"$VC" --root "$l" check >out || { cat out; false; }
 '
 
+test_expect 'check reports a company-CA certificate at INFO with its issuer and its chain (trusted, up to the root), exit 0' '
+	l=$T/i &&
+	"$VC" --root "$l" check --json >c.json &&
+	expect_eq "INFO|Machine SSL certificate issued by C=US, O=Corp Example, CN=Corp Issuing CA, not by VMCA; chain trusted, up to C=US, O=Corp Example, CN=Corp Root CA in TRUSTED_ROOTS" \
+	    "$(jq -r ".findings[] | select(.code == \"ISSUER_NOT_VMCA\" and .place == \"MACHINE_SSL_CERT/__MACHINE_CERT\") | \"\(.severity)|\(.message)\"" c.json)" &&
+	jq -e "[.findings[] | select(.code == \"ISSUER_NOT_VMCA\") | .place] | index(\"vpxd/vpxd\") != null" c.json >/dev/null &&
+	"$VC" --root "$l" check >out &&
+	rc=0 && "$VC" --root "$l" plan >out 2>&1 || rc=$?
+	expect_eq 2 "$rc"
+'
+
+test_expect 'CHAIN_UNTRUSTED names the missing CA: the issuer of the first certificate whose issuer is nowhere' '
+	l=$T/i && c=$T/corp &&
+	openssl req -new -newkey rsa:2048 -nodes -keyout int2.key -out int2.csr -subj "/C=US/O=Corp Example/CN=Corp Issuing CA 2" 2>/dev/null &&
+	openssl x509 -req -in int2.csr -CA "$c/root.pem" -CAkey "$c/root.key" -CAcreateserial -days 1825 -extfile "$c/int.ext" -out int2.pem 2>/dev/null &&
+	openssl req -new -newkey rsa:2048 -nodes -keyout lone.key -out lone.csr -subj "/CN=$PNID" 2>/dev/null &&
+	sign int2.pem int2.key lone.csr lone.pem 365 "DNS:$PNID" &&
+	machine_ssl "$l" lone.pem lone.key &&
+	rc=0 && "$VC" --root "$l" check >out || rc=$?
+	expect_eq 2 "$rc" &&
+	grep -A1 "CRITICAL CHAIN_UNTRUSTED *MACHINE_SSL_CERT/__MACHINE_CERT" out >f &&
+	expect_grep "Machine SSL certificate does not chain to TRUSTED_ROOTS: the CA C=US, O=Corp Example, CN=Corp Issuing CA 2, which issued CN=$PNID, is in neither the entry nor TRUSTED_ROOTS" f &&
+	grep -A1 "INFO *ISSUER_NOT_VMCA *MACHINE_SSL_CERT/__MACHINE_CERT" out >f &&
+	expect_grep "Machine SSL certificate issued by C=US, O=Corp Example, CN=Corp Issuing CA 2, not by VMCA; chain not trusted (CHAIN_UNTRUSTED)" f
+'
+
 test_done
