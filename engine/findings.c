@@ -289,8 +289,8 @@ untrusted(struct ctx *c, const struct inv_vecs_entry *e, const char *place,
 }
 
 /*
- * A certificate another CA than VMCA issued (a company CA): said, at INFO,
- * with its issuer and how its chain stands.
+ * A Machine SSL or solution-user certificate another CA than VMCA issued
+ * (a company CA): said, at INFO, with its issuer and how its chain stands.
  */
 static void
 other_ca(struct ctx *c, const struct inv_vecs_entry *e, const char *place,
@@ -300,7 +300,10 @@ other_ca(struct ctx *c, const struct inv_vecs_entry *e, const char *place,
 	    sk_X509_value(c->inv->vmca_root, 0) : NULL, *top;
 	char	*issuer, *missing, *end = NULL;
 
-	if (root == NULL || X509_NAME_cmp(X509_get_issuer_name(leaf),
+	/* The certificates vcrotate renews: Machine SSL, solution users. */
+	if (root == NULL || (strcmp(e->store, "MACHINE_SSL_CERT") != 0 &&
+	    !is_solution_user_store(e->store)) ||
+	    X509_NAME_cmp(X509_get_issuer_name(leaf),
 	    X509_get_subject_name(root)) == 0)
 		return;
 	issuer = cert_issuer(leaf);

@@ -749,8 +749,10 @@ decode_step(struct plan_step *s, json_t *o, size_t i, struct buf *err)
 	    (makes_cert(s->kind) && imp == NULL) != json_is_object(p)) {
 		buf_printf(err, "field steps[%zu].%s for a %s step", i,
 		    s->kind == STEP_CA_CHAIN ? "import must be an object" :
-		    json_is_object(p) ? "profile must be null" : makes_cert(
-		    s->kind) ? "profile must be an object (or an import given)" :
+		    json_is_object(p) ? "profile must be null" :
+		    s->kind == STEP_MACHINE_SSL || s->kind == STEP_SOLUTION_USER ?
+		    "profile must be an object (or an import given)" :
+		    makes_cert(s->kind) ? "profile must be an object" :
 		    "profile must be null", kind);
 		return -1;
 	}
