@@ -30,6 +30,9 @@
 #include "vecs.h"
 #include "vmdir.h"
 
+/* The most issuers above a subordinate VMCA an STS credential carries. */
+#define STS_CHAIN_MAX	8
+
 /* Tries of an LDAP write when the server went away, and the first pause. */
 #define LDAP_TRIES	4
 #define LDAP_PAUSE_MS	500
@@ -112,25 +115,32 @@ apply_start_keys(struct apply *a)
 /* Whether step i's new certificate is what apply will need: its key, a
  * chain to the root that signs it, every SAN asked for, not outliving it. */
 static int
-check_made(struct apply *a, size_t i, X509 *signer)
+check_made(struct apply *a, size_t i, X509 *signer, STACK_OF(X509) *up)
 {
 	const struct cert_profile *p = a->plan->steps[i].profile;
 	struct made *m = &a->made[i];
-	STACK_OF(X509) *trusted = NULL;
+	STACK_OF(X509) *trusted = NULL, *mid = NULL;
 	const char *why;
 	size_t	 k;
-	int	 ok;
+	int	 ok, j, n = up != NULL ? sk_X509_num(up) : 0;
 
-	/* The checks apply would otherwise learn from the services. */
+	/* The checks apply would otherwise learn from the services; a
+	 * subordinate VMCA's up to the company root. */
 	if ((trusted = sk_X509_new_null()) == NULL ||
-	    !sk_X509_push(trusted, signer)) {
+	    (mid = sk_X509_new_null()) == NULL ||
+	    !sk_X509_push(n > 0 ? mid : trusted, signer) ||
+	    (n > 0 && !sk_X509_push(trusted, sk_X509_value(up, n - 1)))) {
 		sk_X509_free(trusted);
+		sk_X509_free(mid);
 		buf_printf(&a->t->err, "out of memory");
 		return -1;
 	}
+	for (j = 0; j + 1 < n; j++)
+		sk_X509_push(mid, sk_X509_value(up, j));
 	ok = cert_key_matches(m->cert, m->key) &&
-	    cert_verify(m->cert, NULL, trusted, time(NULL), &why);
+	    cert_verify(m->cert, mid, trusted, time(NULL), &why);
 	sk_X509_free(trusted);
+	sk_X509_free(mid);
 	if (!ok) {
 		buf_printf(&a->t->err, "step %zu: the new certificate does not "
 		    "verify against the VMCA root", i + 1);
@@ -228,6 +238,7 @@ apply_prepare(struct apply *a)
 {
 	X509	*signer = a->root;
 	EVP_PKEY *signer_key = a->root_key, **keys = NULL;
+	STACK_OF(X509) *up = NULL;
 	size_t	 i;
 	int	 ret = -1, r;
 
@@ -249,6 +260,13 @@ apply_prepare(struct apply *a)
 		struct made *m = &a->made[i];
 		int	 root = s->kind == STEP_VMCA_ROOT;
 
+		if (root && s->import != NULL) {
+			/* The company's certificate signs what follows. */
+			signer = m->cert;
+			signer_key = m->key;
+			up = s->import->chain;
+			continue;
+		}
 		if (s->profile == NULL)
 			continue;
 		if (issue_with_key(s->profile, root ? NULL : signer, root ?
@@ -262,7 +280,7 @@ apply_prepare(struct apply *a)
 			signer_key = m->key;
 			continue;
 		}
-		if (check_made(a, i, signer) == -1)
+		if (check_made(a, i, signer, up) == -1)
 			goto out;
 	}
 	ret = 0;
@@ -606,12 +624,12 @@ step_sts(struct apply *a, size_t n)
 {
 	const struct plan_step *s = &a->plan->steps[n];
 	struct made *m = &a->made[n];
-	struct vmdir_value certs[2], keyv, cnv, ocv[2];
+	struct vmdir_value certs[2 + STS_CHAIN_MAX], keyv, cnv, ocv[2];
 	struct vmdir_attr attrs[3];
 	struct buf keyder = BUF_INIT;
-	unsigned char *leaf = NULL, *root = NULL;
-	size_t	 ll, rl, i;
-	int	 ret = -1;
+	unsigned char *leaf = NULL, *root = NULL, *up[STS_CHAIN_MAX] = { NULL };
+	size_t	 ll, rl, i, nc = 2;
+	int	 k, ret = -1;
 
 	if (der_of_cert(m->cert, &leaf, &ll) == -1 ||
 	    der_of_cert(a->root, &root, &rl) == -1 ||
@@ -624,6 +642,15 @@ step_sts(struct apply *a, size_t n)
 	certs[0].len = ll;
 	certs[1].data = root;
 	certs[1].len = rl;
+	/* A subordinate VMCA's: then its issuers up to the company root. */
+	for (k = 0; a->root_chain != NULL && k < sk_X509_num(a->root_chain) &&
+	    k < STS_CHAIN_MAX; k++, nc++)
+		if (der_of_cert(sk_X509_value(a->root_chain, k), &up[k],
+		    &certs[nc].len) == -1) {
+			buf_printf(&a->t->err, "cannot encode the VMCA chain");
+			goto out;
+		} else
+			certs[nc].data = up[k];
 	keyv.data = (unsigned char *)keyder.data;
 	keyv.len = keyder.len;
 	/* New entries first, deletions last: the domain is never left
@@ -637,7 +664,7 @@ step_sts(struct apply *a, size_t n)
 
 		if (action == ACTION_DELETE)
 			continue;
-		attr_set(&attrs[0], "userCertificate", certs, 2);
+		attr_set(&attrs[0], "userCertificate", certs, nc);
 		attr_set(&attrs[1], "vmwSTSPrivateKey", &keyv, 1);
 		if ((cn = first_cn(dn)) == NULL) {
 			buf_printf(&a->t->err, "%s: not a cn= DN", dn);
@@ -667,6 +694,8 @@ step_sts(struct apply *a, size_t n)
 out:
 	free(leaf);
 	free(root);
+	for (k = 0; k < STS_CHAIN_MAX; k++)
+		free(up[k]);
 	buf_free_secret(&keyder);
 	return ret;
 }
@@ -960,7 +989,8 @@ static int
 step_root(struct apply *a, size_t n)
 {
 	struct made *m = &a->made[n];
-	struct buf pem = BUF_INIT, key = BUF_INIT;
+	const struct plan_import *imp = a->plan->steps[n].import;
+	struct buf pem = BUF_INIT, key = BUF_INIT, file = BUF_INIT;
 	struct vmdir_value oc[8], v[3];	/* a model's first 8 classes */
 	struct vmdir_attr attrs[CA_NATTRS];
 	unsigned char *der = NULL;
@@ -968,7 +998,7 @@ step_root(struct apply *a, size_t n)
 	char	*cpath = app_path(a->t->cfg->root, APP_VMCA_ROOT);
 	char	*kpath = app_path(a->t->cfg->root, APP_VMCA_KEY);
 	size_t	 dl, nattrs;
-	int	 ret = -1;
+	int	 k, ret = -1;
 
 	if (cpath == NULL || kpath == NULL ||
 	    (alias = cert_sha1_hex(m->cert)) == NULL ||
@@ -986,15 +1016,21 @@ step_root(struct apply *a, size_t n)
 		dn = NULL;
 		goto out;
 	}
-	if (pem_of_key(m->key, &key) == -1)
+	if (pem_of_key(m->key, &key) == -1 || pem_of_cert(m->cert, &file) == -1)
 		goto out;
+	/* A subordinate VMCA's root.cer holds its chain after it, as
+	 * certificate-manager option 2 writes it. */
+	for (k = 0; imp != NULL && k < sk_X509_num(imp->chain); k++)
+		if (pem_of_cert(sk_X509_value(imp->chain, k), &file) == -1)
+			goto out;
 	/* Publish first, then switch the files: a root is trusted before
 	 * anything it signs is installed. */
 	if (a->w->vecs_put(a, "TRUSTED_ROOTS", alias, ACTION_ADD, &pem,
 	    NULL) == -1 ||
 	    ldap_put(a, dn, ACTION_ADD, attrs, nattrs, 0) == -1 ||
-	    a->w->vmca_files(a, cpath, &pem, kpath, &key) == -1)
+	    a->w->vmca_files(a, cpath, &file, kpath, &key) == -1)
 		goto out;
+	a->root_chain = imp != NULL ? imp->chain : NULL;
 	/* Everything after is signed by, and chains to, the new root. */
 	X509_free(a->root);
 	EVP_PKEY_free(a->root_key);
@@ -1005,6 +1041,7 @@ step_root(struct apply *a, size_t n)
 	ret = 0;
 out:
 	buf_free(&pem);
+	buf_free(&file);
 	buf_free_secret(&key);
 	free(der);
 	free(alias);

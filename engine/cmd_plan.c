@@ -372,8 +372,11 @@ import_parse(struct import *im, const char *arg, const struct inventory *inv,
 		return 0;
 	}
 	if (strcmp(im->what, "vmca-root") == 0) {
-		buf_printf(err, "VMCA as a subordinate CA is not done yet "
-		    "(issue 17, docs/company-ca.md)");
+		im->req.kind = STEP_VMCA_ROOT;
+		if (im->keyfile != NULL)
+			return 0;
+		buf_printf(err, "VMCA's signing key is needed: --import "
+		    "vmca-root=CERT.pem,KEY.pem");
 		return -1;
 	}
 	im->req.kind = STEP_SOLUTION_USER;
@@ -570,13 +573,23 @@ plan_imports(const struct cmdline *cl, struct config *cfg,
 	struct plan_import_req *req = NULL;
 	struct imports all;
 	struct buf err = BUF_INIT;
-	size_t	 i;
-	int	 ssl = 0, sol = 0, ret = EXIT_USAGE;
+	size_t	 i, n = 0;
+	int	 ssl = 0, sol = 0, vmca = 0, ret = EXIT_USAGE;
 
 	memset(&all, 0, sizeof(all));
 	all.s.cfg = cfg;
 	all.lockfd = -1;
 	bk_init();
+	for (i = 0; i < cl->ngiven; i++)
+		if (strcmp(cl->given[i].opt->name, "--import") == 0) {
+			vmca |= strncmp(cl->given[i].val, "vmca-root=", 10) == 0;
+			n++;
+		}
+	if (vmca && n > 1) {
+		fprintf(stderr, "vcrotate plan: --import vmca-root makes a plan "
+		    "of its own: VMCA then reissues what it signs\n");
+		goto out;
+	}
 	if (imports_read(cl, &all, inv, pol->at) == -1)
 		goto out;
 	ret = PLAN_FAILED;
@@ -595,7 +608,8 @@ plan_imports(const struct cmdline *cl, struct config *cfg,
 	/* The check after apply looks where the plan changed things. */
 	pol->scope = ssl && sol ? SCOPE_ALL : ssl ? SCOPE_MACHINE_SSL :
 	    SCOPE_SOLUTION_USERS;
-	if ((*plan = plan_import_build(inv, pol, req, all.n)) == NULL)
+	if ((*plan = vmca ? plan_subordinate_build(inv, pol, &req[0]) :
+	    plan_import_build(inv, pol, req, all.n)) == NULL)
 		fprintf(stderr, "vcrotate plan: out of memory\n");
 	else
 		ret = 0;

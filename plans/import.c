@@ -175,6 +175,29 @@ judge_leaf(X509 *leaf, enum step_kind kind, const char *pnid_san,
 	return 0;
 }
 
+/* VMCA's signing certificate: an RSA CA that may sign certificates. */
+static int
+judge_signer(X509 *x, struct buf *err)
+{
+	EVP_PKEY *k = X509_get0_pubkey(x);
+	uint32_t f = X509_get_extension_flags(x);
+
+	if (k == NULL || EVP_PKEY_get_base_id(k) != EVP_PKEY_RSA ||
+	    EVP_PKEY_get_bits(k) < 2048) {
+		buf_printf(err, "the certificate's key is not RSA of 2048 bits or "
+		    "more, which VMCA needs");
+		return -1;
+	}
+	if (!(f & EXFLAG_CA) || ((f & EXFLAG_KUSAGE) &&
+	    !(X509_get_key_usage(x) & KU_KEY_CERT_SIGN))) {
+		buf_printf(err, "the certificate is not a CA that may sign "
+		    "certificates (basicConstraints CA:TRUE, keyCertSign): VMCA "
+		    "signs with it");
+		return -1;
+	}
+	return 0;
+}
+
 int
 plan_import_judge(X509 *leaf, STACK_OF(X509) *chain, enum step_kind kind,
     const char *pnid_san, time_t at, struct buf *err)
@@ -185,7 +208,8 @@ plan_import_judge(X509 *leaf, STACK_OF(X509) *chain, enum step_kind kind,
 	char	*who;
 	int	 i, n = chain != NULL ? sk_X509_num(chain) : 0, ok;
 
-	if (judge_leaf(leaf, kind, pnid_san, err) == -1)
+	if ((kind == STEP_VMCA_ROOT ? judge_signer(leaf, err) :
+	    judge_leaf(leaf, kind, pnid_san, err)) == -1)
 		return -1;
 	if (n == 0 || !cert_is_self_signed(sk_X509_value(chain, n - 1))) {
 		buf_printf(err, "the chain does not end at a self-signed root");
@@ -201,6 +225,18 @@ plan_import_judge(X509 *leaf, STACK_OF(X509) *chain, enum step_kind kind,
 			    x) ? "is out of order in the chain (it did not "
 			    "issue the one before it)" : "is not a CA "
 			    "(basicConstraints CA:TRUE)");
+			free(who);
+			return -1;
+		}
+		/* VMCA signs leaves below it: each CA above must allow that
+		 * many CAs under it (pathlen). */
+		if (kind == STEP_VMCA_ROOT && X509_get_pathlen(x) >= 0 &&
+		    X509_get_pathlen(x) < i + 1) {
+			who = cert_subject(x);
+			buf_printf(err, "%s allows %ld CA(s) below it "
+			    "(pathlen): VMCA under it could not sign", who !=
+			    NULL ? who : "a CA of the chain",
+			    (long)X509_get_pathlen(x));
 			free(who);
 			return -1;
 		}
@@ -560,5 +596,99 @@ plan_import_build(const struct inventory *inv, const struct plan_policy *pol,
 	return plan_document(inv, pol, steps, json_array());
 fail:
 	json_decref(steps);
+	return NULL;
+}
+
+/* ---- VMCA as a subordinate CA ---- */
+
+/*
+ * The reset's vmca_root step (steps[0]) made the import of r: no profile,
+ * its certificate and chain, and the places known now that the
+ * certificate is (its SHA-1 alias, its CA entry's DN).
+ */
+static int
+subordinate_root(const struct inventory *inv, const struct plan_import_req *r,
+    json_t *step)
+{
+	const struct inv_ca *model = inventory_ca_model(inv);
+	json_t	*t, *w, *why = json_object_get(step, "why");
+	char	*sha1 = cert_sha1_hex(r->cert), *alias = NULL, *dn = NULL;
+	size_t	 i;
+	int	 ret = -1;
+
+	if (sha1 == NULL || asprintf(&alias, "TRUSTED_ROOTS/%s", sha1) == -1 ||
+	    (dn = plan_ca_dn(r->cert, inv->app.domain_dn, model == NULL ||
+	    model->upper)) == NULL) {
+		alias = NULL;
+		goto out;
+	}
+	json_array_foreach(json_object_get(step, "targets"), i, t) {
+		const char *place = json_string_value(json_object_get(t,
+		    "place"));
+
+		if (place != NULL && strcmp(place, NEW_ROOT_VECS) == 0)
+			json_object_set_new(t, "place", json_string(alias));
+		else if (place != NULL && strcmp(place, NEW_ROOT_CA) == 0)
+			json_object_set_new(t, "place", json_string(dn));
+	}
+	json_object_set_new(step, "title", json_string("VMCA signs with a "
+	    "certificate the company CA issued (subordinate CA, from "
+	    "--import): the VMCA files, TRUSTED_ROOTS and a vmdir CA entry"));
+	json_object_set_new(step, "profile", json_null());
+	json_object_set_new(step, "import", import_json(r->cert, r->chain,
+	    r->key_id));
+	if ((w = import_why(r)) != NULL) {
+		json_array_extend(why, w);
+		json_decref(w);
+	}
+	ret = 0;
+out:
+	free(sha1);
+	free(alias);
+	free(dn);
+	return ret;
+}
+
+json_t *
+plan_subordinate_build(const struct inventory *inv,
+    const struct plan_policy *pol, const struct plan_import_req *r)
+{
+	struct plan_policy reset = *pol;
+	json_t	*plan, *held = NULL, *steps, *all = json_array(), *s, *p;
+	char	 max[32];
+	size_t	 i;
+	int	 nothing;
+
+	reset.reset_all = 1;
+	reset.scope = SCOPE_ALL;
+	plan = plan_build(inv, &reset, &nothing, &held);
+	json_decref(held);
+	steps = json_object_get(plan, "steps");
+	if (plan == NULL || all == NULL || strcmp(json_string_value(
+	    json_object_get(json_array_get(steps, 0), "kind")),
+	    plan_kind_name(STEP_VMCA_ROOT)) != 0 ||
+	    subordinate_root(inv, r, json_array_get(steps, 0)) == -1 ||
+	    step_ca_chain(inv, r, 1, all) == -1)
+		goto fail;
+	/* What VMCA signs now lasts no longer than its new certificate. */
+	cert_time_iso(cert_not_after(r->cert), max, sizeof(max));
+	json_array_foreach(steps, i, s) {
+		p = json_object_get(s, "profile");
+		if (i > 0 && json_is_object(p) && strcmp(json_string_value(
+		    json_object_get(p, "not_after_max")), max) > 0)
+			json_object_set_new(p, "not_after_max", json_string(max));
+		json_array_append(all, s);
+	}
+	json_array_foreach(all, i, s)
+		json_object_set_new(s, "n", json_integer((json_int_t)i + 1));
+	json_object_set_new(plan, "steps", all);
+	if (plan_seal(plan) == -1) {
+		json_decref(plan);
+		return NULL;
+	}
+	return plan;
+fail:
+	json_decref(all);
+	json_decref(plan);
 	return NULL;
 }

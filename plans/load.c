@@ -740,7 +740,8 @@ decode_step(struct plan_step *s, json_t *o, size_t i, struct buf *err)
 	 * ca_chain step publishes the CAs of that import. */
 	imp = json_object_get(o, "import");
 	if (imp != NULL && s->kind != STEP_CA_CHAIN &&
-	    s->kind != STEP_MACHINE_SSL && s->kind != STEP_SOLUTION_USER) {
+	    s->kind != STEP_VMCA_ROOT && s->kind != STEP_MACHINE_SSL &&
+	    s->kind != STEP_SOLUTION_USER) {
 		buf_printf(err, "field steps[%zu].import: a %s step imports "
 		    "nothing", i, kind);
 		return -1;
@@ -975,8 +976,35 @@ sts_ok(const struct layout *l, const struct plan_target *t)
 	    (t->action == ACTION_REPLACE || t->action == ACTION_ADD) && n == 1;
 }
 
+/* Whether dn is the CA entry plan names for x (its key id, any case). */
 static int
-root_target_ok(const struct layout *l, const struct plan_target *t)
+ca_dn_of(const struct layout *l, const char *dn, X509 *x)
+{
+	char	*want = dn_child(dn, l->cas, "", 0, NULL) ? plan_ca_dn(x, "",
+	    0) : NULL;
+	size_t	 wl = want != NULL ? strlen(want) - 1 : 0;	/* "cn=K,...," */
+	int	 eq = want != NULL && strncasecmp(dn, want, wl) == 0 &&
+	    dn[wl] == ',';
+
+	free(want);
+	return eq;
+}
+
+/* Whether place is TRUSTED_ROOTS/<SHA-1 of x>. */
+static int
+trusted_alias_of(const char *place, X509 *x)
+{
+	char	*sha1 = cert_sha1_hex(x);
+	int	 eq = sha1 != NULL && strncmp(place, "TRUSTED_ROOTS/", 14) == 0 &&
+	    strcmp(place + 14, sha1) == 0;
+
+	free(sha1);
+	return eq;
+}
+
+static int
+root_target_ok(const struct layout *l, const struct plan_step *s,
+    const struct plan_target *t)
 {
 	switch (t->type) {
 	case TARGET_FILE:
@@ -985,12 +1013,14 @@ root_target_ok(const struct layout *l, const struct plan_target *t)
 		    (strcmp(t->place, VMCA_KEY_FILE) == 0 &&
 		    t->digest[0] == '\0'));
 	case TARGET_VECS:
-		return t->action == ACTION_ADD &&
-		    strcmp(t->place, NEW_ROOT_VECS) == 0;
+		return t->action == ACTION_ADD && (s->import != NULL ?
+		    trusted_alias_of(t->place, s->import->cert) :
+		    strcmp(t->place, NEW_ROOT_VECS) == 0);
 	case TARGET_VMDIR:
-		return t->action == ACTION_ADD && (strcmp(t->place,
-		    NEW_ROOT_CA) == 0 || dn_child(t->place, l->cas, "", 0,
-		    NULL));
+		return t->action == ACTION_ADD && (s->import != NULL ?
+		    ca_dn_of(l, t->place, s->import->cert) :
+		    strcmp(t->place, NEW_ROOT_CA) == 0 || dn_child(t->place,
+		    l->cas, "", 0, NULL));
 	case TARGET_SERVICES:
 	case TARGET__MAX:
 		break;
@@ -1012,7 +1042,7 @@ place_ok(const struct plan *p, const struct layout *l,
 		    t->type == TARGET_VECS && vecs_is(t->place,
 		    "TRUSTED_ROOTS", NULL));
 	case STEP_VMCA_ROOT:
-		return root_target_ok(l, t);
+		return root_target_ok(l, s, t);
 	case STEP_STS:
 		return sts_ok(l, t);
 	case STEP_SOLUTION_USER:

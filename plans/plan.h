@@ -242,7 +242,8 @@ int plan_import_chain(X509 *leaf, STACK_OF(X509) *pool,
 
 /*
  * Whether leaf, with its chain (issuer first, root last), is one vCenter
- * can use as a certificate of kind (STEP_MACHINE_SSL: its SAN holds
+ * can use as a certificate of kind (STEP_VMCA_ROOT: VMCA's signing
+ * certificate, an RSA CA with keyCertSign) (STEP_MACHINE_SSL: its SAN holds
  * pnid_san, serverAuth where it has extended key usages): each one issued
  * by the next and the last self-signed, their signatures verified, none
  * expired or not yet valid at `at', the chain's CAs CA:TRUE, the leaf not
@@ -265,6 +266,17 @@ int plan_pubkey_id(EVP_PKEY *k, char out[65]);
 json_t *plan_import_build(const struct inventory *inv,
     const struct plan_policy *pol, const struct plan_import_req *req,
     size_t n);
+
+/*
+ * VMCA as a subordinate CA (certificate-manager option 2): r is
+ * vmca-root, a CA certificate the company CA issued (kind STEP_VMCA_ROOT)
+ * with the key sealed under its id. The plan of --reset-all, its vmca_root
+ * step installing r instead of a new self-signed root, the company chain
+ * published first (ca_chain), everything VMCA signs reissued under it and
+ * lasting no longer. NULL when out of memory.
+ */
+json_t *plan_subordinate_build(const struct inventory *inv,
+    const struct plan_policy *pol, const struct plan_import_req *r);
 
 /* Sets "sha256" over the canonical form of the rest. 0 or -1. */
 int plan_seal(json_t *plan);

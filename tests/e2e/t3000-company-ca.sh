@@ -436,4 +436,58 @@ test_expect 'CHAIN_UNTRUSTED names the missing CA: the issuer of the first certi
 	expect_grep "Machine SSL certificate issued by C=US, O=Corp Example, CN=Corp Issuing CA 2, not by VMCA; chain not trusted (CHAIN_UNTRUSTED)" f
 '
 
+# ---- VMCA as a subordinate CA (certificate-manager option 2) ----
+
+test_expect 'VMCA as a subordinate: --import vmca-root publishes the chain, installs the signing certificate, reissues what VMCA signs (as --reset-all)' '
+	newlab s && l=$T/s && c=$T/corp &&
+	openssl req -new -newkey rsa:2048 -nodes -keyout vmca.key -out vmca.csr -subj "/C=US/O=Corp Example/OU=vCenter/CN=VMCA vcsa1" 2>/dev/null &&
+	printf "basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n" >vmca.ext &&
+	openssl x509 -req -in vmca.csr -CA "$c/root.pem" -CAkey "$c/root.key" -CAcreateserial -days 1500 -extfile vmca.ext -out vmca.pem 2>/dev/null &&
+	lab_dump "$l" >s.before &&
+	"$VC" --root "$l" plan --import vmca-root=vmca.pem,vmca.key --chain "$c/root.pem" -o s.plan >out &&
+	expect_eq "ca_chain vmca_root sts solution_user solution_user solution_user solution_user solution_user solution_user data_encipherment machine_ssl trust_anchors restart" \
+	    "$(jq -r "[.steps[].kind] | join(\" \")" s.plan)" &&
+	jq -e ".steps[1].profile == null and .steps[1].import.key_id == \"$(pubkey_id vmca.pem)\"" s.plan >/dev/null &&
+	jq -r ".steps[1].targets[] | \"\(.action) \(.place)\"" s.plan >t &&
+	expect_grep "^add TRUSTED_ROOTS/$(sha1 vmca.pem)\$" t &&
+	jq -e "[.steps[] | select(.profile != null) | .profile.not_after_max <= \"$(date -u -d "+1501 days" +%Y-%m-%d)\"] | all" s.plan >/dev/null &&
+	! grep -q "PRIVATE KEY" s.plan
+'
+
+test_expect 'subordinate applied: root.cer is the signing certificate and its chain, every certificate VMCA signs chains to the company root, services run, check 0' '
+	l=$T/s &&
+	"$VC" --root "$l" apply s.plan --yes >out 2>&1 || { tail -n 20 out; false; } &&
+	expect_eq "$(sha1 vmca.pem)" "$(sha1 "$l/var/lib/vmware/vmca/root.cer")" &&
+	expect_eq 2 "$(grep -c "BEGIN CERTIFICATE" "$l/var/lib/vmware/vmca/root.cer")" &&
+	for sol in machine vpxd vsphere-webclient; do
+		vecs "$l" entry getcert --store $sol --alias $sol >sol.pem &&
+		openssl verify -CAfile "$T/corp/root.pem" -untrusted vmca.pem sol.pem >/dev/null ||
+			fail "$sol does not chain to the company root"
+	done &&
+	expect_eq "$(sha1 vmca.pem)" "$(served "$l" | sed -n 2p)" &&
+	trusted "$l" >now && expect_grep "^$(sha1 vmca.pem)\$" now &&
+	cas "$l" >now && expect_grep "^$(sha1 vmca.pem)\$" now &&
+	running "$l" &&
+	"$VC" --root "$l" check >out || { cat out; false; }
+'
+
+test_expect 'subordinate rolled back: the old VMCA root, its certificates, no company CA (byte-identical)' '
+	l=$T/s &&
+	txn=$("$VC" --root "$l" history --json | jq -r ".transactions[0].transaction") &&
+	"$VC" --root "$l" rollback "$txn" --yes >out 2>&1 || { tail -n 20 out; false; } &&
+	lab_dump "$l" >now && diff -u s.before now
+'
+
+test_expect 'vmca-root refused: a certificate that is no CA, no key given, with another import (64, nothing sealed or changed)' '
+	l=$T/s &&
+	openssl req -new -newkey rsa:2048 -nodes -keyout leaf.key -out leaf.csr -subj "/CN=not a ca" 2>/dev/null &&
+	sign "$T/corp/int.pem" "$T/corp/int.key" leaf.csr leaf.pem 365 "DNS:$PNID" &&
+	refused "$l" "is not a CA that may sign certificates" --import vmca-root=leaf.pem,leaf.key --chain corpchain.pem &&
+	refused "$l" "VMCA.s signing key is needed" --import vmca-root=vmca.pem --chain corpchain.pem &&
+	openssl x509 -req -in vmca.csr -CA "$T/corp/int.pem" -CAkey "$T/corp/int.key" -CAcreateserial -days 1500 -extfile vmca.ext -out undermid.pem 2>/dev/null &&
+	refused "$l" "CN=Corp Issuing CA allows 0 CA(s) below it (pathlen): VMCA under it could not sign" --import vmca-root=undermid.pem,vmca.key --chain corpchain.pem &&
+	rc=0 && "$VC" --root "$l" plan --import vmca-root=vmca.pem,vmca.key --import machine-ssl=i.pem --chain corpchain.pem >out 2>err || rc=$?
+	expect_eq 64 "$rc" && expect_grep "vmca-root makes a plan of its own" err
+'
+
 test_done
