@@ -303,6 +303,10 @@ test_expect 'plan --import machine-ssl: the signed CSR and its chain; the plan p
 
 test_expect 'apply: the chain in TRUSTED_ROOTS and vmdir, rhttpproxy serves the new chain, every service runs, check 0' '
 	l=$T/i &&
+	"$VC" --root "$l" apply i.plan --dry-run >dry 2>&1 &&
+	expect_grep "vecs-cli entry create --store TRUSTED_ROOTS --alias $(sha1 "$T/corp/root.pem") --cert (new)\$" dry &&
+	expect_grep "ldap add cn=.*,cn=Certificate-Authorities,cn=Configuration,dc=vsphere,dc=local: objectClass cn cACertificate" dry &&
+	expect_grep "vecs-cli entry create --store MACHINE_SSL_CERT --alias __MACHINE_CERT --cert (new) --key (new)" dry &&
 	"$VC" --root "$l" apply i.plan --yes >out 2>&1 || { tail -n 20 out; false; } &&
 	trusted "$l" >now && expect_grep "^$(sha1 "$T/corp/root.pem")\$" now && expect_grep "^$(sha1 "$T/corp/int.pem")\$" now &&
 	cas "$l" >now && expect_grep "^$(sha1 "$T/corp/root.pem")\$" now && expect_grep "^$(sha1 "$T/corp/int.pem")\$" now &&
