@@ -100,7 +100,7 @@ $(B)/lab/%: $(B)/obj/lab/%.o $(LAB_COMMON)
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(B)/obj/tests/%.o: tests/unit/%.c tests/lab/src/*.h engine/*.h
+$(B)/obj/tests/%.o: tests/unit/%.c tests/lab/src/*.h engine/*.h plans/*.h backup/*.h
 	@mkdir -p $(@D)
 	@echo "  CC      $@"
 	@$(CC) $(ALL_CFLAGS) -Itests/lab/src -Iengine -Iplans -Ibackup $(shell pkg-config --cflags cmocka) -c -o $@ $<

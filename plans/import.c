@@ -11,6 +11,7 @@
  * makes a plan, load.c when it reads one back (sealed again or not), apply
  * before it writes.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,10 @@ plan_import_pem(const char *pem, size_t len, STACK_OF(X509) **out,
 	int	 ret = -1;
 
 	*out = NULL;
+	if (len > INT_MAX) {
+		buf_printf(err, "%s: too large", what);
+		return -1;
+	}
 	if ((bio = BIO_new_mem_buf(pem, (int)len)) == NULL ||
 	    (*out = sk_X509_new_null()) == NULL) {
 		buf_printf(err, "out of memory");
