@@ -93,19 +93,24 @@ plan_import_chain(X509 *leaf, STACK_OF(X509) *pool, STACK_OF(X509) **chain,
 		if (up == NULL || n == CHAIN_MAX) {
 			who = cert_subject(at);
 			by = cert_issuer(at);
-			buf_printf(err, up == NULL ? "the chain is incomplete: "
-			    "the CA %s, which issued %s, is not in --chain (nor "
-			    "in the certificate's file)" : "the chain of %.0s%s "
-			    "is longer than %d certificates", up == NULL ? by :
-			    "", who, CHAIN_MAX);
+			if (who == NULL || by == NULL)
+				buf_printf(err, "out of memory");
+			else if (up == NULL)
+				buf_printf(err, "the chain is incomplete: the CA "
+				    "%s, which issued %s, is not in --chain (nor "
+				    "in the certificate's file)", by, who);
+			else
+				buf_printf(err, "the chain above %s is longer "
+				    "than %d certificates", who, CHAIN_MAX);
 			free(who);
 			free(by);
 			goto fail;
 		}
-		if (!X509_up_ref(up) || !sk_X509_push(*chain, up)) {
+		if (!sk_X509_push(*chain, up)) {
 			buf_printf(err, "out of memory");
 			goto fail;
 		}
+		X509_up_ref(up);	/* the chain's own reference */
 		at = up;
 	}
 	return 0;

@@ -11,8 +11,8 @@
 # recover must do nothing, and git fsck --strict must pass.
 #
 # make test runs a sample of the fault points; CRASH=all (make test-crash)
-# runs every point of the all-expired, stale-sts-chain, missing-principal
-# and company-import plans; CRASH=one (the sanitized pass, tests/run.sh) the middle point of
+# runs every point of the all-expired, stale-sts-chain, missing-principal,
+# company-import and company-subordinate plans; CRASH=one (the sanitized pass, tests/run.sh) the middle point of
 # each.
 . "$(dirname "$0")/../lib.sh"
 
@@ -40,7 +40,9 @@ corp_ca() {
 # without its vpxd principal, which the plan then adds (and a rollback or
 # recover must delete: its before snapshot records it absent); or
 # company-import: healthy, with a vcrotate csr request signed by a company
-# CA in DIR.pem, which the plan imports (publishing the CA chain).
+# CA in DIR.pem, which the plan imports (publishing the CA chain);
+# company-subordinate: healthy, with a CA certificate for VMCA from the
+# company root in DIR.pem and its key in DIR.key (VMCA as a subordinate).
 make_lab() {
 	local uri mid
 	case $2 in
@@ -50,6 +52,12 @@ make_lab() {
 		"$VC" --root "$1" csr --for machine-ssl -o "$1.req" >/dev/null &&
 		openssl x509 -req -in "$1.req/machine-ssl.csr" -CA "$T/corp/int.pem" -CAkey "$T/corp/int.key" \
 		    -CAcreateserial -days 365 -extfile "$T/corp/leaf.ext" -out "$1.pem" 2>/dev/null ;;
+	company-subordinate)
+		corp_ca && lab_create "$1" --scenario healthy >/dev/null &&
+		openssl req -new -newkey rsa:2048 -nodes -keyout "$1.key" -out "$1.csr" \
+		    -subj "/O=Corp Example/CN=VMCA" 2>/dev/null &&
+		openssl x509 -req -in "$1.csr" -CA "$T/corp/root.pem" -CAkey "$T/corp/root.key" \
+		    -CAcreateserial -days 1500 -extfile "$T/corp/int.ext" -out "$1.pem" 2>/dev/null ;;
 	missing-principal)
 		lab_create "$1" --scenario healthy >/dev/null &&
 		labctl start "$1" >/dev/null 2>&1 &&
@@ -65,6 +73,7 @@ make_lab() {
 # plan_args DIR SCENARIO: what the plan of the scenario is made with.
 plan_args() {
 	[ "$2" != company-import ] || echo "--import machine-ssl=$1.pem --chain $T/corp/chain.pem"
+	[ "$2" != company-subordinate ] || echo "--import vmca-root=$1.pem,$1.key --chain $T/corp/root.pem"
 }
 
 # fresh NAME SCENARIO: a started lab, its plan (NAME.plan), its dump. A lab
@@ -217,6 +226,11 @@ test_expect 'company-import: a fault at any side effect of an import plan ends w
 	sweep company-import >&2
 '
 grep "^# company-import" "$T/.out" 2>/dev/null
+
+test_expect 'company-subordinate: a fault at any side effect of a VMCA-as-subordinate plan ends wholly before or wholly after' '
+	sweep company-subordinate >&2
+'
+grep "^# company-subordinate" "$T/.out" 2>/dev/null
 
 test_expect 'recover --forward finishes a transaction killed after every new item was in place' '
 	points sts-expired >pts.txt &&
