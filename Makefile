@@ -56,8 +56,10 @@ BACKUP_OBJS = $(B)/obj/backup/crypt.o $(B)/obj/backup/names.o \
               $(B)/obj/backup/units.o $(B)/obj/backup/restore.o \
               $(B)/obj/backup/session.o
 # plans/: building and rendering (plan.c), reading back and the rules
-# (load.c), the plan against the appliance as it is (live.c).
-ENGINE_LIB += $(B)/obj/plans/load.o $(B)/obj/plans/live.o
+# (load.c), the plan against the appliance as it is (live.c), imported
+# certificates judged and planned (import.c).
+ENGINE_LIB += $(B)/obj/plans/load.o $(B)/obj/plans/live.o \
+              $(B)/obj/plans/import.o
 UNIT_TESTS  = $(B)/tests/test_labutil $(B)/tests/test_engine $(B)/tests/test_backup \
               $(B)/tests/test_txn
 # test_txn: txn.c and the leaves it writes through, the appliance faked.
@@ -98,7 +100,7 @@ $(B)/lab/%: $(B)/obj/lab/%.o $(LAB_COMMON)
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(B)/obj/tests/%.o: tests/unit/%.c tests/lab/src/*.h engine/*.h
+$(B)/obj/tests/%.o: tests/unit/%.c tests/lab/src/*.h engine/*.h plans/*.h backup/*.h
 	@mkdir -p $(@D)
 	@echo "  CC      $@"
 	@$(CC) $(ALL_CFLAGS) -Itests/lab/src -Iengine -Iplans -Ibackup $(shell pkg-config --cflags cmocka) -c -o $@ $<

@@ -1377,7 +1377,8 @@ bk_repo_put_csr(struct bk_repo *r, const unsigned char key[BK_KEY_LEN],
 
 	if (asprintf(&kpath, "%s.key", id) == -1 ||
 	    asprintf(&cpath, "%s.csr", id) == -1 ||
-	    asprintf(&msg, "csr %s: its key sealed\n", id) == -1) {
+	    asprintf(&msg, csr != NULL ? "csr %s: its key sealed\n" :
+	    "key %s: given to an import, sealed\n", id) == -1) {
 		buf_printf(err, "out of memory");
 		goto out;
 	}
@@ -1392,8 +1393,8 @@ bk_repo_put_csr(struct bk_repo *r, const unsigned char key[BK_KEY_LEN],
 		goto out;
 	}
 	if (tb_put(r->repo, tb, key, kpath, pkey, pkeylen, err) == -1 ||
-	    tb_put(r->repo, tb, NULL, cpath, (const unsigned char *)csr,
-	    strlen(csr), err) == -1)
+	    (csr != NULL && tb_put(r->repo, tb, NULL, cpath,
+	    (const unsigned char *)csr, strlen(csr), err) == -1))
 		goto out;
 	if (git_treebuilder_write(&toid, tb) != 0 ||
 	    git_tree_lookup(&tree, r->repo, &toid) != 0 ||
@@ -1422,6 +1423,53 @@ out:
 	git_tree_free(ptree);
 	git_treebuilder_free(tb);
 	git_commit_free(parent);
+	git_reference_free(ref);
+	return ret;
+}
+
+int
+bk_repo_get_csr_key(struct bk_repo *r, const unsigned char key[BK_KEY_LEN],
+    const char *id, struct buf *out, struct buf *err)
+{
+	git_reference *ref = NULL;
+	git_commit *c = NULL;
+	git_tree *tree = NULL;
+	git_tree_entry *e = NULL;
+	git_blob *blob = NULL;
+	char	*path = NULL;
+	int	 ret = -1;
+
+	if (asprintf(&path, "%s.key", id) == -1) {
+		buf_printf(err, "out of memory");
+		return -1;
+	}
+	if (git_reference_lookup(&ref, r->repo, BK_CSR_REF) != 0) {
+		ret = 0;	/* no key was ever sealed */
+		goto out;
+	}
+	if (git_commit_lookup(&c, r->repo, git_reference_target(ref)) != 0 ||
+	    git_commit_tree(&tree, c) != 0) {
+		lg_error(err, BK_CSR_REF);
+		goto out;
+	}
+	if (git_tree_entry_bypath(&e, tree, path) != 0) {
+		ret = 0;
+		goto out;
+	}
+	if (git_blob_lookup(&blob, r->repo, git_tree_entry_id(e)) != 0) {
+		lg_error(err, path);
+		goto out;
+	}
+	if (bk_open(key, path, git_blob_rawcontent(blob),
+	    (size_t)git_blob_rawsize(blob), out, err) == -1)
+		goto out;
+	ret = 1;
+out:
+	free(path);
+	git_blob_free(blob);
+	git_tree_entry_free(e);
+	git_tree_free(tree);
+	git_commit_free(c);
 	git_reference_free(ref);
 	return ret;
 }

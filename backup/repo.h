@@ -156,9 +156,17 @@ int  bk_repo_verify(struct bk_repo *r, const unsigned char key[32],
  * clear but in the staging directory the caller keeps (0700).
  */
 #define BK_CSR_REF	"refs/heads/csr-keys"
+/* csr NULL: a key given to plan --import as a file, sealed alone. */
 int  bk_repo_put_csr(struct bk_repo *r, const unsigned char key[32],
     const char *id, const char *csr, const unsigned char *pkey,
     size_t pkeylen, struct buf *err);
+/*
+ * The key ID.key of BK_CSR_REF, opened, appended to out (a secret: the
+ * caller frees it with buf_free_secret): 1, or 0 when there is no such
+ * key, or -1 with err saying why (unreadable, or not sealed by this key).
+ */
+int  bk_repo_get_csr_key(struct bk_repo *r, const unsigned char key[32],
+    const char *id, struct buf *out, struct buf *err);
 
 /* libgit2 set-up and tear-down, once per process. */
 void bk_init(void);

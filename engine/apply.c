@@ -30,6 +30,9 @@
 #include "vecs.h"
 #include "vmdir.h"
 
+/* The most issuers above a subordinate VMCA an STS credential carries. */
+#define STS_CHAIN_MAX	8
+
 /* Tries of an LDAP write when the server went away, and the first pause. */
 #define LDAP_TRIES	4
 #define LDAP_PAUSE_MS	500
@@ -112,25 +115,32 @@ apply_start_keys(struct apply *a)
 /* Whether step i's new certificate is what apply will need: its key, a
  * chain to the root that signs it, every SAN asked for, not outliving it. */
 static int
-check_made(struct apply *a, size_t i, X509 *signer)
+check_made(struct apply *a, size_t i, X509 *signer, STACK_OF(X509) *up)
 {
 	const struct cert_profile *p = a->plan->steps[i].profile;
 	struct made *m = &a->made[i];
-	STACK_OF(X509) *trusted = NULL;
+	STACK_OF(X509) *trusted = NULL, *mid = NULL;
 	const char *why;
 	size_t	 k;
-	int	 ok;
+	int	 ok, j, n = up != NULL ? sk_X509_num(up) : 0;
 
-	/* The checks apply would otherwise learn from the services. */
+	/* The checks apply would otherwise learn from the services; a
+	 * subordinate VMCA's up to the company root. */
 	if ((trusted = sk_X509_new_null()) == NULL ||
-	    !sk_X509_push(trusted, signer)) {
+	    (mid = sk_X509_new_null()) == NULL ||
+	    !sk_X509_push(n > 0 ? mid : trusted, signer) ||
+	    (n > 0 && !sk_X509_push(trusted, sk_X509_value(up, n - 1)))) {
 		sk_X509_free(trusted);
+		sk_X509_free(mid);
 		buf_printf(&a->t->err, "out of memory");
 		return -1;
 	}
+	for (j = 0; j + 1 < n; j++)
+		sk_X509_push(mid, sk_X509_value(up, j));
 	ok = cert_key_matches(m->cert, m->key) &&
-	    cert_verify(m->cert, NULL, trusted, time(NULL), &why);
+	    cert_verify(m->cert, mid, trusted, time(NULL), &why);
 	sk_X509_free(trusted);
+	sk_X509_free(mid);
 	if (!ok) {
 		buf_printf(&a->t->err, "step %zu: the new certificate does not "
 		    "verify against the VMCA root", i + 1);
@@ -150,12 +160,85 @@ check_made(struct apply *a, size_t i, X509 *signer)
 	return 0;
 }
 
+/*
+ * Step i's imported certificate and its key (from the backup's csr-keys,
+ * *s opened on first use), judged again as at now: what plan judged may
+ * have expired since.
+ */
+static int
+prepare_import(struct apply *a, size_t i, struct bk_session *s)
+{
+	const struct plan_step *st = &a->plan->steps[i];
+	const struct plan_import *im = st->import;
+	struct made *m = &a->made[i];
+	struct buf key = BUF_INIT, why = BUF_INIT;
+	const char *bad = NULL;
+	char	*pnid = app_san_entry(a->t->app.pnid, 0);
+	int	 r, ret = -1;
+
+	if (pnid == NULL) {
+		buf_printf(&a->t->err, "out of memory");
+		goto out;
+	}
+	if (plan_import_judge(im->cert, im->chain, st->kind, pnid, time(NULL),
+	    &why) == -1) {
+		buf_printf(&a->t->err, "step %zu: the imported certificate: %s",
+		    i + 1, buf_str(&why));
+		goto out;
+	}
+	if (s->repo == NULL && backup_session_repo(s, 0, &a->t->err) == -1)
+		goto out;
+	if ((r = bk_repo_get_csr_key(s->repo, s->key, im->key_id, &key,
+	    &a->t->err)) != 1) {
+		if (r == 0)
+			buf_printf(&a->t->err, "step %zu: its key %.16s... is not "
+			    "on the backup's csr-keys branch", i + 1, im->key_id);
+		goto out;
+	}
+	if (cert_parse_key((unsigned char *)key.data, key.len, &m->key,
+	    &bad) == -1 || !cert_key_matches(im->cert, m->key)) {
+		buf_printf(&a->t->err, "step %zu: its sealed key %.16s... %s",
+		    i + 1, im->key_id, bad != NULL ? bad : "does not match the "
+		    "certificate");
+		goto out;
+	}
+	X509_up_ref(im->cert);
+	m->cert = im->cert;
+	ret = 0;
+out:
+	buf_free_secret(&key);
+	buf_free(&why);
+	free(pnid);
+	return ret;
+}
+
+/* Every imported certificate with its key (prepare's). */
+static int
+prepare_imports(struct apply *a)
+{
+	struct bk_session s;
+	size_t	 i;
+	int	 ret = 0;
+
+	memset(&s, 0, sizeof(s));
+	s.cfg = a->t->cfg;
+	bk_init();
+	for (i = 0; ret == 0 && i < a->nsteps; i++)
+		if (a->plan->steps[i].import != NULL &&
+		    a->plan->steps[i].kind != STEP_CA_CHAIN)
+			ret = prepare_import(a, i, &s);
+	backup_session_clear(&s);
+	bk_shutdown();
+	return ret;
+}
+
 /* Makes and checks every new certificate before anything changes. */
 int
 apply_prepare(struct apply *a)
 {
 	X509	*signer = a->root;
 	EVP_PKEY *signer_key = a->root_key, **keys = NULL;
+	STACK_OF(X509) *up = NULL;
 	size_t	 i;
 	int	 ret = -1, r;
 
@@ -170,11 +253,20 @@ apply_prepare(struct apply *a)
 		buf_printf(&a->t->err, "cannot generate the new RSA keys");
 		goto out;
 	}
+	if (prepare_imports(a) == -1)
+		goto out;
 	for (i = 0; i < a->nsteps; i++) {
 		const struct plan_step *s = &a->plan->steps[i];
 		struct made *m = &a->made[i];
 		int	 root = s->kind == STEP_VMCA_ROOT;
 
+		if (root && s->import != NULL) {
+			/* The company's certificate signs what follows. */
+			signer = m->cert;
+			signer_key = m->key;
+			up = s->import->chain;
+			continue;
+		}
 		if (s->profile == NULL)
 			continue;
 		if (issue_with_key(s->profile, root ? NULL : signer, root ?
@@ -188,7 +280,7 @@ apply_prepare(struct apply *a)
 			signer_key = m->key;
 			continue;
 		}
-		if (check_made(a, i, signer) == -1)
+		if (check_made(a, i, signer, up) == -1)
 			goto out;
 	}
 	ret = 0;
@@ -532,12 +624,12 @@ step_sts(struct apply *a, size_t n)
 {
 	const struct plan_step *s = &a->plan->steps[n];
 	struct made *m = &a->made[n];
-	struct vmdir_value certs[2], keyv, cnv, ocv[2];
+	struct vmdir_value certs[2 + STS_CHAIN_MAX], keyv, cnv, ocv[2];
 	struct vmdir_attr attrs[3];
 	struct buf keyder = BUF_INIT;
-	unsigned char *leaf = NULL, *root = NULL;
-	size_t	 ll, rl, i;
-	int	 ret = -1;
+	unsigned char *leaf = NULL, *root = NULL, *up[STS_CHAIN_MAX] = { NULL };
+	size_t	 ll, rl, i, nc = 2;
+	int	 k, ret = -1;
 
 	if (der_of_cert(m->cert, &leaf, &ll) == -1 ||
 	    der_of_cert(a->root, &root, &rl) == -1 ||
@@ -550,6 +642,15 @@ step_sts(struct apply *a, size_t n)
 	certs[0].len = ll;
 	certs[1].data = root;
 	certs[1].len = rl;
+	/* A subordinate VMCA's: then its issuers up to the company root. */
+	for (k = 0; a->root_chain != NULL && k < sk_X509_num(a->root_chain) &&
+	    k < STS_CHAIN_MAX; k++, nc++)
+		if (der_of_cert(sk_X509_value(a->root_chain, k), &up[k],
+		    &certs[nc].len) == -1) {
+			buf_printf(&a->t->err, "cannot encode the VMCA chain");
+			goto out;
+		} else
+			certs[nc].data = up[k];
 	keyv.data = (unsigned char *)keyder.data;
 	keyv.len = keyder.len;
 	/* New entries first, deletions last: the domain is never left
@@ -563,7 +664,7 @@ step_sts(struct apply *a, size_t n)
 
 		if (action == ACTION_DELETE)
 			continue;
-		attr_set(&attrs[0], "userCertificate", certs, 2);
+		attr_set(&attrs[0], "userCertificate", certs, nc);
 		attr_set(&attrs[1], "vmwSTSPrivateKey", &keyv, 1);
 		if ((cn = first_cn(dn)) == NULL) {
 			buf_printf(&a->t->err, "%s: not a cn= DN", dn);
@@ -593,6 +694,8 @@ step_sts(struct apply *a, size_t n)
 out:
 	free(leaf);
 	free(root);
+	for (k = 0; k < STS_CHAIN_MAX; k++)
+		free(up[k]);
 	buf_free_secret(&keyder);
 	return ret;
 }
@@ -677,9 +780,53 @@ vecs_put_all(struct apply *a, size_t n, int with_root)
 	return 0;
 }
 
+/* An imported Machine SSL certificate: the entry holds it and its chain
+ * up to the root, as the VMCA one holds it and the VMCA root. */
+static int
+import_put_all(struct apply *a, size_t n)
+{
+	const struct plan_step *s = &a->plan->steps[n];
+	struct buf cert = BUF_INIT, k = BUF_INIT;
+	char	*store = NULL;
+	const char *alias;
+	size_t	 i;
+	int	 j, ret = -1;
+
+	if (pem_of_cert(a->made[n].cert, &cert) == -1 ||
+	    pem_of_key(a->made[n].key, &k) == -1)
+		goto enc;
+	for (j = 0; j < sk_X509_num(s->import->chain); j++)
+		if (pem_of_cert(sk_X509_value(s->import->chain, j), &cert) == -1)
+			goto enc;
+	for (i = 0; i < s->ntargets; i++) {
+		if (split_place(s->targets[i].place, &store, &alias) == -1) {
+			buf_printf(&a->t->err, "%s: not STORE/ALIAS",
+			    s->targets[i].place);
+			goto out;
+		}
+		if (a->w->vecs_put(a, store, alias, s->targets[i].action, &cert,
+		    &k) == -1)
+			goto out;
+		free(store);
+		store = NULL;
+	}
+	ret = 0;
+	goto out;
+enc:
+	buf_printf(&a->t->err, "cannot encode the imported certificate or its "
+	    "key");
+out:
+	free(store);
+	buf_free(&cert);
+	buf_free_secret(&k);
+	return ret;
+}
+
 static int
 step_machine_ssl(struct apply *a, size_t n)
 {
+	if (a->plan->steps[n].import != NULL)
+		return import_put_all(a, n);
 	return vecs_put_all(a, n, 1);
 }
 
@@ -842,7 +989,8 @@ static int
 step_root(struct apply *a, size_t n)
 {
 	struct made *m = &a->made[n];
-	struct buf pem = BUF_INIT, key = BUF_INIT;
+	const struct plan_import *imp = a->plan->steps[n].import;
+	struct buf pem = BUF_INIT, key = BUF_INIT, file = BUF_INIT;
 	struct vmdir_value oc[8], v[3];	/* a model's first 8 classes */
 	struct vmdir_attr attrs[CA_NATTRS];
 	unsigned char *der = NULL;
@@ -850,7 +998,7 @@ step_root(struct apply *a, size_t n)
 	char	*cpath = app_path(a->t->cfg->root, APP_VMCA_ROOT);
 	char	*kpath = app_path(a->t->cfg->root, APP_VMCA_KEY);
 	size_t	 dl, nattrs;
-	int	 ret = -1;
+	int	 k, ret = -1;
 
 	if (cpath == NULL || kpath == NULL ||
 	    (alias = cert_sha1_hex(m->cert)) == NULL ||
@@ -868,15 +1016,21 @@ step_root(struct apply *a, size_t n)
 		dn = NULL;
 		goto out;
 	}
-	if (pem_of_key(m->key, &key) == -1)
+	if (pem_of_key(m->key, &key) == -1 || pem_of_cert(m->cert, &file) == -1)
 		goto out;
+	/* A subordinate VMCA's root.cer holds its chain after it, as
+	 * certificate-manager option 2 writes it. */
+	for (k = 0; imp != NULL && k < sk_X509_num(imp->chain); k++)
+		if (pem_of_cert(sk_X509_value(imp->chain, k), &file) == -1)
+			goto out;
 	/* Publish first, then switch the files: a root is trusted before
 	 * anything it signs is installed. */
 	if (a->w->vecs_put(a, "TRUSTED_ROOTS", alias, ACTION_ADD, &pem,
 	    NULL) == -1 ||
 	    ldap_put(a, dn, ACTION_ADD, attrs, nattrs, 0) == -1 ||
-	    a->w->vmca_files(a, cpath, &pem, kpath, &key) == -1)
+	    a->w->vmca_files(a, cpath, &file, kpath, &key) == -1)
 		goto out;
+	a->root_chain = imp != NULL ? imp->chain : NULL;
 	/* Everything after is signed by, and chains to, the new root. */
 	X509_free(a->root);
 	EVP_PKEY_free(a->root_key);
@@ -887,6 +1041,7 @@ step_root(struct apply *a, size_t n)
 	ret = 0;
 out:
 	buf_free(&pem);
+	buf_free(&file);
 	buf_free_secret(&key);
 	free(der);
 	free(alias);
@@ -895,6 +1050,99 @@ out:
 	free(dn);
 	free(cpath);
 	free(kpath);
+	return ret;
+}
+
+/* The certificate of the step's import a target publishes: by the SHA-1
+ * alias (TRUSTED_ROOTS) or the key id in the DN (vmdir), as plan named
+ * it (load.c has checked that each target names one). */
+static X509 *
+ca_of(const struct plan_step *s, const struct plan_target *t)
+{
+	X509	*x, *found = NULL;
+	char	*name;
+	const char *want = t->type == TARGET_VECS ? strchr(t->place, '/') + 1 :
+	    t->place + 3;
+	int	 k;
+
+	for (k = 0; found == NULL && k < sk_X509_num(s->import->chain); k++) {
+		x = sk_X509_value(s->import->chain, k);
+		name = t->type == TARGET_VECS ? cert_sha1_hex(x) :
+		    cert_ski_hex(x, 0);
+		if (name != NULL && strncasecmp(want, name, strlen(name)) == 0 &&
+		    (t->type == TARGET_VECS ? want[strlen(name)] == '\0' :
+		    want[strlen(name)] == ','))
+			found = x;
+		free(name);
+	}
+	return found;
+}
+
+/* One CA of a company chain into vmdir's Certificate-Authorities, in the
+ * appliance's own entry form (as a new VMCA root goes there). */
+static int
+ca_entry_add(struct apply *a, const char *dn, X509 *x)
+{
+	struct buf pem = BUF_INIT;
+	struct vmdir_value oc[8], v[3];	/* a model's first 8 classes */
+	struct vmdir_attr attrs[CA_NATTRS];
+	unsigned char *der = NULL;
+	char	*ski = NULL, *subject = NULL;
+	size_t	 dl, nattrs;
+	int	 ret = -1;
+
+	if (pem_of_cert(x, &pem) == -1 || der_of_cert(x, &der, &dl) == -1 ||
+	    ca_entry_attrs(inventory_ca_model(a->inv), x, &pem, der, dl, oc,
+	    sizeof(oc) / sizeof(oc[0]), v, attrs, &ski, &subject,
+	    &nattrs) == -1) {
+		buf_printf(&a->t->err, "%s: cannot encode the CA entry", dn);
+		goto out;
+	}
+	ret = ldap_put(a, dn, ACTION_ADD, attrs, nattrs, 0);
+out:
+	buf_free(&pem);
+	free(der);
+	free(ski);
+	free(subject);
+	return ret;
+}
+
+/*
+ * A company CA chain published before the certificates it issued are
+ * installed: TRUSTED_ROOTS first, then vmdir (whose CA entries vmafdd
+ * copies into TRUSTED_ROOTS under the same alias while it runs).
+ */
+static int
+step_ca_chain(struct apply *a, size_t n)
+{
+	const struct plan_step *s = &a->plan->steps[n];
+	struct buf pem = BUF_INIT;
+	size_t	 i;
+	int	 pass, ret = -1;
+	X509	*x;
+
+	for (pass = 0; pass < 2; pass++)
+		for (i = 0; i < s->ntargets; i++) {
+			const struct plan_target *t = &s->targets[i];
+
+			if ((t->type == TARGET_VECS) != (pass == 0))
+				continue;
+			if ((x = ca_of(s, t)) == NULL) {
+				buf_printf(&a->t->err, "%s: no CA of the step "
+				    "is named so", t->place);
+				goto out;
+			}
+			buf_reset(&pem);
+			if (pass == 0 && (pem_of_cert(x, &pem) == -1 ||
+			    a->w->vecs_put(a, "TRUSTED_ROOTS", t->place + 14,
+			    ACTION_ADD, &pem, NULL) == -1))
+				goto out;
+			if (pass == 1 && ca_entry_add(a, t->place, x) == -1)
+				goto out;
+		}
+	ret = 0;
+out:
+	buf_free(&pem);
 	return ret;
 }
 
@@ -909,6 +1157,7 @@ step_restart(struct apply *a, size_t n)
 
 /* The executor of each kind of step: step n of the plan. */
 static int (*const run[STEP__MAX])(struct apply *a, size_t n) = {
+	[STEP_CA_CHAIN] = step_ca_chain,
 	[STEP_VMCA_ROOT] = step_root,
 	[STEP_STS] = step_sts,
 	[STEP_SOLUTION_USER] = step_solution_user,

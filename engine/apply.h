@@ -52,6 +52,9 @@ struct apply {
 	struct keygen	*kg;		/* the new keys, in the making */
 	X509		*root;		/* the VMCA root that signs */
 	EVP_PKEY	*root_key;
+	STACK_OF(X509)	*root_chain;	/* its issuers when VMCA is a
+					 * subordinate CA (the plan's), or
+					 * NULL */
 	char		*tmpdir;	/* private_dir: keys on their way */
 	int		 dry;		/* print, change nothing */
 	const struct writes *w;		/* live, or printed (dry) */

@@ -122,25 +122,6 @@ csr_profile_free(struct cert_profile *p)
 	free(p->subject);
 }
 
-/* SHA-256 (hex) of the DER public key: how an import finds the key. */
-static int
-key_id(EVP_PKEY *k, char out[65])
-{
-	unsigned char *der = NULL, d[32];
-	unsigned int dl = 0;
-	int	 n, i;
-
-	if ((n = i2d_PUBKEY(k, &der)) <= 0)
-		return -1;
-	i = EVP_Digest(der, (size_t)n, d, &dl, EVP_sha256(), NULL);
-	OPENSSL_free(der);
-	if (!i || dl != 32)
-		return -1;
-	for (i = 0; i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", d[i]);
-	return 0;
-}
-
 /* One request: the key made and sealed, then the request written. */
 static int
 csr_one(struct csr_ctx *c, const char *name, const char *sol)
@@ -159,7 +140,7 @@ csr_one(struct csr_ctx *c, const char *name, const char *sol)
 		goto out;
 	}
 	if ((k = EVP_RSA_gen((unsigned int)c->bits)) == NULL ||
-	    key_id(k, id) == -1 || der_of_key(k, &der) == -1) {
+	    plan_pubkey_id(k, id) == -1 || der_of_key(k, &der) == -1) {
 		buf_printf(&c->err, "cannot make an RSA %d key", c->bits);
 		goto out;
 	}

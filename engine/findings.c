@@ -240,6 +240,85 @@ trusted(const struct inventory *inv, X509 *leaf, STACK_OF(X509) *chain,
 	return ok;
 }
 
+/*
+ * From leaf up, each issuer found in the entry's chain or TRUSTED_ROOTS:
+ * NULL with *top the self-signed end (or the last found), or the issuer
+ * DN (malloc'd) of the first certificate whose issuer is in neither.
+ */
+static char *
+missing_ca(const struct inventory *inv, X509 *leaf, STACK_OF(X509) *chain,
+    X509 **top)
+{
+	STACK_OF(X509) *const from[2] = { chain, inv->trusted };
+	X509	*up;
+	int	 n, k, i;
+
+	for (*top = leaf, n = 0; n < 8 && !cert_is_self_signed(*top); n++) {
+		for (up = NULL, k = 0; k < 2; k++)
+			for (i = 0; up == NULL && from[k] != NULL &&
+			    i < sk_X509_num(from[k]); i++)
+				if (sk_X509_value(from[k], i) != *top &&
+				    cert_issued_by(*top, sk_X509_value(from[k], i)))
+					up = sk_X509_value(from[k], i);
+		if (up == NULL)
+			return cert_issuer(*top);
+		*top = up;
+	}
+	return NULL;
+}
+
+/* A chain that does not verify: the missing CA named where one is. */
+static void
+untrusted(struct ctx *c, const struct inv_vecs_entry *e, const char *place,
+    X509 *leaf, const char *what, const char *why)
+{
+	X509	*top;
+	char	*missing = missing_ca(c->inv, leaf, e->chain, &top);
+	char	*subj = missing != NULL ? cert_subject(top) : NULL;
+
+	if (missing != NULL && subj != NULL)
+		add(c, "CHAIN_UNTRUSTED", SEV_CRITICAL, place, "%s does not "
+		    "chain to TRUSTED_ROOTS: the CA %s, which issued %s, is in "
+		    "neither the entry nor TRUSTED_ROOTS (%s)", what, missing,
+		    subj, why);
+	else
+		add(c, "CHAIN_UNTRUSTED", SEV_CRITICAL, place,
+		    "%s does not chain to TRUSTED_ROOTS: %s", what, why);
+	free(missing);
+	free(subj);
+}
+
+/*
+ * A Machine SSL or solution-user certificate another CA than VMCA issued
+ * (a company CA): said, at INFO, with its issuer and how its chain stands.
+ */
+static void
+other_ca(struct ctx *c, const struct inv_vecs_entry *e, const char *place,
+    X509 *leaf, const char *what, int chain_ok)
+{
+	X509	*root = c->inv->vmca_root != NULL ?
+	    sk_X509_value(c->inv->vmca_root, 0) : NULL, *top;
+	char	*issuer, *missing, *end = NULL;
+
+	/* The certificates vcrotate renews: Machine SSL, solution users. */
+	if (root == NULL || (strcmp(e->store, "MACHINE_SSL_CERT") != 0 &&
+	    !is_solution_user_store(e->store)) ||
+	    X509_NAME_cmp(X509_get_issuer_name(leaf),
+	    X509_get_subject_name(root)) == 0)
+		return;
+	issuer = cert_issuer(leaf);
+	missing = missing_ca(c->inv, leaf, e->chain, &top);
+	if (chain_ok && missing == NULL)
+		end = cert_subject(top);
+	add(c, "ISSUER_NOT_VMCA", SEV_INFO, place, "%s issued by %s, not by "
+	    "VMCA; chain %s%s%s", what, issuer != NULL ? issuer : "?",
+	    end != NULL ? "trusted, up to " : "not trusted (CHAIN_UNTRUSTED)",
+	    end != NULL ? end : "", end != NULL ? " in TRUSTED_ROOTS" : "");
+	free(issuer);
+	free(missing);
+	free(end);
+}
+
 static const char *
 entry_what(const struct inv_vecs_entry *e)
 {
@@ -267,6 +346,7 @@ eval_vecs(struct ctx *c)
 		char	*place = vecs_place(e->store, e->alias);
 		const char *why;
 		X509	*leaf;
+		int	 chain_ok = 1;
 
 		if (place == NULL) {
 			c->oom = 1;
@@ -312,10 +392,10 @@ eval_vecs(struct ctx *c)
 		/* Self-signed leaves (SMS) vouch for themselves; backup
 		 * copies may predate the current roots. */
 		if (cap == SEV_CRITICAL && !cert_is_self_signed(leaf) &&
-		    !trusted(inv, leaf, e->chain, &why))
-			add(c, "CHAIN_UNTRUSTED", SEV_CRITICAL, place,
-			    "%s does not chain to TRUSTED_ROOTS: %s",
-			    entry_what(e), why);
+		    !(chain_ok = trusted(inv, leaf, e->chain, &why)))
+			untrusted(c, e, place, leaf, entry_what(e), why);
+		if (cap == SEV_CRITICAL && !cert_is_self_signed(leaf))
+			other_ca(c, e, place, leaf, entry_what(e), chain_ok);
 		if (inv->app.pnid != NULL &&
 		    strcmp(e->alias, "__MACHINE_CERT") == 0 &&
 		    (strcmp(e->store, "MACHINE_SSL_CERT") == 0 ||

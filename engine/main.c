@@ -68,6 +68,12 @@ static const struct cmd_opt plan_opts[] = {
 	{ "--prune-expired-roots", NULL, "delete expired roots that issued "
 	    "nothing in use" },
 	{ "--at", "DATE", "judge as at DATE (as check --at)" },
+	{ "--import", "WHAT=CERT[,KEY]", "install a certificate your CA "
+	    "signed: WHAT machine-ssl or a solution user (KEY when it is not "
+	    "a vcrotate csr key; repeat for more), or vmca-root with KEY: VMCA "
+	    "as a subordinate CA" },
+	{ "--chain", "FILE", "the CA certificates of the imports, up to the "
+	    "root (PEM; repeat for more)" },
 	{ "-o", "FILE", "write the plan to FILE (mode 0600) for review and "
 	    "apply" },
 	{ "--json", NULL, "print the plan as JSON" },

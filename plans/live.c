@@ -68,6 +68,7 @@ live_entry(const struct inventory *inv, const struct plan_step *s,
 				return 1;
 			}
 		return 0;
+	case STEP_CA_CHAIN:
 	case STEP_VMCA_ROOT:
 	case STEP_PRUNE_ROOTS:
 		for (i = 0; i < inv->ncas; i++)
@@ -181,8 +182,8 @@ check_sans(const struct plan *p, const struct inventory *inv,
 	for (i = 0; i < p->nsteps; i++) {
 		const struct plan_step *s = &p->steps[i];
 
-		if (s->kind != STEP_MACHINE_SSL)
-			continue;
+		if (s->kind != STEP_MACHINE_SSL || s->profile == NULL)
+			continue;	/* an import was judged when loaded */
 		for (k = 1; k < s->profile->nsan; k++) {
 			const char *entry = s->profile->san[k].entry;
 
@@ -211,7 +212,10 @@ check_root_kept(const struct plan *p, const struct inventory *inv,
 	const char *d;
 	size_t	 i, j;
 
-	if (root == NULL || p->steps[0].kind == STEP_VMCA_ROOT)
+	for (i = 0; i < p->nsteps; i++)
+		if (p->steps[i].kind == STEP_VMCA_ROOT)
+			return 0;
+	if (root == NULL)
 		return 0;
 	for (i = 0; i < p->nsteps; i++)
 		for (j = 0; j < p->steps[i].ntargets; j++) {
@@ -302,7 +306,7 @@ check_issuers(const struct plan *p, const struct inventory *inv,
 			const struct plan_target *t = &s->targets[j];
 
 			if ((s->kind != STEP_MACHINE_SSL &&
-			    s->kind != STEP_SOLUTION_USER) ||
+			    s->kind != STEP_SOLUTION_USER) || s->import != NULL ||
 			    t->type != TARGET_VECS ||
 			    (e = vecs_at(inv, t->place)) == NULL ||
 			    e->chain == NULL ||

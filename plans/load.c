@@ -17,6 +17,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "cert.h"
 #include "plan-int.h"
 #include "vmdir.h"
 
@@ -51,7 +52,11 @@ static const struct field policy_fields[] = {
 static const struct field step_fields[] = {
 	{ "n", F_INT }, { "kind", F_STR }, { "title", F_STR },
 	{ "why", F_ARR }, { "profile", F_OBJ_OR_NULL }, { "targets", F_ARR },
-	{ NULL, 0 },
+	{ "import", F_OBJ, 1 }, { NULL, 0 },
+};
+static const struct field import_fields[] = {
+	{ "certificate", F_STR_OR_NULL }, { "chain", F_ARR },
+	{ "key_id", F_STR_OR_NULL }, { NULL, 0 },
 };
 static const struct field profile_fields[] = {
 	{ "subject", F_STR }, { "san", F_ARR }, { "key_usage", F_ARR },
@@ -166,6 +171,16 @@ check_step_fields(json_t *s, size_t i, struct buf *err)
 		if (check_fields(json_object_get(p, "key"), key_fields, path,
 		    err) == -1)
 			return -1;
+	}
+	if (json_is_object(p = json_object_get(s, "import"))) {
+		snprintf(path, sizeof(path), "steps[%zu].import.", i);
+		if (check_fields(p, import_fields, path, err) == -1)
+			return -1;
+		if (!strings_ok(json_object_get(p, "chain"))) {
+			buf_printf(err, "field steps[%zu].import.chain must hold "
+			    "strings", i);
+			return -1;
+		}
 	}
 	json_array_foreach(json_object_get(s, "targets"), j, t) {
 		snprintf(path, sizeof(path), "steps[%zu].targets[%zu].", i, j);
@@ -620,10 +635,85 @@ decode_target(struct plan_target *t, json_t *o, size_t i, size_t j,
 	return 0;
 }
 
+/* One PEM certificate of an import, fully decoded. */
+static X509 *
+import_cert(json_t *v, size_t i, const char *field, struct buf *err)
+{
+	STACK_OF(X509) *xs = NULL;
+	struct buf why = BUF_INIT;
+	X509	*x = NULL;
+	char	 what[80];
+
+	snprintf(what, sizeof(what), "field steps[%zu].import.%s", i, field);
+	if (plan_import_pem(json_string_value(v), json_string_length(v), &xs,
+	    what, &why) == -1 || sk_X509_num(xs) != 1) {
+		buf_printf(err, "%s", why.len > 0 ? buf_str(&why) : what);
+		if (why.len == 0)
+			buf_printf(err, " must be one PEM certificate");
+	} else
+		x = sk_X509_shift(xs);
+	sk_X509_pop_free(xs, X509_free);
+	buf_free(&why);
+	return x;
+}
+
+/* A step's "import": its certificate (null for ca_chain), chain, key id. */
+static int
+decode_import(struct plan_step *s, json_t *o, size_t i, struct buf *err)
+{
+	json_t	*c = json_object_get(o, "certificate"), *v;
+	const char *id = json_string_value(json_object_get(o, "key_id"));
+	X509	*x;
+	char	 what[32];
+	size_t	 j;
+
+	if ((s->import = calloc(1, sizeof(*s->import))) == NULL ||
+	    (s->import->chain = sk_X509_new_null()) == NULL) {
+		buf_printf(err, "out of memory");
+		return -1;
+	}
+	if ((s->kind == STEP_CA_CHAIN) != json_is_null(c) ||
+	    (s->kind == STEP_CA_CHAIN) != (id == NULL)) {
+		buf_printf(err, "field steps[%zu].import: a %s step's import "
+		    "%s a certificate and a key_id", i, plan_kind_name(s->kind),
+		    s->kind == STEP_CA_CHAIN ? "has neither" : "has both");
+		return -1;
+	}
+	if (id != NULL && (strlen(id) != 64 ||
+	    strspn(id, "0123456789abcdef") != 64)) {
+		buf_printf(err, "field steps[%zu].import.key_id must be 64 "
+		    "lower-case hexadecimal digits", i);
+		return -1;
+	}
+	snprintf(s->import->key_id, sizeof(s->import->key_id), "%s",
+	    id != NULL ? id : "");
+	if (!json_is_null(c) && (s->import->cert = import_cert(c, i,
+	    "certificate", err)) == NULL)
+		return -1;
+	json_array_foreach(json_object_get(o, "chain"), j, v) {
+		snprintf(what, sizeof(what), "chain[%zu]", j);
+		if ((x = import_cert(v, i, what, err)) == NULL)
+			return -1;
+		if (!sk_X509_push(s->import->chain, x)) {
+			X509_free(x);
+			buf_printf(err, "out of memory");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Whether a step of kind k makes a new certificate from a profile. */
+static int
+makes_cert(enum step_kind k)
+{
+	return k >= STEP_VMCA_ROOT && k <= STEP_MACHINE_SSL;
+}
+
 static int
 decode_step(struct plan_step *s, json_t *o, size_t i, struct buf *err)
 {
-	json_t	*p = json_object_get(o, "profile"), *ts, *t;
+	json_t	*p = json_object_get(o, "profile"), *ts, *t, *imp;
 	const char *kind = json_string_value(json_object_get(o, "kind"));
 	int	 k;
 	size_t	 j;
@@ -645,12 +735,30 @@ decode_step(struct plan_step *s, json_t *o, size_t i, struct buf *err)
 		return -1;
 	}
 	/* A step makes a certificate when its kind does: vmca_root to
-	 * machine_ssl, in the order of enum step_kind. */
-	if ((s->kind <= STEP_MACHINE_SSL) != json_is_object(p)) {
-		buf_printf(err, "field steps[%zu].profile must be %s for a %s "
-		    "step", i, json_is_object(p) ? "null" : "an object", kind);
+	 * machine_ssl, in the order of enum step_kind; a solution_user or
+	 * machine_ssl step may install one from --import instead, and a
+	 * ca_chain step publishes the CAs of that import. */
+	imp = json_object_get(o, "import");
+	if (imp != NULL && s->kind != STEP_CA_CHAIN &&
+	    s->kind != STEP_VMCA_ROOT && s->kind != STEP_MACHINE_SSL &&
+	    s->kind != STEP_SOLUTION_USER) {
+		buf_printf(err, "field steps[%zu].import: a %s step imports "
+		    "nothing", i, kind);
 		return -1;
 	}
+	if ((s->kind == STEP_CA_CHAIN && imp == NULL) ||
+	    (makes_cert(s->kind) && imp == NULL) != json_is_object(p)) {
+		buf_printf(err, "field steps[%zu].%s for a %s step", i,
+		    s->kind == STEP_CA_CHAIN ? "import must be an object" :
+		    json_is_object(p) ? "profile must be null" :
+		    s->kind == STEP_MACHINE_SSL || s->kind == STEP_SOLUTION_USER ?
+		    "profile must be an object (or an import given)" :
+		    makes_cert(s->kind) ? "profile must be an object" :
+		    "profile must be null", kind);
+		return -1;
+	}
+	if (imp != NULL && decode_import(s, imp, i, err) == -1)
+		return -1;
 	ts = json_object_get(o, "targets");
 	if (json_array_size(ts) == 0) {
 		buf_printf(err, "field steps[%zu].targets is empty", i);
@@ -695,6 +803,10 @@ static const struct kind_rule {
 	unsigned	 eku;
 	const char	*touches;
 } rules[STEP__MAX] = {
+	[STEP_CA_CHAIN] = { 0, 0,
+	    "a ca_chain step adds the CAs of its import to TRUSTED_ROOTS "
+	    "(aliased by their SHA-1) and to vmdir's Certificate-Authorities "
+	    "(named by their key id), nothing else" },
 	[STEP_VMCA_ROOT] = { PLAN_KU_KEY_CERT_SIGN | PLAN_KU_CRL_SIGN, 0,
 	    "a vmca_root step replaces the VMCA root files (root.cer with "
 	    "its digest) and adds the new root to TRUSTED_ROOTS and vmdir, "
@@ -864,8 +976,35 @@ sts_ok(const struct layout *l, const struct plan_target *t)
 	    (t->action == ACTION_REPLACE || t->action == ACTION_ADD) && n == 1;
 }
 
+/* Whether dn is the CA entry plan names for x (its key id, any case). */
 static int
-root_target_ok(const struct layout *l, const struct plan_target *t)
+ca_dn_of(const struct layout *l, const char *dn, X509 *x)
+{
+	char	*want = dn_child(dn, l->cas, "", 0, NULL) ? plan_ca_dn(x, "",
+	    0) : NULL;
+	size_t	 wl = want != NULL ? strlen(want) - 1 : 0;	/* "cn=K,...," */
+	int	 eq = want != NULL && strncasecmp(dn, want, wl) == 0 &&
+	    dn[wl] == ',';
+
+	free(want);
+	return eq;
+}
+
+/* Whether place is TRUSTED_ROOTS/<SHA-1 of x>. */
+static int
+trusted_alias_of(const char *place, X509 *x)
+{
+	char	*sha1 = cert_sha1_hex(x);
+	int	 eq = sha1 != NULL && strncmp(place, "TRUSTED_ROOTS/", 14) == 0 &&
+	    strcmp(place + 14, sha1) == 0;
+
+	free(sha1);
+	return eq;
+}
+
+static int
+root_target_ok(const struct layout *l, const struct plan_step *s,
+    const struct plan_target *t)
 {
 	switch (t->type) {
 	case TARGET_FILE:
@@ -874,12 +1013,14 @@ root_target_ok(const struct layout *l, const struct plan_target *t)
 		    (strcmp(t->place, VMCA_KEY_FILE) == 0 &&
 		    t->digest[0] == '\0'));
 	case TARGET_VECS:
-		return t->action == ACTION_ADD &&
-		    strcmp(t->place, NEW_ROOT_VECS) == 0;
+		return t->action == ACTION_ADD && (s->import != NULL ?
+		    trusted_alias_of(t->place, s->import->cert) :
+		    strcmp(t->place, NEW_ROOT_VECS) == 0);
 	case TARGET_VMDIR:
-		return t->action == ACTION_ADD && (strcmp(t->place,
-		    NEW_ROOT_CA) == 0 || dn_child(t->place, l->cas, "", 0,
-		    NULL));
+		return t->action == ACTION_ADD && (s->import != NULL ?
+		    ca_dn_of(l, t->place, s->import->cert) :
+		    strcmp(t->place, NEW_ROOT_CA) == 0 || dn_child(t->place,
+		    l->cas, "", 0, NULL));
 	case TARGET_SERVICES:
 	case TARGET__MAX:
 		break;
@@ -895,8 +1036,13 @@ place_ok(const struct plan *p, const struct layout *l,
 	int	 put = t->action == ACTION_REPLACE || t->action == ACTION_ADD;
 
 	switch (s->kind) {
+	case STEP_CA_CHAIN:
+		return t->action == ACTION_ADD && (t->type == TARGET_VMDIR ?
+		    dn_child(t->place, l->cas, "", 0, NULL) :
+		    t->type == TARGET_VECS && vecs_is(t->place,
+		    "TRUSTED_ROOTS", NULL));
 	case STEP_VMCA_ROOT:
-		return root_target_ok(l, t);
+		return root_target_ok(l, s, t);
 	case STEP_STS:
 		return sts_ok(l, t);
 	case STEP_SOLUTION_USER:
@@ -1145,7 +1291,7 @@ check_order(const struct plan *p, const struct layout *l, size_t i,
 	}
 	if (prev != NULL && s->kind < prev->kind) {
 		buf_printf(err, "step %d (%s): out of order (a plan holds "
-		    "vmca_root, sts, solution_user, data_encipherment, "
+		    "ca_chain, vmca_root, sts, solution_user, data_encipherment, "
 		    "machine_ssl, trust_anchors, prune_roots and restart in "
 		    "that order)", s->n, kind);
 		return -1;
@@ -1159,6 +1305,98 @@ check_order(const struct plan *p, const struct layout *l, size_t i,
 	if (s->kind == STEP_DATA_ENCIPHERMENT && !l->reset) {
 		buf_printf(err, "step %d (%s): only a plan that replaces the "
 		    "VMCA root reissues data-encipherment", s->n, kind);
+		return -1;
+	}
+	return 0;
+}
+
+/* Whether x is a CA of the chain of a certificate step p imports. */
+static int
+imported_ca(const struct plan *p, X509 *x)
+{
+	const struct plan_step *s;
+	size_t	 i;
+	int	 k;
+
+	for (i = 0; i < p->nsteps; i++)
+		for (s = &p->steps[i], k = 0; s->kind != STEP_CA_CHAIN &&
+		    s->import != NULL && k < sk_X509_num(s->import->chain); k++)
+			if (cert_equal(sk_X509_value(s->import->chain, k), x))
+				return 1;
+	return 0;
+}
+
+/* The CA of s's import target t publishes: its SHA-1 alias or its key id
+ * in the DN, as plan makes them; NULL when none. */
+static X509 *
+ca_of_target(const struct plan *p, const struct plan_step *s,
+    const struct plan_target *t)
+{
+	X509	*x;
+	char	*name;
+	int	 k, eq;
+
+	for (k = 0; k < sk_X509_num(s->import->chain); k++) {
+		x = sk_X509_value(s->import->chain, k);
+		if (t->type == TARGET_VECS) {
+			name = cert_sha1_hex(x);
+			eq = name != NULL && strcmp(t->place + 14, name) == 0;
+		} else {
+			name = plan_ca_dn(x, p->app.domain_dn, 0);
+			eq = name != NULL && strcasecmp(t->place, name) == 0;
+		}
+		free(name);
+		if (eq)
+			return x;
+	}
+	return NULL;
+}
+
+/*
+ * An import: a ca_chain step publishes only CAs of the plan's imported
+ * chains, each target one of them; a certificate step's import is one
+ * plan_import_judge accepts, as at the time the plan was made, its key id
+ * that of its public key.
+ */
+static int
+check_import(const struct plan *p, const struct layout *l,
+    const struct plan_step *s, struct buf *err)
+{
+	const struct plan_import *im = s->import;
+	struct buf why = BUF_INIT;
+	char	 id[65];
+	size_t	 j;
+	int	 k;
+
+	if (s->kind == STEP_CA_CHAIN) {
+		for (k = 0; k < sk_X509_num(im->chain); k++)
+			if (!imported_ca(p, sk_X509_value(im->chain, k)) ||
+			    !cert_is_ca(sk_X509_value(im->chain, k))) {
+				buf_printf(err, "step %d (ca_chain): chain[%d] "
+				    "is not a CA of a certificate the plan "
+				    "imports", s->n, k);
+				return -1;
+			}
+		for (j = 0; j < s->ntargets; j++)
+			if (ca_of_target(p, s, &s->targets[j]) == NULL) {
+				target_says(err, s, &s->targets[j]);
+				buf_printf(err, "not a CA of the step's import");
+				return -1;
+			}
+		return 0;
+	}
+	if (plan_pubkey_id(X509_get0_pubkey(im->cert), id) == -1 ||
+	    strcmp(id, im->key_id) != 0) {
+		buf_printf(err, "step %d (%s): import.key_id is not the SHA-256 "
+		    "of the certificate's public key", s->n,
+		    plan_kind_name(s->kind));
+		return -1;
+	}
+	if (plan_import_judge(im->cert, im->chain, s->kind, l->pnid_san,
+	    p->policy.at, &why) == -1) {
+		buf_printf(err, "step %d (%s): the imported certificate: %s",
+		    s->n, plan_kind_name(s->kind), buf_str(&why));
+		buf_free(&why);
 		return -1;
 	}
 	return 0;
@@ -1191,6 +1429,8 @@ check_rules(struct plan *p, struct buf *err)
 				goto out;
 			}
 		if (s->profile != NULL && check_profile(p, &l, s, err) == -1)
+			goto out;
+		if (s->import != NULL && check_import(p, &l, s, err) == -1)
 			goto out;
 	}
 	ret = 0;
@@ -1357,6 +1597,11 @@ plan_free(struct plan *p)
 		free(s->targets);
 		free(s->title);
 		profile_free(s->profile);
+		if (s->import != NULL) {
+			X509_free(s->import->cert);
+			sk_X509_pop_free(s->import->chain, X509_free);
+			free(s->import);
+		}
 	}
 	free(p->steps);
 	for (i = 0; p->san != NULL && p->san[i] != NULL; i++)

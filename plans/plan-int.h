@@ -49,6 +49,25 @@ char *plan_subject(enum step_kind k, const struct appliance *app,
  * (above), else the policy's validity_days for a leaf. */
 int plan_validity_days(enum step_kind k, const struct plan_policy *pol);
 
+/* plan.c's JSON pieces, which import.c shares: a target (digest NULL or
+ * "": none), a VECS target (an add when the entry is not there), the
+ * "appliance" and "policy" objects, and a plan document around steps
+ * (sealed; NULL when out of memory). */
+json_t *plan_target_json(enum target_type type, const char *place,
+    enum target_action action, const char *digest);
+json_t *plan_vecs_target(const struct inventory *inv, const char *store,
+    const char *alias, enum target_action action);
+json_t *plan_document(const struct inventory *inv,
+    const struct plan_policy *pol, json_t *steps, json_t *left_alone);
+/* The restart step, numbered n. */
+json_t *plan_restart_step(size_t n);
+
+/* The SHA-1 (TRUSTED_ROOTS alias) and vmdir CA entry DN under which a
+ * ca_chain step publishes CA x (upper: the key id in upper case, as the
+ * appliance's entries have it), malloc'd; NULL when x has no subject key
+ * identifier or out of memory. */
+char *plan_ca_dn(X509 *x, const char *domain_dn, int upper);
+
 /* SHA-256 (hex) of the canonical form of everything but "sha256". */
 int plan_digest(json_t *plan, char out[65]);
 

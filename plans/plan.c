@@ -55,6 +55,7 @@ plan_policy_default(struct plan_policy *pol, time_t at, int renew_within)
 /* ---- names: one table each, for the builder, the loader and apply ---- */
 
 static const char *const kind_names[STEP__MAX] = {
+	[STEP_CA_CHAIN] = "ca_chain",
 	[STEP_VMCA_ROOT] = "vmca_root",
 	[STEP_STS] = "sts",
 	[STEP_SOLUTION_USER] = "solution_user",
@@ -457,6 +458,7 @@ plan_subject(enum step_kind k, const struct appliance *app, const char *sol)
 		if (asprintf(&s, "CN=%s", app->pnid) == -1)
 			s = NULL;
 		break;
+	case STEP_CA_CHAIN:
 	case STEP_TRUST_ANCHORS:
 	case STEP_PRUNE_ROOTS:
 	case STEP_RESTART:
@@ -560,8 +562,11 @@ group_has(struct build *b, enum group g, const char *sol)
 {
 	size_t	 i;
 
+	/* INFO (an expired backup copy, a company CA's certificate) asks
+	 * for nothing. */
 	for (i = 0; i < b->f.n; i++)
-		if (group_of(b->inv, &b->f.v[i]) == g && (sol == NULL ||
+		if (b->f.v[i].sev != SEV_INFO &&
+		    group_of(b->inv, &b->f.v[i]) == g && (sol == NULL ||
 		    strcmp(solution_of(b->inv, b->f.v[i].place), sol) == 0))
 			return 1;
 	return 0;
@@ -1034,6 +1039,66 @@ policy_json(const struct plan_policy *pol)
 }
 
 json_t *
+plan_document(const struct inventory *inv, const struct plan_policy *pol,
+    json_t *steps, json_t *left)
+{
+	json_t	*plan;
+
+	if ((plan = json_object()) == NULL || steps == NULL || left == NULL) {
+		json_decref(plan);
+		json_decref(steps);
+		json_decref(left);
+		return NULL;
+	}
+	json_object_set_new(plan, "schema", json_string(PLAN_SCHEMA));
+	json_object_set_new(plan, "created", json_time(pol->at));
+	json_object_set_new(plan, "vcrotate_version",
+	    json_string(VCROTATE_VERSION));
+	json_object_set_new(plan, "appliance", appliance_json(&inv->app));
+	json_object_set_new(plan, "policy", policy_json(pol));
+	json_object_set_new(plan, "steps", steps);
+	json_object_set_new(plan, "left_alone", left);
+	if (plan_seal(plan) == -1) {
+		json_decref(plan);
+		plan = NULL;
+	}
+	return plan;
+}
+
+json_t *
+plan_restart_step(size_t n)
+{
+	json_t	*s = json_object();
+
+	if (s == NULL)
+		return NULL;
+	json_object_set_new(s, "n", json_integer((json_int_t)n));
+	json_object_set_new(s, "kind", json_string(kind_names[STEP_RESTART]));
+	json_object_set_new(s, "title", json_string("restart every service "
+	    "once, after all changes (service-control --stop --all, then "
+	    "--start --all)"));
+	json_object_set_new(s, "why", json_array());
+	json_object_set_new(s, "profile", json_null());
+	json_object_set_new(s, "targets", json_pack("[o]", target(
+	    TARGET_SERVICES, "service-control", ACTION_RESTART, NULL)));
+	return s;
+}
+
+json_t *
+plan_target_json(enum target_type type, const char *place,
+    enum target_action action, const char *digest)
+{
+	return target(type, place, action, digest);
+}
+
+json_t *
+plan_vecs_target(const struct inventory *inv, const char *store,
+    const char *alias, enum target_action action)
+{
+	return vecs_target(inv, store, alias, action);
+}
+
+json_t *
 plan_build(const struct inventory *inv, const struct plan_policy *pol,
     int *nothing, json_t **held)
 {
@@ -1114,28 +1179,14 @@ plan_build(const struct inventory *inv, const struct plan_policy *pol,
 		*held = b.oom ? NULL : json_incref(b.held);
 		goto out;
 	}
-	add_step(&b, STEP_RESTART, "restart every service once, after all "
-	    "changes (service-control --stop --all, then --start --all)",
-	    json_array(), NULL, json_pack("[o]", target(TARGET_SERVICES,
-	    "service-control", ACTION_RESTART, NULL)));
+	if (json_array_append_new(b.steps, plan_restart_step(
+	    json_array_size(b.steps) + 1)) == -1)
+		b.oom = 1;
 	if (b.oom)
 		goto out;
 
-	if ((plan = json_object()) == NULL)
-		goto out;
-	json_object_set_new(plan, "schema", json_string(PLAN_SCHEMA));
-	json_object_set_new(plan, "created", json_time(pol->at));
-	json_object_set_new(plan, "vcrotate_version",
-	    json_string(VCROTATE_VERSION));
-	json_object_set_new(plan, "appliance", appliance_json(&inv->app));
-	json_object_set_new(plan, "policy", policy_json(pol));
-	json_object_set_new(plan, "steps", b.steps);
+	plan = plan_document(inv, pol, b.steps, left_alone(&b));
 	b.steps = NULL;
-	json_object_set_new(plan, "left_alone", left_alone(&b));
-	if (plan_seal(plan) == -1) {
-		json_decref(plan);
-		plan = NULL;
-	}
 out:
 	json_decref(b.steps);
 	json_decref(b.held);

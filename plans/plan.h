@@ -75,6 +75,7 @@ const char *plan_scope_name(enum plan_scope s);
 
 /* The kinds of step, in the order a plan holds them. */
 enum step_kind {
+	STEP_CA_CHAIN,		/* a company CA's chain published (--import) */
 	STEP_VMCA_ROOT,
 	STEP_STS,
 	STEP_SOLUTION_USER,
@@ -153,11 +154,26 @@ struct plan_target {
 	char			 digest[DIGEST_LEN];	/* "": none (null) */
 };
 
+/*
+ * A certificate another CA issued, brought in by plan --import (the
+ * step's "import"): for a machine_ssl or solution_user step the
+ * certificate, its issuers up to a self-signed root, and key_id, the
+ * SHA-256 of its public key, by which its key is found on the backup's
+ * csr-keys branch (never in the plan); for a ca_chain step cert NULL,
+ * key_id "", chain the CAs the step publishes.
+ */
+struct plan_import {
+	X509		*cert;
+	STACK_OF(X509)	*chain;
+	char		 key_id[65];
+};
+
 struct plan_step {
 	int			 n;		/* 1, 2, ... */
 	enum step_kind		 kind;
 	char			*title;
 	struct cert_profile	*profile;	/* NULL: no new certificate */
+	struct plan_import	*import;	/* NULL: not an import */
 	const char		*solution;	/* STEP_SOLUTION_USER's user */
 	struct plan_target	*targets;
 	size_t			 ntargets;
@@ -195,6 +211,72 @@ char *plan_leaf_subject(const struct appliance *app, const char *sol);
  * the root is unknown: nothing to tell them apart by).
  */
 int plan_vmca_issued(const struct inventory *inv, X509 *x);
+
+/*
+ * Imports (plan --import, plans/import.c). One certificate to install:
+ * what (machine-ssl or a solution user), its kind (STEP_MACHINE_SSL or
+ * STEP_SOLUTION_USER), the certificate and its chain as plan_import_chain
+ * orders it, and the SHA-256 of its public key (the caller has found or
+ * sealed its key under that id on the csr-keys branch). All borrowed.
+ */
+struct plan_import_req {
+	const char	*what;
+	enum step_kind	 kind;
+	X509		*cert;
+	STACK_OF(X509)	*chain;
+	char		 key_id[65];
+};
+
+/* Every certificate of a PEM text, fully decoded: 0, or -1 (err says
+ * what) when there is none or one cannot be read. */
+int plan_import_pem(const char *pem, size_t len, STACK_OF(X509) **out,
+    const char *what, struct buf *err);
+
+/*
+ * The issuers of leaf, taken from pool, in order up to a self-signed root
+ * (*chain, the caller's: sk_X509_pop_free). -1 when one is missing, err
+ * naming the issuer (DN) that is not in pool.
+ */
+int plan_import_chain(X509 *leaf, STACK_OF(X509) *pool,
+    STACK_OF(X509) **chain, struct buf *err);
+
+/*
+ * Whether leaf, with its chain (issuer first, root last), is one vCenter
+ * can use as a certificate of kind (STEP_VMCA_ROOT: VMCA's signing
+ * certificate, an RSA CA with keyCertSign) (STEP_MACHINE_SSL: its SAN holds
+ * pnid_san, serverAuth where it has extended key usages): each one issued
+ * by the next and the last self-signed, their signatures verified, none
+ * expired or not yet valid at `at', the chain's CAs CA:TRUE, the leaf not
+ * a CA, RSA of 2048 bits or more, digitalSignature and keyEncipherment.
+ * -1 with the first problem in err.
+ */
+int plan_import_judge(X509 *leaf, STACK_OF(X509) *chain, enum step_kind kind,
+    const char *pnid_san, time_t at, struct buf *err);
+
+/* SHA-256 (hex) of the DER public key of k: how an import finds its key. */
+int plan_pubkey_id(EVP_PKEY *k, char out[65]);
+
+/*
+ * The plan that installs n imported certificates: the CAs of their chains
+ * not yet in TRUSTED_ROOTS or vmdir published (ca_chain), each certificate
+ * with its key (machine_ssl, solution_user), the Lookup Service endpoints
+ * trusting a new Machine SSL certificate (trust_anchors), the restart.
+ * Returns the sealed plan, NULL when out of memory.
+ */
+json_t *plan_import_build(const struct inventory *inv,
+    const struct plan_policy *pol, const struct plan_import_req *req,
+    size_t n);
+
+/*
+ * VMCA as a subordinate CA (certificate-manager option 2): r is
+ * vmca-root, a CA certificate the company CA issued (kind STEP_VMCA_ROOT)
+ * with the key sealed under its id. The plan of --reset-all, its vmca_root
+ * step installing r instead of a new self-signed root, the company chain
+ * published first (ca_chain), everything VMCA signs reissued under it and
+ * lasting no longer. NULL when out of memory.
+ */
+json_t *plan_subordinate_build(const struct inventory *inv,
+    const struct plan_policy *pol, const struct plan_import_req *r);
 
 /* Sets "sha256" over the canonical form of the rest. 0 or -1. */
 int plan_seal(json_t *plan);

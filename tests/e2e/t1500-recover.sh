@@ -11,20 +11,53 @@
 # recover must do nothing, and git fsck --strict must pass.
 #
 # make test runs a sample of the fault points; CRASH=all (make test-crash)
-# runs every point of the all-expired, stale-sts-chain and missing-principal
-# plans; CRASH=one (the sanitized pass, tests/run.sh) the middle point of
+# runs every point of the all-expired, stale-sts-chain, missing-principal,
+# company-import and company-subordinate plans; CRASH=one (the sanitized pass, tests/run.sh) the middle point of
 # each.
 . "$(dirname "$0")/../lib.sh"
 
 VC=$BUILD/vcrotate
 CRASH=${CRASH:-sample}
 
+# corp_ca: a company CA, root -> intermediate, in $T/corp (once).
+corp_ca() {
+	local d=$T/corp
+	[ ! -f "$d/chain.pem" ] || return 0
+	mkdir -p "$d" &&
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$d/root.key" -out "$d/root.pem" -days 3650 \
+	    -subj "/O=Corp Example/CN=Corp Root CA" -addext basicConstraints=critical,CA:TRUE \
+	    -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null &&
+	openssl req -new -newkey rsa:2048 -nodes -keyout "$d/int.key" -out "$d/int.csr" \
+	    -subj "/O=Corp Example/CN=Corp Issuing CA" 2>/dev/null &&
+	printf 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n' >"$d/int.ext" &&
+	openssl x509 -req -in "$d/int.csr" -CA "$d/root.pem" -CAkey "$d/root.key" -CAcreateserial \
+	    -days 1825 -extfile "$d/int.ext" -out "$d/int.pem" 2>/dev/null &&
+	printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:vcsa1.example.com\n' >"$d/leaf.ext" &&
+	cat "$d/int.pem" "$d/root.pem" >"$d/chain.pem"
+}
+
 # make_lab DIR SCENARIO: a labctl scenario, or missing-principal: healthy
 # without its vpxd principal, which the plan then adds (and a rollback or
-# recover must delete: its before snapshot records it absent).
+# recover must delete: its before snapshot records it absent); or
+# company-import: healthy, with a vcrotate csr request signed by a company
+# CA in DIR.pem, which the plan imports (publishing the CA chain);
+# company-subordinate: healthy, with a CA certificate for VMCA from the
+# company root in DIR.pem and its key in DIR.key (VMCA as a subordinate).
 make_lab() {
 	local uri mid
 	case $2 in
+	company-import)
+		corp_ca && lab_create "$1" --scenario healthy >/dev/null &&
+		labctl start "$1" >/dev/null 2>&1 && mkdir -p "$1.req" &&
+		"$VC" --root "$1" csr --for machine-ssl -o "$1.req" >/dev/null &&
+		openssl x509 -req -in "$1.req/machine-ssl.csr" -CA "$T/corp/int.pem" -CAkey "$T/corp/int.key" \
+		    -CAcreateserial -days 365 -extfile "$T/corp/leaf.ext" -out "$1.pem" 2>/dev/null ;;
+	company-subordinate)
+		corp_ca && lab_create "$1" --scenario healthy >/dev/null &&
+		openssl req -new -newkey rsa:2048 -nodes -keyout "$1.key" -out "$1.csr" \
+		    -subj "/O=Corp Example/CN=VMCA" 2>/dev/null &&
+		openssl x509 -req -in "$1.csr" -CA "$T/corp/root.pem" -CAkey "$T/corp/root.key" \
+		    -CAcreateserial -days 1500 -extfile "$T/corp/int.ext" -out "$1.pem" 2>/dev/null ;;
 	missing-principal)
 		lab_create "$1" --scenario healthy >/dev/null &&
 		labctl start "$1" >/dev/null 2>&1 &&
@@ -35,6 +68,12 @@ make_lab() {
 		    "cn=vpxd-$mid,cn=ServicePrincipals,dc=vsphere,dc=local" ;;
 	*)	lab_create "$1" --scenario "$2" >/dev/null ;;
 	esac
+}
+
+# plan_args DIR SCENARIO: what the plan of the scenario is made with.
+plan_args() {
+	[ "$2" != company-import ] || echo "--import machine-ssl=$1.pem --chain $T/corp/chain.pem"
+	[ "$2" != company-subordinate ] || echo "--import vmca-root=$1.pem,$1.key --chain $T/corp/root.pem"
 }
 
 # fresh NAME SCENARIO: a started lab, its plan (NAME.plan), its dump. A lab
@@ -51,7 +90,7 @@ fresh() {
 	make_lab "$lab" "$2" || fail "labctl create $2"
 	echo "$2" >"$T/$1.scenario"
 	labctl start "$lab" >/dev/null 2>&1 || :
-	"$VC" --root "$lab" plan -o "$T/$1.plan" >/dev/null || fail "plan of $2"
+	"$VC" --root "$lab" plan $(plan_args "$lab" "$2") -o "$T/$1.plan" >/dev/null || fail "plan of $2"
 	lab_dump "$lab" >"$T/$1.before" || fail "the before state of $2 cannot be read"
 }
 
@@ -182,6 +221,16 @@ test_expect 'missing-principal: a fault at any side effect ends wholly before or
 	sweep missing-principal >&2
 '
 grep "^# missing-principal" "$T/.out" 2>/dev/null
+
+test_expect 'company-import: a fault at any side effect of an import plan ends wholly before or wholly after' '
+	sweep company-import >&2
+'
+grep "^# company-import" "$T/.out" 2>/dev/null
+
+test_expect 'company-subordinate: a fault at any side effect of a VMCA-as-subordinate plan ends wholly before or wholly after' '
+	sweep company-subordinate >&2
+'
+grep "^# company-subordinate" "$T/.out" 2>/dev/null
 
 test_expect 'recover --forward finishes a transaction killed after every new item was in place' '
 	points sts-expired >pts.txt &&
