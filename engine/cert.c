@@ -3,6 +3,7 @@
  */
 #include <arpa/inet.h>
 #include <limits.h>
+#include <stdint.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,13 +113,223 @@ no_passphrase(char *buf, int size, int rwflag, void *u)
 	return -1;
 }
 
+/*
+ * The cache: an open-addressing table of the certificates decoded, keyed by
+ * the bytes they were decoded from (a copy), under one lock. A certificate
+ * enters it decoded and with its extensions cached (below), so that the
+ * threads that share it only ever read it.
+ */
+struct cache_slot {
+	uint64_t	 hash;
+	unsigned char	*der;		/* NULL: an empty slot */
+	size_t		 len;
+	size_t		 used;		/* the bytes of len d2i took */
+	X509		*x;		/* the cache's own reference */
+};
+
+struct cert_cache {
+	pthread_mutex_t	 mu;
+	struct cache_slot *slots;
+	size_t		 cap;		/* a power of two */
+	size_t		 n;
+};
+
+struct cert_cache *
+cert_cache_new(void)
+{
+	struct cert_cache *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	if (pthread_mutex_init(&c->mu, NULL) != 0) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void
+cert_cache_free(struct cert_cache *c)
+{
+	size_t	 i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->cap; i++)
+		if (c->slots[i].der != NULL) {
+			free(c->slots[i].der);
+			X509_free(c->slots[i].x);
+		}
+	free(c->slots);
+	pthread_mutex_destroy(&c->mu);
+	free(c);
+}
+
+/* FNV-1a over the bytes: the table's hash, not a digest. */
+static uint64_t
+bytes_hash(const unsigned char *d, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t	 i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ d[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+/* The slot of these bytes, or the empty slot where they would go; c->mu
+ * held, c->cap > 0. */
+static struct cache_slot *
+cache_find(struct cert_cache *c, uint64_t h, const unsigned char *der,
+    size_t len)
+{
+	size_t	 i = (size_t)h & (c->cap - 1);
+
+	for (;; i = (i + 1) & (c->cap - 1)) {
+		struct cache_slot *s = &c->slots[i];
+
+		if (s->der == NULL || (s->hash == h && s->len == len &&
+		    memcmp(s->der, der, len) == 0))
+			return s;
+	}
+}
+
+/* Twice the slots (at most half of them in use); 0 out of memory. */
+static int
+cache_grow(struct cert_cache *c)
+{
+	struct cache_slot *old = c->slots;
+	size_t	 i, ocap = c->cap, ncap = ocap ? ocap * 2 : 256;
+
+	if ((c->slots = calloc(ncap, sizeof(*c->slots))) == NULL) {
+		c->slots = old;
+		return 0;
+	}
+	c->cap = ncap;
+	for (i = 0; i < ocap; i++)
+		if (old[i].der != NULL)
+			*cache_find(c, old[i].hash, old[i].der, old[i].len) =
+			    old[i];
+	free(old);
+	return 1;
+}
+
+/* The certificate decoded before from these bytes, with a reference for
+ * the caller; NULL if none. */
+static X509 *
+cache_get(struct cert_cache *c, uint64_t h, const unsigned char *der,
+    size_t len, size_t *used)
+{
+	struct cache_slot *s;
+	X509	*x = NULL;
+
+	pthread_mutex_lock(&c->mu);
+	if (c->cap > 0 && (s = cache_find(c, h, der, len))->der != NULL &&
+	    X509_up_ref(s->x) == 1) {
+		x = s->x;
+		*used = s->used;
+	}
+	pthread_mutex_unlock(&c->mu);
+	return x;
+}
+
+/*
+ * Remembers x, just decoded from these bytes. Another thread may have
+ * put the same bytes first: its certificate is then the one to use, and
+ * x is freed. Returns the certificate, with the caller's reference. Out
+ * of memory, x is simply not remembered.
+ */
+static X509 *
+cache_put(struct cert_cache *c, uint64_t h, const unsigned char *der,
+    size_t len, size_t used, X509 *x)
+{
+	struct cache_slot *s;
+	unsigned char *copy;
+
+	pthread_mutex_lock(&c->mu);
+	if ((c->n + 1) * 2 > c->cap && !cache_grow(c))
+		goto out;
+	s = cache_find(c, h, der, len);
+	if (s->der != NULL) {
+		if (X509_up_ref(s->x) == 1) {
+			X509_free(x);
+			x = s->x;
+		}
+		goto out;
+	}
+	if ((copy = malloc(len ? len : 1)) == NULL || X509_up_ref(x) != 1) {
+		free(copy);
+		goto out;
+	}
+	memcpy(copy, der, len);
+	s->hash = h;
+	s->der = copy;
+	s->len = len;
+	s->used = used;
+	s->x = x;
+	c->n++;
+out:
+	pthread_mutex_unlock(&c->mu);
+	return x;
+}
+
+/*
+ * One certificate from DER in the lite context, as d2i_X509 reads it (it
+ * may take fewer bytes than len: *used), through the cache c (NULL: none).
+ * A cached certificate has its extensions cached too, while only this
+ * thread holds it; the error queue is left as it was. NULL when it does
+ * not decode (OpenSSL's error queued, as d2i_X509 leaves it).
+ */
+static X509 *
+decode_der(struct cert_cache *c, const unsigned char *der, size_t len,
+    size_t *used)
+{
+	const unsigned char *p = der;
+	uint64_t h = 0;
+	X509	*x, *nx;
+
+	if (c != NULL) {
+		h = bytes_hash(der, len);
+		if ((x = cache_get(c, h, der, len, used)) != NULL)
+			return x;
+	}
+	if (len > LONG_MAX || (x = X509_new_ex(lite(), NULL)) == NULL)
+		return NULL;
+	if ((nx = d2i_X509(&x, &p, (long)len)) == NULL) {
+		X509_free(x);
+		return NULL;
+	}
+	*used = (size_t)(p - der);
+	if (c == NULL)
+		return nx;
+	ERR_set_mark();
+	(void)X509_get_extension_flags(nx);
+	ERR_pop_to_mark();
+	return cache_put(c, h, der, len, *used, nx);
+}
+
 int
 cert_parse_pem_chain(const char *pem, size_t len, STACK_OF(X509) **out,
     const char **why)
 {
+	return cert_cache_pem_chain(NULL, pem, len, out, why);
+}
+
+/*
+ * PEM_read_bio_X509 block after block, as OpenSSL 3's PEM_ASN1_read_bio
+ * does it (PEM_bytes_read_bio, then d2i_X509 on the bytes, which may hold
+ * more than the certificate), with the decoding through the cache.
+ */
+int
+cert_cache_pem_chain(struct cert_cache *c, const char *pem, size_t len,
+    STACK_OF(X509) **out, const char **why)
+{
 	STACK_OF(X509) *sk = NULL;
 	BIO	*bio = NULL;
-	X509	*x = NULL;
+	unsigned char *data = NULL;
+	long	 dlen;
+	size_t	 used;
+	X509	*x;
 	int	 ret = -1;
 
 	*out = NULL;
@@ -131,15 +342,14 @@ cert_parse_pem_chain(const char *pem, size_t len, STACK_OF(X509) **out,
 		*why = "out of memory";
 		goto out;
 	}
-	for (;;) {
-		if ((x = X509_new_ex(lite(), NULL)) == NULL) {
-			*why = "out of memory";
+	while (PEM_bytes_read_bio(&data, &dlen, NULL, PEM_STRING_X509, bio,
+	    no_passphrase, NULL)) {
+		x = decode_der(c, data, (size_t)dlen, &used);
+		OPENSSL_free(data);
+		data = NULL;
+		if (x == NULL) {
+			*why = "damaged PEM certificate";
 			goto out;
-		}
-		if (PEM_read_bio_X509(bio, &x, no_passphrase, NULL) == NULL) {
-			X509_free(x);
-			x = NULL;
-			break;
 		}
 		if (!sk_X509_push(sk, x)) {
 			X509_free(x);
@@ -147,8 +357,8 @@ cert_parse_pem_chain(const char *pem, size_t len, STACK_OF(X509) **out,
 			goto out;
 		}
 	}
-	/* PEM_read stops at end of input with PEM_R_NO_START_LINE; any other
-	 * error means a damaged block. */
+	/* PEM_bytes_read_bio stops at end of input with PEM_R_NO_START_LINE;
+	 * any other error means a damaged block. */
 	if (ERR_GET_REASON(ERR_peek_last_error()) != PEM_R_NO_START_LINE &&
 	    ERR_peek_last_error() != 0) {
 		*why = "damaged PEM certificate";
@@ -172,22 +382,23 @@ int
 cert_parse_der(const unsigned char *der, size_t len, X509 **out,
     const char **why)
 {
-	const unsigned char *p = der;
-	X509	*x, *nx;
+	return cert_cache_der(NULL, der, len, out, why);
+}
+
+int
+cert_cache_der(struct cert_cache *c, const unsigned char *der, size_t len,
+    X509 **out, const char **why)
+{
+	X509	*x;
+	size_t	 used = 0;
 
 	*out = NULL;
-	if ((x = X509_new_ex(lite(), NULL)) == NULL) {
-		*why = "out of memory";
-		return -1;
-	}
-	if (len > LONG_MAX || (nx = d2i_X509(&x, &p, (long)len)) == NULL) {
-		X509_free(x);
+	if ((x = decode_der(c, der, len, &used)) == NULL) {
 		ERR_clear_error();
 		*why = "not a DER certificate";
 		return -1;
 	}
-	x = nx;
-	if (p != der + len) {
+	if (used != len) {
 		X509_free(x);
 		*why = "trailing bytes after a DER certificate";
 		return -1;
@@ -209,12 +420,19 @@ int
 cert_parse_value(const unsigned char *data, size_t len, X509 **out,
     const char **why)
 {
+	return cert_cache_value(NULL, data, len, out, why);
+}
+
+int
+cert_cache_value(struct cert_cache *c, const unsigned char *data, size_t len,
+    X509 **out, const char **why)
+{
 	STACK_OF(X509) *sk = NULL;
 
 	if (!cert_value_is_pem(data, len))
-		return cert_parse_der(data, len, out, why);
+		return cert_cache_der(c, data, len, out, why);
 	*out = NULL;
-	if (cert_parse_pem_chain((const char *)data, len, &sk, why) == -1)
+	if (cert_cache_pem_chain(c, (const char *)data, len, &sk, why) == -1)
 		return -1;
 	*out = sk_X509_shift(sk);
 	sk_X509_pop_free(sk, X509_free);
