@@ -15,7 +15,7 @@ DESTDIR ?=
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 CC      ?= cc
 CFLAGS  ?= -O2 -g
-PKGS     = libcrypto libssl ldap jansson libgit2
+PKGS     = libcrypto libssl ldap jansson libgit2 zlib
 
 WARN     = -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wno-missing-field-initializers
@@ -54,7 +54,7 @@ ENGINE_LIB  = $(B)/obj/engine/buf.o $(B)/obj/engine/proc.o \
 BACKUP_OBJS = $(B)/obj/backup/crypt.o $(B)/obj/backup/names.o \
               $(B)/obj/backup/state.o $(B)/obj/backup/repo.o \
               $(B)/obj/backup/units.o $(B)/obj/backup/restore.o \
-              $(B)/obj/backup/session.o
+              $(B)/obj/backup/session.o $(B)/obj/backup/pack.o
 # plans/: building and rendering (plan.c), reading back and the rules
 # (load.c), the plan against the appliance as it is (live.c), imported
 # certificates judged and planned (import.c).

@@ -11,10 +11,13 @@
 #include <unistd.h>
 
 #include <git2.h>
+#include <git2/sys/mempack.h>
+#include <git2/sys/odb_backend.h>
 #include <openssl/crypto.h>
 
 #include "crypt.h"
 #include "fault.h"
+#include "pack.h"
 #include "repo.h"
 #include "state.h"
 
@@ -202,17 +205,104 @@ bk_repo_wrap(struct bk_repo **out, git_repository *repo, const char *label)
 	return 0;
 }
 
+/*
+ * Where a snapshot's objects are written first: a second handle on the
+ * repository whose object database has an in-memory backend in front
+ * (libgit2's mempack), so that nothing reaches the disk object by object.
+ * The objects the repository lacks are collected in ids, then written
+ * loose when they are few, as one pack when they are many (pack.h).
+ */
+struct staging {
+	git_repository	*repo;
+	git_odb		*odb;
+	git_odb_backend	*mem;		/* owned by odb once added */
+	git_oid		*ids;		/* the new objects */
+	size_t		 n, cap;
+};
+
 static int
-index_add(git_repository *repo, git_index *idx, const char *path,
+stage_open(struct staging *sg, struct bk_repo *r, struct buf *err)
+{
+	git_odb_backend *mem = NULL;
+
+	memset(sg, 0, sizeof(*sg));
+	if (git_repository_open_bare(&sg->repo, r->path) != 0 ||
+	    git_repository_odb(&sg->odb, sg->repo) != 0 ||
+	    git_mempack_new(&mem) != 0) {
+		lg_error(err, r->path);
+		return -1;
+	}
+	if (git_odb_add_backend(sg->odb, mem, 1000) != 0) {
+		mem->free(mem);
+		lg_error(err, r->path);
+		return -1;
+	}
+	sg->mem = mem;
+	return 0;
+}
+
+static void
+stage_close(struct staging *sg)
+{
+	git_odb_free(sg->odb);
+	git_repository_free(sg->repo);
+	free(sg->ids);
+	memset(sg, 0, sizeof(*sg));
+}
+
+static int
+stage_note(struct staging *sg, const git_oid *id)
+{
+	git_oid	*nv;
+
+	if (sg->n == sg->cap) {
+		if ((nv = reallocarray(sg->ids, sg->cap ? sg->cap * 2 : 256,
+		    sizeof(*nv))) == NULL)
+			return -1;
+		sg->ids = nv;
+		sg->cap = sg->cap ? sg->cap * 2 : 256;
+	}
+	git_oid_cpy(&sg->ids[sg->n++], id);
+	return 0;
+}
+
+/*
+ * A blob of the snapshot, as git_blob_create_from_buffer would make it:
+ * its id computed here, and written (to memory) only when the repository
+ * has no such object yet. The handle was opened for this snapshot and
+ * vcrotate is the repository's only writer (the appliance lock): no need
+ * to look for packs made since (GIT_ODB_LOOKUP_NO_REFRESH).
+ */
+static int
+stage_blob(struct staging *sg, const char *path, const void *data,
+    size_t len, git_oid *id, struct buf *err)
+{
+	if (git_odb_hash(id, data, len, GIT_OBJECT_BLOB) != 0) {
+		lg_error(err, path);
+		return -1;
+	}
+	if (git_odb_exists_ext(sg->odb, id, GIT_ODB_LOOKUP_NO_REFRESH))
+		return 0;
+	if (sg->mem->write(sg->mem, id, data, len, GIT_OBJECT_BLOB) != 0) {
+		lg_error(err, path);
+		return -1;
+	}
+	if (stage_note(sg, id) == -1) {
+		buf_printf(err, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+index_add(struct staging *sg, git_index *idx, const char *path,
     const void *data, size_t len, struct buf *err)
 {
 	git_index_entry e;
 	git_oid	 oid;
 
-	if (git_blob_create_from_buffer(&oid, repo, data, len) != 0) {
-		lg_error(err, path);
+	if (stage_blob(sg, path, data, len, &oid, err) == -1)
 		return -1;
-	}
 	memset(&e, 0, sizeof(e));
 	e.mode = GIT_FILEMODE_BLOB;
 	e.path = path;
@@ -222,6 +312,91 @@ index_add(git_repository *repo, git_index *idx, const char *path,
 		return -1;
 	}
 	return 0;
+}
+
+/* git_tree_walk: the trees made for this snapshot (in memory); an older
+ * tree is skipped with all it holds, which is older too. */
+static int
+stage_walk(const char *root, const git_tree_entry *entry, void *payload)
+{
+	struct staging *sg = payload;
+	const git_oid *id = git_tree_entry_id(entry);
+
+	(void)root;
+	if (git_tree_entry_type(entry) != GIT_OBJECT_TREE)
+		return 0;
+	if (!sg->mem->exists(sg->mem, id))
+		return 1;
+	return stage_note(sg, id) == -1 ? -1 : 0;
+}
+
+static int
+oid_cmp(const void *a, const void *b)
+{
+	return git_oid_cmp(a, b);
+}
+
+/*
+ * The snapshot's tree, from the index: the trees written to memory (every
+ * entry is a blob staged or found above, so libgit2's check that each
+ * exists, one object read per entry, is left out), noted, then every new
+ * object written to the repository: loose when few, one pack when many.
+ */
+static int
+stage_tree(struct staging *sg, struct bk_repo *r, git_index *idx,
+    git_oid *tree_id, struct buf *err)
+{
+	git_tree *tree = NULL;
+	git_odb	*odb = NULL;
+	git_odb_object *obj = NULL;
+	git_oid	 id;
+	size_t	 i, k;
+	int	 rc, ret = -1;
+
+	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_OBJECT_CREATION, 0);
+	rc = git_index_write_tree_to(tree_id, idx, sg->repo);
+	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_OBJECT_CREATION, 1);
+	if (rc != 0 || git_tree_lookup(&tree, sg->repo, tree_id) != 0) {
+		lg_error(err, "writing the snapshot tree");
+		goto out;
+	}
+	if ((sg->mem->exists(sg->mem, tree_id) &&
+	    stage_note(sg, tree_id) == -1) ||
+	    git_tree_walk(tree, GIT_TREEWALK_PRE, stage_walk, sg) < 0) {
+		buf_printf(err, "out of memory");
+		goto out;
+	}
+	/* The same subtree may be in two places: each object once. */
+	qsort(sg->ids, sg->n, sizeof(*sg->ids), oid_cmp);
+	for (i = k = 0; i < sg->n; i++)
+		if (k == 0 || git_oid_cmp(&sg->ids[k - 1], &sg->ids[i]) != 0)
+			sg->ids[k++] = sg->ids[i];
+	sg->n = k;
+	if (git_repository_odb(&odb, r->repo) != 0) {
+		lg_error(err, r->path);
+		goto out;
+	}
+	if (sg->n >= BK_PACK_MIN) {
+		if (bk_pack_write(odb, sg->odb, sg->ids, sg->n, err) == -1)
+			goto out;
+	} else
+		for (i = 0; i < sg->n; i++) {
+			if (git_odb_read(&obj, sg->odb, &sg->ids[i]) != 0 ||
+			    git_odb_write(&id, odb, git_odb_object_data(obj),
+			    git_odb_object_size(obj),
+			    git_odb_object_type(obj)) != 0) {
+				lg_error(err, "writing the snapshot's objects");
+				goto out;
+			}
+			git_odb_object_free(obj);
+			obj = NULL;
+		}
+	ret = 0;
+out:
+	git_odb_object_free(obj);
+	git_odb_free(odb);
+	git_tree_free(tree);
+	return ret;
 }
 
 static void
@@ -1007,6 +1182,7 @@ bk_repo_snapshot(struct bk_repo *r, const struct bk_state *st,
 	git_oid	 tree_id;
 	json_t	*man = NULL, *items = NULL;
 	struct buf blob = BUF_INIT;
+	struct staging sg;
 	struct snap s;
 	char	*text = NULL, when[32];
 	time_t	 now = time(NULL);
@@ -1014,6 +1190,8 @@ bk_repo_snapshot(struct bk_repo *r, const struct bk_state *st,
 	int	 ret = -1;
 
 	memset(&s, 0, sizeof(s));
+	if (stage_open(&sg, r, err) == -1)
+		goto out;
 	if (git_index_new(&idx) != 0) {
 		lg_error(err, "in-memory index");
 		goto out;
@@ -1039,7 +1217,7 @@ bk_repo_snapshot(struct bk_repo *r, const struct bk_state *st,
 			data = blob.data;
 			len = blob.len;
 		}
-		if (index_add(r->repo, idx, it->path, data, len, err) == -1)
+		if (index_add(&sg, idx, it->path, data, len, err) == -1)
 			goto out;
 		si->path = it->path;
 		si->sealed = it->secret != 0;
@@ -1061,11 +1239,12 @@ bk_repo_snapshot(struct bk_repo *r, const struct bk_state *st,
 	if (man == NULL || (text = json_dumps(man, JSON_INDENT(2) |
 	    JSON_SORT_KEYS)) == NULL)
 		goto oom;
-	if (index_add(r->repo, idx, BK_MANIFEST, text, strlen(text), err) == -1 ||
-	    index_add(r->repo, idx, BK_CREATED, when, strlen(when), err) == -1)
+	if (index_add(&sg, idx, BK_MANIFEST, text, strlen(text), err) == -1 ||
+	    index_add(&sg, idx, BK_CREATED, when, strlen(when), err) == -1 ||
+	    stage_tree(&sg, r, idx, &tree_id, err) == -1)
 		goto out;
-	if (git_index_write_tree_to(&tree_id, idx, r->repo) != 0 ||
-	    git_tree_lookup(&tree, r->repo, &tree_id) != 0) {
+	stage_close(&sg);
+	if (git_tree_lookup(&tree, r->repo, &tree_id) != 0) {
 		lg_error(err, "writing the snapshot tree");
 		goto out;
 	}
@@ -1087,6 +1266,7 @@ out:
 	json_decref(man);
 	git_tree_free(tree);
 	git_index_free(idx);
+	stage_close(&sg);
 	return ret;
 }
 

@@ -35,6 +35,27 @@ int cert_parse_value(const unsigned char *data, size_t len, X509 **out,
     const char **why);
 /* Whether a value is PEM text ("-----BEGIN " first), not DER. */
 int cert_value_is_pem(const unsigned char *data, size_t len);
+/*
+ * A cache of decoded certificates, for a read of the whole appliance where
+ * the same certificate comes more than once (a root in TRUSTED_ROOTS and in
+ * vmdir's CA entries, a certificate and its BACKUP_STORE copy): the same
+ * bytes are decoded once and every place holds the same X509, its reference
+ * count raised. The cert_cache_* parsers are the cert_parse_* ones above,
+ * answer for answer, through cache c (NULL: none). Safe from several
+ * threads. A cached certificate is shared: it must not be modified (none
+ * read from the appliance is; vcrotate makes new ones). cert_cache_free
+ * drops the cache's own references; the certificates live on with their
+ * holders.
+ */
+struct cert_cache;
+struct cert_cache *cert_cache_new(void);
+void cert_cache_free(struct cert_cache *c);
+int cert_cache_pem_chain(struct cert_cache *c, const char *pem, size_t len,
+    STACK_OF(X509) **out, const char **why);
+int cert_cache_der(struct cert_cache *c, const unsigned char *der,
+    size_t len, X509 **out, const char **why);
+int cert_cache_value(struct cert_cache *c, const unsigned char *data,
+    size_t len, X509 **out, const char **why);
 /* A private key from PEM (PKCS#8 or traditional) or DER (PKCS#8). */
 int cert_parse_key(const unsigned char *data, size_t len, EVP_PKEY **out,
     const char **why);

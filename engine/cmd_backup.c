@@ -487,7 +487,12 @@ cmd_backup(const struct cmdline *cl, struct config *cfg)
 	}
 	bk_init();
 	ret = subs[k].run(&c, cl);
+	/* The repository closed while libgit2 is up: closing a pack (a
+	 * snapshot may have written one) takes libgit2's global lock. */
+	backup_session_clear(&c.s);
 	bk_shutdown();
+	buf_free(&c.err);
+	return ret;
 out:
 	backup_session_clear(&c.s);
 	buf_free(&c.err);

@@ -216,13 +216,16 @@ backup_dates(struct ctx *c, X509 *x, const char *place)
 /*
  * Chain trust regardless of dates: expiry has findings of its own. Without
  * TRUSTED_ROOTS (VECS not read) there is nothing to judge by: trusted.
+ * leaf is one of chain; the others are the untrusted intermediates. Only
+ * the leaf's own place is left out: a copy of it elsewhere in the chain
+ * may be the very same X509 (the inventory decodes the same bytes once).
  */
 static int
 trusted(const struct inventory *inv, X509 *leaf, STACK_OF(X509) *chain,
     const char **why)
 {
 	STACK_OF(X509) *untrusted = NULL;
-	int	 i, ok;
+	int	 i, ok, skipped = 0;
 
 	if (!inv->trusted_read)
 		return 1;
@@ -232,8 +235,10 @@ trusted(const struct inventory *inv, X509 *leaf, STACK_OF(X509) *chain,
 			return 0;
 		}
 		for (i = 0; i < sk_X509_num(chain); i++)
-			if (sk_X509_value(chain, i) != leaf)
+			if (skipped || sk_X509_value(chain, i) != leaf)
 				sk_X509_push(untrusted, sk_X509_value(chain, i));
+			else
+				skipped = 1;
 	}
 	ok = cert_verify(leaf, untrusted, inv->trusted, CERT_ANY_TIME, why);
 	sk_X509_free(untrusted);

@@ -187,9 +187,11 @@ vecs_entry_free(struct inv_vecs_entry *e)
 	sk_X509_pop_free(e->chain, X509_free);
 }
 
-/* Decodes an entry as its type says (and reads its key): -1 out of memory. */
+/* Decodes an entry as its type says (its certificates through cache), and
+ * reads its key: -1 out of memory. */
 static int
-vecs_entry_parse(struct inv_vecs_entry *e, const char *root, const char *store)
+vecs_entry_parse(struct inv_vecs_entry *e, const char *root, const char *store,
+    struct cert_cache *cache)
 {
 	const char *why;
 
@@ -200,7 +202,7 @@ vecs_entry_parse(struct inv_vecs_entry *e, const char *root, const char *store)
 	case VECS_PRIVATE_KEY:
 	case VECS_TRUSTED_CERT:
 	case VECS_ENCRYPTED_PRIVATE_KEY:
-		if (cert_parse_pem_chain(e->pem, e->pem_len, &e->chain,
+		if (cert_cache_pem_chain(cache, e->pem, e->pem_len, &e->chain,
 		    &why) == -1) {
 			e->bad = why;
 			break;
@@ -256,6 +258,7 @@ struct inv_read {
 	struct store_read *stores;	/* one per inv->stores */
 	struct buf	 stores_err;	/* vecs-cli store list failed */
 	const struct vmdir_entries *ca_es;
+	struct cert_cache *cache;	/* every certificate decoded once */
 	atomic_int	 oom;
 };
 
@@ -267,7 +270,8 @@ vecs_slice(void *arg)
 	size_t	 i;
 
 	for (i = sl->from; i < sl->to; i++)
-		if (vecs_entry_parse(&sr->e[i], sl->r->root, sr->store) == -1)
+		if (vecs_entry_parse(&sr->e[i], sl->r->root, sr->store,
+		    sl->r->cache) == -1)
 			atomic_store(&sl->r->oom, 1);
 }
 
@@ -459,8 +463,8 @@ first_str(const struct vmdir_entry *e, const char *attr)
  * reason in *bad: `missing' when there is no value.
  */
 static X509 *
-first_der(const struct vmdir_entry *e, const char *attr, const char *missing,
-    const char **bad)
+first_der(struct inv_read *r, const struct vmdir_entry *e, const char *attr,
+    const char *missing, const char **bad)
 {
 	const struct vmdir_attr *a = vmdir_entry_attr(e, attr);
 	X509	*x = NULL;
@@ -468,7 +472,8 @@ first_der(const struct vmdir_entry *e, const char *attr, const char *missing,
 	if (a == NULL || a->nvalues == 0)
 		*bad = missing;
 	else
-		cert_parse_der(a->values[0].data, a->values[0].len, &x, bad);
+		cert_cache_der(r->cache, a->values[0].data, a->values[0].len,
+		    &x, bad);
 	return x;
 }
 
@@ -554,7 +559,7 @@ read_sts(struct inv_read *r, struct vmdir *vd, struct buf *err)
 		for (j = 0; certs != NULL && j < certs->nvalues; j++) {
 			X509	*x = NULL;
 
-			if (cert_parse_der(certs->values[j].data,
+			if (cert_cache_der(r->cache, certs->values[j].data,
 			    certs->values[j].len, &x, &why) == -1) {
 				s->bad_values++;
 				continue;
@@ -629,7 +634,7 @@ read_principals(struct inv_read *r, struct vmdir *vd, struct buf *err)
 			if ((sdn = first_str(e, "vmwSTSSubjectDN")) != NULL &&
 			    (p->subject_dn = strdup(sdn)) == NULL)
 				goto out;
-			p->cert = first_der(e, "userCertificate",
+			p->cert = first_der(r, e, "userCertificate",
 			    "no userCertificate", &p->bad);
 			inventory_digest_entry(e, principal_digested, p->digest);
 			break;
@@ -699,7 +704,7 @@ read_endpoints(struct inv_read *r, struct vmdir *vd, struct buf *err)
 			    &derlen);
 			if (der == NULL)
 				ep->bad = "vmwLKUPEndpointSslTrust is not base64";
-			else if (cert_parse_der(der, derlen, &ep->trust,
+			else if (cert_cache_der(r->cache, der, derlen, &ep->trust,
 			    &why) == -1)
 				ep->bad = why;
 			free(der);
@@ -707,7 +712,7 @@ read_endpoints(struct inv_read *r, struct vmdir *vd, struct buf *err)
 			/* Legacy (5.5-style) endpoints: binary DER. */
 			ep->legacy = has_class(e, VMDIR_LEGACY_ENDPOINT_CLASS) ||
 			    vmdir_entry_attr(e, "vmwLKUPSslTrustAnchor") != NULL;
-			ep->trust = first_der(e, "vmwLKUPSslTrustAnchor",
+			ep->trust = first_der(r, e, "vmwLKUPSslTrustAnchor",
 			    "no SSL trust", &ep->bad);
 		}
 	}
@@ -762,7 +767,8 @@ ca_slice(void *arg)
 			continue;	/* no cACertificate */
 		ca = vmdir_entry_attr(&sl->r->ca_es->entries[i],
 		    "cACertificate");
-		(void)cert_parse_value(ca->values[0].data, ca->values[0].len,
+		(void)cert_cache_value(sl->r->cache, ca->values[0].data,
+		    ca->values[0].len,
 		    &c->cert, &c->bad);
 	}
 }
@@ -927,7 +933,8 @@ read_vmca(void *arg)
 	}
 	fclose(f);
 	inventory_digest_bytes(buf, strlen(buf), inv->vmca_digest);
-	if (cert_parse_pem_chain(buf, strlen(buf), &inv->vmca_root, &why) == -1) {
+	if (cert_cache_pem_chain(r->cache, buf, strlen(buf), &inv->vmca_root,
+	    &why) == -1) {
 		buf_printf(&inv->vmca_error, "%s: %s", path, why);
 		goto out;
 	}
@@ -971,6 +978,8 @@ inventory_read(struct inventory *inv, const char *root,
 	atomic_init(&r.oom, 0);
 	if ((inv->trusted = sk_X509_new_null()) == NULL)
 		return -1;
+	/* NULL (out of memory) decodes every certificate, just more slowly. */
+	r.cache = cert_cache_new();
 	/* The identity tools and the VECS listings run at once; vmdir waits
 	 * for the identity (its searches need the domain and the machine
 	 * id), its CA entries decoded on the pool too. */
@@ -985,6 +994,7 @@ inventory_read(struct inventory *inv, const char *root,
 	pool_add(r.pool, &r.vecs, read_vmca, &r);
 	pool_wait(r.pool, &r.vecs);
 	pool_stop(r.pool);
+	cert_cache_free(r.cache);
 	if (finish_vecs(&r) == -1)
 		ret = -1;
 	if (ret == -1)

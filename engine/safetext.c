@@ -58,10 +58,16 @@ utf8_len(const unsigned char *p)
 char *
 text_safe(const char *s)
 {
-	const unsigned char *p = (const unsigned char *)(s != NULL ? s : "");
+	const unsigned char *p = (const unsigned char *)(s != NULL ? s : ""), *q;
 	struct buf b = BUF_INIT;
 	size_t	 n;
 
+	/* Most of it is printable ASCII without a backslash: as it is (check
+	 * prints thousands of subjects and aliases). */
+	for (q = p; *q >= 0x20 && *q < 0x7f && *q != '\\'; q++)
+		;
+	if (*q == '\0')
+		return strdup((const char *)p);
 	for (; *p != '\0'; p++) {
 		if (*p >= 0x80 && (n = utf8_len(p)) > 0) {
 			buf_add(&b, p, n);

@@ -3,7 +3,7 @@
 # apt-get, and only when one of them is missing. Run as root on Debian 12.
 set -eu
 
-pkgs="gcc make pkg-config libc6-dev libssl-dev openssl libldap-dev libgit2-dev
+pkgs="gcc make pkg-config libc6-dev libssl-dev openssl libldap-dev libgit2-dev zlib1g-dev
 libjansson-dev libcmocka-dev slapd ldap-utils git faketime jq python3-jsonschema time
 strace mandoc prometheus"
 
