@@ -92,6 +92,8 @@ $(B)/obj/plans/%.o: plans/%.c engine/*.h plans/*.h
 
 # certool and dir-cli write vmdir CA entries as Lightwave does (labca.c).
 $(B)/lab/certool $(B)/lab/dir-cli: $(B)/obj/lab/labca.o
+# service-control runs the lab's vPostgres (labvcdb.c).
+$(B)/lab/service-control: $(B)/obj/lab/labvcdb.o
 
 $(B)/lab/%: $(B)/obj/lab/%.o $(LAB_COMMON)
 	@mkdir -p $(@D)
