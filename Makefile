@@ -43,6 +43,7 @@ ENGINE_LIB  = $(B)/obj/engine/buf.o $(B)/obj/engine/proc.o \
               $(B)/obj/engine/fault.o $(B)/obj/engine/journal.o \
               $(B)/obj/engine/cert.o $(B)/obj/engine/vmdir.o \
               $(B)/obj/engine/appliance.o $(B)/obj/engine/vecs.o \
+              $(B)/obj/engine/vcdb.o \
               $(B)/obj/engine/inventory.o $(B)/obj/engine/findings.o \
               $(B)/obj/engine/config.o $(B)/obj/engine/report.o \
               $(B)/obj/engine/safetext.o \
@@ -100,7 +101,7 @@ $(B)/lab/%: $(B)/obj/lab/%.o $(LAB_COMMON)
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(B)/obj/tests/%.o: tests/unit/%.c tests/lab/src/*.h engine/*.h
+$(B)/obj/tests/%.o: tests/unit/%.c tests/lab/src/*.h engine/*.h plans/*.h backup/*.h
 	@mkdir -p $(@D)
 	@echo "  CC      $@"
 	@$(CC) $(ALL_CFLAGS) -Itests/lab/src -Iengine -Iplans -Ibackup $(shell pkg-config --cflags cmocka) -c -o $@ $<
