@@ -104,6 +104,30 @@ test_expect 'the snapshots hold the rows; rollback TXN puts them back byte for b
 	expect_eq 2 "$rc"
 '
 
+seal_of() { jq -c -S "del(.sha256)" "$1" | tr -d "\n" | sha256sum | cut -d" " -f1; }
+reseal() { jq "$1" a.plan >edit.json && jq --arg s "$(seal_of edit.json)" ".sha256 = \$s" edit.json >"$2"; }
+refused() {
+	local rc=0
+	"$VC" --root "$L" apply "$1" --yes >out 2>err || rc=$?
+	expect_eq 4 "$rc" && expect_grep "$2" err && same_rows a
+}
+
+test_expect 'an edited plan is refused: another certificate to follow, an unknown extension, a row changed since' '
+	L=$T/a && E=".steps[0].targets[] | select(.place == \"VCDB/vpx_ext/com.vmware.vim.eam\")" &&
+	reseal "($E).follows = \"MACHINE_SSL_CERT/__MACHINE_CERT\"" f.plan &&
+	refused f.plan "the extension follows vpxd-extension/vpxd-extension, not MACHINE_SSL_CERT/__MACHINE_CERT" &&
+	reseal "($E).place = \"VCDB/vpx_ext/com.vmware.other\"" o.plan &&
+	refused o.plan "an extension_thumbprints step replaces only rows of VCDB" &&
+	reseal "($E).thumbprint_after = null" n.plan &&
+	refused n.plan "thumbprint_after must be the thumbprint of the certificate now" &&
+	old=$(row com.vmware.vim.eam) &&
+	sql -c "UPDATE vpx_ext SET thumbprint = '"'"'AA:BB'"'"' WHERE ext_id = '"'"'com.vmware.vim.eam'"'"'" &&
+	rc=0 && "$VC" --root "$L" apply a.plan --yes >out 2>err || rc=$?
+	expect_eq 4 "$rc" && expect_grep "VCDB/vpx_ext/com.vmware.vim.eam (content differs)" err &&
+	sql -c "UPDATE vpx_ext SET thumbprint = '"'"'$old'"'"' WHERE ext_id = '"'"'com.vmware.vim.eam'"'"'" &&
+	same_rows a
+'
+
 test_expect 'one SQL transaction: a row that cannot be written leaves every row as it was; apply rolls back (exit 1)' '
 	stale b &&
 	# The last row written refuses the update (a test-only trigger).
