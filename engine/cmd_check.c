@@ -76,6 +76,10 @@ next_step(struct buf *next, const struct inventory *inv,
 	int	 nothing = 0, prune = 0, other_ca;
 
 	report_count(f, n);
+	/* Nothing found but VCDB unread: its server is down. */
+	if (n[SEV_CRITICAL] + n[SEV_WARNING] == 0 && inv->vcdb_error.len > 0)
+		return buf_puts(next, "service-control --start vmware-vpostgres, "
+		    "then check again (VCDB is read through its server)");
 	if (n[SEV_CRITICAL] + n[SEV_WARNING] == 0)
 		return 0;
 	/* VCDB alone not read: its server is stopped, which plan starts

@@ -283,7 +283,8 @@ cmd_plan(const struct cmdline *cl, struct config *cfg)
 	out_file = cmdline_get(cl, "-o");
 	/* The window comes from the configuration (below) unless given. */
 	plan_policy_default(&pol, time(NULL), -1);
-	if ((san = calloc(cl->ngiven + 1, sizeof(*san))) == NULL)
+	if ((san = calloc(cl->ngiven + 1, sizeof(*san))) == NULL ||
+	    (drop = calloc(cl->ngiven + 1, sizeof(*drop))) == NULL)
 		goto out;
 	if (plan_options(cl, &pol, san, drop) == -1) {
 		ret = EXIT_USAGE;

@@ -338,6 +338,25 @@ out:
 	return ret;
 }
 
+int
+vcdb_ensure(const char *root, struct buf *err)
+{
+	static const char *const args[] = { "-A", "-t", "-c", "SELECT 1",
+	    NULL };
+	struct proc_result res;
+	struct buf why = BUF_INIT;
+
+	if (!vcdb_present(root))
+		return 0;
+	if (run_psql(root, args, NULL, &res, "SELECT 1", &why) == 0) {
+		proc_result_free(&res);
+		buf_free(&why);
+		return 0;
+	}
+	buf_free(&why);
+	return services_start(root, "vmware-vpostgres", err);
+}
+
 /*
  * A VCDB that could not be read is most often a server that is not
  * running: service-control --start --all ends at the first core service

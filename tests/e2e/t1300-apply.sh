@@ -258,8 +258,9 @@ test_expect '--dry-run prints, in order, every write the live run makes (the sam
 '
 
 # Every file of the lab, the backup repository included, but slapd's reader
-# table (lock.mdb), which any search updates.
-sums() { find "$1" -type f ! -name lock.mdb -print0 | sort -z | xargs -0 sha256sum; }
+# table (lock.mdb), which any search updates, and PostgreSQL's data
+# directory, which reads change too (lab_dump compares the rows it holds).
+sums() { find "$1" -type f ! -name lock.mdb ! -path "*/storage/db/vpostgres/*" -print0 | sort -z | xargs -0 sha256sum; }
 
 test_expect '--dry-run changes no byte of the lab and writes no backup' '
 	l=$T/dry && lab_create "$l" --scenario all-expired >/dev/null && labctl start "$l" >/dev/null 2>&1
