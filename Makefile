@@ -43,6 +43,7 @@ ENGINE_LIB  = $(B)/obj/engine/buf.o $(B)/obj/engine/proc.o \
               $(B)/obj/engine/fault.o $(B)/obj/engine/journal.o \
               $(B)/obj/engine/cert.o $(B)/obj/engine/vmdir.o \
               $(B)/obj/engine/appliance.o $(B)/obj/engine/vecs.o \
+              $(B)/obj/engine/vcdb.o \
               $(B)/obj/engine/inventory.o $(B)/obj/engine/findings.o \
               $(B)/obj/engine/config.o $(B)/obj/engine/report.o \
               $(B)/obj/engine/safetext.o \
@@ -94,6 +95,8 @@ $(B)/obj/plans/%.o: plans/%.c engine/*.h plans/*.h
 
 # certool and dir-cli write vmdir CA entries as Lightwave does (labca.c).
 $(B)/lab/certool $(B)/lab/dir-cli: $(B)/obj/lab/labca.o
+# service-control runs the lab's vPostgres (labvcdb.c).
+$(B)/lab/service-control: $(B)/obj/lab/labvcdb.o
 
 $(B)/lab/%: $(B)/obj/lab/%.o $(LAB_COMMON)
 	@mkdir -p $(@D)

@@ -18,15 +18,20 @@
 #include "safetext.h"
 #include "restore.h"
 #include "units.h"
+#include "vcdb.h"
 #include "vecs.h"
 #include "vmdir.h"
 
-/* A restore under way: the session it works on, where errors go, and
- * whether vmafdd is to remake TRUSTED_ROOT_CRLS once vmdir is back. */
+/* A restore under way: the session it works on, where errors go,
+ * whether vmafdd is to remake TRUSTED_ROOT_CRLS once vmdir is back, and
+ * the VCDB rows to write back, all in one SQL transaction (the snapshot's
+ * units, borrowed). */
 struct restore {
 	struct bk_session *s;
 	struct buf	*err;
 	int		 refresh;
+	const struct unit **rows;
+	size_t		 nrows;
 };
 
 /* Whether a unit is within the --only scope (NULL: everything). */
@@ -351,6 +356,74 @@ is_crl_unit(const struct unit *u)
 	    memcmp(t->data, VECS_CRL_TYPE, t->len) == 0;
 }
 
+/*
+ * A VCDB row to put back: queued for the one transaction of vcdb_flush.
+ * A row is only updated: one gone is not made again (vcrotate knows only
+ * two of its columns), and one the snapshot lacks is left alone
+ * (restore_pass: a snapshot from before the appliance had VCDB, or from
+ * before vcrotate read it).
+ */
+static int
+vcdb_unit(struct restore *c, const struct unit *want, const struct unit *live)
+{
+	const struct unit **nr;
+	char	*ext;
+
+	if (want == NULL)
+		return 0;
+	if (live == NULL) {
+		ext = bk_item_text(unit_item(want, "@ext_id"));
+		buf_printf(c->err, "VCDB vpx_ext has no row %s any more; "
+		    "vcrotate updates rows, it does not insert them",
+		    ext != NULL ? ext : "?");
+		free(ext);
+		return -1;
+	}
+	if ((nr = reallocarray(c->rows, c->nrows + 1, sizeof(*nr))) == NULL) {
+		buf_printf(c->err, "out of memory");
+		return -1;
+	}
+	c->rows = nr;
+	c->rows[c->nrows++] = want;
+	return 0;
+}
+
+/* The rows queued by vcdb_unit, written in one SQL transaction. */
+static int
+vcdb_flush(struct restore *c)
+{
+	struct vcdb_update *u = NULL;
+	char	**v = NULL;
+	size_t	 i, n = c->nrows;
+	int	 ret = -1;
+
+	c->nrows = 0;
+	if ((u = calloc(n, sizeof(*u))) == NULL ||
+	    (v = calloc(2 * n, sizeof(*v))) == NULL)
+		goto oom;
+	for (i = 0; i < n; i++) {
+		if ((v[2 * i] = bk_item_text(unit_item(c->rows[i],
+		    "@ext_id"))) == NULL || (v[2 * i + 1] = bk_item_text(
+		    unit_item(c->rows[i], "thumbprint"))) == NULL) {
+			buf_printf(c->err, "snapshot entry %.*s is incomplete",
+			    (int)c->rows[i]->plen, c->rows[i]->prefix);
+			goto out;
+		}
+		u[i].ext_id = v[2 * i];
+		u[i].thumbprint = v[2 * i + 1];
+	}
+	ret = vcdb_update(c->s->cfg->root, u, n, c->err);
+	goto out;
+oom:
+	buf_printf(c->err, "out of memory");
+out:
+	for (i = 0; v != NULL && i < 2 * n; i++)
+		free(v[i]);
+	free(v);
+	free(u);
+	return ret;
+}
+
 /* Applies one unit's difference. want: the snapshot's, live: now. */
 static int
 apply_unit(struct restore *c, struct vmdir **vd, const struct unit *want,
@@ -399,6 +472,10 @@ apply_unit(struct restore *c, struct vmdir **vd, const struct unit *want,
 		ret = vmdir_unit(c, *vd, want, live);
 		goto out;
 	}
+	if (strncmp(u->prefix, "vcdb/", 5) == 0) {
+		ret = vcdb_unit(c, want, live);
+		goto out;
+	}
 	if (strncmp(u->prefix, "vmca/", 5) == 0 && want != NULL) {
 		const char *rel = u->plen == 13 &&
 		    strncmp(u->prefix, "vmca/root.cer", 13) == 0 ? APP_VMCA_ROOT :
@@ -439,7 +516,7 @@ restore_phase(const struct unit *u, int want)
 		return want ? 0 : 4;	/* new stores first, old ones last */
 	if (vmdir)
 		return want ? 3 : 1;
-	return 2;			/* VECS entries, VMCA files */
+	return 2;			/* VECS entries, VMCA files, VCDB rows */
 }
 
 /* The differences between want and live within the scope; with apply,
@@ -486,6 +563,9 @@ restore_pass(struct restore *c, const struct bk_state *want_st,
 			if (u == NULL || !in_scope(u, only) || (wp != NULL &&
 			    l != NULL && unit_equal(wp, l)))
 				continue;
+			/* A VCDB row the snapshot lacks is left alone. */
+			if (wp == NULL && strncmp(u->prefix, "vcdb/", 5) == 0)
+				continue;
 			if (pass != restore_phase(u, wp != NULL))
 				continue;
 			n++;
@@ -500,6 +580,14 @@ restore_pass(struct restore *c, const struct bk_state *want_st,
 				break;
 			}
 		}
+		/* The VCDB rows of this pass, in one transaction. */
+		if (pass == 2 && apply && c->nrows > 0 && n >= 0) {
+			if (verbose)
+				printf("write    the VCDB rows above in one "
+				    "transaction (psql -1)\n");
+			if (vcdb_flush(c) == -1)
+				n = -1;
+		}
 		/* vmdir's CA entries are back: vmafdd remakes their CRLs. */
 		if (pass == 3 && apply && c->refresh && n >= 0) {
 			c->refresh = 0;
@@ -512,6 +600,9 @@ restore_pass(struct restore *c, const struct bk_state *want_st,
 	}
 out:
 	vmdir_close(vd);
+	free(c->rows);
+	c->rows = NULL;
+	c->nrows = 0;
 	free(uw);
 	free(ul);
 	return n;
@@ -648,7 +739,7 @@ int
 bk_restore(struct bk_session *s, const char *rev, const char *only, int dry,
     long *changes, struct buf *err)
 {
-	struct restore c = { s, err, 0 };
+	struct restore c = { s, err, 0, NULL, 0 };
 	long	 n = 0;
 	int	 rc;
 
@@ -662,7 +753,7 @@ long
 bk_restore_preview(struct bk_session *s, const char *rev, const char *only,
     char id[41], struct buf *err)
 {
-	struct restore c = { s, err, 0 };
+	struct restore c = { s, err, 0, NULL, 0 };
 
 	return restore_preview(&c, rev, only, id);
 }

@@ -6,7 +6,8 @@
  * Only what differs is written: VECS entries with vecs-cli (delete, then
  * create: it has no update; keys reach it through files in a private
  * directory, lock.h), vmdir entries with one LDAP operation each, the VMCA
- * files atomically. STS credentials and CA entries are added and deleted as
+ * files atomically, VCDB's vpx_ext rows with UPDATEs in one SQL transaction
+ * (a row is never inserted; one the snapshot lacks is left alone). STS credentials and CA entries are added and deleted as
  * the snapshot says; principals and endpoints are only modified, or deleted
  * where the snapshot records them absent (state.h, @absent); an entry the
  * snapshot neither holds nor records absent is refused, not deleted. The

@@ -14,6 +14,7 @@
 #include "session.h"
 #include "state.h"
 #include "units.h"
+#include "vcdb.h"
 
 /*
  * The repository and its key. A key is made only together with a new
@@ -103,6 +104,7 @@ backup_session_open(struct bk_session **out, struct config *cfg,
     int create, struct buf *err)
 {
 	struct bk_session *s = calloc(1, sizeof(*s));
+	struct buf why = BUF_INIT;
 
 	*out = NULL;
 	if (s == NULL)
@@ -115,6 +117,11 @@ backup_session_open(struct bk_session **out, struct config *cfg,
 		backup_session_close(s);
 		return -1;
 	}
+	/* Snapshots and restores read VCDB's rows through its server, which
+	 * a restart that stopped short (a rollback to an expired STS) leaves
+	 * stopped; if it will not start, the read says so. */
+	vcdb_ensure(cfg->root, &why);
+	buf_free(&why);
 	*out = s;
 	return 0;
 }

@@ -16,6 +16,7 @@
 #include "names.h"
 #include "pool.h"
 #include "state.h"
+#include "vcdb.h"
 #include "vecs.h"
 #include "vmdir.h"
 
@@ -693,6 +694,44 @@ out:
 	return ret;
 }
 
+/* ---- VCDB ---- */
+
+/* vpx_ext's rows, one unit each (nothing on an appliance without VCDB). */
+static int
+read_vcdb(struct bk_state *st, const char *root, struct buf *err)
+{
+	struct vcdb_row *rows = NULL;
+	char	*esc = NULL, *dir = NULL;
+	size_t	 n = 0, i;
+	int	 ret = -1, r;
+
+	if ((r = vcdb_read(root, &rows, &n, err)) != 0)
+		return r == 1 ? 0 : -1;
+	for (i = 0; i < n; i++) {
+		if ((esc = bk_name_escape(rows[i].ext_id,
+		    strlen(rows[i].ext_id))) == NULL ||
+		    asprintf(&dir, "vcdb/vpx_ext/%s", esc) == -1) {
+			dir = NULL;
+			goto oom;
+		}
+		if (add_str(st, dir, "@ext_id", rows[i].ext_id) == -1 ||
+		    add_str(st, dir, "thumbprint", rows[i].thumbprint) == -1)
+			goto oom;
+		free(esc);
+		free(dir);
+		esc = dir = NULL;
+	}
+	ret = 0;
+	goto out;
+oom:
+	buf_printf(err, "out of memory reading VCDB");
+out:
+	free(esc);
+	free(dir);
+	vcdb_rows_free(rows, n);
+	return ret;
+}
+
 /*
  * VECS is read on a pool while this thread reads vmdir and the VMCA
  * files; errors are taken in the order the parts were read before (VECS,
@@ -717,7 +756,7 @@ bk_state_read(struct bk_state *st, const char *root,
 	    read_file_item(st, root, APP_VMCA_ROOT, "vmca/root.cer", 0,
 	    &rest) == 0 &&
 	    read_file_item(st, root, APP_VMCA_KEY, "vmca/privatekey.pem", 1,
-	    &rest) == 0);
+	    &rest) == 0 && read_vcdb(st, root, &rest) == 0);
 	pool_wait(p, &vr.g);
 	pool_stop(p);
 	if (vecs_finish(&vr, st, ok, err) == -1)

@@ -18,8 +18,12 @@
  *   vmdir/<group>/<DN>/@absent     the raw DN of an entry that did not exist:
  *                                  the only item of its unit (bk_state_add_absent)
  *   vmca/root.cer, vmca/privatekey.pem (secret)
+ *   vcdb/vpx_ext/<E>/@ext_id       a row of VCDB's vpx_ext: its raw ext_id
+ *   vcdb/vpx_ext/<E>/thumbprint    ... and the thumbprint it holds ("" for
+ *                                  NULL); no vcdb items on an appliance
+ *                                  without VCDB (vcdb.h)
  *
- * <S>, <A> and <DN> are escaped with bk_name_escape (names.h). Items marked
+ * <S>, <A>, <DN> and <E> are escaped with bk_name_escape (names.h). Items marked
  * secret are encrypted when stored (crypt.h) and never printed.
  *
  * A live state never holds @absent items. A transaction's before snapshot
@@ -74,7 +78,8 @@ int  bk_pem_of(const char *label, const unsigned char *data, size_t len,
  * entry with its key, the STS credentials and chains (all attributes), the
  * principals of this machine and the Lookup Service endpoints of this PNID
  * (the attributes a replacement touches), the CA entries (all attributes),
- * the VMCA files. Anything that cannot be read fails the whole read (-1,
+ * the VMCA files, VCDB's vpx_ext rows. Anything that cannot be read fails
+ * the whole read (-1,
  * err says what): a partial state is never returned.
  */
 int  bk_state_read(struct bk_state *st, const char *root,

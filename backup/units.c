@@ -22,7 +22,8 @@ unit_len(const char *path)
 	if (strncmp(path, "vecs/", 5) == 0)
 		depth = strstr(path, "/@store") != NULL ||
 		    strcmp(path, "vecs/@stores") == 0 ? 9 : 3;
-	else if (strncmp(path, "vmdir/", 6) == 0)
+	else if (strncmp(path, "vmdir/", 6) == 0 ||
+	    strncmp(path, "vcdb/", 5) == 0)
 		depth = 3;
 	else
 		depth = 9;
@@ -226,9 +227,14 @@ unit_name(const struct unit *u)
 	char	*dn = bk_item_text(unit_item(u, unit_absent(u) ? "@absent" :
 	    "@dn"));
 	char	*sname = unit_is_store(u) ? bk_item_text(&u->items[0]) : NULL;
+	char	*ext = bk_item_text(unit_item(u, "@ext_id"));
 
 	if (dn != NULL)
 		name = strdup(dn);
+	else if (ext != NULL) {
+		if (asprintf(&name, "VCDB vpx_ext %s", ext) == -1)
+			name = NULL;
+	}
 	else if (sname != NULL) {
 		if (asprintf(&name, "store %s", sname) == -1)
 			name = NULL;
@@ -244,6 +250,7 @@ unit_name(const struct unit *u)
 	free(store);
 	free(alias);
 	free(sname);
+	free(ext);
 	free(dn);
 	return name;
 }

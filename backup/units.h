@@ -2,7 +2,8 @@
  * units.h - a state (state.h) as units, the things a person and a restore
  * deal with: a VECS entry (vecs/<S>/<A>/...), a store marker
  * (vecs/<S>/@store), the order of the stores (vecs/@stores), a vmdir entry
- * (vmdir/<group>/<DN>/...), a VMCA file (vmca/...). Two states are compared
+ * (vmdir/<group>/<DN>/...), a VMCA file (vmca/...), a VCDB row
+ * (vcdb/vpx_ext/<E>/...). Two states are compared
  * unit by unit: backup show and diff, restore, rollback's overlap check.
  *
  * A unit borrows the items of the state it was made from: it lives as long

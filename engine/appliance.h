@@ -16,6 +16,7 @@
 #define APP_LWREGSHELL	    "opt/likewise/bin/lwregshell"
 #define APP_SERVICE_CONTROL "usr/bin/service-control"
 #define APP_NODE_TYPE	    "etc/vmware/deployment.node.type"
+#define APP_PSQL	    "opt/vmware/vpostgres/current/bin/psql"
 #define APP_VMCA_ROOT	    "var/lib/vmware/vmca/root.cer"
 #define APP_VMCA_KEY	    "var/lib/vmware/vmca/privatekey.pem"
 #define APP_CONFIG	    "etc/vcrotate/vcrotate.conf"

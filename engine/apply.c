@@ -27,6 +27,7 @@
 #include "services.h"
 #include "session.h"
 #include "txn.h"
+#include "vcdb.h"
 #include "vecs.h"
 #include "vmdir.h"
 
@@ -416,6 +417,8 @@ struct writes {
 	int	(*vmca_files)(struct apply *, const char *cpath,
 		    const struct buf *cert, const char *kpath,
 		    const struct buf *key);
+	/* VCDB's vpx_ext rows, all in one SQL transaction */
+	int	(*vcdb)(struct apply *, const struct vcdb_update *, size_t n);
 	/* the restart step: the applied snapshot, then the one restart */
 	int	(*restart)(struct apply *);
 	/* after step i: its journal record (and, per step, a restart) */
@@ -452,6 +455,15 @@ live_vmca_files(struct apply *a, const char *cpath, const struct buf *cert,
 	    -1)
 		return -1;
 	return 0;
+}
+
+/* One psql transaction: every row or none (the server rolls back). */
+static int
+live_vcdb(struct apply *a, const struct vcdb_update *u, size_t n)
+{
+	if (txn_change(a->t) == -1)
+		return -1;
+	return vcdb_update(a->t->cfg->root, u, n, &a->t->err);
 }
 
 /* Every new item is in place: from here on, recover can go forward as well
@@ -495,7 +507,7 @@ live_step_done(struct apply *a, size_t i)
 }
 
 static const struct writes live_writes = {
-	live_vecs_put, ldap_write, live_vmca_files, live_restart,
+	live_vecs_put, ldap_write, live_vmca_files, live_vcdb, live_restart,
 	live_step_done,
 };
 
@@ -544,6 +556,20 @@ print_vmca_files(struct apply *a, const char *cpath, const struct buf *cert,
 }
 
 static int
+print_vcdb(struct apply *a, const struct vcdb_update *u, size_t n)
+{
+	size_t	 i;
+
+	(void)a;
+	printf("    psql -d VCDB -U postgres -1, one transaction: UPDATE vpx_ext "
+	    "SET thumbprint = NEW WHERE ext_id = EXT AND thumbprint = OLD:\n");
+	for (i = 0; i < n; i++)
+		text_printf_safe(stdout, "      %s: %s -> %s\n", u[i].ext_id,
+		    u[i].expect, u[i].thumbprint);
+	return 0;
+}
+
+static int
 print_restart(struct apply *a)
 {
 	(void)a;
@@ -561,7 +587,7 @@ print_step_done(struct apply *a, size_t i)
 }
 
 static const struct writes printed_writes = {
-	print_vecs_put, print_ldap, print_vmca_files, print_restart,
+	print_vecs_put, print_ldap, print_vmca_files, print_vcdb, print_restart,
 	print_step_done,
 };
 
@@ -1146,6 +1172,79 @@ out:
 	return ret;
 }
 
+/*
+ * The certificate a VCDB row follows (STORE/ALIAS) once the steps before
+ * are done: the one a step of this plan made, else the one in VECS now.
+ */
+static X509 *
+followed_cert(struct apply *a, const char *follows)
+{
+	const struct inv_vecs_entry *e;
+	size_t	 i, l;
+
+	for (i = 0; i < a->nsteps; i++) {
+		const struct plan_step *s = &a->plan->steps[i];
+
+		if (s->kind == STEP_MACHINE_SSL && strcmp(follows,
+		    "MACHINE_SSL_CERT/__MACHINE_CERT") == 0)
+			return a->made[i].cert;
+		if (s->kind == STEP_SOLUTION_USER && s->solution != NULL &&
+		    strncmp(follows, s->solution, l = strlen(s->solution)) ==
+		    0 && follows[l] == '/')
+			return a->made[i].cert;
+	}
+	for (i = 0; i < a->inv->nvecs; i++) {
+		e = &a->inv->vecs[i];
+		l = strlen(e->store);
+		if (strncmp(follows, e->store, l) == 0 && follows[l] == '/' &&
+		    strcmp(follows + l + 1, e->alias) == 0)
+			return e->chain != NULL ? sk_X509_value(e->chain, 0) :
+			    NULL;
+	}
+	return NULL;
+}
+
+/*
+ * VCDB's rows: each gets the thumbprint of the certificate it follows, in
+ * one SQL transaction, and only where it still holds what the plan saw.
+ */
+static int
+step_vcdb(struct apply *a, size_t n)
+{
+	const struct plan_step *s = &a->plan->steps[n];
+	struct vcdb_update *u = NULL;
+	char	**tp = NULL;
+	X509	*x;
+	size_t	 i;
+	int	 ret = -1;
+
+	if ((u = calloc(s->ntargets, sizeof(*u))) == NULL ||
+	    (tp = calloc(s->ntargets, sizeof(*tp))) == NULL) {
+		buf_printf(&a->t->err, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < s->ntargets; i++) {
+		const struct plan_target *t = &s->targets[i];
+
+		if ((x = followed_cert(a, t->follows)) == NULL ||
+		    (tp[i] = vcdb_thumbprint_of(x)) == NULL) {
+			buf_printf(&a->t->err, "%s: no certificate %s to take "
+			    "the thumbprint of", t->place, t->follows);
+			goto out;
+		}
+		u[i].ext_id = vcdb_place_ext(t->place);
+		u[i].thumbprint = tp[i];
+		u[i].expect = t->thumbprint;
+	}
+	ret = a->w->vcdb(a, u, s->ntargets);
+out:
+	for (i = 0; tp != NULL && i < s->ntargets; i++)
+		free(tp[i]);
+	free(tp);
+	free(u);
+	return ret;
+}
+
 /* Every new item is in place: from here on, recover can go forward as well
  * as back. Then the one restart. */
 static int
@@ -1165,6 +1264,7 @@ static int (*const run[STEP__MAX])(struct apply *a, size_t n) = {
 	[STEP_MACHINE_SSL] = step_machine_ssl,
 	[STEP_TRUST_ANCHORS] = step_trust,
 	[STEP_PRUNE_ROOTS] = step_prune,
+	[STEP_EXTENSION_THUMBPRINTS] = step_vcdb,
 	[STEP_RESTART] = step_restart,
 };
 
@@ -1258,10 +1358,10 @@ checks(struct apply *a, struct inventory *after)
 		return -1;
 	}
 	if (after->vecs_error.len || after->vmdir_error.len ||
-	    after->vmca_error.len) {
-		buf_printf(&a->t->err, "cannot read the appliance again: %s%s%s",
+	    after->vmca_error.len || after->vcdb_error.len) {
+		buf_printf(&a->t->err, "cannot read the appliance again: %s%s%s%s",
 		    buf_str(&after->vecs_error), buf_str(&after->vmdir_error),
-		    buf_str(&after->vmca_error));
+		    buf_str(&after->vmca_error), buf_str(&after->vcdb_error));
 		inventory_free(after);
 		return -1;
 	}
@@ -1367,11 +1467,12 @@ apply_read(struct apply *a, struct inventory *inv)
 		return -1;
 	}
 	a->inv = inv;
+	vcdb_start_retry(inv, t->cfg->root);
 	if (inv->vecs_error.len || inv->vmdir_error.len ||
-	    inv->vmca_error.len) {
-		buf_printf(&t->err, "cannot read the appliance: %s%s%s",
+	    inv->vmca_error.len || inv->vcdb_error.len) {
+		buf_printf(&t->err, "cannot read the appliance: %s%s%s%s",
 		    buf_str(&inv->vecs_error), buf_str(&inv->vmdir_error),
-		    buf_str(&inv->vmca_error));
+		    buf_str(&inv->vmca_error), buf_str(&inv->vcdb_error));
 		return -1;
 	}
 	return 0;

@@ -76,9 +76,17 @@ next_step(struct buf *next, const struct inventory *inv,
 	int	 nothing = 0, prune = 0, other_ca;
 
 	report_count(f, n);
+	/* Nothing found but VCDB unread: its server is down. */
+	if (n[SEV_CRITICAL] + n[SEV_WARNING] == 0 && inv->vcdb_error.len > 0)
+		return buf_puts(next, "service-control --start vmware-vpostgres, "
+		    "then check again (VCDB is read through its server)");
 	if (n[SEV_CRITICAL] + n[SEV_WARNING] == 0)
 		return 0;
-	if (!report_complete(inv))
+	/* VCDB alone not read: its server is stopped, which plan starts
+	 * (vcdb_start_retry). */
+	if (!report_complete(inv) && (inv->vcdb_error.len == 0 ||
+	    inv->identity_error.len || inv->vecs_error.len ||
+	    inv->vmdir_error.len || inv->vmca_error.len))
 		return buf_puts(next, "make the parts NOT READ above readable, "
 		    "then check again (a plan needs the whole appliance)");
 	for (i = 0; i < f->n; i++)

@@ -32,6 +32,7 @@
 #include "report.h"
 #include "safetext.h"
 #include "session.h"
+#include "vcdb.h"
 
 #define PLAN_NOTHING 2
 #define PLAN_FAILED  1
@@ -48,6 +49,7 @@ complete(const struct inventory *inv)
 		{ "VECS", &inv->vecs_error },
 		{ "vmdir", &inv->vmdir_error },
 		{ "the VMCA root", &inv->vmca_error },
+		{ "VCDB", &inv->vcdb_error },
 	};
 	size_t	 i;
 	int	 ok = 1;
@@ -677,6 +679,7 @@ cmd_plan(const struct cmdline *cl, struct config *cfg)
 		goto out;
 	}
 	have_inv = 1;
+	vcdb_start_retry(&inv, cfg->root);
 	if (!complete(&inv))
 		goto out;
 	if (drops_ok(&inv, &pol) == -1) {

@@ -12,6 +12,7 @@
 
 #include "cert.h"
 #include "findings.h"
+#include "vcdb.h"
 
 #define CRL_WARN	30
 #define CRL_CRIT	100
@@ -629,6 +630,44 @@ sort_by_severity(struct findings *f)
 	return 0;
 }
 
+/*
+ * VCDB's vpx_ext: each extension vcrotate knows must hold the thumbprint
+ * of the certificate it logs in with (vcdb.h), or it cannot log in (eam
+ * loops on NotAuthenticated, KB 434349). An empty row, an unknown
+ * extension, or a certificate that cannot be read is no finding here.
+ */
+static void
+eval_vcdb(struct ctx *c)
+{
+	const struct inventory *inv = c->inv;
+	const struct inv_vecs_entry *e;
+	const char *store, *alias;
+	char	*want, *place;
+	size_t	 i;
+
+	for (i = 0; i < inv->nvcdb; i++) {
+		const struct vcdb_row *r = &inv->vcdb[i];
+
+		if (*r->thumbprint == '\0' ||
+		    vcdb_follows(r->ext_id, &store, &alias) == -1 ||
+		    (e = inventory_vecs(inv, store, alias)) == NULL ||
+		    e->chain == NULL)
+			continue;
+		want = vcdb_thumbprint_of(sk_X509_value(e->chain, 0));
+		place = vcdb_place(r->ext_id);
+		if (want == NULL || place == NULL)
+			c->oom = 1;
+		else if (strcmp(want, r->thumbprint) != 0)
+			add(c, "EXTENSION_THUMBPRINT_MISMATCH", SEV_CRITICAL,
+			    place, "extension %s is registered with thumbprint "
+			    "%s, not that of %s/%s (%s), the certificate it "
+			    "logs in with: it cannot log in to vCenter",
+			    r->ext_id, r->thumbprint, store, alias, want);
+		free(want);
+		free(place);
+	}
+}
+
 int
 findings_evaluate(const struct inventory *inv, const struct policy *p,
     struct findings *out)
@@ -646,6 +685,7 @@ findings_evaluate(const struct inventory *inv, const struct policy *p,
 		eval_solution_users(&c);
 	if (inv->vmdir_parts[VMDIR_PART_ENDPOINTS].read)
 		eval_endpoints(&c);
+	eval_vcdb(&c);
 	root_use_free(c.use);
 	if (c.oom || sort_by_severity(out) == -1) {
 		findings_free(out);

@@ -14,6 +14,7 @@
 #include "cert.h"
 #include "inventory.h"
 #include "pool.h"
+#include "vcdb.h"
 #include "vmdir.h"
 
 const char *const solution_users[NSOLUTION_USERS + 1] = {
@@ -962,6 +963,17 @@ out:
 	free(path);
 }
 
+/* VCDB's vpx_ext rows, through the appliance's psql (vcdb.h). */
+static void
+read_vcdb(void *arg)
+{
+	struct inv_read *r = arg;
+	struct inventory *inv = r->inv;
+
+	inv->vcdb_present = vcdb_read(r->root, &inv->vcdb, &inv->nvcdb,
+	    &inv->vcdb_error) != 1;
+}
+
 int
 inventory_read(struct inventory *inv, const char *root,
     const struct vmdir_login *login, const char *login_error)
@@ -992,6 +1004,7 @@ inventory_read(struct inventory *inv, const char *root,
 	    read_vmdir(&r, login, login_error) == -1)
 		ret = -1;
 	pool_add(r.pool, &r.vecs, read_vmca, &r);
+	pool_add(r.pool, &r.vecs, read_vcdb, &r);
 	pool_wait(r.pool, &r.vecs);
 	pool_stop(r.pool);
 	cert_cache_free(r.cache);
@@ -1044,6 +1057,8 @@ inventory_free(struct inventory *inv)
 	for (i = 0; i < VMDIR_NPARTS; i++)
 		buf_free(&inv->vmdir_parts[i].error);
 	buf_free(&inv->vmca_error);
+	vcdb_rows_free(inv->vcdb, inv->nvcdb);
+	buf_free(&inv->vcdb_error);
 	appliance_free(&inv->app);
 	memset(inv, 0, sizeof(*inv));
 }

@@ -5,7 +5,7 @@
  * CA entries in vmdir and the VMCA root files.
  *
  * Reading goes on past what cannot be read: each source records its own
- * error (vecs_error, vmdir_error, vmca_error), each of vmdir's parts (one
+ * error (vecs_error, vmdir_error, vmca_error, vcdb_error), each of vmdir's parts (one
  * search each) whether it was read, and each item that does not parse
  * carries a reason, so that `check' reports everything else.
  *
@@ -31,6 +31,8 @@
  * when one has changed since (inventory_digest_*() compute them the same way).
  */
 #define DIGEST_LEN 72
+
+struct vcdb_row;
 
 struct inv_vecs_entry {
 	char		*store;
@@ -150,6 +152,13 @@ struct inventory {
 
 	STACK_OF(X509)		*trusted;	/* TRUSTED_ROOTS certificates */
 	int			 trusted_read;	/* TRUSTED_ROOTS was listed */
+
+	/* VCDB's vpx_ext rows (vcdb.h), by ext_id; vcdb_present 0: the
+	 * appliance has no VCDB (its psql is not there: nothing read). */
+	struct vcdb_row		*vcdb;
+	size_t			 nvcdb;
+	int			 vcdb_present;
+	struct buf		 vcdb_error;	/* empty: read, or none */
 };
 
 /* The solution users vcrotate knows, NULL-terminated; those with a VECS

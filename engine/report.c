@@ -15,6 +15,7 @@
 #include "fileio.h"
 #include "report.h"
 #include "safetext.h"
+#include "vcdb.h"
 
 /* One certificate-shaped thing, wherever it lives. */
 struct row {
@@ -136,7 +137,8 @@ report_status(const struct inventory *inv, const struct findings *f)
 	if (w == SEV_CRITICAL)
 		return CHECK_CRITICAL;
 	if (inv->identity_error.len || inv->vecs_error.len ||
-	    inv->vmdir_error.len || inv->vmca_error.len)
+	    inv->vmdir_error.len || inv->vmca_error.len ||
+	    inv->vcdb_error.len)
 		return CHECK_UNKNOWN;
 	return w == SEV_WARNING ? CHECK_WARNING : CHECK_OK;
 }
@@ -392,7 +394,7 @@ struct part_error {
 	const char	 *what;
 	const struct buf *b;
 };
-#define NPARTS	4
+#define NPARTS	5
 
 static void
 part_errors(const struct inventory *inv, struct part_error src[NPARTS])
@@ -401,6 +403,76 @@ part_errors(const struct inventory *inv, struct part_error src[NPARTS])
 	src[1] = (struct part_error){ "VECS", &inv->vecs_error };
 	src[2] = (struct part_error){ "vmdir", &inv->vmdir_error };
 	src[3] = (struct part_error){ "VMCA", &inv->vmca_error };
+	src[4] = (struct part_error){ "VCDB", &inv->vcdb_error };
+}
+
+/*
+ * How a vpx_ext row stands: the certificate it follows ("" when vcrotate
+ * does not know the extension), that certificate's thumbprint (malloc'd,
+ * or NULL), and OK, MISMATCH, EMPTY, UNKNOWN_EXTENSION or NOT_CHECKED (the
+ * certificate could not be read).
+ */
+struct vcdb_view {
+	char		 follows[256];
+	char		*want;
+	const char	*status;
+};
+
+static void
+vcdb_view(const struct inventory *inv, const struct vcdb_row *r,
+    struct vcdb_view *v)
+{
+	const struct inv_vecs_entry *e;
+	const char *store, *alias;
+
+	v->follows[0] = '\0';
+	v->want = NULL;
+	if (vcdb_follows(r->ext_id, &store, &alias) == -1) {
+		v->status = "UNKNOWN_EXTENSION";
+		return;
+	}
+	snprintf(v->follows, sizeof(v->follows), "%s/%s", store, alias);
+	if ((e = inventory_vecs(inv, store, alias)) != NULL &&
+	    e->chain != NULL)
+		v->want = vcdb_thumbprint_of(sk_X509_value(e->chain, 0));
+	v->status = *r->thumbprint == '\0' ? "EMPTY" : v->want == NULL ?
+	    "NOT_CHECKED" : strcmp(v->want, r->thumbprint) == 0 ? "OK" :
+	    "MISMATCH";
+}
+
+/* VCDB's rows, or why there are none. */
+static void
+text_vcdb(struct text *t)
+{
+	const struct inventory *inv = t->r->inv;
+	struct vcdb_view v;
+	char	*ext, *tp;
+	size_t	 i;
+
+	if (!inv->vcdb_present) {
+		fprintf(t->out, "%sVCDB:%s none (no /%s: an appliance "
+		    "without vCenter's database, such as an external PSC)\n",
+		    t->color ? C_BOLD : "", t->color ? C_OFF : "", APP_PSQL);
+		return;
+	}
+	if (inv->vcdb_error.len > 0)
+		return;		/* NOT READ, above */
+	fprintf(t->out, "%sVCDB vpx_ext (extension thumbprints):%s %zu\n",
+	    t->color ? C_BOLD : "", t->color ? C_OFF : "", inv->nvcdb);
+	for (i = 0; i < inv->nvcdb; i++) {
+		vcdb_view(inv, &inv->vcdb[i], &v);
+		ext = text_safe(inv->vcdb[i].ext_id);
+		tp = text_safe(*inv->vcdb[i].thumbprint ?
+		    inv->vcdb[i].thumbprint : "(none)");
+		fprintf(t->out, "  %-26s %-59s %s%s%s%s%s\n", ext != NULL ?
+		    ext : "?", tp != NULL ? tp : "?",
+		    t->color && strcmp(v.status, "MISMATCH") == 0 ? C_RED : "",
+		    v.status, t->color && strcmp(v.status, "MISMATCH") == 0 ?
+		    C_OFF : "", v.follows[0] ? " follows " : "", v.follows);
+		free(ext);
+		free(tp);
+		free(v.want);
+	}
 }
 
 static void
@@ -472,6 +544,7 @@ report_text(FILE *out, const struct report *r, int color)
 		    color ? C_BOLD : "", color ? C_OFF : "", when,
 		    cert_days_left(x, r->policy->at));
 	}
+	text_vcdb(&t);
 	report_count(f, n);
 	fprintf(out, "\n%sFINDINGS: %zu critical, %zu warning", color ? C_BOLD :
 	    "", n[SEV_CRITICAL], n[SEV_WARNING]);
@@ -600,6 +673,33 @@ json_vmdir_source(const struct inventory *inv)
 	return o;
 }
 
+/* VCDB's vpx_ext: the rows and how each stands. */
+static json_t *
+json_vcdb(const struct inventory *inv)
+{
+	json_t	*o = json_object(), *rows = json_array(), *row;
+	struct vcdb_view v;
+	size_t	 i;
+
+	json_object_set_new(o, "present", json_boolean(inv->vcdb_present));
+	for (i = 0; i < inv->nvcdb; i++) {
+		vcdb_view(inv, &inv->vcdb[i], &v);
+		row = json_object();
+		json_object_set_new(row, "ext_id",
+		    json_string_lossy(inv->vcdb[i].ext_id));
+		json_object_set_new(row, "thumbprint",
+		    json_string_lossy(inv->vcdb[i].thumbprint));
+		json_object_set_new(row, "follows", v.follows[0] ?
+		    json_string(v.follows) : json_null());
+		json_object_set_new(row, "expected", jstr(v.want));
+		json_object_set_new(row, "status", json_string(v.status));
+		json_array_append_new(rows, row);
+		free(v.want);
+	}
+	json_object_set_new(o, "rows", rows);
+	return o;
+}
+
 int
 report_json(FILE *out, const struct report *r)
 {
@@ -635,6 +735,9 @@ report_json(FILE *out, const struct report *r)
 	json_object_set_new(o, "vecs", json_source(&inv->vecs_error, 1));
 	json_object_set_new(o, "vmdir", json_vmdir_source(inv));
 	json_object_set_new(o, "vmca", json_source(&inv->vmca_error, 1));
+	json_object_set_new(o, "vcdb", json_source(&inv->vcdb_error, 1));
+	json_object_set_new(json_object_get(o, "vcdb"), "present",
+	    json_boolean(inv->vcdb_present));
 	json_object_set_new(doc, "sources", o);
 	json_object_set_new(doc, "sts_active", active != NULL ?
 	    json_string(active->dn) : json_null());
@@ -645,6 +748,7 @@ report_json(FILE *out, const struct report *r)
 		goto out;
 	}
 	json_object_set_new(doc, "certificates", jr.arr);
+	json_object_set_new(doc, "vcdb", json_vcdb(inv));
 	arr = json_array();
 	for (i = 0; i < r->findings->n; i++) {
 		const struct finding *f = &r->findings->v[i];
@@ -842,7 +946,8 @@ int
 report_complete(const struct inventory *inv)
 {
 	return inv->identity_error.len == 0 && inv->vecs_error.len == 0 &&
-	    inv->vmdir_error.len == 0 && inv->vmca_error.len == 0;
+	    inv->vmdir_error.len == 0 && inv->vmca_error.len == 0 &&
+	    inv->vcdb_error.len == 0;
 }
 
 static void

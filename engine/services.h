@@ -30,7 +30,8 @@ int  services_start(const char *root, const char *what, struct buf *err);
 /*
  * vmafdd, then vmdird, each on its own: vecs-cli needs the one, LDAP the
  * other, after a stop --all (or a start --all that stopped short) left them
- * down. Both are tried; -1 when either failed.
+ * down; and vmware-vpostgres where the appliance has VCDB (vcdb.h), whose
+ * rows a snapshot holds. All are tried; -1 when any failed.
  */
 int  services_start_vmafd_vmdir(const char *root, struct buf *err);
 

@@ -755,7 +755,8 @@ txn_failed(struct txn *t, int keep, const char **result)
 	if (txn_roll_back(t) == -1) {
 		text_printf_safe(stderr, "vcrotate %s: the rollback could not "
 		    "finish: %s\nThe before state is snapshot %s and the "
-		    "journal %s stays. When vmdird and vmafdd run, finish "
+		    "journal %s stays. When vmdird and vmafdd (and "
+		    "vmware-vpostgres, with VCDB) run, finish "
 		    "with:\n  vcrotate recover\n", txn_name(t), buf_str(&t->err),
 		    t->before, t->j.path);
 		*result = "rollback incomplete";

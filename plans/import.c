@@ -562,6 +562,58 @@ step_trust(const struct inventory *inv, json_t *steps)
 	return json_array_append_new(steps, s);
 }
 
+/* The imports of a plan, for plan_vcdb_targets. */
+struct imports {
+	const struct plan_import_req	*req;
+	size_t				 n;
+};
+
+/* Whether an import installs the certificate of VECS store. */
+static int
+imports_renew(void *arg, const char *store)
+{
+	const struct imports *im = arg;
+	size_t	 r;
+
+	for (r = 0; r < im->n; r++)
+		if (im->req[r].kind == STEP_MACHINE_SSL ?
+		    strcmp(store, "MACHINE_SSL_CERT") == 0 :
+		    im->req[r].kind == STEP_SOLUTION_USER &&
+		    strcmp(store, im->req[r].what) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * The VCDB rows that follow an imported certificate get its thumbprint:
+ * an extension logging in with it is refused otherwise (vsan.health
+ * follows Machine SSL; eam and the others vpxd-extension). Only those: an
+ * import plan changes nothing else.
+ */
+static int
+step_vcdb(const struct inventory *inv, const struct plan_policy *pol,
+    const struct plan_import_req *req, size_t n, json_t *steps)
+{
+	struct imports im = { req, n };
+	json_t	*t, *s;
+
+	if ((t = plan_vcdb_targets(inv, pol, imports_renew, &im, 0)) == NULL)
+		return 0;
+	if ((s = json_object()) == NULL) {
+		json_decref(t);
+		return -1;
+	}
+	json_object_set_new(s, "n", json_integer((json_int_t)
+	    json_array_size(steps) + 1));
+	json_object_set_new(s, "kind", json_string(plan_kind_name(
+	    STEP_EXTENSION_THUMBPRINTS)));
+	json_object_set_new(s, "title", json_string(PLAN_VCDB_TITLE));
+	json_object_set_new(s, "why", json_array());
+	json_object_set_new(s, "profile", json_null());
+	json_object_set_new(s, "targets", t);
+	return json_array_append_new(steps, s);
+}
+
 json_t *
 plan_import_build(const struct inventory *inv, const struct plan_policy *pol,
     const struct plan_import_req *req, size_t n)
@@ -600,6 +652,7 @@ plan_import_build(const struct inventory *inv, const struct plan_policy *pol,
 			ssl = 1;
 		}
 	if ((ssl && step_trust(inv, steps) == -1) ||
+	    step_vcdb(inv, pol, req, n, steps) == -1 ||
 	    json_array_append_new(steps, plan_restart_step(
 	    json_array_size(steps) + 1)) == -1)
 		goto fail;

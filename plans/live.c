@@ -17,6 +17,7 @@
 #include "cert.h"
 #include "plan-int.h"
 #include "findings.h"
+#include "vcdb.h"
 
 /* The VECS entry a place names (STORE/ALIAS, as plan_build writes it). */
 static const struct inv_vecs_entry *
@@ -80,6 +81,7 @@ live_entry(const struct inventory *inv, const struct plan_step *s,
 		return 0;
 	case STEP_DATA_ENCIPHERMENT:
 	case STEP_MACHINE_SSL:
+	case STEP_EXTENSION_THUMBPRINTS:
 	case STEP_RESTART:
 	case STEP__MAX:
 		break;
@@ -97,6 +99,7 @@ live_item(const struct inventory *inv, const struct plan_step *s,
     const struct plan_target *t, const char **digest, X509 **cert)
 {
 	const struct inv_vecs_entry *e;
+	const struct vcdb_row *r;
 
 	*digest = NULL;
 	*cert = NULL;
@@ -114,6 +117,13 @@ live_item(const struct inventory *inv, const struct plan_step *s,
 		return inv->vmca_digest[0] != '\0';
 	case TARGET_VMDIR:
 		return live_entry(inv, s, t->place, digest, cert);
+	case TARGET_VCDB:
+		/* A row is the thumbprint it holds: its digest. */
+		if ((r = vcdb_row(inv->vcdb, inv->nvcdb,
+		    vcdb_place_ext(t->place))) == NULL)
+			return 0;
+		*digest = r->digest;
+		return 1;
 	case TARGET_SERVICES:
 	case TARGET__MAX:
 		break;
@@ -325,6 +335,41 @@ check_issuers(const struct plan *p, const struct inventory *inv,
 	return 0;
 }
 
+/*
+ * A VCDB row whose certificate the plan keeps gets that certificate's
+ * thumbprint as the plan saw it: it is still the one in VECS.
+ */
+static int
+check_vcdb_after(const struct plan *p, const struct inventory *inv,
+    struct buf *err)
+{
+	const struct inv_vecs_entry *e;
+	char	*now;
+	size_t	 i, j;
+	int	 ok;
+
+	for (i = 0; i < p->nsteps; i++)
+		for (j = 0; j < p->steps[i].ntargets; j++) {
+			const struct plan_target *t = &p->steps[i].targets[j];
+
+			if (t->type != TARGET_VCDB || t->thumbprint_after == NULL)
+				continue;
+			e = vecs_at(inv, t->follows);
+			now = e != NULL && e->chain != NULL ?
+			    vcdb_thumbprint_of(sk_X509_value(e->chain, 0)) : NULL;
+			ok = now != NULL && strcmp(now, t->thumbprint_after) == 0;
+			free(now);
+			if (ok)
+				continue;
+			buf_printf(err, "the appliance changed since the plan was "
+			    "made; make a new plan. Changed:\n  %s (no longer "
+			    "the certificate of thumbprint %s, which %s was to "
+			    "get)", t->follows, t->thumbprint_after, t->place);
+			return -1;
+		}
+	return 0;
+}
+
 int
 plan_check_live(const struct plan *p, const struct inventory *inv,
     struct buf *err)
@@ -334,6 +379,7 @@ plan_check_live(const struct plan *p, const struct inventory *inv,
 	if (check_sans(p, inv, err) == -1 ||
 	    check_root_kept(p, inv, err) == -1 ||
 	    check_items(p, inv, err) == -1 ||
+	    check_vcdb_after(p, inv, err) == -1 ||
 	    check_issuers(p, inv, err) == -1 ||
 	    check_restorable(p, inv, err) == -1)
 		return -1;

@@ -19,6 +19,7 @@
 
 #include "cert.h"
 #include "plan-int.h"
+#include "vcdb.h"
 #include "vmdir.h"
 
 /* ---- the fields and their types ---- */
@@ -69,7 +70,9 @@ static const struct field key_fields[] = {
 };
 static const struct field target_fields[] = {
 	{ "type", F_STR }, { "place", F_STR }, { "action", F_STR },
-	{ "digest", F_STR_OR_NULL }, { NULL, 0 },
+	{ "digest", F_STR_OR_NULL }, { "thumbprint", F_STR, 1 },
+	{ "follows", F_STR, 1 }, { "thumbprint_after", F_STR_OR_NULL, 1 },
+	{ NULL, 0 },
 };
 
 static const char *
@@ -604,6 +607,42 @@ oom:
 	return -1;
 }
 
+/*
+ * A vcdb target's thumbprint (now), follows and thumbprint_after, all
+ * three there; no other target has any of them. Their values are the
+ * rules' (check_vcdb_target).
+ */
+static int
+decode_vcdb_fields(struct plan_target *t, json_t *o, size_t i, size_t j,
+    struct buf *err)
+{
+	json_t	*tp = json_object_get(o, "thumbprint");
+	json_t	*fo = json_object_get(o, "follows");
+	json_t	*af = json_object_get(o, "thumbprint_after");
+
+	if (t->type != TARGET_VCDB) {
+		if (tp == NULL && fo == NULL && af == NULL)
+			return 0;
+		buf_printf(err, "field steps[%zu].targets[%zu]: thumbprint, "
+		    "follows and thumbprint_after belong to vcdb targets only",
+		    i, j);
+		return -1;
+	}
+	if (tp == NULL || fo == NULL || af == NULL) {
+		buf_printf(err, "field steps[%zu].targets[%zu]: a vcdb target "
+		    "has thumbprint, follows and thumbprint_after", i, j);
+		return -1;
+	}
+	if ((t->thumbprint = jstrdup(o, "thumbprint")) == NULL ||
+	    (t->follows = jstrdup(o, "follows")) == NULL ||
+	    (json_is_string(af) && (t->thumbprint_after = jstrdup(o,
+	    "thumbprint_after")) == NULL)) {
+		buf_printf(err, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 static int
 decode_target(struct plan_target *t, json_t *o, size_t i, size_t j,
     struct buf *err)
@@ -629,6 +668,8 @@ decode_target(struct plan_target *t, json_t *o, size_t i, size_t j,
 	}
 	t->type = (enum target_type)type;
 	t->action = (enum target_action)action;
+	if (decode_vcdb_fields(t, o, i, j, err) == -1)
+		return -1;
 	/* A bad one is refused by the rules, after what the place is. */
 	snprintf(t->digest, sizeof(t->digest), "%s", d == NULL ? "" :
 	    digest_ok(d) ? d : DIGEST_BAD);
@@ -835,6 +876,9 @@ static const struct kind_rule {
 	    "a prune_roots step deletes only CA entries under "
 	    "cn=Certificate-Authorities,cn=Configuration and TRUSTED_ROOTS or "
 	    "TRUSTED_ROOT_CRLS entries" },
+	[STEP_EXTENSION_THUMBPRINTS] = { 0, 0,
+	    "an extension_thumbprints step replaces only rows of VCDB's "
+	    "vpx_ext (VCDB/vpx_ext/<ext_id>) of the extensions vcrotate knows" },
 	[STEP_RESTART] = { 0, 0,
 	    "a restart step restarts service-control, nothing else" },
 };
@@ -1022,6 +1066,7 @@ root_target_ok(const struct layout *l, const struct plan_step *s,
 		    strcmp(t->place, NEW_ROOT_CA) == 0 || dn_child(t->place,
 		    l->cas, "", 0, NULL));
 	case TARGET_SERVICES:
+	case TARGET_VCDB:
 	case TARGET__MAX:
 		break;
 	}
@@ -1034,6 +1079,7 @@ place_ok(const struct plan *p, const struct layout *l,
     const struct plan_step *s, const struct plan_target *t)
 {
 	int	 put = t->action == ACTION_REPLACE || t->action == ACTION_ADD;
+	const char *store, *alias;
 
 	switch (s->kind) {
 	case STEP_CA_CHAIN:
@@ -1064,6 +1110,10 @@ place_ok(const struct plan *p, const struct layout *l,
 		    t->type == TARGET_VECS && (vecs_is(t->place,
 		    "TRUSTED_ROOTS", NULL) || vecs_is(t->place,
 		    "TRUSTED_ROOT_CRLS", NULL)));
+	case STEP_EXTENSION_THUMBPRINTS:
+		return t->action == ACTION_REPLACE && t->type == TARGET_VCDB &&
+		    vcdb_place_ext(t->place) != NULL &&
+		    vcdb_follows(vcdb_place_ext(t->place), &store, &alias) == 0;
 	case STEP_RESTART:
 		return t->type == TARGET_SERVICES &&
 		    t->action == ACTION_RESTART &&
@@ -1092,6 +1142,65 @@ same_place(const struct plan_target *t, const struct plan_target *u)
 	    strcmp(t->place, u->place)) == 0;
 }
 
+/* Whether a step before step i makes a new certificate for follows
+ * (STORE/ALIAS): Machine SSL's, or the solution user's. */
+static int
+made_before(const struct plan *p, size_t i, const char *follows)
+{
+	size_t	 k;
+
+	for (k = 0; k < i; k++)
+		if ((p->steps[k].kind == STEP_MACHINE_SSL &&
+		    strcmp(follows, "MACHINE_SSL_CERT/__MACHINE_CERT") == 0) ||
+		    (p->steps[k].kind == STEP_SOLUTION_USER &&
+		    p->steps[k].solution != NULL &&
+		    strncmp(follows, p->steps[k].solution,
+		    strlen(p->steps[k].solution)) == 0 &&
+		    follows[strlen(p->steps[k].solution)] == '/'))
+			return 1;
+	return 0;
+}
+
+/*
+ * A VCDB row: it follows the certificate its extension logs in with
+ * (vcdb.h), its digest is that of the thumbprint it says the row holds,
+ * and its thumbprint_after is null exactly when an earlier step makes that
+ * certificate (else a thumbprint, plan_check_live holds it to the one now).
+ */
+static int
+check_vcdb_target(const struct plan *p, size_t i, const struct plan_target *t,
+    struct buf *err)
+{
+	const char *store, *alias;
+	char	 d[DIGEST_LEN], want[256];
+	int	 made;
+
+	if (vcdb_follows(vcdb_place_ext(t->place), &store, &alias) == -1)
+		return -1;	/* place_ok has refused it */
+	snprintf(want, sizeof(want), "%s/%s", store, alias);
+	made = made_before(p, i, want);
+	inventory_digest_bytes(t->thumbprint, strlen(t->thumbprint), d);
+	if (strcmp(t->follows, want) == 0 && strcmp(d, t->digest) == 0 &&
+	    made == (t->thumbprint_after == NULL) && (made ||
+	    vcdb_thumbprint_ok(t->thumbprint_after)))
+		return 0;
+	target_says(err, &p->steps[i], t);
+	if (strcmp(t->follows, want) != 0)
+		buf_printf(err, "the extension follows %s, not %s", want,
+		    t->follows);
+	else if (strcmp(d, t->digest) != 0)
+		buf_printf(err, "its digest is not that of thumbprint %s",
+		    t->thumbprint);
+	else if (made != (t->thumbprint_after == NULL))
+		buf_printf(err, "thumbprint_after must be %s", made ? "null "
+		    "(the plan makes a new certificate)" : "the thumbprint of "
+		    "the certificate now");
+	else
+		buf_printf(err, "thumbprint_after is not a SHA-1 thumbprint "
+		    "(AB:CD:..., 20 pairs)");
+	return -1;
+}
+
 /* Each target of step i: of its class, with a digest where there is
  * something, and not a target of an earlier one as well. */
 static int
@@ -1116,6 +1225,9 @@ check_targets(struct plan *p, const struct layout *l, size_t i,
 			    i, j);
 			return -1;
 		}
+		if (t->type == TARGET_VCDB && check_vcdb_target(p, i, t,
+		    err) == -1)
+			return -1;
 		if (t->action == ACTION_ADD && t->digest[0] != '\0') {
 			target_says(err, s, t);
 			buf_printf(err, "an add has no digest (nothing is there "
@@ -1292,8 +1404,9 @@ check_order(const struct plan *p, const struct layout *l, size_t i,
 	if (prev != NULL && s->kind < prev->kind) {
 		buf_printf(err, "step %d (%s): out of order (a plan holds "
 		    "ca_chain, vmca_root, sts, solution_user, data_encipherment, "
-		    "machine_ssl, trust_anchors, prune_roots and restart in "
-		    "that order)", s->n, kind);
+		    "machine_ssl, trust_anchors, prune_roots, "
+		    "extension_thumbprints and restart in that order)", s->n,
+		    kind);
 		return -1;
 	}
 	if (prev != NULL && s->kind == prev->kind &&
@@ -1592,8 +1705,12 @@ plan_free(struct plan *p)
 	for (i = 0; i < p->nsteps; i++) {
 		struct plan_step *s = &p->steps[i];
 
-		for (j = 0; j < s->ntargets; j++)
+		for (j = 0; j < s->ntargets; j++) {
 			free(s->targets[j].place);
+			free(s->targets[j].thumbprint);
+			free(s->targets[j].follows);
+			free(s->targets[j].thumbprint_after);
+		}
 		free(s->targets);
 		free(s->title);
 		profile_free(s->profile);

@@ -62,6 +62,19 @@ json_t *plan_document(const struct inventory *inv,
 /* The restart step, numbered n. */
 json_t *plan_restart_step(size_t n);
 
+/*
+ * The targets of an extension_thumbprints step: every VCDB row following
+ * a certificate made(arg, store) says the plan makes, and with
+ * stale_too every row in pol's scope that does not hold the thumbprint
+ * of its certificate now. Rows without a thumbprint and extensions
+ * vcrotate does not know are left alone. NULL when there is none.
+ */
+json_t *plan_vcdb_targets(const struct inventory *inv,
+    const struct plan_policy *pol, int (*made)(void *, const char *),
+    void *arg, int stale_too);
+#define PLAN_VCDB_TITLE	"update the extensions' certificate thumbprints " \
+	"in VCDB (vpx_ext), in one SQL transaction"
+
 /* The SHA-1 (TRUSTED_ROOTS alias) and vmdir CA entry DN under which a
  * ca_chain step publishes CA x (upper: the key id in upper case, as the
  * appliance's entries have it), malloc'd; NULL when x has no subject key

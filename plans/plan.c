@@ -19,6 +19,7 @@
 #include "findings.h"
 #include "plan-int.h"
 #include "safetext.h"
+#include "vcdb.h"
 
 static const char *const scope_names[] = {
 	"all", "root", "sts", "solution-users", "machine-ssl", NULL
@@ -63,6 +64,7 @@ static const char *const kind_names[STEP__MAX] = {
 	[STEP_MACHINE_SSL] = "machine_ssl",
 	[STEP_TRUST_ANCHORS] = "trust_anchors",
 	[STEP_PRUNE_ROOTS] = "prune_roots",
+	[STEP_EXTENSION_THUMBPRINTS] = "extension_thumbprints",
 	[STEP_RESTART] = "restart",
 };
 static const char *const type_names[TARGET__MAX] = {
@@ -70,6 +72,7 @@ static const char *const type_names[TARGET__MAX] = {
 	[TARGET_VMDIR] = "vmdir",
 	[TARGET_FILE] = "file",
 	[TARGET_SERVICES] = "services",
+	[TARGET_VCDB] = "vcdb",
 };
 static const char *const action_names[ACTION__MAX] = {
 	[ACTION_REPLACE] = "replace",
@@ -175,7 +178,8 @@ plan_usage_names(unsigned bits, int extended, const char *sep)
 
 /* The groups a finding can belong to, in plan order. */
 enum group {
-	G_ROOT, G_STS, G_SOLUTION, G_MACHINE_SSL, G_TRUST, G_PRUNE, G_NONE,
+	G_ROOT, G_STS, G_SOLUTION, G_MACHINE_SSL, G_TRUST, G_PRUNE, G_VCDB,
+	G_NONE,
 };
 
 struct build {
@@ -189,6 +193,8 @@ struct build {
 	int			 planned[G_NONE];	/* groups with a step */
 	int			 planned_sol[NSOLUTION_USERS];	/* per solution_users[] */
 	json_t			*held;		/* kept: another CA issued them */
+	json_t			*vcdb_targets;	/* the extension_thumbprints
+						 * step's (borrowed), or NULL */
 };
 
 int
@@ -277,6 +283,8 @@ group_of(const struct inventory *inv, const struct finding *f)
 		return G_ROOT;
 	if (strcmp(f->code, "TRUST_ANCHOR_STALE") == 0)
 		return G_TRUST;
+	if (strcmp(f->code, "EXTENSION_THUMBPRINT_MISMATCH") == 0)
+		return G_VCDB;
 	if (strcmp(f->place, "MACHINE_SSL_CERT/__MACHINE_CERT") == 0 ||
 	    strcmp(f->place, "STS_INTERNAL_SSL_CERT/__MACHINE_CERT") == 0)
 		return G_MACHINE_SSL;
@@ -461,6 +469,7 @@ plan_subject(enum step_kind k, const struct appliance *app, const char *sol)
 	case STEP_CA_CHAIN:
 	case STEP_TRUST_ANCHORS:
 	case STEP_PRUNE_ROOTS:
+	case STEP_EXTENSION_THUMBPRINTS:
 	case STEP_RESTART:
 	case STEP__MAX:
 		break;
@@ -957,6 +966,128 @@ step_retire_root(struct build *b, X509 *old)
 	    "signs nothing after the reset", json_array(), NULL, t);
 }
 
+/* Whether the plan so far makes a new certificate for STORE/ALIAS: the
+ * vpxd-extension solution user's, or Machine SSL. */
+static int
+renews(struct build *b, const char *store)
+{
+	size_t	 k;
+
+	if (strcmp(store, "MACHINE_SSL_CERT") == 0)
+		return b->planned[G_MACHINE_SSL];
+	for (k = 0; solution_users[k] != NULL; k++)
+		if (strcmp(solution_users[k], store) == 0)
+			return b->planned_sol[k];
+	return 0;
+}
+
+/* Whether a stale row of an extension following store is in the scope:
+ * everything's, or its certificate's. */
+static int
+vcdb_in_scope(const struct plan_policy *pol, const char *store)
+{
+	if (pol->scope == SCOPE_ALL || pol->scope == SCOPE_ROOT)
+		return 1;
+	if (strcmp(store, "MACHINE_SSL_CERT") == 0)
+		return pol->scope == SCOPE_MACHINE_SSL;
+	return pol->scope == SCOPE_SOLUTION_USERS;
+}
+
+/* One row's target: its thumbprint now and the certificate it follows;
+ * after, the thumbprint it gets, or NULL when the plan makes that
+ * certificate. */
+static json_t *
+vcdb_target(const struct vcdb_row *r, const char *store, const char *alias,
+    const char *after)
+{
+	json_t	*t;
+	char	*place = vcdb_place(r->ext_id), *follows = vecs_place(store,
+	    alias);
+
+	t = target(TARGET_VCDB, place != NULL ? place : "", ACTION_REPLACE,
+	    r->digest);
+	json_object_set_new(t, "thumbprint", json_string_lossy(r->thumbprint));
+	json_object_set_new(t, "follows", json_string(follows));
+	json_object_set_new(t, "thumbprint_after", after != NULL ?
+	    json_string(after) : json_null());
+	free(place);
+	free(follows);
+	return t;
+}
+
+json_t *
+plan_vcdb_targets(const struct inventory *inv, const struct plan_policy *pol,
+    int (*made)(void *, const char *), void *arg, int stale_too)
+{
+	const struct inv_vecs_entry *e;
+	const char *store, *alias;
+	json_t	*t = json_array();
+	char	*now;
+	size_t	 i;
+	int	 renewed;
+
+	for (i = 0; t != NULL && i < inv->nvcdb; i++) {
+		const struct vcdb_row *r = &inv->vcdb[i];
+
+		if (*r->thumbprint == '\0' ||
+		    vcdb_follows(r->ext_id, &store, &alias) == -1)
+			continue;
+		renewed = made(arg, store);
+		e = inventory_vecs(inv, store, alias);
+		now = e != NULL && e->chain != NULL ?
+		    vcdb_thumbprint_of(sk_X509_value(e->chain, 0)) : NULL;
+		if (renewed || (stale_too && now != NULL &&
+		    strcmp(now, r->thumbprint) != 0 &&
+		    vcdb_in_scope(pol, store)))
+			json_array_append_new(t, vcdb_target(r, store, alias,
+			    renewed ? NULL : now));
+		free(now);
+	}
+	if (json_array_size(t) == 0) {
+		json_decref(t);
+		return NULL;
+	}
+	return t;
+}
+
+static int
+build_renews(void *arg, const char *store)
+{
+	return renews(arg, store);
+}
+
+/*
+ * VCDB's vpx_ext rows after the certificates: every row following a
+ * certificate the plan renews, and every stale one in the scope (an
+ * earlier replacement by hand that left VCDB alone).
+ */
+static void
+step_vcdb(struct build *b)
+{
+	json_t	*t;
+
+	if ((t = plan_vcdb_targets(b->inv, b->pol, build_renews, b, 1)) ==
+	    NULL)
+		return;
+	b->vcdb_targets = t;
+	add_step(b, STEP_EXTENSION_THUMBPRINTS, PLAN_VCDB_TITLE,
+	    why_of(b, G_VCDB, NULL), NULL, t);
+}
+
+/* Whether the extension_thumbprints step has place as a target. */
+static int
+vcdb_planned(const struct build *b, const char *place)
+{
+	json_t	*t;
+	size_t	 i;
+
+	json_array_foreach(b->vcdb_targets, i, t)
+		if (strcmp(json_string_value(json_object_get(t, "place")),
+		    place) == 0)
+			return 1;
+	return 0;
+}
+
 /* Findings the plan leaves alone, for the reviewer. */
 static json_t *
 left_alone(struct build *b)
@@ -978,6 +1109,8 @@ left_alone(struct build *b)
 		if (b->reset && strcmp(f->place,
 		    "data-encipherment/data-encipherment") == 0)
 			done = 1;
+		else if (g == G_VCDB)
+			done = vcdb_planned(b, f->place);
 		else if (g == G_SOLUTION) {
 			for (k = 0; solution_users[k] != NULL; k++)
 				if (strcmp(solution_users[k], sol) == 0)
@@ -1174,6 +1307,7 @@ plan_build(const struct inventory *inv, const struct plan_policy *pol,
 		step_prune(&b);
 		b.planned[G_PRUNE] = 1;
 	}
+	step_vcdb(&b);
 	if (json_array_size(b.steps) == 0) {
 		*nothing = 1;
 		*held = b.oom ? NULL : json_incref(b.held);
@@ -1254,6 +1388,25 @@ render_list(FILE *out, json_t *arr, const char *sep)
 		fprintf(out, "%s%s", i ? sep : "", json_string_value(v));
 }
 
+/* A target: what, where, its digest now; a VCDB row's thumbprint, old
+ * and new. */
+static void
+render_target(FILE *out, json_t *t)
+{
+	fprintf(out, "  %-8s %s%s%s\n", str(t, "action"), str(t, "place"),
+	    json_is_string(json_object_get(t, "digest")) ?
+	    "\n           now " : "", str(t, "digest"));
+	if (!json_is_string(json_object_get(t, "follows")))
+		return;
+	if (json_is_string(json_object_get(t, "thumbprint_after")))
+		fprintf(out, "           thumbprint %s -> %s (that of %s)\n",
+		    str(t, "thumbprint"), str(t, "thumbprint_after"),
+		    str(t, "follows"));
+	else
+		fprintf(out, "           thumbprint %s -> that of the new %s "
+		    "certificate\n", str(t, "thumbprint"), str(t, "follows"));
+}
+
 static int
 render(FILE *out, json_t *plan)
 {
@@ -1328,10 +1481,7 @@ render(FILE *out, json_t *plan)
 			    "validity_days")), str(p, "not_after_max"));
 		}
 		json_array_foreach(json_object_get(s, "targets"), j, t)
-			fprintf(out, "  %-8s %s%s%s\n", str(t, "action"),
-			    str(t, "place"),
-			    json_is_string(json_object_get(t, "digest")) ?
-			    "\n           now " : "", str(t, "digest"));
+			render_target(out, t);
 	}
 	if (json_array_size(alone) > 0) {
 		fprintf(out, "\nLeft alone by this plan:\n");

@@ -83,6 +83,7 @@ enum step_kind {
 	STEP_MACHINE_SSL,
 	STEP_TRUST_ANCHORS,
 	STEP_PRUNE_ROOTS,
+	STEP_EXTENSION_THUMBPRINTS,
 	STEP_RESTART,
 	STEP__MAX
 };
@@ -92,6 +93,7 @@ enum target_type {
 	TARGET_VMDIR,		/* place: a DN */
 	TARGET_FILE,		/* place: an appliance path */
 	TARGET_SERVICES,	/* place: service-control */
+	TARGET_VCDB,		/* place: VCDB/vpx_ext/<ext_id> (vcdb.h) */
 	TARGET__MAX
 };
 
@@ -152,6 +154,15 @@ struct plan_target {
 	enum target_action	 action;
 	char			*place;	/* the bytes (any alias), NUL-ended */
 	char			 digest[DIGEST_LEN];	/* "": none (null) */
+	/*
+	 * A vcdb target's (NULL for the others): the thumbprint the row
+	 * holds now (digest is over it), the certificate it follows
+	 * (STORE/ALIAS), and the thumbprint it gets when that certificate
+	 * stays (NULL: the plan makes a new one, known at apply).
+	 */
+	char			*thumbprint;
+	char			*follows;
+	char			*thumbprint_after;
 };
 
 /*

@@ -76,7 +76,8 @@ lab_create() {
 fail() { echo "FAIL: $*" >&2; [ -z "${_in_test:-}" ] || exit 1; return 1; }
 
 # The whole certificate state of lab $1 as the appliance's own tools show
-# it (vecs-cli, ldapsearch as the administrator, the VMCA files), in a
+# it (vecs-cli, ldapsearch as the administrator, the VMCA files, VCDB's
+# vpx_ext through psql), in a
 # stable order: two dumps are equal when the states are byte-identical.
 # A part that cannot be read (vmafdd or slapd down) fails it, and leaves a
 # line in the dump that no readable state has.
@@ -99,6 +100,19 @@ lab_dump() {
 		{ echo "UNREADABLE VMDIR"; fail "lab_dump: ldapsearch failed"; return 1; }
 	echo "$ldif" | awk 'BEGIN { RS = ""; ORS = "\n\n" } { print }' | sort
 	cat "$l/var/lib/vmware/vmca/root.cer" "$l/var/lib/vmware/vmca/privatekey.pem"
+	# VCDB's rows, as PostgreSQL dumps them (a lab made --no-vcdb has
+	# none); when its server is not running (start --all leaves it
+	# stopped when a core service fails) it is started, and only then.
+	[ -x "$l/opt/vmware/vpostgres/current/bin/psql" ] || return 0
+	echo "VCDB vpx_ext"
+	_vpx_ext "$l" 2>/dev/null || {
+		"$l/usr/bin/service-control" --start vmware-vpostgres >/dev/null 2>&1
+		_vpx_ext "$l"
+	} || { echo "UNREADABLE VCDB"; fail "lab_dump: psql failed"; return 1; }
+}
+_vpx_ext() {
+	"$1/opt/vmware/vpostgres/current/bin/psql" -X -q -d VCDB -U postgres \
+	    -c "COPY (SELECT * FROM vpx_ext ORDER BY ext_id) TO STDOUT"
 }
 
 expect_eq() {

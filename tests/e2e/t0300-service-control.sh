@@ -7,8 +7,8 @@
 . "$(dirname "$0")/../lib.sh"
 
 CORE="lwsmd vmafdd vmdird vmcad vmware-sts-idmd vmware-stsd vmdnsd"
-VMON67="vmware-rhttpproxy vmware-lookupsvc vmware-vpxd-svcs vmware-vpxd vmware-eam vsphere-ui"
-VMON8="vmware-rhttpproxy vmware-envoy vmware-lookupsvc vmware-vpxd-svcs vmware-vpxd vmware-eam vsphere-ui vmware-hvc wcp"
+VMON67="vmware-vpostgres vmware-rhttpproxy vmware-lookupsvc vmware-vpxd-svcs vmware-vpxd vmware-eam vsphere-ui"
+VMON8="vmware-vpostgres vmware-rhttpproxy vmware-envoy vmware-lookupsvc vmware-vpxd-svcs vmware-vpxd vmware-eam vsphere-ui vmware-hvc wcp"
 MANUAL=vmware-imagebuilder
 NOTE="Operation not cancellable. Please wait for it to finish..."
 H=$T/healthy
@@ -173,13 +173,13 @@ test_expect 'article-vcsa1 (6.7): every service starts, no envoy, hvc or wcp' '
 
 test_expect '--list-services (and --list): every service of the version, with its display name' '
 	sc "$H" --list-services >l8 && sc "$H" --list >l8b && diff l8 l8b &&
-	expect_eq 17 "$(wc -l <l8)" &&
+	expect_eq 18 "$(wc -l <l8)" &&
 	grep -qx "vmware-vpxd (VMware vCenter Server)" l8 &&
 	grep -qx "vmware-rhttpproxy (VMware HTTP Reverse Proxy)" l8 &&
 	grep -qx "vmware-envoy (VMware Envoy Proxy)" l8 &&
 	grep -qx "vmware-imagebuilder (VMware Image Builder Manager)" l8 &&
 	sc "$T/article-vcsa1" --list-services >l67 &&
-	expect_eq 14 "$(wc -l <l67)" &&
+	expect_eq 15 "$(wc -l <l67)" &&
 	! grep -q "^vmware-envoy \|^wcp \|^vmware-hvc " l67 &&
 	rc=0 && sc "$H" --list --all >/dev/null 2>&1 || rc=$? && expect_eq 2 "$rc"
 '

@@ -10,6 +10,7 @@ TC=cn=vsphere.local,cn=Tenants,cn=IdentityManager,cn=Services,dc=vsphere,dc=loca
 SP=cn=ServicePrincipals,dc=vsphere,dc=local
 LS=cn=ServiceRegistrations,cn=LookupService,cn=default-site,cn=Sites,cn=Configuration,dc=vsphere,dc=local
 CA=cn=Certificate-Authorities,cn=Configuration,dc=vsphere,dc=local
+VX=VCDB/vpx_ext
 
 # "N kind action place" per target, in plan order, random parts normalized.
 steps() {
@@ -79,7 +80,12 @@ test_expect 'all-expired: STS, every solution user, Machine SSL and its trust, o
 	9 trust_anchors replace cn=Endpoint1,cn=MID_com.vmware.vcenterserver,$LS
 	9 trust_anchors replace cn=Endpoint1,cn=MID_com.vmware.cis.cs.identity.sts,$LS
 	9 trust_anchors replace cn=Endpoint1,cn=MID_com.vmware.cis.lookupservice,$LS
-	10 restart restart service-control
+	10 extension_thumbprints replace $VX/com.vmware.imagebuilder
+	10 extension_thumbprints replace $VX/com.vmware.vcIntegrity
+	10 extension_thumbprints replace $VX/com.vmware.vim.eam
+	10 extension_thumbprints replace $VX/com.vmware.vlcm.client
+	10 extension_thumbprints replace $VX/com.vmware.vsan.health
+	11 restart restart service-control
 	EOF
 '
 
@@ -88,7 +94,7 @@ test_expect 'all-expired on 6.7: the STS_INTERNAL_SSL_CERT copy too' '
 	labctl start "$lab" >/dev/null 2>&1 &&
 	"$VC" --root "$lab" plan --json --scope machine-ssl >p.json &&
 	steps "$lab" p.json | grep -v trust_anchors >got &&
-	printf "1 machine_ssl replace MACHINE_SSL_CERT/__MACHINE_CERT\n1 machine_ssl replace STS_INTERNAL_SSL_CERT/__MACHINE_CERT\n3 restart restart service-control\n" >want &&
+	printf "1 machine_ssl replace MACHINE_SSL_CERT/__MACHINE_CERT\n1 machine_ssl replace STS_INTERNAL_SSL_CERT/__MACHINE_CERT\n3 extension_thumbprints replace VCDB/vpx_ext/com.vmware.vsan.health\n4 restart restart service-control\n" >want &&
 	diff -u want got
 '
 
@@ -131,7 +137,12 @@ test_expect 'root-expired: the full reset, root first, the expired old root remo
 	11 trust_anchors replace cn=Endpoint1,cn=MID_com.vmware.cis.lookupservice,$LS
 	12 prune_roots delete cn=SHA1,$CA
 	12 prune_roots delete TRUSTED_ROOTS/SHA1
-	13 restart restart service-control
+	13 extension_thumbprints replace $VX/com.vmware.imagebuilder
+	13 extension_thumbprints replace $VX/com.vmware.vcIntegrity
+	13 extension_thumbprints replace $VX/com.vmware.vim.eam
+	13 extension_thumbprints replace $VX/com.vmware.vlcm.client
+	13 extension_thumbprints replace $VX/com.vmware.vsan.health
+	14 restart restart service-control
 	EOF
 '
 
@@ -139,7 +150,11 @@ test_expect 'solution-user-mismatch: vpxd-extension rewritten to both places' '
 	plan_scenario solution-user-mismatch 0 <<-EOF
 	1 solution_user replace vpxd-extension/vpxd-extension
 	1 solution_user replace cn=vpxd-extension-MID,$SP
-	2 restart restart service-control
+	2 extension_thumbprints replace $VX/com.vmware.imagebuilder
+	2 extension_thumbprints replace $VX/com.vmware.vcIntegrity
+	2 extension_thumbprints replace $VX/com.vmware.vim.eam
+	2 extension_thumbprints replace $VX/com.vmware.vlcm.client
+	3 restart restart service-control
 	EOF
 '
 
@@ -151,7 +166,8 @@ test_expect 'machine-ssl-no-pnid: a new Machine SSL certificate with the PNID, t
 	2 trust_anchors replace cn=Endpoint1,cn=MID_com.vmware.vcenterserver,$LS
 	2 trust_anchors replace cn=Endpoint1,cn=MID_com.vmware.cis.cs.identity.sts,$LS
 	2 trust_anchors replace cn=Endpoint1,cn=MID_com.vmware.cis.lookupservice,$LS
-	3 restart restart service-control
+	3 extension_thumbprints replace $VX/com.vmware.vsan.health
+	4 restart restart service-control
 	EOF
 	jq -c ".steps[0].profile.san" "$T/machine-ssl-no-pnid.json" >got &&
 	expect_eq "[\"DNS:vcsa1.example.com\",\"DNS:vcsa1\",\"IP:127.0.0.1\",\"DNS:vcsa1.corp.test\"]" "$(cat got)" &&
@@ -213,13 +229,13 @@ test_expect 'a renewal window and --reset-all widen the plan; --scope narrows it
 	EOF
 	"$VC" --root "$T/healthy" plan --json --renew-within 400 >p.json &&
 	jq -r "[.steps[].kind] | unique | join(\" \")" p.json >got &&
-	expect_eq "machine_ssl restart solution_user trust_anchors" "$(cat got)" &&
+	expect_eq "extension_thumbprints machine_ssl restart solution_user trust_anchors" "$(cat got)" &&
 	"$VC" --root "$T/healthy" plan --json --reset-all >r.json &&
 	expect_eq vmca_root "$(jq -r ".steps[0].kind" r.json)" &&
-	expect_eq 12 "$(jq ".steps | length" r.json)" &&
+	expect_eq 13 "$(jq ".steps | length" r.json)" &&
 	"$VC" --root "$T/all-expired" plan --json --scope solution-users >s.json &&
 	jq -r "[.steps[].kind] | unique | join(\" \")" s.json >got &&
-	expect_eq "restart solution_user" "$(cat got)"
+	expect_eq "extension_thumbprints restart solution_user" "$(cat got)"
 '
 
 test_expect 'profiles: validity clamped to the root, key size as asked, wcp without SAN' '

@@ -184,12 +184,13 @@ sweep() {
 		list=$((k / 2))
 	else
 		# all-expired: the first change, one in the middle, the
-		# commit; missing-principal: the add of the principal;
+		# VCDB write, the commit; missing-principal: the add of the principal;
 		# stale-sts-chain: the middle only.
 		list=$((k / 2))
 		[ "$scen" != all-expired ] ||
 		list="$(awk '/vecs-cli entry|ldap/ { print $1; exit }' "$T/$scen.points")
-		      $list $(awk '/journal append/ { n = $1 } END { print n }' "$T/$scen.points")"
+		      $list $(awk '/psql vpx_ext update/ { print $1; exit }' "$T/$scen.points")
+		      $(awk '/journal append/ { n = $1 } END { print n }' "$T/$scen.points")"
 		[ "$scen" != missing-principal ] ||
 		list=$(awk '/ldap add/ { print $1; exit }' "$T/$scen.points")
 	fi

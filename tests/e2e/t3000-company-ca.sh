@@ -81,7 +81,8 @@ corp_lab() {
 	vecs "$l" entry create --store TRUSTED_ROOTS --alias "$(sha1 "$T/corp/int.pem")" --cert "$T/corp/int.pem" >/dev/null &&
 	machine_ssl "$l" "$T/$1.chain.pem" "$T/$1.key" &&
 	"$VC" --root "$l" plan -o "$T/$1.trust.plan" >/dev/null &&
-	jq -e "[.steps[].kind] == [\"trust_anchors\", \"restart\"]" "$T/$1.trust.plan" >/dev/null &&
+	# vsan.health follows Machine SSL in VCDB: its row too
+	jq -e "[.steps[].kind] == [\"trust_anchors\", \"extension_thumbprints\", \"restart\"]" "$T/$1.trust.plan" >/dev/null &&
 	"$VC" --root "$l" apply "$T/$1.trust.plan" --yes >/dev/null 2>&1 ||
 	    fail "cannot set up the company-CA lab $1"
 }
@@ -288,7 +289,7 @@ test_expect 'plan --import machine-ssl: the signed CSR and its chain; the plan p
 	cat "$T/corp/int.pem" "$T/corp/root.pem" >corpchain.pem &&
 	lab_dump "$l" >i.before && trusted "$l" >i.trusted && cas "$l" >i.cas &&
 	"$VC" --root "$l" plan --import machine-ssl=i.pem --chain corpchain.pem -o i.plan >out &&
-	expect_eq "ca_chain machine_ssl trust_anchors restart" "$(jq -r "[.steps[].kind] | join(\" \")" i.plan)" &&
+	expect_eq "ca_chain machine_ssl trust_anchors extension_thumbprints restart" "$(jq -r "[.steps[].kind] | join(\" \")" i.plan)" &&
 	expect_eq "$(pubkey_id i.pem)" "$(jq -r ".steps[1].import.key_id" i.plan)" &&
 	jq -r ".steps[0].targets[] | \"\(.action) \(.place)\"" i.plan >t &&
 	expect_grep "^add TRUSTED_ROOTS/$(sha1 "$T/corp/int.pem")\$" t &&
@@ -461,7 +462,7 @@ test_expect 'VMCA as a subordinate: --import vmca-root publishes the chain, inst
 	openssl x509 -req -in vmca.csr -CA "$c/root.pem" -CAkey "$c/root.key" -CAcreateserial -days 1500 -extfile vmca.ext -out vmca.pem 2>/dev/null &&
 	lab_dump "$l" >s.before &&
 	"$VC" --root "$l" plan --import vmca-root=vmca.pem,vmca.key --chain "$c/root.pem" -o s.plan >out &&
-	expect_eq "ca_chain vmca_root sts solution_user solution_user solution_user solution_user solution_user solution_user data_encipherment machine_ssl trust_anchors restart" \
+	expect_eq "ca_chain vmca_root sts solution_user solution_user solution_user solution_user solution_user solution_user data_encipherment machine_ssl trust_anchors extension_thumbprints restart" \
 	    "$(jq -r "[.steps[].kind] | join(\" \")" s.plan)" &&
 	jq -e ".steps[1].profile == null and .steps[1].import.key_id == \"$(pubkey_id vmca.pem)\"" s.plan >/dev/null &&
 	jq -r ".steps[1].targets[] | \"\(.action) \(.place)\"" s.plan >t &&

@@ -30,6 +30,7 @@
 #include "journal.h"
 #include "services.h"
 #include "plan.h"
+#include "vcdb.h"
 #include "vecs.h"
 #include "vmdir.h"
 
@@ -905,6 +906,38 @@ test_plan_live_items_exist(void **state)
 	buf_free(&err);
 }
 
+/* psql -A -t -z -0: every field ends in a zero byte; values may hold
+ * '|' and newlines; anything but whole rows of two fields is refused. */
+static void
+test_vcdb_parse(void **state)
+{
+	static const char out[] = "com.vmware.vim.eam\0AB:CD\0a|b\nc\0\0";
+	struct vcdb_row *rows = NULL;
+	const char *why = NULL;
+	size_t	 n = 0;
+
+	(void)state;
+	assert_int_equal(vcdb_parse(out, sizeof(out) - 1, &rows, &n, &why), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(rows[0].ext_id, "com.vmware.vim.eam");
+	assert_string_equal(rows[0].thumbprint, "AB:CD");
+	assert_string_equal(rows[1].ext_id, "a|b\nc");
+	assert_string_equal(rows[1].thumbprint, "");
+	assert_int_equal(strncmp(rows[0].digest, "sha256:", 7), 0);
+	vcdb_rows_free(rows, n);
+	assert_int_equal(vcdb_parse(out, 0, &rows, &n, &why), 0);
+	assert_int_equal(n, 0);
+	/* A row cut short, a row without its ext_id. */
+	assert_int_equal(vcdb_parse(out, 22, &rows, &n, &why), -1);
+	assert_non_null(why);
+	assert_int_equal(vcdb_parse("\0AB\0", 4, &rows, &n, &why), -1);
+	assert_true(vcdb_thumbprint_ok("2A:4F:0A:FF:98:DD:AE:2B:6C:11:47:BB:87:08:BB:30:FD:BD:BB:87"));
+	assert_false(vcdb_thumbprint_ok("2a:4f:0a:ff:98:dd:ae:2b:6c:11:47:bb:87:08:bb:30:fd:bd:bb:87"));
+	assert_false(vcdb_thumbprint_ok("2A4F"));
+	assert_string_equal(vcdb_place_ext("VCDB/vpx_ext/com.vmware.rbd"), "com.vmware.rbd");
+	assert_null(vcdb_place_ext("VCDB/vpx_ext/"));
+}
+
 int
 main(void)
 {
@@ -929,6 +962,7 @@ main(void)
 		cmocka_unit_test(test_plan_decoded_once),
 		cmocka_unit_test(test_plan_refuses_what_plan_would_not_make),
 		cmocka_unit_test(test_plan_live_items_exist),
+		cmocka_unit_test(test_vcdb_parse),
 	};
 	int	 rc;
 

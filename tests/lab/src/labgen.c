@@ -80,6 +80,7 @@
 #define ARTICLE_ROOTS	4
 /* vpxd-extension: the solution user of solution-user-mismatch. */
 #define MISMATCH_SOLUTION 3
+#define VPXD_EXTENSION	3	/* solutions[] index */
 
 /*
  * Every distinct certificate of a lab's core set has its own pool key, so
@@ -115,7 +116,8 @@ enum scenario_id {
 	SC_TRUST_ANCHOR_STALE,
 	SC_CRL_BLOAT,
 	SC_ARTICLE_VCSA1,
-	SC_LEGACY_ENDPOINTS
+	SC_LEGACY_ENDPOINTS,
+	SC_EXTENSION_THUMBPRINT_STALE
 };
 
 struct scenario {
@@ -137,6 +139,7 @@ static const struct scenario scenarios[] = {
 	{ "crl-bloat",			SC_CRL_BLOAT,			150, 40 },
 	{ "article-vcsa1",		SC_ARTICLE_VCSA1,		0,   0 },
 	{ "legacy-endpoints",		SC_LEGACY_ENDPOINTS,		0,   0 },
+	{ "extension-thumbprint-stale",	SC_EXTENSION_THUMBPRINT_STALE,	0,   0 },
 };
 
 static const char *const solutions[MAX_SOLUTIONS] = {
@@ -2459,6 +2462,81 @@ out:
 	return rc;
 }
 
+/* ---- create: VCDB ------------------------------------------------- */
+
+/*
+ * The vCenter extensions registered in VCDB's vpx_ext, each logging in with
+ * a certificate whose SHA-1 thumbprint its row holds (docs/lab.md, "VCDB"):
+ * vCert 4.9.0's VCENTER_EXTENSIONS and Broadcom's vCert table. rbd is gone
+ * from 8.0 build 22385739 on (the lab's 8.0 is 24026615); vlcm.client
+ * came with 8.0.
+ */
+struct extension {
+	const char	*id;
+	int		 machine_ssl;	/* follows Machine SSL, not vpxd-extension */
+	int		 since, until;	/* major versions that have it */
+};
+
+static const struct extension extensions[] = {
+	{ "com.vmware.vim.eam",		0, 6, 8 },
+	{ "com.vmware.rbd",		0, 6, 7 },
+	{ "com.vmware.imagebuilder",	0, 6, 8 },
+	{ "com.vmware.vcIntegrity",	0, 6, 8 },
+	{ "com.vmware.vlcm.client",	0, 8, 8 },
+	{ "com.vmware.vsan.health",	1, 6, 8 },
+};
+
+/*
+ * VCDB's rows for this appliance, as SQL labctl loads: each extension's
+ * thumbprint is the certificate it logs in with, or, in
+ * extension-thumbprint-stale, the one replaced by hand before (the copy
+ * certificate-manager left in BACKUP_STORE), as after a replacement that
+ * did not update vpx_ext.
+ */
+static int
+write_vcdb_rows(const struct lab *lab)
+{
+	const struct extension	*e;
+	X509			*x;
+	char			*sql = NULL, *more, tp[60];
+	int			 major = atoi(lab->ver->name), stale, rc = -1;
+	size_t			 i;
+
+	stale = lab->sc->id == SC_EXTENSION_THUMBPRINT_STALE;
+	if ((sql = strdup("BEGIN;\n")) == NULL)
+		goto oom;
+	for (i = 0; i < sizeof(extensions) / sizeof(extensions[0]); i++) {
+		e = &extensions[i];
+		if (major < e->since || major > e->until)
+			continue;
+		if (e->machine_ssl)
+			x = stale ? lab->mssl_bkp : lab->mssl;
+		else
+			x = stale ? lab->su_bkp[VPXD_EXTENSION] :
+			    lab->su[VPXD_EXTENSION];
+		if (x == NULL || lab_sha1_thumbprint(x, tp) == -1) {
+			warnx("VCDB: no thumbprint for %s", e->id);
+			goto out;
+		}
+		more = str_printf("%sINSERT INTO vpx_ext (ext_id, thumbprint) "
+		    "VALUES ('%s', '%s');\n", sql, e->id, tp);
+		free(sql);
+		if ((sql = more) == NULL)
+			goto oom;
+	}
+	if ((more = str_printf("%sCOMMIT;\n", sql)) == NULL)
+		goto oom;
+	free(sql);
+	sql = more;
+	rc = write_lab_file(lab, LAB_VCDB_ROWS, sql, strlen(sql), 0644, 0755);
+	goto out;
+oom:
+	warn("VCDB rows");
+out:
+	free(sql);
+	return rc;
+}
+
 static int
 write_vmca(const struct lab *lab)
 {
@@ -2820,7 +2898,7 @@ cmd_create(int argc, char **argv)
 		goto out;
 	if (write_vmca(&lab) == -1 || write_vecs(&lab) == -1 ||
 	    write_seed_ldif(&lab) == -1 || write_vmdir_tls(&lab) == -1 ||
-	    write_registry(&lab) == -1 ||
+	    write_registry(&lab) == -1 || write_vcdb_rows(&lab) == -1 ||
 	    write_state(&lab) == -1)
 		goto out;
 	rc = 0;

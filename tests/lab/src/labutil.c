@@ -3,6 +3,7 @@
  * registry and small helpers for the lab's programs. See labutil.h.
  */
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -12,6 +13,9 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
 
 #include "labutil.h"
 
@@ -384,6 +388,19 @@ lab_hex(const void *in, size_t len, char *out)
 }
 
 int
+lab_sha1_thumbprint(X509 *x, char out[60])
+{
+	unsigned char	md[EVP_MAX_MD_SIZE];
+	unsigned int	n, i;
+
+	if (!X509_digest(x, EVP_sha1(), md, &n) || n != 20)
+		return -1;
+	for (i = 0; i < n; i++)
+		snprintf(out + 3 * i, 4, "%02X%s", md[i], i + 1 < n ? ":" : "");
+	return 0;
+}
+
+int
 lab_no_password(char *buf, int size, int rwflag, void *u)
 {
 	(void)buf;
@@ -413,4 +430,31 @@ out:
 	free(dir);
 	free(file);
 	return rc;
+}
+
+void
+lab_close_fds_but(int keep, int keep2)
+{
+	DIR		*d = NULL;
+	struct dirent	*de = NULL;
+	int		 fd;
+
+	if ((d = opendir("/proc/self/fd")) == NULL) {
+		/* No /proc (an empty root, tests/release/run.sh): every
+		 * descriptor up to the limit, so that no lock is inherited. */
+		long	 max = sysconf(_SC_OPEN_MAX);
+
+		for (fd = 3; fd < (max > 0 && max < 65536 ? max : 1024); fd++)
+			if (fd != keep && fd != keep2)
+				close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		fd = atoi(de->d_name);
+		if (de->d_name[0] < '0' || de->d_name[0] > '9' || fd <= 2 ||
+		    fd == keep || fd == keep2 || fd == dirfd(d))
+			continue;
+		close(fd);
+	}
+	closedir(d);
 }

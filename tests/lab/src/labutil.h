@@ -33,6 +33,7 @@
 #define LAB_SERVICES_DIR    "var/lib/vmware-lab/services"
 #define LAB_FAULTS_DIR      "var/lib/vmware-lab/faults"
 #define LAB_COUNTERS        "var/lib/vmware-lab/counters"
+#define LAB_VCDB_ROWS       "var/lib/vmware-lab/vcdb-rows.sql"
 #define LAB_LOG_DIR         "var/log/vmware-lab"
 
 /* Registry keys (case-insensitive, as in likewise). */
@@ -94,10 +95,25 @@ void lab_free_secret(void *buf, size_t len);
 void lab_hex(const void *in, size_t len, char *out);
 
 /*
+ * The SHA-1 thumbprint of x as `openssl x509 -noout -fingerprint -sha1'
+ * prints it and VCDB's vpx_ext holds it: "AB:CD:...", 59 characters.
+ */
+struct x509_st;
+int lab_sha1_thumbprint(struct x509_st *x, char out[60]);
+
+/*
  * An OpenSSL pem_password_cb that gives no password: the lab never prompts
  * on the terminal, so an encrypted key simply fails to load.
  */
 int lab_no_password(char *buf, int size, int rwflag, void *u);
+
+/*
+ * Closes every descriptor above 2 but keep and keep2 (-1: none), as a
+ * child about to exec a daemon must: what it inherits stays open as long as
+ * the daemon runs. Without /proc (an empty root), every descriptor up to
+ * the limit.
+ */
+void lab_close_fds_but(int keep, int keep2);
 
 /*
  * Whether service `svc' of a lab is running as far as service-control's state

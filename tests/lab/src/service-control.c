@@ -82,6 +82,7 @@
 
 #include "labdir.h"
 #include "labutil.h"
+#include "labvcdb.h"
 #include "rootsync.h"
 #include "vecsdb.h"
 
@@ -110,6 +111,7 @@ struct lab {
 	char	*conf;		/* lab.conf */
 	char	*logpath;	/* service-control.log */
 	int	 major;		/* lab.conf version: 6, 7, 8 */
+	int	 vcdb;		/* it has a VCDB (labvcdb.h) */
 };
 
 /* What a check needs to know about the appliance, from the registry. */
@@ -133,6 +135,7 @@ enum svc_kind {
 	KIND_VMDIR,	/* the lab's slapd */
 	KIND_PROXY,	/* the TLS server behind 443 */
 	KIND_VMAFD,	/* a marker, and the root-sync daemon (rootsync.h) */
+	KIND_VCDB,	/* the lab's PostgreSQL server (labvcdb.h) */
 };
 
 enum startup {
@@ -147,7 +150,7 @@ struct service {
 	enum svc_kind	 kind;
 	enum startup	 startup;
 	int		 since;		/* first major version that has it */
-	const char	*needs;		/* must be running first, or NULL */
+	const char	*needs[2];	/* must be running first */
 	const char	*users[2];	/* solution users it logs in as */
 	int		(*check)(const struct lab *, char *, size_t);
 };
@@ -167,40 +170,45 @@ static int	check_vpxd_svcs(const struct lab *, char *, size_t);
  */
 static const struct service services[] = {
 	{ "lwsmd", "Likewise Service Manager", NULL, KIND_MARKER, A, 0,
-	    NULL, { NULL }, NULL },
+	    { NULL }, { NULL }, NULL },
 	{ "vmafdd", "VMware Authentication Framework", NULL, KIND_VMAFD, A,
-	    0, NULL, { NULL }, NULL },
-	{ "vmdird", "VMware Directory Service", NULL, KIND_VMDIR, A, 0, NULL,
-	    { NULL }, NULL },
+	    0, { NULL }, { NULL }, NULL },
+	{ "vmdird", "VMware Directory Service", NULL, KIND_VMDIR, A, 0,
+	    { NULL }, { NULL }, NULL },
 	{ "vmcad", "VMware Certificate Service", NULL, KIND_MARKER, A, 0,
-	    NULL, { NULL }, check_vmcad },
+	    { NULL }, { NULL }, check_vmcad },
 	{ "vmware-sts-idmd", "VMware Identity Management Service", NULL,
-	    KIND_MARKER, A, 0, NULL, { NULL }, NULL },
+	    KIND_MARKER, A, 0, { NULL }, { NULL }, NULL },
 	{ "vmware-stsd", "VMware Security Token Service", NULL, KIND_MARKER,
-	    A, 0, "vmdird", { NULL }, check_sts },
+	    A, 0, { "vmdird" }, { NULL }, check_sts },
 	{ "vmdnsd", "VMware Domain Name Service", NULL, KIND_MARKER, A, 0,
-	    NULL, { NULL }, NULL },
+	    { NULL }, { NULL }, NULL },
+	{ "vmware-vpostgres", "VMware Postgres", "vmware-vpostgres",
+	    KIND_VCDB, A, 0, { NULL }, { NULL }, NULL },
 	{ "vmware-rhttpproxy", "VMware HTTP Reverse Proxy", "rhttpproxy",
-	    KIND_PROXY, A, 0, NULL, { NULL }, NULL },
+	    KIND_PROXY, A, 0, { NULL }, { NULL }, NULL },
 	{ "vmware-envoy", "VMware Envoy Proxy", "envoy", KIND_MARKER, A, 7,
-	    "vmware-rhttpproxy", { NULL }, NULL },
+	    { "vmware-rhttpproxy" }, { NULL }, NULL },
 	{ "vmware-lookupsvc", "VMware Lookup Service", "lookupsvc",
-	    KIND_MARKER, A, 0, "vmware-stsd", { "machine" }, check_lookupsvc },
+	    KIND_MARKER, A, 0, { "vmware-stsd" }, { "machine" },
+	    check_lookupsvc },
 	{ "vmware-vpxd-svcs", "VMware vCenter-Services", "vpxd-svcs",
-	    KIND_MARKER, A, 0, "vmware-stsd", { "machine", "vpxd-extension" },
-	    check_vpxd_svcs },
+	    KIND_MARKER, A, 0, { "vmware-stsd" },
+	    { "machine", "vpxd-extension" }, check_vpxd_svcs },
 	{ "vmware-vpxd", "VMware vCenter Server", "vpxd", KIND_MARKER, A, 0,
-	    "vmware-vpxd-svcs", { "vpxd", "vpxd-extension" }, NULL },
+	    { "vmware-vpxd-svcs", "vmware-vpostgres" },
+	    { "vpxd", "vpxd-extension" }, NULL },
 	{ "vmware-eam", "VMware ESX Agent Manager", "eam", KIND_MARKER, A, 0,
-	    "vmware-vpxd", { "vpxd-extension" }, NULL },
+	    { "vmware-vpxd" }, { "vpxd-extension" }, NULL },
 	{ "vsphere-ui", "VMware vSphere Client", "vsphere-ui", KIND_MARKER, A,
-	    0, "vmware-vpxd-svcs", { "vsphere-webclient" }, NULL },
+	    0, { "vmware-vpxd-svcs" }, { "vsphere-webclient" }, NULL },
 	{ "vmware-hvc", "VMware Hybrid VC Service", "hvc", KIND_MARKER, A, 7,
-	    NULL, { "hvc" }, NULL },
-	{ "wcp", "Workload Control Plane", "wcp", KIND_MARKER, A, 7, NULL,
-	    { "wcp" }, NULL },
+	    { NULL }, { "hvc" }, NULL },
+	{ "wcp", "Workload Control Plane", "wcp", KIND_MARKER, A, 7,
+	    { NULL }, { "wcp" }, NULL },
 	{ "vmware-imagebuilder", "VMware Image Builder Manager",
-	    "imagebuilder", KIND_MARKER, MANUAL, 0, NULL, { NULL }, NULL },
+	    "imagebuilder", KIND_MARKER, MANUAL, 0, { NULL }, { NULL },
+	    NULL },
 };
 #undef A
 #define NSERVICES	(sizeof(services) / sizeof(services[0]))
@@ -269,6 +277,7 @@ lab_open(struct lab *lab)
 		goto out;
 	}
 	lab->major = atoi(version);
+	lab->vcdb = vcdb_present(lab->conf);
 	(void)lab_mkdirs(dir, 0755);
 	ret = 0;
 out:
@@ -285,13 +294,21 @@ lab_close(struct lab *lab)
 	free(lab->logpath);
 }
 
+/* Whether the lab's appliance has svc: its version does, and its VCDB. */
+static int
+svc_here(const struct lab *lab, const struct service *svc)
+{
+	return lab->major >= svc->since &&
+	    (svc->kind != KIND_VCDB || lab->vcdb);
+}
+
 static const struct service *
 service_find(const struct lab *lab, const char *name)
 {
 	size_t	 i;
 
 	for (i = 0; i < NSERVICES; i++)
-		if (lab->major >= services[i].since &&
+		if (svc_here(lab, &services[i]) &&
 		    strcmp(services[i].name, name) == 0)
 			return &services[i];
 	return NULL;
@@ -442,34 +459,6 @@ pidfile_stop(const struct lab *lab, const char *rel, const char *comm,
 out:
 	free(path);
 	return ret;
-}
-
-/* Closes every descriptor above 2 but keep and keep2. */
-static void
-close_fds_but(int keep, int keep2)
-{
-	DIR		*d = NULL;
-	struct dirent	*de = NULL;
-	int		 fd;
-
-	if ((d = opendir("/proc/self/fd")) == NULL) {
-		/* No /proc (an empty root, tests/release/run.sh): every
-		 * descriptor up to the limit, so that no lock is inherited. */
-		long	 max = sysconf(_SC_OPEN_MAX);
-
-		for (fd = 3; fd < (max > 0 && max < 65536 ? max : 1024); fd++)
-			if (fd != keep && fd != keep2)
-				close(fd);
-		return;
-	}
-	while ((de = readdir(d)) != NULL) {
-		fd = atoi(de->d_name);
-		if (de->d_name[0] < '0' || de->d_name[0] > '9' || fd <= 2 ||
-		    fd == keep || fd == keep2 || fd == dirfd(d))
-			continue;
-		close(fd);
-	}
-	closedir(d);
 }
 
 /* Points fds 0, 1 and 2 of a child at /dev/null and the log ROOT/rel. */
@@ -1479,7 +1468,7 @@ start_vmdir(const struct lab *lab, char *msg, size_t len)
 		 * Whatever else we inherited (a caller's pipe) must not stay
 		 * open for as long as the directory runs.
 		 */
-		close_fds_but(-1, -1);
+		lab_close_fds_but(-1, -1);
 		exec_slapd(lab, conf, uri);
 	}
 	/* slapd forks its daemon and exits 0 once it is listening. */
@@ -1568,7 +1557,7 @@ proxy_daemon(const struct lab *lab, SSL_CTX *sctx, int lfd, int ready)
 	/* The name pidfile_alive looks for. */
 	(void)prctl(PR_SET_NAME, "rhttpproxy", 0, 0, 0);
 	child_stdio(lab, PROXY_LOG);
-	close_fds_but(lfd, ready);
+	lab_close_fds_but(lfd, ready);
 	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
 	sa.sa_handler = proxy_onsignal;
@@ -1803,7 +1792,7 @@ vmafd_daemon(const struct lab *lab, int ready)
 	(void)setsid();
 	(void)prctl(PR_SET_NAME, "vmafdd", 0, 0, 0);
 	child_stdio(lab, VMAFD_LOG);
-	close_fds_but(ready, -1);
+	lab_close_fds_but(ready, -1);
 	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
 	sa.sa_handler = proxy_onsignal;
@@ -1859,6 +1848,127 @@ start_vmafd_daemon(const struct lab *lab, char *msg, size_t len)
 }
 
 /* ------------------------------------------------------------------ */
+/* Extensions: services that log in to vCenter with a certificate. */
+
+/*
+ * A service that logs in to vpxd as a vCenter extension
+ * (LoginExtensionByCertificate), with the vpxd-extension certificate; vpxd
+ * lets it in when VCDB's vpx_ext row for the extension holds that
+ * certificate's SHA-1 thumbprint (docs/lab.md, "VCDB"). eam does not stop
+ * when it cannot: vmon keeps it running and eam.log shows the failed logins
+ * (KB 434349), so the lab's eam starts either way and writes the log lines.
+ */
+struct ext_login {
+	const char	*svc;
+	const char	*ext;		/* vpx_ext.ext_id */
+	const char	*log;		/* the service's log */
+	const char	*java;		/* the class that logs the login */
+};
+
+static const struct ext_login ext_logins[] = {
+	{ "vmware-eam", "com.vmware.vim.eam", "var/log/vmware/eam/eam.log",
+	  "com.vmware.eam.security.NotAuthenticated" },
+};
+
+/* Appends the service's log line(s), with an ISO time as eam.log has. */
+static void
+ext_log(const struct lab *lab, const struct ext_login *x, const char *level,
+    const char *text)
+{
+	char		*path = NULL, ts[32];
+	struct tm	 tm;
+	time_t		 now = time(NULL);
+	int		 fd;
+
+	if ((path = lab_path(lab->root, x->log)) == NULL)
+		return;
+	*strrchr(path, '/') = '\0';
+	(void)lab_mkdirs(path, 0755);
+	path[strlen(path)] = '/';
+	gmtime_r(&now, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+	if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+	    0644)) != -1) {
+		dprintf(fd, "%s | %5s | vim-async-1 | ExtensionSessionRenewer.java "
+		    "| 227 | [Retry:Login:%s:lab] %s\n", ts, level, x->ext,
+		    text);
+		close(fd);
+	}
+	free(path);
+}
+
+/*
+ * The login of the extension: 1 when vpxd lets it in, 0 when not (logged,
+ * with why in msg), -1 when it cannot be tried at all (msg).
+ */
+static int
+ext_login_try(const struct lab *lab, const struct ext_login *x, char *msg,
+    size_t len)
+{
+	struct certkey	 ck = { NULL, NULL, NULL };
+	char		*sql = NULL, *held = NULL, tp[60];
+	int		 ret = -1;
+
+	if (vecs_certkey(lab, "vpxd-extension", "vpxd-extension",
+	    "Solution user vpxd-extension certificate", &ck, msg, len) == -1)
+		goto out;
+	if (lab_sha1_thumbprint(ck.leaf, tp) == -1 ||
+	    asprintf(&sql, "SELECT thumbprint FROM vpx_ext WHERE ext_id = "
+	    "'%s'", x->ext) == -1) {
+		sql = NULL;
+		snprintf(msg, len, "out of memory");
+		goto out;
+	}
+	if (vcdb_query_one(lab->root, lab->conf, sql, &held, msg, len) == -1)
+		goto out;
+	ret = held != NULL && strcmp(held, tp) == 0;
+	if (ret == 0)
+		snprintf(msg, len, "extension %s: vpx_ext holds thumbprint %s, "
+		    "the certificate it logs in with is %s", x->ext,
+		    held != NULL ? held : "(no row)", tp);
+out:
+	certkey_free(&ck);
+	free(sql);
+	free(held);
+	return ret;
+}
+
+/*
+ * Logs the extension logins of svc. They never fail the start: the real
+ * service keeps retrying (above).
+ */
+static void
+ext_logins_log(const struct lab *lab, const struct service *svc)
+{
+	const struct ext_login	*x;
+	char			 msg[MSGLEN], text[MSGLEN + 256];
+	size_t			 i;
+	int			 ok;
+
+	if (!lab->vcdb)
+		return;
+	for (i = 0; i < sizeof(ext_logins) / sizeof(ext_logins[0]); i++) {
+		x = &ext_logins[i];
+		if (strcmp(x->svc, svc->name) != 0)
+			continue;
+		if ((ok = ext_login_try(lab, x, msg, sizeof(msg))) == 1) {
+			ext_log(lab, x, "INFO", "Logged in to vCenter as "
+			    "extension");
+			lab_log(lab, "%s: extension %s logged in", svc->name,
+			    x->ext);
+			continue;
+		}
+		snprintf(text, sizeof(text), "Re-login failed, due to:\n%s: "
+		    "Failed to authenticate extension %s to vCenter.\n"
+		    "Caused by: (vim.fault.NotAuthenticated) {\n   lab = %s\n}",
+		    x->java, x->ext, msg);
+		ext_log(lab, x, "WARN", text);
+		lab_log(lab, "%s: extension %s not authenticated: %s",
+		    svc->name, x->ext, msg);
+	}
+}
+
+/* ------------------------------------------------------------------ */
 /* Services. */
 
 static int
@@ -1882,6 +1992,8 @@ svc_running(const struct lab *lab, const struct service *svc)
 		return pidfile_alive(lab, SLAPD_PID, "slapd");
 	case KIND_PROXY:
 		return pidfile_alive(lab, PROXY_PID, "rhttpproxy");
+	case KIND_VCDB:
+		return pidfile_alive(lab, VCDB_PID, "postgres");
 	case KIND_MARKER:
 	case KIND_VMAFD:
 		break;
@@ -1913,16 +2025,21 @@ svc_start(const struct lab *lab, const struct service *svc, char *msg,
 		snprintf(msg, len, "injected fault");
 		goto out;
 	}
-	if (svc->needs != NULL && !running_by_name(lab, svc->needs)) {
-		snprintf(msg, len, "%s is not running", svc->needs);
-		goto out;
-	}
+	for (i = 0; i < 2 && svc->needs[i] != NULL; i++)
+		if (service_find(lab, svc->needs[i]) != NULL &&
+		    !running_by_name(lab, svc->needs[i])) {
+			snprintf(msg, len, "%s is not running", svc->needs[i]);
+			goto out;
+		}
 	switch (svc->kind) {
 	case KIND_VMDIR:
 		ret = start_vmdir(lab, msg, len);
 		goto out;
 	case KIND_PROXY:
 		ret = start_proxy(lab, msg, len);
+		goto out;
+	case KIND_VCDB:
+		ret = vcdb_ctl(lab->root, lab->conf, "start", msg, len);
 		goto out;
 	case KIND_MARKER:
 	case KIND_VMAFD:
@@ -1933,6 +2050,7 @@ svc_start(const struct lab *lab, const struct service *svc, char *msg,
 	for (i = 0; i < 2 && svc->users[i] != NULL; i++)
 		if (check_solution_user(lab, svc->users[i], msg, len) == -1)
 			goto out;
+	ext_logins_log(lab, svc);
 	now = time(NULL);
 	snprintf(stamp, sizeof(stamp), "%lld\n", (long long)now);
 	if (marker_path(lab, svc, &path) == -1 ||
@@ -1968,6 +2086,10 @@ svc_stop(const struct lab *lab, const struct service *svc, char *msg,
 		goto out;
 	case KIND_PROXY:
 		ret = pidfile_stop(lab, PROXY_PID, "rhttpproxy", msg, len);
+		goto out;
+	case KIND_VCDB:
+		ret = svc_running(lab, svc) ? vcdb_ctl(lab->root, lab->conf,
+		    "stop", msg, len) : 0;
 		goto out;
 	case KIND_VMAFD:
 		if (pidfile_stop(lab, VMAFD_PID, "vmafdd", msg, len) == -1)
@@ -2085,7 +2207,7 @@ svc_core(const struct lab *lab, const char *op)
 
 	for (k = 0; k < NSERVICES; k++) {
 		svc = &services[start ? k : NSERVICES - 1 - k];
-		if (svc->vmon != NULL || lab->major < svc->since)
+		if (svc->vmon != NULL || !svc_here(lab, svc))
 			continue;
 		if ((ret = svc_run(lab, op, svc, 1)) != 0)
 			return ret;
@@ -2111,7 +2233,7 @@ svc_profile(const struct lab *lab, const char *op)
 
 	for (k = 0; k < NSERVICES; k++) {
 		svc = &services[start ? k : NSERVICES - 1 - k];
-		if (svc->vmon == NULL || lab->major < svc->since ||
+		if (svc->vmon == NULL || !svc_here(lab, svc) ||
 		    (start && svc->startup != AUTOMATIC))
 			continue;
 		rc = start ? svc_start(lab, svc, msg, sizeof(msg)) :
@@ -2160,7 +2282,7 @@ cmd_list(const struct lab *lab)
 	size_t	i;
 
 	for (i = 0; i < NSERVICES; i++)
-		if (lab->major >= services[i].since)
+		if (svc_here(lab, &services[i]))
 			printf("%s (%s)\n", services[i].name,
 			    services[i].display);
 	return 0;
@@ -2189,7 +2311,7 @@ cmd_status(const struct lab *lab, const struct service *only)
 	int		 r;
 
 	for (i = 0; i < NSERVICES; i++) {
-		if (lab->major < services[i].since ||
+		if (!svc_here(lab, &services[i]) ||
 		    (only != NULL && only != &services[i]))
 			continue;
 		r = svc_running(lab, &services[i]);
