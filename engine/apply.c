@@ -1467,7 +1467,9 @@ apply_read(struct apply *a, struct inventory *inv)
 		return -1;
 	}
 	a->inv = inv;
-	vcdb_start_retry(inv, t->cfg->root);
+	if (vcdb_start_retry(inv, t->cfg->root))
+		txn_say(t, "VCDB did not answer: started vmware-vpostgres to "
+		    "read it");
 	if (inv->vecs_error.len || inv->vmdir_error.len ||
 	    inv->vmca_error.len || inv->vcdb_error.len) {
 		buf_printf(&t->err, "cannot read the appliance: %s%s%s%s",

@@ -679,7 +679,10 @@ cmd_plan(const struct cmdline *cl, struct config *cfg)
 		goto out;
 	}
 	have_inv = 1;
-	vcdb_start_retry(&inv, cfg->root);
+	if (vcdb_start_retry(&inv, cfg->root))
+		fprintf(stderr, "vcrotate plan: VCDB did not answer: started "
+		    "vmware-vpostgres to read it (service-control --start "
+		    "vmware-vpostgres)\n");
 	if (!complete(&inv))
 		goto out;
 	if (drops_ok(&inv, &pol) == -1) {

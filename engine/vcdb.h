@@ -89,10 +89,10 @@ int  vcdb_update(const char *root, const struct vcdb_update *u, size_t n,
  * When inv's VCDB was not read (its server stopped: start --all ends at
  * the first core service that fails): vmware-vpostgres started with
  * service-control, as vCert and fixcerts do, and the rows read again into
- * inv (vcdb_error says why not, still). plan and apply call it; check
- * only reads.
+ * inv (vcdb_error says why not, still). 1 when it started the server
+ * (the caller says so), else 0. plan and apply call it; check only reads.
  */
-void vcdb_start_retry(struct inventory *inv, const char *root);
+int  vcdb_start_retry(struct inventory *inv, const char *root);
 /* The same before a snapshot or a restore reads the appliance: when VCDB
  * is there and does not answer, vmware-vpostgres started. 0, or -1 with
  * service-control's words. */
