@@ -183,6 +183,22 @@ test_expect 'all-expired: the plan renews vpxd-extension and Machine SSL, the ro
 	grep -q "Logged in to vCenter as extension" "$L/var/log/vmware/eam/eam.log"
 '
 
+test_expect 'the VCDB update left out (a plan resealed without it, kept with --keep-on-failure): eam runs and cannot log in, as on an appliance; check names the rows' '
+	L=$T/skip && lab_create "$L" --scenario healthy >/dev/null && labctl start "$L" >/dev/null 2>&1 || :
+	"$VC" --root "$L" plan --scope solution-users --renew-within 100000 -o full.plan >/dev/null &&
+	jq -e ".steps[] | select(.kind == \"extension_thumbprints\")" full.plan >/dev/null &&
+	# the step removed, the steps renumbered, the plan sealed again
+	jq "del(.steps[] | select(.kind == \"extension_thumbprints\")) | .steps |= [to_entries[] | .value.n = .key + 1 | .value]" full.plan >e.json &&
+	jq ".sha256 = \"$(jq -c -S "del(.sha256)" e.json | tr -d "\n" | sha256sum | cut -d" " -f1)\"" e.json >skip.plan &&
+	: >"$L/var/log/vmware/eam/eam.log" &&
+	rc=0 && "$VC" --root "$L" apply skip.plan --yes --keep-on-failure >out 2>&1 || rc=$?
+	expect_eq 1 "$rc" && grep -q "a new plan still has 1 step" out &&
+	"$L/usr/bin/service-control" --status | sed -n "/^Running:/,\$p" | grep -qw vmware-eam &&
+	grep -q "^com.vmware.eam.security.NotAuthenticated: Failed to authenticate extension com.vmware.vim.eam to vCenter.$" "$L/var/log/vmware/eam/eam.log" &&
+	rc=0 && "$VC" --root "$L" check >c.txt || rc=$?
+	expect_eq 2 "$rc" && grep -q "EXTENSION_THUMBPRINT_MISMATCH *VCDB/vpx_ext/com.vmware.vim.eam" c.txt
+'
+
 test_expect 'a lab without VCDB (--no-vcdb): check says so, snapshots hold no rows, apply works as before' '
 	L=$T/novcdb && lab_create "$L" --scenario sts-expired --no-vcdb >/dev/null && labctl start "$L" >/dev/null 2>&1 || :
 	rc=0 && "$VC" --root "$L" check >out.txt || rc=$?
