@@ -81,11 +81,16 @@ out:
 int
 backup_session_live(struct bk_session *s, struct buf *err)
 {
+	struct buf why = BUF_INIT;
+
 	if (appliance_identify(&s->own_app, s->cfg->root, err) == -1 ||
 	    config_login(s->cfg, &s->own_login, err) == -1)
 		return -1;
 	s->app = &s->own_app;
 	s->login = &s->own_login;
+	/* The read that follows needs VCDB's server (backup_session_open). */
+	s->vcdb_started = vcdb_ensure(s->cfg->root, &why) == 1;
+	buf_free(&why);
 	return 0;
 }
 

@@ -82,11 +82,7 @@ next_step(struct buf *next, const struct inventory *inv,
 		    "then check again (VCDB is read through its server)");
 	if (n[SEV_CRITICAL] + n[SEV_WARNING] == 0)
 		return 0;
-	/* VCDB alone not read: its server is stopped, which plan starts
-	 * (vcdb_start_retry). */
-	if (!report_complete(inv) && (inv->vcdb_error.len == 0 ||
-	    inv->identity_error.len || inv->vecs_error.len ||
-	    inv->vmdir_error.len || inv->vmca_error.len))
+	if (!report_complete(inv))
 		return buf_puts(next, "make the parts NOT READ above readable, "
 		    "then check again (a plan needs the whole appliance)");
 	for (i = 0; i < f->n; i++)

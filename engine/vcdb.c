@@ -354,7 +354,7 @@ vcdb_ensure(const char *root, struct buf *err)
 		return 0;
 	}
 	buf_free(&why);
-	return services_start(root, "vmware-vpostgres", err);
+	return services_start(root, "vmware-vpostgres", err) == -1 ? -1 : 1;
 }
 
 /*

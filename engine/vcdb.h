@@ -94,8 +94,8 @@ int  vcdb_update(const char *root, const struct vcdb_update *u, size_t n,
  */
 int  vcdb_start_retry(struct inventory *inv, const char *root);
 /* The same before a snapshot or a restore reads the appliance: when VCDB
- * is there and does not answer, vmware-vpostgres started. 0, or -1 with
- * service-control's words. */
+ * is there and does not answer, vmware-vpostgres started. 0 (nothing to
+ * do), 1 (started), or -1 with service-control's words. */
 int  vcdb_ensure(const char *root, struct buf *err);
 
 #endif

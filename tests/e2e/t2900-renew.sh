@@ -47,8 +47,11 @@ with open(sys.argv[2], "ab", buffering=0) as out:
 	lp=$!
 	while [ ! -e "$d/dev/log.ready" ]; do sleep 0.05; done
 	rm -f "$d/dev/log.ready"
+	# /dev/shm too: the lab's PostgreSQL server (VCDB) keeps its shared
+	# memory there when a restart starts it
 	D=$d/dev unshare -m sh -c 'for n in null zero full random urandom tty; do
 		touch "$D/$n" && mount --bind "/dev/$n" "$D/$n" || exit 99; done
+		mkdir -p "$D/shm" && mount --bind /dev/shm "$D/shm" || exit 99
 		mount --bind "$D" /dev || exit 99; exec "$@"' sh "$@" || rc=$?
 	sleep 0.2
 	kill "$lp" 2>/dev/null
