@@ -367,7 +367,8 @@ stage_tree(struct staging *sg, struct bk_repo *r, git_index *idx,
 		goto out;
 	}
 	/* The same subtree may be in two places: each object once. */
-	qsort(sg->ids, sg->n, sizeof(*sg->ids), oid_cmp);
+	if (sg->n > 0)	/* ids is NULL when every object exists already */
+		qsort(sg->ids, sg->n, sizeof(*sg->ids), oid_cmp);
 	for (i = k = 0; i < sg->n; i++)
 		if (k == 0 || git_oid_cmp(&sg->ids[k - 1], &sg->ids[i]) != 0)
 			sg->ids[k++] = sg->ids[i];
