@@ -29,7 +29,7 @@ done
 # stop/start of every service, is timed on its own right after it.
 for r in $(seq "$RUNS"); do
 	a=$base/$r
-	"$VC" --root "$a" plan -o "$base/$r.plan" >/dev/null
+	"$VC" --root "$a" plan -o "$base/$r.plan" >/dev/null 2>&1
 	c0=$(cycles "$a")
 	s=$(now)
 	"$VC" --root "$a" apply "$base/$r.plan" --yes >/dev/null 2>&1 || { echo "apply failed"; exit 1; }
@@ -49,7 +49,7 @@ read -r own_ns total_ns lab_ns ncycles < <(sed -n "$(( (RUNS + 1) / 2 ))p" "$bas
 b=$base/b
 d0=$(cycles "$b")
 for scope in sts solution-users machine-ssl; do
-	"$VC" --root "$b" plan --scope "$scope" -o "$base/b-$scope.plan" >/dev/null
+	"$VC" --root "$b" plan --scope "$scope" -o "$base/b-$scope.plan" >/dev/null 2>&1
 	"$VC" --root "$b" apply "$base/b-$scope.plan" --keep-on-failure --yes >/dev/null 2>&1
 done
 d1=$(cycles "$b")
