@@ -529,11 +529,33 @@ import_targets(const struct inventory *inv, const struct plan_import_req *r)
 	return t;
 }
 
+/* A step of no certificate (no profile, no why) appended to steps, with
+ * its targets (taken). 0, or -1 out of memory. */
+static int
+append_step(json_t *steps, enum step_kind kind, const char *title,
+    json_t *targets)
+{
+	json_t	*s;
+
+	if ((s = json_object()) == NULL) {
+		json_decref(targets);
+		return -1;
+	}
+	json_object_set_new(s, "n", json_integer((json_int_t)
+	    json_array_size(steps) + 1));
+	json_object_set_new(s, "kind", json_string(plan_kind_name(kind)));
+	json_object_set_new(s, "title", json_string(title));
+	json_object_set_new(s, "why", json_array());
+	json_object_set_new(s, "profile", json_null());
+	json_object_set_new(s, "targets", targets);
+	return json_array_append_new(steps, s);
+}
+
 /* Every Lookup Service endpoint of this node trusts the new certificate. */
 static int
 step_trust(const struct inventory *inv, json_t *steps)
 {
-	json_t	*t = json_array(), *s;
+	json_t	*t = json_array();
 	size_t	 i;
 
 	if (t == NULL)
@@ -546,20 +568,8 @@ step_trust(const struct inventory *inv, json_t *steps)
 		json_decref(t);
 		return 0;
 	}
-	if ((s = json_object()) == NULL) {
-		json_decref(t);
-		return -1;
-	}
-	json_object_set_new(s, "n", json_integer((json_int_t)
-	    json_array_size(steps) + 1));
-	json_object_set_new(s, "kind", json_string(plan_kind_name(
-	    STEP_TRUST_ANCHORS)));
-	json_object_set_new(s, "title", json_string("every Lookup Service "
-	    "endpoint of this node trusts the new Machine SSL certificate"));
-	json_object_set_new(s, "why", json_array());
-	json_object_set_new(s, "profile", json_null());
-	json_object_set_new(s, "targets", t);
-	return json_array_append_new(steps, s);
+	return append_step(steps, STEP_TRUST_ANCHORS, "every Lookup Service "
+	    "endpoint of this node trusts the new Machine SSL certificate", t);
 }
 
 /* The imports of a plan, for plan_vcdb_targets. */
@@ -595,23 +605,12 @@ step_vcdb(const struct inventory *inv, const struct plan_policy *pol,
     const struct plan_import_req *req, size_t n, json_t *steps)
 {
 	struct imports im = { req, n };
-	json_t	*t, *s;
+	json_t	*t;
 
 	if ((t = plan_vcdb_targets(inv, pol, imports_renew, &im, 0)) == NULL)
 		return 0;
-	if ((s = json_object()) == NULL) {
-		json_decref(t);
-		return -1;
-	}
-	json_object_set_new(s, "n", json_integer((json_int_t)
-	    json_array_size(steps) + 1));
-	json_object_set_new(s, "kind", json_string(plan_kind_name(
-	    STEP_EXTENSION_THUMBPRINTS)));
-	json_object_set_new(s, "title", json_string(PLAN_VCDB_TITLE));
-	json_object_set_new(s, "why", json_array());
-	json_object_set_new(s, "profile", json_null());
-	json_object_set_new(s, "targets", t);
-	return json_array_append_new(steps, s);
+	return append_step(steps, STEP_EXTENSION_THUMBPRINTS, PLAN_VCDB_TITLE,
+	    t);
 }
 
 json_t *
