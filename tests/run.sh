@@ -62,7 +62,10 @@ san_sample() {
 		san=1
 		VCROTATE_SAN_SKIP='crl-bloat --roots 2000 --crls 5000 holds every entry*
 renew on every scenario*
-every plan vcrotate plan makes passes the rules*'
+every plan vcrotate plan makes passes the rules*
+backup restore of the before state: byte-identical, and the sync leaves it so
+rollback TXN of a kept failure (root-expired): the before state, with the sync running
+DER CA entries: every pass fails as in vmafd*'
 		export VCROTATE_SAN_SKIP
 		[ -n "${CRASH_SET:-}" ] || export CRASH=one
 	else
