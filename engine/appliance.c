@@ -44,27 +44,43 @@ free_secret(char *s)
 	}
 }
 
+int
+app_run(const char *root, const char *rel, const char *const *args,
+    const char *input, struct proc_result *res, struct buf *err)
+{
+	const char *argv[16];
+	char	*tool;
+	size_t	 i;
+	int	 ret = 0;
+
+	if ((tool = app_path(root, rel)) == NULL) {
+		buf_printf(err, "out of memory");
+		return -1;
+	}
+	argv[0] = tool;
+	for (i = 0; args[i] != NULL && i + 2 < sizeof(argv) / sizeof(argv[0]);
+	    i++)
+		argv[i + 1] = args[i];
+	argv[i + 1] = NULL;
+	if (proc_run(argv, input, APP_TOOL_TIMEOUT_MS, res) == -1) {
+		buf_printf(err, "cannot run %s: %s", tool, strerror(errno));
+		ret = -1;
+	}
+	free(tool);
+	return ret;
+}
+
 /* Runs `vmafd-cli CMD --server-name localhost' and returns its one line. */
 static char *
 vmafd_get(const char *root, const char *cmd, struct buf *err)
 {
 	struct proc_result res;
-	char	*tool = NULL, *val = NULL;
-	const char *argv[5];
+	const char *args[] = { cmd, "--server-name", "localhost", NULL };
+	char	*val = NULL;
 	size_t	 len;
 
-	if ((tool = app_path(root, APP_VMAFD_CLI)) == NULL)
+	if (app_run(root, APP_VMAFD_CLI, args, NULL, &res, err) == -1)
 		return NULL;
-	argv[0] = tool;
-	argv[1] = cmd;
-	argv[2] = "--server-name";
-	argv[3] = "localhost";
-	argv[4] = NULL;
-	if (proc_run(argv, NULL, APP_TOOL_TIMEOUT_MS, &res) == -1) {
-		buf_printf(err, "cannot run %s: %s", tool, strerror(errno));
-		free(tool);
-		return NULL;
-	}
 	len = res.out.len;
 	while (len > 0 && (res.out.data[len - 1] == '\n' ||
 	    res.out.data[len - 1] == '\r'))
@@ -79,7 +95,6 @@ vmafd_get(const char *root, const char *cmd, struct buf *err)
 	} else
 		val = strndup(res.out.data, len);
 	proc_result_free(&res);
-	free(tool);
 	return val;
 }
 
@@ -361,22 +376,13 @@ appliance_machine_account(const char *root, char **dn, char **password,
     struct buf *err)
 {
 	struct proc_result res;
-	const char *argv[4];
-	char	*tool = NULL, *line, *next, *name, *value;
+	const char *args[] = { "list_values", APP_VMDIR_KEY, NULL };
+	char	*line, *next, *name, *value;
 	int	 ret = -1;
 
 	*dn = *password = NULL;
-	if ((tool = app_path(root, APP_LWREGSHELL)) == NULL)
+	if (app_run(root, APP_LWREGSHELL, args, NULL, &res, err) == -1)
 		return -1;
-	argv[0] = tool;
-	argv[1] = "list_values";
-	argv[2] = APP_VMDIR_KEY;
-	argv[3] = NULL;
-	if (proc_run(argv, NULL, APP_TOOL_TIMEOUT_MS, &res) == -1) {
-		buf_printf(err, "cannot run %s: %s", tool, strerror(errno));
-		free(tool);
-		return -1;
-	}
 	if (res.status != 0) {
 		buf_printf(err, "lwregshell list_values %s failed (exit %d)",
 		    APP_VMDIR_KEY, res.status);
@@ -410,7 +416,6 @@ out:
 	/* The output holds the machine account's password. */
 	buf_free_secret(&res.out);
 	buf_free(&res.err);
-	free(tool);
 	return ret;
 }
 

@@ -42,6 +42,16 @@ struct appliance {
 char *app_path(const char *root, const char *rel);
 
 /*
+ * Runs the appliance's tool ROOT/rel with args (NULL-terminated, at most
+ * 14) and input on its stdin (NULL: none), within APP_TOOL_TIMEOUT_MS.
+ * 0 when it ran (its exit status in res, which the caller frees), or -1
+ * with "cannot run TOOL: why" in err.
+ */
+struct proc_result;
+int  app_run(const char *root, const char *rel, const char *const *args,
+    const char *input, struct proc_result *res, struct buf *err);
+
+/*
  * Reads the identity. Returns 0, or -1 with the reason in err (for
  * instance "vmafd-cli get-pnid failed: ..."); fields that could be read are
  * kept either way.

@@ -194,42 +194,23 @@ static int
 run_psql(const char *root, const char *const *more, const char *input,
     struct proc_result *res, const char *what, struct buf *err)
 {
-	const char *argv[16];
-	char	*tool;
-	size_t	 n = 0, i;
-	int	 ret = -1;
+	const char *args[15] = { "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d",
+	    "VCDB", "-U", "postgres" };
+	size_t	 n = 8, i;
 
-	if ((tool = app_path(root, APP_PSQL)) == NULL) {
-		buf_printf(err, "out of memory");
-		return -1;
-	}
-	argv[n++] = tool;
-	argv[n++] = "-X";
-	argv[n++] = "-q";
-	argv[n++] = "-v";
-	argv[n++] = "ON_ERROR_STOP=1";
-	argv[n++] = "-d";
-	argv[n++] = "VCDB";
-	argv[n++] = "-U";
-	argv[n++] = "postgres";
-	for (i = 0; more[i] != NULL && n + 1 < sizeof(argv) / sizeof(argv[0]);
+	for (i = 0; more[i] != NULL && n + 1 < sizeof(args) / sizeof(args[0]);
 	    i++)
-		argv[n++] = more[i];
-	argv[n] = NULL;
-	if (proc_run(argv, input, APP_TOOL_TIMEOUT_MS, res) == -1) {
-		buf_printf(err, "cannot run %s: %s", tool, strerror(errno));
-		goto out;
-	}
+		args[n++] = more[i];
+	args[n] = NULL;
+	if (app_run(root, APP_PSQL, args, input, res, err) == -1)
+		return -1;
 	if (res->status != 0) {
 		buf_printf(err, "psql -d VCDB %s failed", what);
 		psql_says(res, err);
 		proc_result_free(res);
-		goto out;
+		return -1;
 	}
-	ret = 0;
-out:
-	free(tool);
-	return ret;
+	return 0;
 }
 
 int

@@ -28,22 +28,10 @@ static int
 run_vecs(const char *root, const char *const *args, struct proc_result *res,
     struct buf *err)
 {
-	const char *argv[16];
-	char	*tool = NULL;
 	size_t	 i;
-	int	 ret = -1;
 
-	if ((tool = app_path(root, APP_VECS_CLI)) == NULL)
+	if (app_run(root, APP_VECS_CLI, args, NULL, res, err) == -1)
 		return -1;
-	argv[0] = tool;
-	for (i = 0; args[i] != NULL && i + 2 < sizeof(argv) / sizeof(argv[0]);
-	    i++)
-		argv[i + 1] = args[i];
-	argv[i + 1] = NULL;
-	if (proc_run(argv, NULL, APP_TOOL_TIMEOUT_MS, res) == -1) {
-		buf_printf(err, "cannot run %s: %s", tool, strerror(errno));
-		goto out;
-	}
 	if (res->status != 0) {
 		const char *e = buf_str(&res->err);
 		const char *last = e, *p;
@@ -60,12 +48,9 @@ run_vecs(const char *root, const char *const *args, struct proc_result *res,
 		/* What a failed getkey printed may be part of a key. */
 		buf_free_secret(&res->out);
 		proc_result_free(res);
-		goto out;
+		return -1;
 	}
-	ret = 0;
-out:
-	free(tool);
-	return ret;
+	return 0;
 }
 
 int
