@@ -78,8 +78,8 @@ test_expect 'vpxd needs vmware-vpostgres; stop --all stops the server, no proces
 	sc "$H" --stop --all >/dev/null &&
 	expect_eq 0 "$(postgres_of "$H")" &&
 	[ ! -e "$H/storage/db/vpostgres/postmaster.pid" ] &&
-	labctl fault "$H" service vmware-vpostgres >/dev/null &&
-	rc=0 && sc "$H" --start --all >/dev/null 2>err || rc=$?
+	labctl fault "$H" service vmware-vpostgres >/dev/null || fail "stop or fault"
+	rc=0; sc "$H" --start --all >/dev/null 2>err || rc=$?
 	expect_eq 1 "$rc" &&
 	grep -q "Failed to start vmware-vpostgres, vpxd, eam services" err &&
 	grep -q "vmware-vpxd.*vmware-vpostgres is not running" "$H/var/log/vmware-lab/service-control.log" &&
