@@ -369,8 +369,6 @@ vcdb_unit(struct restore *c, const struct unit *want, const struct unit *live)
 	const struct unit **nr;
 	char	*ext;
 
-	if (want == NULL)
-		return 0;
 	if (live == NULL) {
 		ext = bk_item_text(unit_item(want, "@ext_id"));
 		buf_printf(c->err, "VCDB vpx_ext has no row %s any more; "

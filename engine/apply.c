@@ -1227,7 +1227,7 @@ step_vcdb(struct apply *a, size_t n)
 		const struct plan_target *t = &s->targets[i];
 
 		if ((x = followed_cert(a, t->follows)) == NULL ||
-		    (tp[i] = vcdb_thumbprint_of(x)) == NULL) {
+		    (tp[i] = cert_sha1_colons(x)) == NULL) {
 			buf_printf(&a->t->err, "%s: no certificate %s to take "
 			    "the thumbprint of", t->place, t->follows);
 			goto out;

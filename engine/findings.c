@@ -640,7 +640,6 @@ static void
 eval_vcdb(struct ctx *c)
 {
 	const struct inventory *inv = c->inv;
-	const struct inv_vecs_entry *e;
 	const char *store, *alias;
 	char	*want, *place;
 	size_t	 i;
@@ -649,13 +648,10 @@ eval_vcdb(struct ctx *c)
 		const struct vcdb_row *r = &inv->vcdb[i];
 
 		if (*r->thumbprint == '\0' ||
-		    vcdb_follows(r->ext_id, &store, &alias) == -1 ||
-		    (e = inventory_vecs(inv, store, alias)) == NULL ||
-		    e->chain == NULL)
+		    (want = vcdb_expected(inv, r->ext_id)) == NULL)
 			continue;
-		want = vcdb_thumbprint_of(sk_X509_value(e->chain, 0));
-		place = vcdb_place(r->ext_id);
-		if (want == NULL || place == NULL)
+		(void)vcdb_follows(r->ext_id, &store, &alias);
+		if ((place = vcdb_place(r->ext_id)) == NULL)
 			c->oom = 1;
 		else if (strcmp(want, r->thumbprint) != 0)
 			add(c, "EXTENSION_THUMBPRINT_MISMATCH", SEV_CRITICAL,

@@ -422,7 +422,6 @@ static void
 vcdb_view(const struct inventory *inv, const struct vcdb_row *r,
     struct vcdb_view *v)
 {
-	const struct inv_vecs_entry *e;
 	const char *store, *alias;
 
 	v->follows[0] = '\0';
@@ -432,9 +431,7 @@ vcdb_view(const struct inventory *inv, const struct vcdb_row *r,
 		return;
 	}
 	snprintf(v->follows, sizeof(v->follows), "%s/%s", store, alias);
-	if ((e = inventory_vecs(inv, store, alias)) != NULL &&
-	    e->chain != NULL)
-		v->want = vcdb_thumbprint_of(sk_X509_value(e->chain, 0));
+	v->want = vcdb_expected(inv, r->ext_id);
 	v->status = *r->thumbprint == '\0' ? "EMPTY" : v->want == NULL ?
 	    "NOT_CHECKED" : strcmp(v->want, r->thumbprint) == 0 ? "OK" :
 	    "MISMATCH";

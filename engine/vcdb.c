@@ -49,9 +49,16 @@ vcdb_follows(const char *ext_id, const char **store, const char **alias)
 }
 
 char *
-vcdb_thumbprint_of(X509 *x)
+vcdb_expected(const struct inventory *inv, const char *ext_id)
 {
-	return cert_sha1_colons(x);
+	const struct inv_vecs_entry *e;
+	const char *store, *alias;
+
+	if (vcdb_follows(ext_id, &store, &alias) == -1 ||
+	    (e = inventory_vecs(inv, store, alias)) == NULL ||
+	    e->chain == NULL)
+		return NULL;
+	return cert_sha1_colons(sk_X509_value(e->chain, 0));
 }
 
 int

@@ -58,8 +58,13 @@ const struct vcdb_row *vcdb_row(const struct vcdb_row *rows, size_t n,
  * vpxd-extension.
  */
 int  vcdb_follows(const char *ext_id, const char **store, const char **alias);
-/* The thumbprint of a certificate as the rows hold it (malloc'd). */
-char *vcdb_thumbprint_of(X509 *x);
+/*
+ * The thumbprint the row of ext_id must hold now: that of the certificate
+ * its extension logs in with, as VECS holds it, in the rows' form
+ * (malloc'd). NULL when vcrotate does not know the extension, the
+ * certificate is not in VECS, or out of memory.
+ */
+char *vcdb_expected(const struct inventory *inv, const char *ext_id);
 /* Whether s has the form of VCDB_THUMBPRINT_LEN above. */
 int  vcdb_thumbprint_ok(const char *s);
 /* "VCDB/vpx_ext/<ext_id>", the place of a row in findings and plans

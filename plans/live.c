@@ -356,7 +356,7 @@ check_vcdb_after(const struct plan *p, const struct inventory *inv,
 				continue;
 			e = vecs_at(inv, t->follows);
 			now = e != NULL && e->chain != NULL ?
-			    vcdb_thumbprint_of(sk_X509_value(e->chain, 0)) : NULL;
+			    cert_sha1_colons(sk_X509_value(e->chain, 0)) : NULL;
 			ok = now != NULL && strcmp(now, t->thumbprint_after) == 0;
 			free(now);
 			if (ok)

@@ -966,11 +966,12 @@ step_retire_root(struct build *b, X509 *old)
 	    "signs nothing after the reset", json_array(), NULL, t);
 }
 
-/* Whether the plan so far makes a new certificate for STORE/ALIAS: the
- * vpxd-extension solution user's, or Machine SSL. */
+/* Whether the plan so far (arg, the build) makes a new certificate for
+ * VECS store: a solution user's, or Machine SSL (plan_vcdb_targets). */
 static int
-renews(struct build *b, const char *store)
+renews(void *arg, const char *store)
 {
+	const struct build *b = arg;
 	size_t	 k;
 
 	if (strcmp(store, "MACHINE_SSL_CERT") == 0)
@@ -1019,7 +1020,6 @@ json_t *
 plan_vcdb_targets(const struct inventory *inv, const struct plan_policy *pol,
     int (*made)(void *, const char *), void *arg, int stale_too)
 {
-	const struct inv_vecs_entry *e;
 	const char *store, *alias;
 	json_t	*t = json_array();
 	char	*now;
@@ -1033,9 +1033,7 @@ plan_vcdb_targets(const struct inventory *inv, const struct plan_policy *pol,
 		    vcdb_follows(r->ext_id, &store, &alias) == -1)
 			continue;
 		renewed = made(arg, store);
-		e = inventory_vecs(inv, store, alias);
-		now = e != NULL && e->chain != NULL ?
-		    vcdb_thumbprint_of(sk_X509_value(e->chain, 0)) : NULL;
+		now = vcdb_expected(inv, r->ext_id);
 		if (renewed || (stale_too && now != NULL &&
 		    strcmp(now, r->thumbprint) != 0 &&
 		    vcdb_in_scope(pol, store)))
@@ -1050,12 +1048,6 @@ plan_vcdb_targets(const struct inventory *inv, const struct plan_policy *pol,
 	return t;
 }
 
-static int
-build_renews(void *arg, const char *store)
-{
-	return renews(arg, store);
-}
-
 /*
  * VCDB's vpx_ext rows after the certificates: every row following a
  * certificate the plan renews, and every stale one in the scope (an
@@ -1066,7 +1058,7 @@ step_vcdb(struct build *b)
 {
 	json_t	*t;
 
-	if ((t = plan_vcdb_targets(b->inv, b->pol, build_renews, b, 1)) ==
+	if ((t = plan_vcdb_targets(b->inv, b->pol, renews, b, 1)) ==
 	    NULL)
 		return;
 	b->vcdb_targets = t;

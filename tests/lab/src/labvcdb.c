@@ -29,7 +29,8 @@ vcdb_present(const char *conf)
 	return yes;
 }
 
-char *
+/* pg_bindir/prog, malloc'd, or NULL (errno ENOENT: no pg_bindir). */
+static char *
 vcdb_program(const char *conf, const char *prog)
 {
 	char	*dir, *path = NULL;
@@ -59,7 +60,7 @@ write_proc(const char *file, const char *text)
  * unshare(1) --map-user does: only our own ids are mapped, which needs no
  * privilege in the parent namespace. Anyone else stays who they are.
  */
-int
+static int
 vcdb_become_owner(const char *conf)
 {
 	struct passwd	*pw;

@@ -27,20 +27,10 @@
 #define VCDB_DATA	"storage/db/vpostgres"
 #define VCDB_PID	VCDB_DATA "/postmaster.pid"
 #define VCDB_SOCKDIR	"var/run/vpostgres"
-#define VCDB_PSQL	"opt/vmware/vpostgres/current/bin/psql"
 #define VCDB_LOG	"var/log/vmware-lab/vpostgres.log"
 
 /* Whether the lab of lab.conf conf has a VCDB. */
 int  vcdb_present(const char *conf);
-
-/*
- * In a child about to exec a PostgreSQL program: becomes the database
- * owner (above). -1 with errno set when that cannot be done.
- */
-int  vcdb_become_owner(const char *conf);
-
-/* pg_bindir/prog, malloc'd, or NULL (errno ENOENT: no pg_bindir). */
-char *vcdb_program(const char *conf, const char *prog);
 
 /*
  * pg_ctl start (op "start": waits until the server accepts connections)
