@@ -14,7 +14,6 @@
 #include "session.h"
 #include "state.h"
 #include "units.h"
-#include "vcdb.h"
 
 /*
  * The repository and its key. A key is made only together with a new
@@ -81,16 +80,11 @@ out:
 int
 backup_session_live(struct bk_session *s, struct buf *err)
 {
-	struct buf why = BUF_INIT;
-
 	if (appliance_identify(&s->own_app, s->cfg->root, err) == -1 ||
 	    config_login(s->cfg, &s->own_login, err) == -1)
 		return -1;
 	s->app = &s->own_app;
 	s->login = &s->own_login;
-	/* The read that follows needs VCDB's server (backup_session_open). */
-	s->vcdb_started = vcdb_ensure(s->cfg->root, &why) == 1;
-	buf_free(&why);
 	return 0;
 }
 
@@ -109,7 +103,6 @@ backup_session_open(struct bk_session **out, struct config *cfg,
     int create, struct buf *err)
 {
 	struct bk_session *s = calloc(1, sizeof(*s));
-	struct buf why = BUF_INIT;
 
 	*out = NULL;
 	if (s == NULL)
@@ -122,11 +115,6 @@ backup_session_open(struct bk_session **out, struct config *cfg,
 		backup_session_close(s);
 		return -1;
 	}
-	/* Snapshots and restores read VCDB's rows through its server, which
-	 * a restart that stopped short (a rollback to an expired STS) leaves
-	 * stopped; if it will not start, the read says so. */
-	vcdb_ensure(cfg->root, &why);
-	buf_free(&why);
 	*out = s;
 	return 0;
 }

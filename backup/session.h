@@ -31,8 +31,6 @@ struct bk_session {
 	const struct vmdir_login *login;
 	struct appliance own_app;
 	struct vmdir_login own_login;
-	int		 vcdb_started;	/* backup_session_live started
-					 * vmware-vpostgres (vcdb_ensure) */
 };
 
 /*
@@ -41,8 +39,7 @@ struct bk_session {
  * with another key, is refused, saying what to do.
  */
 int  backup_session_repo(struct bk_session *s, int create, struct buf *err);
-/* The appliance's identity and the vmdir login; VCDB's server started
- * when it does not answer (vcdb_ensure; vcdb_started says so). */
+/* The appliance's identity and the vmdir login. */
 int  backup_session_live(struct bk_session *s, struct buf *err);
 /* Frees what s holds (not s). */
 void backup_session_clear(struct bk_session *s);

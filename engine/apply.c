@@ -1462,14 +1462,12 @@ apply_read(struct apply *a, struct inventory *inv)
 {
 	struct txn *t = a->t;
 
+	txn_vcdb(t);
 	if (inventory_read(inv, t->cfg->root, &t->login, NULL) == -1) {
 		buf_printf(&t->err, "out of memory reading the appliance");
 		return -1;
 	}
 	a->inv = inv;
-	if (vcdb_start_retry(inv, t->cfg->root))
-		txn_say(t, "VCDB did not answer: started vmware-vpostgres to "
-		    "read it");
 	if (inv->vecs_error.len || inv->vmdir_error.len ||
 	    inv->vmca_error.len || inv->vcdb_error.len) {
 		buf_printf(&t->err, "cannot read the appliance: %s%s%s%s",

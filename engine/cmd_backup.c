@@ -27,6 +27,7 @@
 #include "state.h"
 #include "txn.h"
 #include "units.h"
+#include "vcdb.h"
 
 /* A backup subcommand's session, and why it failed. */
 struct ctx {
@@ -67,11 +68,12 @@ do_snapshot(struct ctx *c, const struct cmdline *cl)
 		return k;
 	}
 	/* Read first: a snapshot that cannot be complete is not begun. */
-	if (backup_session_live(&c->s, &c->err) == 0 && c->s.vcdb_started)
+	if (vcdb_ensure(c->s.cfg->root, &c->err) == 1)
 		fprintf(stderr, "vcrotate backup snapshot: VCDB did not answer: "
 		    "started vmware-vpostgres to read it\n");
-	if (c->s.app == NULL || bk_state_read(&st, c->s.cfg->root, c->s.app,
-	    c->s.login, &c->err) == -1) {
+	buf_reset(&c->err);
+	if (backup_session_live(&c->s, &c->err) == -1 || bk_state_read(&st,
+	    c->s.cfg->root, c->s.app, c->s.login, &c->err) == -1) {
 		text_printf_safe(stderr,
 		    "vcrotate backup snapshot: no snapshot made: "
 		    "%s\n", buf_str(&c->err));

@@ -674,15 +674,16 @@ cmd_plan(const struct cmdline *cl, struct config *cfg)
 		fprintf(stderr, "vcrotate plan: %s\n", buf_str(&login_err));
 		goto out;
 	}
+	if (vcdb_ensure(cfg->root, &err) == 1)
+		fprintf(stderr, "vcrotate plan: VCDB did not answer: started "
+		    "vmware-vpostgres to read it (service-control --start "
+		    "vmware-vpostgres)\n");
+	buf_reset(&err);
 	if (inventory_read(&inv, cfg->root, &login, NULL) == -1) {
 		fprintf(stderr, "vcrotate plan: out of memory\n");
 		goto out;
 	}
 	have_inv = 1;
-	if (vcdb_start_retry(&inv, cfg->root))
-		fprintf(stderr, "vcrotate plan: VCDB did not answer: started "
-		    "vmware-vpostgres to read it (service-control --start "
-		    "vmware-vpostgres)\n");
 	if (!complete(&inv))
 		goto out;
 	if (drops_ok(&inv, &pol) == -1) {

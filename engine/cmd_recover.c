@@ -261,6 +261,7 @@ cmd_recover(const struct cmdline *cl, struct config *cfg)
 	 * after service-control --stop --all left them stopped. */
 	services_start_vmafd_vmdir(cfg->root, &t.err);
 	buf_reset(&t.err);
+	txn_vcdb(&t);
 	if (txn_identify(&t) == -1 ||
 	    backup_session_open(&t.bk, cfg, &t.app, &t.login, 1,
 	    &t.err) == -1)

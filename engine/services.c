@@ -18,7 +18,6 @@
 #include "fault.h"
 #include "proc.h"
 #include "services.h"
-#include "vcdb.h"
 
 int
 services_check(const char *root, struct buf *err)
@@ -87,10 +86,8 @@ services_start_vmafd_vmdir(const char *root, struct buf *err)
 {
 	int	 a = services_start(root, "vmafdd", err);
 	int	 d = services_start(root, "vmdird", err);
-	int	 p = vcdb_present(root) ? services_start(root,
-	    "vmware-vpostgres", err) : 0;
 
-	return a == -1 || d == -1 || p == -1 ? -1 : 0;
+	return a == -1 || d == -1 ? -1 : 0;
 }
 
 int

@@ -24,6 +24,7 @@
 #include "services.h"
 #include "session.h"
 #include "txn.h"
+#include "vcdb.h"
 
 /* Free space the backup and the journal need before a first change. */
 #define MIN_FREE_BYTES	(1024L * 1024)
@@ -232,7 +233,19 @@ txn_open(struct txn *t, int dry, int create)
 	if (txn_identify(t) == -1 || backup_session_open(&t->bk, t->cfg,
 	    &t->app, &t->login, create, &t->err) == -1)
 		return -1;
+	txn_vcdb(t);
 	return 0;
+}
+
+void
+txn_vcdb(struct txn *t)
+{
+	struct buf why = BUF_INIT;
+
+	if (vcdb_ensure(t->cfg->root, &why) == 1)
+		txn_say(t, "VCDB did not answer: started vmware-vpostgres to "
+		    "read it");
+	buf_free(&why);
 }
 
 void
@@ -655,6 +668,7 @@ txn_roll_back(struct txn *t)
 	t->vd = NULL;
 	services_start_vmafd_vmdir(t->cfg->root, &t->err);
 	buf_reset(&t->err);
+	txn_vcdb(t);
 	if (backup_session_restore(t->bk, t->before, NULL, &t->err) == -1)
 		goto out;
 	/* The services come back as they were before: they may not have

@@ -144,10 +144,13 @@ int  txn_identify(struct txn *t);
 /*
  * txn_lock (dry: no lock, a waiting journal refused all the same),
  * txn_identify, then the backup session on the same identity and login
- * (create: its repository made when missing). 0, -1 (err says why), or
- * txn_lock's exit code.
+ * (create: its repository made when missing), then txn_vcdb. 0, -1 (err
+ * says why), or txn_lock's exit code.
  */
 int  txn_open(struct txn *t, int dry, int create);
+/* VCDB's server started when it does not answer (vcdb_ensure), and said:
+ * snapshots and restores read its rows. */
+void txn_vcdb(struct txn *t);
 /* --operator and --ticket of the command line, for the audit record. */
 void txn_audit_options(struct txn *t, const struct cmdline *cl);
 

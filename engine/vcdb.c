@@ -344,33 +344,3 @@ vcdb_ensure(const char *root, struct buf *err)
 	buf_free(&why);
 	return services_start(root, "vmware-vpostgres", err) == -1 ? -1 : 1;
 }
-
-/*
- * A VCDB that could not be read is most often a server that is not
- * running: service-control --start --all ends at the first core service
- * that fails (an expired STS), before vmon's profile starts
- * vmware-vpostgres. vCert and fixcerts start it before they replace
- * anything; so do plan and apply, then read the rows again.
- */
-int
-vcdb_start_retry(struct inventory *inv, const char *root)
-{
-	struct buf why = BUF_INIT;
-
-	if (!inv->vcdb_present || inv->vcdb_error.len == 0)
-		return 0;
-	if (services_start(root, "vmware-vpostgres", &why) == -1) {
-		buf_printf(&inv->vcdb_error, "; and vmware-vpostgres did not "
-		    "start: %s", buf_str(&why));
-		buf_free(&why);
-		return 0;
-	}
-	buf_free(&why);
-	vcdb_rows_free(inv->vcdb, inv->nvcdb);
-	inv->vcdb = NULL;
-	inv->nvcdb = 0;
-	buf_reset(&inv->vcdb_error);
-	if (vcdb_read(root, &inv->vcdb, &inv->nvcdb, &inv->vcdb_error) == -1)
-		buf_printf(&inv->vcdb_error, " (after starting vmware-vpostgres)");
-	return 1;
-}

@@ -91,16 +91,13 @@ int  vcdb_update(const char *root, const struct vcdb_update *u, size_t n,
     struct buf *err);
 
 /*
- * When inv's VCDB was not read (its server stopped: start --all ends at
- * the first core service that fails): vmware-vpostgres started with
- * service-control, as vCert and fixcerts do, and the rows read again into
- * inv (vcdb_error says why not, still). 1 when it started the server
- * (the caller says so), else 0. plan and apply call it; check only reads.
+ * Before a command reads VCDB: when it is there and does not answer, its
+ * server, vmware-vpostgres, started with service-control, as vCert and
+ * fixcerts do (service-control --start --all ends at the first core
+ * service that fails, an expired STS, before vmon's profile starts it).
+ * 0 (nothing to do), 1 (started: the caller says so), or -1 with
+ * service-control's words. check never calls it: it only reads.
  */
-int  vcdb_start_retry(struct inventory *inv, const char *root);
-/* The same before a snapshot or a restore reads the appliance: when VCDB
- * is there and does not answer, vmware-vpostgres started. 0 (nothing to
- * do), 1 (started), or -1 with service-control's words. */
 int  vcdb_ensure(const char *root, struct buf *err);
 
 #endif
