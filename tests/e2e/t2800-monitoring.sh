@@ -72,7 +72,12 @@ test_expect 'nagios: CRITICAL status line, perfdata, long output, exit 2' '
 '
 
 test_expect 'nagios: OK on a healthy appliance, one line, exit 0' '
-
+	exits 0 "$VC" --root "$T/h" check --format nagios >out &&
+	expect_eq 1 "$(wc -l <out)" &&
+	l1=$(head -n 1 out) && perf_ok "$l1" &&
+	{ [[ $l1 =~ ^"VCROTATE OK - 0 critical, 0 warning: nothing in use expires within 180 days | " ]] ||
+		fail "status line: $l1"; } &&
+	{ [[ $l1 =~ " ${Q}critical${Q}=0;;0;0 ${Q}warning${Q}=0;0;;0 ${Q}info${Q}=0;;;0"$ ]] || fail "perfdata: $l1"; }
 '
 
 test_expect 'nagios: UNKNOWN names the part not read; WARNING on article-vcsa1' '
