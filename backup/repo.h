@@ -152,8 +152,8 @@ int  bk_repo_verify(struct bk_repo *r, const unsigned char key[32],
  * the snapshots, on BK_CSR_REF: each CSR commits ID.key (the private key,
  * PKCS#8 DER, sealed) and ID.csr (the request, PEM, as it is), ID being
  * the SHA-256 of the key's public half (hex), by which an import finds it.
- * Sealed before anything else is written: the key is never on disk in
- * clear but in the staging directory the caller keeps (0700).
+ * Sealed before anything else is written: the key goes from memory to its
+ * sealed blob, never on disk in clear.
  */
 #define BK_CSR_REF	"refs/heads/csr-keys"
 /* csr NULL: a key given to plan --import as a file, sealed alone. */
