@@ -9,6 +9,8 @@
 #include <grp.h>
 #include <pwd.h>
 #include <sched.h>
+#include <signal.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +19,9 @@
 #include "labutil.h"
 #include "labvcdb.h"
 
-#define OUT_MAX	(64 * 1024)	/* more is no single value */
+#define OUT_MAX		(64 * 1024)	/* more is no single value */
+#define POLL_MS		10
+#define START_WAIT_MS	30000	/* pg_ctl's default wait: 60 s */
 
 int
 vcdb_present(const char *conf)
@@ -121,21 +125,47 @@ child_output(int fd)
 	lab_close_fds_but(-1, -1);
 }
 
-int
-vcdb_ctl(const char *root, const char *conf, const char *op, char *msg,
-    size_t len)
+/* The postmaster's pid file: its pid, and whether its status line (the
+ * eighth) says "ready". 0 when there is no such file (yet). */
+static pid_t
+postmaster(const char *pidfile, int *ready)
 {
-	char	*ctl = NULL, *data = NULL, *sock = NULL, *log = NULL,
-		*opts = NULL;
+	char	*text = NULL, *line;
+	size_t	 n = 0;
+	int	 i;
 	pid_t	 pid;
-	int	 fd = -1, rc, ret = -1;
 
-	if ((ctl = vcdb_program(conf, "pg_ctl")) == NULL ||
+	*ready = 0;
+	if (lab_read_file(pidfile, &text, &n) == -1)
+		return 0;
+	pid = (pid_t)atol(text);
+	for (line = text, i = 1; line != NULL && i < 8; i++)
+		if ((line = strchr(line, '\n')) != NULL)
+			line++;
+	*ready = line != NULL && strncmp(line, "ready", 5) == 0;
+	free(text);
+	return pid;
+}
+
+/*
+ * The server as pg_ctl would start it (setsid, its output to the log), but
+ * watched every POLL_MS rather than pg_ctl's tenth of a second: the lab
+ * starts it at every restart. Waits until it is ready or gone.
+ */
+static int
+vcdb_start(const char *root, const char *conf, char *msg, size_t len)
+{
+	struct timespec	 ts = { 0, POLL_MS * 1000000L };
+	char	*bin = NULL, *data = NULL, *sock = NULL, *log = NULL,
+		*pidfile = NULL;
+	pid_t	 pid, w;
+	int	 fd = -1, status, ready = 0, waited, ret = -1;
+
+	if ((bin = vcdb_program(conf, "postgres")) == NULL ||
 	    (data = lab_path(root, VCDB_DATA)) == NULL ||
 	    (sock = lab_path(root, VCDB_SOCKDIR)) == NULL ||
 	    (log = lab_path(root, VCDB_LOG)) == NULL ||
-	    asprintf(&opts, "-c listen_addresses= -k %s", sock) == -1) {
-		opts = NULL;
+	    (pidfile = lab_path(root, VCDB_PID)) == NULL) {
 		snprintf(msg, len, "no PostgreSQL in lab.conf (pg_bindir)");
 		goto out;
 	}
@@ -150,6 +180,7 @@ vcdb_ctl(const char *root, const char *conf, const char *op, char *msg,
 		goto out;
 	}
 	if (pid == 0) {
+		(void)setsid();
 		child_output(dup(fd));
 		if (vcdb_become_owner(conf) == -1) {
 			dprintf(2, "vpostgres: cannot become the database "
@@ -157,30 +188,81 @@ vcdb_ctl(const char *root, const char *conf, const char *op, char *msg,
 			_exit(126);
 		}
 		/* The postmaster keeps the log as its stdout and stderr. */
-		if (strcmp(op, "start") == 0)
-			execl(ctl, "pg_ctl", "-D", data, "-o", opts, "-w", "-s",
-			    "start", (char *)NULL);
-		else
-			execl(ctl, "pg_ctl", "-D", data, "-m", "fast", "-w",
-			    "-s", "stop", (char *)NULL);
-		dprintf(2, "vpostgres: %s: %s\n", ctl, strerror(errno));
+		execl(bin, "postgres", "-D", data, "-c", "listen_addresses=",
+		    "-k", sock, (char *)NULL);
+		dprintf(2, "vpostgres: %s: %s\n", bin, strerror(errno));
 		_exit(127);
 	}
-	if ((rc = wait_exit(pid)) != 0) {
-		snprintf(msg, len, "pg_ctl %s %s %d (see %s)", op, rc == -1 ?
-		    "died" : "exited with status", rc, VCDB_LOG);
+	for (waited = 0; waited < START_WAIT_MS; waited += POLL_MS) {
+		if (postmaster(pidfile, &ready) == pid && ready)
+			break;
+		if ((w = waitpid(pid, &status, WNOHANG)) == pid) {
+			snprintf(msg, len, "postgres %s %d (see %s)",
+			    WIFEXITED(status) ? "exited with status" :
+			    "died, wait status", WIFEXITED(status) ?
+			    WEXITSTATUS(status) : status, VCDB_LOG);
+			goto out;
+		}
+		nanosleep(&ts, NULL);
+	}
+	if (!ready) {
+		snprintf(msg, len, "postgres not ready after %d s (see %s)",
+		    START_WAIT_MS / 1000, VCDB_LOG);
 		goto out;
 	}
 	ret = 0;
 out:
 	if (fd != -1)
 		close(fd);
-	free(ctl);
+	free(bin);
 	free(data);
 	free(sock);
 	free(log);
-	free(opts);
+	free(pidfile);
 	return ret;
+}
+
+/* A fast shutdown (SIGINT, pg_ctl -m fast), watched every POLL_MS. */
+static int
+vcdb_stop(const char *root, char *msg, size_t len)
+{
+	struct timespec	 ts = { 0, POLL_MS * 1000000L };
+	char	*pidfile;
+	pid_t	 pid;
+	int	 ready, waited, ret = -1;
+
+	if ((pidfile = lab_path(root, VCDB_PID)) == NULL) {
+		snprintf(msg, len, "out of memory");
+		return -1;
+	}
+	if ((pid = postmaster(pidfile, &ready)) <= 0 ||
+	    (kill(pid, SIGINT) == -1 && errno == ESRCH)) {
+		ret = 0;	/* not running */
+		goto out;
+	}
+	/* Done when it removed its pid file, as pg_ctl waits (a process
+	 * gone may stay a zombie a while where no init reaps it). */
+	for (waited = 0; waited < START_WAIT_MS; waited += POLL_MS) {
+		if (postmaster(pidfile, &ready) != pid ||
+		    (kill(pid, 0) == -1 && errno == ESRCH)) {
+			ret = 0;
+			goto out;
+		}
+		nanosleep(&ts, NULL);
+	}
+	snprintf(msg, len, "postgres (pid %ld) still runs %d s after a fast "
+	    "shutdown", (long)pid, START_WAIT_MS / 1000);
+out:
+	free(pidfile);
+	return ret;
+}
+
+int
+vcdb_ctl(const char *root, const char *conf, const char *op, char *msg,
+    size_t len)
+{
+	return strcmp(op, "start") == 0 ? vcdb_start(root, conf, msg, len) :
+	    vcdb_stop(root, msg, len);
 }
 
 /* Reads fd to its end into a NUL-terminated buffer, at most OUT_MAX. */

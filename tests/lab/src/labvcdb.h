@@ -33,9 +33,10 @@
 int  vcdb_present(const char *conf);
 
 /*
- * pg_ctl start (op "start": waits until the server accepts connections)
- * or stop (op "stop", fast shutdown), the server's output appended to
- * VCDB_LOG.
+ * The server started as pg_ctl start -w would (op "start": it returns once
+ * the server accepts connections) or stopped as pg_ctl -m fast would (op
+ * "stop": once it is gone), watched every 10 ms instead of pg_ctl's tenth
+ * of a second; the server's output is appended to VCDB_LOG.
  */
 int  vcdb_ctl(const char *root, const char *conf, const char *op, char *msg,
     size_t len);
