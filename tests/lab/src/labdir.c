@@ -16,7 +16,7 @@ lab_dir_bind(const char *root, const char *dn, const char *password,
     LDAP **out, int *rc, char *msg, size_t len)
 {
 	LDAP		*ld = NULL;
-	char		*conf = NULL, *port = NULL, *uri = NULL;
+	char		*conf = NULL, *port = NULL, *uri = NULL, *host = NULL;
 	struct berval	 cred;
 	struct timeval	 net = { 2, 0 }, op = { 10, 0 };
 	int		 version = LDAP_VERSION3, lrc = LDAP_SERVER_DOWN;
@@ -31,7 +31,14 @@ lab_dir_bind(const char *root, const char *dn, const char *password,
 		snprintf(msg, len, "%s: no ldap_port", conf);
 		goto out;
 	}
-	if (asprintf(&uri, "ldap://127.0.0.1:%s/", port) == -1) {
+	/* A domain's node: where its directory is (a management node's is
+	 * its PSC's); else this machine's. */
+	if ((host = lab_conf_get(conf, "ldap_host")) == NULL &&
+	    (host = strdup("127.0.0.1")) == NULL) {
+		snprintf(msg, len, "out of memory");
+		goto out;
+	}
+	if (asprintf(&uri, "ldap://%s:%s/", host, port) == -1) {
 		uri = NULL;
 		snprintf(msg, len, "out of memory");
 		goto out;
@@ -70,6 +77,7 @@ out:
 		ldap_unbind_ext_s(ld, NULL, NULL);
 	free(conf);
 	free(port);
+	free(host);
 	free(uri);
 	return ret;
 }

@@ -14,7 +14,8 @@
 #include <ldap.h>
 
 /*
- * Binds to ldap://127.0.0.1:<ldap_port of lab.conf>/ as dn with password
+ * Binds to ldap://<ldap_host>:<ldap_port>/ of lab.conf (ldap_host: a
+ * domain's node's directory; 127.0.0.1 when missing) as dn with password
  * (LDAPv3, no referrals, 2 s to connect, 10 s per operation). *rc, when not
  * NULL, gets the LDAP result code (LDAP_SERVER_DOWN when no connection was
  * made). The caller unbinds *out with ldap_unbind_ext_s.

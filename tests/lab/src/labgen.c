@@ -7,10 +7,13 @@
  * shared/reference/appliance.md the appliance facts behind them.
  *
  *	labgen keypool DIR N
- *	labgen freeport
+ *	labgen freeport [ADDRESS]
  *	labgen corrupt DIR STORE ALIAS
  *	labgen create DIR --scenario NAME --keypool POOL [--version V]
  *	    [--pnid NAME] [--crls N] [--roots N] [--now EPOCH]
+ *	    [--address A --key-offset N --server-id N --node-type T
+ *	     --dc-name NAME --repl-interval S [--vmca DIR]]	(a domain's node)
+ *	labgen domain OUT NODEDIR...	(merges the nodes' seeds: docs/lab.md)
  *
  * Exit status: 0 done, 1 failed, 64 usage error.
  */
@@ -20,6 +23,7 @@
 #include <sys/types.h>
 
 #include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <dirent.h>
 #include <err.h>
@@ -48,6 +52,7 @@
 #include <openssl/x509v3.h>
 
 #include "labutil.h"
+#include "rootsync.h"
 #include "vecsdb.h"
 
 #define HOUR		3600L
@@ -67,6 +72,10 @@
 #define LS_DN		"cn=ServiceRegistrations,cn=LookupService,cn=" SITE \
 			",cn=Sites,cn=Configuration," DDN
 #define DC_OU_DN	"ou=Domain Controllers," DDN
+/* Where a client's computer account lives (vmdir/include/public/vmdir.h:99
+ * VMDIR_COMPUTERS_RDN_VAL; vmdir/client/client.c 1113-1131). */
+#define COMPUTERS_DN	"ou=Computers," DDN
+#define SERVERS_DN	"cn=Servers,cn=" SITE ",cn=Sites,cn=Configuration," DDN
 #define PSC2		"psc2.example.com"
 #define DEFAULT_PNID	"vcsa1.example.com"
 
@@ -292,6 +301,16 @@ struct crl {
 	const char	*alias;		/* fixed alias, or NULL: SHA-1 */
 };
 
+/* A domain node's role (etc/vmware/deployment.node.type). */
+enum node_type {
+	NT_EMBEDDED,		/* vmdir, VMCA, STS and vCenter's services */
+	NT_INFRA,		/* 6.x external PSC: vmdir, VMCA, STS, lookup */
+	NT_MGMT			/* vCenter's services, the PSC's directory */
+};
+
+static const char *const node_types[] = { "embedded", "infrastructure",
+	"management" };
+
 struct lab {
 	/* What was asked for. */
 	const char		*dir;
@@ -304,6 +323,16 @@ struct lab {
 	long			 nbulk_roots;
 	time_t			 now;
 	int			 ca_der;	/* --ca-entries der */
+
+	/* A node of a domain (labctl create-domain); a single lab is
+	 * server_id 0, 127.0.0.1, embedded. */
+	const char		*address;	/* its loopback address */
+	long			 key_offset;	/* its first pool key */
+	long			 server_id;	/* vmdir serverId; 0: single */
+	long			 repl_interval;	/* replInterval, seconds */
+	enum node_type		 type;
+	const char		*dc_name;	/* registry DCName */
+	const char		*vmca_dir;	/* management: the PSC's VMCA */
 
 	/* Who the appliance is. */
 	char			 machine_id[37];
@@ -348,13 +377,17 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: labgen keypool DIR N\n"
-	    "       labgen freeport\n"
+	    "       labgen freeport [ADDRESS]\n"
 	    "       labgen corrupt DIR STORE ALIAS\n"
 	    "       labgen create DIR --scenario NAME --keypool POOL "
 	    "[--version 6.7|7.0|8.0]\n"
 	    "           [--pnid NAME] [--crls N] [--roots N] "
 	    "[--now EPOCH]\n"
-	    "           [--ca-entries pem|der]\n");
+	    "           [--ca-entries pem|der]\n"
+	    "           [--address A --key-offset N --server-id N "
+	    "--node-type T --dc-name NAME\n"
+	    "            --repl-interval S [--vmca DIR]]\n"
+	    "       labgen domain OUT NODEDIR...\n");
 	exit(EX_USAGE);
 }
 
@@ -974,37 +1007,64 @@ out:
 
 /* ---- freeport ------------------------------------------------------ */
 
+/* Binds addr:port (0: any) and gives the port; -1 when taken. */
 static int
-cmd_freeport(int argc, char **argv)
+port_bind(const char *addr, unsigned int port, int *fd)
 {
 	struct sockaddr_in	sin;
 	socklen_t		len = sizeof(sin);
-	int			fd = -1, rc = 1;
 
-	(void)argv;
-	if (argc != 1)
-		usage();
-	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+	if ((*fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
 		warn("socket");
-		goto out;
+		return -1;
 	}
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sin.sin_port = 0;
-	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
-		warn("bind 127.0.0.1:0");
-		goto out;
+	sin.sin_port = htons((uint16_t)port);
+	if (inet_pton(AF_INET, addr, &sin.sin_addr) != 1) {
+		warnx("freeport: bad address %s", addr);
+		return -1;
 	}
-	if (getsockname(fd, (struct sockaddr *)&sin, &len) == -1) {
-		warn("getsockname");
-		goto out;
+	if (bind(*fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
+	    getsockname(*fd, (struct sockaddr *)&sin, &len) == -1)
+		return -1;
+	return ntohs(sin.sin_port);
+}
+
+/*
+ * A port free on 127.0.0.1 and, for a domain's node, on its own address
+ * too (its servers listen on both: localhost reaches the node itself).
+ */
+static int
+cmd_freeport(int argc, char **argv)
+{
+	const char	*addr = argc == 2 ? argv[1] : "127.0.0.1";
+	int		 fd = -1, fd2 = -1, port, tries, rc = 1;
+
+	if (argc != 1 && argc != 2)
+		usage();
+	for (tries = 0; tries < 100; tries++) {
+		if ((port = port_bind(addr, 0, &fd)) == -1) {
+			warn("bind %s:0", addr);
+			goto out;
+		}
+		if (strcmp(addr, "127.0.0.1") == 0 ||
+		    port_bind("127.0.0.1", (unsigned int)port, &fd2) != -1) {
+			printf("%d\n", port);
+			rc = fflush(stdout) == 0 ? 0 : 1;
+			goto out;
+		}
+		close(fd);
+		if (fd2 != -1)
+			close(fd2);
+		fd = fd2 = -1;
 	}
-	printf("%u\n", (unsigned int)ntohs(sin.sin_port));
-	rc = fflush(stdout) == 0 ? 0 : 1;
+	warnx("no port free on both %s and 127.0.0.1", addr);
 out:
 	if (fd != -1)
 		close(fd);
+	if (fd2 != -1)
+		close(fd2);
 	return rc;
 }
 
@@ -1028,7 +1088,11 @@ pool_load(struct lab *lab)
 	}
 	for (i = 0; i < K_MAX; i++) {
 		free(path);
-		if ((path = pool_key_path(lab->pool, i)) == NULL)
+		/* A domain's nodes draw disjoint slices of the pool: no two
+		 * VMCA roots share a key (their CA entries are named by the
+		 * key id). */
+		if ((path = pool_key_path(lab->pool, (size_t)lab->key_offset +
+		    i)) == NULL)
 			goto out;
 		if (lab_read_file(path, &buf, &len) == -1) {
 			if (errno != ENOENT) {
@@ -1038,7 +1102,8 @@ pool_load(struct lab *lab)
 			if (i >= need)
 				break;
 			warnx("keypool %s: holds %zu keys, this lab needs %zu",
-			    lab->pool, i, need);
+			    lab->pool, (size_t)lab->key_offset + i,
+			    (size_t)lab->key_offset + need);
 			goto out;
 		}
 		if ((bio = BIO_new_mem_buf(buf, (int)len)) == NULL ||
@@ -1060,6 +1125,67 @@ out:
 	lab_free_secret(buf, len);
 	BIO_free(bio);
 	EVP_PKEY_free(key);
+	free(path);
+	return rc;
+}
+
+/*
+ * A management node has no VMCA of its own: the PSC's (DIR's root.cer and
+ * privatekey.pem) signs its certificates, as on a 6.x vCenter with an
+ * external PSC, and takes the place of the pool's root key.
+ */
+static int
+load_vmca(struct lab *lab)
+{
+	char		*path = NULL, *buf = NULL;
+	size_t		 len = 0;
+	BIO		*bio = NULL;
+	EVP_PKEY	*key = NULL;
+	int		 rc = -1;
+
+	if ((path = str_printf("%s/%s", lab->vmca_dir, LAB_VMCA_ROOT)) ==
+	    NULL)
+		goto out;
+	if (lab_read_file(path, &buf, &len) == -1) {
+		warn("%s", path);
+		goto out;
+	}
+	if ((bio = BIO_new_mem_buf(buf, (int)len)) == NULL ||
+	    (lab->root = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL) {
+		sslwarnx("%s: no certificate", path);
+		goto out;
+	}
+	BIO_free(bio);
+	bio = NULL;
+	free(buf);
+	buf = NULL;
+	free(path);
+	if ((path = str_printf("%s/%s", lab->vmca_dir, LAB_VMCA_KEY)) ==
+	    NULL)
+		goto out;
+	if (lab_read_file(path, &buf, &len) == -1) {
+		warn("%s", path);
+		goto out;
+	}
+	if ((bio = BIO_new_mem_buf(buf, (int)len)) == NULL ||
+	    (key = PEM_read_bio_PrivateKey(bio, NULL, lab_no_password,
+	    NULL)) == NULL) {
+		sslwarnx("%s: no private key", path);
+		goto out;
+	}
+	if (X509_check_private_key(lab->root, key) != 1) {
+		sslwarnx("%s: not the key of the VMCA root", path);
+		goto out;
+	}
+	EVP_PKEY_free(lab->keys[K_ROOT]);
+	lab->keys[K_ROOT] = key;
+	key = NULL;
+	rc = 0;
+out:
+	EVP_PKEY_free(key);
+	BIO_free(bio);
+	if (buf != NULL)
+		lab_free_secret(buf, len);
 	free(path);
 	return rc;
 }
@@ -1142,6 +1268,19 @@ plan_dates(struct lab *lab)
 		break;
 	}
 
+	if (lab->root != NULL) {
+		/* A management node: the PSC's VMCA signed its certificates. */
+		struct tm	nb, na;
+
+		if (!ASN1_TIME_to_tm(X509_get0_notBefore(lab->root), &nb) ||
+		    !ASN1_TIME_to_tm(X509_get0_notAfter(lab->root), &na)) {
+			warnx("%s: the VMCA root's dates do not parse",
+			    lab->vmca_dir);
+			return -1;
+		}
+		lab->w_root = window(timegm(&nb), timegm(&na));
+		goto clamped;
+	}
 	/* The root predates everything it signed. */
 	first = earliest(now - 400 * DAY, earliest(lab->w_cur.nb,
 	    earliest(lab->w_bkp.nb, earliest(lab->w_sts.nb,
@@ -1149,6 +1288,7 @@ plan_dates(struct lab *lab)
 	lab->w_root = window(first, first + 3650 * DAY);
 	if (lab->sc->id == SC_ROOT_EXPIRED)
 		lab->w_root = window(now - 3 * DAY - 3650 * DAY, now - 3 * DAY);
+clamped:
 	lab->w_de = window(lab->w_root.nb + HOUR, lab->w_root.nb + HOUR +
 	    3650 * DAY);
 
@@ -1373,8 +1513,10 @@ issue_vmdir_tls(const struct lab *lab)
 	X509		*x = NULL;
 	char		*san = NULL, host[256];
 
-	if ((san = str_printf("DNS:localhost, IP:127.0.0.1, DNS:%s",
-	    lab->pnid)) == NULL) {
+	if ((san = str_printf("DNS:localhost, IP:127.0.0.1, DNS:%s%s%s",
+	    lab->pnid, strcmp(lab->address, "127.0.0.1") != 0 ? ", IP:" : "",
+	    strcmp(lab->address, "127.0.0.1") != 0 ? lab->address : "")) ==
+	    NULL) {
 		warn("vmdir TLS subjectAltName");
 		goto out;
 	}
@@ -1558,7 +1700,7 @@ make_certs(struct lab *lab)
 	int		 rc = -1;
 	int		 article = lab->sc->id == SC_ARTICLE_VCSA1;
 
-	if ((lab->root = issue_vmca_root(lab)) == NULL)
+	if (lab->root == NULL && (lab->root = issue_vmca_root(lab)) == NULL)
 		goto out;
 	if ((lab->sts = issue_sts(lab, lab->keys[K_STS], lab->w_sts)) == NULL)
 		goto out;
@@ -2046,28 +2188,36 @@ static void
 ldif_builtin(const struct lab *lab, struct ldif *l, const char *dc_dn)
 {
 	static const char *const group[] = { "group", NULL };
-	char	dn[512];
+	char	dn[512], num[32];
 
 	ldif_container(l, "cn=Builtin," DDN);
 	ldif_entryv(l, "cn=DCAdmins,cn=Builtin," DDN, group);
 	ldif_str(l, "groupType", GROUP_TYPE);
-	ldif_str(l, "member", dc_dn);
+	if (lab->type != NT_MGMT)
+		ldif_str(l, "member", dc_dn);
+	/* A client's computer account joins DCClients (vmdir/client/
+	 * client.c VmDirClientJoin, 1113-1160). */
 	ldif_entryv(l, "cn=DCClients,cn=Builtin," DDN, group);
 	ldif_str(l, "groupType", GROUP_TYPE);
+	if (lab->type == NT_MGMT)
+		ldif_str(l, "member", dc_dn);
 	ldif_entryv(l, "cn=CAAdmins,cn=Builtin," DDN, group);
 	ldif_str(l, "groupType", GROUP_TYPE);
 	ldif_str(l, "member", "cn=Administrator,cn=Users," DDN);
 	ldif_str(l, "member", "cn=DCAdmins,cn=Builtin," DDN);
 	ldif_str(l, "member", "cn=DCClients,cn=Builtin," DDN);
 
-	ldif_container(l, "cn=Servers,cn=" SITE ",cn=Sites,cn=Configuration,"
-	    DDN);
-	snprintf(dn, sizeof(dn), "cn=%s,cn=Servers,cn=" SITE
-	    ",cn=Sites,cn=Configuration," DDN, lab->pnid);
+	ldif_container(l, SERVERS_DN);
+	if (lab->type == NT_MGMT)
+		return;		/* no directory server of its own */
+	snprintf(dn, sizeof(dn), "cn=%s," SERVERS_DN, lab->pnid);
 	ldif_entry(l, dn, "vmwDirServer");
-	ldif_str(l, "serverId", "1");
+	snprintf(num, sizeof(num), "%ld", lab->server_id > 0 ?
+	    lab->server_id : 1);
+	ldif_str(l, "serverId", num);
 	ldif_str(l, "invocationId", lab->invocation_id);
-	ldif_str(l, "replInterval", "60");
+	snprintf(num, sizeof(num), "%ld", lab->repl_interval);
+	ldif_str(l, "replInterval", num);
 	ldif_str(l, "replPageSize", "1000");
 }
 
@@ -2353,7 +2503,10 @@ ldif_build(const struct lab *lab, struct ldif *l)
 	    "Administrator", lab->admin_pw, 0) == -1)
 		return -1;
 	ldif_entry(l, DC_OU_DN, "vmwOrganizationalUnit");
-	snprintf(dn, sizeof(dn), "cn=%s," DC_OU_DN, lab->pnid);
+	if (lab->type == NT_MGMT)
+		ldif_entry(l, COMPUTERS_DN, "vmwOrganizationalUnit");
+	snprintf(dn, sizeof(dn), "cn=%s,%s", lab->pnid,
+	    lab->type == NT_MGMT ? COMPUTERS_DN : DC_OU_DN);
 	if (ldif_user(lab, l, dn, lab->pnid, lab->dc_pw, 1) == -1)
 		return -1;
 
@@ -2371,7 +2524,8 @@ ldif_build(const struct lab *lab, struct ldif *l)
 
 	ldif_container(l, "cn=Sites,cn=Configuration," DDN);
 	ldif_container(l, "cn=" SITE ",cn=Sites,cn=Configuration," DDN);
-	snprintf(dn, sizeof(dn), "cn=%s," DC_OU_DN, lab->pnid);
+	snprintf(dn, sizeof(dn), "cn=%s,%s", lab->pnid,
+	    lab->type == NT_MGMT ? COMPUTERS_DN : DC_OU_DN);
 	ldif_builtin(lab, l, dn);
 	ldif_container(l, "cn=LookupService,cn=" SITE
 	    ",cn=Sites,cn=Configuration," DDN);
@@ -2384,7 +2538,10 @@ ldif_build(const struct lab *lab, struct ldif *l)
 	if (ldif_registrations(lab, l, lab->pnid, lab->machine_id,
 	    node_registrations, sizeof(node_registrations) /
 	    sizeof(node_registrations[0]), trust,
-	    lab->sc->id == SC_LEGACY_ENDPOINTS ? lab->mssl_bkp : trust) == -1 ||
+	    lab->sc->id == SC_LEGACY_ENDPOINTS ? lab->mssl_bkp : trust) == -1)
+		return -1;
+	/* A domain's other nodes are real: no imitated psc2. */
+	if (lab->server_id == 0 &&
 	    ldif_registrations(lab, l, PSC2, lab->psc2_id, psc2_registrations,
 	    sizeof(psc2_registrations) / sizeof(psc2_registrations[0]),
 	    lab->psc2, lab->psc2) == -1)
@@ -2606,7 +2763,8 @@ write_registry(const struct lab *lab)
 	long	 len;
 	int	 rc = -1;
 
-	if ((dn = str_printf("cn=%s," DC_OU_DN, lab->pnid)) == NULL ||
+	if ((dn = str_printf("cn=%s,%s", lab->pnid, lab->type == NT_MGMT ?
+	    COMPUTERS_DN : DC_OU_DN)) == NULL ||
 	    (ls = str_printf("https://%s/lookupservice/sdk", lab->pnid)) ==
 	    NULL) {
 		warn("registry");
@@ -2627,7 +2785,14 @@ write_registry(const struct lab *lab)
 	reg_value(bio, "DomainName", DOMAIN);
 	reg_value(bio, "SiteName", SITE);
 	reg_value(bio, "LSLocation", ls);
-	reg_value(bio, "DCName", lab->pnid);
+	/* A management node's DC is its PSC (vmafd/server/vmafd/vmdir.c
+	 * 557-561 sets DCName at join); DomainState 1 controller, 2 client
+	 * (vmafd/include/public/vmafdtypes.h 197-202). */
+	reg_value(bio, "DCName", lab->dc_name != NULL ? lab->dc_name :
+	    lab->pnid);
+	if (lab->server_id > 0)
+		reg_value(bio, "DomainState", lab->type == NT_MGMT ? "2" :
+		    "1");
 	if ((len = BIO_get_mem_data(bio, &data)) <= 0) {
 		warnx("registry: cannot build it");
 		goto out;
@@ -2646,12 +2811,13 @@ out:
 static int
 write_state(const struct lab *lab)
 {
-	static const char node_type[] = "embedded\n";
-	char	*conf = NULL, created[32];
+	char	*conf = NULL, created[32], node_type[32], sid[32];
 	int	 rc = -1;
 
+	snprintf(node_type, sizeof(node_type), "%s\n",
+	    node_types[lab->type]);
 	if (write_lab_file(lab, LAB_NODE_TYPE, node_type,
-	    sizeof(node_type) - 1, 0644, 0755) == -1 ||
+	    strlen(node_type), 0644, 0755) == -1 ||
 	    write_lab_file(lab, LAB_ADMIN_PASSWORD, lab->admin_pw,
 	    strlen(lab->admin_pw), 0600, 0700) == -1)
 		goto out;
@@ -2661,6 +2827,7 @@ write_state(const struct lab *lab)
 		goto out;
 	}
 	snprintf(created, sizeof(created), "%lld", (long long)lab->now);
+	snprintf(sid, sizeof(sid), "%ld", lab->server_id);
 	if (lab_conf_set(conf, "scenario", lab->sc->name) == -1 ||
 	    lab_conf_set(conf, "version", lab->ver->name) == -1 ||
 	    lab_conf_set(conf, "pnid", lab->pnid) == -1 ||
@@ -2669,7 +2836,10 @@ write_state(const struct lab *lab)
 	    lab_conf_set(conf, "site", SITE) == -1 ||
 	    lab_conf_set(conf, "ca_entries", lab->ca_der ? "der" : "pem") ==
 	    -1 ||
-	    lab_conf_set(conf, "created", created) == -1) {
+	    lab_conf_set(conf, "created", created) == -1 ||
+	    (lab->server_id > 0 && (lab_conf_set(conf, "address",
+	    lab->address) == -1 || lab_conf_set(conf, "server_id",
+	    sid) == -1))) {
 		warn("%s", conf);
 		goto out;
 	}
@@ -2795,6 +2965,13 @@ cmd_create(int argc, char **argv)
 		{ "roots",	required_argument, NULL, 'r' },
 		{ "now",	required_argument, NULL, 'n' },
 		{ "ca-entries",	required_argument, NULL, 'a' },
+		{ "address",	required_argument, NULL, 'A' },
+		{ "key-offset",	required_argument, NULL, 'K' },
+		{ "server-id",	required_argument, NULL, 'S' },
+		{ "node-type",	required_argument, NULL, 'T' },
+		{ "dc-name",	required_argument, NULL, 'D' },
+		{ "repl-interval", required_argument, NULL, 'R' },
+		{ "vmca",	required_argument, NULL, 'V' },
 		{ NULL,		0,		   NULL, 0 }
 	};
 	struct lab	 lab;
@@ -2805,6 +2982,9 @@ cmd_create(int argc, char **argv)
 
 	memset(&lab, 0, sizeof(lab));
 	lab.pnid = DEFAULT_PNID;
+	lab.address = "127.0.0.1";
+	lab.repl_interval = 60;
+	lab.type = NT_EMBEDDED;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -2840,6 +3020,60 @@ cmd_create(int argc, char **argv)
 				usage();
 			}
 			break;
+		case 'A': {
+			struct in_addr a;
+
+			/* Linux routes all of 127/8 to lo. */
+			if (inet_pton(AF_INET, optarg, &a) != 1 ||
+			    (ntohl(a.s_addr) >> 24) != 127) {
+				warnx("--address %s: not a 127.x.y.z address",
+				    optarg);
+				usage();
+			}
+			lab.address = optarg;
+			break;
+		}
+		case 'K':
+			if (parse_long(optarg, 0, POOL_MAX - K_MAX,
+			    &lab.key_offset) == -1) {
+				warnx("--key-offset %s: not a pool index",
+				    optarg);
+				usage();
+			}
+			break;
+		case 'S':
+			if (parse_long(optarg, 1, 4095, &lab.server_id) ==
+			    -1) {
+				warnx("--server-id %s: not 1..4095", optarg);
+				usage();
+			}
+			break;
+		case 'R':
+			if (parse_long(optarg, 1, 86400, &lab.repl_interval) ==
+			    -1) {
+				warnx("--repl-interval %s: not seconds",
+				    optarg);
+				usage();
+			}
+			break;
+		case 'T':
+			for (i = 0; i < sizeof(node_types) /
+			    sizeof(node_types[0]); i++)
+				if (strcmp(optarg, node_types[i]) == 0)
+					break;
+			if (i == sizeof(node_types) / sizeof(node_types[0])) {
+				warnx("--node-type %s: embedded, "
+				    "infrastructure or management", optarg);
+				usage();
+			}
+			lab.type = (enum node_type)i;
+			break;
+		case 'D':
+			lab.dc_name = optarg;
+			break;
+		case 'V':
+			lab.vmca_dir = optarg;
+			break;
 		case 'n':
 			if (parse_long(optarg, 1, LONG_MAX, &now) == -1) {
 				warnx("--now %s: not seconds since the epoch",
@@ -2854,6 +3088,16 @@ cmd_create(int argc, char **argv)
 	}
 	if (argc - optind != 1 || scenario == NULL || lab.pool == NULL)
 		usage();
+	if ((lab.vmca_dir != NULL) != (lab.type == NT_MGMT)) {
+		warnx("a management node, and only it, takes --vmca (its "
+		    "PSC's lab folder)");
+		usage();
+	}
+	if (lab.type != NT_EMBEDDED && lab.server_id == 0) {
+		warnx("--node-type %s: a domain node (--server-id)",
+		    node_types[lab.type]);
+		usage();
+	}
 	lab.dir = argv[optind];
 
 	for (i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
@@ -2893,17 +3137,518 @@ cmd_create(int argc, char **argv)
 
 	if (dir_is_empty(lab.dir) == -1)
 		goto out;
-	if (pool_load(&lab) == -1 || make_identity(&lab) == -1 ||
+	if (pool_load(&lab) == -1 ||
+	    (lab.vmca_dir != NULL && load_vmca(&lab) == -1) ||
+	    make_identity(&lab) == -1 ||
 	    plan_dates(&lab) == -1 || make_certs(&lab) == -1)
 		goto out;
-	if (write_vmca(&lab) == -1 || write_vecs(&lab) == -1 ||
-	    write_seed_ldif(&lab) == -1 || write_vmdir_tls(&lab) == -1 ||
+	/* A management node has neither VMCA nor vmdir of its own. */
+	if ((lab.type != NT_MGMT && (write_vmca(&lab) == -1 ||
+	    write_vmdir_tls(&lab) == -1)) || write_vecs(&lab) == -1 ||
+	    write_seed_ldif(&lab) == -1 ||
 	    write_registry(&lab) == -1 || write_vcdb_rows(&lab) == -1 ||
 	    write_state(&lab) == -1)
 		goto out;
 	rc = 0;
 out:
 	lab_free(&lab);
+	return rc;
+}
+
+/* ---- domain -------------------------------------------------------- */
+
+/*
+ * labgen domain OUT NODEDIR...: the directory of a domain whose nodes were
+ * made one by one (labgen create --server-id ...), as vmdir has it once
+ * every node joined. The first node made the domain: its domain-wide
+ * entries (the domain, users and groups, the STS tenant, its CA entry)
+ * stand; every later node adds only what is its own (its account, its
+ * solution users, its CA entry, its server object, its registrations) and
+ * joins the built-in group of its kind. Each entry gets the entryUUID and
+ * entryCSN it would have carried through replication: the CSN's replica id
+ * is the server that wrote it (a management node writes on its PSC), so
+ * the copy each node's slapd loads is the same database, as vmdir's join
+ * copies its partner's (vmdir/server/replication2/firstreplcycle.c 55-100).
+ * The full mesh of replication agreements between the directory servers is
+ * added under their server objects (firstreplcycle.c 209-240). Then every
+ * node's VECS gets what vmafdd's root sync would copy from the merged CA
+ * entries (rootsync.h), as on a node that has run since its join.
+ */
+struct rec {
+	char	 *dn;
+	char	**line;		/* "attr: value" / "attr:: base64", no dn */
+	size_t	  n, cap;
+	long	  sid;		/* the server that wrote it */
+};
+
+struct recs {
+	struct rec	*v;
+	size_t		 n, cap;
+};
+
+static void
+rec_free(struct rec *r)
+{
+	size_t	i;
+
+	free(r->dn);
+	for (i = 0; i < r->n; i++)
+		free(r->line[i]);
+	free(r->line);
+}
+
+static void
+recs_free(struct recs *rs)
+{
+	size_t	i;
+
+	for (i = 0; i < rs->n; i++)
+		rec_free(&rs->v[i]);
+	free(rs->v);
+	memset(rs, 0, sizeof(*rs));
+}
+
+static int
+rec_add_line(struct rec *r, const char *line, size_t len)
+{
+	char	**nl;
+
+	if (r->n == r->cap) {
+		if ((nl = reallocarray(r->line, r->cap ? 2 * r->cap : 16,
+		    sizeof(*nl))) == NULL)
+			return -1;
+		r->line = nl;
+		r->cap = r->cap ? 2 * r->cap : 16;
+	}
+	if ((r->line[r->n] = strndup(line, len)) == NULL)
+		return -1;
+	r->n++;
+	return 0;
+}
+
+static struct rec *
+recs_new(struct recs *rs)
+{
+	struct rec	*nv;
+
+	if (rs->n == rs->cap) {
+		if ((nv = reallocarray(rs->v, rs->cap ? 2 * rs->cap : 64,
+		    sizeof(*nv))) == NULL)
+			return NULL;
+		rs->v = nv;
+		rs->cap = rs->cap ? 2 * rs->cap : 64;
+	}
+	memset(&rs->v[rs->n], 0, sizeof(rs->v[rs->n]));
+	return &rs->v[rs->n++];
+}
+
+static struct rec *
+recs_find(const struct recs *rs, const char *dn)
+{
+	size_t	i;
+
+	for (i = 0; i < rs->n; i++)
+		if (strcasecmp(rs->v[i].dn, dn) == 0)
+			return &rs->v[i];
+	return NULL;
+}
+
+/*
+ * Reads a seed LDIF as labgen writes it: records apart by an empty line,
+ * "dn: " first, one line per value, no folding, # comments.
+ */
+static int
+seed_read(const char *path, struct recs *rs, long sid)
+{
+	char		*buf = NULL, *p, *nl;
+	struct rec	*r = NULL;
+	size_t		 len = 0;
+	int		 rc = -1;
+
+	if (lab_read_file(path, &buf, &len) == -1) {
+		warn("%s", path);
+		return -1;
+	}
+	for (p = buf; p < buf + len; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(buf + len - p))) == NULL)
+			nl = buf + len;
+		if (nl == p) {
+			r = NULL;
+			continue;
+		}
+		if (*p == '#')
+			continue;
+		if (r == NULL) {
+			if (strncmp(p, "dn: ", 4) != 0) {
+				warnx("%s: a record does not start with dn: "
+				    "(%.40s)", path, p);
+				goto out;
+			}
+			if ((r = recs_new(rs)) == NULL ||
+			    (r->dn = strndup(p + 4, (size_t)(nl - p - 4))) ==
+			    NULL) {
+				warn("%s", path);
+				goto out;
+			}
+			r->sid = sid;
+			continue;
+		}
+		if (rec_add_line(r, p, (size_t)(nl - p)) == -1) {
+			warn("%s", path);
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	if (buf != NULL)
+		lab_free_secret(buf, len);
+	return rc;
+}
+
+static int
+rec_has_line(const struct rec *r, const char *line)
+{
+	size_t	i;
+
+	for (i = 0; i < r->n; i++)
+		if (strcasecmp(r->line[i], line) == 0)
+			return 1;
+	return 0;
+}
+
+/* Adds a node's records to the domain's: see above. */
+static int
+domain_merge(struct recs *dom, struct recs *node)
+{
+	struct rec	*have, *r;
+	size_t		 i, j;
+
+	for (i = 0; i < node->n; i++) {
+		r = &node->v[i];
+		if ((have = recs_find(dom, r->dn)) == NULL) {
+			struct rec *nr;
+
+			if ((nr = recs_new(dom)) == NULL) {
+				warn("domain seed");
+				return -1;
+			}
+			*nr = *r;
+			memset(r, 0, sizeof(*r));
+			continue;
+		}
+		/* The built-in groups are the domain's; a joining server
+		 * adds itself to DCAdmins, a client to DCClients. */
+		if (strcasecmp(r->dn, "cn=DCAdmins,cn=Builtin," DDN) != 0 &&
+		    strcasecmp(r->dn, "cn=DCClients,cn=Builtin," DDN) != 0)
+			continue;
+		for (j = 0; j < r->n; j++)
+			if (strncasecmp(r->line[j], "member: ", 8) == 0 &&
+			    !rec_has_line(have, r->line[j]) &&
+			    rec_add_line(have, r->line[j],
+			    strlen(r->line[j])) == -1) {
+				warn("domain seed");
+				return -1;
+			}
+	}
+	return 0;
+}
+
+/* Who one node is, from its lab folder. */
+struct node {
+	const char	*dir;
+	char		*pnid;
+	long		 sid;		/* 0: a management node */
+	long		 created;
+};
+
+static void
+node_free(struct node *nd)
+{
+	free(nd->pnid);
+}
+
+static int
+node_load(const char *dir, struct node *nd)
+{
+	char	*conf = NULL, *v = NULL, *type = NULL, *path = NULL;
+	size_t	 len = 0;
+	long	 n;
+	int	 rc = -1;
+
+	memset(nd, 0, sizeof(*nd));
+	nd->dir = dir;
+	if ((conf = lab_path(dir, LAB_CONF)) == NULL ||
+	    (path = lab_path(dir, LAB_NODE_TYPE)) == NULL) {
+		warn("%s", dir);
+		goto out;
+	}
+	if ((nd->pnid = lab_conf_get(conf, "pnid")) == NULL ||
+	    (v = lab_conf_get(conf, "server_id")) == NULL ||
+	    parse_long(v, 1, 4095, &n) == -1) {
+		warnx("%s: no pnid or server_id: not a domain node", conf);
+		goto out;
+	}
+	free(v);
+	if ((v = lab_conf_get(conf, "created")) == NULL ||
+	    parse_long(v, 1, LONG_MAX, &nd->created) == -1) {
+		warnx("%s: no created", conf);
+		goto out;
+	}
+	if (lab_read_file(path, &type, &len) == -1) {
+		warn("%s", path);
+		goto out;
+	}
+	nd->sid = strncmp(type, "management", 10) == 0 ? 0 : n;
+	rc = 0;
+out:
+	free(conf);
+	free(v);
+	free(type);
+	free(path);
+	return rc;
+}
+
+/* The replication agreements of server `from' with every other one. */
+static int
+domain_agreements(struct recs *dom, const struct node *nds, size_t n)
+{
+	struct rec	*r;
+	char		*dn = NULL, *line = NULL;
+	size_t		 i, j;
+
+	for (i = 0; i < n; i++) {
+		if (nds[i].sid == 0)
+			continue;
+		if ((dn = str_printf("cn=Replication Agreements,cn=%s,"
+		    SERVERS_DN, nds[i].pnid)) == NULL ||
+		    (r = recs_new(dom)) == NULL)
+			goto fail;
+		r->dn = dn;
+		dn = NULL;
+		r->sid = nds[i].sid;
+		if (rec_add_line(r, "objectClass: top", 16) == -1 ||
+		    rec_add_line(r, "objectClass: vmwContainer", 25) == -1 ||
+		    rec_add_line(r, "cn: Replication Agreements", 26) == -1)
+			goto fail;
+		for (j = 0; j < n; j++) {
+			if (j == i || nds[j].sid == 0)
+				continue;
+			if ((dn = str_printf("labeledURI=ldap://%s,"
+			    "cn=Replication Agreements,cn=%s," SERVERS_DN,
+			    nds[j].pnid, nds[i].pnid)) == NULL ||
+			    (line = str_printf("labeledURI: ldap://%s",
+			    nds[j].pnid)) == NULL ||
+			    (r = recs_new(dom)) == NULL)
+				goto fail;
+			r->dn = dn;
+			dn = NULL;
+			r->sid = nds[i].sid;
+			if (rec_add_line(r, "objectClass: top", 16) == -1 ||
+			    rec_add_line(r, "objectClass: "
+			    "vmwReplicationAgreement", 36) == -1 ||
+			    rec_add_line(r, line, strlen(line)) == -1)
+				goto fail;
+			free(line);
+			line = NULL;
+		}
+	}
+	return 0;
+fail:
+	warn("replication agreements");
+	free(dn);
+	free(line);
+	return -1;
+}
+
+/* The merged seed, each entry with its entryUUID and entryCSN. */
+static int
+domain_write(const char *out, const struct recs *dom, time_t when)
+{
+	BIO		*bio = NULL;
+	struct tm	 tm;
+	char		 uuid[37], stamp[32], *data = NULL;
+	long		 len;
+	size_t		 i, j;
+	int		 rc = -1;
+
+	if (gmtime_r(&when, &tm) == NULL ||
+	    strftime(stamp, sizeof(stamp), "%Y%m%d%H%M%S", &tm) == 0) {
+		warnx("domain seed: bad time");
+		return -1;
+	}
+	if ((bio = BIO_new(BIO_s_mem())) == NULL) {
+		sslwarnx("domain seed buffer");
+		return -1;
+	}
+	BIO_puts(bio, "# vmdir seed of a vcrotate domain lab; every node's "
+	    "slapd loads it (labgen domain).\n");
+	for (i = 0; i < dom->n; i++) {
+		if (random_uuid(uuid) == -1)
+			goto out;
+		BIO_printf(bio, "\ndn: %s\n", dom->v[i].dn);
+		for (j = 0; j < dom->v[i].n; j++)
+			BIO_printf(bio, "%s\n", dom->v[i].line[j]);
+		/* CSN: time.microseconds#change#replica id#modifier. */
+		BIO_printf(bio, "entryUUID: %s\nentryCSN: %s.%06zuZ#000000#"
+		    "%03lx#000000\n", uuid, stamp, i, dom->v[i].sid);
+	}
+	if ((len = BIO_get_mem_data(bio, &data)) <= 0 ||
+	    lab_write_file_atomic(out, data, (size_t)len, 0600) == -1) {
+		warn("%s", out);
+		goto out;
+	}
+	rc = 0;
+out:
+	BIO_free(bio);
+	return rc;
+}
+
+/* A value of a record's line, decoded: "a: text" or "a:: base64". */
+static int
+rec_value(const struct rec *r, const char *attr, unsigned char **out,
+    size_t *outlen)
+{
+	size_t	 i, alen = strlen(attr);
+	const char *v;
+	int	 n;
+
+	*out = NULL;
+	for (i = 0; i < r->n; i++) {
+		if (strncasecmp(r->line[i], attr, alen) != 0 ||
+		    r->line[i][alen] != ':')
+			continue;
+		v = r->line[i] + alen + 1;
+		if (*v != ':') {
+			v += *v == ' ';
+			if ((*out = (unsigned char *)strdup(v)) == NULL)
+				return -1;
+			*outlen = strlen(v);
+			return 0;
+		}
+		v += 1 + (v[1] == ' ');
+		if ((*out = malloc(strlen(v))) == NULL)
+			return -1;
+		if ((n = EVP_DecodeBlock(*out, (const unsigned char *)v,
+		    (int)strlen(v))) < 0) {
+			free(*out);
+			*out = NULL;
+			errno = EINVAL;
+			return -1;
+		}
+		/* EVP_DecodeBlock counts the padding as zero bytes. */
+		*outlen = (size_t)n - (strlen(v) > 0 && v[strlen(v) - 1] ==
+		    '=') - (strlen(v) > 1 && v[strlen(v) - 2] == '=');
+		return 0;
+	}
+	return 1;
+}
+
+/* The root sync's first pass on every node, from the merged CA entries. */
+static int
+domain_rootsync(const struct recs *dom, const struct node *nds, size_t n)
+{
+	struct rootsync_ca	*cas = NULL;
+	unsigned char		**bufs = NULL;
+	size_t			 ncas = 0, nbufs = 0, i;
+	unsigned		 code;
+	char			 msg[512];
+	int			 rc = -1, got;
+
+	if ((cas = calloc(dom->n + 1, sizeof(*cas))) == NULL ||
+	    (bufs = calloc(2 * dom->n + 1, sizeof(*bufs))) == NULL) {
+		warn("root sync");
+		goto out;
+	}
+	for (i = 0; i < dom->n; i++) {
+		unsigned char	*v = NULL;
+		size_t		 vlen = 0;
+
+		if (!rec_has_line(&dom->v[i],
+		    "objectClass: vmwCertificationAuthority"))
+			continue;
+		if ((got = rec_value(&dom->v[i], "cACertificate", &v,
+		    &vlen)) != 0) {
+			warnx("%s: %s", dom->v[i].dn, got == 1 ?
+			    "no cACertificate" : "cannot read cACertificate");
+			goto out;
+		}
+		bufs[nbufs++] = v;
+		cas[ncas].cert = (const char *)v;
+		cas[ncas].cert_len = vlen;
+		if ((got = rec_value(&dom->v[i], "certificateRevocationList",
+		    &v, &vlen)) == -1) {
+			warnx("%s: cannot read its CRL", dom->v[i].dn);
+			goto out;
+		}
+		if (got == 0) {
+			bufs[nbufs++] = v;
+			cas[ncas].crl = (const char *)v;
+			cas[ncas].crl_len = vlen;
+		}
+		ncas++;
+	}
+	for (i = 0; i < n; i++)
+		if ((code = lab_rootsync_values(nds[i].dir, cas, ncas, NULL,
+		    msg, sizeof(msg))) != 0) {
+			warnx("%s: root sync: %s (%u)", nds[i].dir, msg, code);
+			goto out;
+		}
+	rc = 0;
+out:
+	for (i = 0; i < nbufs; i++)
+		free(bufs[i]);
+	free(bufs);
+	free(cas);
+	return rc;
+}
+
+static int
+cmd_domain(int argc, char **argv)
+{
+	struct recs	 dom = { NULL, 0, 0 }, one = { NULL, 0, 0 };
+	struct node	*nds = NULL;
+	char		*seed = NULL;
+	size_t		 n, i;
+	int		 rc = 1;
+
+	if (argc < 3)
+		usage();
+	n = (size_t)argc - 2;
+	if ((nds = calloc(n, sizeof(*nds))) == NULL) {
+		warn("domain");
+		return 1;
+	}
+	for (i = 0; i < n; i++)
+		if (node_load(argv[2 + i], &nds[i]) == -1)
+			goto out;
+	if (nds[0].sid == 0) {
+		warnx("%s: the first node must hold the directory",
+		    nds[0].dir);
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		free(seed);
+		if ((seed = str_printf("%s/" LAB_VMDIR_DIR "/seed.ldif",
+		    nds[i].dir)) == NULL)
+			goto out;
+		/* A management node's entries are written on its PSC. */
+		if (seed_read(seed, &one, nds[i].sid != 0 ? nds[i].sid :
+		    nds[0].sid) == -1 || domain_merge(&dom, &one) == -1)
+			goto out;
+		recs_free(&one);
+	}
+	if (domain_agreements(&dom, nds, n) == -1 ||
+	    domain_write(argv[1], &dom, (time_t)nds[0].created) == -1 ||
+	    domain_rootsync(&dom, nds, n) == -1)
+		goto out;
+	rc = 0;
+out:
+	recs_free(&dom);
+	recs_free(&one);
+	for (i = 0; i < n; i++)
+		node_free(&nds[i]);
+	free(nds);
+	free(seed);
 	return rc;
 }
 
@@ -2920,5 +3665,7 @@ main(int argc, char *argv[])
 		return cmd_create(argc - 1, argv + 1);
 	if (strcmp(argv[1], "corrupt") == 0)
 		return cmd_corrupt(argc - 1, argv + 1);
+	if (strcmp(argv[1], "domain") == 0)
+		return cmd_domain(argc - 1, argv + 1);
 	usage();
 }

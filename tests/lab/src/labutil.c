@@ -458,3 +458,18 @@ lab_close_fds_but(int keep, int keep2)
 	}
 	closedir(d);
 }
+
+int
+lab_is_management(const char *root)
+{
+	char	*path = NULL, *buf = NULL;
+	size_t	 len = 0;
+	int	 ret = 0;
+
+	if ((path = lab_path(root, LAB_NODE_TYPE)) != NULL &&
+	    lab_read_file(path, &buf, &len) == 0)
+		ret = strncmp(buf, "management", 10) == 0;
+	free(path);
+	free(buf);
+	return ret;
+}

@@ -123,4 +123,11 @@ void lab_close_fds_but(int keep, int keep2);
  */
 int lab_service_running(const char *root, const char *svc);
 
+/*
+ * Whether ROOT is a management node of a domain with an external PSC
+ * (etc/vmware/deployment.node.type says "management"): it has no
+ * directory, VMCA or STS of its own.
+ */
+int lab_is_management(const char *root);
+
 #endif

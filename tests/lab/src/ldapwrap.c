@@ -129,9 +129,12 @@ main(int argc, char **argv)
 		if (port == NULL)
 			port = "389";
 		pnid = lab_reg_get(root, LAB_REG_VMAFD, "PNID");
-		local = strcasecmp(host, "localhost") == 0 ||
+		/* A management node has no directory of its own: its
+		 * localhost:389 answers nothing, as on an appliance. */
+		local = !lab_is_management(root) &&
+		    (strcasecmp(host, "localhost") == 0 ||
 		    strcmp(host, "127.0.0.1") == 0 ||
-		    (pnid != NULL && strcasecmp(host, pnid) == 0);
+		    (pnid != NULL && strcasecmp(host, pnid) == 0));
 		if (local && strcmp(port, "389") == 0) {
 			if ((conf = lab_path(root, LAB_CONF)) == NULL ||
 			    (labport = lab_conf_get(conf, "ldap_port")) ==

@@ -556,12 +556,13 @@ save(const char *root, const struct vecs_store *st, int changed, char *msg,
 	return ROOTSYNC_INTERNAL;
 }
 
-unsigned
-lab_rootsync(const char *root, struct rootsync_stats *stats, char *msg,
-    size_t len)
+/* The pass over CA entries read (or given): the stores' side. */
+static unsigned
+sync_cas(const char *root, const struct cas *csp, struct rootsync_stats *stats,
+    char *msg, size_t len)
 {
 	struct rootsync_stats	 s = { 0, 0, 0, 0 };
-	struct cas		 cs = { NULL, 0 };
+	struct cas		 cs = *csp;
 	struct marks		 mk = { NULL, 0, 0, 0 };
 	struct vecs_store	*roots = NULL, *crls = NULL;
 	char			*conf = NULL, *der = NULL, why[512] = "";
@@ -571,8 +572,6 @@ lab_rootsync(const char *root, struct rootsync_stats *stats, char *msg,
 	if ((conf = lab_path(root, LAB_CONF)) != NULL &&
 	    (der = lab_conf_get(conf, "root_sync_der")) != NULL)
 		der_ok = strcmp(der, "decode") == 0;
-	if ((code = query_cas(root, &cs, msg, len)) != 0)
-		goto out;
 	code = ROOTSYNC_INTERNAL;
 	if ((lockfd = vecsdb_lock(root)) == -1) {
 		snprintf(msg, len, "cannot lock VECS: %s", strerror(errno));
@@ -609,9 +608,64 @@ out:
 	vecs_store_free(roots);
 	vecs_store_free(crls);
 	marks_free(&mk);
-	cas_free(&cs);
 	free(conf);
 	free(der);
+	return code;
+}
+
+unsigned
+lab_rootsync(const char *root, struct rootsync_stats *stats, char *msg,
+    size_t len)
+{
+	struct cas	cs = { NULL, 0 };
+	unsigned	code;
+
+	if ((code = query_cas(root, &cs, msg, len)) != 0) {
+		if (stats != NULL)
+			memset(stats, 0, sizeof(*stats));
+		return code;
+	}
+	code = sync_cas(root, &cs, stats, msg, len);
+	cas_free(&cs);
+	return code;
+}
+
+unsigned
+lab_rootsync_values(const char *root, const struct rootsync_ca *v, size_t n,
+    struct rootsync_stats *stats, char *msg, size_t len)
+{
+	struct cas	cs = { NULL, 0 };
+	struct ca	*c;
+	unsigned	code = ROOTSYNC_INTERNAL;
+	size_t		i;
+
+	if (stats != NULL)
+		memset(stats, 0, sizeof(*stats));
+	if (n > 0 && (cs.v = calloc(n, sizeof(*cs.v))) == NULL) {
+		snprintf(msg, len, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		c = &cs.v[cs.n++];
+		/* NUL-terminated copies, as vmafd's C strings. */
+		if ((c->cert = malloc(v[i].cert_len + 1)) == NULL ||
+		    (v[i].crl != NULL &&
+		    (c->crl = malloc(v[i].crl_len + 1)) == NULL)) {
+			snprintf(msg, len, "out of memory");
+			goto out;
+		}
+		memcpy(c->cert, v[i].cert, v[i].cert_len);
+		c->cert[v[i].cert_len] = '\0';
+		c->cert_len = v[i].cert_len;
+		if (v[i].crl != NULL) {
+			memcpy(c->crl, v[i].crl, v[i].crl_len);
+			c->crl[v[i].crl_len] = '\0';
+			c->crl_len = v[i].crl_len;
+		}
+	}
+	code = sync_cas(root, &cs, stats, msg, len);
+out:
+	cas_free(&cs);
 	return code;
 }
 

@@ -59,6 +59,20 @@ unsigned lab_rootsync(const char *root, struct rootsync_stats *stats,
     char *msg, size_t len);
 
 /*
+ * The same pass over CA entries the caller read elsewhere (labgen's domain
+ * seeding: the first pass after a node joined, made before its vmafdd
+ * runs); v[i].crl NULL: the entry has none.
+ */
+struct rootsync_ca {
+	const char	*cert;
+	size_t		 cert_len;
+	const char	*crl;
+	size_t		 crl_len;
+};
+unsigned lab_rootsync_values(const char *root, const struct rootsync_ca *v,
+    size_t n, struct rootsync_stats *stats, char *msg, size_t len);
+
+/*
  * Forgets the mark of STORE/ALIAS (alias NULL: of the whole store), as
  * deleting a row of vmafdd's database forgets its columns. The caller holds
  * the VECS lock (vecsdb_lock). 0 or -1 with errno.

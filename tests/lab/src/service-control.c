@@ -112,7 +112,23 @@ struct lab {
 	char	*logpath;	/* service-control.log */
 	int	 major;		/* lab.conf version: 6, 7, 8 */
 	int	 vcdb;		/* it has a VCDB (labvcdb.h) */
+	char	*addr;		/* lab.conf address: a domain's node's own */
+	int	 type;		/* NODE_* of etc/vmware/deployment.node.type */
 };
+
+/*
+ * Which services a node runs by its deployment type (6.x external PSC:
+ * the PSC holds vmdir, VMCA, the STS and the lookup service; the vCenter,
+ * a management node, the rest: docs/lab.md, "A domain").
+ */
+enum {
+	NODE_EMBEDDED,
+	NODE_INFRA,
+	NODE_MGMT
+};
+#define ON_ALL		0
+#define NOT_MGMT	(1 << NODE_MGMT)
+#define NOT_INFRA	(1 << NODE_INFRA)
 
 /* What a check needs to know about the appliance, from the registry. */
 struct ident {
@@ -153,6 +169,7 @@ struct service {
 	const char	*needs[2];	/* must be running first */
 	const char	*users[2];	/* solution users it logs in as */
 	int		(*check)(const struct lab *, char *, size_t);
+	unsigned	 not_on;	/* node types without it (1 << NODE_*) */
 };
 
 static int	check_vmcad(const struct lab *, char *, size_t);
@@ -170,45 +187,45 @@ static int	check_vpxd_svcs(const struct lab *, char *, size_t);
  */
 static const struct service services[] = {
 	{ "lwsmd", "Likewise Service Manager", NULL, KIND_MARKER, A, 0,
-	    { NULL }, { NULL }, NULL },
+	    { NULL }, { NULL }, NULL, ON_ALL },
 	{ "vmafdd", "VMware Authentication Framework", NULL, KIND_VMAFD, A,
-	    0, { NULL }, { NULL }, NULL },
+	    0, { NULL }, { NULL }, NULL, ON_ALL },
 	{ "vmdird", "VMware Directory Service", NULL, KIND_VMDIR, A, 0,
-	    { NULL }, { NULL }, NULL },
+	    { NULL }, { NULL }, NULL, NOT_MGMT },
 	{ "vmcad", "VMware Certificate Service", NULL, KIND_MARKER, A, 0,
-	    { NULL }, { NULL }, check_vmcad },
+	    { NULL }, { NULL }, check_vmcad, NOT_MGMT },
 	{ "vmware-sts-idmd", "VMware Identity Management Service", NULL,
-	    KIND_MARKER, A, 0, { NULL }, { NULL }, NULL },
+	    KIND_MARKER, A, 0, { NULL }, { NULL }, NULL, NOT_MGMT },
 	{ "vmware-stsd", "VMware Security Token Service", NULL, KIND_MARKER,
-	    A, 0, { "vmdird" }, { NULL }, check_sts },
+	    A, 0, { "vmdird" }, { NULL }, check_sts, NOT_MGMT },
 	{ "vmdnsd", "VMware Domain Name Service", NULL, KIND_MARKER, A, 0,
-	    { NULL }, { NULL }, NULL },
+	    { NULL }, { NULL }, NULL, NOT_MGMT },
 	{ "vmware-vpostgres", "VMware Postgres", "vmware-vpostgres",
-	    KIND_VCDB, A, 0, { NULL }, { NULL }, NULL },
+	    KIND_VCDB, A, 0, { NULL }, { NULL }, NULL, NOT_INFRA },
 	{ "vmware-rhttpproxy", "VMware HTTP Reverse Proxy", "rhttpproxy",
-	    KIND_PROXY, A, 0, { NULL }, { NULL }, NULL },
+	    KIND_PROXY, A, 0, { NULL }, { NULL }, NULL, ON_ALL },
 	{ "vmware-envoy", "VMware Envoy Proxy", "envoy", KIND_MARKER, A, 7,
-	    { "vmware-rhttpproxy" }, { NULL }, NULL },
+	    { "vmware-rhttpproxy" }, { NULL }, NULL, ON_ALL },
 	{ "vmware-lookupsvc", "VMware Lookup Service", "lookupsvc",
 	    KIND_MARKER, A, 0, { "vmware-stsd" }, { "machine" },
-	    check_lookupsvc },
+	    check_lookupsvc, NOT_MGMT },
 	{ "vmware-vpxd-svcs", "VMware vCenter-Services", "vpxd-svcs",
 	    KIND_MARKER, A, 0, { "vmware-stsd" },
-	    { "machine", "vpxd-extension" }, check_vpxd_svcs },
+	    { "machine", "vpxd-extension" }, check_vpxd_svcs, NOT_INFRA },
 	{ "vmware-vpxd", "VMware vCenter Server", "vpxd", KIND_MARKER, A, 0,
 	    { "vmware-vpxd-svcs", "vmware-vpostgres" },
-	    { "vpxd", "vpxd-extension" }, NULL },
+	    { "vpxd", "vpxd-extension" }, NULL, NOT_INFRA },
 	{ "vmware-eam", "VMware ESX Agent Manager", "eam", KIND_MARKER, A, 0,
-	    { "vmware-vpxd" }, { "vpxd-extension" }, NULL },
+	    { "vmware-vpxd" }, { "vpxd-extension" }, NULL, NOT_INFRA },
 	{ "vsphere-ui", "VMware vSphere Client", "vsphere-ui", KIND_MARKER, A,
-	    0, { "vmware-vpxd-svcs" }, { "vsphere-webclient" }, NULL },
+	    0, { "vmware-vpxd-svcs" }, { "vsphere-webclient" }, NULL, NOT_INFRA },
 	{ "vmware-hvc", "VMware Hybrid VC Service", "hvc", KIND_MARKER, A, 7,
-	    { NULL }, { "hvc" }, NULL },
+	    { NULL }, { "hvc" }, NULL, NOT_INFRA },
 	{ "wcp", "Workload Control Plane", "wcp", KIND_MARKER, A, 7,
-	    { NULL }, { "wcp" }, NULL },
+	    { NULL }, { "wcp" }, NULL, NOT_INFRA },
 	{ "vmware-imagebuilder", "VMware Image Builder Manager",
 	    "imagebuilder", KIND_MARKER, MANUAL, 0, { NULL }, { NULL },
-	    NULL },
+	    NULL, NOT_INFRA },
 };
 #undef A
 #define NSERVICES	(sizeof(services) / sizeof(services[0]))
@@ -255,7 +272,8 @@ lab_log(const struct lab *lab, const char *fmt, ...)
 static int
 lab_open(struct lab *lab)
 {
-	char	*version = NULL, *dir = NULL;
+	char	*version = NULL, *dir = NULL, *type = NULL, *tbuf = NULL;
+	size_t	 tlen = 0;
 	int	 ret = -1;
 
 	memset(lab, 0, sizeof(*lab));
@@ -278,17 +296,32 @@ lab_open(struct lab *lab)
 	}
 	lab->major = atoi(version);
 	lab->vcdb = vcdb_present(lab->conf);
+	if ((lab->addr = lab_conf_get(lab->conf, "address")) == NULL &&
+	    (lab->addr = strdup("127.0.0.1")) == NULL) {
+		fprintf(stderr, "service-control: out of memory\n");
+		goto out;
+	}
+	if ((type = lab_path(lab->root, LAB_NODE_TYPE)) != NULL &&
+	    lab_read_file(type, &tbuf, &tlen) == 0) {
+		if (strncmp(tbuf, "management", 10) == 0)
+			lab->type = NODE_MGMT;
+		else if (strncmp(tbuf, "infrastructure", 14) == 0)
+			lab->type = NODE_INFRA;
+	}
 	(void)lab_mkdirs(dir, 0755);
 	ret = 0;
 out:
 	free(version);
 	free(dir);
+	free(type);
+	free(tbuf);
 	return ret;
 }
 
 static void
 lab_close(struct lab *lab)
 {
+	free(lab->addr);
 	free(lab->root);
 	free(lab->conf);
 	free(lab->logpath);
@@ -299,7 +332,8 @@ static int
 svc_here(const struct lab *lab, const struct service *svc)
 {
 	return lab->major >= svc->since &&
-	    (svc->kind != KIND_VCDB || lab->vcdb);
+	    (svc->kind != KIND_VCDB || lab->vcdb) &&
+	    (svc->not_on & (1u << lab->type)) == 0;
 }
 
 static const struct service *
@@ -1264,6 +1298,10 @@ check_vpxd_svcs(const struct lab *lab, char *msg, size_t len)
 	if (machine_ssl_load(lab, &ck, msg, len) == -1 ||
 	    machine_ssl_check(lab, &ck, msg, len) == -1)
 		goto out;
+	/* A management node's tokens come from its PSC's STS: its
+	 * signing credential, as this node's directory shows it. */
+	if (lab->type == NODE_MGMT && check_sts(lab, msg, len) == -1)
+		goto out;
 	ret = check_sts_chains(lab, msg, len);
 out:
 	certkey_free(&ck);
@@ -1428,15 +1466,19 @@ start_vmdir(const struct lab *lab, char *msg, size_t len)
 	char		 why[MSGLEN] = "";
 	struct timespec	 ts = { 0, POLL_MS * 1000000L };
 	pid_t		 pid;
-	int		 status, waited, ret = -1;
+	int		 status, waited, other, ret = -1;
 
 	if (lab_flag(lab, LAB_FAULTS_DIR, "", "slapd-down")) {
 		snprintf(msg, len, VMDIR_DOWN);
 		goto out;
 	}
+	/* localhost, and a domain's node its own address too. */
+	other = strcmp(lab->addr, "127.0.0.1") != 0;
 	if ((conf = lab_path(lab->root, SLAPD_CONF)) == NULL ||
 	    (port = lab_conf_get(lab->conf, "ldap_port")) == NULL ||
-	    asprintf(&uri, "ldap://127.0.0.1:%s/", port) == -1) {
+	    asprintf(&uri, "ldap://127.0.0.1:%s/%s%s%s%s%s", port,
+	    other ? " ldap://" : "", other ? lab->addr : "", other ? ":" : "",
+	    other ? port : "", other ? "/" : "") == -1) {
 		uri = NULL;
 		snprintf(msg, len, VMDIR_DOWN ": no ldap_port in %s",
 		    lab->conf);
@@ -1446,8 +1488,10 @@ start_vmdir(const struct lab *lab, char *msg, size_t len)
 	if ((tport = lab_conf_get(lab->conf, "ldaps_port")) != NULL) {
 		char	*both = NULL;
 
-		if (asprintf(&both, "%s ldaps://127.0.0.1:%s/", uri,
-		    tport) == -1)
+		if (asprintf(&both, "%s ldaps://127.0.0.1:%s/%s%s%s%s%s", uri,
+		    tport, other ? " ldaps://" : "", other ? lab->addr : "",
+		    other ? ":" : "", other ? tport : "", other ? "/" : "") ==
+		    -1)
 			both = NULL;
 		free(tport);
 		if (both == NULL) {
@@ -1547,17 +1591,17 @@ out:
 
 /* The daemon: never returns. */
 static void
-proxy_daemon(const struct lab *lab, SSL_CTX *sctx, int lfd, int ready)
+proxy_daemon(const struct lab *lab, SSL_CTX *sctx, int lfd, int lfd2,
+    int ready)
 {
 	struct sigaction	 sa;
-	struct pollfd		 pfd;
-	int			 fd;
+	struct pollfd		 pfd[2];
+	int			 fd, i;
 
 	(void)setsid();
 	/* The name pidfile_alive looks for. */
 	(void)prctl(PR_SET_NAME, "rhttpproxy", 0, 0, 0);
 	child_stdio(lab, PROXY_LOG);
-	lab_close_fds_but(lfd, ready);
 	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
 	sa.sa_handler = proxy_onsignal;
@@ -1571,25 +1615,32 @@ proxy_daemon(const struct lab *lab, SSL_CTX *sctx, int lfd, int ready)
 	if (write(ready, "1", 1) != 1)
 		_exit(1);
 	close(ready);
-	pfd.fd = lfd;
-	pfd.events = POLLIN;
+	lab_close_fds_but(lfd, lfd2);
+	pfd[0].fd = lfd;
+	pfd[1].fd = lfd2;	/* -1: ignored by poll */
+	pfd[0].events = pfd[1].events = POLLIN;
 	while (!proxy_quit) {
 		/* Polling, not a blocking accept: a TERM is seen within 0.5 s. */
-		if (poll(&pfd, 1, 500) <= 0)
+		if (poll(pfd, 2, 500) <= 0)
 			continue;
-		if ((fd = accept(lfd, NULL, NULL)) == -1)
-			continue;
-		proxy_answer(sctx, fd);
-		close(fd);
+		for (i = 0; i < 2; i++) {
+			if (pfd[i].fd == -1 || !(pfd[i].revents & POLLIN) ||
+			    (fd = accept(pfd[i].fd, NULL, NULL)) == -1)
+				continue;
+			proxy_answer(sctx, fd);
+			close(fd);
+		}
 	}
 	fprintf(stderr, "rhttpproxy: pid %ld stopped\n", (long)getpid());
 	SSL_CTX_free(sctx);
 	close(lfd);
+	if (lfd2 != -1)
+		close(lfd2);
 	_exit(0);
 }
 
 static int
-proxy_listen(const char *portstr, char *msg, size_t len)
+proxy_listen(const char *addr, const char *portstr, char *msg, size_t len)
 {
 	struct sockaddr_in	 sin;
 	char			*end = NULL;
@@ -1605,14 +1656,17 @@ proxy_listen(const char *portstr, char *msg, size_t len)
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_port = htons((uint16_t)port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (inet_pton(AF_INET, addr, &sin.sin_addr) != 1) {
+		snprintf(msg, len, "bad address %s", addr);
+		return -1;
+	}
 	/* Non-blocking: accept never hangs on a client gone since poll. */
 	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
 	    0)) == -1 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
 	    bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
 	    listen(fd, 64) == -1) {
-		snprintf(msg, len, "cannot listen on 127.0.0.1:%ld: %s", port,
+		snprintf(msg, len, "cannot listen on %s:%ld: %s", addr, port,
 		    strerror(errno));
 		if (fd != -1)
 			close(fd);
@@ -1711,7 +1765,7 @@ out:
 struct proxy_args {
 	const struct lab *lab;
 	SSL_CTX		*sctx;
-	int		 lfd;
+	int		 lfd, lfd2;
 };
 
 static void
@@ -1719,7 +1773,7 @@ proxy_run(void *arg, int ready)
 {
 	struct proxy_args *pa = arg;
 
-	proxy_daemon(pa->lab, pa->sctx, pa->lfd, ready);
+	proxy_daemon(pa->lab, pa->sctx, pa->lfd, pa->lfd2, ready);
 }
 
 static int
@@ -1729,7 +1783,7 @@ start_proxy(const struct lab *lab, char *msg, size_t len)
 	struct proxy_args pa;
 	SSL_CTX		*sctx = NULL;
 	char		*port = NULL;
-	int		 lfd = -1, ret = -1;
+	int		 lfd = -1, lfd2 = -1, ret = -1;
 
 	/*
 	 * rhttpproxy serves whatever certificate loads with its key, expired
@@ -1742,11 +1796,16 @@ start_proxy(const struct lab *lab, char *msg, size_t len)
 		snprintf(msg, len, "%s: no rhttpproxy_port", lab->conf);
 		goto out;
 	}
-	if ((lfd = proxy_listen(port, msg, len)) == -1)
+	/* localhost reaches this node's proxy, as on an appliance; a
+	 * domain's node also serves on its own address (its PNID's). */
+	if ((lfd = proxy_listen("127.0.0.1", port, msg, len)) == -1 ||
+	    (strcmp(lab->addr, "127.0.0.1") != 0 &&
+	    (lfd2 = proxy_listen(lab->addr, port, msg, len)) == -1))
 		goto out;
 	pa.lab = lab;
 	pa.sctx = sctx;
 	pa.lfd = lfd;
+	pa.lfd2 = lfd2;
 	if (spawn_daemon(lab, PROXY_PID, "the TLS server", PROXY_LOG,
 	    proxy_run, &pa, msg, len) == -1)
 		goto out;
@@ -1754,6 +1813,8 @@ start_proxy(const struct lab *lab, char *msg, size_t len)
 out:
 	if (lfd != -1)
 		close(lfd);
+	if (lfd2 != -1)
+		close(lfd2);
 	SSL_CTX_free(sctx);
 	certkey_free(&ck);
 	free(port);
