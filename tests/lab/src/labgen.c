@@ -2428,6 +2428,12 @@ ldif_registrations(const struct lab *lab, struct ldif *l, const char *host,
 		goto out;
 	}
 	for (i = 0; i < nregs; i++) {
+		/* 6.x external PSC: the PSC registers SSO, STS and the
+		 * lookup service, the vCenter (management node) itself. */
+		if ((lab->type == NT_MGMT) != (strcmp(regs[i].service,
+		    "com.vmware.vcenterserver") == 0) &&
+		    lab->type != NT_EMBEDDED)
+			continue;
 		if ((sid = str_printf("%s_%s", id, regs[i].service)) == NULL ||
 		    (dn = str_printf("cn=%s," LS_DN, sid)) == NULL ||
 		    (owner = str_printf("%s-%s@" DOMAIN, regs[i].owner,
@@ -2765,8 +2771,8 @@ write_registry(const struct lab *lab)
 
 	if ((dn = str_printf("cn=%s,%s", lab->pnid, lab->type == NT_MGMT ?
 	    COMPUTERS_DN : DC_OU_DN)) == NULL ||
-	    (ls = str_printf("https://%s/lookupservice/sdk", lab->pnid)) ==
-	    NULL) {
+	    (ls = str_printf("https://%s/lookupservice/sdk",
+	    lab->dc_name != NULL ? lab->dc_name : lab->pnid)) == NULL) {
 		warn("registry");
 		goto out;
 	}
