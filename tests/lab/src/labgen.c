@@ -12,7 +12,7 @@
  *	labgen create DIR --scenario NAME --keypool POOL [--version V]
  *	    [--pnid NAME] [--crls N] [--roots N] [--now EPOCH]
  *	    [--address A --key-offset N --server-id N --node-type T
- *	     --dc-name NAME --repl-interval S [--vmca DIR]]	(a domain's node)
+ *	     --dc-name NAME --repl-interval S [--vmca DIR]]	(a domain node)
  *	labgen domain OUT NODEDIR...	(merges the nodes' seeds: docs/lab.md)
  *
  * Exit status: 0 done, 1 failed, 64 usage error.
