@@ -2196,7 +2196,7 @@ ldif_builtin(const struct lab *lab, struct ldif *l, const char *dc_dn)
 	if (lab->type != NT_MGMT)
 		ldif_str(l, "member", dc_dn);
 	/* A client's computer account joins DCClients (vmdir/client/
-	 * client.c VmDirClientJoin, 1113-1160). */
+	 * client.c VmDirClientJoin 1070-1131, ldaputil.c 2231). */
 	ldif_entryv(l, "cn=DCClients,cn=Builtin," DDN, group);
 	ldif_str(l, "groupType", GROUP_TYPE);
 	if (lab->type == NT_MGMT)
