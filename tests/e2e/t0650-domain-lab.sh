@@ -42,19 +42,22 @@ procs_under() {
 	return 0
 }
 
-test_expect 'create-domain: three full appliances on 127.0.0.2-4, one directory each, one domain' '
+test_expect 'create-domain: three full appliances on 127.0.K.2-4, one directory each, one domain' '
 	domain_create "$D" --nodes 3 --scenario vc1=sts-expired \
 	    --scenario vc3=trust-anchor-stale >/dev/null &&
 	expect_eq "vc1 vc2 vc3" "$(sed -n "s/^nodes=//p" "$D/domain.conf")" &&
+	net=$(sed -n "s/^net=//p" "$D/domain.conf") &&
+	case $net in 127.0.[0-9]*) ;; *) fail "net=$net" ;; esac &&
 	for i in 1 2 3; do
 		n=$D/vc$i
 		expect_eq embedded "$(cat "$n/etc/vmware/deployment.node.type")" &&
-		expect_eq 127.0.0.$((i + 1)) "$(conf "$n" address)" &&
+		expect_eq $net.$((i + 1)) "$(conf "$n" address)" &&
+		expect_eq "389 636 443" "$(conf "$n" addr_ldap_port) $(conf "$n" addr_ldaps_port) $(conf "$n" addr_https_port)" &&
 		"$n/opt/likewise/bin/lwregshell" list_values "[HKEY_THIS_MACHINE\\Services\\vmafd\\Parameters]" |
 		    grep -q "\"PNID\"  REG_SZ  \"vc$i.example.com\"" &&
-		expect_eq "ldap://127.0.0.$((i + 1)):$(conf "$n" ldap_port)" \
+		expect_eq "ldap://127.0.0.1:$(conf "$n" ldap_port)" \
 		    "$(sed -n "s/^ldap_uri=//p" "$n/etc/vcrotate/vcrotate.conf")" &&
-		grep -q "^127.0.0.3	vc2.example.com vc2$" "$n/etc/hosts" &&
+		grep -q "^$net.3	vc2.example.com vc2$" "$n/etc/hosts" &&
 		[ -f "$n/storage/db/vmware-vmdir/slapd.conf" ] || return 1
 	done &&
 	expect_eq 3 "$(cat "$D"/vc*/var/lib/vmware-lab/lab.conf | sed -n "s/^machine_id=//p" | sort -u | wc -l)" &&
@@ -84,7 +87,7 @@ test_expect 'every slapd holds the domain once, each node its own entries, with 
 		[ $i = 1 ] || return 1
 	done &&
 	expect_eq 3 "$(dsearch "$D/vc2" -b dc=vsphere,dc=local -s base contextCSN | grep -c ^contextCSN:)" &&
-	labctl status "$D" | grep -q "^vc3 .*127.0.0.4 .*vmdir running, replication on"
+	labctl status "$D" | grep -q "^vc3 .*$(sed -n "s/^net=//p" "$D/domain.conf").4 .*vmdir running, replication on"
 '
 
 test_expect 'the domain STS expired (the scenario of vc1): each stsd fails on what its own directory holds' '
@@ -120,7 +123,7 @@ test_expect 'an STS replaced on vc1 reaches vc2 by replication, not vc3 while re
 	labctl repl "$D/vc3" pause | grep -qx "replication to vc3: paused" &&
 	labctl status "$D" | grep -q "^vc3 .*replication paused" &&
 	sts_ldif &&
-	ldapmodify -x -a -H "ldap://127.0.0.2:$(conf "$D/vc1" ldap_port)" -D cn=Administrator,cn=Users,dc=vsphere,dc=local \
+	ldapmodify -x -a -H "ldap://127.0.0.1:$(conf "$D/vc1" ldap_port)" -D cn=Administrator,cn=Users,dc=vsphere,dc=local \
 	    -y "$D/vc1/var/lib/vmware-lab/admin.password" -f "$T/sts.ldif" >/dev/null &&
 	sc "$D/vc1" --start vmware-stsd >/dev/null &&
 	wait_for 10 has_entry "$D/vc2" "$CRED2" &&
@@ -152,7 +155,7 @@ test_expect 'resumed, vc3 catches up: its stsd runs; its lookupsvc fails on its 
 
 test_expect 'a change made on a node while its replication is paused still reaches the others' '
 	labctl repl "$D/vc2" pause >/dev/null &&
-	ldapdelete -x -H "ldap://127.0.0.3:$(conf "$D/vc2" ldap_port)" -D cn=Administrator,cn=Users,dc=vsphere,dc=local \
+	ldapdelete -x -H "ldap://127.0.0.1:$(conf "$D/vc2" ldap_port)" -D cn=Administrator,cn=Users,dc=vsphere,dc=local \
 	    -y "$D/vc2/var/lib/vmware-lab/admin.password" "$CRED2" &&
 	wait_for 10 eval "! has_entry \"\$D/vc1\" \"\$CRED2\"" &&
 	labctl repl "$D/vc2" resume >/dev/null
@@ -165,6 +168,22 @@ test_expect 'faults are per node: vc2 slapd-down leaves vc1 and vc3 serving' '
 	! labctl fault "$D" clear 2>/dev/null &&
 	labctl fault "$D/vc2" clear >/dev/null && sc "$D/vc2" --start vmdird >/dev/null &&
 	has_entry "$D/vc2" dc=vsphere,dc=local
+'
+
+test_expect 'each node serves at its address on an appliance'"'"'s ports (vmdir 389 and 636, rhttpproxy 443), its PNID resolving under labctl exec' '
+	net=$(sed -n "s/^net=//p" "$D/domain.conf") &&
+	expect_eq "$net.3" "$(labctl exec "$D" getent hosts vc2.example.com | cut -f1 -d" ")" &&
+	labctl exec "$D" ldapsearch -x -LLL -H ldap://vc2.example.com -D cn=Administrator,cn=Users,dc=vsphere,dc=local \
+	    -y "$D/vc1/var/lib/vmware-lab/admin.password" -b dc=vsphere,dc=local -s base dn >out &&
+	grep -qx "dn: dc=vsphere,dc=local" out &&
+	for f in "$D"/vc*/var/lib/vmware/vmca/root.cer; do cat "$f"; echo; done >roots.pem &&
+	labctl exec "$D" openssl s_client -connect vc2.example.com:636 -CAfile roots.pem \
+	    -verify_hostname vc2.example.com -verify_return_error </dev/null >out 2>&1 &&
+	grep -q "Verify return code: 0 (ok)" out &&
+	labctl exec "$D" openssl s_client -connect vc1.example.com:443 -servername vc1.example.com </dev/null 2>/dev/null |
+	    openssl x509 -noout -subject >out &&
+	grep -q "CN *= *vc1.example.com" out &&
+	! getent hosts vc2.example.com >/dev/null
 '
 
 test_expect '--external-psc: a 6.7 PSC and two management nodes, whose DC is the PSC and who have no vmdir' '
@@ -183,7 +202,7 @@ test_expect '--external-psc: a 6.7 PSC and two management nodes, whose DC is the
 		    grep -q "\"DCName\"  REG_SZ  \"psc.example.com\"" &&
 		"$m/opt/likewise/bin/lwregshell" list_values "[HKEY_THIS_MACHINE\\Services\\vmdir]" |
 		    grep -q "\"dcAccountDN\"  REG_SZ  \"cn=$v.example.com,ou=Computers,dc=vsphere,dc=local\"" &&
-		expect_eq "$(conf "$P/psc" address):$(conf "$P/psc" ldap_port)" "$(conf "$m" ldap_host):$(conf "$m" ldap_port)" ||
+		expect_eq "$(conf "$P/psc" address):389" "$(conf "$m" ldap_host):$(conf "$m" ldap_port)" ||
 			return 1
 	done &&
 	! sc "$P/psc" --list-services | grep -q "^vmware-vpxd "

@@ -1459,11 +1459,25 @@ exec_slapd(const struct lab *lab, const char *conf, const char *uri)
 	_exit(127);
 }
 
+/*
+ * The port a domain's node serves `key' on at its own address (labctl
+ * create-domain: vmdir's 389 and 636, rhttpproxy's 443, when it could bind
+ * them), else the localhost port `local'; malloc'd, NULL out of memory.
+ */
+static char *
+addr_port(const struct lab *lab, const char *key, const char *local)
+{
+	char	*p = lab_conf_get(lab->conf, key);
+
+	return p != NULL ? p : strdup(local);
+}
+
 static int
 start_vmdir(const struct lab *lab, char *msg, size_t len)
 {
 	LDAP		*ld = NULL;
 	char		*conf = NULL, *port = NULL, *uri = NULL, *tport;
+	char		*aport = NULL;
 	char		 why[MSGLEN] = "";
 	struct timespec	 ts = { 0, POLL_MS * 1000000L };
 	pid_t		 pid;
@@ -1473,13 +1487,16 @@ start_vmdir(const struct lab *lab, char *msg, size_t len)
 		snprintf(msg, len, VMDIR_DOWN);
 		goto out;
 	}
-	/* localhost, and a domain's node its own address too. */
+	/* localhost, and a domain's node its own address too, on the
+	 * address's port (addr_ldap_port: 389 as vmdir's, when labctl could
+	 * bind it). */
 	other = strcmp(lab->addr, "127.0.0.1") != 0;
 	if ((conf = lab_path(lab->root, SLAPD_CONF)) == NULL ||
 	    (port = lab_conf_get(lab->conf, "ldap_port")) == NULL ||
+	    (aport = addr_port(lab, "addr_ldap_port", port)) == NULL ||
 	    asprintf(&uri, "ldap://127.0.0.1:%s/%s%s%s%s%s", port,
 	    other ? " ldap://" : "", other ? lab->addr : "", other ? ":" : "",
-	    other ? port : "", other ? "/" : "") == -1) {
+	    other ? aport : "", other ? "/" : "") == -1) {
 		uri = NULL;
 		snprintf(msg, len, VMDIR_DOWN ": no ldap_port in %s",
 		    lab->conf);
@@ -1487,13 +1504,15 @@ start_vmdir(const struct lab *lab, char *msg, size_t len)
 	}
 	/* vmdir's LDAPS port too, when the lab has one (labctl create). */
 	if ((tport = lab_conf_get(lab->conf, "ldaps_port")) != NULL) {
-		char	*both = NULL;
+		char	*both = NULL, *atport;
 
-		if (asprintf(&both, "%s ldaps://127.0.0.1:%s/%s%s%s%s%s", uri,
-		    tport, other ? " ldaps://" : "", other ? lab->addr : "",
-		    other ? ":" : "", other ? tport : "", other ? "/" : "") ==
-		    -1)
+		if ((atport = addr_port(lab, "addr_ldaps_port", tport)) ==
+		    NULL || asprintf(&both, "%s ldaps://127.0.0.1:%s/%s%s%s%s%s",
+		    uri, tport, other ? " ldaps://" : "", other ? lab->addr :
+		    "", other ? ":" : "", other ? atport : "", other ? "/" :
+		    "") == -1)
 			both = NULL;
+		free(atport);
 		free(tport);
 		if (both == NULL) {
 			snprintf(msg, len, VMDIR_DOWN ": out of memory");
@@ -1546,6 +1565,7 @@ out:
 		ldap_unbind_ext_s(ld, NULL, NULL);
 	free(conf);
 	free(port);
+	free(aport);
 	free(uri);
 	return ret;
 }
@@ -1783,7 +1803,7 @@ start_proxy(const struct lab *lab, char *msg, size_t len)
 	struct certkey	 ck = { NULL, NULL, NULL };
 	struct proxy_args pa;
 	SSL_CTX		*sctx = NULL;
-	char		*port = NULL;
+	char		*port = NULL, *aport = NULL;
 	int		 lfd = -1, lfd2 = -1, ret = -1;
 
 	/*
@@ -1801,7 +1821,8 @@ start_proxy(const struct lab *lab, char *msg, size_t len)
 	 * domain's node also serves on its own address (its PNID's). */
 	if ((lfd = proxy_listen("127.0.0.1", port, msg, len)) == -1 ||
 	    (strcmp(lab->addr, "127.0.0.1") != 0 &&
-	    (lfd2 = proxy_listen(lab->addr, port, msg, len)) == -1))
+	    ((aport = addr_port(lab, "addr_https_port", port)) == NULL ||
+	    (lfd2 = proxy_listen(lab->addr, aport, msg, len)) == -1)))
 		goto out;
 	pa.lab = lab;
 	pa.sctx = sctx;
@@ -1819,6 +1840,7 @@ out:
 	SSL_CTX_free(sctx);
 	certkey_free(&ck);
 	free(port);
+	free(aport);
 	return ret;
 }
 
