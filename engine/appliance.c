@@ -303,7 +303,25 @@ appliance_identify_finish(struct app_ident *id, struct appliance *app,
 	}
 	app->node_type = nt;
 	free(path);
+	/* The PSC a management node leans on (vmafd's DCName). */
+	if (ret == 0 && app_is_management(app)) {
+		struct buf derr = BUF_INIT;
+
+		app->dc_name = vmafd_get(root, "get-dc-name", &derr);
+		if (app->dc_name != NULL && app_name_kind(app->dc_name, 0) == 0) {
+			free(app->dc_name);
+			app->dc_name = NULL;
+		}
+		buf_free(&derr);
+	}
 	return ret;
+}
+
+int
+app_is_management(const struct appliance *app)
+{
+	return app->node_type != NULL &&
+	    strcmp(app->node_type, "management") == 0;
 }
 
 int
@@ -325,6 +343,7 @@ appliance_free(struct appliance *app)
 	free(app->domain_dn);
 	free(app->site);
 	free(app->node_type);
+	free(app->dc_name);
 	memset(app, 0, sizeof(*app));
 }
 

@@ -36,7 +36,14 @@ struct appliance {
 	char	*domain_dn;	/* dc=vsphere,dc=local */
 	char	*site;
 	char	*node_type;	/* embedded, infrastructure, management */
+	/* A management node's domain controller, its PSC (vmafd-cli
+	 * get-dc-name), which keeps its directory, its STS and its VMCA;
+	 * NULL on other nodes, or when vmafd could not say. */
+	char	*dc_name;
 };
+
+/* Whether app is a management node (a 6.x vCenter with an external PSC). */
+int app_is_management(const struct appliance *app);
 
 /* root joined with rel, malloc'd ("/" + "usr/bin" is "/usr/bin"). */
 char *app_path(const char *root, const char *rel);

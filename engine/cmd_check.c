@@ -11,7 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cert.h"
 #include "commands.h"
+#include "domain.h"
 #include "findings.h"
 #include "inventory.h"
 #include "plan.h"
@@ -60,6 +62,38 @@ format_option(const struct cmdline *cl, enum format *out)
 	return -1;
 }
 
+/* The nodes of inv's domain, for an error message ("a, b, c"), or "none
+ * listed"; static storage, cut at 512 bytes. */
+static const char *
+nodes_list(const struct inventory *inv)
+{
+	static char s[512];
+	size_t	 i, len = 0;
+
+	s[0] = '\0';
+	for (i = 0; i < inv->nnodes && len < sizeof(s); i++)
+		len += (size_t)snprintf(s + len, sizeof(s) - len, "%s%s",
+		    i > 0 ? ", " : "", inv->nodes[i].pnid);
+	return s[0] != '\0' ? s : "none listed";
+}
+
+/* The first other node whose endpoints serve other than they are
+ * registered with (NODE_TRUST_ANCHOR_STALE), or NULL. */
+static const char *
+peers_stale(const struct inventory *inv)
+{
+	size_t	 i;
+
+	for (i = 0; i < inv->npeer_endpoints; i++) {
+		const struct inv_endpoint *ep = &inv->peer_endpoints[i];
+
+		if (ep->trust != NULL && ep->served != NULL &&
+		    !cert_equal(ep->trust, ep->served))
+			return ep->host;
+	}
+	return NULL;
+}
+
 /*
  * What to run next: the command that fixes what was found, never one that
  * would say "nothing to do". plan decides that itself: the plan it would
@@ -101,6 +135,10 @@ next_step(struct buf *next, const struct inventory *inv,
 			return buf_puts(next, "vcrotate csr, then have the CA "
 			    "that issued them sign what is due (docs/"
 			    "company-ca.md; vcrotate plan names them)");
+		if (plan == NULL && nothing && peers_stale(inv) != NULL)
+			return buf_printf(next, "vcrotate plan on %s   (its "
+			    "endpoints' registrations are its to fix)",
+			    peers_stale(inv));
 		if (plan == NULL)
 			return nothing ? buf_puts(next, "no plan step fixes "
 			    "what was found: do what each finding says, then "
@@ -146,7 +184,7 @@ cmd_check(const struct cmdline *cl, struct config *cfg)
 	struct buf err = BUF_INIT, login_err = BUF_INIT, perr = BUF_INIT;
 	struct buf next = BUF_INIT;
 	struct root_use *use = NULL;
-	const char *prom = cmdline_get(cl, "--prometheus"), *v;
+	const char *prom = cmdline_get(cl, "--prometheus"), *v, *node;
 	enum format fmt;
 	int	 r, have_login = 0, have_inv = 0, ret = CHECK_UNKNOWN;
 	int	 warn = -1, crit = -1;
@@ -186,7 +224,16 @@ cmd_check(const struct cmdline *cl, struct config *cfg)
 		goto out;
 	}
 	have_inv = 1;
-	if (findings_evaluate(&inv, &pol, &f) == -1) {
+	if ((node = cmdline_get(cl, "--node")) != NULL &&
+	    inv.vmdir_parts[VMDIR_PART_NODES].read &&
+	    inventory_node(&inv, node) == NULL) {
+		fprintf(stderr, "vcrotate check: --node %s: no such node in the "
+		    "SSO domain (%s)\n", node, nodes_list(&inv));
+		goto out;
+	}
+	/* The other nodes, as their services see them. */
+	if (domain_probe(&inv, have_login ? &login : NULL, node) == -1 ||
+	    findings_evaluate(&inv, &pol, &f) == -1) {
 		fprintf(stderr, "vcrotate check: out of memory\n");
 		goto out;
 	}

@@ -579,6 +579,76 @@ eval_endpoints(struct ctx *c)
 	}
 }
 
+/* Whether peer endpoint k is the first on its host and port. */
+static int
+first_of_server(const struct inventory *inv, size_t k)
+{
+	const struct inv_endpoint *ep = &inv->peer_endpoints[k];
+	size_t	 i;
+
+	for (i = 0; i < k; i++)
+		if (strcasecmp(inv->peer_endpoints[i].host, ep->host) == 0 &&
+		    uri_port(inv->peer_endpoints[i].uri) == uri_port(ep->uri))
+			return 0;
+	return 1;
+}
+
+/*
+ * The other nodes, as domain_probe found them: a directory that does not
+ * answer, one that does not hold our STS entries yet, an endpoint whose
+ * host serves another certificate than its registration trusts (every
+ * other node's services then fail to reach it), or does not answer.
+ */
+static void
+eval_domain(struct ctx *c)
+{
+	const struct inventory *inv = c->inv;
+	const struct inv_node *node;
+	size_t	 i;
+
+	for (i = 0; i < inv->nnodes && !c->oom; i++) {
+		const struct inv_node *n = &inv->nodes[i];
+
+		if (!n->probed)
+			continue;
+		if (n->error != NULL)
+			add(c, "NODE_UNREACHABLE", SEV_WARNING, n->dn,
+			    "node %s: its directory could not be read: %s",
+			    n->pnid, n->error);
+		else if (n->sts_same == 0)
+			add(c, "STS_NOT_REPLICATED", SEV_WARNING, n->dn,
+			    "node %s does not hold this node's STS signing "
+			    "credential yet (%s): vmdir has not replicated it "
+			    "there, and that node's services sign with what it "
+			    "holds", n->pnid, n->sts_differs);
+	}
+	for (i = 0; i < inv->npeer_endpoints && !c->oom; i++) {
+		const struct inv_endpoint *ep = &inv->peer_endpoints[i];
+
+		if (ep->trust == NULL) {
+			if (ep->served != NULL || ep->served_error != NULL)
+				add(c, "UNPARSEABLE", SEV_CRITICAL, ep->dn,
+				    "endpoint %s: %s", ep->uri, ep->bad);
+		} else if (ep->served_error != NULL) {
+			/* Once per host and port: one server behind them all. */
+			if (!first_of_server(inv, i))
+				continue;
+			node = inventory_node(inv, ep->host);
+			add(c, "ENDPOINT_UNREACHABLE", SEV_WARNING,
+			    node != NULL ? node->dn : ep->host,
+			    "node %s: its endpoints (%s and any other on that "
+			    "port) cannot be asked which certificate they "
+			    "serve: %s", ep->host, ep->uri, ep->served_error);
+		} else if (ep->served != NULL && !cert_equal(ep->trust,
+		    ep->served))
+			add(c, "NODE_TRUST_ANCHOR_STALE", SEV_CRITICAL, ep->dn,
+			    "endpoint %s trusts a certificate other than the "
+			    "one %s serves: the other nodes' services cannot "
+			    "reach it; run vcrotate plan on %s", ep->uri,
+			    ep->host, ep->host);
+	}
+}
+
 static void
 eval_roots(struct ctx *c)
 {
@@ -681,6 +751,8 @@ findings_evaluate(const struct inventory *inv, const struct policy *p,
 		eval_solution_users(&c);
 	if (inv->vmdir_parts[VMDIR_PART_ENDPOINTS].read)
 		eval_endpoints(&c);
+	if (inv->domain_probed)
+		eval_domain(&c);
 	eval_vcdb(&c);
 	root_use_free(c.use);
 	if (c.oom || sort_by_severity(out) == -1) {
@@ -823,6 +895,11 @@ root_use_new(const struct inventory *inv)
 	for (i = 0; i < inv->nendpoints; i++)
 		if (inv->endpoints[i].trust != NULL)
 			use_mark_issuers(u, inv->endpoints[i].trust, stack);
+	/* Another node's roots serve it: its endpoints show what it uses. */
+	for (i = 0; i < inv->npeer_endpoints; i++)
+		if (inv->peer_endpoints[i].trust != NULL)
+			use_mark_issuers(u, inv->peer_endpoints[i].trust,
+			    stack);
 	/* The VMCA root signs what comes next, in use or not. */
 	for (i = 0; i < u->n; i++)
 		if (inv->vmca_root != NULL && X509_cmp(u->ca[i],

@@ -30,6 +30,7 @@ static const struct {
 	[VMDIR_PART_PRINCIPALS] = { "solution_users", "solution users" },
 	[VMDIR_PART_ENDPOINTS] = { "endpoints", "Lookup Service endpoints" },
 	[VMDIR_PART_CAS] = { "ca_entries", "CA entries" },
+	[VMDIR_PART_NODES] = { "nodes", "the domain's nodes" },
 };
 
 const char *
@@ -150,6 +151,29 @@ uri_host(const char *uri)
 	}
 	end = p + strcspn(p, ":/?#");
 	return end > p ? strndup(p, (size_t)(end - p)) : NULL;
+}
+
+int
+uri_port(const char *uri)
+{
+	const char *p = strstr(uri, "://"), *q;
+	char	*end;
+	long	 port;
+
+	if (p == NULL)
+		return -1;
+	q = p + 3;
+	if (*q == '[' && (q = strchr(q, ']')) == NULL)
+		return -1;
+	q += strcspn(q, ":/?#");
+	if (*q != ':')
+		return strncasecmp(uri, "https:", 6) == 0 ? 443 : 80;
+	errno = 0;
+	port = strtol(q + 1, &end, 10);
+	if (end == q + 1 || (*end != '\0' && strchr("/?#", *end) == NULL) ||
+	    errno != 0 || port < 1 || port > 65535)
+		return -1;
+	return (int)port;
 }
 
 static void
@@ -509,6 +533,12 @@ sts_cmp(const void *a, const void *b)
 
 /* The attributes whose values a digest covers, per kind of entry. */
 static const char *const sts_digested[] = { "userCertificate", NULL };
+
+void
+inventory_digest_sts(const struct vmdir_entry *e, char out[DIGEST_LEN])
+{
+	inventory_digest_entry(e, sts_digested, out);
+}
 static const char *const principal_digested[] = { "userCertificate",
     "vmwSTSSubjectDN", NULL };
 static const char *const endpoint_digested[] = { "vmwLKUPURI",
@@ -675,7 +705,9 @@ read_endpoints(struct inv_read *r, struct vmdir *vd, struct buf *err)
 	    VMDIR_ENDPOINT_FILTER, attrs, &es, err) == -1)
 		return -1;
 	if (es.n > 0 &&
-	    (inv->endpoints = calloc(es.n, sizeof(*inv->endpoints))) == NULL)
+	    ((inv->endpoints = calloc(es.n, sizeof(*inv->endpoints))) == NULL ||
+	    (inv->peer_endpoints = calloc(es.n,
+	    sizeof(*inv->peer_endpoints))) == NULL))
 		goto out;
 	for (i = 0; i < es.n; i++) {
 		const struct vmdir_entry *e = &es.entries[i];
@@ -690,10 +722,13 @@ read_endpoints(struct inv_read *r, struct vmdir *vd, struct buf *err)
 		if (uri == NULL || (host = uri_host(uri)) == NULL)
 			continue;
 		mine = strcasecmp(host, inv->app.pnid) == 0;
-		free(host);
-		if (!mine)
-			continue;
-		ep = &inv->endpoints[inv->nendpoints++];
+		if (mine) {
+			free(host);
+			ep = &inv->endpoints[inv->nendpoints++];
+		} else {
+			ep = &inv->peer_endpoints[inv->npeer_endpoints++];
+			ep->host = host;
+		}
 		if ((ep->dn = strdup(e->dn)) == NULL ||
 		    (ep->uri = strdup(uri)) == NULL)
 			goto out;
@@ -721,6 +756,71 @@ read_endpoints(struct inv_read *r, struct vmdir *vd, struct buf *err)
 out:
 	vmdir_entries_free(&es);
 	return ret;
+}
+
+static int
+node_cmp(const void *a, const void *b)
+{
+	const struct inv_node *x = a, *y = b;
+
+	return strcasecmp(x->dn, y->dn);
+}
+
+/*
+ * The domain's nodes: the domain controllers' accounts (one level below
+ * ou=Domain Controllers) and the management nodes' (ou=Computers), as
+ * vmdir's join writes them (docs/domain.md).
+ */
+static int
+read_nodes(struct inv_read *r, struct vmdir *vd, struct buf *err)
+{
+	static const char *const ous[] = { VMDIR_RDN_DCS, VMDIR_RDN_COMPUTERS };
+	struct inventory *inv = r->inv;
+	const char *attrs[] = { "cn", NULL };
+	struct vmdir_entries es[2] = { { NULL, 0 }, { NULL, 0 } };
+	size_t	 i, k;
+	int	 ret = -1;
+
+	for (k = 0; k < 2; k++)
+		if (search_under(inv, vd, ous[k], VMDIR_ONE,
+		    "(objectClass=computer)", attrs, &es[k], err) == -1)
+			goto out;
+	if (es[0].n + es[1].n > 0 && (inv->nodes = calloc(es[0].n + es[1].n,
+	    sizeof(*inv->nodes))) == NULL)
+		goto out;
+	for (k = 0; k < 2; k++)
+		for (i = 0; i < es[k].n; i++) {
+			const char *cn = first_str(&es[k].entries[i], "cn");
+			struct inv_node *n;
+
+			if (cn == NULL)
+				continue;
+			n = &inv->nodes[inv->nnodes++];
+			n->dc = k == 0;
+			n->sts_same = -1;
+			n->self = inv->app.pnid != NULL &&
+			    strcasecmp(cn, inv->app.pnid) == 0;
+			if ((n->pnid = strdup(cn)) == NULL ||
+			    (n->dn = strdup(es[k].entries[i].dn)) == NULL)
+				goto out;
+		}
+	qsort(inv->nodes, inv->nnodes, sizeof(*inv->nodes), node_cmp);
+	ret = 0;
+out:
+	vmdir_entries_free(&es[0]);
+	vmdir_entries_free(&es[1]);
+	return ret;
+}
+
+const struct inv_node *
+inventory_node(const struct inventory *inv, const char *pnid)
+{
+	size_t	 i;
+
+	for (i = 0; i < inv->nnodes; i++)
+		if (strcasecmp(inv->nodes[i].pnid, pnid) == 0)
+			return &inv->nodes[i];
+	return NULL;
 }
 
 static void
@@ -867,6 +967,7 @@ read_vmdir(struct inv_read *r, const struct vmdir_login *login,
 		[VMDIR_PART_PRINCIPALS] = read_principals,
 		[VMDIR_PART_ENDPOINTS] = read_endpoints,
 		[VMDIR_PART_CAS] = read_cas,
+		[VMDIR_PART_NODES] = read_nodes,
 	};
 	struct inventory *inv = r->inv;
 	struct vmdir *vd = NULL;
@@ -924,7 +1025,10 @@ read_vmca(void *arg)
 	if ((path = app_path(r->root, APP_VMCA_ROOT)) == NULL)
 		return;
 	if ((f = fopen(path, "re")) == NULL) {
-		buf_printf(&inv->vmca_error, "%s: %s", path, strerror(errno));
+		/* A management node has no VMCA: its PSC's issues for it. */
+		if (errno != ENOENT || !app_is_management(&inv->app))
+			buf_printf(&inv->vmca_error, "%s: %s", path,
+			    strerror(errno));
 		goto out;
 	}
 	if (getdelim(&buf, &len, '\0', f) < 0) {
@@ -1043,6 +1147,22 @@ inventory_free(struct inventory *inv)
 		X509_free(inv->endpoints[i].trust);
 	}
 	free(inv->endpoints);
+	for (i = 0; i < inv->npeer_endpoints; i++) {
+		free(inv->peer_endpoints[i].dn);
+		free(inv->peer_endpoints[i].uri);
+		free(inv->peer_endpoints[i].host);
+		X509_free(inv->peer_endpoints[i].trust);
+		X509_free(inv->peer_endpoints[i].served);
+		free(inv->peer_endpoints[i].served_error);
+	}
+	free(inv->peer_endpoints);
+	for (i = 0; i < inv->nnodes; i++) {
+		free(inv->nodes[i].pnid);
+		free(inv->nodes[i].dn);
+		free(inv->nodes[i].error);
+		free(inv->nodes[i].sts_differs);
+	}
+	free(inv->nodes);
 	for (i = 0; i < inv->ncas; i++) {
 		free(inv->cas[i].dn);
 		X509_free(inv->cas[i].cert);

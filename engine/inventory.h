@@ -1,8 +1,9 @@
 /*
  * inventory.h - everything certificate-shaped on the appliance, read once:
  * every VECS store and entry, the STS credentials and chains, the
- * solution-user principals, the Lookup Service endpoints of this node, the
- * CA entries in vmdir and the VMCA root files.
+ * solution-user principals, the Lookup Service endpoints of this node and
+ * of the others of its SSO domain, the domain's nodes, the CA entries in
+ * vmdir and the VMCA root files.
  *
  * Reading goes on past what cannot be read: each source records its own
  * error (vecs_error, vmdir_error, vmca_error, vcdb_error), each of vmdir's parts (one
@@ -76,6 +77,30 @@ struct inv_endpoint {
 	const char *bad;
 	int	 legacy;		/* vmwLKUPSslTrustAnchor */
 	char	 digest[DIGEST_LEN];
+	/* Another node's (peer_endpoints): its host, and what that host
+	 * served when domain_probe asked (domain.h). */
+	char	*host;
+	X509	*served;
+	char	*served_error;		/* no answer: why */
+};
+
+/*
+ * A node of the SSO domain as this node's directory lists it: a domain
+ * controller (ou=Domain Controllers: an embedded vCenter or a PSC, each
+ * with a vmdir of its own, replicating) or a management node's computer
+ * account (ou=Computers: a 6.x vCenter that uses its PSC's vmdir). What
+ * domain_probe found on it over the network is below the line.
+ */
+struct inv_node {
+	char	*pnid;			/* the account's cn */
+	char	*dn;
+	int	 dc;			/* 0: a management node */
+	int	 self;			/* this appliance */
+	int	 probed;		/* domain_probe asked its directory */
+	char	*error;			/* ... which could not be read: why */
+	int	 sts_same;		/* 1 it holds our STS entries, 0 not,
+					 * -1 unknown */
+	char	*sts_differs;		/* the first entry that differs */
 };
 
 /*
@@ -109,6 +134,7 @@ enum vmdir_part {
 	VMDIR_PART_PRINCIPALS,	/* solution-user principals */
 	VMDIR_PART_ENDPOINTS,	/* Lookup Service endpoints */
 	VMDIR_PART_CAS,		/* CA entries */
+	VMDIR_PART_NODES,	/* the domain's nodes */
 	VMDIR_NPARTS
 };
 
@@ -138,6 +164,11 @@ struct inventory {
 	size_t			 nprincipals;
 	struct inv_endpoint	*endpoints;	/* of this PNID only */
 	size_t			 nendpoints;
+	struct inv_endpoint	*peer_endpoints;/* of the other nodes */
+	size_t			 npeer_endpoints;
+	struct inv_node		*nodes;		/* the domain's, in DN order */
+	size_t			 nnodes;
+	int			 domain_probed;	/* domain_probe ran */
 	struct inv_ca		*cas;
 	size_t			 ncas;
 	struct inv_part		 vmdir_parts[VMDIR_NPARTS];
@@ -211,5 +242,15 @@ void inventory_digest_entry(const struct vmdir_entry *e,
 
 /* "https://Host:443/x" -> host "Host" (malloc'd) or NULL. */
 char *uri_host(const char *uri);
+/* The port of an http(s) URI: the one it names, else 443 (https) or 80;
+ * -1 when it names one that is not a port. */
+int   uri_port(const char *uri);
+
+/* The digest of an STS entry (TenantCredential-N, TrustedCertChain-N) as
+ * inv_sts.digest has it: over its userCertificate values. */
+void inventory_digest_sts(const struct vmdir_entry *e, char out[DIGEST_LEN]);
+/* The node of the domain named pnid (case-insensitive), or NULL. */
+const struct inv_node *inventory_node(const struct inventory *inv,
+    const char *pnid);
 
 #endif

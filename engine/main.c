@@ -46,6 +46,8 @@ static const struct cmd_opt check_opts[] = {
 	    "(default 30)" },
 	{ "--at", "DATE", "judge as at DATE: YYYY-MM-DD[THH:MM:SS] UTC, or "
 	    "@EPOCH" },
+	{ "--node", "PNID", "of the SSO domain's other nodes, ask only PNID "
+	    "(this node's own PNID: none)" },
 	{ NULL, NULL, NULL },
 };
 

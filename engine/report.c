@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -472,6 +473,99 @@ text_vcdb(struct text *t)
 	}
 }
 
+/*
+ * A node's directory as domain_probe found it: "same", "differs",
+ * "unreachable", or "not asked" (this node, a management node, --node).
+ */
+static const char *
+node_directory(const struct inv_node *n)
+{
+	if (!n->probed)
+		return "not asked";
+	if (n->error != NULL)
+		return "unreachable";
+	return n->sts_same == 1 ? "same" : n->sts_same == 0 ? "differs" :
+	    "unknown";
+}
+
+/* An endpoint of another node: "trusted" (serves what it is registered
+ * with), "stale", "unreachable", "unparseable" or "not asked". */
+static const char *
+endpoint_state(const struct inv_endpoint *ep)
+{
+	if (ep->served == NULL && ep->served_error == NULL)
+		return "not asked";
+	if (ep->trust == NULL)
+		return "unparseable";
+	if (ep->served_error != NULL)
+		return "unreachable";
+	return cert_equal(ep->trust, ep->served) ? "trusted" : "stale";
+}
+
+/* "endpoints: 5 trusted" or "endpoints: 3 trusted, 2 stale": node n's
+ * endpoints counted by state, in endpoint_state's words; a line's end. */
+static void
+text_node_endpoints(struct text *t, const struct inv_node *n)
+{
+	static const char *const states[] = { "trusted", "stale", "unreachable",
+	    "unparseable", "not asked", NULL };
+	const struct inventory *inv = t->r->inv;
+	size_t	 i, k, count, shown = 0;
+
+	fprintf(t->out, "%sendpoints:", n->dc ? "; " : " ");
+	for (k = 0; states[k] != NULL; k++) {
+		for (i = count = 0; i < inv->npeer_endpoints; i++)
+			if (strcasecmp(inv->peer_endpoints[i].host,
+			    n->pnid) == 0 && strcmp(endpoint_state(
+			    &inv->peer_endpoints[i]), states[k]) == 0)
+				count++;
+		if (count > 0)
+			fprintf(t->out, "%s %zu %s", shown++ ? "," : "", count,
+			    states[k]);
+	}
+	fprintf(t->out, "%s\n", shown ? "" : " none");
+}
+
+/*
+ * The SSO domain, when there is more than this node: each node, its kind,
+ * its directory's STS entries against ours, its endpoints against what it
+ * serves (check's domain_probe).
+ */
+static void
+text_domain(struct text *t)
+{
+	const struct inventory *inv = t->r->inv;
+	size_t	 i;
+	char	*pnid, *why;
+	const char *dir;
+
+	if (inv->nnodes <= 1)
+		return;
+	fprintf(t->out, "%sSSO domain:%s %zu nodes\n", t->color ? C_BOLD : "",
+	    t->color ? C_OFF : "", inv->nnodes);
+	for (i = 0; i < inv->nnodes; i++) {
+		const struct inv_node *n = &inv->nodes[i];
+
+		pnid = text_safe(n->pnid);
+		fprintf(t->out, "  %-30s %-18s", pnid != NULL ? pnid : "?",
+		    n->dc ? "domain controller" : "management node");
+		free(pnid);
+		if (n->self) {
+			fprintf(t->out, " this node\n");
+			continue;
+		}
+		dir = node_directory(n);
+		why = text_safe(n->error != NULL ? n->error :
+		    n->sts_differs != NULL ? n->sts_differs : "");
+		if (n->dc)
+			fprintf(t->out, " STS: %s%s%s%s", dir,
+			    why != NULL && *why ? " (" : "", why != NULL ? why :
+			    "", why != NULL && *why ? ")" : "");
+		free(why);
+		text_node_endpoints(t, n);
+	}
+}
+
 static void
 text_errors(struct text *t)
 {
@@ -540,8 +634,17 @@ report_text(FILE *out, const struct report *r, int color)
 		fprintf(out, "%sVMCA root:%s not after %s (%ld days)\n",
 		    color ? C_BOLD : "", color ? C_OFF : "", when,
 		    cert_days_left(x, r->policy->at));
+	} else if (app_is_management(&inv->app) && inv->vmca_error.len == 0) {
+		char	*dc = text_safe(inv->app.dc_name != NULL ?
+		    inv->app.dc_name : "its PSC");
+
+		fprintf(out, "%sVMCA:%s none on a management node (the VMCA of "
+		    "%s issues its certificates)\n", color ? C_BOLD : "",
+		    color ? C_OFF : "", dc != NULL ? dc : "?");
+		free(dc);
 	}
 	text_vcdb(&t);
+	text_domain(&t);
 	report_count(f, n);
 	fprintf(out, "\n%sFINDINGS: %zu critical, %zu warning", color ? C_BOLD :
 	    "", n[SEV_CRITICAL], n[SEV_WARNING]);
@@ -697,6 +800,47 @@ json_vcdb(const struct inventory *inv)
 	return o;
 }
 
+/* The SSO domain's nodes and the other nodes' endpoints (text_domain). */
+static json_t *
+json_domain(const struct inventory *inv)
+{
+	json_t	*o = json_object(), *nodes = json_array(), *eps = json_array();
+	json_t	*x;
+	size_t	 i;
+
+	json_object_set_new(o, "probed", json_boolean(inv->domain_probed));
+	for (i = 0; i < inv->nnodes; i++) {
+		const struct inv_node *n = &inv->nodes[i];
+
+		x = json_object();
+		json_object_set_new(x, "pnid", json_string_lossy(n->pnid));
+		json_object_set_new(x, "dn", json_string_lossy(n->dn));
+		json_object_set_new(x, "kind", json_string(n->dc ?
+		    "domain_controller" : "management"));
+		json_object_set_new(x, "self", json_boolean(n->self));
+		json_object_set_new(x, "directory",
+		    json_string(node_directory(n)));
+		json_object_set_new(x, "error", jstr(n->error != NULL ?
+		    n->error : n->sts_differs));
+		json_array_append_new(nodes, x);
+	}
+	for (i = 0; i < inv->npeer_endpoints; i++) {
+		const struct inv_endpoint *ep = &inv->peer_endpoints[i];
+
+		x = json_object();
+		json_object_set_new(x, "uri", json_string_lossy(ep->uri));
+		json_object_set_new(x, "node", json_string_lossy(ep->host));
+		json_object_set_new(x, "dn", json_string_lossy(ep->dn));
+		json_object_set_new(x, "state", json_string(endpoint_state(ep)));
+		json_object_set_new(x, "error", jstr(ep->served_error != NULL ?
+		    ep->served_error : ep->trust == NULL ? ep->bad : NULL));
+		json_array_append_new(eps, x);
+	}
+	json_object_set_new(o, "nodes", nodes);
+	json_object_set_new(o, "endpoints", eps);
+	return o;
+}
+
 int
 report_json(FILE *out, const struct report *r)
 {
@@ -746,6 +890,7 @@ report_json(FILE *out, const struct report *r)
 	}
 	json_object_set_new(doc, "certificates", jr.arr);
 	json_object_set_new(doc, "vcdb", json_vcdb(inv));
+	json_object_set_new(doc, "domain", json_domain(inv));
 	arr = json_array();
 	for (i = 0; i < r->findings->n; i++) {
 		const struct finding *f = &r->findings->v[i];

@@ -2,10 +2,14 @@
  * services.c - service-control and the TLS endpoint. See services.h.
  */
 #include <sys/socket.h>
+#include <sys/types.h>
 #include <sys/time.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -301,38 +305,102 @@ out:
 	return ret;
 }
 
-X509 *
-services_served_cert(int port, const char *host)
+/*
+ * A TCP connection to host:port (any of its addresses, in getaddrinfo's
+ * order), within 5 seconds each, with 10-second reads and writes; -1 with
+ * err saying why.
+ */
+static int
+tcp_connect(const char *host, int port, struct buf *err)
 {
-	struct sockaddr_in sin;
+	struct addrinfo hints, *res = NULL, *ai;
 	struct timeval tv = { 10, 0 };
+	struct pollfd pfd;
+	char	 serv[16];
+	int	 fd = -1, gai, soerr = 0, saved = 0;
+	socklen_t len = sizeof(soerr);
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	(void)snprintf(serv, sizeof(serv), "%d", port);
+	if ((gai = getaddrinfo(host, serv, &hints, &res)) != 0) {
+		buf_printf(err, "cannot resolve %s: %s", host,
+		    gai_strerror(gai));
+		return -1;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		if ((fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC |
+		    SOCK_NONBLOCK, ai->ai_protocol)) == -1) {
+			saved = errno;
+			continue;
+		}
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+			break;
+		if (errno == EINPROGRESS) {
+			pfd.fd = fd;
+			pfd.events = POLLOUT;
+			if (poll(&pfd, 1, 5000) == 1 && getsockopt(fd,
+			    SOL_SOCKET, SO_ERROR, &soerr, &len) == 0 &&
+			    soerr == 0)
+				break;
+			saved = soerr != 0 ? soerr : ETIMEDOUT;
+		} else
+			saved = errno;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd == -1) {
+		buf_printf(err, "cannot connect to %s port %d: %s", host, port,
+		    strerror(saved));
+		return -1;
+	}
+	/* Blocking again, with time limits, for OpenSSL. */
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == -1) {
+		buf_printf(err, "%s port %d: %s", host, port, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+X509 *
+services_served_cert_at(const char *host, int port, const char *sni,
+    struct buf *err)
+{
+	struct buf dummy = BUF_INIT;
 	SSL_CTX	*ctx = NULL;
 	SSL	*ssl = NULL;
 	X509	*x = NULL;
 	int	 fd = -1;
 
-	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL ||
-	    (fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		goto out;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t)port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1)
+	if (err == NULL)
+		err = &dummy;
+	if ((fd = tcp_connect(host, port, err)) == -1)
 		goto out;
 	/* Which certificate is live is the question, not whether it is
 	 * trusted: no verification here. */
-	if ((ssl = SSL_new(ctx)) == NULL || !SSL_set_fd(ssl, fd) ||
-	    !SSL_set_tlsext_host_name(ssl, host) || SSL_connect(ssl) != 1)
-		goto out;
-	x = SSL_get1_peer_certificate(ssl);
+	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL ||
+	    (ssl = SSL_new(ctx)) == NULL || !SSL_set_fd(ssl, fd) ||
+	    !SSL_set_tlsext_host_name(ssl, sni) || SSL_connect(ssl) != 1 ||
+	    (x = SSL_get1_peer_certificate(ssl)) == NULL)
+		buf_printf(err, "no TLS certificate from %s port %d", host,
+		    port);
 out:
 	if (ssl != NULL)
 		SSL_free(ssl);
 	if (fd != -1)
 		close(fd);
 	SSL_CTX_free(ctx);
+	buf_free(&dummy);
 	return x;
+}
+
+X509 *
+services_served_cert(int port, const char *host)
+{
+	return services_served_cert_at("127.0.0.1", port, host, NULL);
 }

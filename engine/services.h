@@ -73,5 +73,12 @@ int  services_as_before(const char *root, const char *before,
  * trusted). The caller X509_free's it; NULL when there is none.
  */
 X509 *services_served_cert(int port, const char *host);
+/*
+ * The same from host:port (a name or an address; any of its addresses),
+ * asking for sni; NULL with err (may be NULL) saying why: the name does not
+ * resolve, nothing answers within 5 seconds, no TLS certificate.
+ */
+X509 *services_served_cert_at(const char *host, int port, const char *sni,
+    struct buf *err);
 
 #endif

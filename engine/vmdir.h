@@ -127,6 +127,8 @@ const struct vmdir_attr *vmdir_entry_attr(const struct vmdir_entry *e,
 #define VMDIR_RDN_PRINCIPALS	"cn=ServicePrincipals"
 #define VMDIR_RDN_SITES		"cn=Sites,cn=Configuration"
 #define VMDIR_RDN_CAS		"cn=Certificate-Authorities,cn=Configuration"
+#define VMDIR_RDN_DCS		"ou=Domain Controllers"
+#define VMDIR_RDN_COMPUTERS	"ou=Computers"
 
 /*
  * Lookup Service endpoints, of both classes vmdir has: endpoint

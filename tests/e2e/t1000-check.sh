@@ -214,7 +214,7 @@ test_expect 'a wrong password: vmdir named as not read, VECS still reported, exi
 	{ "$VC" --root "$H" check --bind-dn administrator@vsphere.local \
 	    --password-file wrong --json >out.json; expect_eq 3 $?; } &&
 	jq -e ".sources.vmdir.read == false and
-	    [.sources.vmdir.parts[] | .read] == [false, false, false, false] and
+	    [.sources.vmdir.parts[] | .read] == [false, false, false, false, false] and
 	    .sources.vmdir.parts.sts.error == .sources.vmdir.error" out.json >/dev/null &&
 	jq -r .sources.vmdir.error out.json | grep -qi "cannot bind to .* as $ADMIN: Invalid credentials" &&
 	jq -e "[.certificates[] | select(.source == \"vecs\")] | length > 10" out.json >/dev/null &&
@@ -263,7 +263,7 @@ test_expect 'one vmdir search failing: only that part NOT READ, the others and t
 	diff -u want got &&
 	jq -e ".sources.vmdir.read == false and
 	    ([.sources.vmdir.parts | to_entries[] | \"\(.key)=\(.value.read)\"] ==
-	     [\"sts=true\", \"solution_users=true\", \"endpoints=true\", \"ca_entries=false\"]) and
+	     [\"sts=true\", \"solution_users=true\", \"endpoints=true\", \"ca_entries=false\", \"nodes=true\"]) and
 	    .sources.vmdir.parts.sts.error == null" out.json >/dev/null &&
 	jq -r .sources.vmdir.parts.ca_entries.error out.json >err &&
 	expect_eq "cannot search $CA: Referral" "$(cat err)" &&

@@ -18,7 +18,7 @@ COMMANDS=("check" "plan" "plan show" "csr" "apply" "renew" "history" "rollback" 
     "backup restore" "backup verify")
 COMMON="--root --config --ldap-uri --bind-dn --password-file --repo --ca-file --starttls"
 declare -A OPTS=(
-	[check]="--format --json --prometheus --warn-days --crit-days --at"
+	[check]="--format --json --prometheus --warn-days --crit-days --at --node"
 	[plan]="--renew-within --scope --reset-all --san --drop-san --issuer --key-bits --validity-days --prune-expired-roots --at --import --chain -o --json"
 	[plan show]=""
 	[csr]="--for --subject --san --key-bits -o"
