@@ -213,6 +213,55 @@ plan_vmca_issued(const struct inventory *inv, X509 *x)
  * certificate in its place would silently change who vouches for it, so
  * the plan says so in b->held, with how to renew it (forwhat: csr --for).
  */
+/*
+ * A management node (6.x, external PSC) has neither VMCA nor STS: its PSC
+ * keeps both, and the directory. What only the PSC can do is held (1),
+ * saying where: what is "sts", "root", or a VECS entry's store (alias
+ * given) whose renewal needs a VMCA. 0 on any other node.
+ */
+static int
+held_on_psc(struct build *b, const char *what, const char *alias)
+{
+	const struct inventory *inv = b->inv;
+	const struct inv_vecs_entry *e;
+	const char *psc = inv->app.dc_name != NULL ? inv->app.dc_name :
+	    "its PSC (vmafd-cli get-dc-name did not say)";
+	char	*s = NULL, *issuer = NULL;
+	int	 n;
+
+	if (!app_is_management(&inv->app))
+		return 0;
+	if (strcmp(what, "sts") == 0)
+		n = asprintf(&s, "the STS signing credential is the SSO "
+		    "domain's, kept in the directory of the PSC %s: a "
+		    "management node does not replace it; run vcrotate plan "
+		    "on %s", psc, psc);
+	else if (strcmp(what, "root") == 0)
+		n = asprintf(&s, "the VMCA root is the PSC %s's: a management "
+		    "node has no VMCA; run vcrotate plan on %s", psc, psc);
+	else {
+		e = inventory_vecs(inv, what, alias);
+		if (e != NULL && e->chain != NULL)
+			issuer = cert_issuer(sk_X509_value(e->chain, 0));
+		n = asprintf(&s, "%s/%s: issued by %s; a management node has "
+		    "no VMCA to issue its replacement (the PSC %s's VMCA "
+		    "issues there only): renew it from a company CA, vcrotate "
+		    "csr --for %s then plan --import (docs/company-ca.md), or "
+		    "with the PSC's tools", what, alias, issuer != NULL ?
+		    issuer : "?", psc, strcmp(what, "MACHINE_SSL_CERT") == 0 ?
+		    "machine-ssl" : what);
+	}
+	free(issuer);
+	if (n == -1) {
+		b->oom = 1;
+		return 1;
+	}
+	if (json_array_append_new(b->held, json_string_lossy(s)) == -1)
+		b->oom = 1;
+	free(s);
+	return 1;
+}
+
 static int
 held_back(struct build *b, const char *store, const char *alias,
     const char *forwhat)
@@ -1253,11 +1302,14 @@ plan_build(const struct inventory *inv, const struct plan_policy *pol,
 	b.not_after_max = b.reset || root == NULL ?
 	    pol->at + (time_t)ROOT_VALIDITY_DAYS * 86400 : cert_not_after(root);
 
+	if (b.reset && held_on_psc(&b, "root", NULL))
+		b.reset = 0;
 	if (b.reset) {
 		step_root(&b);
 		b.planned[G_ROOT] = 1;
 	}
-	if (b.reset || (in_scope(pol, G_STS) && group_has(&b, G_STS, NULL))) {
+	if ((b.reset || (in_scope(pol, G_STS) && group_has(&b, G_STS,
+	    NULL))) && !held_on_psc(&b, "sts", NULL)) {
 		step_sts(&b);
 		b.planned[G_STS] = 1;
 	}
@@ -1274,6 +1326,7 @@ plan_build(const struct inventory *inv, const struct plan_policy *pol,
 			continue;
 		if ((b.reset || (in_scope(pol, G_SOLUTION) &&
 		    group_has(&b, G_SOLUTION, sol))) &&
+		    !held_on_psc(&b, sol, sol) &&
 		    !held_back(&b, sol, sol, sol)) {
 			step_solution_user(&b, sol);
 			b.planned_sol[k] = 1;
@@ -1283,7 +1336,9 @@ plan_build(const struct inventory *inv, const struct plan_policy *pol,
 	    "data-encipherment") != NULL)
 		step_data_encipherment(&b);
 	if ((b.reset || (in_scope(pol, G_MACHINE_SSL) &&
-	    group_has(&b, G_MACHINE_SSL, NULL))) && !held_back(&b,
+	    group_has(&b, G_MACHINE_SSL, NULL))) &&
+	    !held_on_psc(&b, "MACHINE_SSL_CERT", "__MACHINE_CERT") &&
+	    !held_back(&b,
 	    "MACHINE_SSL_CERT", "__MACHINE_CERT", "machine-ssl")) {
 		step_machine_ssl(&b);
 		b.planned[G_MACHINE_SSL] = 1;
