@@ -18,6 +18,7 @@
 #include <openssl/x509v3.h>
 
 #include "apply.h"
+#include "domain.h"
 #include "cert.h"
 #include "fileio.h"
 #include "lock.h"
@@ -466,6 +467,38 @@ live_vcdb(struct apply *a, const struct vcdb_update *u, size_t n)
 	return vcdb_update(a->t->cfg->root, u, n, &a->t->err);
 }
 
+static void
+say_progress(void *arg, const char *msg)
+{
+	txn_say(arg, "%s", msg);
+}
+
+/* Whether the plan replaces the STS credential. */
+static int
+plan_has_sts(const struct apply *a)
+{
+	size_t	 i;
+
+	for (i = 0; i < a->nsteps; i++)
+		if (a->plan->steps[i].kind == STEP_STS)
+			return 1;
+	return 0;
+}
+
+/*
+ * A new STS credential is the SSO domain's: before this node's services
+ * restart with it, every other domain controller must hold it, or tokens
+ * one node signs fail on another (docs/domain.md). -1 when the time is up.
+ */
+static int
+wait_replication(struct apply *a)
+{
+	if (!plan_has_sts(a))
+		return 0;
+	return domain_wait_sts(a->inv, &a->t->login, a->t->vd,
+	    a->replication_wait, say_progress, a->t, &a->t->err);
+}
+
 /* Every new item is in place: from here on, recover can go forward as well
  * as back. Then the one restart. */
 static int
@@ -477,7 +510,7 @@ live_restart(struct apply *a)
 		txn_say(a->t, "already restarted after each step");
 		return 0;
 	}
-	if (txn_interrupted(a->t))
+	if (txn_interrupted(a->t) || wait_replication(a) == -1)
 		return -1;
 	/*
 	 * Rollback on regression: a start --all that fails is judged by the
@@ -501,7 +534,8 @@ live_step_done(struct apply *a, size_t i)
 	    a->plan->steps[i].kind)) == -1)
 		return -1;
 	if (a->per_step && a->plan->steps[i].kind != STEP_RESTART &&
-	    (txn_interrupted(a->t) || txn_restart(a->t) == -1))
+	    (txn_interrupted(a->t) || (a->plan->steps[i].kind == STEP_STS &&
+	    wait_replication(a) == -1) || txn_restart(a->t) == -1))
 		return -1;
 	return 0;
 }
@@ -572,7 +606,15 @@ print_vcdb(struct apply *a, const struct vcdb_update *u, size_t n)
 static int
 print_restart(struct apply *a)
 {
-	(void)a;
+	size_t	 i;
+
+	if (plan_has_sts(a) && a->replication_wait > 0)
+		for (i = 0; i < a->inv->nnodes; i++)
+			if (a->inv->nodes[i].dc && !a->inv->nodes[i].self)
+				text_printf_safe(stdout, "    wait (at most %d "
+				    "s) until %s holds the new STS credential "
+				    "(vmdir replication)\n", a->replication_wait,
+				    a->inv->nodes[i].pnid);
 	printf("    service-control --stop --all; service-control --start "
 	    "--all\n");
 	return 0;

@@ -43,6 +43,10 @@ struct made {
 struct keygen;
 struct writes;
 
+/* How long apply waits, by default, for vmdir to replicate a new STS
+ * credential to the other domain controllers (docs/domain.md). */
+#define APPLY_REPLICATION_WAIT 120
+
 struct apply {
 	struct txn	*t;
 	struct plan	*plan;		/* decoded and checked by plan_load */
@@ -60,6 +64,10 @@ struct apply {
 	const struct writes *w;		/* live, or printed (dry) */
 	int		 per_step;	/* --restart per-step */
 	int		 any_failure;	/* --rollback-on any-failure */
+	int		 replication_wait;/* --replication-wait: seconds for
+					 * the other domain controllers to
+					 * hold a new STS credential before
+					 * the restart (0: none) */
 	struct buf	 start_failed;	/* service-control's words, when the
 					 * one start failed (left to verify) */
 	struct buf	 still_down;	/* then, after the verify: " a b", the

@@ -110,6 +110,12 @@ parse_args(const struct cmdline *cl, struct txn *t, struct apply *a,
 			return EXIT_USAGE;
 		}
 	}
+	if ((v = cmdline_get(cl, "--replication-wait")) != NULL &&
+	    (a->replication_wait = parse_days(v)) < 0) {
+		text_printf_safe(stderr, "vcrotate apply: --replication-wait "
+		    "must be a number of seconds, not '%s'\n", v);
+		return EXIT_USAGE;
+	}
 	if ((v = cmdline_get(cl, "--restart")) != NULL) {
 		if (strcmp(v, "per-step") == 0)
 			a->per_step = 1;
@@ -200,6 +206,7 @@ cmd_apply(const struct cmdline *cl, struct config *cfg)
 	int	 r, ret, saved_stdout = -1;
 
 	memset(&a, 0, sizeof(a));
+	a.replication_wait = APPLY_REPLICATION_WAIT;
 	memset(&inv, 0, sizeof(inv));
 	if (txn_init(&t, cfg, "apply", "apply") == -1) {
 		fprintf(stderr, "vcrotate apply: out of memory\n");

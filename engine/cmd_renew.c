@@ -289,6 +289,7 @@ cmd_renew(const struct cmdline *cl, struct config *cfg)
 	int	 r, ret;
 
 	memset(&a, 0, sizeof(a));
+	a.replication_wait = APPLY_REPLICATION_WAIT;
 	memset(&inv, 0, sizeof(inv));
 	if (txn_init(&t, cfg, "apply", "unattended renewal") == -1 ||
 	    parse_args(cl, &t, &a) != 0) {

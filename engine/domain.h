@@ -33,4 +33,16 @@
 int domain_probe(struct inventory *inv, const struct vmdir_login *login,
     const char *only);
 
+/*
+ * After a new STS credential is written to this node's directory (vd):
+ * waits until every other domain controller of inv's domain holds the STS
+ * entries vd holds now, asking each as domain_probe does, every 0.2 s, at
+ * most `seconds' (0: not at all), saying (say, every 5 s) which nodes it
+ * waits for. 0 when all hold them; -1 with err naming the nodes that do
+ * not (or why they cannot be asked) when the time is up.
+ */
+int domain_wait_sts(const struct inventory *inv,
+    const struct vmdir_login *login, struct vmdir *vd, int seconds,
+    void (*say)(void *, const char *), void *arg, struct buf *err);
+
 #endif

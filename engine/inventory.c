@@ -534,10 +534,36 @@ sts_cmp(const void *a, const void *b)
 /* The attributes whose values a digest covers, per kind of entry. */
 static const char *const sts_digested[] = { "userCertificate", NULL };
 
+static int
+value_digest_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, 32);
+}
+
 void
 inventory_digest_sts(const struct vmdir_entry *e, char out[DIGEST_LEN])
 {
-	inventory_digest_entry(e, sts_digested, out);
+	const struct vmdir_attr *a = vmdir_entry_attr(e, "userCertificate");
+	unsigned char *d = NULL;
+	EVP_MD_CTX *ctx = NULL;
+	size_t	 i, n = a != NULL ? a->nvalues : 0;
+
+	out[0] = '\0';
+	if ((d = calloc(n + 1, 32)) == NULL || (ctx = EVP_MD_CTX_new()) == NULL)
+		goto out;
+	for (i = 0; i < n; i++)
+		if (!EVP_Digest(a->values[i].data, a->values[i].len, d + 32 * i,
+		    NULL, EVP_sha256(), NULL))
+			goto out;
+	qsort(d, n, 32, value_digest_cmp);
+	if (!EVP_DigestInit_ex(ctx, EVP_sha256(), NULL))
+		goto out;
+	digest_u64(ctx, n);
+	EVP_DigestUpdate(ctx, d, 32 * n);
+	digest_hex(ctx, out);
+out:
+	EVP_MD_CTX_free(ctx);
+	free(d);
 }
 static const char *const principal_digested[] = { "userCertificate",
     "vmwSTSSubjectDN", NULL };
@@ -583,6 +609,7 @@ read_sts(struct inv_read *r, struct vmdir *vd, struct buf *err)
 		inv->nsts++;
 		s->n = n;
 		inventory_digest_entry(e, sts_digested, s->digest);
+		inventory_digest_sts(e, s->set_digest);
 		if ((s->dn = strdup(e->dn)) == NULL ||
 		    (s->certs = sk_X509_new_null()) == NULL)
 			goto out;

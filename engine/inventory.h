@@ -59,6 +59,10 @@ struct inv_sts {
 	X509		*leaf;		/* credential: the cert matching the key */
 	int		 has_key;	/* the key parsed */
 	char		 digest[DIGEST_LEN];
+	/* Over the same values in any order (inventory_digest_sts): what
+	 * another domain controller's copy is compared by, as replication
+	 * need not keep the order of an attribute's values. */
+	char		 set_digest[DIGEST_LEN];
 };
 
 struct inv_principal {
@@ -247,7 +251,8 @@ char *uri_host(const char *uri);
 int   uri_port(const char *uri);
 
 /* The digest of an STS entry (TenantCredential-N, TrustedCertChain-N) as
- * inv_sts.digest has it: over its userCertificate values. */
+ * inv_sts.set_digest has it: over its userCertificate values, whatever
+ * their order. */
 void inventory_digest_sts(const struct vmdir_entry *e, char out[DIGEST_LEN]);
 /* The node of the domain named pnid (case-insensitive), or NULL. */
 const struct inv_node *inventory_node(const struct inventory *inv,

@@ -108,6 +108,9 @@ static const struct cmd_opt apply_opts[] = {
 	{ "--rollback-on", "regression|any-failure", "roll back when the "
 	    "change made things worse (default: services that were down "
 	    "before may stay down), or on any failure" },
+	{ "--replication-wait", "SECONDS", "with a new STS credential, wait "
+	    "at most SECONDS (default 120; 0: not at all) for every other "
+	    "domain controller to hold it before the restart" },
 	{ "--yes", NULL, "do not ask for confirmation at a terminal" },
 	{ "--json", NULL, "one result document on stdout; progress on "
 	    "stderr" },

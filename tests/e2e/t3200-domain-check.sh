@@ -107,10 +107,28 @@ test_expect 'a node stopped: its directory and its endpoints named unreachable; 
 	expect_eq 2 "$rc" && ! codes out.json | grep -q UNREACHABLE
 '
 
-test_expect 'an STS replaced on vc1 while replication to vc3 is paused: STS_NOT_REPLICATED for vc3 until it resumes' '
+sts_of() {
+	vc "$1" check --json --node "$1.example.com" |
+	    jq -r '[.certificates[] | select(.kind == "TenantCredential") | .sha1] | join(" ")'
+}
+
+test_expect 'apply of a new STS waits for every other domain controller to hold it; vc3 paused: rolled back after --replication-wait' '
 	labctl repl "$D/vc3" pause >/dev/null &&
+	before=$(sts_of vc1) && [ -n "$before" ] &&
 	vc vc1 plan --scope sts --renew-within 3650 -o sts.plan >/dev/null &&
-	vc vc1 apply sts.plan --yes >apply.out 2>&1 || { cat apply.out >&2; fail "apply"; }
+	vc vc1 apply sts.plan --dry-run >dry.out 2>&1 &&
+	grep -q "wait (at most 120 s) until vc3.example.com holds the new STS credential" dry.out &&
+	rc=0; vc vc1 apply sts.plan --yes --replication-wait 6 >apply.out 2>&1 || rc=$?
+	expect_eq 1 "$rc" &&
+	grep -q "waiting for vmdir to replicate the new STS credential to vc3.example.com" apply.out &&
+	grep -q "vmdir has not replicated the new STS credential to vc3.example.com within 6 s" apply.out &&
+	grep -q "rolled back" apply.out &&
+	expect_eq "$before" "$(sts_of vc1)" &&
+	vc vc1 history --json | jq -e ".transactions[0].result | test(\"rolled back\")" >/dev/null
+'
+
+test_expect 'an STS replaced on vc1 while replication to vc3 is paused (--replication-wait 0): STS_NOT_REPLICATED for vc3 until it resumes' '
+	vc vc1 apply sts.plan --yes --replication-wait 0 >apply.out 2>&1 || { cat apply.out >&2; fail "apply"; }
 	n=0; while [ $n -lt 50 ]; do
 		vc vc1 check --json >out.json || :
 		jq -e ".domain.nodes[1].directory == \"same\"" out.json >/dev/null && break
