@@ -10,7 +10,7 @@
  *	labgen freeport
  *	labgen corrupt DIR STORE ALIAS
  *	labgen create DIR --scenario NAME --keypool POOL [--version V]
- *	    [--pnid NAME] [--crls N] [--roots N] [--now EPOCH]
+ *	    [--pnid NAME] [--crls N] [--roots N] [--now EPOCH] [--vsan-health]
  *
  * Exit status: 0 done, 1 failed, 64 usage error.
  */
@@ -304,6 +304,7 @@ struct lab {
 	long			 nbulk_roots;
 	time_t			 now;
 	int			 ca_der;	/* --ca-entries der */
+	int			 vsan_health;	/* --vsan-health */
 
 	/* Who the appliance is. */
 	char			 machine_id[37];
@@ -354,7 +355,7 @@ usage(void)
 	    "[--version 6.7|7.0|8.0]\n"
 	    "           [--pnid NAME] [--crls N] [--roots N] "
 	    "[--now EPOCH]\n"
-	    "           [--ca-entries pem|der]\n");
+	    "           [--ca-entries pem|der] [--vsan-health]\n");
 	exit(EX_USAGE);
 }
 
@@ -2537,6 +2538,41 @@ out:
 	return rc;
 }
 
+/*
+ * vsan-health's copy of the vpxd-extension certificate and key, where
+ * Broadcom's vCert copies them after a new vpxd-extension certificate
+ * (docs/lab.md, "vsan-health"): the certificate in use, or, in
+ * extension-thumbprint-stale, the one replaced by hand before, as after a
+ * replacement that left the copy alone. The leaf alone (certool's --cert
+ * file), the key PKCS#8 PEM; 0644 and 0600 (the lab's choice: no listing).
+ */
+static int
+write_vsan_health(const struct lab *lab)
+{
+	X509	*x;
+	EVP_PKEY *k;
+	char	*cert = NULL, *key = NULL;
+	size_t	 certlen = 0, keylen = 0;
+	int	 stale = lab->sc->id == SC_EXTENSION_THUMBPRINT_STALE, rc = -1;
+
+	if (!lab->vsan_health)
+		return 0;
+	x = stale ? lab->su_bkp[VPXD_EXTENSION] : lab->su[VPXD_EXTENSION];
+	k = lab->keys[(stale ? K_SOLUTION_BKP : K_SOLUTION) + VPXD_EXTENSION];
+	if (x == NULL || (cert = pem_certs(x, NULL, &certlen)) == NULL ||
+	    (key = pem_key(k, &keylen)) == NULL)
+		goto out;
+	if (write_lab_file(lab, LAB_VSAN_CERT, cert, certlen, 0644,
+	    0755) == -1 ||
+	    write_lab_file(lab, LAB_VSAN_KEY, key, keylen, 0600, 0755) == -1)
+		goto out;
+	rc = 0;
+out:
+	lab_free_secret(key, keylen);
+	free(cert);
+	return rc;
+}
+
 static int
 write_vmca(const struct lab *lab)
 {
@@ -2669,7 +2705,9 @@ write_state(const struct lab *lab)
 	    lab_conf_set(conf, "site", SITE) == -1 ||
 	    lab_conf_set(conf, "ca_entries", lab->ca_der ? "der" : "pem") ==
 	    -1 ||
-	    lab_conf_set(conf, "created", created) == -1) {
+	    lab_conf_set(conf, "created", created) == -1 ||
+	    (lab->vsan_health && lab_conf_set(conf, "vsan_health", "1") ==
+	    -1)) {
 		warn("%s", conf);
 		goto out;
 	}
@@ -2795,6 +2833,7 @@ cmd_create(int argc, char **argv)
 		{ "roots",	required_argument, NULL, 'r' },
 		{ "now",	required_argument, NULL, 'n' },
 		{ "ca-entries",	required_argument, NULL, 'a' },
+		{ "vsan-health", no_argument,	   NULL, 'h' },
 		{ NULL,		0,		   NULL, 0 }
 	};
 	struct lab	 lab;
@@ -2839,6 +2878,9 @@ cmd_create(int argc, char **argv)
 				warnx("--ca-entries %s: pem or der", optarg);
 				usage();
 			}
+			break;
+		case 'h':
+			lab.vsan_health = 1;
 			break;
 		case 'n':
 			if (parse_long(optarg, 1, LONG_MAX, &now) == -1) {
@@ -2899,7 +2941,7 @@ cmd_create(int argc, char **argv)
 	if (write_vmca(&lab) == -1 || write_vecs(&lab) == -1 ||
 	    write_seed_ldif(&lab) == -1 || write_vmdir_tls(&lab) == -1 ||
 	    write_registry(&lab) == -1 || write_vcdb_rows(&lab) == -1 ||
-	    write_state(&lab) == -1)
+	    write_vsan_health(&lab) == -1 || write_state(&lab) == -1)
 		goto out;
 	rc = 0;
 out:

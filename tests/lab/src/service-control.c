@@ -112,6 +112,7 @@ struct lab {
 	char	*logpath;	/* service-control.log */
 	int	 major;		/* lab.conf version: 6, 7, 8 */
 	int	 vcdb;		/* it has a VCDB (labvcdb.h) */
+	int	 vsan_health;	/* it has vsan-health's copy (--vsan-health) */
 };
 
 /* What a check needs to know about the appliance, from the registry. */
@@ -136,6 +137,7 @@ enum svc_kind {
 	KIND_PROXY,	/* the TLS server behind 443 */
 	KIND_VMAFD,	/* a marker, and the root-sync daemon (rootsync.h) */
 	KIND_VCDB,	/* the lab's PostgreSQL server (labvcdb.h) */
+	KIND_VSAN,	/* a marker; only in a lab made --vsan-health */
 };
 
 enum startup {
@@ -206,6 +208,8 @@ static const struct service services[] = {
 	    { NULL }, { "hvc" }, NULL },
 	{ "wcp", "Workload Control Plane", "wcp", KIND_MARKER, A, 7,
 	    { NULL }, { "wcp" }, NULL },
+	{ "vmware-vsan-health", "VMware VSAN Health Service", "vsan-health",
+	    KIND_VSAN, A, 0, { "vmware-vpxd" }, { NULL }, NULL },
 	{ "vmware-imagebuilder", "VMware Image Builder Manager",
 	    "imagebuilder", KIND_MARKER, MANUAL, 0, { NULL }, { NULL },
 	    NULL },
@@ -278,6 +282,9 @@ lab_open(struct lab *lab)
 	}
 	lab->major = atoi(version);
 	lab->vcdb = vcdb_present(lab->conf);
+	free(version);
+	version = lab_conf_get(lab->conf, "vsan_health");
+	lab->vsan_health = version != NULL && strcmp(version, "1") == 0;
 	(void)lab_mkdirs(dir, 0755);
 	ret = 0;
 out:
@@ -299,7 +306,8 @@ static int
 svc_here(const struct lab *lab, const struct service *svc)
 {
 	return lab->major >= svc->since &&
-	    (svc->kind != KIND_VCDB || lab->vcdb);
+	    (svc->kind != KIND_VCDB || lab->vcdb) &&
+	    (svc->kind != KIND_VSAN || lab->vsan_health);
 }
 
 static const struct service *
@@ -1968,6 +1976,75 @@ ext_logins_log(const struct lab *lab, const struct service *svc)
 	}
 }
 
+/*
+ * vsan-health's copy of the vpxd-extension certificate and key
+ * (/storage/vsan-health/vpxd-extension.{cert,key}), which Broadcom's vCert
+ * rewrites after a new vpxd-extension certificate (docs/lab.md,
+ * "vsan-health"). What the real service does with a stale copy is not
+ * documented anywhere public: the lab claims the least, that it starts and
+ * runs, and notes in service-control.log (the lab's own log, not an
+ * appliance's) whether the copy is VECS's vpxd-extension certificate and
+ * whether the key is that certificate's.
+ */
+static void
+vsan_health_note(const struct lab *lab, const struct service *svc)
+{
+	struct certkey	 ck = { NULL, NULL, NULL };
+	STACK_OF(X509)	*sk = NULL;
+	EVP_PKEY	*key = NULL;
+	char		*cpath = NULL, *kpath = NULL, *cert = NULL, *kpem = NULL;
+	char		 msg[MSGLEN], held[60], want[60];
+	size_t		 clen = 0, klen = 0;
+
+	if (svc->kind != KIND_VSAN)
+		return;
+	if ((cpath = lab_path(lab->root, LAB_VSAN_CERT)) == NULL ||
+	    (kpath = lab_path(lab->root, LAB_VSAN_KEY)) == NULL)
+		goto out;
+	if (lab_read_file(cpath, &cert, &clen) == -1 ||
+	    lab_read_file(kpath, &kpem, &klen) == -1) {
+		lab_log(lab, "%s: no copy of vpxd-extension: %s", svc->name,
+		    strerror(errno));
+		goto out;
+	}
+	if ((sk = pem_certs(cert, clen)) == NULL ||
+	    (key = pem_key(kpem, klen)) == NULL) {
+		lab_log(lab, "%s: %s or %s does not parse", svc->name,
+		    LAB_VSAN_CERT, LAB_VSAN_KEY);
+		goto out;
+	}
+	if (vecs_certkey(lab, "vpxd-extension", "vpxd-extension",
+	    "Solution user vpxd-extension certificate", &ck, msg,
+	    sizeof(msg)) == -1) {
+		lab_log(lab, "%s: %s", svc->name, msg);
+		goto out;
+	}
+	if (lab_sha1_thumbprint(sk_X509_value(sk, 0), held) == -1 ||
+	    lab_sha1_thumbprint(ck.leaf, want) == -1)
+		goto out;
+	if (strcmp(held, want) != 0)
+		lab_log(lab, "%s: copy of vpxd-extension is stale: %s holds "
+		    "%s, VECS vpxd-extension is %s", svc->name, LAB_VSAN_CERT,
+		    held, want);
+	else if (EVP_PKEY_eq(X509_get0_pubkey(sk_X509_value(sk, 0)),
+	    key) != 1)
+		lab_log(lab, "%s: copy of vpxd-extension is stale: %s is not "
+		    "the key of %s", svc->name, LAB_VSAN_KEY, LAB_VSAN_CERT);
+	else
+		lab_log(lab, "%s: copy of vpxd-extension is current (%s)",
+		    svc->name, held);
+out:
+	certkey_free(&ck);
+	sk_X509_pop_free(sk, X509_free);
+	EVP_PKEY_free(key);
+	if (kpem != NULL)
+		OPENSSL_cleanse(kpem, klen);
+	free(kpem);
+	free(cert);
+	free(cpath);
+	free(kpath);
+}
+
 /* ------------------------------------------------------------------ */
 /* Services. */
 
@@ -1996,6 +2073,7 @@ svc_running(const struct lab *lab, const struct service *svc)
 		return pidfile_alive(lab, VCDB_PID, "postgres");
 	case KIND_MARKER:
 	case KIND_VMAFD:
+	case KIND_VSAN:
 		break;
 	}
 	return lab_service_running(lab->root, svc->name) == 1;
@@ -2043,6 +2121,7 @@ svc_start(const struct lab *lab, const struct service *svc, char *msg,
 		goto out;
 	case KIND_MARKER:
 	case KIND_VMAFD:
+	case KIND_VSAN:
 		break;
 	}
 	if (svc->check != NULL && svc->check(lab, msg, len) == -1)
@@ -2051,6 +2130,7 @@ svc_start(const struct lab *lab, const struct service *svc, char *msg,
 		if (check_solution_user(lab, svc->users[i], msg, len) == -1)
 			goto out;
 	ext_logins_log(lab, svc);
+	vsan_health_note(lab, svc);
 	now = time(NULL);
 	snprintf(stamp, sizeof(stamp), "%lld\n", (long long)now);
 	if (marker_path(lab, svc, &path) == -1 ||
@@ -2096,6 +2176,7 @@ svc_stop(const struct lab *lab, const struct service *svc, char *msg,
 			goto out;
 		break;
 	case KIND_MARKER:
+	case KIND_VSAN:
 		break;
 	}
 	if (marker_path(lab, svc, &path) == -1) {
