@@ -19,6 +19,7 @@
 #include "restore.h"
 #include "units.h"
 #include "vcdb.h"
+#include "vsan.h"
 #include "vecs.h"
 #include "vmdir.h"
 
@@ -496,6 +497,21 @@ apply_unit(struct restore *c, struct vmdir **vd, const struct unit *want,
 		free(path);
 		goto out;
 	}
+	if (strncmp(u->prefix, "vsan-health/", 12) == 0 && want != NULL) {
+		const char *rel = u->plen == strlen(BK_VSAN_CERT) &&
+		    strncmp(u->prefix, BK_VSAN_CERT, u->plen) == 0 ?
+		    APP_VSAN_CERT : u->plen == strlen(BK_VSAN_KEY) &&
+		    strncmp(u->prefix, BK_VSAN_KEY, u->plen) == 0 ?
+		    APP_VSAN_KEY : NULL;
+
+		if (rel == NULL)
+			buf_printf(c->err, "%.*s: not a file of vsan-health's "
+			    "copy", (int)u->plen, u->prefix);
+		else
+			ret = vsan_write_file(c->s->cfg->root, rel,
+			    want->items[0].data, want->items[0].len, c->err);
+		goto out;
+	}
 	buf_printf(c->err, "%.*s: cannot be restored", (int)u->plen,
 	    u->prefix);
 out:
@@ -561,8 +577,10 @@ restore_pass(struct restore *c, const struct bk_state *want_st,
 			if (u == NULL || !in_scope(u, only) || (wp != NULL &&
 			    l != NULL && unit_equal(wp, l)))
 				continue;
-			/* A VCDB row the snapshot lacks is left alone. */
-			if (wp == NULL && strncmp(u->prefix, "vcdb/", 5) == 0)
+			/* A VCDB row, or vsan-health's copy, the snapshot
+			 * lacks is left alone. */
+			if (wp == NULL && (strncmp(u->prefix, "vcdb/", 5) ==
+			    0 || strncmp(u->prefix, "vsan-health/", 12) == 0))
 				continue;
 			if (pass != restore_phase(u, wp != NULL))
 				continue;

@@ -19,6 +19,8 @@
 #define APP_PSQL	    "opt/vmware/vpostgres/current/bin/psql"
 #define APP_VMCA_ROOT	    "var/lib/vmware/vmca/root.cer"
 #define APP_VMCA_KEY	    "var/lib/vmware/vmca/privatekey.pem"
+#define APP_VSAN_CERT	    "storage/vsan-health/vpxd-extension.cert"
+#define APP_VSAN_KEY	    "storage/vsan-health/vpxd-extension.key"
 #define APP_CONFIG	    "etc/vcrotate/vcrotate.conf"
 #define APP_BACKUP_REPO	    "var/lib/vcrotate/backup.git"
 #define APP_BACKUP_KEY	    "etc/vcrotate/backup.key"

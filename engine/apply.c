@@ -30,6 +30,7 @@
 #include "vcdb.h"
 #include "vecs.h"
 #include "vmdir.h"
+#include "vsan.h"
 
 /* The most issuers above a subordinate VMCA an STS credential carries. */
 #define STS_CHAIN_MAX	8
@@ -419,6 +420,10 @@ struct writes {
 		    const struct buf *key);
 	/* VCDB's vpx_ext rows, all in one SQL transaction */
 	int	(*vcdb)(struct apply *, const struct vcdb_update *, size_t n);
+	/* vsan-health's copy of vpxd-extension: the key, then the
+	 * certificate (key NULL in a dry run: not read) */
+	int	(*vsan)(struct apply *, const struct buf *cert,
+		    const struct buf *key);
 	/* the restart step: the applied snapshot, then the one restart */
 	int	(*restart)(struct apply *);
 	/* after step i: its journal record (and, per step, a restart) */
@@ -466,6 +471,15 @@ live_vcdb(struct apply *a, const struct vcdb_update *u, size_t n)
 	return vcdb_update(a->t->cfg->root, u, n, &a->t->err);
 }
 
+/* Each file replaced atomically, as it is (mode, owner). */
+static int
+live_vsan(struct apply *a, const struct buf *cert, const struct buf *key)
+{
+	if (txn_change(a->t) == -1)
+		return -1;
+	return vsan_write(a->t->cfg->root, cert, key, &a->t->err);
+}
+
 /* Every new item is in place: from here on, recover can go forward as well
  * as back. Then the one restart. */
 static int
@@ -507,8 +521,8 @@ live_step_done(struct apply *a, size_t i)
 }
 
 static const struct writes live_writes = {
-	live_vecs_put, ldap_write, live_vmca_files, live_vcdb, live_restart,
-	live_step_done,
+	live_vecs_put, ldap_write, live_vmca_files, live_vcdb, live_vsan,
+	live_restart, live_step_done,
 };
 
 static int
@@ -570,6 +584,18 @@ print_vcdb(struct apply *a, const struct vcdb_update *u, size_t n)
 }
 
 static int
+print_vsan(struct apply *a, const struct buf *cert, const struct buf *key)
+{
+	(void)a;
+	(void)cert;
+	(void)key;
+	printf("    write %s, then %s (vpxd-extension's key and certificate; "
+	    "each keeps its mode and owner)\n", VSAN_KEY_FILE,
+	    VSAN_CERT_FILE);
+	return 0;
+}
+
+static int
 print_restart(struct apply *a)
 {
 	(void)a;
@@ -587,8 +613,8 @@ print_step_done(struct apply *a, size_t i)
 }
 
 static const struct writes printed_writes = {
-	print_vecs_put, print_ldap, print_vmca_files, print_vcdb, print_restart,
-	print_step_done,
+	print_vecs_put, print_ldap, print_vmca_files, print_vcdb, print_vsan,
+	print_restart, print_step_done,
 };
 
 /* Replaces (or adds) a VECS entry with a new certificate and its key. */
@@ -1245,6 +1271,46 @@ out:
 	return ret;
 }
 
+/*
+ * vsan-health's copy: the vpxd-extension certificate (the leaf, as the
+ * field tools copy certool's) and key this plan made, else the ones VECS
+ * holds now (a stale copy), read with vecs-cli getkey.
+ */
+static int
+step_vsan(struct apply *a, size_t n)
+{
+	struct buf cert = BUF_INIT, key = BUF_INIT;
+	EVP_PKEY *made_key = NULL;
+	X509	*x;
+	size_t	 i;
+	int	 ret = -1;
+
+	(void)n;
+	for (i = 0; i < a->nsteps; i++)
+		if (a->plan->steps[i].kind == STEP_SOLUTION_USER &&
+		    a->plan->steps[i].solution != NULL &&
+		    strcmp(a->plan->steps[i].solution, "vpxd-extension") == 0)
+			made_key = a->made[i].key;
+	if ((x = followed_cert(a, VSAN_FOLLOWS)) == NULL) {
+		buf_printf(&a->t->err, "%s: no certificate %s to copy",
+		    VSAN_CERT_FILE, VSAN_FOLLOWS);
+		goto out;
+	}
+	if (pem_of_cert(x, &cert) == -1 || (made_key != NULL &&
+	    pem_of_key(made_key, &key) == -1)) {
+		buf_printf(&a->t->err, "out of memory");
+		goto out;
+	}
+	if (made_key == NULL && !a->dry && vecs_getkey(a->t->cfg->root,
+	    "vpxd-extension", "vpxd-extension", &key, &a->t->err) == -1)
+		goto out;
+	ret = a->w->vsan(a, &cert, &key);
+out:
+	buf_free(&cert);
+	buf_free_secret(&key);
+	return ret;
+}
+
 /* Every new item is in place: from here on, recover can go forward as well
  * as back. Then the one restart. */
 static int
@@ -1265,6 +1331,7 @@ static int (*const run[STEP__MAX])(struct apply *a, size_t n) = {
 	[STEP_TRUST_ANCHORS] = step_trust,
 	[STEP_PRUNE_ROOTS] = step_prune,
 	[STEP_EXTENSION_THUMBPRINTS] = step_vcdb,
+	[STEP_VSAN_HEALTH] = step_vsan,
 	[STEP_RESTART] = step_restart,
 };
 

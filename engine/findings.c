@@ -13,6 +13,7 @@
 #include "cert.h"
 #include "findings.h"
 #include "vcdb.h"
+#include "vsan.h"
 
 #define CRL_WARN	30
 #define CRL_CRIT	100
@@ -664,6 +665,49 @@ eval_vcdb(struct ctx *c)
 	}
 }
 
+/*
+ * vsan-health's copy of vpxd-extension (vsan.h): the certificate VECS's
+ * vpxd-extension holds, and its key, or the field tools' replacement left
+ * it behind. What vsan-health does with a stale copy is not documented
+ * (docs/lab.md, "vsan-health"): a WARNING, not CRITICAL.
+ */
+static void
+eval_vsan(struct ctx *c)
+{
+	const struct inventory *inv = c->inv;
+	const struct inv_vecs_entry *e;
+	char	*want = NULL, *held = NULL;
+
+	if (!inv->vsan_present || (e = inventory_vecs(inv, "vpxd-extension",
+	    "vpxd-extension")) == NULL || e->chain == NULL)
+		return;
+	if ((want = cert_sha1_colons(sk_X509_value(e->chain, 0))) == NULL) {
+		c->oom = 1;
+		return;
+	}
+	if (inv->vsan_cert == NULL)
+		add(c, "VSAN_HEALTH_COPY_STALE", SEV_WARNING, VSAN_CERT_FILE,
+		    "vsan-health's copy of vpxd-extension cannot be read (%s), "
+		    "not that of " VSAN_FOLLOWS " (%s)",
+		    buf_str(&inv->vsan_error), want);
+	else if ((held = cert_sha1_colons(inv->vsan_cert)) == NULL)
+		c->oom = 1;
+	else if (strcmp(held, want) != 0)
+		add(c, "VSAN_HEALTH_COPY_STALE", SEV_WARNING, VSAN_CERT_FILE,
+		    "vsan-health's copy of vpxd-extension holds the "
+		    "certificate with thumbprint %s, not that of "
+		    VSAN_FOLLOWS " (%s), the certificate it should follow",
+		    held, want);
+	else if (inv->vsan_key_match != 1)
+		add(c, "VSAN_HEALTH_COPY_STALE", SEV_WARNING, VSAN_CERT_FILE,
+		    "vsan-health's copy of vpxd-extension holds its "
+		    "certificate (%s), but " VSAN_KEY_FILE " is %s", held,
+		    inv->vsan_key_match == 0 ? "not that certificate's key" :
+		    buf_str(&inv->vsan_error));
+	free(want);
+	free(held);
+}
+
 int
 findings_evaluate(const struct inventory *inv, const struct policy *p,
     struct findings *out)
@@ -682,6 +726,7 @@ findings_evaluate(const struct inventory *inv, const struct policy *p,
 	if (inv->vmdir_parts[VMDIR_PART_ENDPOINTS].read)
 		eval_endpoints(&c);
 	eval_vcdb(&c);
+	eval_vsan(&c);
 	root_use_free(c.use);
 	if (c.oom || sort_by_severity(out) == -1) {
 		findings_free(out);

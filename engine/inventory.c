@@ -16,6 +16,7 @@
 #include "pool.h"
 #include "vcdb.h"
 #include "vmdir.h"
+#include "vsan.h"
 
 const char *const solution_users[NSOLUTION_USERS + 1] = {
 	"machine", "vsphere-webclient", "vpxd", "vpxd-extension", "hvc", "wcp",
@@ -974,6 +975,15 @@ read_vcdb(void *arg)
 	    &inv->vcdb_error) != 1;
 }
 
+/* vsan-health's copy of vpxd-extension (vsan.h). */
+static void
+read_vsan(void *arg)
+{
+	struct inv_read *r = arg;
+
+	vsan_read(r->inv, r->root);
+}
+
 int
 inventory_read(struct inventory *inv, const char *root,
     const struct vmdir_login *login, const char *login_error)
@@ -1005,6 +1015,7 @@ inventory_read(struct inventory *inv, const char *root,
 		ret = -1;
 	pool_add(r.pool, &r.vecs, read_vmca, &r);
 	pool_add(r.pool, &r.vecs, read_vcdb, &r);
+	pool_add(r.pool, &r.vecs, read_vsan, &r);
 	pool_wait(r.pool, &r.vecs);
 	pool_stop(r.pool);
 	cert_cache_free(r.cache);
@@ -1059,6 +1070,8 @@ inventory_free(struct inventory *inv)
 	buf_free(&inv->vmca_error);
 	vcdb_rows_free(inv->vcdb, inv->nvcdb);
 	buf_free(&inv->vcdb_error);
+	X509_free(inv->vsan_cert);
+	buf_free(&inv->vsan_error);
 	appliance_free(&inv->app);
 	memset(inv, 0, sizeof(*inv));
 }

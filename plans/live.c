@@ -18,6 +18,7 @@
 #include "plan-int.h"
 #include "findings.h"
 #include "vcdb.h"
+#include "vsan.h"
 
 /* The VECS entry a place names (STORE/ALIAS, as plan_build writes it). */
 static const struct inv_vecs_entry *
@@ -82,6 +83,7 @@ live_entry(const struct inventory *inv, const struct plan_step *s,
 	case STEP_DATA_ENCIPHERMENT:
 	case STEP_MACHINE_SSL:
 	case STEP_EXTENSION_THUMBPRINTS:
+	case STEP_VSAN_HEALTH:
 	case STEP_RESTART:
 	case STEP__MAX:
 		break;
@@ -111,6 +113,12 @@ live_item(const struct inventory *inv, const struct plan_step *s,
 		*cert = e->chain != NULL ? sk_X509_value(e->chain, 0) : NULL;
 		return 1;
 	case TARGET_FILE:
+		if (strcmp(t->place, VSAN_CERT_FILE) == 0) {
+			*digest = inv->vsan_digest;
+			return inv->vsan_present;
+		}
+		if (strcmp(t->place, VSAN_KEY_FILE) == 0)
+			return inv->vsan_present;	/* a secret: no digest */
 		if (strcmp(t->place, VMCA_ROOT_FILE) != 0)
 			return 1;	/* the key: apply reads it */
 		*digest = inv->vmca_digest;

@@ -20,6 +20,7 @@
 #include "cert.h"
 #include "plan-int.h"
 #include "vcdb.h"
+#include "vsan.h"
 #include "vmdir.h"
 
 /* ---- the fields and their types ---- */
@@ -879,6 +880,9 @@ static const struct kind_rule {
 	[STEP_EXTENSION_THUMBPRINTS] = { 0, 0,
 	    "an extension_thumbprints step replaces only rows of VCDB's "
 	    "vpx_ext (VCDB/vpx_ext/<ext_id>) of the extensions vcrotate knows" },
+	[STEP_VSAN_HEALTH] = { 0, 0,
+	    "a vsan_health step replaces only " VSAN_CERT_FILE " (with its "
+	    "digest) and " VSAN_KEY_FILE " (without: a secret)" },
 	[STEP_RESTART] = { 0, 0,
 	    "a restart step restarts service-control, nothing else" },
 };
@@ -1114,6 +1118,11 @@ place_ok(const struct plan *p, const struct layout *l,
 		return t->action == ACTION_REPLACE && t->type == TARGET_VCDB &&
 		    vcdb_place_ext(t->place) != NULL &&
 		    vcdb_follows(vcdb_place_ext(t->place), &store, &alias) == 0;
+	case STEP_VSAN_HEALTH:
+		return t->action == ACTION_REPLACE && t->type == TARGET_FILE &&
+		    ((strcmp(t->place, VSAN_CERT_FILE) == 0 &&
+		    t->digest[0] != '\0') || (strcmp(t->place,
+		    VSAN_KEY_FILE) == 0 && t->digest[0] == '\0'));
 	case STEP_RESTART:
 		return t->type == TARGET_SERVICES &&
 		    t->action == ACTION_RESTART &&
@@ -1405,7 +1414,8 @@ check_order(const struct plan *p, const struct layout *l, size_t i,
 		buf_printf(err, "step %d (%s): out of order (a plan holds "
 		    "ca_chain, vmca_root, sts, solution_user, data_encipherment, "
 		    "machine_ssl, trust_anchors, prune_roots, "
-		    "extension_thumbprints and restart in that order)", s->n,
+		    "extension_thumbprints, vsan_health and restart in that "
+		    "order)", s->n,
 		    kind);
 		return -1;
 	}

@@ -20,6 +20,7 @@
 #include "plan-int.h"
 #include "safetext.h"
 #include "vcdb.h"
+#include "vsan.h"
 
 static const char *const scope_names[] = {
 	"all", "root", "sts", "solution-users", "machine-ssl", NULL
@@ -65,6 +66,7 @@ static const char *const kind_names[STEP__MAX] = {
 	[STEP_TRUST_ANCHORS] = "trust_anchors",
 	[STEP_PRUNE_ROOTS] = "prune_roots",
 	[STEP_EXTENSION_THUMBPRINTS] = "extension_thumbprints",
+	[STEP_VSAN_HEALTH] = "vsan_health",
 	[STEP_RESTART] = "restart",
 };
 static const char *const type_names[TARGET__MAX] = {
@@ -179,7 +181,7 @@ plan_usage_names(unsigned bits, int extended, const char *sep)
 /* The groups a finding can belong to, in plan order. */
 enum group {
 	G_ROOT, G_STS, G_SOLUTION, G_MACHINE_SSL, G_TRUST, G_PRUNE, G_VCDB,
-	G_NONE,
+	G_VSAN, G_NONE,
 };
 
 struct build {
@@ -285,6 +287,8 @@ group_of(const struct inventory *inv, const struct finding *f)
 		return G_TRUST;
 	if (strcmp(f->code, "EXTENSION_THUMBPRINT_MISMATCH") == 0)
 		return G_VCDB;
+	if (strcmp(f->code, "VSAN_HEALTH_COPY_STALE") == 0)
+		return G_VSAN;
 	if (strcmp(f->place, "MACHINE_SSL_CERT/__MACHINE_CERT") == 0 ||
 	    strcmp(f->place, "STS_INTERNAL_SSL_CERT/__MACHINE_CERT") == 0)
 		return G_MACHINE_SSL;
@@ -470,6 +474,7 @@ plan_subject(enum step_kind k, const struct appliance *app, const char *sol)
 	case STEP_TRUST_ANCHORS:
 	case STEP_PRUNE_ROOTS:
 	case STEP_EXTENSION_THUMBPRINTS:
+	case STEP_VSAN_HEALTH:
 	case STEP_RESTART:
 	case STEP__MAX:
 		break;
@@ -1066,6 +1071,41 @@ step_vcdb(struct build *b)
 	    why_of(b, G_VCDB, NULL), NULL, t);
 }
 
+json_t *
+plan_vsan_targets(const struct inventory *inv, const struct plan_policy *pol,
+    int (*made)(void *, const char *), void *arg, int stale)
+{
+	json_t	*t;
+
+	if (!inv->vsan_present || !(made(arg, "vpxd-extension") || (stale &&
+	    vcdb_in_scope(pol, "vpxd-extension"))))
+		return NULL;
+	if ((t = json_array()) == NULL)
+		return NULL;
+	json_array_append_new(t, target(TARGET_FILE, VSAN_CERT_FILE,
+	    ACTION_REPLACE, inv->vsan_digest));
+	json_array_append_new(t, target(TARGET_FILE, VSAN_KEY_FILE,
+	    ACTION_REPLACE, NULL));
+	return t;
+}
+
+/*
+ * vsan-health's copy of vpxd-extension, after VCDB's rows: when the plan
+ * renews vpxd-extension, or the copy is stale and in the scope.
+ */
+static void
+step_vsan(struct build *b)
+{
+	json_t	*t;
+
+	if ((t = plan_vsan_targets(b->inv, b->pol, renews, b,
+	    group_has(b, G_VSAN, NULL))) == NULL)
+		return;
+	b->planned[G_VSAN] = 1;
+	add_step(b, STEP_VSAN_HEALTH, PLAN_VSAN_TITLE,
+	    why_of(b, G_VSAN, NULL), NULL, t);
+}
+
 /* Whether the extension_thumbprints step has place as a target. */
 static int
 vcdb_planned(const struct build *b, const char *place)
@@ -1300,6 +1340,7 @@ plan_build(const struct inventory *inv, const struct plan_policy *pol,
 		b.planned[G_PRUNE] = 1;
 	}
 	step_vcdb(&b);
+	step_vsan(&b);
 	if (json_array_size(b.steps) == 0) {
 		*nothing = 1;
 		*held = b.oom ? NULL : json_incref(b.held);
