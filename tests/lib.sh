@@ -100,6 +100,13 @@ lab_dump() {
 		{ echo "UNREADABLE VMDIR"; fail "lab_dump: ldapsearch failed"; return 1; }
 	echo "$ldif" | awk 'BEGIN { RS = ""; ORS = "\n\n" } { print }' | sort
 	cat "$l/var/lib/vmware/vmca/root.cer" "$l/var/lib/vmware/vmca/privatekey.pem"
+	# vsan-health's copy of vpxd-extension (labs made --vsan-health):
+	# mode, owner, group and bytes of each file.
+	for s in cert key; do
+		a=$l/storage/vsan-health/vpxd-extension.$s
+		[ -e "$a" ] || continue
+		stat -c "VSAN-HEALTH %a %u %g vpxd-extension.$s" "$a" && cat "$a"
+	done
 	# VCDB's rows, as PostgreSQL dumps them (a lab made --no-vcdb has
 	# none); when its server is not running (start --all leaves it
 	# stopped when a core service fails) it is started, and only then.
