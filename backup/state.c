@@ -18,6 +18,7 @@
 #include "state.h"
 #include "vcdb.h"
 #include "vsan.h"
+#include "rbd.h"
 #include "vecs.h"
 #include "vmdir.h"
 
@@ -734,6 +735,44 @@ out:
 	return ret;
 }
 
+/* ---- Auto Deploy ---- */
+
+/* vc_servers' rows, one unit each (nothing where rbd is not AUTOMATIC). */
+static int
+read_rbd(struct bk_state *st, const char *root, struct buf *err)
+{
+	struct rbd_row *rows = NULL;
+	char	*dir = NULL, *place = NULL;
+	size_t	 n = 0, i;
+	int	 ret = -1, r;
+
+	if ((r = rbd_read(root, &rows, &n, err)) != 0)
+		return r == 1 ? 0 : -1;
+	for (i = 0; i < n; i++) {
+		if (asprintf(&dir, "autodeploy/vc_servers/%ld", rows[i].id) ==
+		    -1) {
+			dir = NULL;
+			goto oom;
+		}
+		if ((place = rbd_place(rows[i].id)) == NULL ||
+		    add_str(st, dir, "@row", place) == -1 ||
+		    add_str(st, dir, "thumbprint", rows[i].thumbprint) == -1)
+			goto oom;
+		free(dir);
+		free(place);
+		dir = place = NULL;
+	}
+	ret = 0;
+	goto out;
+oom:
+	buf_printf(err, "out of memory reading Auto Deploy");
+out:
+	free(dir);
+	free(place);
+	rbd_rows_free(rows, n);
+	return ret;
+}
+
 /* ---- vsan-health ---- */
 
 /* vsan-health's copy of vpxd-extension, its key sealed (nothing on an
@@ -775,7 +814,7 @@ bk_state_read(struct bk_state *st, const char *root,
 	    &rest) == 0 &&
 	    read_file_item(st, root, APP_VMCA_KEY, "vmca/privatekey.pem", 1,
 	    &rest) == 0 && read_vcdb(st, root, &rest) == 0 &&
-	    read_vsan(st, root, &rest) == 0);
+	    read_vsan(st, root, &rest) == 0 && read_rbd(st, root, &rest) == 0);
 	pool_wait(p, &vr.g);
 	pool_stop(p);
 	if (vecs_finish(&vr, st, ok, err) == -1)

@@ -26,6 +26,10 @@
  *                                  vsan-health's copy of vpxd-extension, as
  *                                  the files hold it; none on an appliance
  *                                  without the copy (vsan.h)
+ *   autodeploy/vc_servers/<rowid>/@row        a row of Auto Deploy's
+ *                                  vc_servers: its place, AutoDeploy/vc_servers/<rowid>
+ *   autodeploy/vc_servers/<rowid>/thumbprint  ... and the thumbprint it holds;
+ *                                  none where rbd is not AUTOMATIC (rbd.h)
  *
  * <S>, <A>, <DN> and <E> are escaped with bk_name_escape (names.h). Items marked
  * secret are encrypted when stored (crypt.h) and never printed.

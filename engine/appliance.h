@@ -17,6 +17,8 @@
 #define APP_SERVICE_CONTROL "usr/bin/service-control"
 #define APP_NODE_TYPE	    "etc/vmware/deployment.node.type"
 #define APP_PSQL	    "opt/vmware/vpostgres/current/bin/psql"
+#define APP_VMON_CLI	    "usr/lib/vmware-vmon/vmon-cli"
+#define APP_SQLITE3	    "usr/bin/sqlite3"
 #define APP_VMCA_ROOT	    "var/lib/vmware/vmca/root.cer"
 #define APP_VMCA_KEY	    "var/lib/vmware/vmca/privatekey.pem"
 #define APP_VSAN_CERT	    "storage/vsan-health/vpxd-extension.cert"

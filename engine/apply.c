@@ -31,6 +31,7 @@
 #include "vecs.h"
 #include "vmdir.h"
 #include "vsan.h"
+#include "rbd.h"
 
 /* The most issuers above a subordinate VMCA an STS credential carries. */
 #define STS_CHAIN_MAX	8
@@ -424,6 +425,8 @@ struct writes {
 	 * certificate (key NULL in a dry run: not read) */
 	int	(*vsan)(struct apply *, const struct buf *cert,
 		    const struct buf *key);
+	/* Auto Deploy's vc_servers rows, all in one SQLite transaction */
+	int	(*rbd)(struct apply *, const struct rbd_update *, size_t n);
 	/* the restart step: the applied snapshot, then the one restart */
 	int	(*restart)(struct apply *);
 	/* after step i: its journal record (and, per step, a restart) */
@@ -480,6 +483,15 @@ live_vsan(struct apply *a, const struct buf *cert, const struct buf *key)
 	return vsan_write(a->t->cfg->root, cert, key, &a->t->err);
 }
 
+/* One sqlite3 transaction: every row or none. */
+static int
+live_rbd(struct apply *a, const struct rbd_update *u, size_t n)
+{
+	if (txn_change(a->t) == -1)
+		return -1;
+	return rbd_update(a->t->cfg->root, u, n, &a->t->err);
+}
+
 /* Every new item is in place: from here on, recover can go forward as well
  * as back. Then the one restart. */
 static int
@@ -522,7 +534,7 @@ live_step_done(struct apply *a, size_t i)
 
 static const struct writes live_writes = {
 	live_vecs_put, ldap_write, live_vmca_files, live_vcdb, live_vsan,
-	live_restart, live_step_done,
+	live_rbd, live_restart, live_step_done,
 };
 
 static int
@@ -596,6 +608,20 @@ print_vsan(struct apply *a, const struct buf *cert, const struct buf *key)
 }
 
 static int
+print_rbd(struct apply *a, const struct rbd_update *u, size_t n)
+{
+	size_t	 i;
+
+	(void)a;
+	printf("    sqlite3 (Auto Deploy), one transaction: UPDATE vc_servers "
+	    "SET thumbprint = NEW WHERE rowid = ID AND thumbprint = OLD:\n");
+	for (i = 0; i < n; i++)
+		text_printf_safe(stdout, "      row %ld: %s -> %s\n", u[i].id,
+		    u[i].expect, u[i].thumbprint);
+	return 0;
+}
+
+static int
 print_restart(struct apply *a)
 {
 	(void)a;
@@ -614,7 +640,7 @@ print_step_done(struct apply *a, size_t i)
 
 static const struct writes printed_writes = {
 	print_vecs_put, print_ldap, print_vmca_files, print_vcdb, print_vsan,
-	print_restart, print_step_done,
+	print_rbd, print_restart, print_step_done,
 };
 
 /* Replaces (or adds) a VECS entry with a new certificate and its key. */
@@ -1272,6 +1298,43 @@ out:
 }
 
 /*
+ * Auto Deploy's rows: each gets the thumbprint of the Machine SSL
+ * certificate (this plan's, else VECS's), in one SQLite transaction, and
+ * only where it still holds what the plan saw.
+ */
+static int
+step_rbd(struct apply *a, size_t n)
+{
+	const struct plan_step *s = &a->plan->steps[n];
+	struct rbd_update *u = NULL;
+	char	*tp = NULL;
+	X509	*x;
+	size_t	 i;
+	int	 ret = -1;
+
+	if ((x = followed_cert(a, RBD_FOLLOWS)) == NULL ||
+	    (tp = cert_sha1_colons(x)) == NULL) {
+		buf_printf(&a->t->err, "Auto Deploy: no certificate %s to take "
+		    "the thumbprint of", RBD_FOLLOWS);
+		goto out;
+	}
+	if ((u = calloc(s->ntargets, sizeof(*u))) == NULL) {
+		buf_printf(&a->t->err, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < s->ntargets; i++) {
+		u[i].id = rbd_place_id(s->targets[i].place);
+		u[i].thumbprint = tp;
+		u[i].expect = s->targets[i].thumbprint;
+	}
+	ret = a->w->rbd(a, u, s->ntargets);
+out:
+	free(tp);
+	free(u);
+	return ret;
+}
+
+/*
  * vsan-health's copy: the vpxd-extension certificate (the leaf, as the
  * field tools copy certool's) and key this plan made, else the ones VECS
  * holds now (a stale copy), read with vecs-cli getkey.
@@ -1332,6 +1395,7 @@ static int (*const run[STEP__MAX])(struct apply *a, size_t n) = {
 	[STEP_PRUNE_ROOTS] = step_prune,
 	[STEP_EXTENSION_THUMBPRINTS] = step_vcdb,
 	[STEP_VSAN_HEALTH] = step_vsan,
+	[STEP_AUTODEPLOY] = step_rbd,
 	[STEP_RESTART] = step_restart,
 };
 
@@ -1425,10 +1489,12 @@ checks(struct apply *a, struct inventory *after)
 		return -1;
 	}
 	if (after->vecs_error.len || after->vmdir_error.len ||
-	    after->vmca_error.len || after->vcdb_error.len) {
-		buf_printf(&a->t->err, "cannot read the appliance again: %s%s%s%s",
-		    buf_str(&after->vecs_error), buf_str(&after->vmdir_error),
-		    buf_str(&after->vmca_error), buf_str(&after->vcdb_error));
+	    after->vmca_error.len || after->vcdb_error.len ||
+	    after->rbd_error.len) {
+		buf_printf(&a->t->err, "cannot read the appliance again: "
+		    "%s%s%s%s%s", buf_str(&after->vecs_error),
+		    buf_str(&after->vmdir_error), buf_str(&after->vmca_error),
+		    buf_str(&after->vcdb_error), buf_str(&after->rbd_error));
 		inventory_free(after);
 		return -1;
 	}
@@ -1536,10 +1602,11 @@ apply_read(struct apply *a, struct inventory *inv)
 	}
 	a->inv = inv;
 	if (inv->vecs_error.len || inv->vmdir_error.len ||
-	    inv->vmca_error.len || inv->vcdb_error.len) {
-		buf_printf(&t->err, "cannot read the appliance: %s%s%s%s",
+	    inv->vmca_error.len || inv->vcdb_error.len || inv->rbd_error.len) {
+		buf_printf(&t->err, "cannot read the appliance: %s%s%s%s%s",
 		    buf_str(&inv->vecs_error), buf_str(&inv->vmdir_error),
-		    buf_str(&inv->vmca_error), buf_str(&inv->vcdb_error));
+		    buf_str(&inv->vmca_error), buf_str(&inv->vcdb_error),
+		    buf_str(&inv->rbd_error));
 		return -1;
 	}
 	return 0;

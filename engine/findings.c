@@ -14,6 +14,7 @@
 #include "findings.h"
 #include "vcdb.h"
 #include "vsan.h"
+#include "rbd.h"
 
 #define CRL_WARN	30
 #define CRL_CRIT	100
@@ -708,6 +709,45 @@ eval_vsan(struct ctx *c)
 	free(held);
 }
 
+/*
+ * Auto Deploy's vc_servers rows (rbd.h): each must hold the Machine SSL
+ * certificate's thumbprint, which vCert writes there. What Auto Deploy
+ * does with a stale one is not documented (docs/lab.md, "Auto Deploy"):
+ * a WARNING. A row without a thumbprint is no finding.
+ */
+static void
+eval_rbd(struct ctx *c)
+{
+	const struct inventory *inv = c->inv;
+	const struct inv_vecs_entry *e;
+	char	*want, *place;
+	size_t	 i;
+
+	if ((e = inventory_vecs(inv, "MACHINE_SSL_CERT", "__MACHINE_CERT")) ==
+	    NULL || e->chain == NULL)
+		return;
+	if ((want = cert_sha1_colons(sk_X509_value(e->chain, 0))) == NULL) {
+		c->oom = 1;
+		return;
+	}
+	for (i = 0; i < inv->nrbd; i++) {
+		const struct rbd_row *r = &inv->rbd[i];
+
+		if (*r->thumbprint == '\0' || strcmp(r->thumbprint, want) == 0)
+			continue;
+		if ((place = rbd_place(r->id)) == NULL) {
+			c->oom = 1;
+			break;
+		}
+		add(c, "AUTODEPLOY_THUMBPRINT_MISMATCH", SEV_WARNING, place,
+		    "Auto Deploy's vc_servers row %ld holds thumbprint %s, not "
+		    "that of " RBD_FOLLOWS " (%s), the certificate it should "
+		    "follow", r->id, r->thumbprint, want);
+		free(place);
+	}
+	free(want);
+}
+
 int
 findings_evaluate(const struct inventory *inv, const struct policy *p,
     struct findings *out)
@@ -727,6 +767,7 @@ findings_evaluate(const struct inventory *inv, const struct policy *p,
 		eval_endpoints(&c);
 	eval_vcdb(&c);
 	eval_vsan(&c);
+	eval_rbd(&c);
 	root_use_free(c.use);
 	if (c.oom || sort_by_severity(out) == -1) {
 		findings_free(out);

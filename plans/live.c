@@ -19,6 +19,7 @@
 #include "findings.h"
 #include "vcdb.h"
 #include "vsan.h"
+#include "rbd.h"
 
 /* The VECS entry a place names (STORE/ALIAS, as plan_build writes it). */
 static const struct inv_vecs_entry *
@@ -84,6 +85,7 @@ live_entry(const struct inventory *inv, const struct plan_step *s,
 	case STEP_MACHINE_SSL:
 	case STEP_EXTENSION_THUMBPRINTS:
 	case STEP_VSAN_HEALTH:
+	case STEP_AUTODEPLOY:
 	case STEP_RESTART:
 	case STEP__MAX:
 		break;
@@ -125,6 +127,15 @@ live_item(const struct inventory *inv, const struct plan_step *s,
 		return inv->vmca_digest[0] != '\0';
 	case TARGET_VMDIR:
 		return live_entry(inv, s, t->place, digest, cert);
+	case TARGET_AUTODEPLOY: {
+		const struct rbd_row *ar;
+
+		if ((ar = rbd_row(inv->rbd, inv->nrbd,
+		    rbd_place_id(t->place))) == NULL)
+			return 0;
+		*digest = ar->digest;
+		return 1;
+	}
 	case TARGET_VCDB:
 		/* A row is the thumbprint it holds: its digest. */
 		if ((r = vcdb_row(inv->vcdb, inv->nvcdb,
@@ -360,7 +371,9 @@ check_vcdb_after(const struct plan *p, const struct inventory *inv,
 		for (j = 0; j < p->steps[i].ntargets; j++) {
 			const struct plan_target *t = &p->steps[i].targets[j];
 
-			if (t->type != TARGET_VCDB || t->thumbprint_after == NULL)
+			if ((t->type != TARGET_VCDB &&
+			    t->type != TARGET_AUTODEPLOY) ||
+			    t->thumbprint_after == NULL)
 				continue;
 			e = vecs_at(inv, t->follows);
 			now = e != NULL && e->chain != NULL ?

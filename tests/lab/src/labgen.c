@@ -11,6 +11,7 @@
  *	labgen corrupt DIR STORE ALIAS
  *	labgen create DIR --scenario NAME --keypool POOL [--version V]
  *	    [--pnid NAME] [--crls N] [--roots N] [--now EPOCH] [--vsan-health]
+ *	    [--autodeploy]
  *
  * Exit status: 0 done, 1 failed, 64 usage error.
  */
@@ -305,6 +306,7 @@ struct lab {
 	time_t			 now;
 	int			 ca_der;	/* --ca-entries der */
 	int			 vsan_health;	/* --vsan-health */
+	int			 autodeploy;	/* --autodeploy */
 
 	/* Who the appliance is. */
 	char			 machine_id[37];
@@ -355,7 +357,7 @@ usage(void)
 	    "[--version 6.7|7.0|8.0]\n"
 	    "           [--pnid NAME] [--crls N] [--roots N] "
 	    "[--now EPOCH]\n"
-	    "           [--ca-entries pem|der] [--vsan-health]\n");
+	    "           [--ca-entries pem|der] [--vsan-health] [--autodeploy]\n");
 	exit(EX_USAGE);
 }
 
@@ -2573,6 +2575,36 @@ out:
 	return rc;
 }
 
+/*
+ * Auto Deploy's database (docs/lab.md, "Auto Deploy"): vc_servers, one
+ * row for this vCenter, whose thumbprint Broadcom's vCert sets to the
+ * Machine SSL certificate's; in extension-thumbprint-stale, the one
+ * replaced by hand before. SQL that labctl gives sqlite3; where the file
+ * goes (by version) is labctl's.
+ */
+static int
+write_rbd_rows(const struct lab *lab)
+{
+	X509	*x = lab->sc->id == SC_EXTENSION_THUMBPRINT_STALE ?
+	    lab->mssl_bkp : lab->mssl;
+	char	*sql = NULL, tp[60];
+	int	 rc;
+
+	if (!lab->autodeploy)
+		return 0;
+	if (x == NULL || lab_sha1_thumbprint(x, tp) == -1 ||
+	    (sql = str_printf("CREATE TABLE vc_servers (id INTEGER PRIMARY "
+	    "KEY, address TEXT, thumbprint TEXT);\nINSERT INTO vc_servers "
+	    "(address, thumbprint) VALUES ('%s', '%s');\n", lab->pnid,
+	    tp)) == NULL) {
+		warnx("Auto Deploy rows");
+		return -1;
+	}
+	rc = write_lab_file(lab, LAB_RBD_ROWS, sql, strlen(sql), 0644, 0755);
+	free(sql);
+	return rc;
+}
+
 static int
 write_vmca(const struct lab *lab)
 {
@@ -2834,6 +2866,7 @@ cmd_create(int argc, char **argv)
 		{ "now",	required_argument, NULL, 'n' },
 		{ "ca-entries",	required_argument, NULL, 'a' },
 		{ "vsan-health", no_argument,	   NULL, 'h' },
+		{ "autodeploy",	no_argument,	   NULL, 'd' },
 		{ NULL,		0,		   NULL, 0 }
 	};
 	struct lab	 lab;
@@ -2881,6 +2914,9 @@ cmd_create(int argc, char **argv)
 			break;
 		case 'h':
 			lab.vsan_health = 1;
+			break;
+		case 'd':
+			lab.autodeploy = 1;
 			break;
 		case 'n':
 			if (parse_long(optarg, 1, LONG_MAX, &now) == -1) {
@@ -2941,7 +2977,8 @@ cmd_create(int argc, char **argv)
 	if (write_vmca(&lab) == -1 || write_vecs(&lab) == -1 ||
 	    write_seed_ldif(&lab) == -1 || write_vmdir_tls(&lab) == -1 ||
 	    write_registry(&lab) == -1 || write_vcdb_rows(&lab) == -1 ||
-	    write_vsan_health(&lab) == -1 || write_state(&lab) == -1)
+	    write_vsan_health(&lab) == -1 || write_rbd_rows(&lab) == -1 ||
+	    write_state(&lab) == -1)
 		goto out;
 	rc = 0;
 out:

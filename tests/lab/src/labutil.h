@@ -38,6 +38,8 @@
 #define LAB_FAULTS_DIR      "var/lib/vmware-lab/faults"
 #define LAB_COUNTERS        "var/lib/vmware-lab/counters"
 #define LAB_VCDB_ROWS       "var/lib/vmware-lab/vcdb-rows.sql"
+/* Auto Deploy's database, as SQL for sqlite3 (labctl --autodeploy). */
+#define LAB_RBD_ROWS        "var/lib/vmware-lab/rbd-rows.sql"
 #define LAB_LOG_DIR         "var/log/vmware-lab"
 
 /* Registry keys (case-insensitive, as in likewise). */
