@@ -1083,7 +1083,10 @@ plan_vsan_targets(const struct inventory *inv, const struct plan_policy *pol,
 {
 	json_t	*t;
 
-	if (!inv->vsan_present || !(made(arg, "vpxd-extension") || (stale &&
+	/* A certificate file that cannot be read has no digest: no plan
+	 * can say what it replaces (check reports it). */
+	if (!inv->vsan_present || inv->vsan_digest[0] == '\0' ||
+	    !(made(arg, "vpxd-extension") || (stale &&
 	    vcdb_in_scope(pol, "vpxd-extension"))))
 		return NULL;
 	if ((t = json_array()) == NULL)
