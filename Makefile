@@ -44,6 +44,7 @@ ENGINE_LIB  = $(B)/obj/engine/buf.o $(B)/obj/engine/proc.o \
               $(B)/obj/engine/cert.o $(B)/obj/engine/vmdir.o \
               $(B)/obj/engine/appliance.o $(B)/obj/engine/vecs.o \
               $(B)/obj/engine/vcdb.o $(B)/obj/engine/domain.o \
+              $(B)/obj/engine/vsan.o $(B)/obj/engine/rbd.o \
               $(B)/obj/engine/inventory.o $(B)/obj/engine/findings.o \
               $(B)/obj/engine/config.o $(B)/obj/engine/report.o \
               $(B)/obj/engine/safetext.o \

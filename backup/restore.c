@@ -19,6 +19,8 @@
 #include "restore.h"
 #include "units.h"
 #include "vcdb.h"
+#include "vsan.h"
+#include "rbd.h"
 #include "vecs.h"
 #include "vmdir.h"
 
@@ -32,6 +34,8 @@ struct restore {
 	int		 refresh;
 	const struct unit **rows;
 	size_t		 nrows;
+	const struct unit **rbd;	/* Auto Deploy's rows, likewise */
+	size_t		 nrbd;
 };
 
 /* Whether a unit is within the --only scope (NULL: everything). */
@@ -386,6 +390,63 @@ vcdb_unit(struct restore *c, const struct unit *want, const struct unit *live)
 	return 0;
 }
 
+/* An Auto Deploy row to put back, queued for rbd_flush (as vcdb_unit). */
+static int
+rbd_unit(struct restore *c, const struct unit *want, const struct unit *live)
+{
+	const struct unit **nr;
+
+	if (live == NULL) {
+		buf_printf(c->err, "Auto Deploy's vc_servers has no row %.*s "
+		    "any more; vcrotate updates rows, it does not insert them",
+		    (int)want->plen, want->prefix);
+		return -1;
+	}
+	if ((nr = reallocarray(c->rbd, c->nrbd + 1, sizeof(*nr))) == NULL) {
+		buf_printf(c->err, "out of memory");
+		return -1;
+	}
+	c->rbd = nr;
+	c->rbd[c->nrbd++] = want;
+	return 0;
+}
+
+/* The rows queued by rbd_unit, written in one SQLite transaction. */
+static int
+rbd_flush(struct restore *c)
+{
+	struct rbd_update *u = NULL;
+	char	**v = NULL, *id = NULL;
+	size_t	 i, n = c->nrbd;
+	int	 ret = -1;
+
+	c->nrbd = 0;
+	if ((u = calloc(n, sizeof(*u))) == NULL ||
+	    (v = calloc(n, sizeof(*v))) == NULL) {
+		buf_printf(c->err, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		free(id);
+		if ((id = bk_item_text(unit_item(c->rbd[i], "@row"))) == NULL ||
+		    (v[i] = bk_item_text(unit_item(c->rbd[i], "thumbprint"))) ==
+		    NULL || (u[i].id = rbd_place_id(id)) < 0) {
+			buf_printf(c->err, "snapshot entry %.*s is incomplete",
+			    (int)c->rbd[i]->plen, c->rbd[i]->prefix);
+			goto out;
+		}
+		u[i].thumbprint = v[i];
+	}
+	ret = rbd_update(c->s->cfg->root, u, n, c->err);
+out:
+	free(id);
+	for (i = 0; v != NULL && i < n; i++)
+		free(v[i]);
+	free(v);
+	free(u);
+	return ret;
+}
+
 /* The rows queued by vcdb_unit, written in one SQL transaction. */
 static int
 vcdb_flush(struct restore *c)
@@ -474,6 +535,10 @@ apply_unit(struct restore *c, struct vmdir **vd, const struct unit *want,
 		ret = vcdb_unit(c, want, live);
 		goto out;
 	}
+	if (strncmp(u->prefix, "autodeploy/", 11) == 0) {
+		ret = want != NULL ? rbd_unit(c, want, live) : 0;
+		goto out;
+	}
 	if (strncmp(u->prefix, "vmca/", 5) == 0 && want != NULL) {
 		const char *rel = u->plen == 13 &&
 		    strncmp(u->prefix, "vmca/root.cer", 13) == 0 ? APP_VMCA_ROOT :
@@ -494,6 +559,21 @@ apply_unit(struct restore *c, struct vmdir **vd, const struct unit *want,
 			    bk_path_secret(want->items[0].path) ? 0600 : 0644,
 			    c->err);
 		free(path);
+		goto out;
+	}
+	if (strncmp(u->prefix, "vsan-health/", 12) == 0 && want != NULL) {
+		const char *rel = u->plen == strlen(BK_VSAN_CERT) &&
+		    strncmp(u->prefix, BK_VSAN_CERT, u->plen) == 0 ?
+		    APP_VSAN_CERT : u->plen == strlen(BK_VSAN_KEY) &&
+		    strncmp(u->prefix, BK_VSAN_KEY, u->plen) == 0 ?
+		    APP_VSAN_KEY : NULL;
+
+		if (rel == NULL)
+			buf_printf(c->err, "%.*s: not a file of vsan-health's "
+			    "copy", (int)u->plen, u->prefix);
+		else
+			ret = vsan_write_file(c->s->cfg->root, rel,
+			    want->items[0].data, want->items[0].len, c->err);
 		goto out;
 	}
 	buf_printf(c->err, "%.*s: cannot be restored", (int)u->plen,
@@ -561,8 +641,11 @@ restore_pass(struct restore *c, const struct bk_state *want_st,
 			if (u == NULL || !in_scope(u, only) || (wp != NULL &&
 			    l != NULL && unit_equal(wp, l)))
 				continue;
-			/* A VCDB row the snapshot lacks is left alone. */
-			if (wp == NULL && strncmp(u->prefix, "vcdb/", 5) == 0)
+			/* A VCDB row, or vsan-health's copy, the snapshot
+			 * lacks is left alone. */
+			if (wp == NULL && (strncmp(u->prefix, "vcdb/", 5) ==
+			    0 || strncmp(u->prefix, "vsan-health/", 12) == 0 ||
+			    strncmp(u->prefix, "autodeploy/", 11) == 0))
 				continue;
 			if (pass != restore_phase(u, wp != NULL))
 				continue;
@@ -586,6 +669,14 @@ restore_pass(struct restore *c, const struct bk_state *want_st,
 			if (vcdb_flush(c) == -1)
 				n = -1;
 		}
+		/* Auto Deploy's rows of this pass, in one transaction. */
+		if (pass == 2 && apply && c->nrbd > 0 && n >= 0) {
+			if (verbose)
+				printf("write    the Auto Deploy rows above in "
+				    "one transaction (sqlite3)\n");
+			if (rbd_flush(c) == -1)
+				n = -1;
+		}
 		/* vmdir's CA entries are back: vmafdd remakes their CRLs. */
 		if (pass == 3 && apply && c->refresh && n >= 0) {
 			c->refresh = 0;
@@ -600,6 +691,8 @@ out:
 	vmdir_close(vd);
 	free(c->rows);
 	c->rows = NULL;
+	free(c->rbd);
+	c->rbd = NULL;
 	c->nrows = 0;
 	free(uw);
 	free(ul);

@@ -17,6 +17,8 @@
 #include "pool.h"
 #include "state.h"
 #include "vcdb.h"
+#include "vsan.h"
+#include "rbd.h"
 #include "vecs.h"
 #include "vmdir.h"
 
@@ -81,7 +83,8 @@ bk_path_secret(const char *path)
 
 	for (p = path; *p != '\0'; p++)
 		depth += *p == '/';
-	if (strcmp(path, "vmca/privatekey.pem") == 0)
+	if (strcmp(path, "vmca/privatekey.pem") == 0 ||
+	    strcmp(path, BK_VSAN_KEY) == 0)
 		return 1;
 	if (strncmp(path, "vecs/", 5) == 0)
 		return depth == 3 && strcmp(base, "/key") == 0;
@@ -732,6 +735,60 @@ out:
 	return ret;
 }
 
+/* ---- Auto Deploy ---- */
+
+/* vc_servers' rows, one unit each (nothing where rbd is not AUTOMATIC). */
+static int
+read_rbd(struct bk_state *st, const char *root, struct buf *err)
+{
+	struct rbd_row *rows = NULL;
+	char	*dir = NULL, *place = NULL;
+	size_t	 n = 0, i;
+	int	 ret = -1, r;
+
+	if ((r = rbd_read(root, &rows, &n, err)) != 0)
+		return r == 1 ? 0 : -1;
+	for (i = 0; i < n; i++) {
+		if (asprintf(&dir, "autodeploy/vc_servers/%ld", rows[i].id) ==
+		    -1) {
+			dir = NULL;
+			goto oom;
+		}
+		if ((place = rbd_place(rows[i].id)) == NULL ||
+		    add_str(st, dir, "@row", place) == -1 ||
+		    add_str(st, dir, "thumbprint", rows[i].thumbprint) == -1)
+			goto oom;
+		free(dir);
+		free(place);
+		dir = place = NULL;
+	}
+	ret = 0;
+	goto out;
+oom:
+	buf_printf(err, "out of memory reading Auto Deploy");
+out:
+	free(dir);
+	free(place);
+	rbd_rows_free(rows, n);
+	return ret;
+}
+
+/* ---- vsan-health ---- */
+
+/* vsan-health's copy of vpxd-extension, its key sealed (nothing on an
+ * appliance without the copy). */
+static int
+read_vsan(struct bk_state *st, const char *root, struct buf *err)
+{
+	if (!vsan_present(root))
+		return 0;
+	if (read_file_item(st, root, APP_VSAN_CERT, BK_VSAN_CERT, 0,
+	    err) == -1 ||
+	    read_file_item(st, root, APP_VSAN_KEY, BK_VSAN_KEY, 1, err) == -1)
+		return -1;
+	return 0;
+}
+
 /*
  * VECS is read on a pool while this thread reads vmdir and the VMCA
  * files; errors are taken in the order the parts were read before (VECS,
@@ -756,7 +813,8 @@ bk_state_read(struct bk_state *st, const char *root,
 	    read_file_item(st, root, APP_VMCA_ROOT, "vmca/root.cer", 0,
 	    &rest) == 0 &&
 	    read_file_item(st, root, APP_VMCA_KEY, "vmca/privatekey.pem", 1,
-	    &rest) == 0 && read_vcdb(st, root, &rest) == 0);
+	    &rest) == 0 && read_vcdb(st, root, &rest) == 0 &&
+	    read_vsan(st, root, &rest) == 0 && read_rbd(st, root, &rest) == 0);
 	pool_wait(p, &vr.g);
 	pool_stop(p);
 	if (vecs_finish(&vr, st, ok, err) == -1)

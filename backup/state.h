@@ -22,6 +22,14 @@
  *   vcdb/vpx_ext/<E>/thumbprint    ... and the thumbprint it holds ("" for
  *                                  NULL); no vcdb items on an appliance
  *                                  without VCDB (vcdb.h)
+ *   vsan-health/vpxd-extension.cert, vsan-health/vpxd-extension.key (secret)
+ *                                  vsan-health's copy of vpxd-extension, as
+ *                                  the files hold it; none on an appliance
+ *                                  without the copy (vsan.h)
+ *   autodeploy/vc_servers/<rowid>/@row        a row of Auto Deploy's
+ *                                  vc_servers: its place, AutoDeploy/vc_servers/<rowid>
+ *   autodeploy/vc_servers/<rowid>/thumbprint  ... and the thumbprint it holds;
+ *                                  none where rbd is not AUTOMATIC (rbd.h)
  *
  * <S>, <A>, <DN> and <E> are escaped with bk_name_escape (names.h). Items marked
  * secret are encrypted when stored (crypt.h) and never printed.
@@ -38,6 +46,9 @@
 #include <stddef.h>
 
 #include "buf.h"
+
+#define BK_VSAN_CERT	"vsan-health/vpxd-extension.cert"
+#define BK_VSAN_KEY	"vsan-health/vpxd-extension.key"
 #include "inventory.h"
 
 struct bk_item {

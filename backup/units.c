@@ -23,7 +23,8 @@ unit_len(const char *path)
 		depth = strstr(path, "/@store") != NULL ||
 		    strcmp(path, "vecs/@stores") == 0 ? 9 : 3;
 	else if (strncmp(path, "vmdir/", 6) == 0 ||
-	    strncmp(path, "vcdb/", 5) == 0)
+	    strncmp(path, "vcdb/", 5) == 0 ||
+	    strncmp(path, "autodeploy/", 11) == 0)
 		depth = 3;
 	else
 		depth = 9;
@@ -228,11 +229,16 @@ unit_name(const struct unit *u)
 	    "@dn"));
 	char	*sname = unit_is_store(u) ? bk_item_text(&u->items[0]) : NULL;
 	char	*ext = bk_item_text(unit_item(u, "@ext_id"));
+	char	*row = bk_item_text(unit_item(u, "@row"));
 
 	if (dn != NULL)
 		name = strdup(dn);
 	else if (ext != NULL) {
 		if (asprintf(&name, "VCDB vpx_ext %s", ext) == -1)
+			name = NULL;
+	}
+	else if (row != NULL) {
+		if (asprintf(&name, "Auto Deploy %s", row) == -1)
 			name = NULL;
 	}
 	else if (sname != NULL) {
@@ -251,6 +257,7 @@ unit_name(const struct unit *u)
 	free(alias);
 	free(sname);
 	free(ext);
+	free(row);
 	free(dn);
 	return name;
 }

@@ -31,6 +31,8 @@
 #include "vcdb.h"
 #include "vecs.h"
 #include "vmdir.h"
+#include "vsan.h"
+#include "rbd.h"
 
 /* The most issuers above a subordinate VMCA an STS credential carries. */
 #define STS_CHAIN_MAX	8
@@ -420,6 +422,12 @@ struct writes {
 		    const struct buf *key);
 	/* VCDB's vpx_ext rows, all in one SQL transaction */
 	int	(*vcdb)(struct apply *, const struct vcdb_update *, size_t n);
+	/* vsan-health's copy of vpxd-extension: the key, then the
+	 * certificate (key NULL in a dry run: not read) */
+	int	(*vsan)(struct apply *, const struct buf *cert,
+		    const struct buf *key);
+	/* Auto Deploy's vc_servers rows, all in one SQLite transaction */
+	int	(*rbd)(struct apply *, const struct rbd_update *, size_t n);
 	/* the restart step: the applied snapshot, then the one restart */
 	int	(*restart)(struct apply *);
 	/* after step i: its journal record (and, per step, a restart) */
@@ -465,6 +473,24 @@ live_vcdb(struct apply *a, const struct vcdb_update *u, size_t n)
 	if (txn_change(a->t) == -1)
 		return -1;
 	return vcdb_update(a->t->cfg->root, u, n, &a->t->err);
+}
+
+/* Each file replaced atomically, as it is (mode, owner). */
+static int
+live_vsan(struct apply *a, const struct buf *cert, const struct buf *key)
+{
+	if (txn_change(a->t) == -1)
+		return -1;
+	return vsan_write(a->t->cfg->root, cert, key, &a->t->err);
+}
+
+/* One sqlite3 transaction: every row or none. */
+static int
+live_rbd(struct apply *a, const struct rbd_update *u, size_t n)
+{
+	if (txn_change(a->t) == -1)
+		return -1;
+	return rbd_update(a->t->cfg->root, u, n, &a->t->err);
 }
 
 static void
@@ -541,8 +567,8 @@ live_step_done(struct apply *a, size_t i)
 }
 
 static const struct writes live_writes = {
-	live_vecs_put, ldap_write, live_vmca_files, live_vcdb, live_restart,
-	live_step_done,
+	live_vecs_put, ldap_write, live_vmca_files, live_vcdb, live_vsan,
+	live_rbd, live_restart, live_step_done,
 };
 
 static int
@@ -604,6 +630,32 @@ print_vcdb(struct apply *a, const struct vcdb_update *u, size_t n)
 }
 
 static int
+print_vsan(struct apply *a, const struct buf *cert, const struct buf *key)
+{
+	(void)a;
+	(void)cert;
+	(void)key;
+	printf("    write %s, then %s (vpxd-extension's key and certificate; "
+	    "each keeps its mode and owner)\n", VSAN_KEY_FILE,
+	    VSAN_CERT_FILE);
+	return 0;
+}
+
+static int
+print_rbd(struct apply *a, const struct rbd_update *u, size_t n)
+{
+	size_t	 i;
+
+	(void)a;
+	printf("    sqlite3 (Auto Deploy), one transaction: UPDATE vc_servers "
+	    "SET thumbprint = NEW WHERE rowid = ID AND thumbprint = OLD:\n");
+	for (i = 0; i < n; i++)
+		text_printf_safe(stdout, "      row %ld: %s -> %s\n", u[i].id,
+		    u[i].expect, u[i].thumbprint);
+	return 0;
+}
+
+static int
 print_restart(struct apply *a)
 {
 	size_t	 i;
@@ -629,8 +681,8 @@ print_step_done(struct apply *a, size_t i)
 }
 
 static const struct writes printed_writes = {
-	print_vecs_put, print_ldap, print_vmca_files, print_vcdb, print_restart,
-	print_step_done,
+	print_vecs_put, print_ldap, print_vmca_files, print_vcdb, print_vsan,
+	print_rbd, print_restart, print_step_done,
 };
 
 /* Replaces (or adds) a VECS entry with a new certificate and its key. */
@@ -1287,6 +1339,83 @@ out:
 	return ret;
 }
 
+/*
+ * Auto Deploy's rows: each gets the thumbprint of the Machine SSL
+ * certificate (this plan's, else VECS's), in one SQLite transaction, and
+ * only where it still holds what the plan saw.
+ */
+static int
+step_rbd(struct apply *a, size_t n)
+{
+	const struct plan_step *s = &a->plan->steps[n];
+	struct rbd_update *u = NULL;
+	char	*tp = NULL;
+	X509	*x;
+	size_t	 i;
+	int	 ret = -1;
+
+	if ((x = followed_cert(a, RBD_FOLLOWS)) == NULL ||
+	    (tp = cert_sha1_colons(x)) == NULL) {
+		buf_printf(&a->t->err, "Auto Deploy: no certificate %s to take "
+		    "the thumbprint of", RBD_FOLLOWS);
+		goto out;
+	}
+	if ((u = calloc(s->ntargets, sizeof(*u))) == NULL) {
+		buf_printf(&a->t->err, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < s->ntargets; i++) {
+		u[i].id = rbd_place_id(s->targets[i].place);
+		u[i].thumbprint = tp;
+		u[i].expect = s->targets[i].thumbprint;
+	}
+	ret = a->w->rbd(a, u, s->ntargets);
+out:
+	free(tp);
+	free(u);
+	return ret;
+}
+
+/*
+ * vsan-health's copy: the vpxd-extension certificate (the leaf, as the
+ * field tools copy certool's) and key this plan made, else the ones VECS
+ * holds now (a stale copy), read with vecs-cli getkey.
+ */
+static int
+step_vsan(struct apply *a, size_t n)
+{
+	struct buf cert = BUF_INIT, key = BUF_INIT;
+	EVP_PKEY *made_key = NULL;
+	X509	*x;
+	size_t	 i;
+	int	 ret = -1;
+
+	(void)n;
+	for (i = 0; i < a->nsteps; i++)
+		if (a->plan->steps[i].kind == STEP_SOLUTION_USER &&
+		    a->plan->steps[i].solution != NULL &&
+		    strcmp(a->plan->steps[i].solution, "vpxd-extension") == 0)
+			made_key = a->made[i].key;
+	if ((x = followed_cert(a, VSAN_FOLLOWS)) == NULL) {
+		buf_printf(&a->t->err, "%s: no certificate %s to copy",
+		    VSAN_CERT_FILE, VSAN_FOLLOWS);
+		goto out;
+	}
+	if (pem_of_cert(x, &cert) == -1 || (made_key != NULL &&
+	    pem_of_key(made_key, &key) == -1)) {
+		buf_printf(&a->t->err, "out of memory");
+		goto out;
+	}
+	if (made_key == NULL && !a->dry && vecs_getkey(a->t->cfg->root,
+	    "vpxd-extension", "vpxd-extension", &key, &a->t->err) == -1)
+		goto out;
+	ret = a->w->vsan(a, &cert, &key);
+out:
+	buf_free(&cert);
+	buf_free_secret(&key);
+	return ret;
+}
+
 /* Every new item is in place: from here on, recover can go forward as well
  * as back. Then the one restart. */
 static int
@@ -1307,6 +1436,8 @@ static int (*const run[STEP__MAX])(struct apply *a, size_t n) = {
 	[STEP_TRUST_ANCHORS] = step_trust,
 	[STEP_PRUNE_ROOTS] = step_prune,
 	[STEP_EXTENSION_THUMBPRINTS] = step_vcdb,
+	[STEP_VSAN_HEALTH] = step_vsan,
+	[STEP_AUTODEPLOY] = step_rbd,
 	[STEP_RESTART] = step_restart,
 };
 
@@ -1400,10 +1531,12 @@ checks(struct apply *a, struct inventory *after)
 		return -1;
 	}
 	if (after->vecs_error.len || after->vmdir_error.len ||
-	    after->vmca_error.len || after->vcdb_error.len) {
-		buf_printf(&a->t->err, "cannot read the appliance again: %s%s%s%s",
-		    buf_str(&after->vecs_error), buf_str(&after->vmdir_error),
-		    buf_str(&after->vmca_error), buf_str(&after->vcdb_error));
+	    after->vmca_error.len || after->vcdb_error.len ||
+	    after->rbd_error.len) {
+		buf_printf(&a->t->err, "cannot read the appliance again: "
+		    "%s%s%s%s%s", buf_str(&after->vecs_error),
+		    buf_str(&after->vmdir_error), buf_str(&after->vmca_error),
+		    buf_str(&after->vcdb_error), buf_str(&after->rbd_error));
 		inventory_free(after);
 		return -1;
 	}
@@ -1511,10 +1644,11 @@ apply_read(struct apply *a, struct inventory *inv)
 	}
 	a->inv = inv;
 	if (inv->vecs_error.len || inv->vmdir_error.len ||
-	    inv->vmca_error.len || inv->vcdb_error.len) {
-		buf_printf(&t->err, "cannot read the appliance: %s%s%s%s",
+	    inv->vmca_error.len || inv->vcdb_error.len || inv->rbd_error.len) {
+		buf_printf(&t->err, "cannot read the appliance: %s%s%s%s%s",
 		    buf_str(&inv->vecs_error), buf_str(&inv->vmdir_error),
-		    buf_str(&inv->vmca_error), buf_str(&inv->vcdb_error));
+		    buf_str(&inv->vmca_error), buf_str(&inv->vcdb_error),
+		    buf_str(&inv->rbd_error));
 		return -1;
 	}
 	return 0;

@@ -318,6 +318,14 @@ int
 file_write_atomic(const char *path, const void *data, size_t len,
     mode_t mode, struct buf *err)
 {
+	return file_write_atomic_owned(path, data, len, mode, (uid_t)-1,
+	    (gid_t)-1, err);
+}
+
+int
+file_write_atomic_owned(const char *path, const void *data, size_t len,
+    mode_t mode, uid_t uid, gid_t gid, struct buf *err)
+{
 	struct dir d;
 	char	*tmp = NULL;
 	int	 fd = -1, ret = -1;
@@ -329,8 +337,9 @@ file_write_atomic(const char *path, const void *data, size_t len,
 	if (dir_safe(&d, err) == -1 ||
 	    (fd = tmp_create(&d, mode, &tmp, err)) == -1)
 		goto out;
-	if (fd_mode(fd, mode) == -1 || write_all(fd, data, len) == -1 ||
-	    fsync(fd) == -1) {
+	if (fd_mode(fd, mode) == -1 || ((uid != (uid_t)-1 ||
+	    gid != (gid_t)-1) && fchown(fd, uid, gid) == -1) ||
+	    write_all(fd, data, len) == -1 || fsync(fd) == -1) {
 		buf_printf(err, "%s%s: %s", d.prefix, tmp, strerror(errno));
 		goto out;
 	}

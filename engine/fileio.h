@@ -32,6 +32,11 @@ int   file_read(const char *path, struct buf *out, struct buf *err);
 int   file_write_atomic(const char *path, const void *data, size_t len,
     mode_t mode, struct buf *err);
 
+/* The same, the new file given owner uid and group gid before it takes
+ * path's place ((uid_t)-1, (gid_t)-1: the writer's, as above). */
+int   file_write_atomic_owned(const char *path, const void *data,
+    size_t len, mode_t mode, uid_t uid, gid_t gid, struct buf *err);
+
 /* Removes the temporary files a killed file_write_atomic of path left. */
 void  file_sweep_tmp(const char *path);
 

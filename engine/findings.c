@@ -13,6 +13,8 @@
 #include "cert.h"
 #include "findings.h"
 #include "vcdb.h"
+#include "vsan.h"
+#include "rbd.h"
 
 #define CRL_WARN	30
 #define CRL_CRIT	100
@@ -734,6 +736,88 @@ eval_vcdb(struct ctx *c)
 	}
 }
 
+/*
+ * vsan-health's copy of vpxd-extension (vsan.h): the certificate VECS's
+ * vpxd-extension holds, and its key, or the field tools' replacement left
+ * it behind. What vsan-health does with a stale copy is not documented
+ * (docs/lab.md, "vsan-health"): a WARNING, not CRITICAL.
+ */
+static void
+eval_vsan(struct ctx *c)
+{
+	const struct inventory *inv = c->inv;
+	const struct inv_vecs_entry *e;
+	char	*want = NULL, *held = NULL;
+
+	if (!inv->vsan_present || (e = inventory_vecs(inv, "vpxd-extension",
+	    "vpxd-extension")) == NULL || e->chain == NULL)
+		return;
+	if ((want = cert_sha1_colons(sk_X509_value(e->chain, 0))) == NULL) {
+		c->oom = 1;
+		return;
+	}
+	if (inv->vsan_cert == NULL)
+		add(c, "VSAN_HEALTH_COPY_STALE", SEV_WARNING, VSAN_CERT_FILE,
+		    "vsan-health's copy of vpxd-extension cannot be read (%s), "
+		    "not that of " VSAN_FOLLOWS " (%s)",
+		    buf_str(&inv->vsan_error), want);
+	else if ((held = cert_sha1_colons(inv->vsan_cert)) == NULL)
+		c->oom = 1;
+	else if (strcmp(held, want) != 0)
+		add(c, "VSAN_HEALTH_COPY_STALE", SEV_WARNING, VSAN_CERT_FILE,
+		    "vsan-health's copy of vpxd-extension holds the "
+		    "certificate with thumbprint %s, not that of "
+		    VSAN_FOLLOWS " (%s), the certificate it should follow",
+		    held, want);
+	else if (inv->vsan_key_match != 1)
+		add(c, "VSAN_HEALTH_COPY_STALE", SEV_WARNING, VSAN_CERT_FILE,
+		    "vsan-health's copy of vpxd-extension holds its "
+		    "certificate (%s), but " VSAN_KEY_FILE " is %s", held,
+		    inv->vsan_key_match == 0 ? "not that certificate's key" :
+		    buf_str(&inv->vsan_error));
+	free(want);
+	free(held);
+}
+
+/*
+ * Auto Deploy's vc_servers rows (rbd.h): each must hold the Machine SSL
+ * certificate's thumbprint, which vCert writes there. What Auto Deploy
+ * does with a stale one is not documented (docs/lab.md, "Auto Deploy"):
+ * a WARNING. A row without a thumbprint is no finding.
+ */
+static void
+eval_rbd(struct ctx *c)
+{
+	const struct inventory *inv = c->inv;
+	const struct inv_vecs_entry *e;
+	char	*want, *place;
+	size_t	 i;
+
+	if ((e = inventory_vecs(inv, "MACHINE_SSL_CERT", "__MACHINE_CERT")) ==
+	    NULL || e->chain == NULL)
+		return;
+	if ((want = cert_sha1_colons(sk_X509_value(e->chain, 0))) == NULL) {
+		c->oom = 1;
+		return;
+	}
+	for (i = 0; i < inv->nrbd; i++) {
+		const struct rbd_row *r = &inv->rbd[i];
+
+		if (*r->thumbprint == '\0' || strcmp(r->thumbprint, want) == 0)
+			continue;
+		if ((place = rbd_place(r->id)) == NULL) {
+			c->oom = 1;
+			break;
+		}
+		add(c, "AUTODEPLOY_THUMBPRINT_MISMATCH", SEV_WARNING, place,
+		    "Auto Deploy's vc_servers row %ld holds thumbprint %s, not "
+		    "that of " RBD_FOLLOWS " (%s), the certificate it should "
+		    "follow", r->id, r->thumbprint, want);
+		free(place);
+	}
+	free(want);
+}
+
 int
 findings_evaluate(const struct inventory *inv, const struct policy *p,
     struct findings *out)
@@ -754,6 +838,8 @@ findings_evaluate(const struct inventory *inv, const struct policy *p,
 	if (inv->domain_probed)
 		eval_domain(&c);
 	eval_vcdb(&c);
+	eval_vsan(&c);
+	eval_rbd(&c);
 	root_use_free(c.use);
 	if (c.oom || sort_by_severity(out) == -1) {
 		findings_free(out);

@@ -16,6 +16,8 @@
 #include "pool.h"
 #include "vcdb.h"
 #include "vmdir.h"
+#include "vsan.h"
+#include "rbd.h"
 
 const char *const solution_users[NSOLUTION_USERS + 1] = {
 	"machine", "vsphere-webclient", "vpxd", "vpxd-extension", "hvc", "wcp",
@@ -1105,6 +1107,26 @@ read_vcdb(void *arg)
 	    &inv->vcdb_error) != 1;
 }
 
+/* Auto Deploy's vc_servers rows, through the appliance's sqlite3. */
+static void
+read_rbd(void *arg)
+{
+	struct inv_read *r = arg;
+	struct inventory *inv = r->inv;
+
+	inv->rbd_present = rbd_read(r->root, &inv->rbd, &inv->nrbd,
+	    &inv->rbd_error) != 1;
+}
+
+/* vsan-health's copy of vpxd-extension (vsan.h). */
+static void
+read_vsan(void *arg)
+{
+	struct inv_read *r = arg;
+
+	vsan_read(r->inv, r->root);
+}
+
 int
 inventory_read(struct inventory *inv, const char *root,
     const struct vmdir_login *login, const char *login_error)
@@ -1136,6 +1158,8 @@ inventory_read(struct inventory *inv, const char *root,
 		ret = -1;
 	pool_add(r.pool, &r.vecs, read_vmca, &r);
 	pool_add(r.pool, &r.vecs, read_vcdb, &r);
+	pool_add(r.pool, &r.vecs, read_vsan, &r);
+	pool_add(r.pool, &r.vecs, read_rbd, &r);
 	pool_wait(r.pool, &r.vecs);
 	pool_stop(r.pool);
 	cert_cache_free(r.cache);
@@ -1206,6 +1230,10 @@ inventory_free(struct inventory *inv)
 	buf_free(&inv->vmca_error);
 	vcdb_rows_free(inv->vcdb, inv->nvcdb);
 	buf_free(&inv->vcdb_error);
+	X509_free(inv->vsan_cert);
+	buf_free(&inv->vsan_error);
+	rbd_rows_free(inv->rbd, inv->nrbd);
+	buf_free(&inv->rbd_error);
 	appliance_free(&inv->app);
 	memset(inv, 0, sizeof(*inv));
 }

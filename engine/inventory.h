@@ -34,6 +34,7 @@
 #define DIGEST_LEN 72
 
 struct vcdb_row;
+struct rbd_row;
 
 struct inv_vecs_entry {
 	char		*store;
@@ -194,6 +195,22 @@ struct inventory {
 	size_t			 nvcdb;
 	int			 vcdb_present;
 	struct buf		 vcdb_error;	/* empty: read, or none */
+
+	/* vsan-health's copy of vpxd-extension (vsan.h); vsan_present 0:
+	 * the appliance has none (nothing read). vsan_error: a file of it
+	 * that cannot be read or parsed (the finding says so). */
+	int			 vsan_present;
+	X509			*vsan_cert;	/* its certificate, or NULL */
+	int			 vsan_key_match;/* 1, 0, -1 unknown */
+	char			 vsan_digest[DIGEST_LEN];	/* of .cert */
+	struct buf		 vsan_error;
+
+	/* Auto Deploy's vc_servers rows (rbd.h), by rowid; rbd_present 0:
+	 * rbd is not set to start automatically, or has no database. */
+	struct rbd_row		*rbd;
+	size_t			 nrbd;
+	int			 rbd_present;
+	struct buf		 rbd_error;	/* empty: read, or none */
 };
 
 /* The solution users vcrotate knows, NULL-terminated; those with a VECS

@@ -395,7 +395,7 @@ struct part_error {
 	const char	 *what;
 	const struct buf *b;
 };
-#define NPARTS	5
+#define NPARTS	6
 
 static void
 part_errors(const struct inventory *inv, struct part_error src[NPARTS])
@@ -405,6 +405,7 @@ part_errors(const struct inventory *inv, struct part_error src[NPARTS])
 	src[2] = (struct part_error){ "vmdir", &inv->vmdir_error };
 	src[3] = (struct part_error){ "VMCA", &inv->vmca_error };
 	src[4] = (struct part_error){ "VCDB", &inv->vcdb_error };
+	src[5] = (struct part_error){ "Auto Deploy", &inv->rbd_error };
 }
 
 /*
@@ -879,6 +880,7 @@ report_json(FILE *out, const struct report *r)
 	json_object_set_new(o, "vcdb", json_source(&inv->vcdb_error, 1));
 	json_object_set_new(json_object_get(o, "vcdb"), "present",
 	    json_boolean(inv->vcdb_present));
+	json_object_set_new(o, "autodeploy", json_source(&inv->rbd_error, 1));
 	json_object_set_new(doc, "sources", o);
 	json_object_set_new(doc, "sts_active", active != NULL ?
 	    json_string(active->dn) : json_null());
@@ -1093,7 +1095,8 @@ report_complete(const struct inventory *inv)
 	 * It is NOT READ in the report, and the status at least WARNING.
 	 */
 	return inv->identity_error.len == 0 && inv->vecs_error.len == 0 &&
-	    inv->vmdir_error.len == 0 && inv->vmca_error.len == 0;
+	    inv->vmdir_error.len == 0 && inv->vmca_error.len == 0 &&
+	    inv->rbd_error.len == 0;
 }
 
 static void

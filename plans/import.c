@@ -613,6 +613,32 @@ step_vcdb(const struct inventory *inv, const struct plan_policy *pol,
 	    t);
 }
 
+/* vsan-health's copy follows an imported vpxd-extension certificate. */
+static int
+step_vsan(const struct inventory *inv, const struct plan_policy *pol,
+    const struct plan_import_req *req, size_t n, json_t *steps)
+{
+	struct imports im = { req, n };
+	json_t	*t;
+
+	if ((t = plan_vsan_targets(inv, pol, imports_renew, &im, 0)) == NULL)
+		return 0;
+	return append_step(steps, STEP_VSAN_HEALTH, PLAN_VSAN_TITLE, t);
+}
+
+/* Auto Deploy's rows follow an imported Machine SSL certificate. */
+static int
+step_rbd(const struct inventory *inv, const struct plan_policy *pol,
+    const struct plan_import_req *req, size_t n, json_t *steps)
+{
+	struct imports im = { req, n };
+	json_t	*t;
+
+	if ((t = plan_rbd_targets(inv, pol, imports_renew, &im, 0)) == NULL)
+		return 0;
+	return append_step(steps, STEP_AUTODEPLOY, PLAN_RBD_TITLE, t);
+}
+
 json_t *
 plan_import_build(const struct inventory *inv, const struct plan_policy *pol,
     const struct plan_import_req *req, size_t n)
@@ -652,6 +678,8 @@ plan_import_build(const struct inventory *inv, const struct plan_policy *pol,
 		}
 	if ((ssl && step_trust(inv, steps) == -1) ||
 	    step_vcdb(inv, pol, req, n, steps) == -1 ||
+	    step_vsan(inv, pol, req, n, steps) == -1 ||
+	    step_rbd(inv, pol, req, n, steps) == -1 ||
 	    json_array_append_new(steps, plan_restart_step(
 	    json_array_size(steps) + 1)) == -1)
 		goto fail;

@@ -18,6 +18,8 @@
 #include "plan-int.h"
 #include "findings.h"
 #include "vcdb.h"
+#include "vsan.h"
+#include "rbd.h"
 
 /* The VECS entry a place names (STORE/ALIAS, as plan_build writes it). */
 static const struct inv_vecs_entry *
@@ -82,6 +84,8 @@ live_entry(const struct inventory *inv, const struct plan_step *s,
 	case STEP_DATA_ENCIPHERMENT:
 	case STEP_MACHINE_SSL:
 	case STEP_EXTENSION_THUMBPRINTS:
+	case STEP_VSAN_HEALTH:
+	case STEP_AUTODEPLOY:
 	case STEP_RESTART:
 	case STEP__MAX:
 		break;
@@ -111,12 +115,27 @@ live_item(const struct inventory *inv, const struct plan_step *s,
 		*cert = e->chain != NULL ? sk_X509_value(e->chain, 0) : NULL;
 		return 1;
 	case TARGET_FILE:
+		if (strcmp(t->place, VSAN_CERT_FILE) == 0) {
+			*digest = inv->vsan_digest;
+			return inv->vsan_present;
+		}
+		if (strcmp(t->place, VSAN_KEY_FILE) == 0)
+			return inv->vsan_present;	/* a secret: no digest */
 		if (strcmp(t->place, VMCA_ROOT_FILE) != 0)
 			return 1;	/* the key: apply reads it */
 		*digest = inv->vmca_digest;
 		return inv->vmca_digest[0] != '\0';
 	case TARGET_VMDIR:
 		return live_entry(inv, s, t->place, digest, cert);
+	case TARGET_AUTODEPLOY: {
+		const struct rbd_row *ar;
+
+		if ((ar = rbd_row(inv->rbd, inv->nrbd,
+		    rbd_place_id(t->place))) == NULL)
+			return 0;
+		*digest = ar->digest;
+		return 1;
+	}
 	case TARGET_VCDB:
 		/* A row is the thumbprint it holds: its digest. */
 		if ((r = vcdb_row(inv->vcdb, inv->nvcdb,
@@ -352,7 +371,9 @@ check_vcdb_after(const struct plan *p, const struct inventory *inv,
 		for (j = 0; j < p->steps[i].ntargets; j++) {
 			const struct plan_target *t = &p->steps[i].targets[j];
 
-			if (t->type != TARGET_VCDB || t->thumbprint_after == NULL)
+			if ((t->type != TARGET_VCDB &&
+			    t->type != TARGET_AUTODEPLOY) ||
+			    t->thumbprint_after == NULL)
 				continue;
 			e = vecs_at(inv, t->follows);
 			now = e != NULL && e->chain != NULL ?

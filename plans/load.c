@@ -20,6 +20,8 @@
 #include "cert.h"
 #include "plan-int.h"
 #include "vcdb.h"
+#include "vsan.h"
+#include "rbd.h"
 #include "vmdir.h"
 
 /* ---- the fields and their types ---- */
@@ -620,12 +622,12 @@ decode_vcdb_fields(struct plan_target *t, json_t *o, size_t i, size_t j,
 	json_t	*fo = json_object_get(o, "follows");
 	json_t	*af = json_object_get(o, "thumbprint_after");
 
-	if (t->type != TARGET_VCDB) {
+	if (t->type != TARGET_VCDB && t->type != TARGET_AUTODEPLOY) {
 		if (tp == NULL && fo == NULL && af == NULL)
 			return 0;
 		buf_printf(err, "field steps[%zu].targets[%zu]: thumbprint, "
-		    "follows and thumbprint_after belong to vcdb targets only",
-		    i, j);
+		    "follows and thumbprint_after belong to vcdb and "
+		    "autodeploy targets only", i, j);
 		return -1;
 	}
 	if (tp == NULL || fo == NULL || af == NULL) {
@@ -879,6 +881,12 @@ static const struct kind_rule {
 	[STEP_EXTENSION_THUMBPRINTS] = { 0, 0,
 	    "an extension_thumbprints step replaces only rows of VCDB's "
 	    "vpx_ext (VCDB/vpx_ext/<ext_id>) of the extensions vcrotate knows" },
+	[STEP_VSAN_HEALTH] = { 0, 0,
+	    "a vsan_health step replaces only " VSAN_CERT_FILE " (with its "
+	    "digest) and " VSAN_KEY_FILE " (without: a secret)" },
+	[STEP_AUTODEPLOY] = { 0, 0,
+	    "an autodeploy_thumbprints step replaces only rows of Auto "
+	    "Deploy's vc_servers (AutoDeploy/vc_servers/<rowid>)" },
 	[STEP_RESTART] = { 0, 0,
 	    "a restart step restarts service-control, nothing else" },
 };
@@ -1067,6 +1075,7 @@ root_target_ok(const struct layout *l, const struct plan_step *s,
 		    l->cas, "", 0, NULL));
 	case TARGET_SERVICES:
 	case TARGET_VCDB:
+	case TARGET_AUTODEPLOY:
 	case TARGET__MAX:
 		break;
 	}
@@ -1114,6 +1123,14 @@ place_ok(const struct plan *p, const struct layout *l,
 		return t->action == ACTION_REPLACE && t->type == TARGET_VCDB &&
 		    vcdb_place_ext(t->place) != NULL &&
 		    vcdb_follows(vcdb_place_ext(t->place), &store, &alias) == 0;
+	case STEP_VSAN_HEALTH:
+		return t->action == ACTION_REPLACE && t->type == TARGET_FILE &&
+		    ((strcmp(t->place, VSAN_CERT_FILE) == 0 &&
+		    t->digest[0] != '\0') || (strcmp(t->place,
+		    VSAN_KEY_FILE) == 0 && t->digest[0] == '\0'));
+	case STEP_AUTODEPLOY:
+		return t->action == ACTION_REPLACE &&
+		    t->type == TARGET_AUTODEPLOY && rbd_place_id(t->place) >= 0;
 	case STEP_RESTART:
 		return t->type == TARGET_SERVICES &&
 		    t->action == ACTION_RESTART &&
@@ -1175,9 +1192,12 @@ check_vcdb_target(const struct plan *p, size_t i, const struct plan_target *t,
 	char	 d[DIGEST_LEN], want[256];
 	int	 made;
 
-	if (vcdb_follows(vcdb_place_ext(t->place), &store, &alias) == -1)
+	if (t->type == TARGET_AUTODEPLOY)
+		snprintf(want, sizeof(want), "%s", RBD_FOLLOWS);
+	else if (vcdb_follows(vcdb_place_ext(t->place), &store, &alias) == -1)
 		return -1;	/* place_ok has refused it */
-	snprintf(want, sizeof(want), "%s/%s", store, alias);
+	else
+		snprintf(want, sizeof(want), "%s/%s", store, alias);
 	made = made_before(p, i, want);
 	inventory_digest_bytes(t->thumbprint, strlen(t->thumbprint), d);
 	if (strcmp(t->follows, want) == 0 && strcmp(d, t->digest) == 0 &&
@@ -1186,7 +1206,8 @@ check_vcdb_target(const struct plan *p, size_t i, const struct plan_target *t,
 		return 0;
 	target_says(err, &p->steps[i], t);
 	if (strcmp(t->follows, want) != 0)
-		buf_printf(err, "the extension follows %s, not %s", want,
+		buf_printf(err, "the %s follows %s, not %s",
+		    t->type == TARGET_AUTODEPLOY ? "row" : "extension", want,
 		    t->follows);
 	else if (strcmp(d, t->digest) != 0)
 		buf_printf(err, "its digest is not that of thumbprint %s",
@@ -1225,8 +1246,8 @@ check_targets(struct plan *p, const struct layout *l, size_t i,
 			    i, j);
 			return -1;
 		}
-		if (t->type == TARGET_VCDB && check_vcdb_target(p, i, t,
-		    err) == -1)
+		if ((t->type == TARGET_VCDB || t->type == TARGET_AUTODEPLOY) &&
+		    check_vcdb_target(p, i, t, err) == -1)
 			return -1;
 		if (t->action == ACTION_ADD && t->digest[0] != '\0') {
 			target_says(err, s, t);
@@ -1405,7 +1426,8 @@ check_order(const struct plan *p, const struct layout *l, size_t i,
 		buf_printf(err, "step %d (%s): out of order (a plan holds "
 		    "ca_chain, vmca_root, sts, solution_user, data_encipherment, "
 		    "machine_ssl, trust_anchors, prune_roots, "
-		    "extension_thumbprints and restart in that order)", s->n,
+		    "extension_thumbprints, vsan_health, autodeploy_thumbprints "
+		    "and restart in that order)", s->n,
 		    kind);
 		return -1;
 	}

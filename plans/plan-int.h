@@ -75,6 +75,33 @@ json_t *plan_vcdb_targets(const struct inventory *inv,
 #define PLAN_VCDB_TITLE	"update the extensions' certificate thumbprints " \
 	"in VCDB (vpx_ext), in one SQL transaction"
 
+/*
+ * The targets of a vsan_health step: vsan-health's copy of vpxd-extension
+ * (vsan.h), its certificate with its digest and its key (none: a secret),
+ * when the appliance has the copy and made(arg, "vpxd-extension") says the
+ * plan makes that certificate, or stale (the copy is) and pol's scope
+ * holds the solution users. NULL when none.
+ */
+json_t *plan_vsan_targets(const struct inventory *inv,
+    const struct plan_policy *pol, int (*made)(void *, const char *),
+    void *arg, int stale);
+#define PLAN_VSAN_TITLE	"copy vpxd-extension's certificate and key to " \
+	"vsan-health (/storage/vsan-health)"
+
+/*
+ * The targets of an autodeploy_thumbprints step: Auto Deploy's vc_servers
+ * rows (rbd.h), all of them when made(arg, "MACHINE_SSL_CERT") says the
+ * plan renews Machine SSL, else, with stale_too, those not holding its
+ * thumbprint when pol's scope holds Machine SSL. Each with the thumbprint
+ * it holds, RBD_FOLLOWS and thumbprint_after (null: the new one). NULL
+ * when none.
+ */
+json_t *plan_rbd_targets(const struct inventory *inv,
+    const struct plan_policy *pol, int (*made)(void *, const char *),
+    void *arg, int stale_too);
+#define PLAN_RBD_TITLE	"update Auto Deploy's vc_servers thumbprints " \
+	"(sqlite3), in one SQLite transaction"
+
 /* The SHA-1 (TRUSTED_ROOTS alias) and vmdir CA entry DN under which a
  * ca_chain step publishes CA x (upper: the key id in upper case, as the
  * appliance's entries have it), malloc'd; NULL when x has no subject key

@@ -20,6 +20,8 @@
 #include "plan-int.h"
 #include "safetext.h"
 #include "vcdb.h"
+#include "vsan.h"
+#include "rbd.h"
 
 static const char *const scope_names[] = {
 	"all", "root", "sts", "solution-users", "machine-ssl", NULL
@@ -65,6 +67,8 @@ static const char *const kind_names[STEP__MAX] = {
 	[STEP_TRUST_ANCHORS] = "trust_anchors",
 	[STEP_PRUNE_ROOTS] = "prune_roots",
 	[STEP_EXTENSION_THUMBPRINTS] = "extension_thumbprints",
+	[STEP_VSAN_HEALTH] = "vsan_health",
+	[STEP_AUTODEPLOY] = "autodeploy_thumbprints",
 	[STEP_RESTART] = "restart",
 };
 static const char *const type_names[TARGET__MAX] = {
@@ -73,6 +77,7 @@ static const char *const type_names[TARGET__MAX] = {
 	[TARGET_FILE] = "file",
 	[TARGET_SERVICES] = "services",
 	[TARGET_VCDB] = "vcdb",
+	[TARGET_AUTODEPLOY] = "autodeploy",
 };
 static const char *const action_names[ACTION__MAX] = {
 	[ACTION_REPLACE] = "replace",
@@ -179,7 +184,7 @@ plan_usage_names(unsigned bits, int extended, const char *sep)
 /* The groups a finding can belong to, in plan order. */
 enum group {
 	G_ROOT, G_STS, G_SOLUTION, G_MACHINE_SSL, G_TRUST, G_PRUNE, G_VCDB,
-	G_NONE,
+	G_VSAN, G_RBD, G_NONE,
 };
 
 struct build {
@@ -334,6 +339,10 @@ group_of(const struct inventory *inv, const struct finding *f)
 		return G_TRUST;
 	if (strcmp(f->code, "EXTENSION_THUMBPRINT_MISMATCH") == 0)
 		return G_VCDB;
+	if (strcmp(f->code, "VSAN_HEALTH_COPY_STALE") == 0)
+		return G_VSAN;
+	if (strcmp(f->code, "AUTODEPLOY_THUMBPRINT_MISMATCH") == 0)
+		return G_RBD;
 	if (strcmp(f->place, "MACHINE_SSL_CERT/__MACHINE_CERT") == 0 ||
 	    strcmp(f->place, "STS_INTERNAL_SSL_CERT/__MACHINE_CERT") == 0)
 		return G_MACHINE_SSL;
@@ -519,6 +528,8 @@ plan_subject(enum step_kind k, const struct appliance *app, const char *sol)
 	case STEP_TRUST_ANCHORS:
 	case STEP_PRUNE_ROOTS:
 	case STEP_EXTENSION_THUMBPRINTS:
+	case STEP_VSAN_HEALTH:
+	case STEP_AUTODEPLOY:
 	case STEP_RESTART:
 	case STEP__MAX:
 		break;
@@ -1115,6 +1126,101 @@ step_vcdb(struct build *b)
 	    why_of(b, G_VCDB, NULL), NULL, t);
 }
 
+json_t *
+plan_vsan_targets(const struct inventory *inv, const struct plan_policy *pol,
+    int (*made)(void *, const char *), void *arg, int stale)
+{
+	json_t	*t;
+
+	/* A certificate file that cannot be read has no digest: no plan
+	 * can say what it replaces (check reports it). */
+	if (!inv->vsan_present || inv->vsan_digest[0] == '\0' ||
+	    !(made(arg, "vpxd-extension") || (stale &&
+	    vcdb_in_scope(pol, "vpxd-extension"))))
+		return NULL;
+	if ((t = json_array()) == NULL)
+		return NULL;
+	json_array_append_new(t, target(TARGET_FILE, VSAN_CERT_FILE,
+	    ACTION_REPLACE, inv->vsan_digest));
+	json_array_append_new(t, target(TARGET_FILE, VSAN_KEY_FILE,
+	    ACTION_REPLACE, NULL));
+	return t;
+}
+
+/*
+ * vsan-health's copy of vpxd-extension, after VCDB's rows: when the plan
+ * renews vpxd-extension, or the copy is stale and in the scope.
+ */
+static void
+step_vsan(struct build *b)
+{
+	json_t	*t;
+
+	if ((t = plan_vsan_targets(b->inv, b->pol, renews, b,
+	    group_has(b, G_VSAN, NULL))) == NULL)
+		return;
+	b->planned[G_VSAN] = 1;
+	add_step(b, STEP_VSAN_HEALTH, PLAN_VSAN_TITLE,
+	    why_of(b, G_VSAN, NULL), NULL, t);
+}
+
+json_t *
+plan_rbd_targets(const struct inventory *inv, const struct plan_policy *pol,
+    int (*made)(void *, const char *), void *arg, int stale_too)
+{
+	const struct inv_vecs_entry *e;
+	json_t	*t, *o;
+	char	*now = NULL, *place;
+	size_t	 i;
+	int	 renewed = made(arg, "MACHINE_SSL_CERT");
+
+	if (!inv->rbd_present || (t = json_array()) == NULL)
+		return NULL;
+	if ((e = inventory_vecs(inv, "MACHINE_SSL_CERT", "__MACHINE_CERT")) !=
+	    NULL && e->chain != NULL)
+		now = cert_sha1_colons(sk_X509_value(e->chain, 0));
+	for (i = 0; i < inv->nrbd; i++) {
+		const struct rbd_row *r = &inv->rbd[i];
+
+		if (*r->thumbprint == '\0' || !(renewed || (stale_too &&
+		    now != NULL && strcmp(now, r->thumbprint) != 0 &&
+		    vcdb_in_scope(pol, "MACHINE_SSL_CERT"))))
+			continue;
+		place = rbd_place(r->id);
+		o = target(TARGET_AUTODEPLOY, place != NULL ? place : "",
+		    ACTION_REPLACE, r->digest);
+		json_object_set_new(o, "thumbprint",
+		    json_string_lossy(r->thumbprint));
+		json_object_set_new(o, "follows", json_string(RBD_FOLLOWS));
+		json_object_set_new(o, "thumbprint_after", renewed ? json_null() :
+		    json_string(now));
+		json_array_append_new(t, o);
+		free(place);
+	}
+	free(now);
+	if (json_array_size(t) == 0) {
+		json_decref(t);
+		return NULL;
+	}
+	return t;
+}
+
+/*
+ * Auto Deploy's vc_servers rows after vsan-health's copy: every row when
+ * the plan renews Machine SSL, and every stale one in the scope.
+ */
+static void
+step_rbd(struct build *b)
+{
+	json_t	*t;
+
+	if ((t = plan_rbd_targets(b->inv, b->pol, renews, b, 1)) == NULL)
+		return;
+	b->planned[G_RBD] = 1;
+	add_step(b, STEP_AUTODEPLOY, PLAN_RBD_TITLE, why_of(b, G_RBD, NULL),
+	    NULL, t);
+}
+
 /* Whether the extension_thumbprints step has place as a target. */
 static int
 vcdb_planned(const struct build *b, const char *place)
@@ -1355,6 +1461,8 @@ plan_build(const struct inventory *inv, const struct plan_policy *pol,
 		b.planned[G_PRUNE] = 1;
 	}
 	step_vcdb(&b);
+	step_vsan(&b);
+	step_rbd(&b);
 	if (json_array_size(b.steps) == 0) {
 		*nothing = 1;
 		*held = b.oom ? NULL : json_incref(b.held);

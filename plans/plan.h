@@ -84,6 +84,8 @@ enum step_kind {
 	STEP_TRUST_ANCHORS,
 	STEP_PRUNE_ROOTS,
 	STEP_EXTENSION_THUMBPRINTS,
+	STEP_VSAN_HEALTH,
+	STEP_AUTODEPLOY,
 	STEP_RESTART,
 	STEP__MAX
 };
@@ -94,6 +96,7 @@ enum target_type {
 	TARGET_FILE,		/* place: an appliance path */
 	TARGET_SERVICES,	/* place: service-control */
 	TARGET_VCDB,		/* place: VCDB/vpx_ext/<ext_id> (vcdb.h) */
+	TARGET_AUTODEPLOY,	/* place: AutoDeploy/vc_servers/<rowid> (rbd.h) */
 	TARGET__MAX
 };
 
@@ -155,7 +158,8 @@ struct plan_target {
 	char			*place;	/* the bytes (any alias), NUL-ended */
 	char			 digest[DIGEST_LEN];	/* "": none (null) */
 	/*
-	 * A vcdb target's (NULL for the others): the thumbprint the row
+	 * A vcdb or autodeploy target's (NULL for the others): the
+	 * thumbprint the row
 	 * holds now (digest is over it), the certificate it follows
 	 * (STORE/ALIAS), and the thumbprint it gets when that certificate
 	 * stays (NULL: the plan makes a new one, known at apply).

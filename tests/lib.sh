@@ -100,6 +100,19 @@ lab_dump() {
 		{ echo "UNREADABLE VMDIR"; fail "lab_dump: ldapsearch failed"; return 1; }
 	echo "$ldif" | awk 'BEGIN { RS = ""; ORS = "\n\n" } { print }' | sort
 	cat "$l/var/lib/vmware/vmca/root.cer" "$l/var/lib/vmware/vmca/privatekey.pem"
+	# vsan-health's copy of vpxd-extension (labs made --vsan-health):
+	# mode, owner, group and bytes of each file.
+	for s in cert key; do
+		a=$l/storage/vsan-health/vpxd-extension.$s
+		[ -e "$a" ] || continue
+		stat -c "VSAN-HEALTH %a %u %g vpxd-extension.$s" "$a" && cat "$a"
+	done
+	# Auto Deploy's database (labs made --autodeploy), as sqlite3 dumps it.
+	for a in etc/vmware-rbd/db/db var/lib/rbd/db; do
+		[ -e "$l/$a" ] || continue
+		echo "AUTO DEPLOY $a"
+		sqlite3 -readonly "$l/$a" .dump || { echo "UNREADABLE AUTO DEPLOY"; fail "lab_dump: sqlite3 failed"; return 1; }
+	done
 	# VCDB's rows, as PostgreSQL dumps them (a lab made --no-vcdb has
 	# none); when its server is not running (start --all leaves it
 	# stopped when a core service fails) it is started, and only then.

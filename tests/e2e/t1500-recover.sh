@@ -12,7 +12,7 @@
 #
 # make test runs a sample of the fault points; CRASH=all (make test-crash)
 # runs every point of the all-expired, stale-sts-chain, missing-principal,
-# company-import and company-subordinate plans; CRASH=one (the sanitized pass, tests/run.sh) the middle point of
+# company-import, company-subordinate and copies plans; CRASH=one (the sanitized pass, tests/run.sh) the middle point of
 # each.
 . "$(dirname "$0")/../lib.sh"
 
@@ -42,7 +42,10 @@ corp_ca() {
 # company-import: healthy, with a vcrotate csr request signed by a company
 # CA in DIR.pem, which the plan imports (publishing the CA chain);
 # company-subordinate: healthy, with a CA certificate for VMCA from the
-# company root in DIR.pem and its key in DIR.key (VMCA as a subordinate).
+# company root in DIR.pem and its key in DIR.key (VMCA as a subordinate);
+# copies: all-expired with vsan-health's copy of vpxd-extension
+# (--vsan-health) and Auto Deploy's database (--autodeploy), which the
+# plan rewrites after VCDB's rows.
 make_lab() {
 	local uri mid
 	case $2 in
@@ -66,6 +69,8 @@ make_lab() {
 		ldapdelete -x -H "$uri" -D cn=Administrator,cn=Users,dc=vsphere,dc=local \
 		    -y "$1/var/lib/vmware-lab/admin.password" \
 		    "cn=vpxd-$mid,cn=ServicePrincipals,dc=vsphere,dc=local" ;;
+	copies)
+		lab_create "$1" --scenario all-expired --vsan-health --autodeploy >/dev/null ;;
 	*)	lab_create "$1" --scenario "$2" >/dev/null ;;
 	esac
 }
@@ -193,6 +198,12 @@ sweep() {
 		      $(awk '/journal append/ { n = $1 } END { print n }' "$T/$scen.points")"
 		[ "$scen" != missing-principal ] ||
 		list=$(awk '/ldap add/ { print $1; exit }' "$T/$scen.points")
+		# copies: the two writes of vsan-health's copy (after the
+		# VCDB write), the key's and the certificate's, and Auto
+		# Deploy's update.
+		[ "$scen" != copies ] ||
+		list="$(awk '/psql vpx_ext update/ { v = 1; next } v && / write file$/ && n < 2 { print $1; n++ }' "$T/$scen.points")
+		      $(awk '/sqlite3 vc_servers update/ { print $1; exit }' "$T/$scen.points")"
 	fi
 	for n in $list; do
 		for mode in fail crash-before crash-after; do
@@ -232,6 +243,11 @@ test_expect 'company-subordinate: a fault at any side effect of a VMCA-as-subord
 	sweep company-subordinate >&2
 '
 grep "^# company-subordinate" "$T/.out" 2>/dev/null
+
+test_expect 'copies: a fault at any side effect of a plan that rewrites vsan-health'"'"'s copy and Auto Deploy'"'"'s rows ends wholly before or wholly after' '
+	sweep copies >&2
+'
+grep "^# copies" "$T/.out" 2>/dev/null
 
 test_expect 'recover --forward finishes a transaction killed after every new item was in place' '
 	points sts-expired >pts.txt &&

@@ -31,6 +31,7 @@
 #include "services.h"
 #include "plan.h"
 #include "vcdb.h"
+#include "rbd.h"
 #include "vecs.h"
 #include "vmdir.h"
 
@@ -938,6 +939,39 @@ test_vcdb_parse(void **state)
 	assert_null(vcdb_place_ext("VCDB/vpx_ext/"));
 }
 
+/* sqlite3 -ascii: fields end in US (0x1f), rows in RS (0x1e); rowids
+ * are decimal; anything else is refused. */
+static void
+test_rbd_parse(void **state)
+{
+	static const char out[] = "1\x1f" "AB:CD\x1e" "12\x1f\x1e";
+	struct rbd_row *rows = NULL;
+	const char *why = NULL;
+	size_t	 n = 0;
+
+	(void)state;
+	assert_int_equal(rbd_parse(out, sizeof(out) - 1, &rows, &n, &why), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(rows[0].id, 1);
+	assert_string_equal(rows[0].thumbprint, "AB:CD");
+	assert_int_equal(rows[1].id, 12);
+	assert_string_equal(rows[1].thumbprint, "");
+	assert_int_equal(strncmp(rows[0].digest, "sha256:", 7), 0);
+	assert_ptr_equal(rbd_row(rows, n, 12), &rows[1]);
+	assert_null(rbd_row(rows, n, 3));
+	rbd_rows_free(rows, n);
+	/* A row cut short, a third field, a rowid not a number. */
+	assert_int_equal(rbd_parse(out, 7, &rows, &n, &why), -1);
+	assert_non_null(why);
+	assert_int_equal(rbd_parse("1\x1f" "a\x1f" "b\x1e", 6, &rows, &n,
+	    &why), -1);
+	assert_int_equal(rbd_parse("-1\x1f" "AB\x1e", 6, &rows, &n, &why), -1);
+	assert_int_equal(rbd_place_id("AutoDeploy/vc_servers/42"), 42);
+	assert_int_equal(rbd_place_id("AutoDeploy/vc_servers/4x"), -1);
+	assert_int_equal(rbd_place_id("AutoDeploy/vc_servers/"), -1);
+	assert_int_equal(rbd_place_id("VCDB/vpx_ext/1"), -1);
+}
+
 int
 main(void)
 {
@@ -963,6 +997,7 @@ main(void)
 		cmocka_unit_test(test_plan_refuses_what_plan_would_not_make),
 		cmocka_unit_test(test_plan_live_items_exist),
 		cmocka_unit_test(test_vcdb_parse),
+		cmocka_unit_test(test_rbd_parse),
 	};
 	int	 rc;
 

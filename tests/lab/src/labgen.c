@@ -10,7 +10,8 @@
  *	labgen freeport [ADDRESS]
  *	labgen corrupt DIR STORE ALIAS
  *	labgen create DIR --scenario NAME --keypool POOL [--version V]
- *	    [--pnid NAME] [--crls N] [--roots N] [--now EPOCH]
+ *	    [--pnid NAME] [--crls N] [--roots N] [--now EPOCH] [--vsan-health]
+ *	    [--autodeploy]
  *	    [--address A --key-offset N --server-id N --node-type T
  *	     --dc-name NAME --repl-interval S [--vmca DIR]]	(a domain node)
  *	labgen domain OUT NODEDIR...	(merges the nodes' seeds: docs/lab.md)
@@ -323,6 +324,8 @@ struct lab {
 	long			 nbulk_roots;
 	time_t			 now;
 	int			 ca_der;	/* --ca-entries der */
+	int			 vsan_health;	/* --vsan-health */
+	int			 autodeploy;	/* --autodeploy */
 
 	/* A node of a domain (labctl create-domain); a single lab is
 	 * server_id 0, 127.0.0.1, embedded. */
@@ -383,7 +386,7 @@ usage(void)
 	    "[--version 6.7|7.0|8.0]\n"
 	    "           [--pnid NAME] [--crls N] [--roots N] "
 	    "[--now EPOCH]\n"
-	    "           [--ca-entries pem|der]\n"
+	    "           [--ca-entries pem|der] [--vsan-health] [--autodeploy]\n"
 	    "           [--address A --key-offset N --server-id N "
 	    "--node-type T --dc-name NAME\n"
 	    "            --repl-interval S [--vmca DIR]]\n"
@@ -2700,6 +2703,71 @@ out:
 	return rc;
 }
 
+/*
+ * vsan-health's copy of the vpxd-extension certificate and key, where
+ * Broadcom's vCert copies them after a new vpxd-extension certificate
+ * (docs/lab.md, "vsan-health"): the certificate in use, or, in
+ * extension-thumbprint-stale, the one replaced by hand before, as after a
+ * replacement that left the copy alone. The leaf alone (certool's --cert
+ * file), the key PKCS#8 PEM; 0644 and 0600 (the lab's choice: no listing).
+ */
+static int
+write_vsan_health(const struct lab *lab)
+{
+	X509	*x;
+	EVP_PKEY *k;
+	char	*cert = NULL, *key = NULL;
+	size_t	 certlen = 0, keylen = 0;
+	int	 stale = lab->sc->id == SC_EXTENSION_THUMBPRINT_STALE, rc = -1;
+
+	if (!lab->vsan_health)
+		return 0;
+	x = stale ? lab->su_bkp[VPXD_EXTENSION] : lab->su[VPXD_EXTENSION];
+	k = lab->keys[(stale ? K_SOLUTION_BKP : K_SOLUTION) + VPXD_EXTENSION];
+	if (x == NULL || (cert = pem_certs(x, NULL, &certlen)) == NULL ||
+	    (key = pem_key(k, &keylen)) == NULL)
+		goto out;
+	if (write_lab_file(lab, LAB_VSAN_CERT, cert, certlen, 0644,
+	    0755) == -1 ||
+	    write_lab_file(lab, LAB_VSAN_KEY, key, keylen, 0600, 0755) == -1)
+		goto out;
+	rc = 0;
+out:
+	lab_free_secret(key, keylen);
+	free(cert);
+	return rc;
+}
+
+/*
+ * Auto Deploy's database (docs/lab.md, "Auto Deploy"): vc_servers, one
+ * row for this vCenter, whose thumbprint Broadcom's vCert sets to the
+ * Machine SSL certificate's; in extension-thumbprint-stale, the one
+ * replaced by hand before. SQL that labctl gives sqlite3; where the file
+ * goes (by version) is labctl's.
+ */
+static int
+write_rbd_rows(const struct lab *lab)
+{
+	X509	*x = lab->sc->id == SC_EXTENSION_THUMBPRINT_STALE ?
+	    lab->mssl_bkp : lab->mssl;
+	char	*sql = NULL, tp[60];
+	int	 rc;
+
+	if (!lab->autodeploy)
+		return 0;
+	if (x == NULL || lab_sha1_thumbprint(x, tp) == -1 ||
+	    (sql = str_printf("CREATE TABLE vc_servers (id INTEGER PRIMARY "
+	    "KEY, address TEXT, thumbprint TEXT);\nINSERT INTO vc_servers "
+	    "(address, thumbprint) VALUES ('%s', '%s');\n", lab->pnid,
+	    tp)) == NULL) {
+		warnx("Auto Deploy rows");
+		return -1;
+	}
+	rc = write_lab_file(lab, LAB_RBD_ROWS, sql, strlen(sql), 0644, 0755);
+	free(sql);
+	return rc;
+}
+
 static int
 write_vmca(const struct lab *lab)
 {
@@ -2845,7 +2913,10 @@ write_state(const struct lab *lab)
 	    lab_conf_set(conf, "created", created) == -1 ||
 	    (lab->server_id > 0 && (lab_conf_set(conf, "address",
 	    lab->address) == -1 || lab_conf_set(conf, "server_id",
-	    sid) == -1))) {
+	    sid) == -1)) ||
+
+	    (lab->vsan_health && lab_conf_set(conf, "vsan_health", "1") ==
+	    -1)) {
 		warn("%s", conf);
 		goto out;
 	}
@@ -2978,6 +3049,8 @@ cmd_create(int argc, char **argv)
 		{ "dc-name",	required_argument, NULL, 'D' },
 		{ "repl-interval", required_argument, NULL, 'R' },
 		{ "vmca",	required_argument, NULL, 'V' },
+		{ "vsan-health", no_argument,	   NULL, 'h' },
+		{ "autodeploy",	no_argument,	   NULL, 'd' },
 		{ NULL,		0,		   NULL, 0 }
 	};
 	struct lab	 lab;
@@ -3080,6 +3153,12 @@ cmd_create(int argc, char **argv)
 		case 'V':
 			lab.vmca_dir = optarg;
 			break;
+		case 'h':
+			lab.vsan_health = 1;
+			break;
+		case 'd':
+			lab.autodeploy = 1;
+			break;
 		case 'n':
 			if (parse_long(optarg, 1, LONG_MAX, &now) == -1) {
 				warnx("--now %s: not seconds since the epoch",
@@ -3153,6 +3232,7 @@ cmd_create(int argc, char **argv)
 	    write_vmdir_tls(&lab) == -1)) || write_vecs(&lab) == -1 ||
 	    write_seed_ldif(&lab) == -1 ||
 	    write_registry(&lab) == -1 || write_vcdb_rows(&lab) == -1 ||
+	    write_vsan_health(&lab) == -1 || write_rbd_rows(&lab) == -1 ||
 	    write_state(&lab) == -1)
 		goto out;
 	rc = 0;

@@ -24,6 +24,10 @@
 #define LAB_VMCA_ROOT       "var/lib/vmware/vmca/root.cer"
 #define LAB_VMCA_KEY        "var/lib/vmware/vmca/privatekey.pem"
 #define LAB_VECS_DIR        "storage/db/vmware-vmafd/vecs"
+/* vsan-health's copy of the vpxd-extension certificate and key (Broadcom's
+ * vCert, docs/lab.md "vsan-health"). */
+#define LAB_VSAN_CERT       "storage/vsan-health/vpxd-extension.cert"
+#define LAB_VSAN_KEY        "storage/vsan-health/vpxd-extension.key"
 #define LAB_VMDIR_DIR       "storage/db/vmware-vmdir"
 #define LAB_REGISTRY        "var/lib/likewise/registry"
 /* The lab's own state, which a real appliance does not have. */
@@ -34,6 +38,8 @@
 #define LAB_FAULTS_DIR      "var/lib/vmware-lab/faults"
 #define LAB_COUNTERS        "var/lib/vmware-lab/counters"
 #define LAB_VCDB_ROWS       "var/lib/vmware-lab/vcdb-rows.sql"
+/* Auto Deploy's database, as SQL for sqlite3 (labctl --autodeploy). */
+#define LAB_RBD_ROWS        "var/lib/vmware-lab/rbd-rows.sql"
 #define LAB_LOG_DIR         "var/log/vmware-lab"
 
 /* Registry keys (case-insensitive, as in likewise). */

@@ -114,6 +114,7 @@ struct lab {
 	int	 vcdb;		/* it has a VCDB (labvcdb.h) */
 	char	*addr;		/* lab.conf address: a domain's node's own */
 	int	 type;		/* NODE_* of etc/vmware/deployment.node.type */
+	int	 vsan_health;	/* it has vsan-health's copy (--vsan-health) */
 };
 
 /*
@@ -152,6 +153,7 @@ enum svc_kind {
 	KIND_PROXY,	/* the TLS server behind 443 */
 	KIND_VMAFD,	/* a marker, and the root-sync daemon (rootsync.h) */
 	KIND_VCDB,	/* the lab's PostgreSQL server (labvcdb.h) */
+	KIND_VSAN,	/* a marker; only in a lab made --vsan-health */
 };
 
 enum startup {
@@ -224,6 +226,8 @@ static const struct service services[] = {
 	    { NULL }, { "hvc" }, NULL, NOT_INFRA },
 	{ "wcp", "Workload Control Plane", "wcp", KIND_MARKER, A, 7,
 	    { NULL }, { "wcp" }, NULL, NOT_INFRA },
+	{ "vmware-vsan-health", "VMware VSAN Health Service", "vsan-health",
+	    KIND_VSAN, A, 0, { "vmware-vpxd" }, { NULL }, NULL, NOT_INFRA },
 	{ "vmware-imagebuilder", "VMware Image Builder Manager",
 	    "imagebuilder", KIND_MARKER, MANUAL, 0, { NULL }, { NULL },
 	    NULL, NOT_INFRA },
@@ -309,6 +313,9 @@ lab_open(struct lab *lab)
 		else if (strncmp(tbuf, "infrastructure", 14) == 0)
 			lab->type = NODE_INFRA;
 	}
+	free(version);
+	version = lab_conf_get(lab->conf, "vsan_health");
+	lab->vsan_health = version != NULL && strcmp(version, "1") == 0;
 	(void)lab_mkdirs(dir, 0755);
 	ret = 0;
 out:
@@ -334,7 +341,8 @@ svc_here(const struct lab *lab, const struct service *svc)
 {
 	return lab->major >= svc->since &&
 	    (svc->kind != KIND_VCDB || lab->vcdb) &&
-	    (svc->not_on & (1u << lab->type)) == 0;
+	    (svc->not_on & (1u << lab->type)) == 0 &&
+	    (svc->kind != KIND_VSAN || lab->vsan_health);
 }
 
 static const struct service *
@@ -2052,6 +2060,75 @@ ext_logins_log(const struct lab *lab, const struct service *svc)
 	}
 }
 
+/*
+ * vsan-health's copy of the vpxd-extension certificate and key
+ * (/storage/vsan-health/vpxd-extension.{cert,key}), which Broadcom's vCert
+ * rewrites after a new vpxd-extension certificate (docs/lab.md,
+ * "vsan-health"). What the real service does with a stale copy is not
+ * documented anywhere public: the lab claims the least, that it starts and
+ * runs, and notes in service-control.log (the lab's own log, not an
+ * appliance's) whether the copy is VECS's vpxd-extension certificate and
+ * whether the key is that certificate's.
+ */
+static void
+vsan_health_note(const struct lab *lab, const struct service *svc)
+{
+	struct certkey	 ck = { NULL, NULL, NULL };
+	STACK_OF(X509)	*sk = NULL;
+	EVP_PKEY	*key = NULL;
+	char		*cpath = NULL, *kpath = NULL, *cert = NULL, *kpem = NULL;
+	char		 msg[MSGLEN], held[60], want[60];
+	size_t		 clen = 0, klen = 0;
+
+	if (svc->kind != KIND_VSAN)
+		return;
+	if ((cpath = lab_path(lab->root, LAB_VSAN_CERT)) == NULL ||
+	    (kpath = lab_path(lab->root, LAB_VSAN_KEY)) == NULL)
+		goto out;
+	if (lab_read_file(cpath, &cert, &clen) == -1 ||
+	    lab_read_file(kpath, &kpem, &klen) == -1) {
+		lab_log(lab, "%s: no copy of vpxd-extension: %s", svc->name,
+		    strerror(errno));
+		goto out;
+	}
+	if ((sk = pem_certs(cert, clen)) == NULL ||
+	    (key = pem_key(kpem, klen)) == NULL) {
+		lab_log(lab, "%s: %s or %s does not parse", svc->name,
+		    LAB_VSAN_CERT, LAB_VSAN_KEY);
+		goto out;
+	}
+	if (vecs_certkey(lab, "vpxd-extension", "vpxd-extension",
+	    "Solution user vpxd-extension certificate", &ck, msg,
+	    sizeof(msg)) == -1) {
+		lab_log(lab, "%s: %s", svc->name, msg);
+		goto out;
+	}
+	if (lab_sha1_thumbprint(sk_X509_value(sk, 0), held) == -1 ||
+	    lab_sha1_thumbprint(ck.leaf, want) == -1)
+		goto out;
+	if (strcmp(held, want) != 0)
+		lab_log(lab, "%s: copy of vpxd-extension is stale: %s holds "
+		    "%s, VECS vpxd-extension is %s", svc->name, LAB_VSAN_CERT,
+		    held, want);
+	else if (EVP_PKEY_eq(X509_get0_pubkey(sk_X509_value(sk, 0)),
+	    key) != 1)
+		lab_log(lab, "%s: copy of vpxd-extension is stale: %s is not "
+		    "the key of %s", svc->name, LAB_VSAN_KEY, LAB_VSAN_CERT);
+	else
+		lab_log(lab, "%s: copy of vpxd-extension is current (%s)",
+		    svc->name, held);
+out:
+	certkey_free(&ck);
+	sk_X509_pop_free(sk, X509_free);
+	EVP_PKEY_free(key);
+	if (kpem != NULL)
+		OPENSSL_cleanse(kpem, klen);
+	free(kpem);
+	free(cert);
+	free(cpath);
+	free(kpath);
+}
+
 /* ------------------------------------------------------------------ */
 /* Services. */
 
@@ -2080,6 +2157,7 @@ svc_running(const struct lab *lab, const struct service *svc)
 		return pidfile_alive(lab, VCDB_PID, "postgres");
 	case KIND_MARKER:
 	case KIND_VMAFD:
+	case KIND_VSAN:
 		break;
 	}
 	return lab_service_running(lab->root, svc->name) == 1;
@@ -2127,6 +2205,7 @@ svc_start(const struct lab *lab, const struct service *svc, char *msg,
 		goto out;
 	case KIND_MARKER:
 	case KIND_VMAFD:
+	case KIND_VSAN:
 		break;
 	}
 	if (svc->check != NULL && svc->check(lab, msg, len) == -1)
@@ -2135,6 +2214,7 @@ svc_start(const struct lab *lab, const struct service *svc, char *msg,
 		if (check_solution_user(lab, svc->users[i], msg, len) == -1)
 			goto out;
 	ext_logins_log(lab, svc);
+	vsan_health_note(lab, svc);
 	now = time(NULL);
 	snprintf(stamp, sizeof(stamp), "%lld\n", (long long)now);
 	if (marker_path(lab, svc, &path) == -1 ||
@@ -2180,6 +2260,7 @@ svc_stop(const struct lab *lab, const struct service *svc, char *msg,
 			goto out;
 		break;
 	case KIND_MARKER:
+	case KIND_VSAN:
 		break;
 	}
 	if (marker_path(lab, svc, &path) == -1) {
