@@ -7,8 +7,9 @@
 # planning leaves node 1 done, node 2 rolled back, node 3 untouched and
 # the play failed naming node 2; the next run fixes the rest (every check
 # 0, every service running); the records are kept on the controller, with
-# no secret in them or in the play's output; and a node done and kept with
-# services down before (apply's exit 2) does not stop the play.
+# no secret in them or in the play's output; a node done and kept with
+# services down before (apply's exit 2) does not stop the play; a node
+# check cannot read stops it before any plan.
 . "$(dirname "$0")/../lib.sh"
 
 VC=$BUILD/vcrotate
@@ -199,6 +200,15 @@ test_expect 'a node done and kept with services down before (apply exit 2) is na
 	rc=0; "$VC" --root "$T/node4" check >/dev/null || rc=$?
 	expect_eq 0 "$rc" &&
 	jq -e ".result == \"success, services down before still down\" and .exit_code == 2" "$A"/node4/apply-*.json >/dev/null
+'
+
+test_expect 'a node check cannot read (vmdird down) stops the play before any plan, naming it' '
+	labctl fault "$T/node2" slapd-down >/dev/null || fail "labctl fault"
+	rc=0; play unread.out || rc=$?
+	[ "$rc" -ne 0 ] || fail "the play succeeded"
+	grep -q "\"msg\": \"vcrotate check on node2 exited 3 (UNKNOWN: a part of the appliance could not be read, or bad usage): .*The play stops before any node is changed.\"" unread.out ||
+		{ grep -A3 "exited" unread.out; fail "the message"; }
+	! grep -q "vcrotate plan -o" unread.out || fail "a node was planned"
 '
 
 test_done
