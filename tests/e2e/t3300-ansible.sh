@@ -9,7 +9,8 @@
 # 0, every service running); the records are kept on the controller, with
 # no secret in them or in the play's output; a node done and kept with
 # services down before (apply's exit 2) does not stop the play; a node
-# check cannot read stops it before any plan.
+# check cannot read stops it before any plan; a bind password from the
+# inventory goes to vcrotate in a file, and into no output.
 . "$(dirname "$0")/../lib.sh"
 
 VC=$BUILD/vcrotate
@@ -36,19 +37,21 @@ inventory() {
 	local f=$1 h
 	shift
 	{
-		echo "vcrotate:"
-		echo "  hosts:"
+		printf "vcrotate:\n  hosts:\n"
 		for h in "$@"; do echo "    $h: {vcrotate_root: $T/$h}"; done
-		cat <<-EOF
-		  vars:
-		    ansible_connection: local
-		    vcrotate_bin: "{{ vcrotate_root }}/usr/local/bin/vcrotate"
-		    vcrotate_binary_src: $T/dist/vcrotate
-		    vcrotate_audit_dir: $A
-		    vcrotate_operator: fleet-test
-		    vcrotate_ticket: CHG-33
-		EOF
+		inventory_vars
 	} >"$f"
+}
+inventory_vars() {
+	cat <<-EOF
+	  vars:
+	    ansible_connection: local
+	    vcrotate_bin: "{{ vcrotate_root }}/usr/local/bin/vcrotate"
+	    vcrotate_binary_src: $T/dist/vcrotate
+	    vcrotate_audit_dir: $A
+	    vcrotate_operator: fleet-test
+	    vcrotate_ticket: CHG-33
+	EOF
 }
 inventory "$T/inventory.yml" node1 node2 node3
 
@@ -187,6 +190,50 @@ test_expect 'no password, key or backup key in the play'"'"'s output or the reco
 	[ "$(wc -l <secrets)" -gt 20 ] || fail "only $(wc -l <secrets) secrets"
 	found=$(grep -r -F -f secrets "$A" ./*.out | cut -c1-100) || :
 	[ -z "$found" ] || fail "secrets found: $found"
+'
+
+# inventory_login FILE WRONG: the three labs' inventory, logging in as the
+# administrator with each lab's password (node WRONG's made wrong), written
+# as a JSON string (which YAML reads) in a file only its owner reads; the
+# passwords are added to $T/passwords.
+inventory_login() {
+	local f=$1 h pw
+	: >"$f" && chmod 600 "$f" || return 1
+	{
+		printf "vcrotate:\n  hosts:\n"
+		for h in node1 node2 node3; do
+			pw=$(cat "$T/$h/var/lib/vmware-lab/admin.password") || return 1
+			[ "$h" != "$2" ] || pw=wrong$pw
+			echo "$pw" >>"$T/passwords"
+			printf "    %s:\n      vcrotate_root: %s\n      vcrotate_bind_password: %s\n" \
+			    "$h" "$T/$h" "$(jq -Rn --arg p "$pw" '$p')"
+		done
+		inventory_vars
+		echo "    vcrotate_bind_dn: cn=Administrator,cn=Users,dc=vsphere,dc=local"
+	} >>"$f"
+}
+
+test_expect 'a bind password from the inventory: given as --password-file, in no output at -vvv, its file removed' '
+	inventory_login login.yml none || fail "the inventory"
+	LC_ALL=C.UTF-8 ansible-playbook -vvv -i login.yml "$PLAYBOOK" -e vcrotate_mode=plan >login.out 2>&1 ||
+		{ tail -30 login.out; fail "the play failed"; }
+	grep -q "censored.*no_log: true" login.out &&
+	grep -A1 -- "\"--password-file\",\$" login.out | grep -q "\"$T/node2/var/lib/vcrotate/fleet/bind-password\"" ||
+		fail "no --password-file"
+	for n in 1 2 3; do
+		[ ! -e "$T/node$n/var/lib/vcrotate/fleet/bind-password" ] || fail "node$n: the password file stays"
+	done
+	# the login is the one used: a wrong password stops the check
+	inventory_login wrong.yml node3 || fail "the inventory"
+	rc=0; LC_ALL=C.UTF-8 ansible-playbook -vvv -i wrong.yml "$PLAYBOOK" >wrong.out 2>&1 || rc=$?
+	[ "$rc" -ne 0 ] || fail "the play succeeded"
+	grep -q "\"msg\": \"vcrotate check on node3 exited 3 (UNKNOWN: .*): cannot bind to ldap://[0-9.:]* as cn=Administrator,cn=Users,dc=vsphere,dc=local: Invalid credentials\. The play stops before any node is changed\.\"" wrong.out ||
+		fail "the message"
+	for n in 1 2 3; do
+		[ ! -e "$T/node$n/var/lib/vcrotate/fleet/bind-password" ] || fail "node$n: the password file stays"
+	done
+	found=$(grep -F -f "$T/passwords" login.out wrong.out | cut -c1-100) || :
+	[ -z "$found" ] || fail "passwords in the output: $found"
 '
 
 test_expect 'a node done and kept with services down before (apply exit 2) is named, and the play goes on' '
