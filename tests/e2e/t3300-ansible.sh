@@ -5,12 +5,13 @@
 # vcrotate_root: a "plan" run installs, checks and plans and changes
 # nothing; --check changes nothing; a vpxd fault on node 2 set after
 # planning leaves node 1 done, node 2 rolled back, node 3 untouched and
-# the play failed naming node 2; the next run fixes the rest (every check
-# 0, every service running); the records are kept on the controller, with
-# no secret in them or in the play's output; a node done and kept with
-# services down before (apply's exit 2) does not stop the play; a node
-# check cannot read stops it before any plan; a bind password from the
-# inventory goes to vcrotate in a file, and into no output.
+# the play failed naming node 2; applying the reviewed plans again leaves
+# node 1 alone and fixes the rest (every check 0, every service running);
+# the records are kept on the controller, with no secret in them or in
+# the play's output; a node done and kept with services down before
+# (apply's exit 2) does not stop the play; a node check cannot read stops
+# it before any plan; a bind password from the inventory goes to vcrotate
+# in a file, and into no output.
 . "$(dirname "$0")/../lib.sh"
 
 VC=$BUILD/vcrotate
@@ -158,10 +159,11 @@ test_expect 'a vpxd fault on node 2 after planning: node 1 done, node 2 rolled b
 	! ls "$A"/node3/apply-*.json 2>/dev/null || fail "node3"
 '
 
-test_expect 'the next run fixes the rest: every node'"'"'s check 0 and every service running, the records kept' '
+test_expect 'the reviewed plans applied again: node 1 left alone, the rest fixed; every node'"'"'s check 0 and every service running' '
 	labctl fault "$T/node2" clear >/dev/null || fail "labctl fault clear"
-	play fix.out -v || { tail -30 fix.out; fail "the play failed"; }
-	grep -q "\"msg\": \"node1: nothing to do\"" fix.out &&
+	t1=$(jq -r ".transactions[0].transaction" "$A/node1/history.json") &&
+	play fix.out -v -e vcrotate_mode=apply || { tail -30 fix.out; fail "the play failed"; }
+	grep -q "\"msg\": \"node1: applied already (transaction $t1)\"" fix.out &&
 	grep -q "\"msg\": \"node2: done\"" fix.out &&
 	grep -q "\"msg\": \"node3: done\"" fix.out || fail "the summary"
 	for n in 1 2 3; do
@@ -170,10 +172,17 @@ test_expect 'the next run fixes the rest: every node'"'"'s check 0 and every ser
 		expect_eq 0 "$rc" && services_running "$l" &&
 		"$VC" --root "$l" history --json | cmp - "$A/$h/history.json" || fail "$h"
 	done
-	jq -e "[.transactions[].result] == [\"success\", \"rolled back\"]" "$A/node2/history.json" >/dev/null &&
+	jq -e "[.transactions[].result] == [\"success\", \"rolled back\"] and
+	    ([.transactions[].plan_sha256] | unique | length) == 1" "$A/node2/history.json" >/dev/null &&
 	expect_eq 2 "$(ls "$A"/node2/apply-*.json | wc -l)" &&
-	jq -e ".state == \"nothing to do\" and .sha256 == null" "$A/node1/plan.json" >/dev/null &&
-	[ ! -e "$A/node1/plan" ] || fail "the records"
+	expect_eq 1 "$(transactions "$T/node1")" || fail "the records"
+	# a run that plans again finds nothing to do anywhere
+	play again.out || { tail -30 again.out; fail "the play failed"; }
+	for n in 1 2 3; do
+		grep -q "\"msg\": \"node$n: nothing to do\"" again.out &&
+		jq -e ".state == \"nothing to do\" and .sha256 == null" "$A/node$n/plan.json" >/dev/null &&
+		[ ! -e "$A/node$n/plan" ] || fail "node$n"
+	done
 '
 
 test_expect 'no password, key or backup key in the play'"'"'s output or the records' '
