@@ -5,7 +5,7 @@ set -eu
 
 pkgs="gcc make pkg-config libc6-dev libssl-dev openssl libldap-dev libgit2-dev zlib1g-dev
 libjansson-dev libcmocka-dev slapd ldap-utils git faketime jq python3-jsonschema time
-strace mandoc prometheus postgresql sqlite3"
+strace mandoc prometheus postgresql sqlite3 ansible-core"
 
 missing=
 for p in $pkgs; do
