@@ -1378,6 +1378,46 @@ plan_vecs_target(const struct inventory *inv, const char *store,
 	return vecs_target(inv, store, alias, action);
 }
 
+/*
+ * A new STS credential in an SSO domain of several nodes: the restart
+ * step says that apply waits for the other domain controllers to hold it,
+ * and that every other node must restart after (KB 318197), in order.
+ */
+static void
+domain_restart_note(struct build *b)
+{
+	const struct inventory *inv = b->inv;
+	struct buf dcs = BUF_INIT, all = BUF_INIT, why = BUF_INIT;
+	json_t	*restart = json_array_get(b->steps,
+	    json_array_size(b->steps) - 1);
+	size_t	 i;
+
+	for (i = 0; i < inv->nnodes; i++) {
+		const struct inv_node *n = &inv->nodes[i];
+
+		if (n->self)
+			continue;
+		if ((n->dc && buf_printf(&dcs, "%s%s", dcs.len ? ", " : "",
+		    n->pnid) == -1) || buf_printf(&all, "%s%s", all.len ?
+		    ", " : "", n->pnid) == -1)
+			b->oom = 1;
+	}
+	if (all.len > 0 && !b->oom && (buf_printf(&why, "the STS signing "
+	    "credential is the SSO domain's: %s%s%severy other node must then "
+	    "restart its services, one at a time, in this order: %s (VMware "
+	    "KB 318197; each with its own plan, made after this one is "
+	    "applied, or service-control --stop --all, --start --all; "
+	    "docs/domain.md)", dcs.len ? "before this restart apply waits "
+	    "until vmdir has replicated it to " : "", buf_str(&dcs),
+	    dcs.len ? "; " : "", buf_str(&all)) == -1 ||
+	    json_array_append_new(json_object_get(restart, "why"),
+	    json_string_lossy(buf_str(&why))) == -1))
+		b->oom = 1;
+	buf_free(&dcs);
+	buf_free(&all);
+	buf_free(&why);
+}
+
 json_t *
 plan_build(const struct inventory *inv, const struct plan_policy *pol,
     int *nothing, json_t **held)
@@ -1471,6 +1511,8 @@ plan_build(const struct inventory *inv, const struct plan_policy *pol,
 	if (json_array_append_new(b.steps, plan_restart_step(
 	    json_array_size(b.steps) + 1)) == -1)
 		b.oom = 1;
+	if (b.planned[G_STS])
+		domain_restart_note(&b);
 	if (b.oom)
 		goto out;
 

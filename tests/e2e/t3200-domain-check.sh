@@ -116,6 +116,8 @@ test_expect 'apply of a new STS waits for every other domain controller to hold 
 	labctl repl "$D/vc3" pause >/dev/null &&
 	before=$(sts_of vc1) && [ -n "$before" ] &&
 	vc vc1 plan --scope sts --renew-within 3650 -o sts.plan >/dev/null &&
+	vc vc1 plan show sts.plan >show.out &&
+	grep -q "because the STS signing credential is the SSO domain.s: before this restart apply waits until vmdir has replicated it to vc2.example.com, vc3.example.com; every other node must then restart its services, one at a time, in this order: vc2.example.com, vc3.example.com (VMware KB 318197" show.out &&
 	vc vc1 apply sts.plan --dry-run >dry.out 2>&1 &&
 	grep -q "wait (at most 120 s) until vc3.example.com holds the new STS credential" dry.out &&
 	rc=0; vc vc1 apply sts.plan --yes --replication-wait 6 >apply.out 2>&1 || rc=$?
