@@ -35,6 +35,17 @@ app_path(const char *root, const char *rel)
 	return p;
 }
 
+int
+app_exists(const char *root, const char *rel)
+{
+	char	*path = app_path(root, rel);
+	int	 there;
+
+	there = path != NULL && access(path, F_OK) == 0;
+	free(path);
+	return there;
+}
+
 void
 free_secret(char *s)
 {

@@ -51,6 +51,8 @@ int app_is_management(const struct appliance *app);
 
 /* root joined with rel, malloc'd ("/" + "usr/bin" is "/usr/bin"). */
 char *app_path(const char *root, const char *rel);
+/* Whether ROOT/rel exists (access(2), F_OK). */
+int   app_exists(const char *root, const char *rel);
 
 /*
  * Runs the appliance's tool ROOT/rel with args (NULL-terminated, at most

@@ -23,16 +23,6 @@
 static const char *const dbs[] = { "etc/vmware-rbd/db/db",
     "var/lib/rbd/db" };
 
-static int
-exists(const char *root, const char *rel)
-{
-	char	*path = app_path(root, rel);
-	int	 there;
-
-	there = path != NULL && access(path, F_OK) == 0;
-	free(path);
-	return there;
-}
 
 /* vmon-cli -s rbd's "Starttype: X" line: 1 when X is AUTOMATIC. */
 static int
@@ -61,7 +51,7 @@ rbd_where(const char *root, const char **rel, struct buf *err)
 	int	 yes;
 
 	*rel = NULL;
-	if (!exists(root, APP_VMON_CLI))
+	if (!app_exists(root, APP_VMON_CLI))
 		return 0;
 	if (app_run(root, APP_VMON_CLI, args, NULL, &res, err) == -1)
 		return -1;
@@ -77,7 +67,7 @@ rbd_where(const char *root, const char **rel, struct buf *err)
 	if (!yes)
 		return 0;
 	for (i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++)
-		if (exists(root, dbs[i])) {
+		if (app_exists(root, dbs[i])) {
 			*rel = dbs[i];
 			return 1;
 		}

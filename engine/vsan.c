@@ -17,21 +17,12 @@
 #include "inventory.h"
 #include "vsan.h"
 
-static int
-exists(const char *root, const char *rel)
-{
-	char	*path = app_path(root, rel);
-	int	 there;
-
-	there = path != NULL && access(path, F_OK) == 0;
-	free(path);
-	return there;
-}
 
 int
 vsan_present(const char *root)
 {
-	return exists(root, APP_VSAN_CERT) && exists(root, APP_VSAN_KEY);
+	return app_exists(root, APP_VSAN_CERT) &&
+	    app_exists(root, APP_VSAN_KEY);
 }
 
 /* The whole of ROOT/rel into out; 0, or -1 with err naming it. */
