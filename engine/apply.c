@@ -517,12 +517,24 @@ plan_has_sts(const struct apply *a)
  * one node signs fail on another (docs/domain.md). -1 when the time is up.
  */
 static int
+stop_asked(void *arg)
+{
+	return txn_interrupted(arg);
+}
+
+static int
 wait_replication(struct apply *a)
 {
+	struct domain_wait w = { a->replication_wait, say_progress,
+	    stop_asked, a->t };
+
 	if (!plan_has_sts(a))
 		return 0;
-	return domain_wait_sts(a->inv, &a->t->login, a->t->vd,
-	    a->replication_wait, say_progress, a->t, &a->t->err);
+	if (vmdir_conn(a) == -1 || domain_wait_sts(a->inv, &a->t->login,
+	    a->t->vd, &w, &a->t->err) == -1)
+		return -1;
+	/* A signal during the last ask: no restart now. */
+	return txn_interrupted(a->t) ? -1 : 0;
 }
 
 /* Every new item is in place: from here on, recover can go forward as well

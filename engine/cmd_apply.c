@@ -113,7 +113,7 @@ parse_args(const struct cmdline *cl, struct txn *t, struct apply *a,
 	if ((v = cmdline_get(cl, "--replication-wait")) != NULL &&
 	    (a->replication_wait = parse_days(v)) < 0) {
 		text_printf_safe(stderr, "vcrotate apply: --replication-wait "
-		    "must be a number of seconds, not '%s'\n", v);
+		    "must be a number of seconds (0 to 100000), not '%s'\n", v);
 		return EXIT_USAGE;
 	}
 	if ((v = cmdline_get(cl, "--restart")) != NULL) {

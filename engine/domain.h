@@ -16,7 +16,7 @@
 #include "inventory.h"
 #include "vmdir.h"
 
-/* vmdir's LDAPS port (Lightwave: LDAPS_PORT_NUM). */
+/* vmdir's LDAPS port. */
 #define DOMAIN_LDAPS_PORT 636
 
 /*
@@ -28,21 +28,33 @@
  * connection per host and port; not the legacy 5.5-style ones). Fills inv->nodes[].probed, error,
  * sts_same, sts_differs and inv->peer_endpoints[].served, served_error;
  * sets inv->domain_probed. A node that does not answer is recorded, not
- * an error. -1 only when out of memory.
+ * an error. Each node costs at most about 5 s to connect and hand-shake,
+ * then libldap's 10 s per result; one after another. -1 only when out of
+ * memory.
  */
 int domain_probe(struct inventory *inv, const struct vmdir_login *login,
     const char *only);
 
+/* How domain_wait_sts waits. */
+struct domain_wait {
+	int	  seconds;			/* at most; 0: not at all */
+	void	(*say)(void *, const char *);	/* progress, every 5 s */
+	int	(*stop)(void *);		/* 1: stop now (a signal) */
+	void	 *arg;				/* for say and stop */
+};
+
 /*
  * After a new STS credential is written to this node's directory (vd):
  * waits until every other domain controller of inv's domain holds the STS
- * entries vd holds now, asking each as domain_probe does, every 0.2 s, at
- * most `seconds' (0: not at all), saying (say, every 5 s) which nodes it
- * waits for. 0 when all hold them; -1 with err naming the nodes that do
- * not (or why they cannot be asked) when the time is up.
+ * entries vd holds now, asking each as domain_probe does, every second, at
+ * most w->seconds, saying which nodes it waits for. 0 when all hold them;
+ * -1 with errout naming the nodes that do not and why, at once when one
+ * cannot be asked in a way waiting will not change (its name does not
+ * resolve, its certificate or our credentials are refused), or when stop
+ * says so.
  */
 int domain_wait_sts(const struct inventory *inv,
-    const struct vmdir_login *login, struct vmdir *vd, int seconds,
-    void (*say)(void *, const char *), void *arg, struct buf *err);
+    const struct vmdir_login *login, struct vmdir *vd,
+    const struct domain_wait *w, struct buf *errout);
 
 #endif

@@ -581,7 +581,8 @@ eval_endpoints(struct ctx *c)
 	}
 }
 
-/* Whether peer endpoint k is the first on its host and port. */
+/* Whether peer endpoint k is the first unreachable one (of those that
+ * are judged) on its host and port. */
 static int
 first_of_server(const struct inventory *inv, size_t k)
 {
@@ -589,7 +590,9 @@ first_of_server(const struct inventory *inv, size_t k)
 	size_t	 i;
 
 	for (i = 0; i < k; i++)
-		if (strcasecmp(inv->peer_endpoints[i].host, ep->host) == 0 &&
+		if (inv->peer_endpoints[i].trust != NULL &&
+		    inv->peer_endpoints[i].served_error != NULL &&
+		    strcasecmp(inv->peer_endpoints[i].host, ep->host) == 0 &&
 		    uri_port(inv->peer_endpoints[i].uri) == uri_port(ep->uri))
 			return 0;
 	return 1;
@@ -619,10 +622,11 @@ eval_domain(struct ctx *c)
 			    n->pnid, n->error);
 		else if (n->sts_same == 0)
 			add(c, "STS_NOT_REPLICATED", SEV_WARNING, n->dn,
-			    "node %s does not hold this node's STS signing "
-			    "credential yet (%s): vmdir has not replicated it "
-			    "there, and that node's services sign with what it "
-			    "holds", n->pnid, n->sts_differs);
+			    "node %s's STS signing entries differ from this "
+			    "node's (%s): vmdir has not replicated the latest "
+			    "change between them yet, and each node's STS signs "
+			    "with what its own directory holds", n->pnid,
+			    n->sts_differs);
 	}
 	for (i = 0; i < inv->npeer_endpoints && !c->oom; i++) {
 		const struct inv_endpoint *ep = &inv->peer_endpoints[i];
@@ -981,9 +985,11 @@ root_use_new(const struct inventory *inv)
 	for (i = 0; i < inv->nendpoints; i++)
 		if (inv->endpoints[i].trust != NULL)
 			use_mark_issuers(u, inv->endpoints[i].trust, stack);
-	/* Another node's roots serve it: its endpoints show what it uses. */
+	/* Another node's roots serve it: its endpoints show what it uses
+	 * (a registration left by a node that has gone shows nothing). */
 	for (i = 0; i < inv->npeer_endpoints; i++)
-		if (inv->peer_endpoints[i].trust != NULL)
+		if (inv->peer_endpoints[i].trust != NULL &&
+		    inventory_node(inv, inv->peer_endpoints[i].host) != NULL)
 			use_mark_issuers(u, inv->peer_endpoints[i].trust,
 			    stack);
 	/* The VMCA root signs what comes next, in use or not. */

@@ -833,7 +833,8 @@ read_nodes(struct inv_read *r, struct vmdir *vd, struct buf *err)
 			    (n->dn = strdup(es[k].entries[i].dn)) == NULL)
 				goto out;
 		}
-	qsort(inv->nodes, inv->nnodes, sizeof(*inv->nodes), node_cmp);
+	if (inv->nnodes > 1)
+		qsort(inv->nodes, inv->nnodes, sizeof(*inv->nodes), node_cmp);
 	ret = 0;
 out:
 	vmdir_entries_free(&es[0]);

@@ -639,8 +639,8 @@ report_text(FILE *out, const struct report *r, int color)
 		char	*dc = text_safe(inv->app.dc_name != NULL ?
 		    inv->app.dc_name : "its PSC");
 
-		fprintf(out, "%sVMCA:%s none on a management node (the VMCA of "
-		    "%s issues its certificates)\n", color ? C_BOLD : "",
+		fprintf(out, "%sVMCA:%s none on a management node (its VMCA "
+		    "certificates come from the VMCA of %s)\n", color ? C_BOLD : "",
 		    color ? C_OFF : "", dc != NULL ? dc : "?");
 		free(dc);
 	}

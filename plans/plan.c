@@ -213,12 +213,6 @@ plan_vmca_issued(const struct inventory *inv, X509 *x)
 }
 
 /*
- * Whether the certificate of VECS store/alias is held back: another CA
- * than VMCA issued it and the policy does not say --issuer vmca. A VMCA
- * certificate in its place would silently change who vouches for it, so
- * the plan says so in b->held, with how to renew it (forwhat: csr --for).
- */
-/*
  * A management node (6.x, external PSC) has neither VMCA nor STS: its PSC
  * keeps both, and the directory. What only the PSC can do is held (1),
  * saying where: what is "sts", "root", or a VECS entry's store (alias
@@ -267,6 +261,12 @@ held_on_psc(struct build *b, const char *what, const char *alias)
 	return 1;
 }
 
+/*
+ * Whether the certificate of VECS store/alias is held back: another CA
+ * than VMCA issued it and the policy does not say --issuer vmca. A VMCA
+ * certificate in its place would silently change who vouches for it, so
+ * the plan says so in b->held, with how to renew it (forwhat: csr --for).
+ */
 static int
 held_back(struct build *b, const char *store, const char *alias,
     const char *forwhat)
@@ -1390,18 +1390,21 @@ domain_restart_note(struct build *b)
 	struct buf dcs = BUF_INIT, all = BUF_INIT, why = BUF_INIT;
 	json_t	*restart = json_array_get(b->steps,
 	    json_array_size(b->steps) - 1);
-	size_t	 i;
+	size_t	 i, k;
 
-	for (i = 0; i < inv->nnodes; i++) {
-		const struct inv_node *n = &inv->nodes[i];
+	/* Domain controllers (a PSC before its vCenters), then the
+	 * management nodes. */
+	for (k = 0; k < 2; k++)
+		for (i = 0; i < inv->nnodes; i++) {
+			const struct inv_node *n = &inv->nodes[i];
 
-		if (n->self)
-			continue;
-		if ((n->dc && buf_printf(&dcs, "%s%s", dcs.len ? ", " : "",
-		    n->pnid) == -1) || buf_printf(&all, "%s%s", all.len ?
-		    ", " : "", n->pnid) == -1)
-			b->oom = 1;
-	}
+			if (n->self || n->dc != (k == 0))
+				continue;
+			if ((n->dc && buf_printf(&dcs, "%s%s", dcs.len ?
+			    ", " : "", n->pnid) == -1) || buf_printf(&all,
+			    "%s%s", all.len ? ", " : "", n->pnid) == -1)
+				b->oom = 1;
+		}
 	if (all.len > 0 && !b->oom && (buf_printf(&why, "the STS signing "
 	    "credential is the SSO domain's: %s%s%severy other node must then "
 	    "restart its services, one at a time, in this order: %s (VMware "
