@@ -592,6 +592,13 @@ plan_imports(const struct cmdline *cl, struct config *cfg,
 		    "of its own: VMCA then reissues what it signs\n");
 		goto out;
 	}
+	if (vmca && app_is_management(&inv->app)) {
+		fprintf(stderr, "vcrotate plan: --import vmca-root: a management "
+		    "node has no VMCA; its PSC %s keeps it: run this plan "
+		    "there\n", inv->app.dc_name != NULL ? inv->app.dc_name :
+		    "(vmafd-cli get-dc-name did not say which)");
+		goto out;
+	}
 	if (imports_read(cl, &all, inv, pol->at) == -1)
 		goto out;
 	ret = PLAN_FAILED;

@@ -177,6 +177,9 @@ test_expect 'a management node plans no STS, root or VMCA-issued step: each kept
 	rc=0; vc vc1 plan --reset-all -o m.plan >out 2>&1 || rc=$?
 	grep -q "^kept: the VMCA root is the PSC psc.example.com.s: a management node has no VMCA" out &&
 	[ ! -e m.plan ] || fail "a management node planned a new root"
+	rc=0; vc vc1 plan --import vmca-root=ca.pem,ca.key -o m.plan >out 2>&1 || rc=$?
+	expect_eq 64 "$rc" && [ ! -e m.plan ] &&
+	grep -q "^vcrotate plan: --import vmca-root: a management node has no VMCA; its PSC psc.example.com keeps it" out &&
 	rc=0; vc psc plan --scope sts --renew-within 3650 -o p.plan >out 2>&1 || rc=$?
 	expect_eq 0 "$rc" && jq -e "[.steps[] | .kind] | index(\"sts\") != null" p.plan >/dev/null
 '
