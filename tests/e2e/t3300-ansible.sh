@@ -18,20 +18,7 @@ VC=$BUILD/vcrotate
 PLAYBOOK=$TOP/contrib/ansible/fleet.yml
 A=$T/audit
 
-# Quiet and fast, and everything Ansible keeps inside $T: no cows, no retry
-# files, no fact gathering, no interpreter discovery, no configuration file
-# of the machine's.
-: >"$T/ansible.cfg"
-export ANSIBLE_CONFIG=$T/ansible.cfg ANSIBLE_HOME=$T/ansible \
-    ANSIBLE_LOCAL_TEMP=$T/ansible/tmp ANSIBLE_REMOTE_TEMP=$T/ansible/remote \
-    ANSIBLE_NOCOWS=1 ANSIBLE_RETRY_FILES_ENABLED=0 ANSIBLE_GATHERING=explicit \
-    ANSIBLE_PYTHON_INTERPRETER=/usr/bin/python3 ANSIBLE_PIPELINING=1 ANSIBLE_NOCOLOR=1 \
-    ANSIBLE_LOCALHOST_WARNING=0 ANSIBLE_DISPLAY_SKIPPED_HOSTS=0 ANSIBLE_FORKS=3
-
-# The release file to copy, with its sha256sum file, as make release
-# leaves them (the build under test stands in for the static executable).
-mkdir -p "$T/dist" && cp "$VC" "$T/dist/vcrotate" &&
-(cd "$T/dist" && sha256sum vcrotate >vcrotate.sha256)
+. "$(dirname "$0")/../ansible.sh"
 
 # inventory FILE HOST...: one host per lab $T/HOST.
 inventory() {

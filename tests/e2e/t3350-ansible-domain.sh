@@ -15,15 +15,7 @@ PLAYBOOK=$TOP/contrib/ansible/domain.yml
 D=$T/dom
 A=$T/audit
 
-: >"$T/ansible.cfg"
-export ANSIBLE_CONFIG=$T/ansible.cfg ANSIBLE_HOME=$T/ansible \
-    ANSIBLE_LOCAL_TEMP=$T/ansible/tmp ANSIBLE_REMOTE_TEMP=$T/ansible/remote \
-    ANSIBLE_NOCOWS=1 ANSIBLE_RETRY_FILES_ENABLED=0 ANSIBLE_GATHERING=explicit \
-    ANSIBLE_PYTHON_INTERPRETER=/usr/bin/python3 ANSIBLE_PIPELINING=1 ANSIBLE_NOCOLOR=1 \
-    ANSIBLE_LOCALHOST_WARNING=0 ANSIBLE_DISPLAY_SKIPPED_HOSTS=0 ANSIBLE_FORKS=3
-
-mkdir -p "$T/dist" && cp "$VC" "$T/dist/vcrotate" &&
-(cd "$T/dist" && sha256sum vcrotate >vcrotate.sha256)
+. "$(dirname "$0")/../ansible.sh"
 
 {
 	printf "vcrotate:\n  hosts:\n"
