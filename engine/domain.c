@@ -476,7 +476,7 @@ domain_wait_sts(const struct inventory *inv, const struct vmdir_login *login,
 			}
 			free(e);
 			free(d);
-			if (never || since(&t0) >= w->seconds)
+			if (since(&t0) >= w->seconds)
 				break;
 		}
 		if (late.len == 0) {

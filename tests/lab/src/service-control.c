@@ -1480,6 +1480,51 @@ addr_port(const struct lab *lab, const char *key, const char *local)
 	return p != NULL ? p : strdup(local);
 }
 
+/*
+ * A domain's node (lab.conf vmdir_tls=machine-ssl): vmdir's TLS
+ * certificate and key are the Machine SSL entry of VECS, read at each
+ * start, as vmdir reads them (Lightwave vmdir/server/ldap-head/openssl.c:
+ * 251, VmDirGetVecsMachineCert, vecs.c:42 and 133): written over slapd's
+ * TLS files. Expired or not, it is what vmdir serves. -1 when the entry
+ * cannot be read (msg says why).
+ */
+static int
+vmdir_tls_from_vecs(const struct lab *lab, char *msg, size_t len)
+{
+	struct vecs_store	*st = NULL;
+	struct vecs_entry	*e;
+	char			*v, *crt = NULL, *key = NULL;
+	int			 on, ret = -1;
+
+	v = lab_conf_get(lab->conf, "vmdir_tls");
+	on = v != NULL && strcmp(v, "machine-ssl") == 0;
+	free(v);
+	if (!on)
+		return 0;
+	if (vecsdb_store_load(lab->root, "MACHINE_SSL_CERT", &st) == -1 ||
+	    (e = vecs_store_find(st, "__MACHINE_CERT")) == NULL ||
+	    e->cert == NULL || e->key == NULL) {
+		snprintf(msg, len, VMDIR_DOWN ": no Machine SSL certificate "
+		    "and key in VECS for its TLS");
+		goto out;
+	}
+	if ((crt = lab_path(lab->root, LAB_VMDIR_DIR "/slapd-tls.crt")) ==
+	    NULL || (key = lab_path(lab->root, LAB_VMDIR_DIR
+	    "/slapd-tls.key")) == NULL ||
+	    lab_write_file_atomic(crt, e->cert, e->cert_len, 0644) == -1 ||
+	    lab_write_file_atomic(key, e->key, e->key_len, 0600) == -1) {
+		snprintf(msg, len, VMDIR_DOWN ": cannot write its TLS "
+		    "files: %s", strerror(errno));
+		goto out;
+	}
+	ret = 0;
+out:
+	vecs_store_free(st);
+	free(crt);
+	free(key);
+	return ret;
+}
+
 static int
 start_vmdir(const struct lab *lab, char *msg, size_t len)
 {
@@ -1529,6 +1574,8 @@ start_vmdir(const struct lab *lab, char *msg, size_t len)
 		free(uri);
 		uri = both;
 	}
+	if (vmdir_tls_from_vecs(lab, msg, len) == -1)
+		goto out;
 	fflush(NULL);
 	if ((pid = fork()) == -1) {
 		snprintf(msg, len, VMDIR_DOWN ": fork: %s", strerror(errno));
