@@ -5,6 +5,7 @@
 #   make test       install missing Debian packages, build, run every test,
 #                   then all again on the sanitized build (build-asan/)
 #   make test-asan  only the sanitized run; make test-valgrind: valgrind
+#   make test-ansible  the playbooks' every test (make test samples them)
 #   make bench      check against the admins' one-liners on a big lab
 #   make install    install vcrotate, its man page and renew's systemd
 #                   service and timer under $(DESTDIR)$(PREFIX)
@@ -186,6 +187,11 @@ test-crash: deps
 	@$(MAKE) --no-print-directory tests
 	@CRASH=all sh tests/run.sh tests/e2e/t1500-recover.sh
 
+# The playbooks' every test (make test leaves four of t3300's variants out).
+test-ansible: deps
+	@$(MAKE) --no-print-directory tests
+	@VCROTATE_FULL=1 sh tests/run.sh tests/e2e/t3300-ansible.sh tests/e2e/t3350-ansible-domain.sh
+
 # The suites of vcrotate (t1000 on) again on labs whose vmdir CA entries are
 # DER under lower-case names (labctl create --ca-entries der), the form other
 # tools leave; make test runs the default, Lightwave's PEM form, and t1800
@@ -225,7 +231,7 @@ install: $(B)/vcrotate
 clean:
 	rm -rf $(B) $(ASAN_B)
 
-.PHONY: all tests deps demo test test-faults test-crash bench install clean asan \
+.PHONY: all tests deps demo test test-faults test-crash test-ansible bench install clean asan \
         test-asan test-valgrind test-der release test-release
 .SECONDARY:
 

@@ -152,6 +152,14 @@ test_expect() {
 			return 0
 		fi
 	done <<<"${VCROTATE_SAN_SKIP:-}"
+	# make test's sample leaves out the slow variants some scripts run
+	# in full under make test-ansible (VCROTATE_SAMPLE_SKIP, run.sh).
+	while IFS= read -r _p; do
+		if [ -n "$_p" ] && [[ $1 == $_p ]]; then
+			echo "ok $_n - $1 # SKIP not in make test's sample (make test-ansible)"
+			return 0
+		fi
+	done <<<"${VCROTATE_SAMPLE_SKIP:-}"
 	# Not inside an if: the shell ignores set -e in a condition, and then
 	# a failing line that is not the last of the test would go unnoticed.
 	# stdin is not the terminal: apply asks there (docs/apply.md).
