@@ -111,25 +111,6 @@ roots_free(char *roots)
 	}
 }
 
-/* Whether cn names an STS entry inventory's read_sts keeps. */
-static int
-sts_cn(const char *cn)
-{
-	return cn != NULL && (strncmp(cn, "TenantCredential-", 17) == 0 ||
-	    strncmp(cn, "TrustedCertChain-", 17) == 0);
-}
-
-/* The entry's cn, NUL-terminated, or NULL. */
-static const char *
-entry_cn(const struct vmdir_entry *e)
-{
-	const struct vmdir_attr *a = vmdir_entry_attr(e, "cn");
-
-	return a != NULL && a->nvalues > 0 && memchr(a->values[0].data, '\0',
-	    a->values[0].len + 1) != NULL ? (const char *)a->values[0].data :
-	    NULL;
-}
-
 /*
  * The STS entries es (a node's) against want (this node's): every entry we
  * have, with the same certificates, and no other of those read_sts keeps.
@@ -155,7 +136,7 @@ compare_sts(const struct sts_digest *want, size_t nwant,
 			    want[i].dn) == -1 ? ASK_OOM : ASK_DIFFERS;
 	}
 	for (j = 0; j < es->n; j++) {
-		if (!sts_cn(entry_cn(&es->entries[j])))
+		if (inventory_sts_entry(&es->entries[j], NULL) < 0)
 			continue;
 		for (i = 0; i < nwant; i++)
 			if (strcasecmp(es->entries[j].dn, want[i].dn) == 0)
@@ -436,7 +417,7 @@ domain_wait_sts(const struct inventory *inv, const struct vmdir_login *login,
 	if ((want = calloc(now.n + 1, sizeof(*want))) == NULL)
 		goto oom;
 	for (i = k = 0; i < now.n; i++) {
-		if (!sts_cn(entry_cn(&now.entries[i])))
+		if (inventory_sts_entry(&now.entries[i], NULL) < 0)
 			continue;
 		want[k].dn = now.entries[i].dn;
 		inventory_digest_sts(&now.entries[i], want[k++].digest);

@@ -542,6 +542,24 @@ value_digest_cmp(const void *a, const void *b)
 	return memcmp(a, b, 32);
 }
 
+int
+inventory_sts_entry(const struct vmdir_entry *e, int *is_credential)
+{
+	const char *cn = first_str(e, "cn");
+	int	 n;
+
+	if (cn == NULL)
+		return -1;
+	if ((n = index_of(cn, "TenantCredential-")) >= 0) {
+		if (is_credential != NULL)
+			*is_credential = 1;
+		return n;
+	}
+	if (is_credential != NULL)
+		*is_credential = 0;
+	return index_of(cn, "TrustedCertChain-");
+}
+
 void
 inventory_digest_sts(const struct vmdir_entry *e, char out[DIGEST_LEN])
 {
@@ -596,17 +614,12 @@ read_sts(struct inv_read *r, struct vmdir *vd, struct buf *err)
 	for (i = 0; i < es.n; i++) {
 		const struct vmdir_entry *e = &es.entries[i];
 		const struct vmdir_attr *certs, *key;
-		const char *cn = first_str(e, "cn");
 		struct inv_sts *s = &inv->sts[inv->nsts];
 		EVP_PKEY *pk = NULL;
 		const char *why;
 		int	 n;
 
-		if (cn == NULL)
-			continue;
-		if ((n = index_of(cn, "TenantCredential-")) >= 0)
-			s->is_credential = 1;
-		else if ((n = index_of(cn, "TrustedCertChain-")) < 0)
+		if ((n = inventory_sts_entry(e, &s->is_credential)) < 0)
 			continue;
 		inv->nsts++;
 		s->n = n;

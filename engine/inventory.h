@@ -271,6 +271,10 @@ int   uri_port(const char *uri);
  * inv_sts.set_digest has it: over its userCertificate values, whatever
  * their order. */
 void inventory_digest_sts(const struct vmdir_entry *e, char out[DIGEST_LEN]);
+/* N of an STS entry inventory keeps (its cn TenantCredential-N or
+ * TrustedCertChain-N; *is_credential, when not NULL, says which), else
+ * -1: the one rule for this node's entries and another node's. */
+int  inventory_sts_entry(const struct vmdir_entry *e, int *is_credential);
 /* The node of the domain named pnid (case-insensitive), or NULL. */
 const struct inv_node *inventory_node(const struct inventory *inv,
     const char *pnid);
