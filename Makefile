@@ -130,9 +130,12 @@ $(B)/tests/test_txn: $(B)/obj/tests/test_txn.o $(TXN_TEST_OBJS)
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS) -pthread -o $@ $^ $(PKG_LIBS) -lcmocka
 
-$(B)/vcrotate: $(ENGINE_OBJS)
+# MALLOC_OBJ: an object that replaces malloc in vcrotate (the static
+# release links mimalloc's, tests/release/build.sh); none by default.
+MALLOC_OBJ =
+$(B)/vcrotate: $(ENGINE_OBJS) $(MALLOC_OBJ)
 	@echo "  LD      $@"
-	@$(CC) $(CFLAGS) -pthread -o $@ $^ $(PKG_LIBS)
+	@$(CC) $(CFLAGS) -pthread -o $@ $(MALLOC_OBJ) $(ENGINE_OBJS) $(PKG_LIBS)
 
 deps:
 	@sh tests/deps.sh

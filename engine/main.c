@@ -17,6 +17,9 @@
 #include <jansson.h>
 #include <ldap.h>
 #include <openssl/crypto.h>
+#ifdef VCROTATE_MIMALLOC	/* the release's malloc (tests/release/build.sh) */
+#include <mimalloc.h>
+#endif
 
 #include "cert.h"
 #include "commands.h"
@@ -475,6 +478,10 @@ version(void)
 	printf("jansson %s\n", jansson_version_str());
 #else
 	printf("jansson %s (compiled with)\n", JANSSON_VERSION);
+#endif
+#ifdef VCROTATE_MIMALLOC
+	v = mi_version();
+	printf("mimalloc %d.%d.%d (malloc)\n", v / 100, v / 10 % 10, v % 10);
 #endif
 	return fflush(stdout) == 0 ? 0 : 1;
 }

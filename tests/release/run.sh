@@ -103,7 +103,18 @@ test_expect 'the dynamic build cannot even start there (the control)' '
 test_expect '--version there: the libraries it carries, and the static build' '
 	inroot --version >v.out 2>&1 &&
 	grep -qi "openssl 3" v.out &&
-	grep -qi "static" v.out
+	grep -qi "static" v.out &&
+	grep -q "^mimalloc 2\.0\.9 (malloc)$" v.out
+'
+
+test_expect 'its malloc is mimalloc, not musl'"'"'s: malloc and free are mi_malloc and mi_free' '
+	nm "$BUILD/vcrotate" >syms &&
+	m=$(awk "\$3 == \"malloc\" { print \$1 }" syms) &&
+	mi=$(awk "\$3 == \"mi_malloc\" { print \$1 }" syms) &&
+	f=$(awk "\$3 == \"free\" { print \$1 }" syms) &&
+	mf=$(awk "\$3 == \"mi_free\" { print \$1 }" syms) &&
+	[ -n "$m" ] && expect_eq "$mi" "$m" &&
+	[ -n "$f" ] && expect_eq "$mf" "$f"
 '
 
 test_expect 'check there, not even /proc: all-expired is CRITICAL (exit 2), every part read' '
