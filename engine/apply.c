@@ -1537,7 +1537,8 @@ checks(struct apply *a, struct inventory *after)
 			return -1;
 	/* A fresh plan under the same policy must find nothing to do, from a
 	 * complete reading of the appliance. */
-	if (inventory_read(after, a->t->cfg->root, &a->t->login, NULL) == -1) {
+	if (inventory_read(after, a->t->cfg->root, &a->t->login, NULL,
+	    0) == -1) {
 		buf_printf(&a->t->err, "cannot read the appliance again: out of "
 		    "memory");
 		return -1;
@@ -1650,7 +1651,7 @@ apply_read(struct apply *a, struct inventory *inv)
 	struct txn *t = a->t;
 
 	txn_vcdb(t);
-	if (inventory_read(inv, t->cfg->root, &t->login, NULL) == -1) {
+	if (inventory_read(inv, t->cfg->root, &t->login, NULL, 0) == -1) {
 		buf_printf(&t->err, "out of memory reading the appliance");
 		return -1;
 	}

@@ -219,7 +219,7 @@ cmd_check(const struct cmdline *cl, struct config *cfg)
 	if (config_login(cfg, &login, &login_err) == 0)
 		have_login = 1;
 	if (inventory_read(&inv, cfg->root, have_login ? &login : NULL,
-	    buf_str(&login_err)) == -1) {
+	    buf_str(&login_err), INV_NO_DIGESTS) == -1) {
 		fprintf(stderr, "vcrotate check: out of memory\n");
 		goto out;
 	}

@@ -277,7 +277,7 @@ cmd_csr(const struct cmdline *cl, struct config *cfg)
 		ret = k;
 		goto fail;
 	}
-	if (inventory_read(&c.inv, cfg->root, NULL, "not read") == -1) {
+	if (inventory_read(&c.inv, cfg->root, NULL, "not read", 0) == -1) {
 		buf_printf(&c.err, "out of memory");
 		goto fail;
 	}

@@ -686,7 +686,7 @@ cmd_plan(const struct cmdline *cl, struct config *cfg)
 		    "vmware-vpostgres to read it (service-control --start "
 		    "vmware-vpostgres)\n");
 	buf_reset(&err);
-	if (inventory_read(&inv, cfg->root, &login, NULL) == -1) {
+	if (inventory_read(&inv, cfg->root, &login, NULL, 0) == -1) {
 		fprintf(stderr, "vcrotate plan: out of memory\n");
 		goto out;
 	}

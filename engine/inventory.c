@@ -215,16 +215,18 @@ vecs_entry_free(struct inv_vecs_entry *e)
 }
 
 /* Decodes an entry as its type says (its certificates through cache), and
- * reads its key: -1 out of memory. */
+ * reads its key; its digest too when digest is set: -1 out of memory. */
 static int
 vecs_entry_parse(struct inv_vecs_entry *e, const char *root, const char *store,
-    struct cert_cache *cache)
+    struct cert_cache *cache, int digest)
 {
 	const char *why;
 
 	if ((e->store = strdup(store)) == NULL)
 		return -1;
-	inventory_digest_vecs(e->type_name, e->pem, e->pem_len, e->digest);
+	if (digest)
+		inventory_digest_vecs(e->type_name, e->pem, e->pem_len,
+		    e->digest);
 	switch (e->type) {
 	case VECS_PRIVATE_KEY:
 	case VECS_TRUSTED_CERT:
@@ -286,6 +288,7 @@ struct inv_read {
 	struct buf	 stores_err;	/* vecs-cli store list failed */
 	const struct vmdir_entries *ca_es;
 	struct cert_cache *cache;	/* every certificate decoded once */
+	int		 digests;	/* the items' digests (not INV_NO_DIGESTS) */
 	atomic_int	 oom;
 };
 
@@ -298,7 +301,7 @@ vecs_slice(void *arg)
 
 	for (i = sl->from; i < sl->to; i++)
 		if (vecs_entry_parse(&sr->e[i], sl->r->root, sr->store,
-		    sl->r->cache) == -1)
+		    sl->r->cache, sl->r->digests) == -1)
 			atomic_store(&sl->r->oom, 1);
 }
 
@@ -623,7 +626,8 @@ read_sts(struct inv_read *r, struct vmdir *vd, struct buf *err)
 			continue;
 		inv->nsts++;
 		s->n = n;
-		inventory_digest_entry(e, sts_digested, s->digest);
+		if (r->digests)
+			inventory_digest_entry(e, sts_digested, s->digest);
 		inventory_digest_sts(e, s->set_digest);
 		if ((s->dn = strdup(e->dn)) == NULL ||
 		    (s->certs = sk_X509_new_null()) == NULL)
@@ -709,7 +713,9 @@ read_principals(struct inv_read *r, struct vmdir *vd, struct buf *err)
 				goto out;
 			p->cert = first_der(r, e, "userCertificate",
 			    "no userCertificate", &p->bad);
-			inventory_digest_entry(e, principal_digested, p->digest);
+			if (r->digests)
+				inventory_digest_entry(e, principal_digested,
+				    p->digest);
 			break;
 		}
 	}
@@ -774,7 +780,9 @@ read_endpoints(struct inv_read *r, struct vmdir *vd, struct buf *err)
 		if ((ep->dn = strdup(e->dn)) == NULL ||
 		    (ep->uri = strdup(uri)) == NULL)
 			goto out;
-		inventory_digest_entry(e, endpoint_digested, ep->digest);
+		if (r->digests)
+			inventory_digest_entry(e, endpoint_digested,
+			    ep->digest);
 		if (!has_class(e, VMDIR_LEGACY_ENDPOINT_CLASS) &&
 		    (t = vmdir_entry_attr(e, "vmwLKUPEndpointSslTrust")) != NULL &&
 		    t->nvalues > 0) {
@@ -964,7 +972,8 @@ read_cas(struct inv_read *r, struct vmdir *vd, struct buf *err)
 		if ((c->dn = strdup(e->dn)) == NULL ||
 		    (c->classes = classes_of(e)) == NULL)
 			goto out;
-		inventory_digest_entry(e, ca_digested, c->digest);
+		if (r->digests)
+			inventory_digest_entry(e, ca_digested, c->digest);
 		if ((crl = vmdir_entry_attr(e, "certificateRevocationList")))
 			c->ncrls = crl->nvalues;
 		c->subject_dn = vmdir_entry_attr(e, "cACertificateDN") != NULL;
@@ -1143,7 +1152,7 @@ read_vsan(void *arg)
 
 int
 inventory_read(struct inventory *inv, const char *root,
-    const struct vmdir_login *login, const char *login_error)
+    const struct vmdir_login *login, const char *login_error, unsigned flags)
 {
 	struct inv_read r;
 	struct app_ident id;
@@ -1154,6 +1163,7 @@ inventory_read(struct inventory *inv, const char *root,
 	memset(&r, 0, sizeof(r));
 	r.inv = inv;
 	r.root = root;
+	r.digests = !(flags & INV_NO_DIGESTS);
 	atomic_init(&r.oom, 0);
 	if ((inv->trusted = sk_X509_new_null()) == NULL)
 		return -1;

@@ -221,11 +221,16 @@ extern const char *const solution_users[NSOLUTION_USERS + 1];
 /*
  * Reads the appliance under root. login may be NULL (vmdir not read, for
  * instance when no credentials could be found: vmdir_error says why).
- * Returns 0 even when parts could not be read; -1 only when out of memory
- * (the inventory is then already freed).
+ * flags: INV_NO_DIGESTS leaves every VECS entry's and vmdir entry's digest
+ * empty, for a reader that compares none (check: hashing its 7,000 entries
+ * was a tenth of its CPU); plan and apply need them. Returns 0 even when
+ * parts could not be read; -1 only when out of memory (the inventory is
+ * then already freed).
  */
+#define INV_NO_DIGESTS	0x1
 int  inventory_read(struct inventory *inv, const char *root,
-    const struct vmdir_login *login, const char *login_error);
+    const struct vmdir_login *login, const char *login_error,
+    unsigned flags);
 void inventory_free(struct inventory *inv);
 
 /* The STS tenant, cn=<domain>,cn=Tenants,cn=IdentityManager,cn=Services,DDN. */

@@ -722,7 +722,7 @@ txn_verify_served(struct txn *t)
 	    services_as_before(t->cfg->root, buf_str(&t->stopped_before),
 	    &t->err) == -1)
 		return -1;
-	if (inventory_read(&inv, t->cfg->root, &t->login, NULL) == -1) {
+	if (inventory_read(&inv, t->cfg->root, &t->login, NULL, 0) == -1) {
 		buf_printf(&t->err, "cannot read the appliance: out of memory");
 		return -1;
 	}

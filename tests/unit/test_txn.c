@@ -101,9 +101,9 @@ void vmdir_close(struct vmdir *vd) { (void)vd; }
 void vmdir_login_free(struct vmdir_login *l) { (void)l; }
 int
 inventory_read(struct inventory *inv, const char *root,
-    const struct vmdir_login *login, const char *login_error)
+    const struct vmdir_login *login, const char *login_error, unsigned flags)
 {
-	(void)inv; (void)root; (void)login; (void)login_error;
+	(void)inv; (void)root; (void)login; (void)login_error; (void)flags;
 	return -1;
 }
 void inventory_free(struct inventory *inv) { (void)inv; }
