@@ -372,7 +372,29 @@ pem_strict(const char **pp, const char *end, const char *label,
 	    (out = malloc((size_t)(end - p) / 4 * 3 + 3)) == NULL)
 		return 0;
 	for (o = out; p < end && *p != '-'; p = q + 1, lines++) {
-		for (q = p; q < end && *q != '\n'; q++) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *le = nl != NULL ? nl : end;
+
+		/* Whole groups of four as long as nothing is pending: any
+		 * character not base64 ('=' too) leaves them to the loop
+		 * below, which judges it. */
+		for (q = p; k == 0 && pad == 0 && le - q >= 4; q += 4) {
+			unsigned a = b64_value[(unsigned char)q[0]],
+			    b = b64_value[(unsigned char)q[1]],
+			    c = b64_value[(unsigned char)q[2]],
+			    d = b64_value[(unsigned char)q[3]];
+			unsigned long g;
+
+			if (a == 0 || b == 0 || c == 0 || d == 0)
+				break;
+			g = (unsigned long)(a - 1) << 18 |
+			    (unsigned long)(b - 1) << 12 |
+			    (unsigned long)(c - 1) << 6 | (unsigned long)(d - 1);
+			*o++ = (unsigned char)(g >> 16);
+			*o++ = (unsigned char)(g >> 8);
+			*o++ = (unsigned char)g;
+		}
+		for (; q < le; q++) {
 			if (*q == '=' && ++pad <= 2)
 				continue;
 			if (pad > 0 || b64_value[(unsigned char)*q] == 0)
