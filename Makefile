@@ -246,8 +246,8 @@ clean:
 # $(B)/fuzz/corpus/NAME; a crash is kept in $(B)/fuzz/crashes/NAME/ and
 # stops make. `make tests` builds $(B)/tests/fuzz_replay_NAME with $(CC):
 # the harness run once on every input of a corpus (tests/e2e/t0050).
-FUZZ_NAMES   = vecs_list vecs_stores lwreg config cert_pem cert_der cert_key plan \
-               backup names
+FUZZ_NAMES   = vecs_list vecs_stores lwreg config cert_pem cert_der crl_der cert_key \
+               plan backup names
 FUZZ_TIME   ?= 60
 FUZZ_CC     ?= clang
 FUZZ_CFLAGS ?= -O1 -g -fno-omit-frame-pointer
