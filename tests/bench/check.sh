@@ -6,6 +6,8 @@
 #      (one run: two processes per certificate take minutes)
 #   3. vcrotate check (everything: VECS, vmdir, VMCA, findings)
 #   4. the floor: vecs-cli entry list of every store, output thrown away.
+#   5. when make release has built it, the same check by the static
+#      release (build/release/static/vcrotate), what an appliance runs.
 #      check reads VECS the same way (the appliance offers no other
 #      interface), so no tool that does can be faster than this; the
 #      one-liner's ratio to it is the most any such tool could reach.
@@ -56,6 +58,9 @@ openssl_loop() {
 }
 
 check() { "$VCROTATE_BUILD/vcrotate" --root "$lab" check; }
+REL=$TOP/build/release/static/vcrotate
+[ -x "$REL" ] || REL=
+release() { "$REL" --root "$lab" check; }
 
 listing() {
 	local s
@@ -78,7 +83,7 @@ median() {
 # Side by side: each run of one is followed by a run of each of the
 # others, so that the load of the machine weighs on all alike.
 for i in $(seq "$RUNS"); do
-	for f in check one_liner listing; do
+	for f in check ${REL:+release} one_liner listing; do
 		s=$(date +%s%N)
 		"$f" >/dev/null 2>&1
 		e=$(date +%s%N)
@@ -92,13 +97,20 @@ med() {
 t_check=$(med check)
 t_one=$(med one_liner)
 t_floor=$(med listing)
+t_rel=-
+[ -z "$REL" ] || t_rel=$(med release)
 t_loop=-
 [ "$LOOP" = 0 ] || t_loop=$(median openssl_loop 1)
 rss=$( { /usr/bin/time -f %M "$VCROTATE_BUILD/vcrotate" --root "$lab" check >/dev/null; } 2>&1 | tail -n 1)
+rss_rel=-
+[ -z "$REL" ] || rss_rel=$( { /usr/bin/time -f %M "$REL" --root "$lab" check >/dev/null; } 2>&1 | tail -n 1)
 entries=$(for s in $($V store list); do $V entry list --store "$s" --aliases | tail -n +2; done | wc -l)
 
 printf '\n%-58s %10s %8s\n' "what (lab: $entries VECS entries)" "median s" "ratio"
 printf '%-58s %10s %8s\n' "vcrotate check (VECS + vmdir + VMCA, with findings)" "$t_check" "1.0"
+[ "$t_rel" = - ] ||
+printf '%-58s %10s %8s\n' "the same check by the static release (make release)" "$t_rel" \
+    "$(awk "BEGIN { printf \"%.1f\", $t_rel / $t_check }")"
 printf '%-58s %10s %8s\n' "audit one-liner (vecs-cli --text | egrep, per store)" "$t_one" \
     "$(awk "BEGIN { printf \"%.1f\", $t_one / $t_check }")"
 [ "$t_loop" = - ] ||
@@ -115,9 +127,23 @@ printf '%-58s %8s %s\n' "check vs the one-liner (target: at least 5 times faster
 printf '%-58s %8s %s\n' "check vs the floor (target: at most 2 times)" \
     "$(awk "BEGIN { printf \"%.2fx\", $t_check / $t_floor }")" \
     "$(awk "BEGIN { print ($t_check / $t_floor <= 2) ? \"met\" : \"NOT MET\" }")"
+if [ "$t_rel" = - ]; then
+	printf '(no static release: make release, then make bench, measures it too)\n'
+else
+	printf '%-58s %8s %s\n' "the release vs the one-liner (target: at least 5 times faster)" \
+	    "$(awk "BEGIN { printf \"%.1fx\", $t_one / $t_rel }")" \
+	    "$(awk "BEGIN { print ($t_one / $t_rel >= 5) ? \"met\" : \"NOT MET\" }")"
+	printf '%-58s %8s %s\n' "the release vs the floor (target: at most 2 times)" \
+	    "$(awk "BEGIN { printf \"%.2fx\", $t_rel / $t_floor }")" \
+	    "$(awk "BEGIN { print ($t_rel / $t_floor <= 2) ? \"met\" : \"NOT MET\" }")"
+fi
 printf '%-58s %5.1f MB %s\n' "vcrotate check peak RSS (target: at most 64 MB)" \
     "$(awk "BEGIN { print $rss / 1024 }")" \
     "$(awk "BEGIN { print ($rss <= 65536) ? \"met\" : \"NOT MET\" }")"
+[ "$rss_rel" = - ] ||
+printf '%-58s %5.1f MB %s\n' "the release's peak RSS (target: at most 64 MB)" \
+    "$(awk "BEGIN { print $rss_rel / 1024 }")" \
+    "$(awk "BEGIN { print ($rss_rel <= 65536) ? \"met\" : \"NOT MET\" }")"
 
 # Scaling: check alone on labs of growing CRL stores.
 printf '\n%-20s %10s %16s %22s\n' "check, $ROOTS roots" "median s" "s per 1,000 CRLs" "growth per 1,000 CRLs"
