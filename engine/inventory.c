@@ -953,8 +953,11 @@ static int
 read_cas(struct inv_read *r, struct vmdir *vd, struct buf *err)
 {
 	struct inventory *inv = r->inv;
+	/* The CRLs only for the digest: without it (check) the thousands
+	 * of a bloated directory are neither sent, decoded nor copied. */
 	const char *attrs[] = { "cn", "objectClass", "cACertificate",
-	    "cACertificateDN", "certificateRevocationList", NULL };
+	    "cACertificateDN", r->digests ? "certificateRevocationList" :
+	    NULL, NULL };
 	struct vmdir_entries es = { NULL, 0 };
 	size_t	 i;
 	int	 ret = -1;
@@ -965,7 +968,7 @@ read_cas(struct inv_read *r, struct vmdir *vd, struct buf *err)
 		goto out;
 	for (i = 0; i < es.n; i++) {
 		const struct vmdir_entry *e = &es.entries[i];
-		const struct vmdir_attr *crl, *ca;
+		const struct vmdir_attr *ca;
 		struct inv_ca *c = &inv->cas[inv->ncas++];
 		const char *cn = first_str(e, "cn"), *p;
 
@@ -974,8 +977,6 @@ read_cas(struct inv_read *r, struct vmdir *vd, struct buf *err)
 			goto out;
 		if (r->digests)
 			inventory_digest_entry(e, ca_digested, c->digest);
-		if ((crl = vmdir_entry_attr(e, "certificateRevocationList")))
-			c->ncrls = crl->nvalues;
 		c->subject_dn = vmdir_entry_attr(e, "cACertificateDN") != NULL;
 		c->upper = 1;
 		for (p = cn; p != NULL && *p != '\0'; p++)

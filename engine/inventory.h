@@ -120,7 +120,6 @@ struct inv_ca {
 	char	*dn;
 	X509	*cert;
 	const char *bad;
-	size_t	 ncrls;
 	int	 pem;			/* cACertificate is PEM text */
 	int	 pem_newline;		/* ... ending in a newline (dir-cli's;
 					 * VMCA's has none) */
