@@ -170,15 +170,25 @@ build_http_parser() {
 	install -m 0644 "$d/libhttp_parser.a" "$SYSROOT/lib/"
 }
 
-build_libgit2() {
-	local d=$SRC/libgit2 b=$SRC/libgit2/build-musl
-	# Debian's +ds source leaves out the bundled http-parser, ntlmclient
-	# and pcre: http-parser is built above, NTLM is off, regcomp is musl's.
+# cmake_build PKG OPTION...: source package PKG configured with cmake for
+# musl (a Release build, installed under PREFIX with its libraries in lib)
+# and the given options, built and installed into DEST.
+cmake_build() {
+	local b=$SRC/$1/build-musl
+	shift
 	rm -rf "$b"
 	mkdir -p "$b"
 	run_in "$b" cmake .. -DCMAKE_C_COMPILER=musl-gcc \
 	    -DCMAKE_C_FLAGS="$MUSL_CFLAGS" -DCMAKE_BUILD_TYPE=Release \
-	    -DCMAKE_INSTALL_PREFIX="$PREFIX" -DCMAKE_INSTALL_LIBDIR=lib \
+	    -DCMAKE_INSTALL_PREFIX="$PREFIX" -DCMAKE_INSTALL_LIBDIR=lib "$@"
+	run_in "$b" make -j"$JOBS"
+	run_in "$b" make install DESTDIR="$DEST"
+}
+
+build_libgit2() {
+	# Debian's +ds source leaves out the bundled http-parser, ntlmclient
+	# and pcre: http-parser is built above, NTLM is off, regcomp is musl's.
+	cmake_build libgit2 \
 	    -DBUILD_SHARED_LIBS=OFF -DBUILD_TESTS=OFF -DBUILD_CLI=OFF \
 	    -DBUILD_EXAMPLES=OFF -DUSE_HTTPS=OFF -DUSE_SSH=OFF \
 	    -DUSE_GSSAPI=OFF -DUSE_NTLMCLIENT=OFF -DUSE_ICONV=OFF \
@@ -188,8 +198,6 @@ build_libgit2() {
 	    -DHTTP_PARSER_LIBRARY="$SYSROOT/lib/libhttp_parser.a" \
 	    -DUSE_BUNDLED_ZLIB=OFF -DZLIB_INCLUDE_DIR="$SYSROOT/include" \
 	    -DZLIB_LIBRARY="$SYSROOT/lib/libz.a"
-	run_in "$b" make -j"$JOBS"
-	run_in "$b" make install DESTDIR="$DEST"
 }
 
 # vcrotate's malloc, linked as an object so that it replaces musl's (musl
@@ -199,30 +207,16 @@ build_libgit2() {
 # every call takes one process-wide lock, the release's check took twice
 # the CPU of the glibc build (docs/check.md, "Speed and memory").
 build_mimalloc() {
-	local d=$SRC/mimalloc b=$SRC/mimalloc/build-musl
-	rm -rf "$b"
-	mkdir -p "$b"
-	run_in "$b" cmake .. -DCMAKE_C_COMPILER=musl-gcc \
-	    -DCMAKE_C_FLAGS="$MUSL_CFLAGS" -DCMAKE_BUILD_TYPE=Release \
-	    -DCMAKE_INSTALL_PREFIX="$PREFIX" -DCMAKE_INSTALL_LIBDIR=lib \
+	cmake_build mimalloc \
 	    -DMI_BUILD_SHARED=OFF -DMI_BUILD_STATIC=OFF -DMI_BUILD_OBJECT=ON \
 	    -DMI_BUILD_TESTS=OFF -DMI_OVERRIDE=ON -DMI_INSTALL_TOPLEVEL=ON
-	run_in "$b" make -j"$JOBS"
-	run_in "$b" make install DESTDIR="$DEST"
 	[ -f "$SYSROOT/lib/mimalloc.o" ] || die "mimalloc: no lib/mimalloc.o installed"
 }
 
 build_jansson() {
-	local d=$SRC/jansson b=$SRC/jansson/build-musl
-	rm -rf "$b"
-	mkdir -p "$b"
-	run_in "$b" cmake .. -DCMAKE_C_COMPILER=musl-gcc \
-	    -DCMAKE_C_FLAGS="$MUSL_CFLAGS" -DCMAKE_BUILD_TYPE=Release \
-	    -DCMAKE_INSTALL_PREFIX="$PREFIX" -DCMAKE_INSTALL_LIBDIR=lib \
+	cmake_build jansson \
 	    -DJANSSON_BUILD_SHARED_LIBS=OFF -DJANSSON_WITHOUT_TESTS=ON \
 	    -DJANSSON_EXAMPLES=OFF -DJANSSON_BUILD_DOCS=OFF
-	run_in "$b" make -j"$JOBS"
-	run_in "$b" make install DESTDIR="$DEST"
 }
 
 # --- main --------------------------------------------------------------------
