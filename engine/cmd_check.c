@@ -84,13 +84,10 @@ peers_stale(const struct inventory *inv)
 {
 	size_t	 i;
 
-	for (i = 0; i < inv->npeer_endpoints; i++) {
-		const struct inv_endpoint *ep = &inv->peer_endpoints[i];
-
-		if (ep->trust != NULL && ep->served != NULL &&
-		    !cert_equal(ep->trust, ep->served))
-			return ep->host;
-	}
+	for (i = 0; i < inv->npeer_endpoints; i++)
+		if (inventory_endpoint_state(&inv->peer_endpoints[i]) ==
+		    EP_STALE)
+			return inv->peer_endpoints[i].host;
 	return NULL;
 }
 

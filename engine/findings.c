@@ -590,8 +590,8 @@ first_of_server(const struct inventory *inv, size_t k)
 	size_t	 i;
 
 	for (i = 0; i < k; i++)
-		if (inv->peer_endpoints[i].trust != NULL &&
-		    inv->peer_endpoints[i].served_error != NULL &&
+		if (inventory_endpoint_state(&inv->peer_endpoints[i]) ==
+		    EP_UNREACHABLE &&
 		    strcasecmp(inv->peer_endpoints[i].host, ep->host) == 0 &&
 		    uri_port(inv->peer_endpoints[i].uri) == uri_port(ep->uri))
 			return 0;
@@ -631,27 +631,33 @@ eval_domain(struct ctx *c)
 	for (i = 0; i < inv->npeer_endpoints && !c->oom; i++) {
 		const struct inv_endpoint *ep = &inv->peer_endpoints[i];
 
-		if (ep->trust == NULL) {
-			if (ep->served != NULL || ep->served_error != NULL)
-				add(c, "UNPARSEABLE", SEV_CRITICAL, ep->dn,
-				    "endpoint %s: %s", ep->uri, ep->bad);
-		} else if (ep->served_error != NULL) {
+		switch (inventory_endpoint_state(ep)) {
+		case EP_NOT_ASKED:
+		case EP_TRUSTED:
+			break;
+		case EP_UNPARSEABLE:
+			add(c, "UNPARSEABLE", SEV_CRITICAL, ep->dn,
+			    "endpoint %s: %s", ep->uri, ep->bad);
+			break;
+		case EP_UNREACHABLE:
 			/* Once per host and port: one server behind them all. */
 			if (!first_of_server(inv, i))
-				continue;
+				break;
 			node = inventory_node(inv, ep->host);
 			add(c, "ENDPOINT_UNREACHABLE", SEV_WARNING,
 			    node != NULL ? node->dn : ep->host,
 			    "node %s: its endpoints (%s and any other on that "
 			    "port) cannot be asked which certificate they "
 			    "serve: %s", ep->host, ep->uri, ep->served_error);
-		} else if (ep->served != NULL && !cert_equal(ep->trust,
-		    ep->served))
+			break;
+		case EP_STALE:
 			add(c, "NODE_TRUST_ANCHOR_STALE", SEV_CRITICAL, ep->dn,
 			    "endpoint %s trusts a certificate other than the "
 			    "one %s serves: the other nodes' services cannot "
 			    "reach it; run vcrotate plan on %s", ep->uri,
 			    ep->host, ep->host);
+			break;
+		}
 	}
 }
 

@@ -545,6 +545,18 @@ value_digest_cmp(const void *a, const void *b)
 	return memcmp(a, b, 32);
 }
 
+enum ep_state
+inventory_endpoint_state(const struct inv_endpoint *ep)
+{
+	if (ep->served == NULL && ep->served_error == NULL)
+		return EP_NOT_ASKED;
+	if (ep->trust == NULL)
+		return EP_UNPARSEABLE;
+	if (ep->served_error != NULL)
+		return EP_UNREACHABLE;
+	return cert_equal(ep->trust, ep->served) ? EP_TRUSTED : EP_STALE;
+}
+
 int
 inventory_sts_entry(const struct vmdir_entry *e, int *is_credential)
 {

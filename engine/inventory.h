@@ -89,6 +89,15 @@ struct inv_endpoint {
 	char	*served_error;		/* no answer: why */
 };
 
+/* Another node's endpoint, as domain_probe left it: never asked; asked,
+ * but its registered trust does not parse; no answer; it serves the
+ * certificate it is registered with; it serves another. The one rule for
+ * the findings, the report and check's next step. */
+enum ep_state {
+	EP_NOT_ASKED, EP_UNPARSEABLE, EP_UNREACHABLE, EP_TRUSTED, EP_STALE
+};
+enum ep_state inventory_endpoint_state(const struct inv_endpoint *ep);
+
 /*
  * A node of the SSO domain as this node's directory lists it: a domain
  * controller (ou=Domain Controllers: an embedded vCenter or a PSC, each

@@ -489,18 +489,17 @@ node_directory(const struct inv_node *n)
 	    "unknown";
 }
 
-/* An endpoint of another node: "trusted" (serves what it is registered
- * with), "stale", "unreachable", "unparseable" or "not asked". */
+/* An endpoint of another node's state in words, by enum ep_state. */
+static const char *const ep_state_names[] = {
+	[EP_NOT_ASKED] = "not asked", [EP_UNPARSEABLE] = "unparseable",
+	[EP_UNREACHABLE] = "unreachable", [EP_TRUSTED] = "trusted",
+	[EP_STALE] = "stale"
+};
+
 static const char *
 endpoint_state(const struct inv_endpoint *ep)
 {
-	if (ep->served == NULL && ep->served_error == NULL)
-		return "not asked";
-	if (ep->trust == NULL)
-		return "unparseable";
-	if (ep->served_error != NULL)
-		return "unreachable";
-	return cert_equal(ep->trust, ep->served) ? "trusted" : "stale";
+	return ep_state_names[inventory_endpoint_state(ep)];
 }
 
 /* "endpoints: 5 trusted" or "endpoints: 3 trusted, 2 stale": node n's
@@ -508,21 +507,21 @@ endpoint_state(const struct inv_endpoint *ep)
 static void
 text_node_endpoints(struct text *t, const struct inv_node *n)
 {
-	static const char *const states[] = { "trusted", "stale", "unreachable",
-	    "unparseable", "not asked", NULL };
+	static const enum ep_state order[] = { EP_TRUSTED, EP_STALE,
+	    EP_UNREACHABLE, EP_UNPARSEABLE, EP_NOT_ASKED };
 	const struct inventory *inv = t->r->inv;
 	size_t	 i, k, count, shown = 0;
 
 	fprintf(t->out, "%sendpoints:", n->dc ? "; " : " ");
-	for (k = 0; states[k] != NULL; k++) {
+	for (k = 0; k < sizeof(order) / sizeof(order[0]); k++) {
 		for (i = count = 0; i < inv->npeer_endpoints; i++)
 			if (strcasecmp(inv->peer_endpoints[i].host,
-			    n->pnid) == 0 && strcmp(endpoint_state(
-			    &inv->peer_endpoints[i]), states[k]) == 0)
+			    n->pnid) == 0 && inventory_endpoint_state(
+			    &inv->peer_endpoints[i]) == order[k])
 				count++;
 		if (count > 0)
 			fprintf(t->out, "%s %zu %s", shown++ ? "," : "", count,
-			    states[k]);
+			    ep_state_names[order[k]]);
 	}
 	fprintf(t->out, "%s\n", shown ? "" : " none");
 }
