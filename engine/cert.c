@@ -737,6 +737,14 @@ der_empty(const struct der *d)
 	return d->p == d->end;
 }
 
+/* Whether d's next element has the tag tag: an optional element whose
+ * content must then be judged. */
+static int
+der_next_is(const struct der *d, unsigned char tag)
+{
+	return !der_empty(d) && d->p[0] == tag;
+}
+
 /* A non-negative INTEGER without padding (c2i_ASN1_INTEGER's rules). */
 static int
 der_uint(struct der *d)
@@ -868,12 +876,12 @@ crl_strict(const unsigned char *der, size_t len)
 	    !der_empty(&all) ||
 	    !der_take(&crl, V_ASN1_SEQUENCE | V_ASN1_CONSTRUCTED, &tbs))
 		return 0;
-	if (tbs.p < tbs.end && tbs.p[0] == V_ASN1_INTEGER && !der_uint(&tbs))
+	if (der_next_is(&tbs, V_ASN1_INTEGER) && !der_uint(&tbs))
 		return 0;
 	if (!der_algor(&tbs) || !der_name(&tbs) || !der_time(&tbs))
 		return 0;
-	if (tbs.p < tbs.end && (tbs.p[0] == V_ASN1_UTCTIME ||
-	    tbs.p[0] == V_ASN1_GENERALIZEDTIME) && !der_time(&tbs))
+	if ((der_next_is(&tbs, V_ASN1_UTCTIME) ||
+	    der_next_is(&tbs, V_ASN1_GENERALIZEDTIME)) && !der_time(&tbs))
 		return 0;
 	if (der_take(&tbs, V_ASN1_SEQUENCE | V_ASN1_CONSTRUCTED, &list)) {
 		if (der_empty(&list))

@@ -230,8 +230,10 @@ extern const char *const solution_users[NSOLUTION_USERS + 1];
  * Reads the appliance under root. login may be NULL (vmdir not read, for
  * instance when no credentials could be found: vmdir_error says why).
  * flags: INV_NO_DIGESTS leaves every VECS entry's and vmdir entry's digest
- * empty, for a reader that compares none (check: hashing its 7,000 entries
- * was a tenth of its CPU); plan and apply need them. Returns 0 even when
+ * empty, and does not ask vmdir for the CA entries' CRLs, which only their
+ * digest covers: for a reader that compares none (check, where hashing
+ * 9,000 entries was a fifth of its instructions); plan and apply need
+ * them. Returns 0 even when
  * parts could not be read; -1 only when out of memory (the inventory is
  * then already freed).
  */

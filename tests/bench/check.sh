@@ -6,14 +6,14 @@
 #      (one run: two processes per certificate take minutes)
 #   3. vcrotate check (everything: VECS, vmdir, VMCA, findings)
 #   4. the floor: vecs-cli entry list of every store, output thrown away.
-#   5. when make release has built it, the same check by the static
-#      release (build/release/static/vcrotate), what an appliance runs.
 #      check reads VECS the same way (the appliance offers no other
 #      interface), so no tool that does can be faster than this; the
 #      one-liner's ratio to it is the most any such tool could reach.
+#   5. when make release has built it, the same check by the static
+#      release (build/release/static/vcrotate), what an appliance runs.
 # Prints the median wall time of each, the ratios (targets: check at least
-# 5 times faster than the one-liner, and at most 2 times the floor),
-# vcrotate's peak RSS (target: 64 MB), and a scaling row: check on labs of
+# 5 times faster than the one-liner, and at most 2 times the floor; for
+# the release too), vcrotate's peak RSS (target: 64 MB), and a scaling row: check on labs of
 # SCALE CRLs (default 500 5000 20000, ROOTS roots each), its time per 1,000
 # CRLs and the growth from one size to the next per 1,000 CRLs (linear:
 # about the same at every step). ROOTS, CRLS, RUNS and SCALE override the
